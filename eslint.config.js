@@ -1,0 +1,75 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { importX } from 'eslint-plugin-import-x';
+import globals from 'globals';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+const root = import.meta.dirname;
+const workspaces = ['packages', 'services'].flatMap((dir) =>
+  readdirSync(join(root, dir), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => `${dir}/${entry.name}`),
+);
+
+export default defineConfig(
+  { ignores: ['**/node_modules/**', '.cache/**', '.mosaic/**', 'coverage/**', 'bench/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  importX.flatConfigs.recommended,
+  importX.flatConfigs.typescript,
+  {
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'packages/*/bin/*.js'] },
+        tsconfigRootDir: root,
+      },
+    },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+    },
+    rules: {
+      'no-console': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-unnecessary-condition': 'off',
+      'import-x/no-cycle': 'error',
+      'import-x/no-extraneous-dependencies': 'error',
+      'import-x/no-unresolved': 'off',
+      'import-x/no-named-as-default-member': 'off',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@mosaic/*/src/*', '@mosaic/*/test/*'],
+              message: 'import a package through its public entry',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // Tests, scripts and benchmarks may use the root devDependencies as well as their package's own.
+  ...workspaces.map((ws) => ({
+    files: [`${ws}/test/**`, `${ws}/scripts/**`, `${ws}/bench/**`],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'import-x/no-extraneous-dependencies': [
+        'error',
+        { devDependencies: true, packageDir: [root, join(root, ws)] },
+      ],
+    },
+  })),
+  {
+    files: ['test/**', 'scripts/**', 'vitest.config.ts', 'eslint.config.js'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'import-x/no-extraneous-dependencies': ['error', { devDependencies: true }],
+    },
+  },
+);

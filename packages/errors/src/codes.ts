@@ -1,0 +1,56 @@
+/**
+ * The stable error codes. A code never changes meaning once released and is never
+ * reused; every code is documented in docs/errors.md (a test enforces both).
+ */
+export const ErrorCode = {
+  /** Input is larger than the configured byte limit. */
+  PayloadTooLarge: 'ERR_PAYLOAD_TOO_LARGE',
+  /** Input is not well-formed JSON (or not UTF-8). */
+  JsonSyntax: 'ERR_JSON_SYNTAX',
+  /** JSON nests deeper than the configured limit. */
+  JsonDepth: 'ERR_JSON_DEPTH',
+  /** A JSON object repeats a key. */
+  JsonDuplicateKey: 'ERR_JSON_DUPLICATE_KEY',
+  /** A JSON object uses `__proto__`, `constructor` or `prototype` as a key. */
+  JsonForbiddenKey: 'ERR_JSON_FORBIDDEN_KEY',
+  /** An identifier holds control, bidi or other invisible formatting characters. */
+  UnsafeCharacters: 'ERR_UNSAFE_CHARACTERS',
+  /** A value used as a NATS subject token is empty or holds `.`, `*`, `>` or white space. */
+  SubjectToken: 'ERR_SUBJECT_TOKEN',
+  /** The report does not match the strict schema. */
+  Schema: 'ERR_SCHEMA',
+  /** The JWS is not a well-formed compact serialisation. */
+  JwsMalformed: 'ERR_JWS_MALFORMED',
+  /** The JWS algorithm is not on the allow-list (e.g. `none`, HMAC). */
+  JwsAlgorithm: 'ERR_JWS_ALG',
+  /** The JWS protected header carries a forbidden or unsupported parameter. */
+  JwsHeader: 'ERR_JWS_HEADER',
+  /** The JWS marks as critical an extension Mosaic does not understand. */
+  JwsCrit: 'ERR_JWS_CRIT',
+  /** The JWS `typ` is not the Mosaic report media type. */
+  JwsType: 'ERR_JWS_TYP',
+  /** The `kid` is malformed or does not resolve to a registered key. */
+  KeyUnknown: 'ERR_KEY_UNKNOWN',
+  /** The key was not valid at the time the report was issued. */
+  KeyExpired: 'ERR_KEY_NOT_VALID',
+  /** The key has been revoked. */
+  KeyRevoked: 'ERR_KEY_REVOKED',
+  /** The signature does not verify with the resolved key. */
+  SignatureInvalid: 'ERR_SIG_INVALID',
+  /** The signed report names an issuer other than the agency that owns the key. */
+  IssuerMismatch: 'ERR_ISSUER_MISMATCH',
+  /** A key file is unreadable or not a usable Ed25519 JWK. */
+  KeyFile: 'ERR_KEY_FILE',
+  /** A file or stream could not be read or written. */
+  Io: 'ERR_IO',
+  /** A command was called with missing or invalid arguments. */
+  Usage: 'ERR_USAGE',
+  /** No usable nats-server (>= 2.10) could be found or fetched. */
+  NatsServerUnavailable: 'ERR_NATS_SERVER_UNAVAILABLE',
+  /** A nats-server process did not start or did not become ready in time. */
+  NatsServerStart: 'ERR_NATS_SERVER_START',
+  /** The requested operation is not supported by the current test-server mode. */
+  TestkitMode: 'ERR_TESTKIT_MODE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

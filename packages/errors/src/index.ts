@@ -1,0 +1,3 @@
+export { ErrorCode } from './codes.ts';
+export { MosaicError, isMosaicError } from './mosaic-error.ts';
+export type { ErrorBody } from './mosaic-error.ts';
