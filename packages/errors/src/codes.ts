@@ -51,6 +51,12 @@ export const ErrorCode = {
   NatsServerStart: 'ERR_NATS_SERVER_START',
   /** The requested operation is not supported by the current test-server mode. */
   TestkitMode: 'ERR_TESTKIT_MODE',
+  /** The federation file is unreadable as YAML, does not match its schema, or is inconsistent. */
+  Federation: 'ERR_FEDERATION',
+  /** The JetStream KV registry is missing, unreadable or holds an invalid entry. */
+  Registry: 'ERR_REGISTRY',
+  /** A NATS context file (server URL and credentials) is unreadable or invalid. */
+  ContextFile: 'ERR_CONTEXT_FILE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
