@@ -1,0 +1,76 @@
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+
+function errno(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    if (errno(err) === 'ESRCH') return false;
+    if (errno(err) === 'EPERM') return true;
+    throw err;
+  }
+}
+
+/**
+ * Takes an exclusive lock shared between processes: a directory created with `mkdir`, which
+ * is atomic. A lock whose owner process is gone is taken over. Resolves to the release
+ * function.
+ */
+export async function acquireLock(
+  dir: string,
+  options: { timeoutMs?: number; onWait?: (owner: string) => void } = {},
+): Promise<() => Promise<void>> {
+  const lock = join(dir, '.lock');
+  const ownerFile = join(lock, 'owner');
+  const deadline = Date.now() + (options.timeoutMs ?? 5 * 60_000);
+  await mkdir(dir, { recursive: true });
+  let told = false;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      await writeFile(ownerFile, `${process.pid}\n`);
+      return () => rm(lock, { recursive: true, force: true });
+    } catch (err) {
+      if (errno(err) !== 'EEXIST') throw err;
+    }
+    const owner = await readFile(ownerFile, 'utf8').then(
+      (text) => Number.parseInt(text, 10),
+      (err: unknown) => {
+        if (errno(err) === 'ENOENT') return undefined;
+        throw err;
+      },
+    );
+    // Without an owner file the lock is either being created right now or was abandoned
+    // between mkdir and writeFile; only the latter leaves it that way for long.
+    const stale =
+      owner === undefined
+        ? await stat(lock).then(
+            (s) => Date.now() - s.mtimeMs > 30_000,
+            (err: unknown) => {
+              if (errno(err) === 'ENOENT') return false;
+              throw err;
+            },
+          )
+        : Number.isNaN(owner) || !isAlive(owner);
+    if (stale) {
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline)
+      throw new MosaicError(
+        ErrorCode.NatsServerUnavailable,
+        `another setup (pid ${owner ?? 'unknown'}) still holds ${lock}; remove it if no setup is running`,
+      );
+    if (!told) options.onWait?.(`waiting for another setup (pid ${owner ?? 'unknown'}) to finish`);
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
