@@ -1,0 +1,17 @@
+export { REPORT_MEDIA_TYPE } from './header.ts';
+export type { ProtectedHeader, SignatureAlgorithm } from './header.ts';
+export { KEY_ID_PATTERN, formatKid, parseKid } from './kid.ts';
+export type { KidParts } from './kid.ts';
+export type { AgencyPrivateJwk, AgencyPrivateKey, AgencyPublicJwk } from './jwk.ts';
+export { defaultKeyId, generateAgencyKey } from './generate-key.ts';
+export type { AgencyKeyPair } from './generate-key.ts';
+export { keyFileNames, writeAgencyKeyFiles } from './write-key.ts';
+export type { AgencyKeyFiles } from './write-key.ts';
+export { readPrivateKeyFile } from './read-private-key.ts';
+export { readPublicKeyFile } from './read-public-keys.ts';
+export { JWK_VALIDITY_MEMBERS, jwksKeyLookup, staticKeyLookup } from './key-lookup.ts';
+export type { KeyLookup, KeyRecord, StaticKeyLookup } from './key-lookup.ts';
+export { signReport } from './sign.ts';
+export { DEFAULT_MAX_JWS_BYTES, verifyReport } from './verify.ts';
+export type { VerifiedReport, VerifyOptions } from './verify.ts';
+export { reportIdentity } from './identity.ts';

@@ -1,0 +1,322 @@
+import { compactVerify, errors, importJWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
+import { DEFAULT_JSON_LIMITS, parseJson, parseReport } from '@mosaic/contract';
+import type { Report } from '@mosaic/contract';
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import { decodeBase64url } from './base64url.ts';
+import { REPORT_MEDIA_TYPE } from './header.ts';
+import type { ProtectedHeader, SignatureAlgorithm } from './header.ts';
+import type { KeyLookup, KeyRecord } from './key-lookup.ts';
+import { parseKid } from './kid.ts';
+
+/**
+ * The default limit on a compact JWS: a report at the contract's size limit grows by a third in base64url, plus
+ * room for the header and signature, so any report the contract accepts also fits here.
+ */
+export const DEFAULT_MAX_JWS_BYTES = Math.ceil(DEFAULT_JSON_LIMITS.maxBytes / 3) * 4 + 2048;
+
+const MAX_HEADER_BYTES = 8 * 1024;
+const COMPACT_CHARACTERS = /^[A-Za-z0-9_.-]*$/;
+const FORBIDDEN_PARAMETERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256'] as const;
+const KNOWN_PARAMETERS = new Set(['alg', 'kid', 'typ', 'b64']);
+
+/** Options of `verifyReport`. */
+export interface VerifyOptions {
+  /** Largest accepted JWS in bytes; default `DEFAULT_MAX_JWS_BYTES`. */
+  maxBytes?: number;
+  /** The current time, for revocation; default `new Date()`. */
+  now?: Date;
+  /** Also accept ES256 (ECDSA P-256) for keys registered as EC P-256; default false. */
+  allowES256?: boolean;
+  /**
+   * Audit replay of archived reports: a trusted time (e.g. the JetStream stored timestamp) at
+   * which this report is known to have existed. A revoked key is then still accepted when both
+   * this time and the report's `issuedAt` precede `revokedAt`. `issuedAt` alone never suffices:
+   * it is written by the signer, so a thief of a revoked key could backdate it.
+   */
+  acceptRevokedBefore?: Date;
+}
+
+/** A report whose signature, header, key and content all passed. */
+export interface VerifiedReport {
+  /** Parsed from `payload`; never re-serialised. */
+  report: Report;
+  /** The exact signed bytes: store and forward these. */
+  payload: Uint8Array;
+  header: ProtectedHeader;
+  kid: string;
+  agency: string;
+  keyId: string;
+}
+
+function fail(code: ErrorCode, message: string, details?: unknown): MosaicError {
+  return new MosaicError(code, message, details === undefined ? {} : { details });
+}
+
+function compactText(jws: string | Uint8Array, maxBytes: number): string {
+  const size =
+    typeof jws === 'string'
+      ? jws.length > maxBytes
+        ? jws.length
+        : Buffer.byteLength(jws, 'utf8')
+      : jws.byteLength;
+  if (size > maxBytes)
+    throw fail(ErrorCode.PayloadTooLarge, `JWS of ${size} bytes exceeds the limit of ${maxBytes}`, {
+      limit: maxBytes,
+      size,
+    });
+  // latin1 maps each byte to one character, so any non-ASCII byte fails the character check below.
+  const text =
+    typeof jws === 'string'
+      ? jws
+      : Buffer.from(jws.buffer, jws.byteOffset, jws.byteLength).toString('latin1');
+  if (!COMPACT_CHARACTERS.test(text))
+    throw fail(
+      ErrorCode.JwsMalformed,
+      'JWS holds characters outside the base64url alphabet and "."',
+      { reason: 'alphabet' },
+    );
+  return text;
+}
+
+function decodePart(part: string, name: string, allowEmpty: boolean): Uint8Array {
+  const bytes = decodeBase64url(part);
+  if (bytes === undefined)
+    throw fail(ErrorCode.JwsMalformed, `JWS ${name} is not canonical base64url`, {
+      reason: 'base64url',
+      part: name,
+    });
+  if (bytes.length === 0 && !allowEmpty)
+    throw fail(ErrorCode.JwsMalformed, `JWS ${name} is empty`, { reason: 'empty', part: name });
+  return bytes;
+}
+
+function parseHeader(bytes: Uint8Array): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = parseJson(bytes, { maxBytes: MAX_HEADER_BYTES });
+  } catch (err) {
+    if (!isMosaicError(err)) throw err;
+    throw new MosaicError(
+      ErrorCode.JwsMalformed,
+      `JWS protected header is not acceptable JSON (${err.code})`,
+      {
+        details: { reason: err.code, part: 'header' },
+        cause: err,
+      },
+    );
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw fail(ErrorCode.JwsMalformed, 'JWS protected header is not a JSON object', {
+      reason: 'header',
+      part: 'header',
+    });
+  return header as Record<string, unknown>;
+}
+
+function checkHeader(header: Record<string, unknown>, options: VerifyOptions): ProtectedHeader {
+  const { alg, kid, typ } = header;
+  const allowed: readonly SignatureAlgorithm[] =
+    options.allowES256 === true ? ['EdDSA', 'ES256'] : ['EdDSA'];
+  if (typeof alg !== 'string' || !(allowed as readonly string[]).includes(alg))
+    throw fail(
+      ErrorCode.JwsAlgorithm,
+      `JWS algorithm ${JSON.stringify(alg)} is not allowed (allowed: ${allowed.join(', ')})`,
+      { alg },
+    );
+  for (const name of FORBIDDEN_PARAMETERS)
+    if (Object.hasOwn(header, name))
+      // Keys come from the federation registry only, never from the token itself.
+      throw fail(ErrorCode.JwsHeader, `JWS header parameter "${name}" is not allowed`, {
+        parameter: name,
+      });
+  if (Object.hasOwn(header, 'b64') && header.b64 !== true)
+    throw fail(ErrorCode.JwsHeader, 'JWS header parameter "b64" other than true is not allowed', {
+      parameter: 'b64',
+    });
+  if (typeof kid !== 'string')
+    throw fail(ErrorCode.JwsHeader, 'JWS header has no string "kid"', { parameter: 'kid' });
+  if (Object.hasOwn(header, 'crit'))
+    throw fail(
+      ErrorCode.JwsCrit,
+      'JWS header marks extensions as critical; Mosaic understands none',
+      { crit: header.crit },
+    );
+  for (const name of Object.keys(header))
+    if (!KNOWN_PARAMETERS.has(name))
+      throw fail(ErrorCode.JwsHeader, `JWS header parameter "${name}" is not supported`, {
+        parameter: name,
+      });
+  if (typ !== REPORT_MEDIA_TYPE)
+    throw fail(
+      ErrorCode.JwsType,
+      `JWS "typ" is ${JSON.stringify(typ)}, expected "${REPORT_MEDIA_TYPE}"`,
+      { typ },
+    );
+  return { alg: alg as SignatureAlgorithm, kid, typ: REPORT_MEDIA_TYPE };
+}
+
+function keyAlgorithm(jwk: JWK): SignatureAlgorithm | undefined {
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return 'EdDSA';
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
+  return undefined;
+}
+
+// Importing a key costs about as much as a verification; registry records are long-lived objects.
+const importedKeys = new WeakMap<JWK, Promise<CryptoKey>>();
+
+async function verificationKey(record: KeyRecord, alg: SignatureAlgorithm): Promise<CryptoKey> {
+  let key = importedKeys.get(record.publicJwk);
+  if (key === undefined) {
+    const { kty, crv, x, y } = record.publicJwk;
+    key = importJWK(kty === 'EC' ? { kty, crv, x, y } : { kty, crv, x }, alg) as Promise<CryptoKey>;
+    importedKeys.set(record.publicJwk, key);
+  }
+  try {
+    return await key;
+  } catch (err) {
+    importedKeys.delete(record.publicJwk);
+    throw new MosaicError(
+      ErrorCode.KeyUnknown,
+      `the registered key "${record.kid}" is not a usable public key`,
+      {
+        details: { kid: record.kid },
+        cause: err,
+      },
+    );
+  }
+}
+
+async function resolveKey(keys: KeyLookup, header: ProtectedHeader): Promise<KeyRecord> {
+  const parts = parseKid(header.kid);
+  if (parts === undefined)
+    throw fail(
+      ErrorCode.KeyUnknown,
+      `JWS "kid" ${JSON.stringify(header.kid)} is not of the form <agency>/<keyId>`,
+      { kid: header.kid },
+    );
+  const record = await keys.resolve(header.kid);
+  // A lookup answering with another key's record would let one agency's key speak for another.
+  if (
+    record === undefined ||
+    record.kid !== header.kid ||
+    record.agency !== parts.agency ||
+    record.keyId !== parts.keyId
+  )
+    throw fail(ErrorCode.KeyUnknown, `no key "${header.kid}" is registered`, { kid: header.kid });
+  const expected = keyAlgorithm(record.publicJwk);
+  if (
+    expected !== header.alg ||
+    (record.publicJwk.alg !== undefined && record.publicJwk.alg !== header.alg)
+  )
+    throw fail(
+      ErrorCode.JwsAlgorithm,
+      `JWS algorithm ${header.alg} does not match key "${header.kid}"`,
+      { alg: header.alg, kid: header.kid },
+    );
+  return record;
+}
+
+/** Milliseconds since the epoch, or NaN for a missing or unparseable time (which then fails closed). */
+function timeOf(value: string | undefined): number {
+  return value === undefined ? Number.NaN : Date.parse(value);
+}
+
+function checkKeyTime(record: KeyRecord, report: Report, options: VerifyOptions): void {
+  const issued = timeOf(report.issuedAt);
+  const notBefore = timeOf(record.notBefore);
+  const notAfter = timeOf(record.notAfter);
+  const tooEarly = record.notBefore !== undefined && !(issued >= notBefore);
+  const tooLate = record.notAfter !== undefined && !(issued < notAfter);
+  if (Number.isNaN(issued) || tooEarly || tooLate)
+    throw fail(
+      ErrorCode.KeyExpired,
+      `key "${record.kid}" was not valid at the report's issuedAt ${report.issuedAt}`,
+      {
+        kid: record.kid,
+        issuedAt: report.issuedAt,
+        notBefore: record.notBefore,
+        notAfter: record.notAfter,
+      },
+    );
+  if (record.revokedAt === undefined) return;
+  const revoked = timeOf(record.revokedAt);
+  const now = (options.now ?? new Date()).getTime();
+  if (revoked > now) return;
+  const existedBefore = options.acceptRevokedBefore?.getTime();
+  if (existedBefore !== undefined && existedBefore < revoked && issued < revoked) return;
+  throw fail(ErrorCode.KeyRevoked, `key "${record.kid}" was revoked at ${record.revokedAt}`, {
+    kid: record.kid,
+    revokedAt: record.revokedAt,
+  });
+}
+
+/**
+ * Verifies a compact JWS report. Checks, in order, each with its own code: size
+ * (ERR_PAYLOAD_TOO_LARGE); three canonical base64url parts (ERR_JWS_MALFORMED); the header
+ * parsed by the hardened JSON parser (ERR_JWS_MALFORMED); `alg` EdDSA, or ES256 when allowed
+ * (ERR_JWS_ALG); no `jwk`/`jku`/`x5u`/`x5c`/`x5t`/`x5t#S256`, no `b64: false`, a string `kid`,
+ * no unknown parameter (ERR_JWS_HEADER); no `crit` (ERR_JWS_CRIT); `typ` (ERR_JWS_TYP); `kid`
+ * resolving through `keys` (ERR_KEY_UNKNOWN); the signature (ERR_SIG_INVALID); the report
+ * schema (`parseReport`'s codes); `issuer` = the key's agency (ERR_ISSUER_MISMATCH); key valid at
+ * `issuedAt` (ERR_KEY_NOT_VALID) and not revoked (ERR_KEY_REVOKED).
+ *
+ * @example
+ * ```ts
+ * const keys = await readPublicKeyFile('./keys/nca-uk.20250101-1a2b3c4d.public.jwk');
+ * const { report, payload } = await verifyReport(jws, keys);
+ * // store `payload` (the exact signed bytes), route on `report`
+ * ```
+ */
+export async function verifyReport(
+  jws: string | Uint8Array,
+  keys: KeyLookup,
+  options: VerifyOptions = {},
+): Promise<VerifiedReport> {
+  const text = compactText(jws, options.maxBytes ?? DEFAULT_MAX_JWS_BYTES);
+  const parts = text.split('.');
+  const [headerPart, payloadPart, signaturePart] = parts;
+  if (
+    parts.length !== 3 ||
+    headerPart === undefined ||
+    payloadPart === undefined ||
+    signaturePart === undefined
+  )
+    throw fail(ErrorCode.JwsMalformed, `JWS has ${parts.length} parts, a compact JWS has 3`, {
+      reason: 'parts',
+    });
+  const headerBytes = decodePart(headerPart, 'header', false);
+  // Detached payloads are not a Mosaic thing: the report travels inside its JWS.
+  decodePart(payloadPart, 'payload', false);
+  // An empty signature is let through to the algorithm check, which names `alg: none` for what it is.
+  decodePart(signaturePart, 'signature', true);
+  const header = checkHeader(parseHeader(headerBytes), options);
+  const record = await resolveKey(keys, header);
+  const key = await verificationKey(record, header.alg);
+  let payload: Uint8Array;
+  try {
+    ({ payload } = await compactVerify(text, key, { algorithms: [header.alg] }));
+  } catch (err) {
+    if (!(err instanceof errors.JOSEError)) throw err;
+    throw new MosaicError(
+      ErrorCode.SignatureInvalid,
+      `signature does not verify with key "${header.kid}"`,
+      {
+        details: { kid: header.kid },
+        cause: err,
+      },
+    );
+  }
+  const report = parseReport(payload);
+  if (report.issuer !== record.agency)
+    throw fail(
+      ErrorCode.IssuerMismatch,
+      `report issuer "${report.issuer}" is not the agency of key "${header.kid}"`,
+      {
+        issuer: report.issuer,
+        kid: header.kid,
+      },
+    );
+  checkKeyTime(record, report, options);
+  return { report, payload, header, kid: record.kid, agency: record.agency, keyId: record.keyId };
+}
