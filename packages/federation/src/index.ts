@@ -1,0 +1,30 @@
+export {
+  federationSchema,
+  agencySchema,
+  agencyKeySchema,
+  publicJwkSchema,
+  contactSchema,
+  subscriptionRuleSchema,
+  jurisdictionGroupDefinitionSchema,
+  agreementSchema,
+  agreementRecipients,
+  AgencyKind,
+  KEY_ID_PATTERN,
+  PRIVATE_JWK_MEMBERS,
+} from './schema.ts';
+export type {
+  Federation,
+  FederationInput,
+  Agency,
+  AgencyKey,
+  PublicJwk,
+  Contact,
+  SubscriptionRule,
+  JurisdictionGroup,
+  Agreement,
+} from './schema.ts';
+export { checkFederation } from './check.ts';
+export type { FederationProblem } from './problems.ts';
+export { loadFederation, parseFederation, DEFAULT_FEDERATION_MAX_BYTES } from './load.ts';
+export type { LoadFederationOptions } from './load.ts';
+export { generateFederationJsonSchema, FEDERATION_JSON_SCHEMA_ID } from './json-schema.ts';
