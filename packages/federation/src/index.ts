@@ -28,3 +28,42 @@ export type { FederationProblem } from './problems.ts';
 export { loadFederation, parseFederation, DEFAULT_FEDERATION_MAX_BYTES } from './load.ts';
 export type { LoadFederationOptions } from './load.ts';
 export { generateFederationJsonSchema, FEDERATION_JSON_SCHEMA_ID } from './json-schema.ts';
+export {
+  Streams,
+  StreamSubjects,
+  HubServices,
+  QueueGroups,
+  REGISTRY_BUCKET,
+  REGISTRY_STREAM,
+  ROUTER_CONSUMER,
+  INGEST_WILDCARD,
+  AUDIT_REQUEST_WILDCARD,
+  ingestSubject,
+  alertsSubjectFilter,
+  alertsConsumer,
+  alertsConsumerConfig,
+  agencyInboxPrefix,
+  hubInboxPrefix,
+  auditRequestSubject,
+  isAgencyReplySubject,
+} from './subjects.ts';
+export type { Stream, HubService } from './subjects.ts';
+export {
+  Roles,
+  agencyPermissions,
+  servicePermissions,
+  operatorPermissions,
+} from './permissions.ts';
+export type { Role, Permissions } from './permissions.ts';
+export { subjectsIntersect, findIsolationBreaches, assertAgencyIsolation } from './isolation.ts';
+export { createIdentities, publicIdentities } from './identities.ts';
+export type { IdentitySet, NatsIdentity, PublicIdentity } from './identities.ts';
+export { brokerAuthConfig } from './auth-config.ts';
+export {
+  contextFile,
+  parseContextFile,
+  readContextFile,
+  contextConnectOptions,
+  contextSchema,
+} from './context.ts';
+export type { NatsContext, ContextConnectOptions } from './context.ts';

@@ -1,0 +1,116 @@
+/**
+ * Every subject, stream, consumer and bucket name the broker permissions are built from,
+ * in one place so that the permission table and the services cannot drift apart.
+ * Agency ids are validated subject tokens (lower-case DNS labels) before they get here.
+ */
+
+/** The JetStream streams of the hub (DESIGN.md, "Streams"). */
+export const Streams = {
+  Reports: 'REPORTS',
+  Rejections: 'REJECTIONS',
+  Alerts: 'ALERTS',
+  Audit: 'AUDIT',
+} as const;
+export type Stream = (typeof Streams)[keyof typeof Streams];
+
+/** Subjects each stream captures. */
+export const StreamSubjects = {
+  [Streams.Reports]: 'mosaic.reports.>',
+  [Streams.Rejections]: 'mosaic.rejections.>',
+  [Streams.Alerts]: 'mosaic.alerts.>',
+  [Streams.Audit]: 'mosaic.audit',
+} as const satisfies Record<Stream, string>;
+
+/** The KV bucket holding the federation registry, and the stream behind it. */
+export const REGISTRY_BUCKET = 'mosaic-registry';
+export const REGISTRY_STREAM = `KV_${REGISTRY_BUCKET}`;
+
+/** Durable consumer of the router on REPORTS. */
+export const ROUTER_CONSUMER = 'router';
+
+/** Queue groups of the horizontally scaled services. */
+export const QueueGroups = { Ingest: 'ingest', Auditor: 'auditor' } as const;
+
+/** The hub services, each with its own NATS identity. */
+export const HubServices = { Ingest: 'ingest', Router: 'router', Auditor: 'auditor' } as const;
+export type HubService = (typeof HubServices)[keyof typeof HubServices];
+
+/** Subject on which an agency submits reports (request/reply). */
+export function ingestSubject(agency: string): string {
+  return `mosaic.ingest.${agency}`;
+}
+
+/** Wildcard the ingest service listens on. */
+export const INGEST_WILDCARD = 'mosaic.ingest.*';
+
+/** Subjects of an agency's alerts in ALERTS (`mosaic.alerts.<agency>.<kind>`). */
+export function alertsSubjectFilter(agency: string): string {
+  return `mosaic.alerts.${agency}.>`;
+}
+
+/** Name of the durable pull consumer through which an agency reads its alerts. */
+export function alertsConsumer(agency: string): string {
+  return `alerts-${agency}`;
+}
+
+/**
+ * Inbox prefix of an agency's connection (`connect({ inboxPrefix })`). Agency ids are lower
+ * case, so these never collide with the upper-case prefixes of hub identities.
+ */
+export function agencyInboxPrefix(agency: string): string {
+  return `_INBOX_${agency}`;
+}
+
+/** Inbox prefix of a hub service or the operator. */
+export function hubInboxPrefix(name: HubService | 'operator'): string {
+  return `_INBOX_HUB_${name.toUpperCase()}`;
+}
+
+/**
+ * Where hub services hand audit events to the auditor (request/reply, queue group
+ * `auditor`); the auditor alone appends to AUDIT. Provisional until the audit issue.
+ */
+export function auditRequestSubject(from: HubService | 'operator'): string {
+  return `mosaic.hub.audit.${from}`;
+}
+export const AUDIT_REQUEST_WILDCARD = 'mosaic.hub.audit.*';
+
+/**
+ * True when `reply` is a reply subject inside the agency's own inbox. The ingest service
+ * must check this before answering: the reply subject is chosen by the requester, and
+ * answering anywhere else would let one agency aim the hub's replies at another.
+ *
+ * @example
+ * ```ts
+ * isAgencyReplySubject('nl-police', '_INBOX_nl-police.Xy12.1'); // true
+ * isAgencyReplySubject('nl-police', '_INBOX_nl.Xy12.1'); // false
+ * ```
+ */
+export function isAgencyReplySubject(agency: string, reply: string | undefined): boolean {
+  if (reply === undefined) return false;
+  const prefix = `${agencyInboxPrefix(agency)}.`;
+  if (!reply.startsWith(prefix) || reply.length === prefix.length) return false;
+  return reply
+    .slice(prefix.length)
+    .split('.')
+    .every((token) => token !== '' && token !== '*' && token !== '>' && !/\s/.test(token));
+}
+
+/**
+ * The configuration of an agency's alerts consumer. Its filter is what confines the
+ * agency to its own alerts (the broker checks who may pull, not what the consumer holds),
+ * so every component creates it from here.
+ */
+export function alertsConsumerConfig(agency: string): {
+  durable_name: string;
+  filter_subject: string;
+  ack_policy: 'explicit';
+  deliver_policy: 'all';
+} {
+  return {
+    durable_name: alertsConsumer(agency),
+    filter_subject: alertsSubjectFilter(agency),
+    ack_policy: 'explicit',
+    deliver_policy: 'all',
+  };
+}

@@ -1,0 +1,278 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  HubServices,
+  agencyPermissions,
+  alertsConsumer,
+  findIsolationBreaches,
+  assertAgencyIsolation,
+  isAgencyReplySubject,
+  operatorPermissions,
+  servicePermissions,
+  subjectsIntersect,
+  type Permissions,
+} from '../src/index.ts';
+
+/** Valid agency ids, with a bias towards ids that are prefixes of one another. */
+const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/);
+const agencyPair = fc
+  .oneof(
+    fc.tuple(label, label),
+    fc.tuple(label, label).map(([a, b]) => [a, `${a}-${b}`] as const),
+    fc.tuple(label, label).map(([a, b]) => [a, `${a}${b}`] as const),
+    fc.tuple(label, label).map(([a, b]) => [`${b}-${a}`, a] as const),
+  )
+  .filter(([a, b]) => a !== b && a.length <= 64 && b.length <= 64);
+
+/** Concrete subjects only agency `b` may use. */
+function privateSubjectsOf(b: string): string[] {
+  const consumer = alertsConsumer(b);
+  return [
+    `mosaic.ingest.${b}`,
+    `mosaic.alerts.${b}.report`,
+    `$JS.API.CONSUMER.INFO.ALERTS.${consumer}`,
+    `$JS.API.CONSUMER.MSG.NEXT.ALERTS.${consumer}`,
+    `$JS.API.CONSUMER.CREATE.ALERTS.${consumer}`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.ALERTS.${consumer}`,
+    `$JS.ACK.ALERTS.${consumer}.1.2.3.1700000000000000000.0`,
+    `_INBOX_${b}.abc`,
+    `_INBOX_${b}.abc.def`,
+  ];
+}
+
+const granted = (p: Permissions): string[] => [...p.publish.allow, ...p.subscribe.allow];
+
+/** Subjects no agency may ever touch, whatever its id. */
+const hubOnly = [
+  '$JS.API.INFO',
+  '$JS.API.STREAM.INFO.ALERTS',
+  '$JS.API.STREAM.INFO.REPORTS',
+  '$JS.API.STREAM.NAMES',
+  '$JS.API.STREAM.LIST',
+  '$JS.API.STREAM.MSG.GET.ALERTS',
+  '$JS.API.STREAM.CREATE.X',
+  '$JS.API.STREAM.DELETE.REPORTS',
+  '$JS.API.STREAM.PURGE.AUDIT',
+  '$JS.API.DIRECT.GET.ALERTS',
+  '$JS.API.DIRECT.GET.ALERTS.mosaic.alerts.x.y',
+  '$JS.API.CONSUMER.LIST.ALERTS',
+  '$JS.API.CONSUMER.NAMES.ALERTS',
+  '$JS.API.CONSUMER.CREATE.ALERTS',
+  '$JS.API.CONSUMER.CREATE.REPORTS.x',
+  '$JS.API.CONSUMER.MSG.NEXT.REPORTS.router',
+  '$JS.API.CONSUMER.INFO.REPORTS.router',
+  '$JS.ACK.REPORTS.router.1.1.1.1.0',
+  '$KV.mosaic-registry.agency.x',
+  '$JS.API.STREAM.INFO.KV_mosaic-registry',
+  'mosaic.reports.NL.recruitment',
+  'mosaic.rejections.x',
+  'mosaic.audit',
+  'mosaic.hub.audit.ingest',
+  '_INBOX.abc',
+  '_INBOX_HUB_INGEST.abc',
+  '_INBOX_HUB_OPERATOR.abc',
+];
+
+describe('subjectsIntersect', () => {
+  const matches = (pattern: string, subject: string): boolean => {
+    const p = pattern.split('.');
+    const s = subject.split('.');
+    for (let i = 0; i < p.length; i++) {
+      if (p[i] === '>') return s.length > i;
+      if (i >= s.length || (p[i] !== '*' && p[i] !== s[i])) return false;
+    }
+    return p.length === s.length;
+  };
+  const token = fc.constantFrom('a', 'b', '*');
+  const pattern = fc
+    .tuple(fc.array(token, { minLength: 1, maxLength: 3 }), fc.boolean())
+    .map(([tokens, tail]) => [...tokens, ...(tail ? ['>'] : [])].join('.'));
+  // Every subject over {a, b, c} of 1..5 tokens: enough witnesses for patterns of <= 4 tokens.
+  const subjects: string[] = [];
+  const grow = (prefix: string[]): void => {
+    if (prefix.length > 0) subjects.push(prefix.join('.'));
+    if (prefix.length < 5) for (const t of ['a', 'b', 'c']) grow([...prefix, t]);
+  };
+  grow([]);
+
+  it('agrees with brute force over all small subjects', () => {
+    fc.assert(
+      fc.property(pattern, pattern, (p, q) => {
+        const witness = subjects.some((s) => matches(p, s) && matches(q, s));
+        expect(subjectsIntersect(p, q)).toBe(witness);
+        expect(subjectsIntersect(q, p)).toBe(witness);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it.each([
+    ['_INBOX_nl.>', '_INBOX_nl-police.x', false],
+    ['mosaic.ingest.*', 'mosaic.ingest.nl', true],
+    ['mosaic.ingest.* ingest', 'mosaic.ingest.nl', true],
+    ['>', '$JS.API.INFO', true],
+    ['a.>', 'a', false],
+    ['a.*', 'a.b.c', false],
+  ])('%s vs %s → %s', (p, q, expected) => {
+    expect(subjectsIntersect(p, q)).toBe(expected);
+  });
+});
+
+describe('agency permissions', () => {
+  it('are exactly the subjects of DESIGN invariant 5', () => {
+    expect(agencyPermissions('nl-police')).toEqual({
+      publish: {
+        allow: [
+          'mosaic.ingest.nl-police',
+          '$JS.API.CONSUMER.INFO.ALERTS.alerts-nl-police',
+          '$JS.API.CONSUMER.MSG.NEXT.ALERTS.alerts-nl-police',
+          '$JS.ACK.ALERTS.alerts-nl-police.>',
+        ],
+      },
+      subscribe: { allow: ['_INBOX_nl-police.>'] },
+    });
+  });
+
+  it('cover all of its own subjects', () => {
+    fc.assert(
+      fc.property(label, (a) => {
+        const own = granted(agencyPermissions(a));
+        for (const subject of privateSubjectsOf(a).filter(
+          (s) => !s.includes('CREATE') && !s.startsWith('mosaic.alerts'),
+        ))
+          expect(
+            own.some((p) => subjectsIntersect(p, subject)),
+            subject,
+          ).toBe(true);
+      }),
+    );
+  });
+
+  it('never reach another agency’s subjects, prefixes of each other included', () => {
+    fc.assert(
+      fc.property(agencyPair, ([a, b]) => {
+        for (const permission of granted(agencyPermissions(a)))
+          for (const subject of privateSubjectsOf(b))
+            expect(
+              subjectsIntersect(permission, subject),
+              `${a}: ${permission} reaches ${subject}`,
+            ).toBe(false);
+        expect(findIsolationBreaches([a, b])).toEqual([]);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('never reach a hub-only subject and hold no wildcard but a trailing > of their own', () => {
+    fc.assert(
+      fc.property(label, (a) => {
+        for (const permission of granted(agencyPermissions(a))) {
+          for (const subject of hubOnly)
+            expect(subjectsIntersect(permission, subject), `${permission} reaches ${subject}`).toBe(
+              false,
+            );
+          const tokens = permission.split('.');
+          expect(tokens.slice(0, -1).every((t) => t !== '*' && t !== '>')).toBe(true);
+          expect(tokens.at(-1)).not.toBe('*');
+          expect(tokens.length).toBeGreaterThanOrEqual(2);
+        }
+      }),
+    );
+  });
+
+  it('a whole federation of generated ids has no breach', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(label, { minLength: 2, maxLength: 12 }), (ids) => {
+        expect(findIsolationBreaches(ids)).toEqual([]);
+        expect(() => {
+          assertAgencyIsolation(ids);
+        }).not.toThrow();
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('hub service and operator permissions', () => {
+  const agencies = ['a', 'b'];
+  const publish = (s: (typeof HubServices)[keyof typeof HubServices]): readonly string[] =>
+    servicePermissions(s, agencies).publish.allow;
+
+  it('ingest serves only in its queue group and replies only into agency inboxes', () => {
+    const p = servicePermissions(HubServices.Ingest, agencies);
+    expect(p.subscribe.allow).toEqual(['mosaic.ingest.* ingest', '_INBOX_HUB_INGEST.>']);
+    expect(p.publish.allow).toEqual(
+      expect.arrayContaining([
+        '_INBOX_a.>',
+        '_INBOX_b.>',
+        'mosaic.reports.>',
+        'mosaic.rejections.>',
+      ]),
+    );
+    expect(p).not.toHaveProperty('allow_responses');
+  });
+
+  it('no service may write the registry, delete or purge streams, or publish everywhere', () => {
+    for (const service of Object.values(HubServices)) {
+      for (const subject of [
+        '$KV.mosaic-registry.agency.a',
+        '$JS.API.STREAM.DELETE.REPORTS',
+        '$JS.API.STREAM.PURGE.AUDIT',
+        '$JS.API.STREAM.UPDATE.KV_mosaic-registry',
+        '$JS.API.STREAM.MSG.DELETE.REPORTS',
+        '$JS.API.CONSUMER.DELETE.ALERTS.alerts-a',
+        'anything.else',
+      ])
+        expect(
+          publish(service).some((p) => subjectsIntersect(p, subject)),
+          `${service}: ${subject}`,
+        ).toBe(false);
+    }
+  });
+
+  it('only the auditor appends to AUDIT, only the router to ALERTS, only ingest to REPORTS', () => {
+    const writers = (subject: string): string[] =>
+      Object.values(HubServices).filter((s) =>
+        publish(s).some((p) => subjectsIntersect(p, subject)),
+      );
+    expect(writers('mosaic.audit')).toEqual(['auditor']);
+    expect(writers('mosaic.alerts.a.report')).toEqual(['router']);
+    expect(writers('mosaic.reports.NL.recruitment')).toEqual(['ingest']);
+    expect(writers('mosaic.rejections.a')).toEqual(['ingest']);
+  });
+
+  it('the router creates only the agencies’ alerts consumers on ALERTS', () => {
+    const creates = publish(HubServices.Router).filter((p) => p.includes('CREATE.ALERTS'));
+    expect(creates.every((p) => p.includes('.alerts-a') || p.includes('.alerts-b'))).toBe(true);
+    expect(
+      publish(HubServices.Router).some((p) =>
+        subjectsIntersect(p, '$JS.API.CONSUMER.CREATE.ALERTS.evil'),
+      ),
+    ).toBe(false);
+  });
+
+  it('the operator may do everything', () => {
+    expect(operatorPermissions()).toEqual({
+      publish: { allow: ['>'] },
+      subscribe: { allow: ['>'] },
+    });
+  });
+});
+
+describe('isAgencyReplySubject', () => {
+  it.each<[string, string | undefined, boolean]>([
+    ['nl', '_INBOX_nl.abc.1', true],
+    ['nl', '_INBOX_nl.abc', true],
+    ['nl', '_INBOX_nl-police.abc', false],
+    ['nl-police', '_INBOX_nl.abc', false],
+    ['nl', '_INBOX_nl.', false],
+    ['nl', '_INBOX_nl', false],
+    ['nl', '_INBOX_nl..x', false],
+    ['nl', '_INBOX_nl.*', false],
+    ['nl', '_INBOX_nl.>', false],
+    ['nl', '$JS.API.STREAM.DELETE.REPORTS', false],
+    ['nl', undefined, false],
+  ])('%s, %s → %s', (agency, reply, expected) => {
+    expect(isAgencyReplySubject(agency, reply)).toBe(expected);
+  });
+});
