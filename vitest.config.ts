@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+// CI reads the counts from the JSON report (see .ci/run); people read the default reporter.
+const ci =
+  process.env['CI'] !== undefined && process.env['CI'] !== '' && process.env['CI'] !== 'false';
+
 export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/**/*.test.ts'],
@@ -7,5 +11,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    reporters: ci ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.vitest-results.json' },
   },
 });

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
+import { parseCommandArgs, type Command } from './command.ts';
+import { demo } from './commands/demo.ts';
+import { keysGenerate } from './commands/keys-generate.ts';
+import { schemaValidate } from './commands/schema-validate.ts';
+import { sign } from './commands/sign.ts';
+import { verify } from './commands/verify.ts';
+import { ExitCode } from './exit-codes.ts';
+import { writeLine, type CliIo } from './io.ts';
+
+export const commands: readonly Command[] = [keysGenerate, sign, verify, schemaValidate, demo];
+
+const version = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.path.join(' ').length));
+  const lines = commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`);
+  return `Usage: mosaic <command> [options]
+
+Mosaic shares signed, schema-validated indicator reports between agencies.
+
+Commands:
+${lines.join('\n')}
+
+Run "mosaic <command> --help" for a command's options and examples.
+Results go to stdout, diagnostics to stderr.
+Exit codes: 0 ok, 1 rejected or invalid input, 2 usage error, 3 environment error
+            (file, key, server), 4 internal error.`;
+}
+
+/** Finds the command whose words start argv, longest match first. */
+function select(argv: string[]): { command: Command; rest: string[] } | undefined {
+  const matches = commands
+    .filter((c) => c.path.every((word, i) => argv[i] === word))
+    .sort((a, b) => b.path.length - a.path.length);
+  const command = matches[0];
+  return command && { command, rest: argv.slice(command.path.length) };
+}
+
+const environmentCodes: ReadonlySet<string> = new Set([
+  ErrorCode.Io,
+  ErrorCode.KeyFile,
+  ErrorCode.NatsServerUnavailable,
+  ErrorCode.NatsServerStart,
+]);
+
+function exitCodeFor(err: MosaicError): ExitCode {
+  if (err.code === ErrorCode.Usage) return ExitCode.Usage;
+  if (environmentCodes.has(err.code)) return ExitCode.Environment;
+  return ExitCode.Rejected;
+}
+
+function report(err: MosaicError, io: CliIo): void {
+  writeLine(io.stderr, `error ${err.code}: ${err.message}`);
+  const details = err.details as { issues?: { path?: string; message?: string }[] } | undefined;
+  for (const issue of details?.issues ?? []) {
+    writeLine(
+      io.stderr,
+      `  ${issue.path === undefined || issue.path === '' ? '(report)' : issue.path}: ${issue.message ?? ''}`,
+    );
+  }
+}
+
+/**
+ * Runs `mosaic` with the given arguments and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await run(['schema', 'validate', 'report.json']);
+ * ```
+ */
+export async function run(
+  argv: string[],
+  io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+): Promise<ExitCode> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    const topic = argv[0] === 'help' ? select(argv.slice(1)) : undefined;
+    writeLine(argv.length === 0 ? io.stderr : io.stdout, topic ? topic.command.help : overview());
+    return argv.length === 0 ? ExitCode.Usage : ExitCode.Ok;
+  }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    writeLine(io.stdout, version);
+    return ExitCode.Ok;
+  }
+  const selected = select(argv);
+  if (!selected) {
+    writeLine(io.stderr, `error ${ErrorCode.Usage}: unknown command "${argv.join(' ')}"\n`);
+    writeLine(io.stderr, overview());
+    return ExitCode.Usage;
+  }
+  const { command, rest } = selected;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    writeLine(io.stdout, command.help);
+    return ExitCode.Ok;
+  }
+  try {
+    return await command.run(parseCommandArgs(command, rest), io);
+  } catch (err) {
+    if (isMosaicError(err)) {
+      report(err, io);
+      return exitCodeFor(err);
+    }
+    writeLine(
+      io.stderr,
+      `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
+    return ExitCode.Internal;
+  }
+}
