@@ -67,3 +67,5 @@ export {
   contextSchema,
 } from './context.ts';
 export type { NatsContext, ContextConnectOptions } from './context.ts';
+export { seedRegistry, readRegistry, RegistryKeys } from './registry.ts';
+export type { RegistryKv } from './registry.ts';

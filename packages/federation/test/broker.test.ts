@@ -1,0 +1,455 @@
+/**
+ * DESIGN invariant 5 through a real nats-server configured by brokerAuthConfig(): agency
+ * `nl` must not reach anything of agency `nl-police` (whose id it prefixes) nor the hub's
+ * streams, consumers or registry. Every denial is proved two ways where it can be: the
+ * operation fails with the broker's permissions violation, and a positive control shows
+ * that it would have succeeded (or been observed) had the permission been granted.
+ */
+import { isMosaicError } from '@mosaic/errors';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import {
+  PermissionViolationError,
+  connect,
+  type NatsConnection,
+  type Status,
+} from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  REGISTRY_BUCKET,
+  StreamSubjects,
+  Streams,
+  alertsConsumerConfig,
+  brokerAuthConfig,
+  contextConnectOptions,
+  contextFile,
+  createIdentities,
+  isAgencyReplySubject,
+  parseContextFile,
+  parseFederation,
+  publicIdentities,
+  readRegistry,
+  seedRegistry,
+  type Federation,
+  type NatsIdentity,
+} from '../src/index.ts';
+import { ed25519Jwks, toYaml } from './fixtures.ts';
+
+const A = 'nl';
+const B = 'nl-police';
+
+const federation: Federation = parseFederation(
+  toYaml({
+    version: 1,
+    groups: [{ id: 'BENELUX', name: 'Benelux', members: ['BE', 'NL', 'LU'] }],
+    agencies: [
+      {
+        id: A,
+        name: 'A',
+        kind: 'border',
+        jurisdictions: ['NL'],
+        contact: { email: 'a@a.example' },
+        keys: [{ keyId: 'k1', publicJwk: ed25519Jwks().publicJwk }],
+        subscriptions: [{ jurisdictions: ['BENELUX'], categories: ['transport'], maxTlp: 'AMBER' }],
+      },
+      {
+        id: B,
+        name: 'B',
+        kind: 'police',
+        jurisdictions: ['NL'],
+        contact: { email: 'b@b.example' },
+      },
+      {
+        id: 'de-bka',
+        name: 'C',
+        kind: 'police',
+        jurisdictions: ['DE'],
+        contact: { email: 'c@c.example' },
+      },
+    ],
+    agreements: [{ from: B, to: [A, 'de-bka'], maxTlp: 'GREEN' }],
+  }),
+);
+
+/** A connection that records every status it reports. */
+interface Watched {
+  nc: NatsConnection;
+  statuses: Status[];
+}
+
+const ids = createIdentities(federation);
+let server: NatsServerHandle;
+const open: NatsConnection[] = [];
+let operator: Watched;
+let router: Watched;
+let ingest: Watched;
+let agencyA: Watched;
+let agencyB: Watched;
+let jsm: JetStreamManager;
+const ingestSaw: string[] = [];
+
+async function as(identity: NatsIdentity, inboxPrefix?: string): Promise<Watched> {
+  // Through a context file, as an agency's SDK would.
+  const options = contextConnectOptions(parseContextFile(contextFile(identity, server.url)));
+  const nc = await connect(inboxPrefix === undefined ? options : { ...options, inboxPrefix });
+  open.push(nc);
+  const statuses: Status[] = [];
+  void (async () => {
+    for await (const s of nc.status()) statuses.push(s);
+  })();
+  return { nc, statuses };
+}
+
+/** Bounded wait for a condition (no sleep-and-hope). */
+async function until(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  ms = 5000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function violation(w: Watched, operation: 'publish' | 'subscription', subject: string): boolean {
+  return w.statuses.some(
+    (s) =>
+      s.type === 'error' &&
+      s.error instanceof PermissionViolationError &&
+      s.error.operation === operation &&
+      s.error.subject === subject,
+  );
+}
+
+/** The broker's permissions violation behind an error (nats.js wraps it in a RequestError). */
+function permissionError(err: unknown): PermissionViolationError | undefined {
+  for (let e = err; e instanceof Error; e = e.cause)
+    if (e instanceof PermissionViolationError) return e;
+  return undefined;
+}
+
+/** The request must be refused by the broker for `w`, and reported as such. */
+async function expectDeniedRequest(
+  w: Watched,
+  subject: string,
+  payload: unknown = {},
+): Promise<void> {
+  const err: unknown = await w.nc.request(subject, JSON.stringify(payload), { timeout: 5000 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(permissionError(err), `request on ${subject}: ${String(err)}`).toMatchObject({
+    operation: 'publish',
+    subject,
+  });
+  await until(`violation status for ${subject}`, () => violation(w, 'publish', subject));
+}
+
+beforeAll(async () => {
+  server = await startServer({ config: brokerAuthConfig(federation, publicIdentities(ids)) });
+  operator = await as(ids.operator);
+  jsm = await jetstreamManager(operator.nc);
+  for (const name of Object.values(Streams))
+    await jsm.streams.add({
+      name,
+      subjects: [StreamSubjects[name]],
+      allow_direct: true,
+      ...(name === Streams.Alerts ? {} : { deny_delete: true, deny_purge: true }),
+    });
+  const ojs = jetstream(operator.nc);
+  await ojs.publish('mosaic.reports.NL.transport', 'report-1');
+  await ojs.publish('mosaic.rejections.nl', 'rejected-1');
+  await ojs.publish('mosaic.audit', 'entry-1');
+
+  // The router creates the agencies' consumers and the alerts with its own identity.
+  router = await as(ids.services.router);
+  const rjsm = await jetstreamManager(router.nc, { checkAPI: false });
+  for (const agency of [A, B])
+    await rjsm.consumers.add(Streams.Alerts, alertsConsumerConfig(agency));
+  await rjsm.consumers.add(Streams.Reports, { durable_name: 'router', ack_policy: 'explicit' });
+  const rjs = jetstream(router.nc);
+  await rjs.publish(`mosaic.alerts.${B}.report`, `for ${B}`);
+  await rjs.publish(`mosaic.alerts.${A}.report`, `for ${A}`);
+
+  // A deliberately naive ingest: it answers whatever reply subject it is given, so that
+  // only the broker stands between a requester and that subject.
+  ingest = await as(ids.services.ingest);
+  ingest.nc.subscribe('mosaic.ingest.*', {
+    queue: 'ingest',
+    callback: (_err, msg) => {
+      ingestSaw.push(msg.subject);
+      msg.respond(JSON.stringify({ ok: true, subject: msg.subject }));
+    },
+  });
+  await ingest.nc.flush();
+
+  agencyA = await as(ids.agencies.get(A)!);
+  agencyB = await as(ids.agencies.get(B)!);
+});
+
+afterAll(async () => {
+  await Promise.all(open.map((nc) => nc.close()));
+  await server[Symbol.asyncDispose]();
+});
+
+describe('an agency CAN', () => {
+  it('submit on its ingest subject and get the ingest service’s answer', async () => {
+    const reply = await agencyA.nc.request(`mosaic.ingest.${A}`, 'report', { timeout: 5000 });
+    expect(reply.json()).toEqual({ ok: true, subject: `mosaic.ingest.${A}` });
+  });
+
+  it('fetch only its own alerts from its consumer and ack them', async () => {
+    const consumer = await jetstream(agencyA.nc).consumers.get(Streams.Alerts, `alerts-${A}`);
+    const batch = await consumer.fetch({ max_messages: 10, expires: 1000 });
+    const got: string[] = [];
+    for await (const m of batch) {
+      got.push(`${m.subject}=${m.string()}`);
+      expect(await m.ackAck()).toBe(true);
+    }
+    expect(got).toEqual([`mosaic.alerts.${A}.report=for ${A}`]);
+    const info = await jsm.consumers.info(Streams.Alerts, `alerts-${A}`);
+    expect(info.ack_floor.stream_seq).toBe(2);
+    expect(info.num_ack_pending).toBe(0);
+    // B's alert is untouched by A.
+    expect((await jsm.consumers.info(Streams.Alerts, `alerts-${B}`)).num_pending).toBe(1);
+  });
+});
+
+describe('an agency CANNOT', () => {
+  it('publish to another agency’s ingest subject', async () => {
+    await expectDeniedRequest(agencyA, `mosaic.ingest.${B}`);
+    // Control: a later, allowed request on the same connection arrives; the denied one never did.
+    await agencyA.nc.request(`mosaic.ingest.${A}`, 'x', { timeout: 5000 });
+    expect(ingestSaw).not.toContain(`mosaic.ingest.${B}`);
+    expect(ingestSaw).toContain(`mosaic.ingest.${A}`);
+  });
+
+  it('receive replies without its own inbox prefix', async () => {
+    const plain = await as(ids.agencies.get(A)!, '_INBOX');
+    const err: unknown = await plain.nc
+      .request(`mosaic.ingest.${A}`, 'x', { timeout: 5000 })
+      .catch((e: unknown) => e);
+    expect(permissionError(err)).toMatchObject({ operation: 'subscription' });
+  });
+
+  it.each([
+    ['another agency’s alerts', `mosaic.alerts.${B}.>`, `mosaic.alerts.${B}.report`],
+    ['all alerts', 'mosaic.alerts.>', `mosaic.alerts.${B}.report`],
+    ['its own alerts outside its consumer', `mosaic.alerts.${A}.>`, `mosaic.alerts.${A}.report`],
+    ['everything', '>', `mosaic.alerts.${B}.report`],
+    ['another agency’s inbox', `_INBOX_${B}.>`, `_INBOX_${B}.reply`],
+    ['the generic inbox', '_INBOX.>', '_INBOX.reply'],
+    ['reports', 'mosaic.reports.>', 'mosaic.reports.NL.transport'],
+    ['the registry’s subjects', '$KV.mosaic-registry.>', '$KV.mosaic-registry.agency.nl'],
+    ['ingest requests of others', 'mosaic.ingest.*', `mosaic.ingest.${B}`],
+  ])('subscribe to %s (%s)', async (_what, subject, probe) => {
+    const received: string[] = [];
+    const denied = agencyA.nc.subscribe(subject, {
+      callback: (err, m) => {
+        if (err === null) received.push(m.subject);
+      },
+    });
+    const sentinel = `_INBOX_${A}.sentinel.${Math.random().toString(36).slice(2)}`;
+    const control = agencyA.nc.subscribe(sentinel, { max: 1 });
+    await agencyA.nc.flush();
+    // The operator publishes the probe, then the sentinel; per-connection ordering means
+    // that a granted subscription would hold the probe before the sentinel arrives.
+    operator.nc.publish(probe, 'secret');
+    operator.nc.publish(sentinel, 'done');
+    for await (const m of control) expect(m.string()).toBe('done');
+    expect(received).toEqual([]);
+    await until(`subscription violation for ${subject}`, () =>
+      violation(agencyA, 'subscription', subject),
+    );
+    expect(await denied.closed).toBeInstanceOf(PermissionViolationError);
+  });
+
+  it.each<[string, string, unknown?]>([
+    ['account info', '$JS.API.INFO'],
+    ['stream names', '$JS.API.STREAM.NAMES'],
+    ['stream list', '$JS.API.STREAM.LIST'],
+    ...Object.values(Streams).flatMap((s): [string, string, unknown?][] => [
+      [`stream info of ${s}`, `$JS.API.STREAM.INFO.${s}`],
+      [`message get on ${s}`, `$JS.API.STREAM.MSG.GET.${s}`, { seq: 1 }],
+      [`direct get on ${s}`, `$JS.API.DIRECT.GET.${s}`, { seq: 1 }],
+      [
+        `direct get by subject on ${s}`,
+        `$JS.API.DIRECT.GET.${s}.${StreamSubjects[s].replace('>', 'x')}`,
+      ],
+      [
+        `consumer creation on ${s}`,
+        `$JS.API.CONSUMER.CREATE.${s}.spy`,
+        { stream_name: s, config: { name: 'spy', ack_policy: 'none' } },
+      ],
+      [
+        `durable consumer creation on ${s}`,
+        `$JS.API.CONSUMER.DURABLE.CREATE.${s}.spy`,
+        { stream_name: s, config: { durable_name: 'spy', ack_policy: 'none' } },
+      ],
+      [`consumer list of ${s}`, `$JS.API.CONSUMER.LIST.${s}`],
+      [`consumer names of ${s}`, `$JS.API.CONSUMER.NAMES.${s}`],
+      [`stream purge of ${s}`, `$JS.API.STREAM.PURGE.${s}`],
+      [`stream delete of ${s}`, `$JS.API.STREAM.DELETE.${s}`],
+    ]),
+    ['info of another agency’s consumer', `$JS.API.CONSUMER.INFO.ALERTS.alerts-${B}`],
+    [
+      'pull from another agency’s consumer',
+      `$JS.API.CONSUMER.MSG.NEXT.ALERTS.alerts-${B}`,
+      { batch: 1, no_wait: true },
+    ],
+    [
+      're-creating its own consumer with a wider filter',
+      `$JS.API.CONSUMER.CREATE.ALERTS.alerts-${A}`,
+      {
+        stream_name: 'ALERTS',
+        config: {
+          durable_name: `alerts-${A}`,
+          filter_subject: 'mosaic.alerts.>',
+          ack_policy: 'explicit',
+        },
+      },
+    ],
+    ['deleting its own consumer', `$JS.API.CONSUMER.DELETE.ALERTS.alerts-${A}`],
+    ['info of the router’s consumer', '$JS.API.CONSUMER.INFO.REPORTS.router'],
+    [
+      'pull from the router’s consumer',
+      '$JS.API.CONSUMER.MSG.NEXT.REPORTS.router',
+      { batch: 1, no_wait: true },
+    ],
+    ['a report written straight into REPORTS', 'mosaic.reports.NL.transport'],
+    ['a forged alert for itself', `mosaic.alerts.${A}.report`],
+    ['an audit entry', 'mosaic.audit'],
+    ['a rejection', `mosaic.rejections.${A}`],
+    ['a registry write', `$KV.${REGISTRY_BUCKET}.agency.${A}`],
+    ['an audit request', 'mosaic.hub.audit.ingest'],
+  ])('use %s', async (_what, subject, payload) => {
+    await expectDeniedRequest(agencyA, subject, payload);
+  });
+
+  it('ack another agency’s alert', async () => {
+    const subject = `$JS.ACK.ALERTS.alerts-${B}.1.1.1.1700000000000000000.0`;
+    const before = await jsm.consumers.info(Streams.Alerts, `alerts-${B}`);
+    agencyA.nc.publish(subject, '+ACK');
+    await until('ack violation', () => violation(agencyA, 'publish', subject));
+    const after = await jsm.consumers.info(Streams.Alerts, `alerts-${B}`);
+    expect(after.ack_floor).toEqual(before.ack_floor);
+    expect(after.num_pending).toBe(before.num_pending);
+  });
+
+  it('turn the ingest service into a deputy through a forged reply subject', async () => {
+    const target = `$JS.API.STREAM.DELETE.${Streams.Reports}`;
+    agencyA.nc.publish(`mosaic.ingest.${A}`, 'x', { reply: target });
+    await until('the ingest reply to be refused', () => violation(ingest, 'publish', target));
+    expect((await jsm.streams.info(Streams.Reports)).config.name).toBe(Streams.Reports);
+    // What the broker still allows (another agency's inbox) the service refuses itself.
+    expect(isAgencyReplySubject(A, `_INBOX_${B}.x`)).toBe(false);
+  });
+});
+
+describe('hub identities', () => {
+  it('ingest serves only in its queue group', async () => {
+    const sub = ingest.nc.subscribe('mosaic.ingest.*');
+    expect(await sub.closed).toBeInstanceOf(PermissionViolationError);
+  });
+
+  it('the router cannot create other consumers on ALERTS nor touch AUDIT', async () => {
+    await expectDeniedRequest(router, '$JS.API.CONSUMER.CREATE.ALERTS.spy', {
+      stream_name: 'ALERTS',
+      config: { name: 'spy', ack_policy: 'none' },
+    });
+    await expectDeniedRequest(router, 'mosaic.audit');
+  });
+
+  it('agency B is as confined as agency A (the shorter id is no wildcard)', async () => {
+    await expectDeniedRequest(agencyB, `mosaic.ingest.${A}`);
+    await expectDeniedRequest(agencyB, `$JS.API.CONSUMER.MSG.NEXT.ALERTS.alerts-${A}`, {
+      batch: 1,
+      no_wait: true,
+    });
+    const reply = await agencyB.nc.request(`mosaic.ingest.${B}`, 'r', { timeout: 5000 });
+    expect(reply.json()).toEqual({ ok: true, subject: `mosaic.ingest.${B}` });
+  });
+});
+
+describe('the KV registry', () => {
+  it('is seeded by the operator and read back by a hub service as the same federation', async () => {
+    const kv = await new Kvm(jetstream(operator.nc)).create(REGISTRY_BUCKET, { history: 5 });
+    const keys = await seedRegistry(kv, federation);
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'meta',
+        'group.BENELUX',
+        `agency.${A}`,
+        `agency.${B}`,
+        'agency.de-bka',
+        'agreement.000000',
+      ]),
+    );
+    const serviceKv = await new Kvm(jetstream(router.nc)).open(REGISTRY_BUCKET);
+    const sorted = {
+      ...federation,
+      agencies: [...federation.agencies].sort((x, y) => x.id.localeCompare(y.id)),
+    };
+    expect(await readRegistry(serviceKv)).toEqual(sorted);
+
+    // Re-seeding a smaller federation removes what is gone.
+    const smaller = {
+      ...federation,
+      agencies: federation.agencies.filter((a) => a.id !== 'de-bka'),
+      agreements: [],
+    };
+    await seedRegistry(kv, smaller);
+    const back = await readRegistry(serviceKv);
+    expect(back.agencies.map((a) => a.id)).toEqual([A, B]);
+    expect(back.agreements).toEqual([]);
+    await seedRegistry(kv, federation);
+  });
+
+  it('cannot be written by a hub service', async () => {
+    const serviceKv = await new Kvm(jetstream(router.nc)).open(REGISTRY_BUCKET);
+    const err: unknown = await serviceKv.put(`agency.${A}`, '{}').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    await until('registry write violation', () =>
+      violation(router, 'publish', `$KV.${REGISTRY_BUCKET}.agency.${A}`),
+    );
+  });
+
+  it('cannot be read by an agency', async () => {
+    const kv = await new Kvm(jetstream(agencyA.nc)).open(REGISTRY_BUCKET);
+    const err: unknown = await kv.get('meta').catch((e: unknown) => e);
+    expect(permissionError(err)).toBeInstanceOf(PermissionViolationError);
+    await expectDeniedRequest(
+      agencyA,
+      `$JS.API.DIRECT.GET.KV_${REGISTRY_BUCKET}.$KV.${REGISTRY_BUCKET}.meta`,
+    );
+    await expectDeniedRequest(agencyA, `$JS.API.STREAM.MSG.GET.KV_${REGISTRY_BUCKET}`, {
+      last_by_subj: `$KV.${REGISTRY_BUCKET}.meta`,
+    });
+    await expectDeniedRequest(agencyA, `$JS.API.CONSUMER.CREATE.KV_${REGISTRY_BUCKET}.spy`, {
+      stream_name: `KV_${REGISTRY_BUCKET}`,
+      config: { name: 'spy', ack_policy: 'none', deliver_subject: `_INBOX_${A}.spy` },
+    });
+  });
+
+  it('reports a corrupt entry as ERR_REGISTRY', async () => {
+    const kv = await new Kvm(jetstream(operator.nc)).open(REGISTRY_BUCKET);
+    await kv.put('agency.zz', 'not json');
+    const err: unknown = await readRegistry(kv).catch((e: unknown) => e);
+    expect(isMosaicError(err, 'ERR_REGISTRY')).toBe(true);
+    expect((err as { details: unknown }).details).toEqual({ key: 'agency.zz' });
+    await kv.delete('agency.zz');
+    await kv.put('nonsense', '{}');
+    expect(await readRegistry(kv).catch((e: unknown) => e)).toMatchObject({
+      code: 'ERR_REGISTRY',
+      details: { key: 'nonsense' },
+    });
+    await kv.delete('nonsense');
+    await kv.put(`agency.${A}`, JSON.stringify({ ...federation.agencies[0], kind: 'army' }));
+    expect(await readRegistry(kv).catch((e: unknown) => e)).toMatchObject({ code: 'ERR_REGISTRY' });
+    await seedRegistry(kv, federation);
+    expect((await readRegistry(kv)).agencies).toHaveLength(3);
+  });
+});
