@@ -69,3 +69,7 @@ export {
 export type { NatsContext, ContextConnectOptions } from './context.ts';
 export { seedRegistry, readRegistry, RegistryKeys } from './registry.ts';
 export type { RegistryKv } from './registry.ts';
+export { staticRegistryView, keyRecordFor } from './registry-view.ts';
+export type { RegistryView } from './registry-view.ts';
+export { ensureStreams, streamConfigs } from './streams.ts';
+export type { HubStreamConfig } from './streams.ts';
