@@ -57,6 +57,28 @@ export const ErrorCode = {
   Registry: 'ERR_REGISTRY',
   /** A NATS context file (server URL and credentials) is unreadable or invalid. */
   ContextFile: 'ERR_CONTEXT_FILE',
+  /** The report is signed by an agency other than the one whose connection submitted it. */
+  SignerNotConnected: 'ERR_SIGNER_NOT_CONNECTED',
+  /** The report's origin is not a jurisdiction its agency may report for. */
+  JurisdictionNotAllowed: 'ERR_JURISDICTION_NOT_ALLOWED',
+  /** A jurisdiction is neither an ISO 3166-1 alpha-2 code nor a group of the federation. */
+  JurisdictionUnknown: 'ERR_JURISDICTION_UNKNOWN',
+  /** An agency named in the report is not an agency of the federation. */
+  AgencyUnknown: 'ERR_AGENCY_UNKNOWN',
+  /** The report's `issuedAt` lies further in the future than the allowed clock skew. */
+  IssuedInFuture: 'ERR_ISSUED_IN_FUTURE',
+  /** The report's validity window has already ended, or ends before the report was issued. */
+  ValidityWindow: 'ERR_VALIDITY_WINDOW',
+  /** A retraction or supersede names a report of the same issuer that the hub does not hold. */
+  LineageUnknown: 'ERR_LINEAGE_UNKNOWN',
+  /** A report with the same issuer and id is stored with different signed bytes. */
+  ReportConflict: 'ERR_REPORT_CONFLICT',
+  /** A submission has no reply subject, or one outside the submitting agency's inbox. */
+  ReplySubject: 'ERR_REPLY_SUBJECT',
+  /** The hub or its storage is unavailable right now; retry the same bytes later. */
+  Unavailable: 'ERR_UNAVAILABLE',
+  /** An unexpected failure inside Mosaic (a bug); the logs hold the details. */
+  Internal: 'ERR_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
