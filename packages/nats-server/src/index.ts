@@ -9,3 +9,11 @@ export {
   readAptSources,
 } from './apt-sources.ts';
 export type { AptSource } from './apt-sources.ts';
+export { startNatsServerProcess } from './process.ts';
+export type {
+  NatsServerPorts,
+  NatsServerProcess,
+  StartNatsServerProcessOptions,
+} from './process.ts';
+export { canConnect, httpGet, waitFor } from './wait.ts';
+export type { HttpResult } from './wait.ts';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { httpGet, waitFor } from '@mosaic/nats-server';
 import { modeError, testNatsMode } from './mode.ts';
 import { LocalServer, type NatsServerHandle, type StartServerOptions } from './server.ts';
-import { httpGet, waitFor } from './wait.ts';
 
 /** A JetStream cluster of local nats-server processes. Dispose it to stop every node. */
 export interface NatsClusterHandle extends AsyncDisposable {

@@ -1,14 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { ensureNatsServer } from '@mosaic/nats-server';
+import {
+  ensureNatsServer,
+  startNatsServerProcess,
+  type NatsServerProcess,
+} from '@mosaic/nats-server';
 import { serverDirPrefix, track } from './children.ts';
 import { renderConfig, type ServerConfig } from './config.ts';
 import { modeError, testNatsMode, type TestNatsMode } from './mode.ts';
-import { canConnect, httpGet, waitFor } from './wait.ts';
 
 export interface StartServerOptions {
   /** Default true. */
@@ -69,10 +71,6 @@ function natsServerBinary(): Promise<string> {
   return binary;
 }
 
-function startError(message: string, stderr: string, details: object = {}): MosaicError {
-  return new MosaicError(ErrorCode.NatsServerStart, message, { details: { ...details, stderr } });
-}
-
 interface ClusterSpec {
   name: string;
   port: number;
@@ -85,8 +83,7 @@ export class LocalServer implements NatsServerHandle {
   readonly #binary: string;
   readonly #config: ServerConfig;
   readonly #timeoutMs: number;
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> = Promise.resolve();
+  #process: NatsServerProcess | undefined;
   #log = '';
   #disposed = false;
 
@@ -154,11 +151,10 @@ export class LocalServer implements NatsServerHandle {
     return join(this.#config.dir, 'nats-server.conf');
   }
   get pid(): number {
-    return this.#child?.pid ?? 0;
+    return this.#process?.pid ?? 0;
   }
   get running(): boolean {
-    const c = this.#child;
-    return c !== undefined && c.exitCode === null && c.signalCode === null;
+    return this.#process?.running ?? false;
   }
   logs(): string {
     return this.#log;
@@ -169,92 +165,31 @@ export class LocalServer implements NatsServerHandle {
     if (this.#disposed)
       throw new MosaicError(ErrorCode.Usage, `nats-server ${this.serverName} was disposed`);
     await writeFile(this.configFile, renderConfig(this.#config));
-    const child = spawn(this.#binary, ['-c', this.configFile], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+    this.#process = await startNatsServerProcess({
+      binary: this.#binary,
+      configFile: this.configFile,
+      portsFileDir: this.#config.dir,
+      name: `nats-server ${this.serverName}`,
+      monitoring: true,
+      startTimeoutMs: this.#timeoutMs,
+      onStderr: (chunk) => {
+        this.#log = (this.#log + chunk).slice(-maxLog);
+        if (this.#config.debug) process.stderr.write(chunk);
+      },
+      onSpawn: (child) => {
+        track(child, this.configFile, this.#config.dir);
+      },
     });
-    this.#child = child;
-    this.#exited = new Promise((resolve) =>
-      child.once('exit', () => {
-        resolve();
-      }),
-    );
-    const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      this.#log = (this.#log + chunk).slice(-maxLog);
-      if (this.#config.debug) process.stderr.write(chunk);
-    });
-    const pid = child.pid;
-    if (pid === undefined) {
-      const err = await spawnFailed;
-      throw startError(`cannot start ${this.#binary}: ${err.message}`, this.#log);
-    }
-
-    const portsFile = join(this.#config.dir, `${basename(this.#binary)}_${pid}.ports`);
-    try {
-      track(child, this.configFile, this.#config.dir);
-      return await waitFor(
-        `nats-server ${this.serverName} (pid ${pid}) ready`,
-        async (note) => {
-          if (!this.running) {
-            throw startError(
-              `nats-server ${this.serverName} exited during start-up (${String(child.exitCode ?? child.signalCode)}): ` +
-                lastLines(this.#log),
-              this.#log,
-              { exitCode: child.exitCode, signal: child.signalCode },
-            );
-          }
-          const ports = await readPorts(portsFile);
-          if (ports === undefined) {
-            note('no ports file yet');
-            return;
-          }
-          if (!(await canConnect(ports.port))) {
-            note(`client port ${ports.port} closed`);
-            return;
-          }
-          const health = await httpGet(`http://127.0.0.1:${ports.httpPort}/healthz`);
-          if (health?.status !== 200) {
-            note(`healthz: ${health?.body.trim() ?? 'no answer'}`);
-            return;
-          }
-          return ports;
-        },
-        {
-          timeoutMs: this.#timeoutMs,
-          onTimeout: (message) => startError(message, this.#log, { configFile: this.configFile }),
-        },
-      );
-    } catch (err) {
-      await this.kill();
-      throw err;
-    }
-  }
-
-  async #signal(signal: NodeJS.Signals, graceMs: number): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || !this.running) return this.#exited;
-    child.kill(signal);
-    const timer = { id: undefined as NodeJS.Timeout | undefined };
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer.id = setTimeout(() => {
-        resolve(true);
-      }, graceMs);
-    });
-    const late = await Promise.race([this.#exited.then(() => false), timedOut]);
-    clearTimeout(timer.id);
-    if (late) {
-      child.kill('SIGKILL');
-      await this.#exited;
-    }
+    const { port, httpPort } = this.#process.ports;
+    return { port, httpPort: httpPort ?? 0 };
   }
 
   stop(): Promise<void> {
-    return this.#signal('SIGTERM', 20_000);
+    return this.#process?.stop() ?? Promise.resolve();
   }
 
   kill(): Promise<void> {
-    return this.#signal('SIGKILL', 20_000);
+    return this.#process?.kill() ?? Promise.resolve();
   }
 
   async restart(): Promise<void> {
@@ -267,37 +202,6 @@ export class LocalServer implements NatsServerHandle {
     await this.stop();
     await rm(this.#config.dir, { recursive: true, force: true });
   }
-}
-
-function lastLines(text: string, n = 5): string {
-  return text.trim().split('\n').slice(-n).join('\n');
-}
-
-async function readPorts(file: string): Promise<{ port: number; httpPort: number } | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
-    throw err;
-  }
-  let parsed: { nats?: string[]; monitoring?: string[] };
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch (err) {
-    // Read while being written: try again on the next poll.
-    if (err instanceof SyntaxError) return undefined;
-    throw err;
-  }
-  const port = portOf(parsed.nats?.[0]);
-  const httpPort = portOf(parsed.monitoring?.[0]);
-  return port === undefined || httpPort === undefined ? undefined : { port, httpPort };
-}
-
-function portOf(url: string | undefined): number | undefined {
-  if (url === undefined) return undefined;
-  const port = Number(new URL(url).port);
-  return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 /** A server given by `NATS_URL`: usable, not manageable. */
