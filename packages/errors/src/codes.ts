@@ -79,6 +79,12 @@ export const ErrorCode = {
   Unavailable: 'ERR_UNAVAILABLE',
   /** An unexpected failure inside Mosaic (a bug); the logs hold the details. */
   Internal: 'ERR_INTERNAL',
+  /** The broker refused an operation to the connected identity (e.g. an agency context used for an operator command). */
+  PermissionDenied: 'ERR_PERMISSION_DENIED',
+  /** A registry change lost the race with concurrent changes too many times. */
+  RegistryConflict: 'ERR_REGISTRY_CONFLICT',
+  /** A file of the hub's data directory (identities, keys) is unreadable or inconsistent. */
+  HubDataDir: 'ERR_HUB_DATA_DIR',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
