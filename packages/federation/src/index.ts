@@ -71,5 +71,11 @@ export { seedRegistry, readRegistry, RegistryKeys } from './registry.ts';
 export type { RegistryKv } from './registry.ts';
 export { staticRegistryView, keyRecordFor } from './registry-view.ts';
 export type { RegistryView } from './registry-view.ts';
+export { watchRegistry } from './registry-watch.ts';
+export type {
+  LiveRegistryView,
+  WatchRegistryOptions,
+  WatchableRegistryKv,
+} from './registry-watch.ts';
 export { ensureStreams, streamConfigs } from './streams.ts';
 export type { HubStreamConfig } from './streams.ts';

@@ -68,6 +68,9 @@ export const agencyKeySchema = z
     notBefore: timestampSchema.optional(),
     notAfter: timestampSchema.optional(),
     revokedAt: timestampSchema.optional(),
+    revocationReason: lineText(500)
+      .optional()
+      .meta({ description: 'Why the key was revoked (set by `mosaic keys revoke`).' }),
   })
   .meta({
     description:
