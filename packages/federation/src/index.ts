@@ -79,3 +79,11 @@ export type {
 } from './registry-watch.ts';
 export { ensureStreams, streamConfigs } from './streams.ts';
 export type { HubStreamConfig } from './streams.ts';
+export {
+  reportSubject,
+  reportLookupSubject,
+  rejectionSubject,
+  ReportHeaders,
+  parseIngestReply,
+} from './ingest-protocol.ts';
+export type { IngestReply, IngestAccepted, IngestRejected } from './ingest-protocol.ts';

@@ -1,1 +1,4 @@
-export {};
+export { startIngest, DEFAULT_CLOCK_SKEW_MS, DEFAULT_INGEST_CONCURRENCY } from './ingest.ts';
+export type { IngestOptions, IngestService } from './ingest.ts';
+export { SUBMISSION_CAP_BYTES, DETAILS_CAP_CHARS } from './rejection.ts';
+export type { RejectionRecord } from './rejection.ts';

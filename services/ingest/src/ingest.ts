@@ -1,0 +1,314 @@
+import { assertSubjectToken } from '@mosaic/contract';
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import {
+  INGEST_WILDCARD,
+  QueueGroups,
+  isAgencyReplySubject,
+  reportSubject,
+  type IngestAccepted,
+  type IngestRejected,
+  type IngestReply,
+  type RegistryView,
+} from '@mosaic/federation';
+import { createLogger, type Logger } from '@mosaic/log';
+import { DEFAULT_MAX_JWS_BYTES, reportIdentity, verifyReport } from '@mosaic/signing';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import {
+  checkAgenciesKnown,
+  checkJurisdictionsKnown,
+  checkOriginAllowed,
+  checkTimes,
+  lineageTargets,
+} from './checks.ts';
+import { capDetails, rejectionRecord } from './rejection.ts';
+import { IngestStore } from './store.ts';
+
+/** Default allowed clock skew for `issuedAt`: 5 minutes. */
+export const DEFAULT_CLOCK_SKEW_MS = 300_000;
+
+/** Default number of submissions one instance processes at a time. */
+export const DEFAULT_INGEST_CONCURRENCY = 64;
+
+export interface IngestOptions {
+  /** A connection as the ingest identity (its context's inbox prefix). */
+  nc: NatsConnection;
+  /** The federation as the hub currently knows it; read afresh for every submission. */
+  registry: RegistryView;
+  /** Parent logger; records are bound to `service: 'ingest'`. Default: a new logger. */
+  log?: Logger;
+  /** Largest accepted submission in bytes; default `DEFAULT_MAX_JWS_BYTES` of the signing package. */
+  maxBytes?: number;
+  /** How far `issuedAt` may lie ahead of the hub's clock; default 300 000 ms. */
+  clockSkewMs?: number;
+  /** The hub's clock; default `() => new Date()`. */
+  now?: () => Date;
+  /** How long a JetStream operation (lookup, PubAck) may take; default 5 000 ms. */
+  replyTimeoutMs?: number;
+  /** Submissions processed at a time by this instance; default 64. */
+  concurrency?: number;
+}
+
+/** A running ingest instance. */
+export interface IngestService extends AsyncDisposable {
+  /** Stops taking submissions, finishes (stores and answers) those in hand, then resolves. */
+  stop(): Promise<void>;
+}
+
+interface Submission {
+  agency: string;
+  data: Uint8Array;
+  reply: string | undefined;
+  receivedAt: Date;
+}
+
+interface Context {
+  registry: RegistryView;
+  store: IngestStore;
+  maxBytes: number;
+  skewMs: number;
+  now: () => Date;
+}
+
+function rejection(code: ErrorCode, message: string, details: object): MosaicError {
+  return new MosaicError(code, message, { details });
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
+function conflict(identity: string, seq: number): MosaicError {
+  return rejection(
+    ErrorCode.ReportConflict,
+    `report ${identity} is already stored (seq ${seq}) with different signed bytes`,
+    { report: identity, seq },
+  );
+}
+
+/**
+ * Runs the checks in order and stores an accepted report. Resolves with the accepted reply;
+ * throws a MosaicError whose code is the rejection (ERR_UNAVAILABLE: storage failed, nothing
+ * decided).
+ */
+async function accept(sub: Submission, ctx: Context, log: Logger): Promise<IngestAccepted> {
+  if (!isAgencyReplySubject(sub.agency, sub.reply))
+    throw rejection(
+      ErrorCode.ReplySubject,
+      sub.reply === undefined
+        ? 'the submission has no reply subject; use request/reply'
+        : `the reply subject is not in the inbox of agency "${sub.agency}"`,
+      { replySubject: sub.reply ?? null },
+    );
+  if (sub.data.byteLength > ctx.maxBytes)
+    throw rejection(
+      ErrorCode.PayloadTooLarge,
+      `submission of ${sub.data.byteLength} bytes exceeds the limit of ${ctx.maxBytes}`,
+      { limit: ctx.maxBytes, size: sub.data.byteLength },
+    );
+  const now = ctx.now();
+  const verified = await verifyReport(sub.data, ctx.registry, { maxBytes: ctx.maxBytes, now });
+  const { report } = verified;
+  if (verified.agency !== sub.agency)
+    throw rejection(
+      ErrorCode.SignerNotConnected,
+      `the report is signed by "${verified.agency}", but was submitted by "${sub.agency}"`,
+      { signer: verified.agency, connected: sub.agency, kid: verified.kid },
+    );
+  // The contract guarantees these; a subject is never built from an unchecked value.
+  assertSubjectToken(report.origin, 'origin');
+  assertSubjectToken(report.category, 'category');
+  assertSubjectToken(report.issuer, 'issuer');
+  assertSubjectToken(report.reportId, 'reportId');
+  const identity = reportIdentity(report);
+  log.debug({ reportId: report.reportId, kid: verified.kid }, 'verified');
+
+  // Idempotency before the time-dependent checks: the same bytes get the same answer later.
+  const existing = await ctx.store.find(report.issuer, report.reportId);
+  if (existing !== undefined) {
+    if (!sameBytes(existing.data, sub.data)) throw conflict(identity, existing.seq);
+    return { ok: true, reportId: report.reportId, seq: existing.seq, duplicate: true };
+  }
+
+  checkJurisdictionsKnown(report, ctx.registry);
+  checkOriginAllowed(report, sub.agency, ctx.registry);
+  checkAgenciesKnown(report, ctx.registry);
+  checkTimes(report, now, ctx.skewMs);
+  for (const target of lineageTargets(report))
+    if ((await ctx.store.find(report.issuer, target.reportId)) === undefined)
+      throw rejection(
+        ErrorCode.LineageUnknown,
+        `${target.path} names report ${target.reportId}, which "${report.issuer}" has not published`,
+        { path: target.path, reportId: target.reportId },
+      );
+
+  const ack = await ctx.store.append(reportSubject(report), sub.data, {
+    msgId: identity,
+    agency: sub.agency,
+    kid: verified.kid,
+  });
+  if (ack.duplicate) {
+    // A concurrent copy won within the dedupe window: compare with what it stored.
+    const stored = await ctx.store.get(ack.seq);
+    if (stored === undefined || !sameBytes(stored.data, sub.data))
+      throw conflict(identity, ack.seq);
+  }
+  return { ok: true, reportId: report.reportId, seq: ack.seq, duplicate: ack.duplicate };
+}
+
+function encodeReply(reply: IngestReply): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(reply));
+}
+
+async function handle(
+  nc: NatsConnection,
+  sub: Submission,
+  ctx: Context,
+  parentLog: Logger,
+): Promise<void> {
+  const log = parentLog.child({ agency: sub.agency });
+  const answer = (reply: IngestReply): void => {
+    if (!isAgencyReplySubject(sub.agency, sub.reply) || sub.reply === undefined) return;
+    try {
+      nc.publish(sub.reply, encodeReply(reply));
+    } catch (err) {
+      log.warn({ err }, 'cannot send the reply');
+    }
+  };
+  let accepted: IngestAccepted;
+  try {
+    accepted = await accept(sub, ctx, log);
+  } catch (err) {
+    const failure = isMosaicError(err)
+      ? err
+      : new MosaicError(ErrorCode.Internal, 'internal error while checking the submission', {
+          cause: err,
+        });
+    if (!isMosaicError(err)) log.error({ err }, 'unexpected failure');
+    if (failure.code === ErrorCode.Unavailable) {
+      log.warn({ err: failure, code: failure.code }, 'storage unavailable; nothing decided');
+      answer({ ok: false, code: failure.code, message: failure.message, retryable: true });
+      return;
+    }
+    const reply: IngestRejected = { ok: false, code: failure.code, message: failure.message };
+    const details = capDetails(failure.details);
+    if (details !== undefined) reply.details = details;
+    let rejectionSeq: number;
+    try {
+      rejectionSeq = await ctx.store.reject(
+        sub.agency,
+        rejectionRecord({
+          code: failure.code,
+          message: failure.message,
+          details: failure.details,
+          agency: sub.agency,
+          receivedAt: sub.receivedAt,
+          replySubject: sub.reply,
+          data: sub.data,
+        }),
+      );
+    } catch (storeErr) {
+      // Without the stored rejection the answer would be a decision nobody can audit.
+      log.error({ err: storeErr, code: failure.code }, 'cannot store the rejection');
+      const unavailable = isMosaicError(storeErr)
+        ? storeErr
+        : new MosaicError(ErrorCode.Unavailable, 'cannot store the rejection', {
+            cause: storeErr,
+          });
+      answer({
+        ok: false,
+        code: ErrorCode.Unavailable,
+        message: unavailable.message,
+        retryable: true,
+      });
+      return;
+    }
+    log.info(
+      {
+        code: failure.code,
+        rejectionSeq,
+        size: sub.data.byteLength,
+        replied: sub.reply !== undefined && isAgencyReplySubject(sub.agency, sub.reply),
+      },
+      'submission rejected',
+    );
+    answer(reply);
+    return;
+  }
+  log.info(
+    { reportId: accepted.reportId, seq: accepted.seq, duplicate: accepted.duplicate },
+    accepted.duplicate ? 'duplicate report' : 'report stored',
+  );
+  answer(accepted);
+}
+
+function serviceLogger(log: Logger | undefined): Logger {
+  if (log === undefined) return createLogger({ service: 'ingest' });
+  const bindings = log.bindings() as { service?: unknown };
+  return bindings.service === 'ingest' ? log : log.child({ service: 'ingest' });
+}
+
+/**
+ * Starts an ingest instance: serves `mosaic.ingest.*` in queue group `ingest` (run several
+ * for more throughput), verifies each submission, stores it in REPORTS or REJECTIONS and
+ * answers the submitting agency. See services/ingest/README.md for the checks and codes.
+ *
+ * @example
+ * ```ts
+ * const nc = await connect(contextConnectOptions(await readContextFile('contexts/ingest.json')));
+ * await using ingest = await startIngest({ nc, registry: staticRegistryView(federation) });
+ * ```
+ */
+export async function startIngest(options: IngestOptions): Promise<IngestService> {
+  const { nc, registry } = options;
+  const log = serviceLogger(options.log);
+  const ctx: Context = {
+    registry,
+    store: await IngestStore.open(nc, options.replyTimeoutMs ?? 5_000),
+    maxBytes: options.maxBytes ?? DEFAULT_MAX_JWS_BYTES,
+    skewMs: options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
+    now: options.now ?? (() => new Date()),
+  };
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_INGEST_CONCURRENCY);
+  const sub = nc.subscribe(INGEST_WILDCARD, { queue: QueueGroups.Ingest });
+  const inFlight = new Set<Promise<void>>();
+
+  const run = async (): Promise<void> => {
+    for await (const msg of sub) {
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      const task = handle(nc, submissionOf(msg, ctx.now()), ctx, log).catch((err: unknown) => {
+        log.error({ err }, 'submission handler failed');
+      });
+      inFlight.add(task);
+      void task.finally(() => inFlight.delete(task));
+    }
+    await Promise.all(inFlight);
+  };
+  const loop = run();
+  // Make sure the server registered the subscription before callers publish.
+  await nc.flush();
+  log.info({ subject: INGEST_WILDCARD, queue: QueueGroups.Ingest, concurrency }, 'ingest ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (!nc.isClosed()) await sub.drain();
+      else sub.unsubscribe();
+      await loop;
+      log.info('ingest stopped');
+    })();
+    return stopping;
+  };
+  return { stop, [Symbol.asyncDispose]: stop };
+}
+
+function submissionOf(msg: Msg, receivedAt: Date): Submission {
+  return {
+    // The broker lets only agency <a> publish on mosaic.ingest.<a>.
+    agency: msg.subject.slice(msg.subject.lastIndexOf('.') + 1),
+    data: msg.data,
+    reply: msg.reply === '' ? undefined : msg.reply,
+    receivedAt,
+  };
+}

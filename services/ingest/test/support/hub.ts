@@ -1,0 +1,262 @@
+import { createPrivateKey, randomUUID, sign } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import {
+  Streams,
+  brokerAuthConfig,
+  contextConnectOptions,
+  contextFile,
+  createIdentities,
+  ensureStreams,
+  parseContextFile,
+  parseFederation,
+  publicIdentities,
+  staticRegistryView,
+  type Federation,
+  type IdentitySet,
+  type NatsIdentity,
+  type RegistryView,
+} from '@mosaic/federation';
+import { createLogger, type Logger } from '@mosaic/log';
+import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
+import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import { jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { startIngest, type IngestOptions, type IngestService } from '../../src/index.ts';
+
+/** Agencies of the test federation and the jurisdictions they may report for. */
+export const NL = 'nl-police';
+export const DE = 'de-bka';
+export const NGO = 'ngo-x';
+
+/** Key ids of nl-police: a current key, one whose window ended in 2021, one revoked in 2020. */
+export const KeyIds = { Current: 'k1', Expired: 'old', Revoked: 'lost' } as const;
+
+export interface TestKeys {
+  /** The current key of each agency. */
+  current: Map<string, AgencyKeyPair>;
+  expired: AgencyKeyPair;
+  revoked: AgencyKeyPair;
+}
+
+export async function testKeys(): Promise<TestKeys> {
+  const current = new Map<string, AgencyKeyPair>();
+  for (const agency of [NL, DE, NGO])
+    current.set(agency, await generateAgencyKey(agency, { keyId: KeyIds.Current }));
+  return {
+    current,
+    expired: await generateAgencyKey(NL, { keyId: KeyIds.Expired }),
+    revoked: await generateAgencyKey(NL, { keyId: KeyIds.Revoked }),
+  };
+}
+
+export function testFederation(keys: TestKeys): Federation {
+  const key = (agency: string) => ({
+    keyId: KeyIds.Current,
+    publicJwk: keys.current.get(agency)!.publicJwk,
+  });
+  return parseFederation(
+    JSON.stringify({
+      version: 1,
+      name: 'ingest tests',
+      groups: [{ id: 'BENELUX', name: 'Benelux', members: ['BE', 'NL', 'LU'] }],
+      agencies: [
+        {
+          id: NL,
+          name: 'NL police',
+          kind: 'police',
+          jurisdictions: ['NL'],
+          contact: { email: 'nl@police.example' },
+          keys: [
+            key(NL),
+            {
+              keyId: KeyIds.Expired,
+              publicJwk: keys.expired.publicJwk,
+              notBefore: '2020-01-01T00:00:00Z',
+              notAfter: '2021-01-01T00:00:00Z',
+            },
+            {
+              keyId: KeyIds.Revoked,
+              publicJwk: keys.revoked.publicJwk,
+              revokedAt: '2020-06-01T00:00:00Z',
+            },
+          ],
+        },
+        {
+          id: DE,
+          name: 'BKA',
+          kind: 'police',
+          jurisdictions: ['DE'],
+          contact: { email: 'de@bka.example' },
+          keys: [key(DE)],
+        },
+        {
+          id: NGO,
+          name: 'NGO X',
+          kind: 'ngo',
+          jurisdictions: ['BENELUX'],
+          contact: { email: 'x@ngo.example' },
+          keys: [key(NGO)],
+        },
+      ],
+    }),
+  );
+}
+
+const ORIGIN: Record<string, string> = { [NL]: 'NL', [DE]: 'DE', [NGO]: 'BE' };
+
+/** A valid report of `issuer`, issued now, with a fresh id. */
+export function report(issuer: string, overrides: Record<string, unknown> = {}) {
+  return {
+    schemaVersion: '1.0',
+    reportId: randomUUID(),
+    issuer,
+    issuedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    origin: ORIGIN[issuer] ?? 'NL',
+    jurisdictions: [ORIGIN[issuer] ?? 'NL'],
+    category: 'recruitment',
+    indicators: [{ type: 'phone', number: '+31612345678' }],
+    narrative: 'Test report.',
+    grading: { sourceReliability: 'B', informationCredibility: 2, confidence: 70 },
+    handling: { tlp: 'AMBER' },
+    ...overrides,
+  };
+}
+
+const b64 = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString('base64url');
+
+/**
+ * A compact JWS built by hand (no checks), for submissions the signing package refuses to
+ * make: any header, any payload bytes.
+ */
+export function rawJws(
+  header: Record<string, unknown>,
+  payload: Uint8Array | string,
+  privateJwk: object,
+): string {
+  const input = `${b64(JSON.stringify(header))}.${b64(payload)}`;
+  const key = createPrivateKey({ key: privateJwk as never, format: 'jwk' });
+  return `${input}.${b64(sign(null, Buffer.from(input), key))}`;
+}
+
+/** Collects pino JSON records for assertions on fields. */
+export interface LogSink {
+  log: Logger;
+  records: Record<string, unknown>[];
+}
+
+export function logSink(service = 'ingest'): LogSink {
+  const records: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') records.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { log: createLogger({ service, level: 'debug', pretty: false, destination }), records };
+}
+
+export interface TestHub extends AsyncDisposable {
+  server: NatsServerHandle;
+  federation: Federation;
+  registry: RegistryView;
+  keys: TestKeys;
+  ids: IdentitySet;
+  dir: string;
+  /** The operator's JetStream manager, to inspect the streams. */
+  jsm: JetStreamManager;
+  /** A new connection as the given identity, closed with the hub. */
+  connectAs(identity: NatsIdentity): Promise<NatsConnection>;
+  /** A connection as the agency. */
+  agency(id: string): Promise<NatsConnection>;
+  /** Writes the identity's context file and returns its path. */
+  contextPath(identity: NatsIdentity): Promise<string>;
+  /** Starts an in-process ingest on its own ingest-identity connection. */
+  ingest(options?: Partial<IngestOptions>): Promise<IngestService>;
+  /** Every message in a stream whose subject matches `filter`. */
+  messages(stream: string, filter?: string): Promise<StoredMsg[]>;
+}
+
+/** Large enough that a 1 MB submission reaches ingest (the default max_payload is 1 MiB). */
+const SERVER_CONFIG = 'max_payload: 2MB';
+
+/**
+ * A real nats-server configured by brokerAuthConfig with the hub streams (file-backed),
+ * and helpers to connect as any identity of the test federation.
+ */
+export async function startTestHub(options: { streams?: boolean } = {}): Promise<TestHub> {
+  const keys = await testKeys();
+  const federation = testFederation(keys);
+  const ids = createIdentities(federation);
+  const server = await startServer({
+    config: `${SERVER_CONFIG}\n${brokerAuthConfig(federation, publicIdentities(ids))}`,
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'mosaic-ingest-test-'));
+  const connections: NatsConnection[] = [];
+  const services: IngestService[] = [];
+  const connectAs = async (identity: NatsIdentity): Promise<NatsConnection> => {
+    const nc = await connect({
+      ...contextConnectOptions(parseContextFile(contextFile(identity, server.url))),
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    connections.push(nc);
+    return nc;
+  };
+  const operator = await connectAs(ids.operator);
+  const jsm = await jetstreamManager(operator);
+  if (options.streams ?? true) await ensureStreams(jsm);
+  const registry = staticRegistryView(federation);
+  return {
+    server,
+    federation,
+    registry,
+    keys,
+    ids,
+    dir,
+    jsm,
+    connectAs,
+    agency: (id) => connectAs(ids.agencies.get(id)!),
+    async contextPath(identity) {
+      const path = join(dir, `${identity.agency ?? identity.role}.json`);
+      await writeFile(path, contextFile(identity, server.url), { mode: 0o600 });
+      return path;
+    },
+    async ingest(overrides = {}) {
+      const nc = await connectAs(ids.services.ingest);
+      const service = await startIngest({ nc, registry, log: logSink().log, ...overrides });
+      services.push(service);
+      return service;
+    },
+    async messages(stream, filter = '>') {
+      const info = await jsm.streams.info(stream);
+      const out: StoredMsg[] = [];
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq && seq > 0; seq++) {
+        const m = await jsm.streams.getMessage(stream, { seq });
+        if (m !== null && matches(filter, m.subject)) out.push(m);
+      }
+      return out;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const s of services) await s.stop();
+      for (const nc of connections) if (!nc.isClosed()) await nc.close();
+      await server[Symbol.asyncDispose]();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function matches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return s.length > i;
+    if (i >= s.length || (f[i] !== '*' && f[i] !== s[i])) return false;
+  }
+  return f.length === s.length;
+}
+
+export { Streams };
