@@ -9,6 +9,7 @@ import {
   type IngestReply,
   type RegistryView,
 } from '@mosaic/federation';
+import { connectAgency } from '@mosaic/sdk';
 import { signReport, verifyReport } from '@mosaic/signing';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -86,6 +87,17 @@ async function expectStillServing(): Promise<void> {
 const deepJson = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
 
 describe('accepted reports', () => {
+  it('accepts a report published with the SDK, and its retry as a duplicate', async () => {
+    await using agency = await connectAgency({
+      context: await hub.contextPath(hub.ids.agencies.get(NGO)!),
+      key: key(NGO).privateJwk,
+    });
+    const body = report(NGO);
+    const first = await agency.publish(body);
+    expect(first).toMatchObject({ ok: true, reportId: body.reportId, duplicate: false });
+    expect(await agency.publish(body)).toEqual({ ...first, duplicate: true });
+  });
+
   it('stores the exact submitted JWS, re-verifiable, with msg id and agency/kid headers', async () => {
     const body = report(NL);
     const jws = await signed(NL, body);

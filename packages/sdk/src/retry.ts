@@ -1,0 +1,38 @@
+import {
+  ConnectionError,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+} from '@nats-io/transport-node';
+
+/** How `publish` retries transport failures. */
+export interface RetryOptions {
+  /** Attempts in all, the first included; default 6. */
+  attempts?: number;
+  /** Delay before the first retry; doubles each time up to `maxDelayMs`; default 250 ms. */
+  initialDelayMs?: number;
+  /** Longest delay between attempts; default 5 000 ms. */
+  maxDelayMs?: number;
+}
+
+export const DEFAULT_RETRY = { attempts: 6, initialDelayMs: 250, maxDelayMs: 5_000 } as const;
+
+/**
+ * True for failures where the hub may not have seen the submission, or not finished it:
+ * no answer in time, nobody serving the subject (ingest restarting), the connection lost.
+ * Sending the same bytes again is safe because ingest is idempotent.
+ */
+export function isTransportFailure(err: unknown): boolean {
+  return (
+    err instanceof TimeoutError ||
+    err instanceof NoRespondersError ||
+    err instanceof RequestError ||
+    err instanceof ConnectionError
+  );
+}
+
+/** The delay before retry `n` (1-based): exponential with full jitter in its upper half. */
+export function backoffDelay(n: number, options: Required<RetryOptions>): number {
+  const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (n - 1));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode, isMosaicError } from '@mosaic/errors';
+import {
+  INGEST_WILDCARD,
+  QueueGroups,
+  brokerAuthConfig,
+  contextConnectOptions,
+  contextFile,
+  createIdentities,
+  parseContextFile,
+  parseFederation,
+  publicIdentities,
+  staticRegistryView,
+  type IdentitySet,
+} from '@mosaic/federation';
+import { generateAgencyKey, verifyReport, type AgencyKeyPair } from '@mosaic/signing';
+import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectAgency, type PublishReply } from '../src/index.ts';
+
+const NL = 'nl-police';
+const DE = 'de-bka';
+
+let server: NatsServerHandle;
+let ids: IdentitySet;
+let keys: Map<string, AgencyKeyPair>;
+let dir: string;
+let hubSide: NatsConnection;
+let registry: ReturnType<typeof staticRegistryView>;
+
+/** What the stand-in hub does with the n-th submission (1-based) it receives. */
+type Behaviour = (msg: Msg, n: number) => Promise<PublishReply | 'ignore'>;
+let behaviour: Behaviour;
+let received: Uint8Array[] = [];
+
+beforeAll(async () => {
+  keys = new Map();
+  for (const a of [NL, DE]) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
+  const federation = parseFederation(
+    JSON.stringify({
+      version: 1,
+      agencies: [NL, DE].map((id) => ({
+        id,
+        name: id,
+        kind: 'police',
+        jurisdictions: [id === NL ? 'NL' : 'DE'],
+        contact: { email: `${id}@example.org` },
+        keys: [{ keyId: 'k1', publicJwk: keys.get(id)!.publicJwk }],
+      })),
+    }),
+  );
+  registry = staticRegistryView(federation);
+  ids = createIdentities(federation);
+  server = await startServer({ config: brokerAuthConfig(federation, publicIdentities(ids)) });
+  dir = await mkdtemp(join(tmpdir(), 'mosaic-sdk-'));
+  // A stand-in for ingest on the real broker, with the ingest identity and its permissions.
+  hubSide = await connect(
+    contextConnectOptions(parseContextFile(contextFile(ids.services.ingest, server.url))),
+  );
+  hubSide.subscribe(INGEST_WILDCARD, {
+    queue: QueueGroups.Ingest,
+    callback: (_err, msg) => {
+      received.push(msg.data);
+      void behaviour(msg, received.length).then((reply) => {
+        if (reply !== 'ignore') msg.respond(JSON.stringify(reply));
+      });
+    },
+  });
+  await hubSide.flush();
+});
+afterEach(() => {
+  received = [];
+});
+afterAll(async () => {
+  await hubSide.close();
+  await server[Symbol.asyncDispose]();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function contextPath(agency: string): Promise<string> {
+  const path = join(dir, `${agency}.json`);
+  await writeFile(path, contextFile(ids.agencies.get(agency)!, server.url), { mode: 0o600 });
+  return path;
+}
+
+function report(issuer: string) {
+  return {
+    schemaVersion: '1.0',
+    reportId: randomUUID(),
+    issuer,
+    issuedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    origin: 'NL',
+    jurisdictions: ['NL'],
+    category: 'recruitment',
+    indicators: [{ type: 'phone', number: '+31612345678' }],
+    narrative: 'SDK test.',
+    grading: { sourceReliability: 'B', informationCredibility: 2, confidence: 70 },
+    handling: { tlp: 'GREEN' },
+  };
+}
+
+const accept: Behaviour = async (msg) => {
+  const { report: r } = await verifyReport(msg.data, registry);
+  return { ok: true, reportId: r.reportId, seq: 7, duplicate: false };
+};
+
+const fast = { attempts: 4, initialDelayMs: 20, maxDelayMs: 50 };
+
+describe('connectAgency + publish', () => {
+  it('signs with the key, submits on the agency subject and returns the typed reply', async () => {
+    behaviour = accept;
+    await using agency = await connectAgency({
+      context: await contextPath(NL),
+      key: keys.get(NL)!.privateJwk,
+    });
+    expect(agency.agency).toBe(NL);
+    const body = report(NL);
+    const reply = await agency.publish(body);
+    expect(reply).toEqual({ ok: true, reportId: body.reportId, seq: 7, duplicate: false });
+    expect(received).toHaveLength(1);
+  });
+
+  it('returns a rejection as a reply, without retrying', async () => {
+    behaviour = () =>
+      Promise.resolve({ ok: false, code: ErrorCode.SignatureInvalid, message: 'bad', details: {} });
+    await using agency = await connectAgency({ context: await contextPath(NL) });
+    const reply = await agency.publishSigned('a.b.c');
+    expect(reply).toMatchObject({ ok: false, code: ErrorCode.SignatureInvalid });
+    expect(received).toHaveLength(1);
+  });
+
+  it('retries a timed-out request with the same bytes', async () => {
+    behaviour = (msg, n) => (n < 3 ? Promise.resolve('ignore') : accept(msg, n));
+    await using agency = await connectAgency({
+      context: await contextPath(NL),
+      key: keys.get(NL)!.privateJwk,
+      timeoutMs: 200,
+      retry: fast,
+    });
+    const reply = await agency.publish(report(NL));
+    expect(reply.ok).toBe(true);
+    expect(received).toHaveLength(3);
+    expect(new Set(received.map((d) => Buffer.from(d).toString('hex'))).size).toBe(1);
+  });
+
+  it('retries a retryable ERR_UNAVAILABLE reply', async () => {
+    behaviour = (msg, n) =>
+      n === 1
+        ? Promise.resolve({
+            ok: false,
+            code: ErrorCode.Unavailable,
+            message: 'JetStream down',
+            retryable: true,
+          })
+        : accept(msg, n);
+    await using agency = await connectAgency({
+      context: await contextPath(NL),
+      key: keys.get(NL)!.privateJwk,
+      retry: fast,
+    });
+    expect((await agency.publish(report(NL))).ok).toBe(true);
+    expect(received).toHaveLength(2);
+  });
+
+  it('gives up with ERR_UNAVAILABLE after the bounded attempts when nobody answers', async () => {
+    behaviour = () => Promise.resolve('ignore');
+    await using agency = await connectAgency({
+      context: await contextPath(NL),
+      key: keys.get(NL)!.privateJwk,
+      timeoutMs: 100,
+      retry: { attempts: 3, initialDelayMs: 10, maxDelayMs: 20 },
+    });
+    const err = await agency.publish(report(NL)).catch((e: unknown) => e);
+    expect(isMosaicError(err, ErrorCode.Unavailable)).toBe(true);
+    expect(received).toHaveLength(3);
+  });
+
+  it('throws ERR_UNAVAILABLE when the hub cannot be reached', async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise((resolve) => probe.close(resolve));
+    const context = parseContextFile(
+      contextFile(ids.agencies.get(NL)!, `nats://127.0.0.1:${port}`),
+    );
+    const err = await connectAgency({ context }).catch((e: unknown) => e);
+    expect(isMosaicError(err, ErrorCode.Unavailable)).toBe(true);
+  });
+
+  it('refuses another agency’s key, a non-agency context and signing without a key', async () => {
+    const wrongKey = await connectAgency({
+      context: await contextPath(NL),
+      key: keys.get(DE)!.privateJwk,
+    }).catch((e: unknown) => e);
+    expect(isMosaicError(wrongKey, ErrorCode.SignerNotConnected)).toBe(true);
+    const operator = await connectAgency({
+      context: parseContextFile(contextFile(ids.operator, server.url)),
+    }).catch((e: unknown) => e);
+    expect(isMosaicError(operator, ErrorCode.ContextFile)).toBe(true);
+    await using keyless = await connectAgency({ context: await contextPath(NL) });
+    const noKey = await keyless.publish(report(NL)).catch((e: unknown) => e);
+    expect(isMosaicError(noKey, ErrorCode.Usage)).toBe(true);
+  });
+
+  it('refuses to sign an invalid report (the signing code, nothing sent)', async () => {
+    behaviour = accept;
+    await using agency = await connectAgency({
+      context: await contextPath(NL),
+      key: keys.get(NL)!.privateJwk,
+    });
+    const err = await agency.publish({ ...report(NL), grading: 'A1' }).catch((e: unknown) => e);
+    expect(isMosaicError(err, ErrorCode.Schema)).toBe(true);
+    expect(received).toHaveLength(0);
+  });
+});
