@@ -3,13 +3,21 @@ import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
 import { parseCommandArgs, type Command } from './command.ts';
 import { demo } from './commands/demo.ts';
 import { keysGenerate } from './commands/keys-generate.ts';
+import { publish } from './commands/publish.ts';
 import { schemaValidate } from './commands/schema-validate.ts';
 import { sign } from './commands/sign.ts';
 import { verify } from './commands/verify.ts';
 import { ExitCode } from './exit-codes.ts';
 import { writeLine, type CliIo } from './io.ts';
 
-export const commands: readonly Command[] = [keysGenerate, sign, verify, schemaValidate, demo];
+export const commands: readonly Command[] = [
+  keysGenerate,
+  sign,
+  verify,
+  schemaValidate,
+  demo,
+  publish,
+];
 
 const version = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {

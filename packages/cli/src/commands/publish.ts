@@ -1,0 +1,238 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import { connectAgency, type AgencyClient, type PublishReply } from '@mosaic/sdk';
+import { requireOption, type Command, type ParsedArgs } from '../command.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { readInput, writeLine, type CliIo } from '../io.ts';
+
+const DEFAULT_CONCURRENCY = 32;
+const MAX_CONCURRENCY = 1024;
+const PROGRESS_INTERVAL_MS = 100;
+
+/** Failures of the environment rather than of the report: exit 3. */
+const ENVIRONMENT: ReadonlySet<string> = new Set([ErrorCode.Unavailable, ErrorCode.ContextFile]);
+
+function concurrencyOf(args: ParsedArgs): number {
+  const raw = args.values['concurrency'];
+  if (raw === undefined) return DEFAULT_CONCURRENCY;
+  const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_CONCURRENCY))
+    throw new MosaicError(
+      ErrorCode.Usage,
+      `mosaic publish: --concurrency must be an integer from 1 to ${MAX_CONCURRENCY}`,
+    );
+  return n;
+}
+
+function environmentError(err: MosaicError, io: CliIo): ExitCode {
+  writeLine(io.stderr, `error ${err.code}: ${err.message}`);
+  return ExitCode.Environment;
+}
+
+async function publishOne(agency: AgencyClient, input: Uint8Array, io: CliIo): Promise<ExitCode> {
+  const reply = await agency.publish(input);
+  writeLine(io.stdout, JSON.stringify(reply));
+  if (reply.ok) return ExitCode.Ok;
+  writeLine(io.stderr, `error ${reply.code}: ${reply.message}`);
+  return ExitCode.Rejected;
+}
+
+/** Counts non-empty lines of a file, for the progress bar's total. */
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  for await (const line of lines) if (line.trim() !== '') n++;
+  return n;
+}
+
+class Progress {
+  readonly #io: CliIo;
+  readonly #total: number | undefined;
+  readonly #started = performance.now();
+  readonly #enabled: boolean;
+  #last = 0;
+
+  constructor(io: CliIo, total: number | undefined) {
+    this.#io = io;
+    this.#total = total;
+    this.#enabled = (io.stderr as { isTTY?: boolean }).isTTY === true;
+  }
+
+  rate(done: number): number {
+    const seconds = (performance.now() - this.#started) / 1000;
+    return seconds > 0 ? done / seconds : 0;
+  }
+
+  elapsedSeconds(): number {
+    return (performance.now() - this.#started) / 1000;
+  }
+
+  update(done: number, force = false): void {
+    if (!this.#enabled) return;
+    const now = performance.now();
+    if (!force && now - this.#last < PROGRESS_INTERVAL_MS) return;
+    this.#last = now;
+    const rate = `${Math.round(this.rate(done))}/s`;
+    let text: string;
+    if (this.#total !== undefined && this.#total > 0) {
+      const width = 30;
+      const filled = Math.min(width, Math.round((done / this.#total) * width));
+      const pct = Math.floor((done / this.#total) * 100);
+      text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.#total} ${pct}% ${rate}`;
+    } else text = `${done} published ${rate}`;
+    this.#io.stderr.write(`\r${text}\x1b[K`);
+  }
+
+  clear(): void {
+    if (this.#enabled) this.#io.stderr.write('\r\x1b[K');
+  }
+}
+
+interface Outcome {
+  line: number;
+  reply: PublishReply | { ok: false; code: string; message: string; details?: unknown };
+}
+
+async function publishNdjson(
+  agency: AgencyClient,
+  source: string,
+  concurrency: number,
+  io: CliIo,
+): Promise<ExitCode> {
+  const total = source === '-' ? undefined : await countLines(source);
+  const input = source === '-' ? io.stdin : createReadStream(source);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  const progress = new Progress(io, total);
+  const done = new Map<number, Outcome>();
+  const inFlight = new Set<Promise<void>>();
+  let next = 0;
+  let written = 0;
+  let accepted = 0;
+  let duplicates = 0;
+  let rejected = 0;
+  let unavailable: MosaicError | undefined;
+
+  // Replies are printed in input order: each waits until those before it are out.
+  const flush = (): void => {
+    for (let o = done.get(written); o !== undefined; o = done.get(written)) {
+      done.delete(written);
+      written++;
+      writeLine(io.stdout, JSON.stringify(o.reply));
+      if (o.reply.ok) {
+        accepted++;
+        if (o.reply.duplicate) duplicates++;
+      } else if (o.reply.code !== ErrorCode.Unavailable) {
+        rejected++;
+        progress.clear();
+        writeLine(io.stderr, `line ${o.line}: error ${o.reply.code}: ${o.reply.message}`);
+      }
+    }
+    progress.update(written);
+  };
+
+  const submit = async (index: number, lineNo: number, text: string): Promise<void> => {
+    let reply: Outcome['reply'];
+    try {
+      reply = await agency.publish(text);
+    } catch (err) {
+      if (!isMosaicError(err)) throw err;
+      if (err.code === ErrorCode.Unavailable) unavailable ??= err;
+      // Refused before it was sent (e.g. ERR_SCHEMA), or the hub could not be reached.
+      reply = { ok: false, code: err.code, message: err.message };
+      if (err.details !== undefined) reply.details = err.details;
+    }
+    done.set(index, { line: lineNo, reply });
+    flush();
+  };
+
+  let lineNo = 0;
+  for await (const text of lines) {
+    lineNo++;
+    if (text.trim() === '') continue;
+    if (unavailable !== undefined) break;
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    const task = submit(next++, lineNo, text);
+    inFlight.add(task);
+    void task.finally(() => inFlight.delete(task));
+  }
+  lines.close();
+  await Promise.all(inFlight);
+  progress.clear();
+  const seconds = progress.elapsedSeconds();
+  writeLine(
+    io.stderr,
+    `published ${written}${total === undefined ? '' : ` of ${total}`}: ${accepted} accepted` +
+      ` (${duplicates} duplicates), ${rejected} rejected in ${seconds.toFixed(1)} s` +
+      ` (${Math.round(progress.rate(written))}/s)`,
+  );
+  if (unavailable !== undefined) return environmentError(unavailable, io);
+  return rejected > 0 ? ExitCode.Rejected : ExitCode.Ok;
+}
+
+export const publish: Command = {
+  path: ['publish'],
+  summary: 'sign reports and submit them to the hub',
+  help: `Usage: mosaic publish --context <file> --key <private.jwk> [--ndjson] <report.json | ->
+
+Signs a report with the agency's key, submits it to the hub on the agency's NATS
+connection and prints the hub's reply as JSON on stdout:
+  {"ok":true,"reportId":"…","seq":42,"duplicate":false}
+  {"ok":false,"code":"ERR_…","message":"…","details":{…}}
+Submitting the same report again is safe: the reply says "duplicate": true. Transport
+failures are retried a few times with the same bytes. Use - to read from standard input.
+
+With --ndjson the input holds one report per line (empty lines are skipped). Reports are
+published with at most --concurrency in flight; one reply is printed per report, in input
+order; refused lines are listed on stderr with their line number, then a summary. A
+progress bar is drawn on stderr when stderr is a terminal.
+
+Options:
+  --context <file>      the agency's context file (hub URL and NATS credentials)
+  --key <file>          the agency's private JWK
+  --ndjson              read one report per line
+  --concurrency <n>     reports in flight with --ndjson (1–${MAX_CONCURRENCY}, default ${DEFAULT_CONCURRENCY})
+  -h, --help            show this help
+
+Examples:
+  mosaic publish --context .mosaic/contexts/nl-police.json --key .mosaic/keys/nl-police.jwk report.json
+  mosaic publish --context ctx.json --key key.jwk --ndjson --concurrency 64 reports.ndjson > replies.ndjson
+
+Exit codes: 0 accepted (also a duplicate; with --ndjson: all accepted),
+            1 rejected by the hub or refused before sending (error <code>: <message> on stderr),
+            2 usage error, 3 hub unreachable or unreadable context/key file.`,
+  options: {
+    context: { type: 'string' },
+    key: { type: 'string' },
+    ndjson: { type: 'boolean' },
+    concurrency: { type: 'string' },
+  },
+  positionals: { min: 1, max: 1 },
+  async run(args, io) {
+    const context = requireOption(args, 'context', this);
+    const key = requireOption(args, 'key', this);
+    const source = args.positionals[0] ?? '-';
+    const ndjson = args.values['ndjson'] === true;
+    const concurrency = concurrencyOf(args);
+    if (!ndjson && args.values['concurrency'] !== undefined)
+      throw new MosaicError(ErrorCode.Usage, 'mosaic publish: --concurrency needs --ndjson');
+    const input = ndjson ? undefined : await readInput(source, io);
+    let agency: AgencyClient;
+    try {
+      agency = await connectAgency({ context, key });
+    } catch (err) {
+      if (isMosaicError(err) && ENVIRONMENT.has(err.code)) return environmentError(err, io);
+      throw err;
+    }
+    try {
+      if (input === undefined) return await publishNdjson(agency, source, concurrency, io);
+      return await publishOne(agency, input, io);
+    } catch (err) {
+      if (isMosaicError(err) && err.code === ErrorCode.Unavailable)
+        return environmentError(err, io);
+      throw err;
+    } finally {
+      await agency.close();
+    }
+  },
+};

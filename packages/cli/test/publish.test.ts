@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import {
+  brokerAuthConfig,
+  contextConnectOptions,
+  contextFile,
+  createIdentities,
+  ensureStreams,
+  parseContextFile,
+  parseFederation,
+  publicIdentities,
+  staticRegistryView,
+  type IdentitySet,
+  type NatsIdentity,
+} from '@mosaic/federation';
+import { startIngest, type IngestService } from '@mosaic/ingest';
+import { createLogger } from '@mosaic/log';
+import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
+import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, type CliIo } from '../src/index.ts';
+import { mosaic } from './helpers.ts';
+
+const NL = 'nl-police';
+const DE = 'de-bka';
+
+let server: NatsServerHandle;
+let ids: IdentitySet;
+let dir: string;
+let ingest: IngestService;
+const connections: NatsConnection[] = [];
+let contextNl: string;
+let keyNl: string;
+
+async function connectAs(identity: NatsIdentity): Promise<NatsConnection> {
+  const nc = await connect(
+    contextConnectOptions(parseContextFile(contextFile(identity, server.url))),
+  );
+  connections.push(nc);
+  return nc;
+}
+
+beforeAll(async () => {
+  const keys = new Map<string, AgencyKeyPair>();
+  for (const a of [NL, DE]) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
+  const federation = parseFederation(
+    JSON.stringify({
+      version: 1,
+      agencies: [NL, DE].map((id) => ({
+        id,
+        name: id,
+        kind: 'police',
+        jurisdictions: [id === NL ? 'NL' : 'DE'],
+        contact: { email: `${id}@example.org` },
+        keys: [{ keyId: 'k1', publicJwk: keys.get(id)!.publicJwk }],
+      })),
+    }),
+  );
+  ids = createIdentities(federation);
+  server = await startServer({ config: brokerAuthConfig(federation, publicIdentities(ids)) });
+  await ensureStreams(await jetstreamManager(await connectAs(ids.operator)));
+  ingest = await startIngest({
+    nc: await connectAs(ids.services.ingest),
+    registry: staticRegistryView(federation),
+    log: createLogger({ service: 'ingest', level: 'silent' }),
+  });
+  dir = await mkdtemp(join(tmpdir(), 'mosaic-cli-publish-'));
+  contextNl = join(dir, 'nl-police.json');
+  await writeFile(contextNl, contextFile(ids.agencies.get(NL)!, server.url), { mode: 0o600 });
+  keyNl = join(dir, 'nl-police.jwk');
+  await writeFile(keyNl, JSON.stringify(keys.get(NL)!.privateJwk), { mode: 0o600 });
+});
+afterAll(async () => {
+  await ingest.stop();
+  for (const nc of connections) await nc.close();
+  await server[Symbol.asyncDispose]();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function report(overrides: Record<string, unknown> = {}) {
+  return {
+    schemaVersion: '1.0',
+    reportId: randomUUID(),
+    issuer: NL,
+    issuedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    origin: 'NL',
+    jurisdictions: ['NL'],
+    category: 'recruitment',
+    indicators: [{ type: 'phone', number: '+31612345678' }],
+    narrative: 'CLI test.',
+    grading: { sourceReliability: 'B', informationCredibility: 2, confidence: 70 },
+    handling: { tlp: 'GREEN' },
+    ...overrides,
+  };
+}
+
+async function reportFile(body: object): Promise<string> {
+  const path = join(dir, `${randomUUID()}.json`);
+  await writeFile(path, JSON.stringify(body, null, 2));
+  return path;
+}
+
+const base = (): string[] => ['publish', '--context', contextNl, '--key', keyNl];
+
+/** Runs the CLI with a stderr that claims to be a terminal. */
+async function mosaicOnTty(argv: string[]): Promise<{ code: number; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: true });
+  const err: Buffer[] = [];
+  stdout.resume();
+  stderr.on('data', (c: Buffer) => err.push(c));
+  const io: CliIo = { stdin: Readable.from([]), stdout, stderr };
+  const code = await run(argv, io);
+  return { code, stderr: Buffer.concat(err).toString('utf8') };
+}
+
+describe('mosaic publish', () => {
+  it('prints the hub reply and exits 0; the same report again is a duplicate, exit 0', async () => {
+    const body = report();
+    const file = await reportFile(body);
+    const first = await mosaic([...base(), file]);
+    expect(first.code, first.stderr).toBe(0);
+    const reply = JSON.parse(first.stdout) as { seq: number };
+    expect(reply).toMatchObject({ ok: true, reportId: body.reportId, duplicate: false });
+    const again = await mosaic([...base(), file]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ ...reply, duplicate: true });
+  });
+
+  it('reads the report from standard input with -', async () => {
+    const body = report();
+    const res = await mosaic([...base(), '-'], JSON.stringify(body));
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ ok: true, reportId: body.reportId });
+  });
+
+  it('exits 1 with the code on stderr when the hub rejects the report', async () => {
+    const res = await mosaic([...base(), await reportFile(report({ origin: 'DE' }))]);
+    expect(res.code).toBe(1);
+    expect(JSON.parse(res.stdout)).toMatchObject({
+      ok: false,
+      code: 'ERR_JURISDICTION_NOT_ALLOWED',
+    });
+    expect(res.stderr).toMatch(/^error ERR_JURISDICTION_NOT_ALLOWED: /);
+  });
+
+  it('exits 1 without sending a report the schema refuses', async () => {
+    const res = await mosaic([...base(), await reportFile({ ...report(), grading: 'A1' })]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^error ERR_SCHEMA: /);
+  });
+
+  it('exits 3 when the hub is unreachable', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise((resolve) => probe.close(resolve));
+    const context = join(dir, 'unreachable.json');
+    await writeFile(context, contextFile(ids.agencies.get(NL)!, `nats://127.0.0.1:${port}`), {
+      mode: 0o600,
+    });
+    const res = await mosaic([
+      'publish',
+      '--context',
+      context,
+      '--key',
+      keyNl,
+      await reportFile(report()),
+    ]);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toMatch(/^error ERR_UNAVAILABLE: /);
+  });
+
+  it('exits 2 on a usage error', async () => {
+    expect((await mosaic(['publish', '--context', contextNl, 'x.json'])).code).toBe(2);
+    expect((await mosaic([...base(), '--concurrency', '0', '--ndjson', 'x'])).code).toBe(2);
+  });
+});
+
+describe('mosaic publish --ndjson', () => {
+  it('prints one reply per report in input order, lists rejections, exits 1 if any', async () => {
+    const bodies = Array.from({ length: 60 }, (_, i) =>
+      i === 17 ? report({ origin: 'DE' }) : report(),
+    );
+    const lines = bodies.map((b) => JSON.stringify(b));
+    lines.splice(30, 0, ''); // blank lines are skipped
+    const file = join(dir, 'batch.ndjson');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const res = await mosaic([...base(), '--ndjson', '--concurrency', '8', file]);
+    expect(res.code).toBe(1);
+    const replies = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ok: boolean; reportId?: string; code?: string });
+    expect(replies).toHaveLength(60);
+    replies.forEach((r, i) => {
+      if (i === 17) expect(r).toMatchObject({ ok: false, code: 'ERR_JURISDICTION_NOT_ALLOWED' });
+      else expect(r).toMatchObject({ ok: true, reportId: bodies[i]!.reportId });
+    });
+    expect(res.stderr).toContain('line 18: error ERR_JURISDICTION_NOT_ALLOWED');
+    expect(res.stderr).toMatch(/published 60 of 60: 59 accepted \(0 duplicates\), 1 rejected/);
+    // Not a terminal: no progress bar.
+    expect(res.stderr).not.toContain('\r');
+  });
+
+  it('reads NDJSON from standard input, exits 0 when all are accepted', async () => {
+    const bodies = Array.from({ length: 5 }, () => report());
+    const res = await mosaic(
+      [...base(), '--ndjson', '-'],
+      bodies.map((b) => JSON.stringify(b)).join('\n'),
+    );
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.trim().split('\n')).toHaveLength(5);
+    expect(res.stderr).toMatch(/published 5: 5 accepted/);
+  });
+
+  it('draws a progress bar with count, total and rate when stderr is a terminal', async () => {
+    const file = join(dir, 'tty.ndjson');
+    await writeFile(file, Array.from({ length: 20 }, () => JSON.stringify(report())).join('\n'));
+    const res = await mosaicOnTty([...base(), '--ndjson', file]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/\r\[[#.]{30}\] \d+\/20 \d+% \d+\/s/);
+  });
+});
