@@ -25,9 +25,15 @@ export type {
 } from './schema.ts';
 export { checkFederation } from './check.ts';
 export type { FederationProblem } from './problems.ts';
-export { loadFederation, parseFederation, DEFAULT_FEDERATION_MAX_BYTES } from './load.ts';
+export {
+  loadFederation,
+  parseFederation,
+  parseAgency,
+  DEFAULT_FEDERATION_MAX_BYTES,
+} from './load.ts';
 export type { LoadFederationOptions } from './load.ts';
 export { generateFederationJsonSchema, FEDERATION_JSON_SCHEMA_ID } from './json-schema.ts';
+export { DEMO_FEDERATION_PATH } from './demo.ts';
 export {
   Streams,
   StreamSubjects,

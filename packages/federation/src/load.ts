@@ -3,7 +3,13 @@ import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import { LineCounter, isAlias, isNode, parseDocument, visit } from 'yaml';
 import { checkFederation } from './check.ts';
 import { formatPath, type FederationProblem } from './problems.ts';
-import { PRIVATE_JWK_MEMBERS, federationSchema, type Federation } from './schema.ts';
+import {
+  PRIVATE_JWK_MEMBERS,
+  agencySchema,
+  federationSchema,
+  type Agency,
+  type Federation,
+} from './schema.ts';
 
 /** Largest federation file accepted by default, in bytes. */
 export const DEFAULT_FEDERATION_MAX_BYTES = 1024 * 1024;
@@ -191,4 +197,46 @@ export async function loadFederation(
   const maxBytes = options.maxBytes ?? DEFAULT_FEDERATION_MAX_BYTES;
   const text = await readLimited(input.path, maxBytes);
   return parseFederation(text, { ...options, maxBytes, source: options.source ?? input.path });
+}
+
+/**
+ * Parses one agency entry (YAML or JSON, as in a federation file's `agencies` list), e.g.
+ * for `mosaic agency add`. Same safe YAML rules and strict schema as a federation file;
+ * checks against the rest of a federation are the caller's. Throws ERR_FEDERATION.
+ *
+ * @example
+ * ```ts
+ * const agency = parseAgency(await readFile('be-police.yaml', 'utf8'), { source: 'be-police.yaml' });
+ * ```
+ */
+export function parseAgency(text: string, options: LoadFederationOptions = {}): Agency {
+  const where = options.source === undefined ? 'agency' : `agency ${options.source}`;
+  const failAgency = (problems: FederationProblem[]): never => {
+    throw new MosaicError(
+      ErrorCode.Federation,
+      `${where} is invalid:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+      {
+        details: { ...(options.source === undefined ? {} : { source: options.source }), problems },
+      },
+    );
+  };
+  const maxBytes = options.maxBytes ?? DEFAULT_FEDERATION_MAX_BYTES;
+  if (Buffer.byteLength(text, 'utf8') > maxBytes)
+    failAgency([{ path: '(file)', message: `is more than the limit of ${maxBytes} bytes` }]);
+  const { value, problems: syntax } = parseYaml(text);
+  if (syntax.length > 0) failAgency(syntax);
+  const secrets = privateKeyProblems({ agencies: [value] }).map((p) => ({
+    ...p,
+    path: p.path.replace(/^agencies\[0\]\.?/, ''),
+  }));
+  if (secrets.length > 0) failAgency(secrets);
+  const parsed = agencySchema.safeParse(value);
+  if (!parsed.success)
+    failAgency(
+      parsed.error.issues.map((issue) => ({
+        path: formatPath(issue.path),
+        message: issue.message,
+      })),
+    );
+  return parsed.data as Agency;
 }

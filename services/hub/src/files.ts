@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+
+/** Where the hub keeps what it needs across restarts. */
+export interface DataDirLayout {
+  dataDir: string;
+  /** NKey users of the operator, the services and every agency (seeds!), mode 0600. */
+  identitiesFile: string;
+  /** The nats-server configuration the hub writes and reloads. */
+  configFile: string;
+  /** JetStream store (`jetstream { store_dir }`). */
+  storeDir: string;
+  /** `<agency>.json` and `operator.json`, mode 0600. */
+  contextsDir: string;
+  /** Demo federation only: `<agency>.jwk`, the agencies' private signing keys, mode 0600. */
+  keysDir: string;
+}
+
+export function dataDirLayout(dataDir: string): DataDirLayout {
+  return {
+    dataDir,
+    identitiesFile: join(dataDir, 'identities.json'),
+    configFile: join(dataDir, 'nats-server.conf'),
+    storeDir: join(dataDir, 'jetstream'),
+    contextsDir: join(dataDir, 'contexts'),
+    keysDir: join(dataDir, 'keys'),
+  };
+}
+
+function ioError(path: string, cause: unknown): MosaicError {
+  return new MosaicError(ErrorCode.Io, `cannot write ${path}: ${(cause as Error).message}`, {
+    details: { path },
+    cause,
+  });
+}
+
+/** Creates the directories of the layout (mode 0700: they hold secrets). */
+export async function makeDataDir(layout: DataDirLayout): Promise<void> {
+  for (const dir of [layout.dataDir, layout.contextsDir, layout.keysDir]) {
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw ioError(dir, err);
+    }
+  }
+}
+
+/**
+ * Replaces `path` with `text` atomically (temp file, fsync, rename), so a reader — an
+ * agency's client picking up its context, nats-server reloading — never sees half a file.
+ */
+export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
+  const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temp, 'wx', mode);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    // open() applies the umask; the mode must hold exactly.
+    await chmod(temp, mode);
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw ioError(path, err);
+  }
+}

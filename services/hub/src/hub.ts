@@ -1,0 +1,260 @@
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { resolve as resolvePath, join } from 'node:path';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+import {
+  DEMO_FEDERATION_PATH,
+  REGISTRY_BUCKET,
+  RegistryKeys,
+  contextConnectOptions,
+  contextFile,
+  createIdentities,
+  ensureStreams,
+  loadFederation,
+  parseContextFile,
+  seedRegistry,
+  watchRegistry,
+  type Federation,
+  type IdentitySet,
+  type LiveRegistryView,
+  type NatsIdentity,
+} from '@mosaic/federation';
+import { startIngest, type IngestService } from '@mosaic/ingest';
+import { createLogger, type Logger } from '@mosaic/log';
+import {
+  ensureNatsServer,
+  startNatsServerProcess,
+  type NatsServerProcess,
+} from '@mosaic/nats-server';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { withDemoKeys } from './demo-keys.ts';
+import { dataDirLayout, makeDataDir, writeFileAtomic, type DataDirLayout } from './files.ts';
+import { readIdentities, withAgencies, writeIdentities } from './identities-store.ts';
+import { renderServerConfig } from './server-config.ts';
+
+/** Options of `startHub`. */
+export interface StartHubOptions {
+  /** Where everything lives; created when missing. Default `.mosaic`. */
+  dataDir?: string;
+  /** The federation file that seeds an empty registry. Default: the bundled demo. */
+  federationPath?: string;
+  /**
+   * The NATS client port. Default: the port of the previous run when it is free (so the
+   * context files keep working), else a free one. `0` asks for a free one.
+   */
+  port?: number;
+  /** Replace the registry with the federation file (changes made with the CLI are lost). */
+  reseed?: boolean;
+  /** Default: a logger for service `hub` on stderr. */
+  log?: Logger;
+  /** How long nats-server may take to start. Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+/** A running hub. Dispose it (or `stop()`) to shut everything down. */
+export interface Hub extends AsyncDisposable {
+  /** `nats://127.0.0.1:<port>`. */
+  readonly url: string;
+  readonly dataDir: string;
+  /** `<dataDir>/contexts`: `<agency>.json` per agency and `operator.json`. */
+  readonly contextsDir: string;
+  /** `<dataDir>/keys`: the demo agencies' private signing keys (demo federation only). */
+  readonly keysDir: string;
+  /** The live registry the services read; `revision()` tells which change it has applied. */
+  readonly registry: LiveRegistryView;
+  /** The nats-server's pid. */
+  readonly serverPid: number;
+  /** Drains ingest, closes the connections, stops nats-server (SIGTERM) and waits. */
+  stop(): Promise<void>;
+}
+
+const REGISTRY_HISTORY = 16;
+
+function connectAs(identity: NatsIdentity, url: string): Promise<NatsConnection> {
+  const context = parseContextFile(contextFile(identity, url), identity.role);
+  return connect({ ...contextConnectOptions(context), maxReconnectAttempts: -1 });
+}
+
+/** True when nothing listens on 127.0.0.1:`port`. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => {
+      resolve(false);
+    });
+    probe.listen(port, '127.0.0.1', () => {
+      probe.close(() => {
+        resolve(true);
+      });
+    });
+  });
+}
+
+/** The port of the previous run, from the operator context, when it is free again. */
+async function previousPort(layout: DataDirLayout): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(layout.contextsDir, 'operator.json'), 'utf8');
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const port = Number(new URL(parseContextFile(text).url).port);
+  return Number.isInteger(port) && port > 0 && (await portFree(port)) ? port : undefined;
+}
+
+/**
+ * Starts the hub — the embedded default of `mosaic dev`: nats-server with JetStream in
+ * `dataDir`, the hub streams, the KV registry (seeded from the federation file when empty;
+ * afterwards the registry is the source of truth), the live registry view and the ingest
+ * service, and writes a context file per agency plus one for the operator. When an agency
+ * is added to the registry, the hub gives it an identity, reloads the broker configuration
+ * and writes its context: no restart. A restart on the same data dir keeps everything.
+ *
+ * @example
+ * ```ts
+ * await using hub = await startHub({ dataDir: '.mosaic' });
+ * const agency = await readContextFile(`${hub.contextsDir}/ro-dicot.json`);
+ * ```
+ */
+export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
+  const log = options.log ?? createLogger({ service: 'hub' });
+  const layout = dataDirLayout(resolvePath(options.dataDir ?? '.mosaic'));
+  const cleanup: (() => Promise<void>)[] = [];
+  const shutdown = async (): Promise<void> => {
+    for (const step of cleanup.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        log.error({ err }, 'shutdown step failed');
+      }
+    }
+  };
+  try {
+    await makeDataDir(layout);
+    const binary = await ensureNatsServer({
+      log: (line) => {
+        log.info(line);
+      },
+    });
+    log.info({ path: binary.path, version: binary.version }, 'nats-server');
+
+    const demo = options.federationPath === undefined;
+    const loaded = await loadFederation({ path: options.federationPath ?? DEMO_FEDERATION_PATH });
+    const fileFederation = demo ? await withDemoKeys(loaded, layout.keysDir) : loaded;
+
+    let identities: IdentitySet =
+      (await readIdentities(layout.identitiesFile)) ?? createIdentities(fileFederation);
+    await writeIdentities(layout.identitiesFile, identities);
+    // Until the registry is read: the agencies of the last run (or of the file).
+    let authorized = [...identities.agencies.keys()].sort();
+
+    const port =
+      options.port !== undefined && options.port > 0
+        ? options.port
+        : options.port === 0
+          ? -1
+          : ((await previousPort(layout)) ?? -1);
+    const writeConfig = (): Promise<void> =>
+      writeFileAtomic(
+        layout.configFile,
+        renderServerConfig({ layout, port, agencies: authorized, identities }),
+      );
+    await writeConfig();
+    const server: NatsServerProcess = await startNatsServerProcess({
+      binary: binary.path,
+      configFile: layout.configFile,
+      portsFileDir: layout.dataDir,
+      name: 'hub nats-server',
+      monitoring: true,
+      ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+      onStderr: (chunk) => {
+        for (const line of chunk.split('\n'))
+          if (line.trim() !== '') log.debug({ component: 'nats-server' }, line);
+      },
+    });
+    cleanup.push(() => server.stop());
+    const url = server.url;
+    log.info({ url, pid: server.pid, dataDir: layout.dataDir }, 'nats-server ready');
+
+    const operator = await connectAs(identities.operator, url);
+    cleanup.push(() => operator.close());
+    const created = await ensureStreams(await jetstreamManager(operator));
+    if (created.length > 0) log.info({ streams: created }, 'streams created');
+    const kv = await new Kvm(operator).create(REGISTRY_BUCKET, {
+      history: REGISTRY_HISTORY,
+      storage: 'file',
+      replicas: 1,
+    });
+    if (options.reseed === true || (await kv.get(RegistryKeys.meta)) === null) {
+      await seedRegistry(kv, fileFederation);
+      log.info(
+        { federation: options.federationPath ?? 'demo', reseed: options.reseed === true },
+        'registry seeded from the federation file',
+      );
+    }
+
+    const writeContext = (name: string, identity: NatsIdentity): Promise<void> =>
+      writeFileAtomic(join(layout.contextsDir, `${name}.json`), contextFile(identity, url));
+
+    // Runs once per registry change, one at a time (watchRegistry serialises the calls).
+    const sync = async (federation: Federation, revision: number): Promise<void> => {
+      const agencies = federation.agencies.map((a) => a.id).sort();
+      const next = withAgencies(identities, agencies);
+      if (next.added.length > 0) {
+        identities = next.set;
+        await writeIdentities(layout.identitiesFile, identities);
+      }
+      if (agencies.join(',') !== authorized.join(',')) {
+        authorized = agencies;
+        await writeConfig();
+        await server.reload();
+        log.info({ agencies, added: next.added, revision }, 'broker configuration reloaded');
+      }
+      // Written after the reload, so a context that exists is one the broker accepts.
+      for (const id of agencies) {
+        const identity = identities.agencies.get(id);
+        if (identity !== undefined) await writeContext(id, identity);
+      }
+    };
+    const registry = watchRegistry(kv, {
+      onChange: sync,
+      onError: (err) => {
+        log.error({ err }, 'registry change not applied; the previous registry stays in force');
+      },
+    });
+    cleanup.push(() => registry.close());
+    await registry.ready;
+    await writeContext('operator', identities.operator);
+
+    const ingestNc = await connectAs(identities.services.ingest, url);
+    cleanup.push(() => ingestNc.close());
+    const ingest: IngestService = await startIngest({ nc: ingestNc, registry, log });
+    cleanup.push(() => ingest.stop());
+    log.info(
+      { url, agencies: authorized, contexts: layout.contextsDir, revision: registry.revision() },
+      'hub ready',
+    );
+
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => (stopping ??= shutdown());
+    return {
+      url,
+      dataDir: layout.dataDir,
+      contextsDir: layout.contextsDir,
+      keysDir: layout.keysDir,
+      registry,
+      serverPid: server.pid,
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (err) {
+    await shutdown();
+    if (err instanceof MosaicError) throw err;
+    throw new MosaicError(ErrorCode.Internal, `the hub did not start: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}

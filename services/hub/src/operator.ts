@@ -1,0 +1,341 @@
+import { timestampSchema } from '@mosaic/contract';
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import {
+  REGISTRY_BUCKET,
+  RegistryKeys,
+  Roles,
+  agencySchema,
+  checkFederation,
+  contextConnectOptions,
+  federationSchema,
+  publicJwkSchema,
+  readContextFile,
+  readRegistry,
+  type Agency,
+  type AgencyKey,
+  type Federation,
+  type NatsContext,
+} from '@mosaic/federation';
+import { readPublicKeyFile } from '@mosaic/signing';
+import { Kvm, type KV } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+/** A registry change written; `revision` is the KV revision that holds it. */
+export interface RegistryChange {
+  agency: Agency;
+  revision: number;
+}
+
+/** Registry administration with the operator identity. Dispose it to disconnect. */
+export interface OperatorSession extends AsyncDisposable {
+  readonly context: NatsContext;
+  /** The whole registry, validated. */
+  federation(): Promise<Federation>;
+  /** One agency; ERR_AGENCY_UNKNOWN when there is none with that id. */
+  agency(id: string): Promise<Agency>;
+  /** Adds an agency (validated like a federation file entry, cross-checked with the registry). */
+  addAgency(input: unknown): Promise<RegistryChange>;
+  /** Adds a public key; with `retireOldAt`, the agency's other keys end (`notAfter`) then. */
+  rotateKey(options: {
+    agency: string;
+    publicKeyFile: string;
+    retireOldAt?: string;
+  }): Promise<RegistryChange & { keyId: string; retired: string[] }>;
+  /** Marks a key revoked from `at` (default now) with a reason. */
+  revokeKey(options: {
+    agency: string;
+    keyId: string;
+    at?: string;
+    reason: string;
+  }): Promise<RegistryChange>;
+  close(): Promise<void>;
+}
+
+/** How often a change is re-read and re-applied when a concurrent change won the race. */
+const MAX_ATTEMPTS = 5;
+/** KV `update`/`create` lost: the entry is not at the revision that was read. */
+const WRONG_LAST_SEQUENCE = 10071;
+
+function permissionViolation(err: unknown): { subject?: string } | undefined {
+  for (let e = err; e instanceof Error; e = e.cause)
+    if (e.name === 'PermissionViolationError') return e as { subject?: string };
+  return undefined;
+}
+
+function isConflict(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause)
+    if ('code' in e && e.code === WRONG_LAST_SEQUENCE) return true;
+  return false;
+}
+
+/**
+ * Maps broker failures to stable codes: a permission violation to ERR_PERMISSION_DENIED
+ * (the context is not the operator's), an unreachable server to ERR_UNAVAILABLE.
+ */
+function brokerError(err: unknown, context: NatsContext, path: string): unknown {
+  if (isMosaicError(err)) return err;
+  const violation = permissionViolation(err);
+  if (violation !== undefined) {
+    const who =
+      context.role === Roles.Agency
+        ? `agency ${String(context.agency)}'s identity`
+        : `the ${context.role} identity`;
+    return new MosaicError(
+      ErrorCode.PermissionDenied,
+      `the broker refused this to ${who} (${path}); registry changes need the operator context, <data-dir>/contexts/operator.json`,
+      { details: { subject: violation.subject, role: context.role }, cause: err },
+    );
+  }
+  return new MosaicError(
+    ErrorCode.Unavailable,
+    `cannot reach the hub at ${context.url}: ${(err as Error).message}`,
+    { details: { url: context.url }, cause: err },
+  );
+}
+
+/** Parses a time option: RFC 3339, or `now`. */
+export function parseTime(value: string | undefined, name: string, now = new Date()): string {
+  // Milliseconds kept: a report stored a moment before a revocation "now" stays before it.
+  if (value === undefined || value === 'now') return now.toISOString();
+  const parsed = timestampSchema.safeParse(value);
+  if (!parsed.success)
+    throw new MosaicError(
+      ErrorCode.Usage,
+      `${name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z, or "now"`,
+      { details: { value } },
+    );
+  return parsed.data;
+}
+
+function invalid(message: string, problems: { path: string; message: string }[]): MosaicError {
+  return new MosaicError(
+    ErrorCode.Federation,
+    `${message}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+    { details: { problems } },
+  );
+}
+
+/** The federation with `agency` in place of (or added to) its namesake, checked as a whole. */
+function checkedWith(federation: Federation, agency: Agency): Federation {
+  const agencies = federation.agencies.filter((a) => a.id !== agency.id).concat(agency);
+  const parsed = federationSchema.safeParse({ ...federation, agencies });
+  if (!parsed.success)
+    throw invalid(
+      'the change would make the registry invalid',
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
+  const problems = checkFederation(parsed.data);
+  if (problems.length > 0) throw invalid('the change conflicts with the registry', problems);
+  return parsed.data;
+}
+
+class Session implements OperatorSession {
+  readonly context: NatsContext;
+  readonly #path: string;
+  readonly #nc: NatsConnection;
+  readonly #kv: KV;
+
+  constructor(context: NatsContext, path: string, nc: NatsConnection, kv: KV) {
+    this.context = context;
+    this.#path = path;
+    this.#nc = nc;
+    this.#kv = kv;
+  }
+
+  async #broker<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw brokerError(err, this.context, this.#path);
+    }
+  }
+
+  federation(): Promise<Federation> {
+    return this.#broker(() => readRegistry(this.#kv));
+  }
+
+  async agency(id: string): Promise<Agency> {
+    const agency = (await this.federation()).agencies.find((a) => a.id === id);
+    if (agency === undefined)
+      throw new MosaicError(ErrorCode.AgencyUnknown, `the registry has no agency ${id}`, {
+        details: { agency: id },
+      });
+    return agency;
+  }
+
+  /**
+   * Reads the registry, applies `change` to one agency and writes it back only if nobody
+   * changed that entry in between (KV update with the revision read); retries otherwise.
+   */
+  async #modify(
+    id: string,
+    change: (agency: Agency, federation: Federation) => Agency,
+  ): Promise<RegistryChange> {
+    for (let attempt = 1; ; attempt++) {
+      const federation = await this.federation();
+      const entry = await this.#broker(() => this.#kv.get(RegistryKeys.agency(id)));
+      const current = federation.agencies.find((a) => a.id === id);
+      if (entry === null || entry.operation !== 'PUT' || current === undefined)
+        throw new MosaicError(ErrorCode.AgencyUnknown, `the registry has no agency ${id}`, {
+          details: { agency: id },
+        });
+      const next = change(current, federation);
+      const checked = checkedWith(federation, next).agencies.find((a) => a.id === id) ?? next;
+      try {
+        const revision = await this.#kv.update(
+          RegistryKeys.agency(id),
+          JSON.stringify(checked),
+          entry.revision,
+        );
+        return { agency: checked, revision };
+      } catch (err) {
+        if (!isConflict(err)) throw brokerError(err, this.context, this.#path);
+        if (attempt >= MAX_ATTEMPTS)
+          throw new MosaicError(
+            ErrorCode.RegistryConflict,
+            `agency ${id} kept changing while this change was applied (${attempt} attempts)`,
+            { details: { agency: id, attempts: attempt }, cause: err },
+          );
+      }
+    }
+  }
+
+  async addAgency(input: unknown): Promise<RegistryChange> {
+    const parsed = agencySchema.safeParse(input);
+    if (!parsed.success)
+      throw invalid(
+        'not a valid agency',
+        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      );
+    const agency = parsed.data;
+    const federation = await this.federation();
+    if (federation.agencies.some((a) => a.id === agency.id))
+      throw invalid('not added', [{ path: 'id', message: `agency ${agency.id} already exists` }]);
+    const checked = checkedWith(federation, agency).agencies.find((a) => a.id === agency.id);
+    try {
+      // create() fails when the key exists: two concurrent adds cannot both win.
+      const revision = await this.#kv.create(
+        RegistryKeys.agency(agency.id),
+        JSON.stringify(checked ?? agency),
+      );
+      return { agency: checked ?? agency, revision };
+    } catch (err) {
+      if (isConflict(err))
+        throw invalid('not added', [{ path: 'id', message: `agency ${agency.id} already exists` }]);
+      throw brokerError(err, this.context, this.#path);
+    }
+  }
+
+  async rotateKey(options: {
+    agency: string;
+    publicKeyFile: string;
+    retireOldAt?: string;
+  }): Promise<RegistryChange & { keyId: string; retired: string[] }> {
+    const lookup = await readPublicKeyFile(options.publicKeyFile);
+    const [record, ...more] = lookup.records;
+    if (record === undefined || more.length > 0)
+      throw new MosaicError(
+        ErrorCode.KeyFile,
+        `${options.publicKeyFile} must hold exactly one public key`,
+        { details: { path: options.publicKeyFile, keys: lookup.records.length } },
+      );
+    if (record.agency !== options.agency)
+      throw new MosaicError(
+        ErrorCode.KeyFile,
+        `${options.publicKeyFile} is a key of ${record.agency} (kid ${record.kid}), not of ${options.agency}`,
+        { details: { path: options.publicKeyFile, kid: record.kid } },
+      );
+    const publicJwk = publicJwkSchema.parse({
+      ...(record.publicJwk as object),
+      kid: record.kid,
+    });
+    const retireAt =
+      options.retireOldAt === undefined
+        ? undefined
+        : parseTime(options.retireOldAt, '--retire-old-at');
+    const retired: string[] = [];
+    const change = await this.#modify(options.agency, (agency) => {
+      if (agency.keys.some((k) => k.keyId === record.keyId))
+        throw invalid('key not added', [
+          { path: 'keyId', message: `agency ${agency.id} already has a key ${record.keyId}` },
+        ]);
+      retired.length = 0;
+      const keys: AgencyKey[] = agency.keys.map((k) => {
+        if (retireAt === undefined || k.revokedAt !== undefined) return k;
+        if (k.notAfter !== undefined && Date.parse(k.notAfter) <= Date.parse(retireAt)) return k;
+        retired.push(k.keyId);
+        return { ...k, notAfter: retireAt };
+      });
+      return { ...agency, keys: [...keys, { keyId: record.keyId, publicJwk }] };
+    });
+    return { ...change, keyId: record.keyId, retired };
+  }
+
+  revokeKey(options: {
+    agency: string;
+    keyId: string;
+    at?: string;
+    reason: string;
+  }): Promise<RegistryChange> {
+    const at = parseTime(options.at, '--at');
+    return this.#modify(options.agency, (agency) => {
+      if (!agency.keys.some((k) => k.keyId === options.keyId))
+        throw new MosaicError(
+          ErrorCode.KeyUnknown,
+          `agency ${agency.id} has no key ${options.keyId}`,
+          { details: { agency: agency.id, keyId: options.keyId } },
+        );
+      return {
+        ...agency,
+        keys: agency.keys.map((k) =>
+          k.keyId === options.keyId ? { ...k, revokedAt: at, revocationReason: options.reason } : k,
+        ),
+      };
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#nc.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Connects with a context file (the operator's: `<data-dir>/contexts/operator.json`) for
+ * registry administration. Changes apply to the running hub through its live registry
+ * view. The broker itself refuses other identities: ERR_PERMISSION_DENIED.
+ *
+ * @example
+ * ```ts
+ * await using op = await connectOperator('.mosaic/contexts/operator.json');
+ * await op.revokeKey({ agency: 'ro-dicot', keyId: 'demo', reason: 'laptop stolen' });
+ * ```
+ */
+export async function connectOperator(
+  contextPath: string,
+  options: { timeoutMs?: number } = {},
+): Promise<OperatorSession> {
+  const context = await readContextFile(contextPath);
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      ...contextConnectOptions(context),
+      timeout: options.timeoutMs ?? 5_000,
+      maxReconnectAttempts: 0,
+    });
+  } catch (err) {
+    throw brokerError(err, context, contextPath);
+  }
+  try {
+    const kv = await new Kvm(nc).open(REGISTRY_BUCKET);
+    // A first read: a context without the permission fails here, before anything else.
+    await kv.get(RegistryKeys.meta);
+    return new Session(context, contextPath, nc, kv);
+  } catch (err) {
+    await nc.close();
+    throw brokerError(err, context, contextPath);
+  }
+}

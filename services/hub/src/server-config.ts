@@ -1,0 +1,38 @@
+import { brokerAuthConfig, type IdentitySet } from '@mosaic/federation';
+import type { DataDirLayout } from './files.ts';
+import { restrictedTo } from './identities-store.ts';
+
+/** What the hub's nats-server configuration is made of. */
+export interface HubServerConfig {
+  layout: DataDirLayout;
+  /** A fixed client port, or -1 for a free one (kept as -1: a reload must not change it). */
+  port: number;
+  /** The agencies the broker lets in: exactly those of the registry. */
+  agencies: readonly string[];
+  identities: IdentitySet;
+}
+
+const q = (s: string): string => JSON.stringify(s);
+
+/**
+ * The nats-server configuration of the hub: loopback only, JetStream in the data dir,
+ * 2 MB messages (a 1 MiB report stream limit plus headers), a monitoring port for
+ * `/healthz`, the ports file in the data dir, and the generated authorization block.
+ */
+export function renderServerConfig(c: HubServerConfig): string {
+  const auth = brokerAuthConfig(
+    { agencies: c.agencies.map((id) => ({ id })) },
+    restrictedTo(c.identities, c.agencies),
+  );
+  return [
+    '# Written by the Mosaic hub (mosaic dev) at every start and agency change; do not edit.',
+    'server_name: "mosaic-hub"',
+    'host: "127.0.0.1"',
+    `port: ${c.port}`,
+    'http_port: -1',
+    `ports_file_dir: ${q(c.layout.dataDir)}`,
+    `jetstream { store_dir: ${q(c.layout.storeDir)} }`,
+    'max_payload: 2MB',
+    auth,
+  ].join('\n');
+}

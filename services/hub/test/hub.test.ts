@@ -1,0 +1,66 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { describe, expect, it } from 'vitest';
+import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
+import { connect } from '@nats-io/transport-node';
+import { startHub } from '../src/index.ts';
+import { connectContext, example, quietLog, submit, tempDir } from './helpers.ts';
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+describe('startHub', () => {
+  it('runs the demo hub; a restart on the same data dir keeps reports, keys and contexts', async () => {
+    await using dir = await tempDir();
+    let firstPid = 0;
+    let seq = 0;
+    let firstUrl = '';
+    const contextPath = join(dir.path, 'contexts', 'de-bka.json');
+    const keyPath = join(dir.path, 'keys', 'de-bka.jwk');
+    {
+      await using hub = await startHub({ dataDir: dir.path, log: quietLog });
+      firstPid = hub.serverPid;
+      firstUrl = hub.url;
+      expect(hub.url).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
+      for (const name of ['nl-police', 'de-bka', 'de-bka', 'ngo-lastrada', 'operator']) {
+        const file = join(hub.contextsDir, `${name}.json`);
+        expect((await stat(file)).mode & 0o777, file).toBe(0o600);
+      }
+      for (const file of [keyPath, join(dir.path, 'identities.json')])
+        expect((await stat(file)).mode & 0o777, file).toBe(0o600);
+      expect(await readFile(join(dir.path, 'nats-server.conf'), 'utf8')).toContain('max_payload');
+
+      await using nc = await connectContext(contextPath);
+      const reply = await submit(nc, 'de-bka', keyPath, await example('financial-flow.json'));
+      expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
+      seq = reply.seq ?? 0;
+      expect(seq).toBeGreaterThan(0);
+    }
+    expect(isRunning(firstPid)).toBe(false);
+
+    const keyBefore = await readFile(keyPath, 'utf8');
+    await using hub = await startHub({ dataDir: dir.path, log: quietLog });
+    expect(hub.serverPid).not.toBe(firstPid);
+    // The previous port was free again: the same URL, so old context files keep working.
+    expect(hub.url).toBe(firstUrl);
+    expect(await readFile(keyPath, 'utf8')).toBe(keyBefore);
+
+    // The first run's report is still stored…
+    await using operator = await connectContext(join(hub.contextsDir, 'operator.json'));
+    const jsm = await jetstreamManager(operator);
+    const stored = await jsm.streams.getMessage(Streams.Reports, { seq });
+    expect(stored?.string().split('.')).toHaveLength(3);
+    // …and the same report again is a duplicate of it, through the same context.
+    await using nc = await connect(contextConnectOptions(await readContextFile(contextPath)));
+    const again = await submit(nc, 'de-bka', keyPath, await example('financial-flow.json'));
+    expect(again).toMatchObject({ ok: true, duplicate: true, seq });
+  });
+});
