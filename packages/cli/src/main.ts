@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
 import { parseCommandArgs, type Command } from './command.ts';
+import { agencyAdd, agencyList, agencyShow } from './commands/agency.ts';
 import { demo } from './commands/demo.ts';
+import { dev } from './commands/dev.ts';
 import { keysGenerate } from './commands/keys-generate.ts';
+import { keysRevoke } from './commands/keys-revoke.ts';
+import { keysRotate } from './commands/keys-rotate.ts';
 import { publish } from './commands/publish.ts';
 import { schemaValidate } from './commands/schema-validate.ts';
 import { sign } from './commands/sign.ts';
@@ -16,7 +20,13 @@ export const commands: readonly Command[] = [
   verify,
   schemaValidate,
   demo,
+  dev,
   publish,
+  agencyAdd,
+  agencyList,
+  agencyShow,
+  keysRotate,
+  keysRevoke,
 ];
 
 const version = (
@@ -55,6 +65,10 @@ const environmentCodes: ReadonlySet<string> = new Set([
   ErrorCode.KeyFile,
   ErrorCode.NatsServerUnavailable,
   ErrorCode.NatsServerStart,
+  ErrorCode.ContextFile,
+  ErrorCode.PermissionDenied,
+  ErrorCode.Unavailable,
+  ErrorCode.HubDataDir,
 ]);
 
 function exitCodeFor(err: MosaicError): ExitCode {

@@ -1,0 +1,113 @@
+import { parseAgency } from '@mosaic/federation';
+import { connectOperator } from '@mosaic/hub';
+import { requireOption, type Command } from '../command.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { readInput, writeLine } from '../io.ts';
+
+const contextHelp = `  --context <file>  the operator's context file (<data-dir>/contexts/operator.json);
+                    the broker refuses any other identity (exit 3)`;
+
+export const agencyAdd: Command = {
+  path: ['agency', 'add'],
+  summary: 'add an agency to the running hub (operator)',
+  help: `Usage: mosaic agency add --context <operator.json> --file <agency.yaml|agency.json|->
+
+Adds an agency to the registry of the running hub. The file holds one entry as in a
+federation file's "agencies" list (id, name, kind, jurisdictions, contact, optional keys
+and subscriptions); it is validated with the federation schema and checked against the
+registry (new id, known jurisdictions and groups). The hub then creates the agency's
+NATS identity, reloads the broker and writes <data-dir>/contexts/<id>.json — no restart.
+Prints {"added": <id>, "revision": <n>} on stdout.
+
+Options:
+${contextHelp}
+  --file <file>     the agency (YAML or JSON), "-" for standard input
+  -h, --help        show this help
+
+Example:
+  mosaic agency add --context .mosaic/contexts/operator.json --file be-police.yaml
+
+Exit codes: 0 added, 1 invalid agency or conflict with the registry (ERR_FEDERATION),
+2 usage error, 3 file, context or hub unavailable, or permission denied.`,
+  options: { context: { type: 'string' }, file: { type: 'string' } },
+  positionals: { min: 0, max: 0 },
+  async run(args, io) {
+    const context = requireOption(args, 'context', this);
+    const file = requireOption(args, 'file', this);
+    const text = new TextDecoder().decode(await readInput(file, io));
+    const agency = parseAgency(text, { source: file === '-' ? 'stdin' : file });
+    await using op = await connectOperator(context);
+    const change = await op.addAgency(agency);
+    writeLine(io.stdout, JSON.stringify({ added: change.agency.id, revision: change.revision }));
+    return ExitCode.Ok;
+  },
+};
+
+export const agencyList: Command = {
+  path: ['agency', 'list'],
+  summary: 'list the agencies of the running hub as NDJSON (operator)',
+  help: `Usage: mosaic agency list --context <operator.json>
+
+Prints one JSON line per agency of the registry (sorted by id):
+{"id","name","kind","jurisdictions","keys":[{"keyId","notBefore","notAfter","revokedAt"}]}
+
+Options:
+${contextHelp}
+  -h, --help        show this help
+
+Example:
+  mosaic agency list --context .mosaic/contexts/operator.json | jq -r .id
+
+Exit codes: 0 listed, 2 usage error, 3 context or hub unavailable, or permission denied.`,
+  options: { context: { type: 'string' } },
+  positionals: { min: 0, max: 0 },
+  async run(args, io) {
+    await using op = await connectOperator(requireOption(args, 'context', this));
+    for (const a of (await op.federation()).agencies) {
+      const keys = a.keys.map(({ keyId, notBefore, notAfter, revokedAt }) => ({
+        keyId,
+        notBefore,
+        notAfter,
+        revokedAt,
+      }));
+      writeLine(
+        io.stdout,
+        JSON.stringify({
+          id: a.id,
+          name: a.name,
+          kind: a.kind,
+          jurisdictions: a.jurisdictions,
+          keys,
+        }),
+      );
+    }
+    return ExitCode.Ok;
+  },
+};
+
+export const agencyShow: Command = {
+  path: ['agency', 'show'],
+  summary: 'print one agency of the running hub as JSON (operator)',
+  help: `Usage: mosaic agency show --context <operator.json> <id>
+
+Prints the agency's registry entry — keys with their validity, revocation and reason,
+subscriptions, contact — as JSON on stdout.
+
+Options:
+${contextHelp}
+  -h, --help        show this help
+
+Example:
+  mosaic agency show --context .mosaic/contexts/operator.json ro-dicot
+
+Exit codes: 0 shown, 1 no such agency (ERR_AGENCY_UNKNOWN), 2 usage error, 3 context or
+hub unavailable, or permission denied.`,
+  options: { context: { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  async run(args, io) {
+    await using op = await connectOperator(requireOption(args, 'context', this));
+    const agency = await op.agency(args.positionals[0] ?? '');
+    writeLine(io.stdout, JSON.stringify(agency, null, 2));
+    return ExitCode.Ok;
+  },
+};

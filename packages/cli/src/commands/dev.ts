@@ -1,0 +1,124 @@
+import { startHub, type Hub } from '@mosaic/hub';
+import { createLogger } from '@mosaic/log';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+import type { Command } from '../command.ts';
+import { runDevDemo } from '../dev-demo.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { writeLine } from '../io.ts';
+
+function parsePort(value: string | boolean | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535)
+    throw new MosaicError(ErrorCode.Usage, `mosaic dev: --port must be 0..65535, not ${value}`);
+  return port;
+}
+
+/** Resolves on the first SIGINT or SIGTERM (installed before anything starts). */
+function untilSignal(): { signalled: Promise<NodeJS.Signals>; dispose(): void } {
+  let resolveSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    resolveSignal = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    resolveSignal(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signalled,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export const dev: Command = {
+  path: ['dev'],
+  summary: 'run the whole hub locally (nats-server, registry, ingest) until Ctrl-C',
+  help: `Usage: mosaic dev [--data-dir <dir>] [--federation <file>] [--port <n>] [--reseed] [--demo]
+
+Runs the hub on this machine: finds or fetches nats-server (>= 2.10), writes its
+configuration into the data dir and starts it with JetStream, loads the federation into
+the registry, and runs every hub service in this process. When it accepts reports it
+prints exactly one line on stdout:
+
+  mosaic: hub ready nats://127.0.0.1:<port>
+
+Logs go to stderr (readable on a terminal, JSON lines otherwise; MOSAIC_LOG_LEVEL=debug
+for more). Ctrl-C (SIGINT) or SIGTERM shuts everything down cleanly.
+
+The data dir keeps everything across restarts:
+  contexts/<agency>.json   an agency's NATS context (server URL and credentials), mode 0600
+  contexts/operator.json   the operator's context, for mosaic agency / mosaic keys
+  keys/<agency>.jwk        demo federation only: the agency's private signing key
+  identities.json          every NATS identity (seeds), so contexts stay valid
+  nats-server.conf         generated; rewritten and reloaded when an agency is added
+  jetstream/               the streams and the registry
+
+The federation file seeds the registry only when the registry is empty; after that the
+registry is the source of truth and changes made with "mosaic agency" and "mosaic keys"
+survive restarts. --reseed replaces the registry with the file.
+
+Options:
+  --data-dir <dir>     where the hub keeps its state (default: .mosaic)
+  --federation <file>  federation file (default: the bundled demo federation: nl-police,
+                       de-bka, ro-dicot, ngo-lastrada and the group EU27; their signing
+                       keys are generated into <data-dir>/keys/)
+  --port <n>           NATS client port (default: the previous run's when free, else a
+                       free one; 0 = any free one)
+  --reseed             replace the registry with the federation file (registry changes
+                       made with the CLI are lost)
+  --demo               after start, publish a few example reports and show the replies,
+                       one rejection included; then keep running
+  -h, --help           show this help
+
+Examples:
+  mosaic dev
+  mosaic dev --data-dir /var/lib/mosaic --federation deploy/federation.example.yaml --port 4222
+  npx mosaic publish --context .mosaic/contexts/de-bka.json --key .mosaic/keys/de-bka.jwk \\
+      schemas/examples/valid/financial-flow.json      (from another terminal)
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error, 3 the hub could not start
+(nats-server, data dir, federation file), 4 internal error.`,
+  options: {
+    'data-dir': { type: 'string', default: '.mosaic' },
+    federation: { type: 'string' },
+    port: { type: 'string' },
+    reseed: { type: 'boolean', default: false },
+    demo: { type: 'boolean', default: false },
+  },
+  positionals: { min: 0, max: 0 },
+  async run(args, io) {
+    const port = parsePort(args.values['port']);
+    const federation = args.values['federation'];
+    const signals = untilSignal();
+    const log = createLogger({
+      service: 'hub',
+      destination: io.stderr,
+    });
+    let hub: Hub | undefined;
+    try {
+      hub = await startHub({
+        dataDir: String(args.values['data-dir']),
+        ...(typeof federation === 'string' ? { federationPath: federation } : {}),
+        ...(port === undefined ? {} : { port }),
+        reseed: args.values['reseed'] === true,
+        log,
+      });
+      writeLine(io.stdout, `mosaic: hub ready ${hub.url}`);
+      if (args.values['demo'] === true) {
+        const demo = runDevDemo(hub, io);
+        // A signal during the demo still stops the hub.
+        await Promise.race([demo, signals.signalled]);
+      }
+      const signal = await signals.signalled;
+      log.info({ signal }, 'shutting down');
+      return ExitCode.Ok;
+    } finally {
+      await hub?.stop();
+      signals.dispose();
+    }
+  },
+};
