@@ -80,8 +80,9 @@ Examples:
   npx mosaic publish --context .mosaic/contexts/de-bka.json --key .mosaic/keys/de-bka.jwk \\
       schemas/examples/valid/financial-flow.json      (from another terminal)
 
-Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error, 3 the hub could not start
-(nats-server, data dir, federation file), 4 internal error.`,
+Exit codes: 0 stopped by SIGINT/SIGTERM, 1 invalid federation file (ERR_FEDERATION) or
+registry (ERR_REGISTRY), 2 usage error, 3 the hub could not start (nats-server, data dir),
+4 internal error.`,
   options: {
     'data-dir': { type: 'string', default: '.mosaic' },
     federation: { type: 'string' },
