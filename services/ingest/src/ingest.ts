@@ -92,7 +92,11 @@ function conflict(identity: string, seq: number): MosaicError {
  * throws a MosaicError whose code is the rejection (ERR_UNAVAILABLE: storage failed, nothing
  * decided).
  */
-async function accept(sub: Submission, ctx: Context, log: Logger): Promise<IngestAccepted> {
+async function accept(
+  sub: Submission,
+  ctx: Context,
+  known: { reportId?: string; log: Logger },
+): Promise<IngestAccepted> {
   if (!isAgencyReplySubject(sub.agency, sub.reply))
     throw rejection(
       ErrorCode.ReplySubject,
@@ -122,7 +126,10 @@ async function accept(sub: Submission, ctx: Context, log: Logger): Promise<Inges
   assertSubjectToken(report.issuer, 'issuer');
   assertSubjectToken(report.reportId, 'reportId');
   const identity = reportIdentity(report);
-  log.debug({ reportId: report.reportId, kid: verified.kid }, 'verified');
+  // From here on, every record of this submission names the report.
+  known.reportId = report.reportId;
+  known.log = known.log.child({ reportId: report.reportId });
+  known.log.debug({ kid: verified.kid }, 'verified');
 
   // Idempotency before the time-dependent checks: the same bytes get the same answer later.
   const existing = await ctx.store.find(report.issuer, report.reportId);
@@ -167,27 +174,29 @@ async function handle(
   ctx: Context,
   parentLog: Logger,
 ): Promise<void> {
-  const log = parentLog.child({ agency: sub.agency });
+  const known: { reportId?: string; log: Logger } = {
+    log: parentLog.child({ agency: sub.agency }),
+  };
   const answer = (reply: IngestReply): void => {
     if (!isAgencyReplySubject(sub.agency, sub.reply) || sub.reply === undefined) return;
     try {
       nc.publish(sub.reply, encodeReply(reply));
     } catch (err) {
-      log.warn({ err }, 'cannot send the reply');
+      known.log.warn({ err }, 'cannot send the reply');
     }
   };
   let accepted: IngestAccepted;
   try {
-    accepted = await accept(sub, ctx, log);
+    accepted = await accept(sub, ctx, known);
   } catch (err) {
     const failure = isMosaicError(err)
       ? err
       : new MosaicError(ErrorCode.Internal, 'internal error while checking the submission', {
           cause: err,
         });
-    if (!isMosaicError(err)) log.error({ err }, 'unexpected failure');
+    if (!isMosaicError(err)) known.log.error({ err }, 'unexpected failure');
     if (failure.code === ErrorCode.Unavailable) {
-      log.warn({ err: failure, code: failure.code }, 'storage unavailable; nothing decided');
+      known.log.warn({ err: failure, code: failure.code }, 'storage unavailable; nothing decided');
       answer({ ok: false, code: failure.code, message: failure.message, retryable: true });
       return;
     }
@@ -205,12 +214,13 @@ async function handle(
           agency: sub.agency,
           receivedAt: sub.receivedAt,
           replySubject: sub.reply,
+          reportId: known.reportId,
           data: sub.data,
         }),
       );
     } catch (storeErr) {
       // Without the stored rejection the answer would be a decision nobody can audit.
-      log.error({ err: storeErr, code: failure.code }, 'cannot store the rejection');
+      known.log.error({ err: storeErr, code: failure.code }, 'cannot store the rejection');
       const unavailable = isMosaicError(storeErr)
         ? storeErr
         : new MosaicError(ErrorCode.Unavailable, 'cannot store the rejection', {
@@ -224,7 +234,7 @@ async function handle(
       });
       return;
     }
-    log.info(
+    known.log.info(
       {
         code: failure.code,
         rejectionSeq,
@@ -236,8 +246,8 @@ async function handle(
     answer(reply);
     return;
   }
-  log.info(
-    { reportId: accepted.reportId, seq: accepted.seq, duplicate: accepted.duplicate },
+  known.log.info(
+    { seq: accepted.seq, duplicate: accepted.duplicate },
     accepted.duplicate ? 'duplicate report' : 'report stored',
   );
   answer(accepted);

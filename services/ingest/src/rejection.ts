@@ -17,6 +17,8 @@ export interface RejectionRecord {
   receivedAt: string;
   /** The reply subject the submission carried, if any. */
   replySubject?: string;
+  /** The report id, when the submission got far enough to be verified. */
+  reportId?: string;
   submission: {
     /** Total size in bytes. */
     size: number;
@@ -61,6 +63,7 @@ export function rejectionRecord(input: {
   agency: string;
   receivedAt: Date;
   replySubject: string | undefined;
+  reportId?: string | undefined;
   data: Uint8Array;
 }): RejectionRecord {
   const { data } = input;
@@ -79,5 +82,6 @@ export function rejectionRecord(input: {
   const details = capDetails(input.details);
   if (details !== undefined) record.details = details;
   if (input.replySubject !== undefined) record.replySubject = input.replySubject;
+  if (input.reportId !== undefined) record.reportId = input.reportId;
   return record;
 }

@@ -447,6 +447,18 @@ describe('rejections', () => {
     },
   );
 
+  it('names the report in the log record and the rejection once it is verified', async () => {
+    const body = report(NL, { origin: 'DE', jurisdictions: ['DE'] });
+    const jws = await signed(NL, body);
+    expect(await submit(NL, jws)).toMatchObject({ code: ErrorCode.JurisdictionNotAllowed });
+    expect(await rejectionOf(NL, jws)).toMatchObject({ reportId: body.reportId });
+    expect(
+      sink.records.find(
+        (r) => r['msg'] === 'submission rejected' && r['reportId'] === body.reportId,
+      ),
+    ).toMatchObject({ service: 'ingest', agency: NL, code: ErrorCode.JurisdictionNotAllowed });
+  });
+
   it('keeps the first 64 KiB of a large submission as base64, with its size and hash', async () => {
     const data = randomBytes(1024 * 1024);
     await submit(NL, data);
