@@ -4,7 +4,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
 import { connect } from '@nats-io/transport-node';
-import { startHub } from '../src/index.ts';
+import { connectOperator, startHub } from '../src/index.ts';
 import { connectContext, example, quietLog, submit, tempDir } from './helpers.ts';
 
 function isRunning(pid: number): boolean {
@@ -62,5 +62,28 @@ describe('startHub', () => {
     await using nc = await connect(contextConnectOptions(await readContextFile(contextPath)));
     const again = await submit(nc, 'de-bka', keyPath, await example('financial-flow.json'));
     expect(again).toMatchObject({ ok: true, duplicate: true, seq });
+  });
+
+  it('keeps registry changes across restarts; --reseed replaces them from the file', async () => {
+    await using dir = await tempDir();
+    const revokedAt = async (): Promise<string | undefined> => {
+      await using hub = await startHub({ dataDir: dir.path, log: quietLog });
+      return hub.registry.agency('ro-dicot')?.keys[0]?.revokedAt;
+    };
+    {
+      await using hub = await startHub({ dataDir: dir.path, log: quietLog });
+      await using op = await connectOperator(join(hub.contextsDir, 'operator.json'));
+      const change = await op.revokeKey({ agency: 'ro-dicot', keyId: 'demo', reason: 'test' });
+      await expect
+        .poll(() => hub.registry.revision(), { timeout: 5_000 })
+        .toBeGreaterThanOrEqual(change.revision);
+      expect(hub.registry.agency('ro-dicot')?.keys[0]?.revocationReason).toBe('test');
+    }
+    expect(await revokedAt()).toEqual(expect.any(String));
+    {
+      await using hub = await startHub({ dataDir: dir.path, reseed: true, log: quietLog });
+      expect(hub.registry.agency('ro-dicot')?.keys[0]?.revokedAt).toBeUndefined();
+    }
+    expect(await revokedAt()).toBeUndefined();
   });
 });
