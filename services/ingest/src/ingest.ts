@@ -34,7 +34,10 @@ export interface IngestOptions {
   nc: NatsConnection;
   /** The federation as the hub currently knows it; read afresh for every submission. */
   registry: RegistryView;
-  /** Parent logger; records are bound to `service: 'ingest'`. Default: a new logger. */
+  /**
+   * Parent logger. Records carry `service: 'ingest'`, or `component: 'ingest'` when the parent
+   * already names another service. Default: a new logger.
+   */
   log?: Logger;
   /** Largest accepted submission in bytes; default `DEFAULT_MAX_JWS_BYTES` of the signing package. */
   maxBytes?: number;
@@ -256,7 +259,12 @@ async function handle(
 function serviceLogger(log: Logger | undefined): Logger {
   if (log === undefined) return createLogger({ service: 'ingest' });
   const bindings = log.bindings() as { service?: unknown };
-  return bindings.service === 'ingest' ? log : log.child({ service: 'ingest' });
+  if (bindings.service === 'ingest') return log;
+  // Inside another process (mosaic dev) the root logger names that service; pino would
+  // repeat a re-bound key, so ingest names itself as a component there.
+  return log.child(
+    bindings.service === undefined ? { service: 'ingest' } : { component: 'ingest' },
+  );
 }
 
 /**

@@ -601,3 +601,21 @@ describe('several instances', () => {
     expect(a.records.some((r) => r['msg'] === 'ingest stopped')).toBe(true);
   });
 });
+
+describe('logging inside another service', () => {
+  it('binds component: ingest under a parent that names its own service, never a second service key', async () => {
+    await using local = await startTestHub();
+    const sink = logSink('hub');
+    await local.ingest({ log: sink.log });
+    const nl = await local.agency(NL);
+    const jws = await signReport(report(NL), local.keys.current.get(NL)!.privateJwk);
+    const reply = parseIngestReply(
+      (await nl.request(ingestSubject(NL), jws, { timeout: 10_000 })).data,
+    );
+    expect(reply?.ok).toBe(true);
+    const line = sink.lines.find((l) => l.includes('"report stored"'));
+    expect(line).toBeDefined();
+    expect(line!.match(/"service":/g)).toHaveLength(1);
+    expect(JSON.parse(line!)).toMatchObject({ service: 'hub', component: 'ingest', agency: NL });
+  });
+});

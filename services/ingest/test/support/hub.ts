@@ -145,18 +145,28 @@ export function rawJws(
 export interface LogSink {
   log: Logger;
   records: Record<string, unknown>[];
+  /** The raw lines, for what JSON.parse would hide (a repeated key). */
+  lines: string[];
 }
 
 export function logSink(service = 'ingest'): LogSink {
   const records: Record<string, unknown>[] = [];
+  const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') records.push(JSON.parse(line) as Record<string, unknown>);
+        if (line.trim() !== '') {
+          lines.push(line);
+          records.push(JSON.parse(line) as Record<string, unknown>);
+        }
       callback();
     },
   });
-  return { log: createLogger({ service, level: 'debug', pretty: false, destination }), records };
+  return {
+    log: createLogger({ service, level: 'debug', pretty: false, destination }),
+    records,
+    lines,
+  };
 }
 
 export interface TestHub extends AsyncDisposable {
