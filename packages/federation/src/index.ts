@@ -93,3 +93,10 @@ export {
   parseIngestReply,
 } from './ingest-protocol.ts';
 export type { IngestReply, IngestAccepted, IngestRejected } from './ingest-protocol.ts';
+export {
+  AlertKind,
+  AlertHeaders,
+  alertSubject,
+  alertMsgId,
+  deliveredSubjectFilter,
+} from './alert-protocol.ts';
