@@ -39,6 +39,8 @@ export const ErrorCode = {
   SignatureInvalid: 'ERR_SIG_INVALID',
   /** The signed report names an issuer other than the agency that owns the key. */
   IssuerMismatch: 'ERR_ISSUER_MISMATCH',
+  /** An alert's routing metadata (recipient, issuer, report id, kind, reason) does not match the alert or the verified report inside it. */
+  AlertInvalid: 'ERR_ALERT_INVALID',
   /** A key file is unreadable or not a usable Ed25519 JWK. */
   KeyFile: 'ERR_KEY_FILE',
   /** A file or stream could not be read or written. */

@@ -41,6 +41,8 @@ export {
   QueueGroups,
   REGISTRY_BUCKET,
   REGISTRY_STREAM,
+  PUBLIC_KEYS_BUCKET,
+  PUBLIC_KEYS_STREAM,
   ROUTER_CONSUMER,
   INGEST_WILDCARD,
   AUDIT_REQUEST_WILDCARD,
@@ -76,6 +78,8 @@ export type { NatsContext, ContextConnectOptions } from './context.ts';
 export { seedRegistry, readRegistry, RegistryKeys } from './registry.ts';
 export type { RegistryKv } from './registry.ts';
 export { staticRegistryView, keyRecordFor } from './registry-view.ts';
+export { syncPublicKeys, publicKeyEntry, parsePublicKeyRecord } from './public-keys.ts';
+export type { PublicKeysKv } from './public-keys.ts';
 export type { RegistryView } from './registry-view.ts';
 export { watchRegistry } from './registry-watch.ts';
 export type {

@@ -2,6 +2,7 @@ import {
   AUDIT_REQUEST_WILDCARD,
   HubServices,
   INGEST_WILDCARD,
+  PUBLIC_KEYS_STREAM,
   QueueGroups,
   REGISTRY_STREAM,
   ROUTER_CONSUMER,
@@ -46,6 +47,20 @@ function streamRead(stream: string): string[] {
   ];
 }
 
+/**
+ * Reading single entries of the public-keys bucket with `new Kvm(nc).open(bucket, {
+ * allow_direct: true })` then `get(key)` (direct get by last subject; message get when
+ * direct is off). No stream info, no consumers (no `keys`/`watch`), no `$KV.` publish: an
+ * agency looks up the kid it needs and cannot write.
+ */
+function publicKeysRead(): string[] {
+  return [
+    api('STREAM', 'MSG', 'GET', PUBLIC_KEYS_STREAM),
+    api('DIRECT', 'GET', PUBLIC_KEYS_STREAM),
+    api('DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
+  ];
+}
+
 /** Everything a durable pull consumer's owner needs: create, info, pull, ack. */
 function pullConsumer(stream: string, consumer: string): string[] {
   return [
@@ -76,7 +91,8 @@ function registryRead(): string[] {
 
 /**
  * An agency: submit to its own ingest subject; read, through its own durable consumer
- * only, its own alerts; receive only on its own inbox prefix.
+ * only, its own alerts; read entries of the public-keys bucket (shared by all, written by
+ * the hub) to verify alerts end to end; receive only on its own inbox prefix.
  *
  * Not granted, on purpose: `$JS.API.STREAM.INFO.ALERTS` (it would reveal counts and
  * subjects of every agency's alerts; nats.js v3 `consumers.get()`, `fetch()` and
@@ -98,6 +114,7 @@ export function agencyPermissions(agency: string): Permissions {
         api('CONSUMER', 'INFO', Streams.Alerts, consumer),
         api('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, consumer),
         `$JS.ACK.${Streams.Alerts}.${consumer}.>`,
+        ...publicKeysRead(),
       ],
     },
     subscribe: { allow: [`${agencyInboxPrefix(agency)}.>`] },

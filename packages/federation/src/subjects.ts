@@ -114,3 +114,11 @@ export function alertsConsumerConfig(agency: string): {
     deliver_policy: 'all',
   };
 }
+
+/**
+ * The KV bucket projecting the registry's public keys, one entry `<agency>.<keyId>` per key
+ * (`syncPublicKeys`). Agencies may read it — the registry itself they may not, it holds
+ * other agencies' rules — so they can verify alerts end to end; only the hub writes it.
+ */
+export const PUBLIC_KEYS_BUCKET = 'mosaic-keys';
+export const PUBLIC_KEYS_STREAM = `KV_${PUBLIC_KEYS_BUCKET}`;

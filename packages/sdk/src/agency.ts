@@ -12,6 +12,12 @@ import {
 import { parseKid, readPrivateKeyFile, signReport } from '@mosaic/signing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DEFAULT_RETRY, backoffDelay, isTransportFailure, type RetryOptions } from './retry.ts';
+import {
+  subscribeAlerts,
+  type Alert,
+  type SubscribeOptions,
+  type SubscribeSummary,
+} from './subscribe.ts';
 
 /** The hub's answer to a submission: accepted (maybe a duplicate) or rejected with a code. */
 export type PublishReply = IngestReply;
@@ -42,6 +48,31 @@ export interface AgencyClient extends AsyncDisposable {
   publish(report: object | Uint8Array | string): Promise<PublishReply>;
   /** Submits a compact JWS as is; resolves with the hub's reply. */
   publishSigned(jws: string | Uint8Array): Promise<PublishReply>;
+  /**
+   * Reads this agency's alerts from its durable consumer (`alerts-<agency>`, created by the
+   * hub), in stream order, and hands each to `handler` once the originator's signature
+   * verified with `options.keys` (default: the hub's public-keys projection,
+   * `keysFromHub`). An alert is acknowledged only after `handler` resolved, so delivery is
+   * at least once: dedupe on `alert.id`. Alerts that fail verification (or whose routing
+   * headers contradict the signed report) are terminated, counted and reported to
+   * `options.onInvalid`, never handed over. A handler that throws stops the subscription
+   * (the alert is redelivered next time) and `subscribe` rejects with its error.
+   *
+   * Without `follow` it resolves once nothing is pending; with `follow` it runs until
+   * `options.signal` aborts. The next call resumes after the last acknowledged alert.
+   *
+   * @example
+   * ```ts
+   * const summary = await agency.subscribe(async (alert) => {
+   *   await store.upsert(alert.id, alert.report);
+   * });
+   * console.error(`${summary.delivered} alerts, ${summary.invalid} refused`);
+   * ```
+   */
+  subscribe(
+    handler: (alert: Alert) => Promise<void> | void,
+    options?: SubscribeOptions,
+  ): Promise<SubscribeSummary>;
   /** Waits for outstanding requests, then closes the connection. */
   close(): Promise<void>;
 }
@@ -172,6 +203,8 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     sign,
     publish: async (report) => publishSigned(await sign(report)),
     publishSigned,
+    subscribe: (handler, subscribeOptions) =>
+      subscribeAlerts(nc, agency, handler, subscribeOptions),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -3,3 +3,12 @@ export type { AgencyClient, ConnectAgencyOptions, PublishReply } from './agency.
 export { DEFAULT_RETRY } from './retry.ts';
 export type { RetryOptions } from './retry.ts';
 export type { IngestAccepted, IngestRejected } from '@mosaic/federation';
+export { keysFromHub } from './keys.ts';
+export type { KeysFromHubOptions } from './keys.ts';
+export type {
+  Alert,
+  AlertReason,
+  InvalidAlert,
+  SubscribeOptions,
+  SubscribeSummary,
+} from './subscribe.ts';

@@ -4,6 +4,7 @@ import { resolve as resolvePath, join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import {
   DEMO_FEDERATION_PATH,
+  PUBLIC_KEYS_BUCKET,
   REGISTRY_BUCKET,
   RegistryKeys,
   contextConnectOptions,
@@ -13,6 +14,7 @@ import {
   loadFederation,
   parseContextFile,
   seedRegistry,
+  syncPublicKeys,
   watchRegistry,
   type Federation,
   type IdentitySet,
@@ -196,11 +198,21 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       );
     }
 
+    // What agencies verify alerts with (they may not read the registry): kept equal to it.
+    const publicKeys = await new Kvm(operator).create(PUBLIC_KEYS_BUCKET, {
+      history: REGISTRY_HISTORY,
+      storage: 'file',
+      replicas: 1,
+    });
+
     const writeContext = (name: string, identity: NatsIdentity): Promise<void> =>
       writeFileAtomic(join(layout.contextsDir, `${name}.json`), contextFile(identity, url));
 
     // Runs once per registry change, one at a time (watchRegistry serialises the calls).
     const sync = async (federation: Federation, revision: number): Promise<void> => {
+      const keys = await syncPublicKeys(publicKeys, federation);
+      if (keys.written.length + keys.deleted.length > 0)
+        log.info({ ...keys, revision }, 'public keys projected');
       const agencies = federation.agencies.map((a) => a.id).sort();
       const next = withAgencies(identities, agencies);
       if (next.added.length > 0) {

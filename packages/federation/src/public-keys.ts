@@ -1,0 +1,82 @@
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { parseKid, staticKeyLookup, type KeyRecord } from '@mosaic/signing';
+import { keyRecordFor } from './registry-view.ts';
+import type { Federation } from './schema.ts';
+
+/**
+ * The part of a `@nats-io/kv` bucket `syncPublicKeys` uses (structural, like `RegistryKv`):
+ * `new Kvm(nc).create(PUBLIC_KEYS_BUCKET)` satisfies it.
+ */
+export interface PublicKeysKv {
+  put(key: string, value: string): Promise<number>;
+  get(key: string): Promise<{ operation: string; string(): string } | null>;
+  delete(key: string): Promise<void>;
+  keys(filter?: string): Promise<AsyncIterable<string>>;
+}
+
+/**
+ * The entry of a key in the public-keys bucket: `<agency>.<keyId>`, or undefined when `kid`
+ * is not of the form `<agency>/<keyId>` (such a kid resolves to nothing).
+ */
+export function publicKeyEntry(kid: string): string | undefined {
+  const parts = parseKid(kid);
+  return parts === undefined ? undefined : `${parts.agency}.${parts.keyId}`;
+}
+
+/**
+ * Parses and checks an entry of the public-keys bucket: the key record JSON, whose kid must
+ * be the one looked up. Throws ERR_KEY_FILE when it is not a usable public key record.
+ */
+export function parsePublicKeyRecord(kid: string, text: string): KeyRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    throw new MosaicError(ErrorCode.KeyFile, `public key entry ${kid} is not JSON`, {
+      details: { kid },
+      cause: err,
+    });
+  }
+  const [record] = staticKeyLookup([value as KeyRecord]).records;
+  if (record?.kid !== kid)
+    throw new MosaicError(ErrorCode.KeyFile, `public key entry ${kid} holds another key`, {
+      details: { kid, holds: record?.kid },
+    });
+  return record;
+}
+
+/**
+ * Makes the public-keys bucket hold exactly the keys of `federation` (with their validity
+ * and revocation times): writes the entries that changed and deletes those of keys the
+ * registry no longer has. Unchanged entries are not rewritten, so calling it on every
+ * registry change costs reads only. Returns the entries written and deleted.
+ *
+ * @example
+ * ```ts
+ * const kv = await new Kvm(operatorNc).create(PUBLIC_KEYS_BUCKET, { history: 4 });
+ * await syncPublicKeys(kv, federation);
+ * ```
+ */
+export async function syncPublicKeys(
+  kv: PublicKeysKv,
+  federation: Federation,
+): Promise<{ written: string[]; deleted: string[] }> {
+  const wanted = new Map<string, string>();
+  for (const agency of federation.agencies)
+    for (const key of agency.keys) {
+      const record = keyRecordFor(agency, key.keyId);
+      if (record !== undefined) wanted.set(`${agency.id}.${key.keyId}`, JSON.stringify(record));
+    }
+  const written: string[] = [];
+  for (const [entry, value] of wanted) {
+    const current = await kv.get(entry);
+    if (current?.operation === 'PUT' && current.string() === value) continue;
+    await kv.put(entry, value);
+    written.push(entry);
+  }
+  const deleted: string[] = [];
+  for await (const entry of await kv.keys()) if (!wanted.has(entry)) deleted.push(entry);
+  for (const entry of deleted) await kv.delete(entry);
+  return { written, deleted };
+}

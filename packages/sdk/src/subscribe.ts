@@ -1,0 +1,332 @@
+import type { Report } from '@mosaic/contract';
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import {
+  AlertHeaders,
+  AlertKind,
+  Streams,
+  alertMsgId,
+  alertSubject,
+  alertsConsumer,
+} from '@mosaic/federation';
+import { verifyReport, type KeyLookup } from '@mosaic/signing';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  type Consumer,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { keysFromHub } from './keys.ts';
+
+/** Why the hub's router routed the alert to this agency (docs/policy.md): `clause`, `via`, … */
+export type AlertReason = { readonly clause?: string; readonly via?: string } & Readonly<
+  Record<string, unknown>
+>;
+
+/** A verified alert, as handed to a `subscribe` handler. */
+export interface Alert {
+  /** `<issuer>/<reportId>/<recipient>`: the same on every redelivery — dedupe on it. */
+  readonly id: string;
+  readonly kind: AlertKind;
+  /** The report, parsed from the exact bytes the originator signed. */
+  readonly report: Report;
+  /** Those signed bytes. */
+  readonly payload: Uint8Array;
+  /** The originator's compact JWS, as it travelled. */
+  readonly jws: string;
+  /** The agency whose key signed the report (= `report.issuer`). */
+  readonly originator: string;
+  /** The key that signed it, `<agency>/<keyId>`. */
+  readonly kid: string;
+  readonly reason: AlertReason;
+  /** Retractions and supersedes: the report ids they refer to. */
+  readonly refersTo?: readonly string[];
+  /** Sequence of the alert in ALERTS. */
+  readonly seq: number;
+  /** Sequence of the report in REPORTS. */
+  readonly reportSeq: number;
+  /** When the hub stored the alert. */
+  readonly storedAt: Date;
+  /** True when the broker delivered it before without an acknowledgement. */
+  readonly redelivered: boolean;
+}
+
+/** An alert that failed verification: terminated, never handed to the handler. */
+export interface InvalidAlert {
+  readonly seq: number;
+  readonly subject: string;
+  readonly code: string;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+export interface SubscribeOptions {
+  /** Keep waiting for new alerts until `signal` aborts; default false: return when none is pending. */
+  follow?: boolean;
+  /** Return after handing over this many alerts. */
+  max?: number;
+  /**
+   * Alerts the hub stored before this time are acknowledged without being handed over
+   * (counted as `skipped`): the consumer is durable, so "since" can only move forward —
+   * it never replays alerts acknowledged earlier.
+   */
+  since?: Date;
+  /** Keys to verify originators with; default `keysFromHub(agency)`. */
+  keys?: KeyLookup;
+  /** Stops the subscription after the alert being handled is acknowledged. */
+  signal?: AbortSignal;
+  /** Told about every alert that failed verification (after it was terminated). */
+  onInvalid?: (alert: InvalidAlert) => void;
+  /** Alerts pulled per request; default 100. */
+  batch?: number;
+}
+
+export interface SubscribeSummary {
+  /** Alerts handed to the handler and acknowledged. */
+  delivered: number;
+  /** Alerts that failed verification, terminated. */
+  invalid: number;
+  /** Alerts stored before `since`, acknowledged unseen. */
+  skipped: number;
+  /** ALERTS sequence of the last alert delivered. */
+  lastSeq?: number;
+  stopped: 'drained' | 'max' | 'aborted';
+}
+
+/** Failures of the environment, not of the alert: never terminate an alert for these. */
+const ENVIRONMENT: ReadonlySet<string> = new Set([
+  ErrorCode.Unavailable,
+  ErrorCode.Internal,
+  ErrorCode.KeyFile,
+  ErrorCode.PermissionDenied,
+]);
+const KINDS: ReadonlySet<string> = new Set(Object.values(AlertKind));
+const DRAIN_EXPIRES_MS = 2_000;
+const FOLLOW_EXPIRES_MS = 10_000;
+const RETRY_MS = 1_000;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function invalid(message: string, details: Record<string, unknown>): MosaicError {
+  return new MosaicError(ErrorCode.AlertInvalid, message, { details });
+}
+
+function unavailable(what: string, cause: unknown): MosaicError {
+  if (isMosaicError(cause)) return cause;
+  return new MosaicError(
+    ErrorCode.Unavailable,
+    `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    { details: { operation: what }, cause },
+  );
+}
+
+async function toAlert(m: JsMsg, agency: string, keys: KeyLookup, storedAt: Date): Promise<Alert> {
+  const header = (name: string): string => m.headers?.get(name) ?? '';
+  const kind = header(AlertHeaders.Kind);
+  const issuer = header(AlertHeaders.Issuer);
+  const reportId = header(AlertHeaders.ReportId);
+  const recipient = header(AlertHeaders.Recipient);
+  const where = { seq: m.seq, subject: m.subject };
+  if (!KINDS.has(kind)) throw invalid(`unknown alert kind ${JSON.stringify(kind)}`, where);
+  if (recipient !== agency)
+    throw invalid(`alert for ${JSON.stringify(recipient)} delivered to ${agency}`, where);
+  if (m.subject !== alertSubject(agency, kind as AlertKind, issuer, reportId))
+    throw invalid('alert subject does not match its headers', where);
+  const verified = await verifyReport(m.data, keys, { acceptRevokedBefore: storedAt });
+  if (verified.report.issuer !== issuer || verified.report.reportId !== reportId)
+    throw invalid('alert headers name another report than the signed one', {
+      ...where,
+      issuer: verified.report.issuer,
+      reportId: verified.report.reportId,
+    });
+  const reportSeq = Number(header(AlertHeaders.ReportSeq));
+  if (!Number.isSafeInteger(reportSeq) || reportSeq < 1)
+    throw invalid('alert has no valid report sequence', where);
+  let reason: unknown;
+  try {
+    reason = JSON.parse(header(AlertHeaders.Reason));
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    throw invalid('alert routing reason is not JSON', where);
+  }
+  if (typeof reason !== 'object' || reason === null || Array.isArray(reason))
+    throw invalid('alert routing reason is not an object', where);
+  const refers = header(AlertHeaders.Refers)
+    .split(',')
+    .filter((id) => id !== '');
+  return {
+    id: alertMsgId(issuer, reportId, agency),
+    kind: kind as AlertKind,
+    report: verified.report,
+    payload: verified.payload,
+    jws: m.string(),
+    originator: verified.agency,
+    kid: verified.kid,
+    reason: reason as AlertReason,
+    ...(refers.length > 0 ? { refersTo: refers } : {}),
+    seq: m.seq,
+    reportSeq,
+    storedAt,
+    redelivered: m.redelivered,
+  };
+}
+
+async function openConsumer(nc: NatsConnection, agency: string): Promise<Consumer> {
+  const name = alertsConsumer(agency);
+  try {
+    return await jetstream(nc).consumers.get(Streams.Alerts, name);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)
+      throw new MosaicError(
+        ErrorCode.Unavailable,
+        `the hub has not created the alerts consumer ${name} yet (is its router running?)`,
+        { details: { consumer: name }, cause: err },
+      );
+    throw unavailable(`opening ${name}`, err);
+  }
+}
+
+/**
+ * Reads the agency's alerts from its durable consumer, verifies each one end to end and
+ * hands it to `handler`, acknowledging (and waiting for the broker to confirm) only after
+ * the handler resolved. See `AgencyClient.subscribe`.
+ */
+export async function subscribeAlerts(
+  nc: NatsConnection,
+  agency: string,
+  handler: (alert: Alert) => Promise<void> | void,
+  options: SubscribeOptions = {},
+): Promise<SubscribeSummary> {
+  const { follow = false, max, since, signal } = options;
+  const batch = options.batch ?? 100;
+  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1))
+    throw new MosaicError(ErrorCode.Usage, 'subscribe: max must be a positive integer');
+  if (!(Number.isSafeInteger(batch) && batch >= 1))
+    throw new MosaicError(ErrorCode.Usage, 'subscribe: batch must be a positive integer');
+  if (since !== undefined && Number.isNaN(since.getTime()))
+    throw new MosaicError(ErrorCode.Usage, 'subscribe: since is not a valid time');
+  const keys = options.keys ?? keysFromHub({ connection: nc });
+  const consumer = await openConsumer(nc, agency);
+  const summary: SubscribeSummary = { delivered: 0, invalid: 0, skipped: 0, stopped: 'drained' };
+  let current: ConsumerMessages | undefined;
+  let stop: SubscribeSummary['stopped'] | undefined;
+  const onAbort = (): void => {
+    stop ??= 'aborted';
+    void current?.close();
+  };
+  if (signal?.aborted === true) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  const confirm = async (m: JsMsg): Promise<void> => {
+    let confirmed: boolean;
+    try {
+      confirmed = await m.ackAck();
+    } catch (err) {
+      throw unavailable(`acknowledging alert ${m.seq}`, err);
+    }
+    if (!confirmed)
+      throw new MosaicError(ErrorCode.Unavailable, `the hub did not confirm the ack of ${m.seq}`, {
+        details: { seq: m.seq },
+      });
+  };
+
+  const handle = async (m: JsMsg): Promise<void> => {
+    const storedAt = new Date(Math.floor(m.info.timestampNanos / 1e6));
+    if (since !== undefined && storedAt < since) {
+      await confirm(m);
+      summary.skipped++;
+      return;
+    }
+    let alert: Alert;
+    try {
+      alert = await toAlert(m, agency, keys, storedAt);
+    } catch (err) {
+      if (!isMosaicError(err) || ENVIRONMENT.has(err.code)) {
+        m.nak();
+        throw err;
+      }
+      // Refused for good: redelivering a bad signature would only refuse it again.
+      m.term(err.code);
+      summary.invalid++;
+      options.onInvalid?.({
+        seq: m.seq,
+        subject: m.subject,
+        code: err.code,
+        message: err.message,
+        ...(err.details === undefined ? {} : { details: err.details }),
+      });
+      return;
+    }
+    try {
+      await handler(alert);
+    } catch (err) {
+      m.nak();
+      throw err;
+    }
+    await confirm(m);
+    summary.delivered++;
+    summary.lastSeq = alert.seq;
+    if (max !== undefined && summary.delivered >= max) stop ??= 'max';
+  };
+
+  let failure: unknown;
+  let emptyRound = false;
+  try {
+    while (stop === undefined) {
+      const wanted = Math.min(batch, max === undefined ? batch : max - summary.delivered);
+      let request: number;
+      try {
+        if (follow) request = wanted;
+        else {
+          // Pending: never delivered. Ack pending: delivered, not acknowledged — nak'd ones
+          // come back at once, those of a crashed run after the ack wait. One empty round
+          // settles it, so a drain never waits out another client's ack wait.
+          const info = await consumer.info();
+          if (info.num_pending === 0 && (info.num_ack_pending === 0 || emptyRound)) break;
+          request = Math.min(wanted, info.num_pending + info.num_ack_pending);
+        }
+        current = await consumer.fetch({
+          max_messages: request,
+          expires: follow ? FOLLOW_EXPIRES_MS : DRAIN_EXPIRES_MS,
+        });
+      } catch (err) {
+        if (follow && !nc.isClosed()) {
+          await delay(RETRY_MS);
+          continue;
+        }
+        throw unavailable('reading alerts', err);
+      }
+      const batchOf = current;
+      // stop may have been set by an abort during the awaits above.
+      if ((stop as SubscribeSummary['stopped'] | undefined) !== undefined) void batchOf.close();
+      let got = 0;
+      for await (const m of batchOf) {
+        got++;
+        // Pulled but not to be handled (aborted, max reached, failed): free it at once.
+        if (stop !== undefined || failure !== undefined) {
+          m.nak();
+          continue;
+        }
+        try {
+          await handle(m);
+        } catch (err) {
+          failure = err;
+          void batchOf.close();
+          continue;
+        }
+        if (stop !== undefined) void batchOf.close();
+      }
+      // The handler's own error (or a MosaicError of ours), as it was thrown.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      if (failure !== undefined) throw failure;
+      emptyRound = got === 0;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (current !== undefined) await current.close();
+  }
+  summary.stopped = stop ?? 'drained';
+  return summary;
+}
