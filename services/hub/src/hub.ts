@@ -22,6 +22,7 @@ import {
   type NatsIdentity,
 } from '@mosaic/federation';
 import { startIngest, type IngestService } from '@mosaic/ingest';
+import { startRouter, type RouterService } from '@mosaic/router';
 import { createLogger, type Logger } from '@mosaic/log';
 import {
   ensureNatsServer,
@@ -68,7 +69,7 @@ export interface Hub extends AsyncDisposable {
   readonly registry: LiveRegistryView;
   /** The nats-server's pid. */
   readonly serverPid: number;
-  /** Drains ingest, closes the connections, stops nats-server (SIGTERM) and waits. */
+  /** Drains the router and ingest, closes the connections, stops nats-server and waits. */
   stop(): Promise<void>;
 }
 
@@ -110,10 +111,11 @@ async function previousPort(layout: DataDirLayout): Promise<number | undefined> 
 /**
  * Starts the hub — the embedded default of `mosaic dev`: nats-server with JetStream in
  * `dataDir`, the hub streams, the KV registry (seeded from the federation file when empty;
- * afterwards the registry is the source of truth), the live registry view and the ingest
- * service, and writes a context file per agency plus one for the operator. When an agency
- * is added to the registry, the hub gives it an identity, reloads the broker configuration
- * and writes its context: no restart. A restart on the same data dir keeps everything.
+ * afterwards the registry is the source of truth), the live registry view, the ingest
+ * service and the router, and writes a context file per agency plus one for the operator.
+ * When an agency is added to the registry, the hub gives it an identity, reloads the broker
+ * configuration and writes its context: no restart. A restart on the same data dir keeps
+ * everything.
  *
  * @example
  * ```ts
@@ -245,6 +247,11 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     cleanup.push(() => ingestNc.close());
     const ingest: IngestService = await startIngest({ nc: ingestNc, registry, log });
     cleanup.push(() => ingest.stop());
+    // Stopped before ingest (cleanup runs in reverse): reports in hand are routed and acked.
+    const routerNc = await connectAs(identities.services.router, url);
+    cleanup.push(() => routerNc.close());
+    const router: RouterService = await startRouter({ nc: routerNc, registry, log });
+    cleanup.push(() => router.stop());
     log.info(
       { url, agencies: authorized, contexts: layout.contextsDir, revision: registry.revision() },
       'hub ready',

@@ -1,0 +1,160 @@
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+import {
+  AlertHeaders,
+  Streams,
+  alertMsgId,
+  alertSubject,
+  alertsConsumer,
+  alertsConsumerConfig,
+  deliveredSubjectFilter,
+  reportLookupSubject,
+  type AlertKind,
+} from '@mosaic/federation';
+import type { RecipientReason } from '@mosaic/policy';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+
+/** One alert to append. */
+export interface Alert {
+  recipient: string;
+  kind: AlertKind;
+  issuer: string;
+  reportId: string;
+  reportSeq: number;
+  reason: RecipientReason;
+  /** Report ids a retraction or supersede refers to. */
+  refers: readonly string[];
+  /** The originator's verbatim compact JWS. */
+  jws: Uint8Array;
+}
+
+/** A JetStream failure: nothing was decided, the report is delivered again. */
+export function unavailable(what: string, cause: unknown): MosaicError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new MosaicError(ErrorCode.Unavailable, `${what} failed: ${reason}`, {
+    details: { operation: what },
+    cause,
+  });
+}
+
+function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
+
+/**
+ * The JetStream operations of the router, over the router identity's permissions: the
+ * stream subject index of ALERTS is the only record of who received what.
+ */
+export class AlertStore {
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+
+  private constructor(js: JetStreamClient, jsm: JetStreamManager) {
+    this.#js = js;
+    this.#jsm = jsm;
+  }
+
+  static async open(nc: NatsConnection, timeoutMs: number): Promise<AlertStore> {
+    // checkAPI: false — the router identity may not call $JS.API.INFO.
+    const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: timeoutMs });
+    return new AlertStore(jetstream(nc, { timeout: timeoutMs }), jsm);
+  }
+
+  get jetstream(): JetStreamClient {
+    return this.#js;
+  }
+
+  get manager(): JetStreamManager {
+    return this.#jsm;
+  }
+
+  /**
+   * The agencies holding an alert (of any kind) for the report, from the ALERTS subject
+   * index (`mosaic.alerts.<recipient>.<kind>.<issuer>.<reportId>`): one stream info request.
+   */
+  async recipientsOf(issuer: string, reportId: string): Promise<Map<string, string>> {
+    let subjects: Record<string, number> | undefined;
+    try {
+      const info = await this.#jsm.streams.info(Streams.Alerts, {
+        subjects_filter: deliveredSubjectFilter(issuer, reportId),
+      });
+      subjects = info.state.subjects;
+    } catch (err) {
+      throw unavailable('ALERTS lookup', err);
+    }
+    const out = new Map<string, string>();
+    for (const subject of Object.keys(subjects ?? {})) {
+      const recipient = subject.split('.')[2];
+      if (recipient !== undefined) out.set(recipient, subject);
+    }
+    return out;
+  }
+
+  /** The REPORTS sequence of a stored report, by (issuer, report id). */
+  async reportSeq(issuer: string, reportId: string): Promise<number | undefined> {
+    try {
+      const m = await this.#jsm.streams.getMessage(Streams.Reports, {
+        last_by_subj: reportLookupSubject(issuer, reportId),
+      });
+      return m?.seq;
+    } catch (err) {
+      throw unavailable('REPORTS lookup', err);
+    }
+  }
+
+  /** Appends an alert; resolves once JetStream stored it (or already held its msg id). */
+  async append(alert: Alert): Promise<{ seq: number; duplicate: boolean }> {
+    const h = headers();
+    h.set(AlertHeaders.Kind, alert.kind);
+    h.set(AlertHeaders.Recipient, alert.recipient);
+    h.set(AlertHeaders.Issuer, alert.issuer);
+    h.set(AlertHeaders.ReportId, alert.reportId);
+    h.set(AlertHeaders.ReportSeq, String(alert.reportSeq));
+    h.set(AlertHeaders.Reason, JSON.stringify(alert.reason));
+    if (alert.refers.length > 0) h.set(AlertHeaders.Refers, alert.refers.join(','));
+    try {
+      const ack = await this.#js.publish(
+        alertSubject(alert.recipient, alert.kind, alert.issuer, alert.reportId),
+        alert.jws,
+        {
+          msgID: alertMsgId(alert.issuer, alert.reportId, alert.recipient),
+          headers: h,
+          expect: { streamName: Streams.Alerts },
+        },
+      );
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      throw unavailable('ALERTS append', err);
+    }
+  }
+
+  /** Creates the agency's `alerts-<agency>` consumer unless it exists. True when created. */
+  async ensureAlertsConsumer(agency: string): Promise<boolean> {
+    try {
+      await this.#jsm.consumers.info(Streams.Alerts, alertsConsumer(agency));
+      return false;
+    } catch (err) {
+      if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
+    }
+    await this.#jsm.consumers.add(Streams.Alerts, alertsConsumerConfig(agency));
+    return true;
+  }
+
+  /** Whether the durable consumer exists on the stream. */
+  async consumerExists(stream: string, name: string): Promise<boolean> {
+    try {
+      await this.#jsm.consumers.info(stream, name);
+      return true;
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { parseReport, type Report } from '@mosaic/contract';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+
+/**
+ * The report inside a stored compact JWS. Not a verification: only the ingest identity can
+ * write REPORTS, and ingest stored these exact bytes after verifying them (invariants 1, 2).
+ * The payload is still parsed strictly, so a value the contract refuses never reaches routing.
+ */
+export function reportOfStoredJws(jws: Uint8Array): Report {
+  const text = Buffer.from(jws.buffer, jws.byteOffset, jws.byteLength).toString('latin1');
+  const parts = text.split('.');
+  const payload = parts[1];
+  if (parts.length !== 3 || payload === undefined || !/^[A-Za-z0-9_-]+$/.test(payload))
+    throw new MosaicError(ErrorCode.JwsMalformed, 'the stored message is not a compact JWS', {
+      details: { parts: parts.length },
+    });
+  return parseReport(new Uint8Array(Buffer.from(payload, 'base64url')));
+}
+
+/** The issuer and report id tokens of a REPORTS subject (`mosaic.reports.<o>.<c>.<issuer>.<id>`). */
+export function subjectIdentity(subject: string): { issuer: string; reportId: string } | undefined {
+  const tokens = subject.split('.');
+  const [issuer, reportId] = tokens.slice(4);
+  if (tokens.length !== 6 || issuer === undefined || reportId === undefined) return undefined;
+  return { issuer, reportId };
+}

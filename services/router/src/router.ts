@@ -1,0 +1,397 @@
+import type { Report } from '@mosaic/contract';
+import { ErrorCode, isMosaicError } from '@mosaic/errors';
+import {
+  AlertKind,
+  ROUTER_CONSUMER,
+  Streams,
+  type Federation,
+  type RegistryView,
+} from '@mosaic/federation';
+import { createLogger, type Logger } from '@mosaic/log';
+import {
+  Clause,
+  buildPolicyIndex,
+  lineageReferences,
+  route,
+  type PolicyIndex,
+  type RouteResult,
+} from '@mosaic/policy';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { AlertStore, unavailable } from './alerts.ts';
+import { reportOfStoredJws, subjectIdentity } from './payload.ts';
+
+/** Default number of reports one router instance routes at a time. */
+export const DEFAULT_ROUTER_CONCURRENCY = 64;
+/** Default `ack_wait` of the `router` durable when the router creates it: 30 s. */
+export const DEFAULT_ROUTER_ACK_WAIT_MS = 30_000;
+/** Default `max_ack_pending` of the `router` durable when the router creates it. */
+export const DEFAULT_ROUTER_MAX_ACK_PENDING = 1024;
+
+/** How long a report waits before it is offered again after a JetStream failure. */
+const RETRY_DELAY_MS = 1_000;
+/** How long a follow-up waits for the report it refers to be routed first. */
+const FOLLOW_UP_DELAY_MS = 250;
+/** Longest single wait of a report whose `validFrom` lies ahead (P3); it is offered again. */
+const MAX_NOT_YET_VALID_DELAY_MS = 3_600_000;
+/** Finished sequences kept before the router asks for the ack floor to forget older ones. */
+const PRUNE_ABOVE = 10_000;
+
+export interface RouterOptions {
+  /** A connection as the router identity (its context's inbox prefix). */
+  nc: NatsConnection;
+  /**
+   * The federation as the hub currently knows it. The policy index is rebuilt when
+   * `registry.federation()` returns another object, so a rule change applies to the
+   * reports routed after it, never to those routed before.
+   */
+  registry: RegistryView;
+  /**
+   * Parent logger. Records carry `service: 'router'`, or `component: 'router'` when the
+   * parent already names another service. Default: a new logger.
+   */
+  log?: Logger;
+  /** The routing instant (expiry, P2/P3); default `() => new Date()`. */
+  now?: () => Date;
+  /** Reports routed at a time by this instance; default 64. */
+  concurrency?: number;
+  /** `ack_wait` of the `router` durable, used only when the router creates it; default 30 s. */
+  ackWaitMs?: number;
+  /** `max_ack_pending` of the `router` durable, used only when the router creates it; default 1024. */
+  maxAckPending?: number;
+  /** How long a JetStream operation (lookup, PubAck) may take; default 5 000 ms. */
+  timeoutMs?: number;
+  /** How often the router looks for agencies without an alerts consumer; default 1 000 ms. */
+  registryPollMs?: number;
+}
+
+/** A running router instance. */
+export interface RouterService extends AsyncDisposable {
+  /** Stops taking reports, finishes (publishes and acks) those in hand, then resolves. */
+  stop(): Promise<void>;
+}
+
+type Outcome = 'routed' | 'blocked' | 'deferred' | 'terminated' | 'retry';
+
+function serviceLogger(log: Logger | undefined): Logger {
+  if (log === undefined) return createLogger({ service: 'router' });
+  const bindings = log.bindings() as { service?: unknown };
+  if (bindings.service === 'router') return log;
+  // Inside another process (mosaic dev) the root logger names that service; pino would
+  // repeat a re-bound key, so the router names itself as a component there.
+  return log.child(
+    bindings.service === undefined ? { service: 'router' } : { component: 'router' },
+  );
+}
+
+/** What an alert for this report announces. */
+function alertKind(report: Report): AlertKind {
+  if (report.lineage?.retracts !== undefined) return AlertKind.Retraction;
+  if ((report.lineage?.supersedes?.length ?? 0) > 0) return AlertKind.Supersede;
+  return AlertKind.Report;
+}
+
+class Router {
+  readonly #store: AlertStore;
+  readonly #registry: RegistryView;
+  readonly #log: Logger;
+  readonly #now: () => Date;
+  /** Reports being routed by this instance, by REPORTS sequence. */
+  readonly inFlight = new Map<number, Promise<void>>();
+  /**
+   * REPORTS sequences this instance has finished (alerts stored) and not yet seen below the
+   * consumer's ack floor; pruned as the floor passes them.
+   */
+  readonly #settled = new Set<number>();
+  #indexed: { federation: Federation; index: PolicyIndex } | undefined;
+
+  constructor(store: AlertStore, registry: RegistryView, log: Logger, now: () => Date) {
+    this.#store = store;
+    this.#registry = registry;
+    this.#log = log;
+    this.#now = now;
+  }
+
+  /** The policy index of the federation in force now. */
+  #policy(): PolicyIndex {
+    const federation = this.#registry.federation();
+    if (this.#indexed?.federation !== federation)
+      this.#indexed = { federation, index: buildPolicyIndex(federation) };
+    return this.#indexed.index;
+  }
+
+  /** The REPORTS ack floor of the `router` durable; prunes what it passed. */
+  async ackFloor(): Promise<number> {
+    let floor: number;
+    try {
+      floor = (await this.#store.manager.consumers.info(Streams.Reports, ROUTER_CONSUMER)).ack_floor
+        .stream_seq;
+    } catch (err) {
+      throw unavailable('router consumer info', err);
+    }
+    for (const seq of this.#settled) if (seq <= floor) this.#settled.delete(seq);
+    return floor;
+  }
+
+  /** Keeps the record of finished reports small on a router that sees no follow-ups. */
+  async prune(): Promise<void> {
+    if (this.#settled.size > PRUNE_ABOVE) await this.ackFloor();
+  }
+
+  /**
+   * True once the report `reportId` of `issuer` has been routed (its alerts stored), so its
+   * recipients can be read from ALERTS. A report this instance routes concurrently is
+   * awaited; one another instance (or a killed one) holds is waited for by redelivery.
+   */
+  async #routedAlready(issuer: string, reportId: string, ownSeq: number): Promise<boolean> {
+    const seq = await this.#store.reportSeq(issuer, reportId);
+    // Ingest stored the referenced report before this one; absent only if it was never stored.
+    if (seq === undefined || seq >= ownSeq) return true;
+    const running = this.inFlight.get(seq);
+    if (running !== undefined) await running;
+    if (this.#settled.has(seq)) return true;
+    return seq <= (await this.ackFloor());
+  }
+
+  async handle(msg: JsMsg): Promise<Outcome> {
+    const seq = msg.seq;
+    const identity = subjectIdentity(msg.subject);
+    let log = this.#log.child({ seq, ...identity });
+    let report: Report;
+    try {
+      report = reportOfStoredJws(msg.data);
+    } catch (err) {
+      log.error(
+        { err, code: isMosaicError(err) ? err.code : ErrorCode.Internal, subject: msg.subject },
+        'stored report cannot be parsed; not routed (terminated)',
+      );
+      msg.term('unparseable report');
+      return 'terminated';
+    }
+    if (identity?.issuer !== report.issuer || identity.reportId !== report.reportId) {
+      log.error(
+        { subject: msg.subject, issuer: report.issuer, reportId: report.reportId },
+        'report does not match its REPORTS subject; not routed (terminated)',
+      );
+      msg.term('subject mismatch');
+      return 'terminated';
+    }
+    log = this.#log.child({ seq, issuer: report.issuer, reportId: report.reportId });
+
+    const refs = lineageReferences(report);
+    const prior = new Set<string>();
+    for (const ref of refs) {
+      if (!(await this.#routedAlready(report.issuer, ref, seq))) {
+        log.debug({ refers: ref }, 'follow-up waits for the report it refers to');
+        msg.nak(FOLLOW_UP_DELAY_MS);
+        return 'deferred';
+      }
+      for (const recipient of (await this.#store.recipientsOf(report.issuer, ref)).keys())
+        prior.add(recipient);
+    }
+
+    const now = this.#now();
+    let result: RouteResult;
+    try {
+      result = route(report, this.#policy(), now, { priorRecipients: prior });
+    } catch (err) {
+      if (isMosaicError(err) && err.code === ErrorCode.Registry) throw err;
+      log.error({ err, code: ErrorCode.Internal }, 'report cannot be routed; terminated');
+      msg.term('routing failed');
+      return 'terminated';
+    }
+    if (result.blocked !== undefined) {
+      if (result.blocked.clause === Clause.AlreadyValid) {
+        const from = Date.parse(report.handling.validFrom ?? '');
+        const delay = Math.min(Math.max(from - now.getTime(), 1_000), MAX_NOT_YET_VALID_DELAY_MS);
+        log.info({ clause: result.blocked.clause, delayMs: delay }, 'report not valid yet');
+        msg.nak(delay);
+        return 'deferred';
+      }
+      log.info(
+        { clause: result.blocked.clause, detail: result.blocked.detail },
+        'report routed to nobody',
+      );
+      this.#settle(seq);
+      msg.ack();
+      return 'blocked';
+    }
+
+    // Beyond JetStream's dedupe window only the stream itself knows what was stored.
+    const stored = msg.info.redelivered
+      ? await this.#store.recipientsOf(report.issuer, report.reportId)
+      : new Map<string, string>();
+    const kind = alertKind(report);
+    const pending = result.recipients.filter((r) => !stored.has(r.agency));
+    const outcomes = await Promise.allSettled(
+      pending.map((r) =>
+        this.#store.append({
+          recipient: r.agency,
+          kind,
+          issuer: report.issuer,
+          reportId: report.reportId,
+          reportSeq: seq,
+          reason: r.reason,
+          refers: refs,
+          jws: msg.data,
+        }),
+      ),
+    );
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    this.#settle(seq);
+    msg.ack();
+    log.info(
+      {
+        kind,
+        recipients: result.recipients.map((r) => r.agency),
+        alreadyStored: result.recipients.length - pending.length,
+        excluded: result.excluded.length,
+        unconsidered: result.unconsidered,
+        redelivered: msg.info.redelivered,
+      },
+      'report routed',
+    );
+    return 'routed';
+  }
+
+  #settle(seq: number): void {
+    this.#settled.add(seq);
+  }
+
+  /** Runs `handle`; a JetStream failure or an unloaded registry leaves the report for later. */
+  async run(msg: JsMsg): Promise<void> {
+    try {
+      await this.handle(msg);
+    } catch (err) {
+      const transient =
+        isMosaicError(err) &&
+        (err.code === ErrorCode.Unavailable || err.code === ErrorCode.Registry);
+      if (transient) {
+        this.#log.warn(
+          { err, code: err.code, seq: msg.seq, subject: msg.subject },
+          'report not routed now; it will be offered again',
+        );
+        msg.nak(RETRY_DELAY_MS);
+        return;
+      }
+      this.#log.error(
+        { err, code: ErrorCode.Internal, seq: msg.seq, subject: msg.subject },
+        'report cannot be routed; terminated',
+      );
+      msg.term('router failure');
+    }
+  }
+}
+
+/**
+ * Creates the `alerts-<agency>` consumer of each agency that lacks one. An agency the
+ * broker does not authorise yet (the hub reloads its configuration right after a registry
+ * change) is left for the next round.
+ */
+async function ensureAlertsConsumers(
+  store: AlertStore,
+  agencies: readonly string[],
+  done: Set<string>,
+  log: Logger,
+): Promise<void> {
+  for (const agency of agencies) {
+    if (done.has(agency)) continue;
+    try {
+      if (await store.ensureAlertsConsumer(agency)) log.info({ agency }, 'alerts consumer created');
+      done.add(agency);
+    } catch (err) {
+      log.warn({ err, agency }, 'alerts consumer not ensured yet; retrying');
+    }
+  }
+}
+
+/**
+ * Starts a router instance: reads REPORTS through the durable pull consumer `router`, routes
+ * each report with `@mosaic/policy` against the registry in force, appends one alert per
+ * recipient to ALERTS (`mosaic.alerts.<recipient>.<kind>.<issuer>.<reportId>`, the verbatim
+ * JWS, msg id per report and recipient) and acks the report only after every PubAck. Also
+ * creates each agency's `alerts-<agency>` consumer. See services/router/README.md.
+ *
+ * @example
+ * ```ts
+ * const nc = await connect(contextConnectOptions(await readContextFile('contexts/router.json')));
+ * await using router = await startRouter({ nc, registry: liveRegistryView });
+ * ```
+ */
+export async function startRouter(options: RouterOptions): Promise<RouterService> {
+  const { nc, registry } = options;
+  const log = serviceLogger(options.log);
+  const store = await AlertStore.open(nc, options.timeoutMs ?? 5_000);
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_ROUTER_CONCURRENCY);
+  const maxAckPending = options.maxAckPending ?? DEFAULT_ROUTER_MAX_ACK_PENDING;
+
+  if (!(await store.consumerExists(Streams.Reports, ROUTER_CONSUMER))) {
+    await store.manager.consumers.add(Streams.Reports, {
+      durable_name: ROUTER_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(options.ackWaitMs ?? DEFAULT_ROUTER_ACK_WAIT_MS),
+      max_ack_pending: maxAckPending,
+      max_deliver: -1,
+    });
+    log.info({ consumer: ROUTER_CONSUMER }, 'router consumer created');
+  }
+
+  const router = new Router(store, registry, log, options.now ?? (() => new Date()));
+  const ensured = new Set<string>();
+  let seen: Federation | undefined;
+  let polling: Promise<void> | undefined;
+  const poll = (): Promise<void> =>
+    (polling ??= (async () => {
+      await router.prune();
+      const federation = registry.federation();
+      const agencies = federation.agencies.map((a) => a.id);
+      if (federation !== seen || agencies.some((a) => !ensured.has(a))) {
+        seen = federation;
+        await ensureAlertsConsumers(store, agencies, ensured, log);
+      }
+    })().finally(() => {
+      polling = undefined;
+    }));
+  await poll();
+  const timer = setInterval(() => {
+    poll().catch((err: unknown) => {
+      log.warn({ err }, 'registry poll failed');
+    });
+  }, options.registryPollMs ?? 1_000);
+  timer.unref();
+
+  let messages: ConsumerMessages;
+  try {
+    const consumer = await store.jetstream.consumers.get(Streams.Reports, ROUTER_CONSUMER);
+    messages = await consumer.consume({ max_messages: Math.min(maxAckPending, concurrency * 2) });
+  } catch (err) {
+    clearInterval(timer);
+    throw unavailable('router consumer', err);
+  }
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      while (router.inFlight.size >= concurrency) await Promise.race(router.inFlight.values());
+      const seq = msg.seq;
+      const task = router.run(msg).finally(() => router.inFlight.delete(seq));
+      router.inFlight.set(seq, task);
+    }
+    await Promise.all(router.inFlight.values());
+  })();
+  log.info({ consumer: ROUTER_CONSUMER, concurrency, agencies: ensured.size }, 'router ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(timer);
+      await messages.close();
+      await loop;
+      await polling;
+      log.info('router stopped');
+    })();
+    return stopping;
+  };
+  return { stop, [Symbol.asyncDispose]: stop };
+}

@@ -1,0 +1,35 @@
+/**
+ * A router instance in its own process, for crash tests:
+ * `node --import tsx router-main.ts <router-context.json> <federation.json> <ackWaitMs>`.
+ * Prints `ready` on stdout once it consumes; SIGTERM drains it.
+ */
+import {
+  contextConnectOptions,
+  loadFederation,
+  readContextFile,
+  staticRegistryView,
+} from '@mosaic/federation';
+import { createLogger } from '@mosaic/log';
+import { connect } from '@nats-io/transport-node';
+import { startRouter } from '../../src/index.ts';
+
+const [contextPath, federationPath, ackWait] = process.argv.slice(2);
+if (contextPath === undefined || federationPath === undefined)
+  throw new Error('usage: router-main.ts <context.json> <federation.json> [ackWaitMs]');
+const nc = await connect({
+  ...contextConnectOptions(await readContextFile(contextPath)),
+  maxReconnectAttempts: -1,
+});
+const service = await startRouter({
+  nc,
+  registry: staticRegistryView(await loadFederation({ path: federationPath })),
+  log: createLogger({ service: 'router', pretty: false }),
+  ...(ackWait === undefined ? {} : { ackWaitMs: Number(ackWait) }),
+});
+process.stdout.write('ready\n');
+process.once('SIGTERM', () => {
+  void service
+    .stop()
+    .then(() => nc.close())
+    .then(() => process.exit(0));
+});
