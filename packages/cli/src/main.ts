@@ -8,6 +8,7 @@ import { keysGenerate } from './commands/keys-generate.ts';
 import { keysRevoke } from './commands/keys-revoke.ts';
 import { keysRotate } from './commands/keys-rotate.ts';
 import { publish } from './commands/publish.ts';
+import { rulesSet, rulesShow } from './commands/rules.ts';
 import { schemaValidate } from './commands/schema-validate.ts';
 import { sign } from './commands/sign.ts';
 import { verify } from './commands/verify.ts';
@@ -27,6 +28,8 @@ export const commands: readonly Command[] = [
   agencyShow,
   keysRotate,
   keysRevoke,
+  rulesShow,
+  rulesSet,
 ];
 
 const version = (

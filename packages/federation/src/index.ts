@@ -29,6 +29,7 @@ export {
   loadFederation,
   parseFederation,
   parseAgency,
+  parseSubscriptionRules,
   DEFAULT_FEDERATION_MAX_BYTES,
 } from './load.ts';
 export type { LoadFederationOptions } from './load.ts';

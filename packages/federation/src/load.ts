@@ -7,8 +7,10 @@ import {
   PRIVATE_JWK_MEMBERS,
   agencySchema,
   federationSchema,
+  subscriptionRuleSchema,
   type Agency,
   type Federation,
+  type SubscriptionRule,
 } from './schema.ts';
 
 /** Largest federation file accepted by default, in bytes. */
@@ -239,4 +241,55 @@ export function parseAgency(text: string, options: LoadFederationOptions = {}): 
       })),
     );
   return parsed.data as Agency;
+}
+
+/** The most subscription rules an agency may have (as `agencySchema` allows). */
+const MAX_SUBSCRIPTION_RULES = 64;
+
+/**
+ * Parses an agency's subscription rules from YAML or JSON text: a list of rules, or an
+ * object whose only key is `subscriptions` (the shape of a federation file's agency entry).
+ * Each rule is validated with `subscriptionRuleSchema`; throws ERR_FEDERATION listing every
+ * problem. Cross-checks against a federation (known groups) are the caller's.
+ *
+ * @example
+ * ```ts
+ * const rules = parseSubscriptionRules(await readFile('rules.yaml', 'utf8'), { source: 'rules.yaml' });
+ * ```
+ */
+export function parseSubscriptionRules(
+  text: string,
+  options: LoadFederationOptions = {},
+): SubscriptionRule[] {
+  const where = options.source === undefined ? 'subscription rules' : `rules ${options.source}`;
+  const failRules = (problems: FederationProblem[]): never => {
+    throw new MosaicError(
+      ErrorCode.Federation,
+      `${where} are invalid:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+      {
+        details: { ...(options.source === undefined ? {} : { source: options.source }), problems },
+      },
+    );
+  };
+  const maxBytes = options.maxBytes ?? DEFAULT_FEDERATION_MAX_BYTES;
+  if (Buffer.byteLength(text, 'utf8') > maxBytes)
+    failRules([{ path: '(file)', message: `is more than the limit of ${maxBytes} bytes` }]);
+  const { value, problems: syntax } = parseYaml(text);
+  if (syntax.length > 0) failRules(syntax);
+  const wrapped =
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  if (wrapped !== undefined && Object.keys(wrapped).some((k) => k !== 'subscriptions'))
+    failRules([{ path: '(file)', message: 'must be a list of rules or { subscriptions: [...] }' }]);
+  const list = wrapped === undefined ? value : wrapped['subscriptions'];
+  const parsed = subscriptionRuleSchema.array().max(MAX_SUBSCRIPTION_RULES).safeParse(list);
+  if (!parsed.success)
+    failRules(
+      parsed.error.issues.map((issue) => ({
+        path: formatPath(issue.path),
+        message: issue.message,
+      })),
+    );
+  return parsed.data as SubscriptionRule[];
 }

@@ -41,6 +41,12 @@ export interface OperatorSession extends AsyncDisposable {
     publicKeyFile: string;
     retireOldAt?: string;
   }): Promise<RegistryChange & { keyId: string; retired: string[] }>;
+  /**
+   * Replaces the agency's subscription rules (validated with `subscriptionRuleSchema` and
+   * checked with the registry: known groups). Reports routed afterwards use them; alerts
+   * already routed stay as they are.
+   */
+  setRules(options: { agency: string; rules: unknown }): Promise<RegistryChange>;
   /** Marks a key revoked from `at` (default now) with a reason. */
   revokeKey(options: {
     agency: string;
@@ -269,6 +275,19 @@ class Session implements OperatorSession {
       return { ...agency, keys: [...keys, { keyId: record.keyId, publicJwk }] };
     });
     return { ...change, keyId: record.keyId, retired };
+  }
+
+  setRules(options: { agency: string; rules: unknown }): Promise<RegistryChange> {
+    const parsed = agencySchema.shape.subscriptions.safeParse(options.rules);
+    if (!Array.isArray(options.rules) || !parsed.success)
+      throw invalid(
+        'not valid subscription rules',
+        parsed.success
+          ? [{ path: '(root)', message: 'must be a list of subscription rules' }]
+          : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      );
+    const subscriptions = parsed.data;
+    return this.#modify(options.agency, (agency) => ({ ...agency, subscriptions }));
   }
 
   revokeKey(options: {
