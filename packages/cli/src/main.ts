@@ -11,6 +11,7 @@ import { publish } from './commands/publish.ts';
 import { rulesSet, rulesShow } from './commands/rules.ts';
 import { schemaValidate } from './commands/schema-validate.ts';
 import { sign } from './commands/sign.ts';
+import { subscribe } from './commands/subscribe.ts';
 import { verify } from './commands/verify.ts';
 import { ExitCode } from './exit-codes.ts';
 import { writeLine, type CliIo } from './io.ts';
@@ -23,6 +24,7 @@ export const commands: readonly Command[] = [
   demo,
   dev,
   publish,
+  subscribe,
   agencyAdd,
   agencyList,
   agencyShow,

@@ -232,6 +232,20 @@ export async function subscribeAlerts(
       });
   };
 
+  const terminate = async (m: JsMsg, reason: string): Promise<void> => {
+    // The ack subject: public on the message class, not on the JsMsg interface.
+    const reply = (m as JsMsg & { readonly reply?: string }).reply;
+    if (reply === undefined || reply === '') {
+      m.term(reason);
+      return;
+    }
+    try {
+      await nc.request(reply, `+TERM ${reason}`, { timeout: 5_000 });
+    } catch (err) {
+      throw unavailable(`terminating alert ${m.seq}`, err);
+    }
+  };
+
   const handle = async (m: JsMsg): Promise<void> => {
     const storedAt = new Date(Math.floor(m.info.timestampNanos / 1e6));
     if (since !== undefined && storedAt < since) {
@@ -247,8 +261,9 @@ export async function subscribeAlerts(
         m.nak();
         throw err;
       }
-      // Refused for good: redelivering a bad signature would only refuse it again.
-      m.term(err.code);
+      // Refused for good: redelivering a bad signature would only refuse it again. Confirmed
+      // like an ack (the broker answers a reply subject), so a drain does not wait for it.
+      await terminate(m, err.code);
       summary.invalid++;
       options.onInvalid?.({
         seq: m.seq,
