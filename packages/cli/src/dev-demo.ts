@@ -1,8 +1,22 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  ROUTER_CONSUMER,
+  Streams,
+  contextConnectOptions,
+  readContextFile,
+} from '@mosaic/federation';
 import type { Hub } from '@mosaic/hub';
-import { connectAgency, type AgencyClient, type PublishReply } from '@mosaic/sdk';
+import {
+  connectAgency,
+  type Alert,
+  type AlertReason,
+  type AgencyClient,
+  type PublishReply,
+} from '@mosaic/sdk';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import type { CliIo } from './io.ts';
 import { writeLine } from './io.ts';
 
@@ -23,12 +37,102 @@ function outcome(reply: PublishReply): string {
   return reply.duplicate ? `duplicate seq ${reply.seq}` : `accepted  seq ${reply.seq}`;
 }
 
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits (bounded) until the router has routed every stored report; false on timeout. */
+async function routed(hub: Hub, timeoutMs = 15_000): Promise<boolean> {
+  const nc = await connect(
+    contextConnectOptions(await readContextFile(join(hub.contextsDir, 'operator.json'))),
+  );
+  try {
+    const jsm = await jetstreamManager(nc);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const last = (await jsm.streams.info(Streams.Reports)).state.last_seq;
+      const router = await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
+      if (router.ack_floor.stream_seq >= last && router.num_ack_pending === 0) return true;
+      await delay(50);
+    }
+    return false;
+  } finally {
+    await nc.close();
+  }
+}
+
+function why(reason: AlertReason): string {
+  const rule = reason['rule'] as { index?: number; name?: string } | undefined;
+  const named = rule === undefined ? '' : `, rule ${rule.name ?? `#${rule.index ?? '?'}`}`;
+  return `${reason.clause ?? '?'} via ${reason.via ?? '?'}${named}`;
+}
+
+/**
+ * Each agency of the federation subscribes (as \`mosaic subscribe\` would, verifying every
+ * originator's signature itself) and the demo shows who received which report and why, then
+ * for each report published in this run, the agencies that received nothing.
+ */
+async function showAlerts(
+  hub: Hub,
+  published: ReadonlyMap<string, { file: string; issuer: string }>,
+  out: (text: string) => void,
+): Promise<void> {
+  if (!(await routed(hub))) {
+    out('mosaic demo: the router has not caught up yet; try "mosaic subscribe" in a moment');
+    return;
+  }
+  out(
+    'mosaic demo: alerts — each agency reads its own alerts consumer and verifies the originator’s signature itself',
+  );
+  const agencies = hub.registry
+    .federation()
+    .agencies.map((a) => a.id)
+    .sort();
+  const receivedBy = new Map<string, string[]>();
+  for (const agency of agencies) {
+    await using subscriber = await connectAgency({
+      context: join(hub.contextsDir, `${agency}.json`),
+    });
+    const got: Alert[] = [];
+    const summary = await subscriber.subscribe(
+      (alert) => {
+        got.push(alert);
+      },
+      {
+        onInvalid: (bad) => {
+          out(`    refused seq ${bad.seq}: ${bad.code}: ${bad.message}`);
+        },
+      },
+    );
+    out(`  ${agency.padEnd(13)} ${summary.delivered} alert${summary.delivered === 1 ? '' : 's'}`);
+    for (const alert of got) {
+      const key = `${alert.originator}/${alert.report.reportId}`;
+      receivedBy.set(key, [...(receivedBy.get(key) ?? []), agency]);
+      const file = published.get(key)?.file ?? alert.report.reportId;
+      out(
+        `    ${alert.kind.padEnd(10)} ${file.padEnd(28)} from ${alert.originator.padEnd(13)} ${why(alert.reason)}`,
+      );
+    }
+  }
+  out(
+    'mosaic demo: who received nothing (rules, TLP and release lists decided; see docs/policy.md)',
+  );
+  for (const [key, { file, issuer }] of published) {
+    const to = receivedBy.get(key) ?? [];
+    const none = agencies.filter((a) => a !== issuer && !to.includes(a));
+    out(
+      `  ${file.padEnd(28)} to ${to.length === 0 ? 'nobody' : to.join(', ')}; not to ${none.length === 0 ? 'anyone else' : none.join(', ')}`,
+    );
+  }
+  out('  (the demo acknowledged these alerts: "mosaic subscribe" shows the ones that come next)');
+}
+
 /**
  * The scripted part of `mosaic dev --demo`: publishes the example reports whose issuer
  * is an agency of the running federation with a key in `<data-dir>/keys/`, each with the
  * issuer's own context and key through the SDK, shows every reply, sends the first
  * accepted one again (idempotent), and shows a report signed by one agency refused on
- * another agency's connection. The signed bytes are always the example file's.
+ * another agency's connection, then shows the alerts each agency received (and why) and,
+ * per report, the agencies that received nothing. The signed bytes are always the example
+ * file's.
  */
 export async function runDevDemo(hub: Hub, io: CliIo): Promise<void> {
   const out = (text: string): void => {
@@ -61,9 +165,15 @@ export async function runDevDemo(hub: Hub, io: CliIo): Promise<void> {
     );
     if (usable.length === 0) return;
     let first: (typeof usable)[number] | undefined;
+    const published = new Map<string, { file: string; issuer: string }>();
     for (const example of usable) {
       const reply = await (await client(example.issuer)).publish(example.bytes);
       if (reply.ok && first === undefined) first = example;
+      if (reply.ok)
+        published.set(`${example.issuer}/${reply.reportId}`, {
+          file: example.file,
+          issuer: example.issuer,
+        });
       out(`  ${example.file.padEnd(28)} ${example.issuer.padEnd(13)} ${outcome(reply)}`);
       out(`    ${JSON.stringify(reply)}`);
     }
@@ -84,12 +194,14 @@ export async function runDevDemo(hub: Hub, io: CliIo): Promise<void> {
       );
       out(`    ${JSON.stringify(reply)}`);
     }
+    await showAlerts(hub, published, out);
     const here = (path: string): string => relative(process.cwd(), path);
     const as = usable[0]?.issuer ?? 'de-bka';
     const file = here(fileURLToPath(new URL(usable[0]?.file ?? '', examplesDir)));
     out(
       `mosaic demo: done. The hub keeps running (Ctrl-C stops it). From another terminal:\n` +
-        `  npx mosaic publish --context ${here(join(hub.contextsDir, `${as}.json`))} --key ${here(join(hub.keysDir, `${as}.jwk`))} ${file}`,
+        `  npx mosaic publish --context ${here(join(hub.contextsDir, `${as}.json`))} --key ${here(join(hub.keysDir, `${as}.jwk`))} ${file}\n` +
+        `  npx mosaic subscribe --context ${here(join(hub.contextsDir, 'ro-dicot.json'))} --follow`,
     );
   } finally {
     await Promise.all([...clients.values()].map((c) => c.close()));
