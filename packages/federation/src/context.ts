@@ -127,6 +127,12 @@ export interface ContextConnectOptions {
   inboxPrefix: string;
   name: string;
   authenticator: (nonce?: string) => { nkey: string; sig: string };
+  /**
+   * True: nats.js builds no Error per request to carry the caller's stack into a possible
+   * timeout. Under load that was ~10 % of the hub's CPU (docs/performance.md); Mosaic wraps
+   * every request failure in a MosaicError naming the operation anyway.
+   */
+  noAsyncTraces: boolean;
 }
 
 /**
@@ -151,5 +157,6 @@ export function contextConnectOptions(context: NatsContext): ContextConnectOptio
       const sig = nonce === undefined ? '' : encode(kp.sign(encoder.encode(nonce)));
       return { nkey: kp.getPublicKey(), sig };
     },
+    noAsyncTraces: true,
   };
 }
