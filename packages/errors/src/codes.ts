@@ -43,6 +43,14 @@ export const ErrorCode = {
   AlertInvalid: 'ERR_ALERT_INVALID',
   /** A key file is unreadable or not a usable Ed25519 JWK. */
   KeyFile: 'ERR_KEY_FILE',
+  /** A signed checkpoint (C2SP signed note) is malformed or has no valid signature by a known hub key. */
+  Checkpoint: 'ERR_CHECKPOINT',
+  /** Bytes or a value are not a canonical audit entry (`@mosaic/audit-log` entry schema). */
+  AuditEntry: 'ERR_AUDIT_ENTRY',
+  /** A Merkle proof was asked for outside the log, or a proof input is malformed. */
+  AuditProof: 'ERR_AUDIT_PROOF',
+  /** An audit export file (NDJSON) is unreadable or holds a malformed line. */
+  AuditExport: 'ERR_AUDIT_EXPORT',
   /** A file or stream could not be read or written. */
   Io: 'ERR_IO',
   /** A command was called with missing or invalid arguments. */
