@@ -47,6 +47,8 @@ export {
   ROUTER_CONSUMER,
   INGEST_WILDCARD,
   AUDIT_REQUEST_WILDCARD,
+  AUDIT_CHECKPOINTS_STREAM,
+  AUDIT_CHECKPOINTS_SUBJECT,
   ingestSubject,
   alertsSubjectFilter,
   alertsConsumer,

@@ -1,4 +1,6 @@
 import {
+  AUDIT_CHECKPOINTS_STREAM,
+  AUDIT_CHECKPOINTS_SUBJECT,
   AUDIT_REQUEST_WILDCARD,
   HubServices,
   INGEST_WILDCARD,
@@ -133,7 +135,7 @@ export function agencyPermissions(agency: string): Permissions {
  *   agency's `alerts-<agency>` consumer; reads the registry.
  * - auditor: the single writer of AUDIT; serves audit requests from the other hub
  *   identities (queue group `auditor`) and answers into their inboxes; sees ack samples of
- *   the alerts consumers (consultations).
+ *   the alerts consumers (consultations); appends and reads its signed checkpoints.
  */
 export function servicePermissions(service: HubService, agencies: readonly string[]): Permissions {
   switch (service) {
@@ -186,6 +188,8 @@ export function servicePermissions(service: HubService, agencies: readonly strin
           allow: [
             StreamSubjects[Streams.Audit],
             ...streamRead(Streams.Audit),
+            AUDIT_CHECKPOINTS_SUBJECT,
+            ...streamRead(AUDIT_CHECKPOINTS_STREAM),
             `${hubInboxPrefix(HubServices.Ingest)}.>`,
             `${hubInboxPrefix(HubServices.Router)}.>`,
             `${hubInboxPrefix('operator')}.>`,

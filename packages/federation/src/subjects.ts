@@ -76,6 +76,13 @@ export function auditRequestSubject(from: HubService | 'operator'): string {
 export const AUDIT_REQUEST_WILDCARD = 'mosaic.hub.audit.*';
 
 /**
+ * The auditor's signed checkpoints of the AUDIT Merkle log (C2SP checkpoint text, one per
+ * message), kept apart from AUDIT so that the log's leaves are audit entries only.
+ */
+export const AUDIT_CHECKPOINTS_STREAM = 'AUDIT_CHECKPOINTS';
+export const AUDIT_CHECKPOINTS_SUBJECT = 'mosaic.checkpoints';
+
+/**
  * True when `reply` is a reply subject inside the agency's own inbox. The ingest service
  * must check this before answering: the reply subject is chosen by the requester, and
  * answering anywhere else would let one agency aim the hub's replies at another.
@@ -106,12 +113,15 @@ export function alertsConsumerConfig(agency: string): {
   filter_subject: string;
   ack_policy: 'explicit';
   deliver_policy: 'all';
+  sample_freq: string;
 } {
   return {
     durable_name: alertsConsumer(agency),
     filter_subject: alertsSubjectFilter(agency),
     ack_policy: 'explicit',
     deliver_policy: 'all',
+    // Every ack is sampled: the auditor turns each one into an alert.consulted entry.
+    sample_freq: '100%',
   };
 }
 

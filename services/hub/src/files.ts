@@ -16,6 +16,12 @@ export interface DataDirLayout {
   contextsDir: string;
   /** Demo federation only: `<agency>.jwk`, the agencies' private signing keys, mode 0600. */
   keysDir: string;
+  /** The hub's private checkpoint signing key (Ed25519 JWK), mode 0600. */
+  hubKeyFile: string;
+  /** The hub's public checkpoint key as a JWKS: what `mosaic audit verify --jwks` takes. */
+  hubJwksFile: string;
+  /** `checkpoint`: the latest signed checkpoint of the AUDIT log. */
+  auditDir: string;
 }
 
 export function dataDirLayout(dataDir: string): DataDirLayout {
@@ -26,6 +32,9 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     storeDir: join(dataDir, 'jetstream'),
     contextsDir: join(dataDir, 'contexts'),
     keysDir: join(dataDir, 'keys'),
+    hubKeyFile: join(dataDir, 'hub.jwk'),
+    hubJwksFile: join(dataDir, 'hub.jwks'),
+    auditDir: join(dataDir, 'audit'),
   };
 }
 
@@ -38,7 +47,7 @@ function ioError(path: string, cause: unknown): MosaicError {
 
 /** Creates the directories of the layout (mode 0700: they hold secrets). */
 export async function makeDataDir(layout: DataDirLayout): Promise<void> {
-  for (const dir of [layout.dataDir, layout.contextsDir, layout.keysDir]) {
+  for (const dir of [layout.dataDir, layout.contextsDir, layout.keysDir, layout.auditDir]) {
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     } catch (err) {

@@ -21,6 +21,7 @@ import {
   type LiveRegistryView,
   type NatsIdentity,
 } from '@mosaic/federation';
+import { auditClient, ensureAuditStreams, startAuditor, type Auditor } from '@mosaic/auditor';
 import { startIngest, type IngestService } from '@mosaic/ingest';
 import { startRouter, type RouterService } from '@mosaic/router';
 import { createLogger, type Logger } from '@mosaic/log';
@@ -34,6 +35,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { withDemoKeys } from './demo-keys.ts';
 import { dataDirLayout, makeDataDir, writeFileAtomic, type DataDirLayout } from './files.ts';
+import { ensureHubKey } from './hub-key.ts';
 import { readIdentities, withAgencies, writeIdentities } from './identities-store.ts';
 import { renderServerConfig } from './server-config.ts';
 
@@ -52,6 +54,8 @@ export interface StartHubOptions {
   reseed?: boolean;
   /** Default: a logger for service `hub` on stderr. */
   log?: Logger;
+  /** When the auditor signs a checkpoint. Default: every 1000 entries or 10 s. */
+  checkpointEvery?: { entries?: number; seconds?: number };
   /** How long nats-server may take to start. Default 30 s. */
   startTimeoutMs?: number;
 }
@@ -69,6 +73,10 @@ export interface Hub extends AsyncDisposable {
   readonly registry: LiveRegistryView;
   /** The nats-server's pid. */
   readonly serverPid: number;
+  /** `<dataDir>/hub.jwks`: the public key the audit checkpoints verify with. */
+  readonly hubJwksFile: string;
+  /** The auditor (the single writer of AUDIT) running in this hub. */
+  readonly auditor: Auditor;
   /** Drains the router and ingest, closes the connections, stops nats-server and waits. */
   stop(): Promise<void>;
 }
@@ -185,8 +193,11 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
 
     const operator = await connectAs(identities.operator, url);
     cleanup.push(() => operator.close());
-    const created = await ensureStreams(await jetstreamManager(operator));
-    if (created.length > 0) log.info({ streams: created }, 'streams created');
+    const operatorJsm = await jetstreamManager(operator);
+    const created = await ensureStreams(operatorJsm);
+    const checkpoints = await ensureAuditStreams(operatorJsm);
+    if (created.length > 0 || checkpoints)
+      log.info({ streams: created, checkpointsStream: checkpoints }, 'streams created');
     const kv = await new Kvm(operator).create(REGISTRY_BUCKET, {
       history: REGISTRY_HISTORY,
       storage: 'file',
@@ -243,14 +254,39 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     await registry.ready;
     await writeContext('operator', identities.operator);
 
+    // The auditor first: ingest and the router answer only once their entries are written.
+    const hubKey = await ensureHubKey(layout.hubKeyFile, layout.hubJwksFile);
+    const auditorNc = await connectAs(identities.services.auditor, url);
+    cleanup.push(() => auditorNc.close());
+    const auditor: Auditor = await startAuditor({
+      nc: auditorNc,
+      hubKey,
+      log,
+      ...(options.checkpointEvery === undefined
+        ? {}
+        : { checkpointEvery: options.checkpointEvery }),
+      onCheckpoint: (signed) => writeFileAtomic(join(layout.auditDir, 'checkpoint'), signed, 0o644),
+    });
+    cleanup.push(() => auditor.stop());
+
     const ingestNc = await connectAs(identities.services.ingest, url);
     cleanup.push(() => ingestNc.close());
-    const ingest: IngestService = await startIngest({ nc: ingestNc, registry, log });
+    const ingest: IngestService = await startIngest({
+      nc: ingestNc,
+      registry,
+      log,
+      audit: auditClient(ingestNc, 'ingest'),
+    });
     cleanup.push(() => ingest.stop());
     // Stopped before ingest (cleanup runs in reverse): reports in hand are routed and acked.
     const routerNc = await connectAs(identities.services.router, url);
     cleanup.push(() => routerNc.close());
-    const router: RouterService = await startRouter({ nc: routerNc, registry, log });
+    const router: RouterService = await startRouter({
+      nc: routerNc,
+      registry,
+      log,
+      audit: auditClient(routerNc, 'router'),
+    });
     cleanup.push(() => router.stop());
     log.info(
       { url, agencies: authorized, contexts: layout.contextsDir, revision: registry.revision() },
@@ -266,6 +302,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       keysDir: layout.keysDir,
       registry,
       serverPid: server.pid,
+      hubJwksFile: layout.hubJwksFile,
+      auditor,
       stop,
       [Symbol.asyncDispose]: stop,
     };

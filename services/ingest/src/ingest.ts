@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
+import type { AuditClient } from '@mosaic/auditor';
 import { assertSubjectToken } from '@mosaic/contract';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import {
   INGEST_WILDCARD,
   QueueGroups,
+  Streams,
   isAgencyReplySubject,
   reportSubject,
   type IngestAccepted,
@@ -49,6 +52,12 @@ export interface IngestOptions {
   replyTimeoutMs?: number;
   /** Submissions processed at a time by this instance; default 64. */
   concurrency?: number;
+  /**
+   * Where collection and rejection entries go (the hub passes `auditClient(nc, 'ingest')`).
+   * When set, an agency is answered only after its entry is in AUDIT; if it cannot be
+   * written the answer is ERR_UNAVAILABLE (retryable: the retry is idempotent and writes it).
+   */
+  audit?: AuditClient;
 }
 
 /** A running ingest instance. */
@@ -65,6 +74,7 @@ interface Submission {
 }
 
 interface Context {
+  audit: AuditClient | undefined;
   registry: RegistryView;
   store: IngestStore;
   maxBytes: number;
@@ -237,6 +247,22 @@ async function handle(
       });
       return;
     }
+    try {
+      await ctx.audit?.record({
+        actor: { kind: 'agency', id: sub.agency },
+        action: 'report.rejected',
+        subject: {
+          ...(known.reportId === undefined ? {} : { reportId: known.reportId, issuer: sub.agency }),
+          contentHash: contentHash(sub.data),
+        },
+        refs: [{ stream: Streams.Rejections, seq: rejectionSeq }],
+        details: { code: failure.code },
+      });
+    } catch (auditErr) {
+      known.log.error({ err: auditErr, rejectionSeq }, 'rejection stored but not audited');
+      answer(unaudited(auditErr));
+      return;
+    }
     known.log.info(
       {
         code: failure.code,
@@ -249,11 +275,44 @@ async function handle(
     answer(reply);
     return;
   }
+  try {
+    // A duplicate is recorded too: the first answer may have been lost with its entry.
+    await ctx.audit?.record({
+      actor: { kind: 'agency', id: sub.agency },
+      action: 'report.accepted',
+      subject: {
+        reportId: accepted.reportId,
+        issuer: sub.agency,
+        contentHash: contentHash(sub.data),
+      },
+      refs: [{ stream: Streams.Reports, seq: accepted.seq }],
+      ...(accepted.duplicate ? { details: { duplicate: true } } : {}),
+    });
+  } catch (auditErr) {
+    known.log.error({ err: auditErr, seq: accepted.seq }, 'report stored but not audited');
+    answer(unaudited(auditErr));
+    return;
+  }
   known.log.info(
     { seq: accepted.seq, duplicate: accepted.duplicate },
     accepted.duplicate ? 'duplicate report' : 'report stored',
   );
   answer(accepted);
+}
+
+/** SHA-256 (lower-case hex) of the submitted bytes, as audit entries name content. */
+function contentHash(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The answer when the decision is stored but its audit entry is not: retry. */
+function unaudited(err: unknown): IngestReply {
+  return {
+    ok: false,
+    code: ErrorCode.Unavailable,
+    message: `the audit trail is unavailable: ${err instanceof Error ? err.message : String(err)}`,
+    retryable: true,
+  };
 }
 
 function serviceLogger(log: Logger | undefined): Logger {
@@ -282,6 +341,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   const { nc, registry } = options;
   const log = serviceLogger(options.log);
   const ctx: Context = {
+    audit: options.audit,
     registry,
     store: await IngestStore.open(nc, options.replyTimeoutMs ?? 5_000),
     maxBytes: options.maxBytes ?? DEFAULT_MAX_JWS_BYTES,

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { AuditClient } from '@mosaic/auditor';
 import type { Report } from '@mosaic/contract';
 import { ErrorCode, isMosaicError } from '@mosaic/errors';
 import {
@@ -63,6 +65,13 @@ export interface RouterOptions {
   timeoutMs?: number;
   /** How often the router looks for agencies without an alerts consumer; default 1 000 ms. */
   registryPollMs?: number;
+  /**
+   * Where disclosure entries go (the hub passes `auditClient(nc, 'router')`): one
+   * `alert.disclosed` (or `report.retracted`) entry per routed report listing every
+   * recipient with its reason, written before the report is acked — a failure leaves the
+   * report to be routed again.
+   */
+  audit?: AuditClient;
 }
 
 /** A running router instance. */
@@ -96,6 +105,7 @@ class Router {
   readonly #registry: RegistryView;
   readonly #log: Logger;
   readonly #now: () => Date;
+  readonly #audit: AuditClient | undefined;
   /** Reports being routed by this instance, by REPORTS sequence. */
   readonly inFlight = new Map<number, Promise<void>>();
   /**
@@ -105,7 +115,14 @@ class Router {
   readonly #settled = new Set<number>();
   #indexed: { federation: Federation; index: PolicyIndex } | undefined;
 
-  constructor(store: AlertStore, registry: RegistryView, log: Logger, now: () => Date) {
+  constructor(
+    store: AlertStore,
+    registry: RegistryView,
+    log: Logger,
+    now: () => Date,
+    audit?: AuditClient,
+  ) {
+    this.#audit = audit;
     this.#store = store;
     this.#registry = registry;
     this.#log = log;
@@ -239,6 +256,24 @@ class Router {
     );
     const failed = outcomes.find((o) => o.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+    if (result.recipients.length > 0)
+      await this.#audit?.record({
+        actor: { kind: 'service', id: 'router' },
+        action: kind === AlertKind.Retraction ? 'report.retracted' : 'alert.disclosed',
+        subject: {
+          reportId: report.reportId,
+          issuer: report.issuer,
+          contentHash: createHash('sha256').update(msg.data).digest('hex'),
+        },
+        recipients: result.recipients.map((r) => ({ agency: r.agency, reason: r.reason })),
+        refs: [
+          { stream: Streams.Reports, seq },
+          ...outcomes.flatMap((o) =>
+            o.status === 'fulfilled' ? [{ stream: Streams.Alerts, seq: o.value.seq }] : [],
+          ),
+        ],
+        ...(refs.length > 0 ? { details: { refers: refs } } : {}),
+      });
     this.#settle(seq);
     msg.ack();
     log.info(
@@ -338,7 +373,7 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
     log.info({ consumer: ROUTER_CONSUMER }, 'router consumer created');
   }
 
-  const router = new Router(store, registry, log, options.now ?? (() => new Date()));
+  const router = new Router(store, registry, log, options.now ?? (() => new Date()), options.audit);
   const ensured = new Set<string>();
   let seen: Federation | undefined;
   let polling: Promise<void> | undefined;

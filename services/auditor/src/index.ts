@@ -1,0 +1,7 @@
+export { startAuditor } from './auditor.ts';
+export type { Auditor, AuditorOptions } from './auditor.ts';
+export { auditClient } from './client.ts';
+export type { AuditClient, AuditReply, AuditRequest } from './client.ts';
+export { readAuditCheckpoints, readStream, TREE_SIZE_HEADER } from './read.ts';
+export type { StoredCheckpoint } from './read.ts';
+export { auditCheckpointsStreamConfig, ensureAuditStreams } from './streams.ts';

@@ -1,0 +1,196 @@
+import {
+  decodeEntry,
+  generateHubKey,
+  hubJwks,
+  hubKeysFromJwks,
+  leafHash,
+  verifyAuditLog,
+} from '@mosaic/audit-log';
+import { ErrorCode } from '@mosaic/errors';
+import { Streams, streamConfigs } from '@mosaic/federation';
+import { createLogger } from '@mosaic/log';
+import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  auditClient,
+  ensureAuditStreams,
+  readAuditCheckpoints,
+  readStream,
+  startAuditor,
+  type AuditRequest,
+} from '../src/index.ts';
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let key: Awaited<ReturnType<typeof generateHubKey>>;
+const log = createLogger({
+  service: 'auditor',
+  level: process.env['MOSAIC_LOG_LEVEL'] ?? 'silent',
+});
+
+beforeAll(async () => {
+  server = await startServer();
+  nc = await connect({ servers: server.url });
+  jsm = await jetstreamManager(nc);
+  await jsm.streams.add(streamConfigs()[Streams.Audit]);
+  await ensureAuditStreams(jsm);
+  key = await generateHubKey('mosaic-test');
+});
+afterAll(async () => {
+  await nc.close();
+  await server[Symbol.asyncDispose]();
+});
+
+const collected = (n: number): AuditRequest => ({
+  actor: { kind: 'agency', id: 'nl-police' },
+  action: 'report.accepted',
+  subject: { reportId: `r-${n}`, issuer: 'nl-police', contentHash: '0'.repeat(64) },
+  refs: [{ stream: Streams.Reports, seq: n }],
+});
+
+async function entries(): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const m of readStream(jsm, Streams.Audit)) out.push(m.data);
+  return out;
+}
+
+const items = (data: Uint8Array[]) => data.map((d, index) => ({ index, seq: index + 1, data: d }));
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
+
+describe('auditor', () => {
+  it('appends requests in order with time and the prev chain, signs checkpoints, resumes after a restart', async () => {
+    const anc = await connect({ servers: server.url });
+    const signed: string[] = [];
+    const auditor = await startAuditor({
+      nc: anc,
+      hubKey: key,
+      log,
+      checkpointEvery: { entries: 5, seconds: 60 },
+      consultations: false,
+      onCheckpoint: (text) => {
+        signed.push(text);
+        return Promise.resolve();
+      },
+    });
+    const client = auditClient(nc, 'ingest');
+    const seqs: number[] = [];
+    for (let i = 1; i <= 12; i++) seqs.push((await client.record(collected(i))).seq);
+    expect(seqs).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    await auditor.stop();
+    await anc.close();
+
+    const data = await entries();
+    expect(data).toHaveLength(12);
+    const decoded = data.map((d) => decodeEntry(d));
+    expect(decoded[0]?.prev).toBeUndefined();
+    for (let i = 1; i < data.length; i++)
+      expect(decoded[i]?.prev).toBe(hex(leafHash(data[i - 1] ?? new Uint8Array())));
+    expect(decoded[3]).toMatchObject({
+      v: 1,
+      action: 'report.accepted',
+      subject: { reportId: 'r-4' },
+    });
+    expect(Date.parse(decoded[3]?.time ?? '')).toBeGreaterThan(Date.now() - 60_000);
+    // every 5 entries, and the last one on stop
+    const stored = await readAuditCheckpoints(jsm);
+    expect(stored.map((c) => c.size)).toEqual([5, 10, 12]);
+    expect(signed).toEqual(stored.map((c) => c.text));
+    const keys = hubJwks([{ name: key.name, publicJwk: key.publicJwk }]);
+    expect(await verifyAuditLog(items(data), stored, hubKeysFromJwks(keys))).toMatchObject({
+      ok: true,
+    });
+
+    // A new instance rebuilds the tree from AUDIT and chains after the last entry.
+    const again = await connect({ servers: server.url });
+    const second = await startAuditor({ nc: again, hubKey: key, log, consultations: false });
+    expect(second.size()).toBe(12);
+    expect(await second.append(collected(13))).toBe(13);
+    await second.stop();
+    await again.close();
+    const all = await entries();
+    expect(decodeEntry(all[12] ?? new Uint8Array()).prev).toBe(
+      hex(leafHash(all[11] ?? new Uint8Array())),
+    );
+    const cps = (await readAuditCheckpoints(jsm)).map((c) => c.text);
+    expect(await verifyAuditLog(items(all), cps, hubKeysFromJwks(keys))).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('two auditors racing on one log never fork it: expected-last-sequence, re-read, retry', async () => {
+    const [a, b] = await Promise.all([
+      connect({ servers: server.url }),
+      connect({ servers: server.url }),
+    ]);
+    const before = (await entries()).length;
+    const one = await startAuditor({
+      nc: a,
+      hubKey: key,
+      log,
+      consultations: false,
+      checkpointEvery: { entries: 50 },
+    });
+    const two = await startAuditor({
+      nc: b,
+      hubKey: key,
+      log,
+      consultations: false,
+      checkpointEvery: { entries: 50 },
+    });
+    // Both started from the same tail: every append of one makes the other's state stale.
+    const N = 150;
+    let seqs: number[];
+    try {
+      seqs = await Promise.all(
+        Array.from({ length: N }, (_, i) => (i % 2 === 0 ? one : two).append(collected(1000 + i))),
+      );
+    } finally {
+      await Promise.all([one.stop(), two.stop()]);
+      await Promise.all([a.close(), b.close()]);
+    }
+    expect(new Set(seqs).size).toBe(N);
+    const data = await entries();
+    expect(data).toHaveLength(before + N);
+    for (let i = 1; i < data.length; i++)
+      expect(decodeEntry(data[i] ?? new Uint8Array()).prev, `entry ${i}`).toBe(
+        hex(leafHash(data[i - 1] ?? new Uint8Array())),
+      );
+    const keys = hubJwks([{ name: key.name, publicJwk: key.publicJwk }]);
+    const cps = (await readAuditCheckpoints(jsm)).map((c) => c.text);
+    expect(await verifyAuditLog(items(data), cps, hubKeysFromJwks(keys))).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('refuses what is not an audit entry, and an operator action without justification', async () => {
+    const anc = await connect({ servers: server.url });
+    const auditor = await startAuditor({ nc: anc, hubKey: key, log, consultations: false });
+    const client = auditClient(nc, 'operator');
+    const size = auditor.size();
+    await expect(
+      client.record({ actor: { kind: 'operator', id: 'op' }, action: 'operator.replay' }),
+    ).rejects.toMatchObject({ code: 'ERR_AUDIT_ENTRY' });
+    await expect(
+      client.record({
+        actor: { kind: 'operator', id: 'op' },
+        action: 'no.such.action',
+        justification: 'x',
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_AUDIT_ENTRY' });
+    expect(auditor.size()).toBe(size);
+    await auditor.stop();
+    await anc.close();
+  });
+
+  it('without an auditor the client fails with ERR_UNAVAILABLE', async () => {
+    await expect(
+      auditClient(nc, 'ingest', { timeoutMs: 500 }).record(collected(1)),
+    ).rejects.toMatchObject({ code: ErrorCode.Unavailable });
+  });
+});
