@@ -149,7 +149,16 @@ describe('operator commands on a running hub', () => {
       }),
     );
     const pidBefore = hub.serverPid;
-    const added = await mosaic(['agency', 'add', '--context', operator, '--file', file]);
+    const added = await mosaic([
+      'agency',
+      'add',
+      '--context',
+      operator,
+      '--file',
+      file,
+      '--reason',
+      'test',
+    ]);
     expect(added.code, added.stderr).toBe(0);
     expect(JSON.parse(added.stdout)).toMatchObject({ added: 'be-police' });
 
@@ -173,7 +182,16 @@ describe('operator commands on a running hub', () => {
     expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
     expect(hub.serverPid).toBe(pidBefore);
 
-    const again = await mosaic(['agency', 'add', '--context', operator, '--file', file]);
+    const again = await mosaic([
+      'agency',
+      'add',
+      '--context',
+      operator,
+      '--file',
+      file,
+      '--reason',
+      'test',
+    ]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/ERR_FEDERATION.*\n.*already exists/);
   });
@@ -201,6 +219,8 @@ describe('operator commands on a running hub', () => {
       join(dir, 'nl-police.k2.public.jwk'),
       '--retire-old-at',
       '2030-01-01T00:00:00Z',
+      '--reason',
+      'test',
     ]);
     expect(rotated.code, rotated.stderr).toBe(0);
     const out = JSON.parse(rotated.stdout) as {

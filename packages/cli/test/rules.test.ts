@@ -111,6 +111,8 @@ describe('mosaic rules show|set on a running hub', () => {
     const invalid = await mosaic([
       'rules',
       'set',
+      '--reason',
+      'test',
       '--context',
       operator,
       '--agency',
@@ -133,6 +135,8 @@ describe('mosaic rules show|set on a running hub', () => {
     const conflict = await mosaic([
       'rules',
       'set',
+      '--reason',
+      'test',
       '--context',
       operator,
       '--agency',
@@ -147,7 +151,7 @@ describe('mosaic rules show|set on a running hub', () => {
     await writeFile(good, '[]');
     const agency = join(hub.contextsDir, 'de-bka.json');
     for (const argv of [
-      ['rules', 'set', '--context', agency, '--agency', NGO, '--file', good],
+      ['rules', 'set', '--context', agency, '--agency', NGO, '--file', good, '--reason', 'test'],
       ['rules', 'show', '--context', agency, '--agency', NGO],
     ]) {
       const res = await mosaic(argv);
@@ -174,6 +178,8 @@ describe('mosaic rules show|set on a running hub', () => {
     const set = await mosaic([
       'rules',
       'set',
+      '--reason',
+      'test',
       '--context',
       operator,
       '--agency',

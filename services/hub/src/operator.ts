@@ -1,7 +1,10 @@
+import { userInfo } from 'node:os';
+import { auditClient, type AuditClient, type AuditRequest } from '@mosaic/auditor';
 import { timestampSchema } from '@mosaic/contract';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import {
   REGISTRY_BUCKET,
+  REGISTRY_STREAM,
   RegistryKeys,
   Roles,
   agencySchema,
@@ -26,33 +29,55 @@ export interface RegistryChange {
   revision: number;
 }
 
-/** Registry administration with the operator identity. Dispose it to disconnect. */
+/** What an operator action's audit entry carries besides its action. */
+export interface OperatorAudit {
+  /** Why (Art. 25 LED): required for every change and every replay or export. */
+  justification: string;
+  refs?: { stream: string; seq: number }[];
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Registry administration with the operator identity. Dispose it to disconnect. Every
+ * change takes a `justification` and is recorded as a `registry.changed` audit entry
+ * (after the change, with its registry revision); without one it is refused (ERR_USAGE).
+ */
 export interface OperatorSession extends AsyncDisposable {
   readonly context: NatsContext;
+  /** The operator's connection (replays read the streams through it). */
+  readonly nc: NatsConnection;
+  /** Records an operator action (`operator.replay`, `operator.export`) in AUDIT. */
+  record(action: 'operator.replay' | 'operator.export', audit: OperatorAudit): Promise<number>;
   /** The whole registry, validated. */
   federation(): Promise<Federation>;
   /** One agency; ERR_AGENCY_UNKNOWN when there is none with that id. */
   agency(id: string): Promise<Agency>;
   /** Adds an agency (validated like a federation file entry, cross-checked with the registry). */
-  addAgency(input: unknown): Promise<RegistryChange>;
+  addAgency(input: unknown, options?: { justification?: string }): Promise<RegistryChange>;
   /** Adds a public key; with `retireOldAt`, the agency's other keys end (`notAfter`) then. */
   rotateKey(options: {
     agency: string;
     publicKeyFile: string;
     retireOldAt?: string;
+    justification?: string;
   }): Promise<RegistryChange & { keyId: string; retired: string[] }>;
   /**
    * Replaces the agency's subscription rules (validated with `subscriptionRuleSchema` and
    * checked with the registry: known groups). Reports routed afterwards use them; alerts
    * already routed stay as they are.
    */
-  setRules(options: { agency: string; rules: unknown }): Promise<RegistryChange>;
-  /** Marks a key revoked from `at` (default now) with a reason. */
+  setRules(options: {
+    agency: string;
+    rules: unknown;
+    justification?: string;
+  }): Promise<RegistryChange>;
+  /** Marks a key revoked from `at` (default now) with a reason (the default justification). */
   revokeKey(options: {
     agency: string;
     keyId: string;
     at?: string;
     reason: string;
+    justification?: string;
   }): Promise<RegistryChange>;
   close(): Promise<void>;
 }
@@ -135,17 +160,72 @@ function checkedWith(federation: Federation, agency: Agency): Federation {
   return parsed.data;
 }
 
+/** Operator actions are refused without a reason (LED Art. 25: justification). */
+function requireJustification(value: string | undefined): string {
+  if (value === undefined || value.trim() === '')
+    throw new MosaicError(
+      ErrorCode.Usage,
+      'a justification is required for every operator action (--reason "<why>")',
+    );
+  return value;
+}
+
+/** Who runs the operator command on this machine, for the entry's actor. */
+function operatorName(): string {
+  try {
+    return `operator:${userInfo().username}`;
+  } catch (err) {
+    if (err instanceof Error && 'code' in err) return 'operator';
+    throw err;
+  }
+}
+
 class Session implements OperatorSession {
   readonly context: NatsContext;
   readonly #path: string;
   readonly #nc: NatsConnection;
   readonly #kv: KV;
+  readonly #audit: AuditClient;
 
   constructor(context: NatsContext, path: string, nc: NatsConnection, kv: KV) {
     this.context = context;
     this.#path = path;
     this.#nc = nc;
     this.#kv = kv;
+    this.#audit = auditClient(nc, 'operator');
+  }
+
+  get nc(): NatsConnection {
+    return this.#nc;
+  }
+
+  record(
+    action: 'operator.replay' | 'operator.export' | 'registry.changed',
+    audit: OperatorAudit,
+  ): Promise<number> {
+    const justification = requireJustification(audit.justification);
+    const entry: AuditRequest = {
+      actor: { kind: 'operator', id: operatorName() },
+      action,
+      justification,
+      ...(audit.refs === undefined ? {} : { refs: audit.refs }),
+      ...(audit.details === undefined ? {} : { details: audit.details }),
+    };
+    return this.#audit.record(entry).then((r) => r.seq);
+  }
+
+  /** Records a registry change written at `change.revision`. */
+  async #recorded<T extends RegistryChange>(
+    change: T,
+    justification: string,
+    details: Record<string, unknown>,
+  ): Promise<T> {
+    await this.record('registry.changed', {
+      justification,
+      refs: [{ stream: REGISTRY_STREAM, seq: change.revision }],
+      details: { agency: change.agency.id, ...details },
+    });
+    return change;
   }
 
   async #broker<T>(op: () => Promise<T>): Promise<T> {
@@ -206,7 +286,11 @@ class Session implements OperatorSession {
     }
   }
 
-  async addAgency(input: unknown): Promise<RegistryChange> {
+  async addAgency(
+    input: unknown,
+    options: { justification?: string } = {},
+  ): Promise<RegistryChange> {
+    const justification = requireJustification(options.justification);
     const parsed = agencySchema.safeParse(input);
     if (!parsed.success)
       throw invalid(
@@ -218,25 +302,29 @@ class Session implements OperatorSession {
     if (federation.agencies.some((a) => a.id === agency.id))
       throw invalid('not added', [{ path: 'id', message: `agency ${agency.id} already exists` }]);
     const checked = checkedWith(federation, agency).agencies.find((a) => a.id === agency.id);
+    let change: RegistryChange;
     try {
       // create() fails when the key exists: two concurrent adds cannot both win.
       const revision = await this.#kv.create(
         RegistryKeys.agency(agency.id),
         JSON.stringify(checked ?? agency),
       );
-      return { agency: checked ?? agency, revision };
+      change = { agency: checked ?? agency, revision };
     } catch (err) {
       if (isConflict(err))
         throw invalid('not added', [{ path: 'id', message: `agency ${agency.id} already exists` }]);
       throw brokerError(err, this.context, this.#path);
     }
+    return this.#recorded(change, justification, { change: 'agency.add' });
   }
 
   async rotateKey(options: {
     agency: string;
     publicKeyFile: string;
     retireOldAt?: string;
+    justification?: string;
   }): Promise<RegistryChange & { keyId: string; retired: string[] }> {
+    const justification = requireJustification(options.justification);
     const lookup = await readPublicKeyFile(options.publicKeyFile);
     const [record, ...more] = lookup.records;
     if (record === undefined || more.length > 0)
@@ -274,10 +362,19 @@ class Session implements OperatorSession {
       });
       return { ...agency, keys: [...keys, { keyId: record.keyId, publicJwk }] };
     });
-    return { ...change, keyId: record.keyId, retired };
+    return this.#recorded({ ...change, keyId: record.keyId, retired }, justification, {
+      change: 'key.rotate',
+      keyId: record.keyId,
+      retired,
+    });
   }
 
-  setRules(options: { agency: string; rules: unknown }): Promise<RegistryChange> {
+  async setRules(options: {
+    agency: string;
+    rules: unknown;
+    justification?: string;
+  }): Promise<RegistryChange> {
+    const justification = requireJustification(options.justification);
     const parsed = agencySchema.shape.subscriptions.safeParse(options.rules);
     if (!Array.isArray(options.rules) || !parsed.success)
       throw invalid(
@@ -287,17 +384,23 @@ class Session implements OperatorSession {
           : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       );
     const subscriptions = parsed.data;
-    return this.#modify(options.agency, (agency) => ({ ...agency, subscriptions }));
+    const change = await this.#modify(options.agency, (agency) => ({ ...agency, subscriptions }));
+    return this.#recorded(change, justification, {
+      change: 'rules.set',
+      rules: subscriptions.length,
+    });
   }
 
-  revokeKey(options: {
+  async revokeKey(options: {
     agency: string;
     keyId: string;
     at?: string;
     reason: string;
+    justification?: string;
   }): Promise<RegistryChange> {
+    const justification = requireJustification(options.justification ?? options.reason);
     const at = parseTime(options.at, '--at');
-    return this.#modify(options.agency, (agency) => {
+    const change = await this.#modify(options.agency, (agency) => {
       if (!agency.keys.some((k) => k.keyId === options.keyId))
         throw new MosaicError(
           ErrorCode.KeyUnknown,
@@ -310,6 +413,11 @@ class Session implements OperatorSession {
           k.keyId === options.keyId ? { ...k, revokedAt: at, revocationReason: options.reason } : k,
         ),
       };
+    });
+    return this.#recorded(change, justification, {
+      change: 'key.revoke',
+      keyId: options.keyId,
+      revokedAt: at,
     });
   }
 

@@ -11,33 +11,39 @@ export const agencyAdd: Command = {
   path: ['agency', 'add'],
   summary: 'add an agency to the running hub (operator)',
   help: `Usage: mosaic agency add --context <operator.json> --file <agency.yaml|agency.json|->
+                         --reason "<justification>"
 
 Adds an agency to the registry of the running hub. The file holds one entry as in a
 federation file's "agencies" list (id, name, kind, jurisdictions, contact, optional keys
 and subscriptions); it is validated with the federation schema and checked against the
 registry (new id, known jurisdictions and groups). The hub then creates the agency's
 NATS identity, reloads the broker and writes <data-dir>/contexts/<id>.json — no restart.
+The change is recorded in the audit trail (registry.changed) with the reason.
 Prints {"added": <id>, "revision": <n>} on stdout.
 
 Options:
 ${contextHelp}
   --file <file>     the agency (YAML or JSON), "-" for standard input
+  --reason <text>   why (required; kept in the audit entry)
   -h, --help        show this help
 
 Example:
-  mosaic agency add --context .mosaic/contexts/operator.json --file be-police.yaml
+  mosaic agency add --context .mosaic/contexts/operator.json --file be-police.yaml \\
+      --reason "MoU 2026-14 with the Belgian federal police"
 
 Exit codes: 0 added, 1 invalid agency or conflict with the registry (ERR_FEDERATION),
-2 usage error, 3 file, context or hub unavailable, or permission denied.`,
-  options: { context: { type: 'string' }, file: { type: 'string' } },
+2 usage error (also: no --reason), 3 file, context or hub (or its auditor) unavailable,
+or permission denied.`,
+  options: { context: { type: 'string' }, file: { type: 'string' }, reason: { type: 'string' } },
   positionals: { min: 0, max: 0 },
   async run(args, io) {
     const context = requireOption(args, 'context', this);
     const file = requireOption(args, 'file', this);
+    const justification = requireOption(args, 'reason', this);
     const text = new TextDecoder().decode(await readInput(file, io));
     const agency = parseAgency(text, { source: file === '-' ? 'stdin' : file });
     await using op = await connectOperator(context);
-    const change = await op.addAgency(agency);
+    const change = await op.addAgency(agency, { justification });
     writeLine(io.stdout, JSON.stringify({ added: change.agency.id, revision: change.revision }));
     return ExitCode.Ok;
   },

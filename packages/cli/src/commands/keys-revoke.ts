@@ -20,7 +20,7 @@ Options:
   --agency <id>     the agency
   --key-id <k>      the key id (the part of the kid after "<agency>/")
   --at <time>       RFC 3339 time from which the key is revoked, or "now" (default)
-  --reason <text>   why (kept with the key)
+  --reason <text>   why (kept with the key and in the audit entry, registry.changed)
   -h, --help        show this help
 
 Example:
