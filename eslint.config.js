@@ -65,6 +65,18 @@ export default defineConfig(
       ],
     },
   })),
+  // The root benchmark (npm run bench) drives the hub through the same NATS client as the
+  // test kit, whose dependencies it shares.
+  {
+    files: ['bench/**'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'import-x/no-extraneous-dependencies': [
+        'error',
+        { devDependencies: true, packageDir: [root, join(root, 'packages/testkit')] },
+      ],
+    },
+  },
   {
     files: ['test/**', 'scripts/**', 'vitest.config.ts', 'eslint.config.js'],
     rules: {

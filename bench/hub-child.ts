@@ -1,0 +1,67 @@
+/**
+ * The hub under benchmark, in its own process so that its CPU and peak RSS are its own:
+ * `startHub` with the given data dir and federation, the default logger (JSON lines to
+ * stderr, which the harness sends to a file). Talks to the harness over IPC: sends
+ * `{ ready, url, contextsDir, serverPid }`, stops on `'stop'` and answers `{ stopped, maxRssKb }`.
+ * `{ profile: 'start' }` starts the V8 CPU profiler (what `node --cpu-prof` runs, but only
+ * over the measured phase, not start-up) and `{ profile: 'stop', file }` writes the
+ * `.cpuprofile`; each is answered with `{ profile: <the same>, done: true }`.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { startHub } from '@mosaic/hub';
+
+const [dataDir, federationPath] = process.argv.slice(2);
+if (dataDir === undefined || federationPath === undefined || process.send === undefined) {
+  process.stderr.write(
+    'usage: node --import tsx bench/hub-child.ts <dataDir> <federation> (IPC)\n',
+  );
+  process.exit(2);
+}
+const send = process.send.bind(process);
+const hub = await startHub({ dataDir, federationPath, port: 0 });
+send({ ready: true, url: hub.url, contextsDir: hub.contextsDir, serverPid: hub.serverPid });
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  hub.stop().then(
+    () => {
+      if (!process.connected) process.exit(0);
+      send({ stopped: true, maxRssKb: process.resourceUsage().maxRSS }, () => {
+        process.exit(0);
+      });
+    },
+    (err: unknown) => {
+      process.stderr.write(`hub stop failed: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+};
+let session: Session | undefined;
+const profile = async (m: { profile: string; file?: string }): Promise<void> => {
+  if (m.profile === 'start') {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 1_000 });
+    await session.post('Profiler.start');
+  } else if (session !== undefined && m.file !== undefined) {
+    const { profile: taken } = await session.post('Profiler.stop');
+    await writeFile(m.file, JSON.stringify(taken));
+    session.disconnect();
+    session = undefined;
+  }
+  send({ profile: m.profile, done: true });
+};
+process.on('message', (m: unknown) => {
+  if (m === 'stop') stop();
+  else if (typeof m === 'object' && m !== null && 'profile' in m)
+    profile(m as { profile: string; file?: string }).catch((err: unknown) => {
+      process.stderr.write(`profiler failed: ${String(err)}\n`);
+      process.exit(1);
+    });
+});
+// The harness failed: stop nats-server too rather than leave it running.
+process.on('SIGTERM', stop);
+process.on('disconnect', stop);

@@ -1,0 +1,412 @@
+/**
+ * End to end through the real hub in a child process: publisher agencies submit signed
+ * ~1 KB reports, the hub verifies, stores and routes each to three recipients, and the
+ * recipients consume their alerts with the SDK (verifying each one) and acknowledge them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { open, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
+import { connectAgency, type AgencyClient } from '@mosaic/sdk';
+import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { RECIPIENTS, benchFederation, publisherIds } from './fixtures.ts';
+import { signReports, type Pool } from './pool.ts';
+import { summariseProfile, type CpuProfile, type ProfileSummary } from './profile.ts';
+import {
+  computeLimit,
+  percentiles,
+  rate,
+  ratio,
+  type EndToEndResult,
+  type FsyncMode,
+} from './stats.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const hubChild = fileURLToPath(new URL('../hub-child.ts', import.meta.url));
+const syncAlwaysWrapper = fileURLToPath(new URL('../sync-always/nats-server', import.meta.url));
+
+export interface EndToEndOptions {
+  /** Names this run's files in `workDir` (each run needs its own data dir and keys). */
+  label: string;
+  fsync: FsyncMode;
+  publishers: number;
+  /** Submissions awaiting the hub's reply at any time, over all publishers. */
+  inFlight: number;
+  /** Reports of the sustained phase. */
+  reports: number;
+  /** Seconds of the fixed-load latency phase. */
+  latencySeconds: number;
+  workDir: string;
+  pool: Pool;
+  natsServerPath: string;
+  /** For the limit: raw writes/s (same fsync), Ed25519 verify/s on one core, cores. */
+  rawWritesPerSec: number;
+  verifyPerSecOneCore: number;
+  cores: number;
+  /** Profile the hub child's CPU over the sustained phase into this `.cpuprofile` file. */
+  profileFile?: string;
+  log: (line: string) => void;
+}
+
+interface HubChild {
+  child: ChildProcess;
+  url: string;
+  contextsDir: string;
+  serverPid: number;
+}
+
+function message<T>(
+  child: ChildProcess,
+  pick: (m: unknown) => T | undefined,
+  ms: number,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`hub child: no answer within ${ms} ms`));
+    }, ms);
+    const onMessage = (m: unknown): void => {
+      const v = pick(m);
+      if (v === undefined) return;
+      cleanup();
+      resolve(v);
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`hub child exited (${code})`));
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+async function startHubChild(o: EndToEndOptions, federationPath: string): Promise<HubChild> {
+  const logFile = await open(join(o.workDir, `hub-${o.label}.log`), 'w');
+  const args = ['--import', 'tsx', hubChild, join(o.workDir, `data-${o.label}`), federationPath];
+  const env: NodeJS.ProcessEnv = { ...process.env, MOSAIC_LOG_FORMAT: 'json' };
+  if (o.fsync === 'always') {
+    env['MOSAIC_NATS_SERVER'] = syncAlwaysWrapper;
+    env['MOSAIC_BENCH_REAL_NATS_SERVER'] = o.natsServerPath;
+  }
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'ignore', logFile.fd, 'ipc'],
+  });
+  await logFile.close();
+  const ready = await message(
+    child,
+    (m) =>
+      typeof m === 'object' && m !== null && 'ready' in m
+        ? (m as unknown as { url: string; contextsDir: string; serverPid: number })
+        : undefined,
+    120_000,
+  );
+  return { child, ...ready };
+}
+
+async function stopHubChild(hub: HubChild): Promise<number> {
+  const exited = new Promise<void>((resolve) => {
+    hub.child.once('exit', () => {
+      resolve();
+    });
+  });
+  const stopped = message(
+    hub.child,
+    (m) =>
+      typeof m === 'object' && m !== null && 'stopped' in m
+        ? (m as unknown as { maxRssKb: number }).maxRssKb
+        : undefined,
+    60_000,
+  );
+  hub.child.send('stop');
+  const kb = await stopped;
+  await exited;
+  return kb;
+}
+
+/** Peak resident set (VmHWM) of a running process, in MB. */
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
+/** User + system CPU time of a process so far, in ms (from /proc/<pid>/stat). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** CPU ms of the bench process, the hub and its nats-server. */
+async function cpuSnapshot(
+  hub: HubChild,
+): Promise<{ bench: number; hub: number; natsServer: number }> {
+  return {
+    bench: await cpuMs(process.pid),
+    hub: await cpuMs(hub.child.pid ?? 0),
+    natsServer: await cpuMs(hub.serverPid),
+  };
+}
+
+/** Resolves when `count()` reaches a target; `bump()` after each change. */
+class Counter {
+  value = 0;
+  #waiters: { target: number; resolve: () => void }[] = [];
+  bump(): void {
+    this.value++;
+    for (const w of this.#waiters.filter((x) => this.value >= x.target)) w.resolve();
+    this.#waiters = this.#waiters.filter((x) => this.value < x.target);
+  }
+  reach(target: number, ms: number, what: string): Promise<void> {
+    if (this.value >= target) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`${what}: ${this.value} of ${target} after ${ms} ms`));
+      }, ms);
+      this.#waiters.push({
+        target,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+}
+
+export interface EndToEndRun {
+  result: EndToEndResult;
+  profile: ProfileSummary | undefined;
+}
+
+export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
+  const ids = publisherIds(o.publishers);
+  const keys = new Map<string, AgencyKeyPair>();
+  for (const id of [...ids, ...RECIPIENTS])
+    keys.set(id, await generateAgencyKey(id, { keyId: 'k1' }));
+  const federationPath = join(o.workDir, `federation-${o.label}.json`);
+  await writeFile(federationPath, JSON.stringify(benchFederation(keys)));
+
+  const hub = await startHubChild(o, federationPath);
+  const publishers: AgencyClient[] = [];
+  const recipients: AgencyClient[] = [];
+  const abort = new AbortController();
+  const subscriptions: Promise<unknown>[] = [];
+  try {
+    for (const id of ids)
+      publishers.push(await connectAgency({ context: join(hub.contextsDir, `${id}.json`) }));
+    for (const id of RECIPIENTS)
+      recipients.push(await connectAgency({ context: join(hub.contextsDir, `${id}.json`) }));
+
+    const sentAt = new Map<string, number>();
+    let latencyPhase = false;
+    const latencies: number[] = [];
+    const alerts = new Counter();
+    for (const r of recipients)
+      subscriptions.push(
+        r.subscribe(
+          (alert) => {
+            const t = sentAt.get(alert.report.reportId);
+            if (latencyPhase && t !== undefined) latencies.push(performance.now() - t);
+            alerts.bump();
+          },
+          { follow: true, signal: abort.signal },
+        ),
+      );
+
+    const signed = async (
+      perPublisher: number,
+      from: number,
+    ): Promise<{ jws: string; reportId: string }[][]> =>
+      Promise.all(
+        ids.map((id) => signReports(o.pool, id, keys.get(id)!.privateJwk, perPublisher, from)),
+      );
+    let published = 0;
+    const submit = async (p: number, item: { jws: string }): Promise<void> => {
+      const reply = await publishers[p]!.publishSigned(item.jws);
+      if (!reply.ok || reply.duplicate)
+        throw new Error(`hub refused a report: ${JSON.stringify(reply)}`);
+      published++;
+    };
+    /** Closed loop: `inFlight` lanes, each submitting its publisher's next report. */
+    const closedLoop = async (batches: { jws: string }[][]): Promise<void> => {
+      const next = batches.map(() => 0);
+      await Promise.all(
+        Array.from({ length: o.inFlight }, async (_, lane) => {
+          const p = lane % batches.length;
+          for (;;) {
+            const item = batches[p]![next[p]!++];
+            if (item === undefined) return;
+            await submit(p, item);
+          }
+        }),
+      );
+    };
+
+    // Warm-up: connections, consumers, key caches, JIT.
+    const warm = await signed(Math.ceil(500 / o.publishers), 0);
+    await closedLoop(warm);
+    await alerts.reach(published * RECIPIENTS.length, 60_000, 'warm-up alerts');
+
+    // Sustained: as fast as the hub accepts, bounded in flight.
+    const per = Math.ceil(o.reports / o.publishers);
+    const batches = await signed(per, 1_000_000);
+    const before = published;
+    const profiler = async (command: 'start' | 'stop'): Promise<void> => {
+      if (o.profileFile === undefined) return;
+      const answered = message(
+        hub.child,
+        (m) =>
+          typeof m === 'object' && m !== null && 'profile' in m && m.profile === command
+            ? true
+            : undefined,
+        60_000,
+      );
+      hub.child.send({ profile: command, file: o.profileFile });
+      await answered;
+    };
+    await profiler('start');
+    const cpuBefore = await cpuSnapshot(hub);
+    const t0 = performance.now();
+    await closedLoop(batches);
+    const tReplies = performance.now();
+    const sustained = published - before;
+    await alerts.reach(published * RECIPIENTS.length, 300_000, 'sustained alerts');
+    const tAlerts = performance.now();
+    const cpuAfter = await cpuSnapshot(hub);
+    await profiler('stop');
+    const reportsPerSec = rate(sustained, tAlerts - t0);
+    const perReport = (k: keyof typeof cpuAfter): number =>
+      ((cpuAfter[k] - cpuBefore[k]) * 1000) / sustained;
+    const cpuUsPerReport = {
+      bench: perReport('bench'),
+      hub: perReport('hub'),
+      natsServer: perReport('natsServer'),
+    };
+    const busyCores =
+      (cpuAfter.bench +
+        cpuAfter.hub +
+        cpuAfter.natsServer -
+        (cpuBefore.bench + cpuBefore.hub + cpuBefore.natsServer)) /
+      (tAlerts - t0);
+    o.log(
+      `  e2e ${o.fsync}: ${sustained} reports, accepted ${rate(sustained, tReplies - t0).toFixed(0)}/s, end to end ${reportsPerSec.toFixed(0)}/s`,
+    );
+
+    // Latency at a fixed offered load of half that rate (open loop: intended send times).
+    const offered = Math.max(1, reportsPerSec / 2);
+    const total = Math.ceil(offered * o.latencySeconds);
+    const load = (await signed(Math.ceil(total / o.publishers), 2_000_000)).flatMap((b, p) =>
+      b.map((item) => ({ ...item, p })),
+    );
+    load.length = Math.min(load.length, total);
+    // Interleave publishers.
+    load.sort((a, b) => a.reportId.localeCompare(b.reportId));
+    latencyPhase = true;
+    const startL = performance.now();
+    const pending = new Set<Promise<void>>();
+    let k = 0;
+    let failure: Error | undefined;
+    while (k < load.length && failure === undefined) {
+      const due = Math.floor(((performance.now() - startL) * offered) / 1000) + 1;
+      while (k < Math.min(due, load.length)) {
+        const item = load[k]!;
+        sentAt.set(item.reportId, startL + (k * 1000) / offered);
+        const task = submit(item.p, item).catch((err: unknown) => {
+          failure = err instanceof Error ? err : new Error(String(err));
+        });
+        pending.add(task);
+        void task.finally(() => pending.delete(task));
+        k++;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const sendSpan = performance.now() - startL;
+    await Promise.all(pending);
+    if (failure !== undefined) throw failure;
+    await alerts.reach(published * RECIPIENTS.length, 120_000, 'latency-phase alerts');
+    latencyPhase = false;
+
+    // What the streams hold.
+    const opNc = await connect(
+      contextConnectOptions(await readContextFile(join(hub.contextsDir, 'operator.json'))),
+    );
+    const streams: Record<string, number> = {};
+    try {
+      const jsm = await jetstreamManager(opNc);
+      for (const name of [Streams.Reports, Streams.Alerts, Streams.Audit, Streams.Rejections])
+        streams[name] = (await jsm.streams.info(name)).state.messages;
+    } finally {
+      await opNc.close();
+    }
+    const writes =
+      (streams[Streams.Reports] ?? 0) +
+      (streams[Streams.Alerts] ?? 0) +
+      (streams[Streams.Audit] ?? 0);
+    const writesPerReport = writes / Math.max(1, streams[Streams.Reports] ?? 0);
+    const natsServerPeakRssMb = await peakRssMb(hub.serverPid);
+
+    abort.abort();
+    await Promise.allSettled(subscriptions);
+    for (const c of [...publishers, ...recipients]) await c.close();
+    publishers.length = 0;
+    recipients.length = 0;
+    const hubPeakRssMb = (await stopHubChild(hub)) / 1024;
+
+    const limit = computeLimit({
+      rawWritesPerSec: o.rawWritesPerSec,
+      writesPerReport,
+      verifyPerSecOneCore: o.verifyPerSecOneCore,
+      cores: o.cores,
+    });
+    const profile =
+      o.profileFile === undefined
+        ? undefined
+        : summariseProfile(JSON.parse(await readFile(o.profileFile, 'utf8')) as CpuProfile);
+    return {
+      result: {
+        fsync: o.fsync,
+        publishers: o.publishers,
+        recipientsPerReport: RECIPIENTS.length,
+        inFlight: o.inFlight,
+        reports: sustained,
+        reportsPerSec,
+        cpuUsPerReport,
+        busyCores,
+        acceptedPerSec: rate(sustained, tReplies - t0),
+        alertsConsumed: alerts.value,
+        latency: {
+          ...percentiles(latencies),
+          offeredPerSec: offered,
+          achievedPerSec: rate(load.length, sendSpan),
+        },
+        streams,
+        writesPerReport,
+        hubPeakRssMb,
+        natsServerPeakRssMb,
+        limit,
+        ratio: ratio(reportsPerSec, limit.reportsPerSec),
+      },
+      profile,
+    };
+  } finally {
+    abort.abort();
+    await Promise.allSettled(subscriptions);
+    for (const c of [...publishers, ...recipients]) await c.close().catch(() => undefined);
+    if (hub.child.exitCode === null && hub.child.signalCode === null) {
+      hub.child.kill('SIGTERM');
+    }
+  }
+}

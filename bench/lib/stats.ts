@@ -1,0 +1,366 @@
+import type { ProfileSummary } from './profile.ts';
+
+/**
+ * The pure parts of the benchmark harness: percentiles, the limit and ratio computation,
+ * the result file's shape and the printed table. No I/O, so `test/bench.test.ts` covers it.
+ */
+
+/** The `q`-quantile (0–1) of `sorted` (ascending), nearest-rank; NaN when empty. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil(q * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** p50/p95/p99/max of unsorted samples (milliseconds), rounded to 0.01. */
+export function percentiles(samples: readonly number[]): Percentiles {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const r = (n: number): number => Math.round(n * 100) / 100;
+  return {
+    count: sorted.length,
+    p50: r(quantile(sorted, 0.5)),
+    p95: r(quantile(sorted, 0.95)),
+    p99: r(quantile(sorted, 0.99)),
+    max: r(sorted.at(-1) ?? Number.NaN),
+  };
+}
+
+export interface LimitInputs {
+  /** Raw JetStream publishes per second (same client, payload, in-flight window). */
+  rawWritesPerSec: number;
+  /** JetStream messages stored per accepted report (REPORTS + ALERTS + AUDIT). */
+  writesPerReport: number;
+  /** Ed25519 verifications per second on one core. */
+  verifyPerSecOneCore: number;
+  cores: number;
+}
+
+export interface Limit {
+  /** Reports per second the storage allows: raw writes ÷ writes per report. */
+  storage: number;
+  /** Reports per second signature verification allows: one-core rate × cores. */
+  verify: number;
+  /** The smaller of the two. */
+  reportsPerSec: number;
+  boundBy: 'storage' | 'verify';
+}
+
+/** limit = min(raw write rate ÷ writes per report, verify rate × cores). */
+export function computeLimit(i: LimitInputs): Limit {
+  const storage = i.writesPerReport > 0 ? i.rawWritesPerSec / i.writesPerReport : Infinity;
+  const verify = i.verifyPerSecOneCore * i.cores;
+  return storage <= verify
+    ? { storage, verify, reportsPerSec: storage, boundBy: 'storage' }
+    : { storage, verify, reportsPerSec: verify, boundBy: 'verify' };
+}
+
+/** `measured ÷ limit`, 0 when the limit is not positive. */
+export function ratio(measured: number, limit: number): number {
+  return limit > 0 && Number.isFinite(limit) ? measured / limit : 0;
+}
+
+/** Messages per second over a measured span. */
+export function rate(count: number, ms: number): number {
+  return ms > 0 ? (count * 1000) / ms : 0;
+}
+
+export type FsyncMode = 'default' | 'always';
+
+export interface RawPublishResult {
+  fsync: FsyncMode;
+  messages: number;
+  payloadBytes: number;
+  inFlight: number;
+  perSec: number;
+}
+
+export interface VerifyResult {
+  /** `crypto.verify` of a ~1 KB JWS signing input (the physical limit). */
+  cryptoOneCore: number;
+  cryptoAllCores: number;
+  /** `verifyReport` of @mosaic/signing (header, key, signature, schema): what the hub pays. */
+  verifyReportOneCore: number;
+  verifyReportAllCores: number;
+  workers: number;
+}
+
+export interface EndToEndResult {
+  fsync: FsyncMode;
+  publishers: number;
+  recipientsPerReport: number;
+  inFlight: number;
+  reports: number;
+  /** Sustained accepted reports per second, publish start to last alert consumed. */
+  reportsPerSec: number;
+  /**
+   * CPU µs per report in the sustained phase: the bench process (publishers and the three
+   * subscribers, which verify every alert), the hub child (ingest + router), its nats-server.
+   */
+  cpuUsPerReport: { bench: number; hub: number; natsServer: number };
+  /** Cores busy on average over the sustained phase (the three processes together). */
+  busyCores: number;
+  /** Publisher-side: replies per second. */
+  acceptedPerSec: number;
+  alertsConsumed: number;
+  /** Per alert: publish → the subscriber's handler has it (verified), at the offered load. */
+  latency: Percentiles & { offeredPerSec: number; achievedPerSec: number };
+  streams: Record<string, number>;
+  writesPerReport: number;
+  hubPeakRssMb: number;
+  natsServerPeakRssMb: number;
+  limit: Limit;
+  ratio: number;
+}
+
+export interface PolicyScalingRow {
+  /** `random`: interest grows with the federation; `fixed-interest`: 10 interested + bystanders. */
+  scenario: 'random' | 'fixed-interest';
+  agencies: number;
+  rules: number;
+  usPerReport: number;
+  usPerReportExplain: number;
+  evaluatedPerReport: number;
+  recipientsPerReport: number;
+}
+
+export interface ReplayResult {
+  reports: number;
+  storeSeconds: number;
+  /** `verifyReport` over every stored report, reading REPORTS in order, one core. */
+  verifyOneCorePerSec: number;
+  /** The same, verification spread over worker threads. */
+  verifyAllCoresPerSec: number;
+  workers: number;
+  /** Replay rate ÷ the Ed25519 (`crypto.verify`) rate of the same cores, under Limits. */
+  ratioOneCore: number;
+  ratioAllCores: number;
+  /** Replay rate ÷ the in-memory `verifyReport` rate of the same cores: the cost of reading. */
+  ratioVsVerifyReportOneCore: number;
+  ratioVsVerifyReportAllCores: number;
+  /** Which implementation ran: the audit CLI when it exists, else this harness's loop. */
+  via: string;
+  audit?: { entries: number; perSec: number } | { skipped: string };
+}
+
+export interface BenchResult {
+  schema: 'mosaic-bench/1';
+  startedAt: string;
+  durationSec: number;
+  mode: 'quick' | 'full';
+  machine: {
+    cores: number;
+    cpuModel: string;
+    memoryGb: number;
+    node: string;
+    natsServer: string;
+    natsClient: string;
+    otherLoad: string;
+  };
+  limits: { publish: RawPublishResult[]; verify: VerifyResult };
+  endToEnd: EndToEndResult[];
+  policy: PolicyScalingRow[];
+  /** null when not run. */
+  replay: ReplayResult | null;
+  /** CPU profile of the hub child during a separate (shorter) end-to-end run. */
+  profile: (ProfileSummary & { fsync: FsyncMode; reportsPerSec: number }) | null;
+  targets: TargetCheck[];
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+/** The four targets of issue 6, judged against a result (never asserted by a test). */
+export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
+  for (const e of r.endToEnd)
+    out.push({
+      name: `end-to-end ÷ limit (fsync ${e.fsync})`,
+      target: '≥ 50 %',
+      measured: pct(e.ratio),
+      met: e.ratio >= 0.5,
+    });
+  const def = r.endToEnd.find((e) => e.fsync === 'default');
+  if (def !== undefined)
+    out.push({
+      name: 'p99 publish→alert at half load (fsync default)',
+      target: '≤ 25 ms',
+      measured: `${def.latency.p99} ms`,
+      met: def.latency.p99 <= 25,
+    });
+  for (const scenario of ['random', 'fixed-interest'] as const) {
+    const small = r.policy.find((p) => p.scenario === scenario && p.agencies === 10);
+    const large = r.policy.find((p) => p.scenario === scenario && p.agencies === 1000);
+    if (small === undefined || large === undefined) continue;
+    const growth = large.usPerReport / small.usPerReport;
+    out.push({
+      name: `routing cost 1,000 agencies ÷ 10 (${scenario})`,
+      target: '≤ 1.25×',
+      measured: `${growth.toFixed(2)}×`,
+      met: growth <= 1.25,
+    });
+  }
+  if (r.replay !== null)
+    out.push({
+      name: `replay --verify ÷ verify rate of its cores (${r.replay.workers} workers)`,
+      target: '≥ 80 %',
+      measured: pct(r.replay.ratioAllCores),
+      met: r.replay.ratioAllCores >= 0.8,
+    });
+  return out;
+}
+
+const RESULT_KEYS = [
+  'schema',
+  'startedAt',
+  'durationSec',
+  'mode',
+  'machine',
+  'limits',
+  'endToEnd',
+  'policy',
+  'replay',
+  'profile',
+  'targets',
+] as const;
+
+/** Problems with a parsed result file's shape; empty when it is a `mosaic-bench/1` result. */
+export function resultProblems(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null) return ['not an object'];
+  const o = value as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const key of RESULT_KEYS) if (!(key in o)) problems.push(`missing ${key}`);
+  if (o['schema'] !== 'mosaic-bench/1') problems.push('schema is not mosaic-bench/1');
+  if (!Array.isArray(o['endToEnd'])) problems.push('endToEnd is not an array');
+  if (!Array.isArray(o['policy'])) problems.push('policy is not an array');
+  if (!Array.isArray(o['targets'])) problems.push('targets is not an array');
+  const limits = o['limits'] as { publish?: unknown } | undefined;
+  if (!Array.isArray(limits?.publish)) problems.push('limits.publish is not an array');
+  return problems;
+}
+
+/** `bench/results/<timestamp>.json`: an ISO time without characters file systems dislike. */
+export function resultFileName(startedAt: Date): string {
+  return `${startedAt
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replaceAll(':', '-')}.json`;
+}
+
+const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '—';
+
+/** The printed table: one row per figure, `what | value | note`. */
+export function renderTable(r: BenchResult): string {
+  const rows: [string, string, string][] = [];
+  for (const p of r.limits.publish)
+    rows.push([
+      `raw JetStream publish, fsync ${p.fsync}`,
+      `${fmt(p.perSec)} msg/s`,
+      `${p.payloadBytes} B, ${p.inFlight} in flight, ${fmt(p.messages)} msgs`,
+    ]);
+  const v = r.limits.verify;
+  rows.push(['Ed25519 verify (crypto.verify), 1 core', `${fmt(v.cryptoOneCore)} /s`, '']);
+  rows.push([
+    `Ed25519 verify (crypto.verify), ${v.workers} workers`,
+    `${fmt(v.cryptoAllCores)} /s`,
+    '',
+  ]);
+  rows.push(['verifyReport (@mosaic/signing), 1 core', `${fmt(v.verifyReportOneCore)} /s`, '']);
+  rows.push([
+    `verifyReport, ${v.workers} workers`,
+    `${fmt(v.verifyReportAllCores)} /s`,
+    'header + key + signature + schema',
+  ]);
+  for (const e of r.endToEnd) {
+    const tag = `e2e fsync ${e.fsync}`;
+    rows.push([
+      `${tag}: sustained`,
+      `${fmt(e.reportsPerSec)} reports/s`,
+      `${e.publishers} publishers, ${e.inFlight} in flight, ${e.recipientsPerReport} recipients, ${fmt(e.reports)} reports`,
+    ]);
+    rows.push([
+      `${tag}: CPU per report`,
+      `${fmt(e.cpuUsPerReport.hub + e.cpuUsPerReport.natsServer + e.cpuUsPerReport.bench)} µs`,
+      `hub ${fmt(e.cpuUsPerReport.hub)}, nats-server ${fmt(e.cpuUsPerReport.natsServer)}, publishers+subscribers ${fmt(e.cpuUsPerReport.bench)}; ${fmt(e.busyCores, 2)} cores busy`,
+    ]);
+    rows.push([
+      `${tag}: publish→alert p50/p95/p99`,
+      `${fmt(e.latency.p50, 1)} / ${fmt(e.latency.p95, 1)} / ${fmt(e.latency.p99, 1)} ms`,
+      `offered ${fmt(e.latency.offeredPerSec)}/s (achieved ${fmt(e.latency.achievedPerSec)}/s), ${fmt(e.latency.count)} alerts, max ${fmt(e.latency.max, 1)} ms`,
+    ]);
+    rows.push([
+      `${tag}: JetStream writes per report`,
+      fmt(e.writesPerReport, 2),
+      Object.entries(e.streams)
+        .map(([s, n]) => `${s} ${fmt(n)}`)
+        .join(', '),
+    ]);
+    rows.push([
+      `${tag}: peak RSS`,
+      `hub ${fmt(e.hubPeakRssMb)} MB`,
+      `nats-server ${fmt(e.natsServerPeakRssMb)} MB`,
+    ]);
+    rows.push([
+      `${tag}: limit`,
+      `${fmt(e.limit.reportsPerSec)} reports/s`,
+      `storage ${fmt(e.limit.storage)}, verify ${fmt(e.limit.verify)} → bound by ${e.limit.boundBy}`,
+    ]);
+    rows.push([`${tag}: end-to-end ÷ limit`, `${(e.ratio * 100).toFixed(1)} %`, '']);
+  }
+  for (const p of r.policy)
+    rows.push([
+      `route(), ${p.scenario}, ${fmt(p.agencies)} agencies × ${p.rules / p.agencies} rules`,
+      `${fmt(p.usPerReport, 1)} µs/report`,
+      `explain ${fmt(p.usPerReportExplain, 1)} µs, ${fmt(p.evaluatedPerReport, 1)} evaluated, ${fmt(p.recipientsPerReport, 1)} recipients`,
+    ]);
+  if (r.replay !== null) {
+    const x = r.replay;
+    rows.push([
+      `replay --verify, ${fmt(x.reports)} reports, 1 core`,
+      `${fmt(x.verifyOneCorePerSec)} reports/s`,
+      `${(x.ratioOneCore * 100).toFixed(0)} % of Ed25519 1 core, ${(x.ratioVsVerifyReportOneCore * 100).toFixed(0)} % of verifyReport 1 core; stored in ${fmt(x.storeSeconds, 1)} s`,
+    ]);
+    rows.push([
+      `replay --verify, ${x.workers} workers`,
+      `${fmt(x.verifyAllCoresPerSec)} reports/s`,
+      `${(x.ratioAllCores * 100).toFixed(0)} % of Ed25519 ${x.workers} workers, ${(x.ratioVsVerifyReportAllCores * 100).toFixed(0)} % of verifyReport ${x.workers} workers`,
+    ]);
+    const a = x.audit;
+    rows.push([
+      'audit verify',
+      a === undefined || 'skipped' in a ? '—' : `${fmt(a.perSec)} entries/s`,
+      a === undefined ? '' : 'skipped' in a ? a.skipped : `${fmt(a.entries)} entries`,
+    ]);
+  }
+  if (r.profile !== null) {
+    rows.push([
+      `hub CPU profile (fsync ${r.profile.fsync})`,
+      `${fmt(r.profile.totalMs)} ms`,
+      `idle ${r.profile.idlePct.toFixed(0)} %, ${fmt(r.profile.reportsPerSec)} reports/s while profiled`,
+    ]);
+    for (const pkg of r.profile.byPackage.slice(0, 10))
+      rows.push([`  package ${pkg.name}`, `${pkg.selfPct.toFixed(1)} %`, '']);
+    for (const f of r.profile.top.slice(0, 12))
+      rows.push([`  ${f.fn}`, `${f.selfPct.toFixed(1)} %`, f.where]);
+  }
+  for (const t of r.targets)
+    rows.push([`target: ${t.name}`, t.measured, `${t.target} ${t.met ? 'met' : 'MISSED'}`]);
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => x[1].length));
+  return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n');
+}

@@ -1,0 +1,210 @@
+/**
+ * `npm run bench` — Mosaic's benchmark suite (issue 6). Starts its own nats-servers and hub,
+ * prints a table and writes `bench/results/<timestamp>.json`. See docs/performance.md.
+ *
+ *   npm run bench                 full run (< 10 min on 2 cores)
+ *   npm run bench -- --quick      ~1-minute smoke run with small sizes
+ *   options: --only=limits,policy,e2e,profile,replay  --reports=N  --replay-reports=N
+ *            --publishers=N  --in-flight=N  --fsync=default|always|both  --no-profile
+ *            --out=<file>
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ensureNatsServer } from '@mosaic/nats-server';
+import { generateAgencyKey } from '@mosaic/signing';
+import { endToEnd } from './lib/e2e.ts';
+import { benchReport, fastSigner } from './lib/fixtures.ts';
+import { cores, rawPublish, verifyRates } from './lib/limits.ts';
+import { policyScaling } from './lib/policy-scaling.ts';
+import { startPool } from './lib/pool.ts';
+import { replay } from './lib/replay.ts';
+import {
+  checkTargets,
+  renderTable,
+  resultFileName,
+  type BenchResult,
+  type EndToEndResult,
+  type FsyncMode,
+  type RawPublishResult,
+} from './lib/stats.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(`--${name}`);
+const option = (name: string): string | undefined =>
+  argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const num = (name: string, fallback: number): number => {
+  const v = option(name);
+  return v === undefined ? fallback : Number(v);
+};
+
+const quick = flag('quick');
+const only = new Set(
+  (option('only') ?? 'limits,policy,e2e,profile,replay').split(',').map((s) => s.trim()),
+);
+if (flag('no-profile')) only.delete('profile');
+const sizes = {
+  rawMs: quick ? 1_500 : 5_000,
+  verifyMs: quick ? 1_000 : 3_000,
+  publishers: num('publishers', 4),
+  inFlight: num('in-flight', 256),
+  reports: {
+    default: num('reports', quick ? 2_000 : 15_000),
+    always: num('reports', quick ? 1_000 : 8_000),
+  },
+  latencySeconds: quick ? 4 : 15,
+  profileReports: quick ? 1_500 : 6_000,
+  policyReports: quick ? 500 : 2_000,
+  policyRounds: quick ? 2 : 5,
+  replayReports: num('replay-reports', quick ? 10_000 : 100_000),
+};
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+async function otherLoad(): Promise<string> {
+  let others: string[] = [];
+  try {
+    const { stdout } = await promisify(execFile)('pgrep', ['-fa', 'vitest']);
+    others = stdout.split('\n').filter((l) => l.trim() !== '' && !l.startsWith(`${process.pid} `));
+  } catch (err) {
+    // pgrep exits 1 when nothing matches.
+    if (!(err instanceof Error && 'code' in err && err.code === 1)) throw err;
+  }
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+  return `${others.length === 0 ? 'no other vitest processes' : `${others.length} other vitest processes running`}; load average ${load}`;
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const loadBefore = await otherLoad();
+  log(`mosaic bench (${quick ? 'quick' : 'full'}); ${loadBefore}`);
+  const nats = await ensureNatsServer();
+  const clientVersion = (
+    JSON.parse(
+      await readFile(join(root, 'node_modules/@nats-io/nats-core/package.json'), 'utf8'),
+    ) as { version: string }
+  ).version;
+  const workDir = await mkdtemp(join(tmpdir(), 'mosaic-bench-'));
+  await using pool = startPool(cores());
+  try {
+    const pair = await generateAgencyKey('pub-0', { keyId: 'k1' });
+    const payload = new TextEncoder().encode(fastSigner(pair.privateJwk)(benchReport('pub-0', 1)));
+
+    const publish: RawPublishResult[] = [];
+    let verify: BenchResult['limits']['verify'] = {
+      cryptoOneCore: Number.NaN,
+      cryptoAllCores: Number.NaN,
+      verifyReportOneCore: Number.NaN,
+      verifyReportAllCores: Number.NaN,
+      workers: pool.size,
+    };
+    if (only.has('limits') || only.has('e2e') || only.has('replay') || only.has('profile')) {
+      for (const fsync of ['default', 'always'] as const) {
+        publish.push(await rawPublish(fsync, payload, sizes.inFlight, sizes.rawMs));
+        log(`  raw publish fsync ${fsync}: ${publish.at(-1)!.perSec.toFixed(0)}/s`);
+      }
+      verify = await verifyRates(pool, pair, sizes.verifyMs);
+      log(
+        `  verify: crypto ${verify.cryptoOneCore.toFixed(0)}/s (1), ${verify.cryptoAllCores.toFixed(0)}/s (${pool.size}); verifyReport ${verify.verifyReportOneCore.toFixed(0)}/s (1), ${verify.verifyReportAllCores.toFixed(0)}/s (${pool.size})`,
+      );
+    }
+
+    const policy = only.has('policy')
+      ? policyScaling([10, 100, 1_000], sizes.policyReports, sizes.policyRounds)
+      : [];
+    if (policy.length > 0)
+      log(
+        `  policy: ${policy.map((p) => `${p.agencies}: ${p.usPerReport.toFixed(1)} µs`).join(', ')}`,
+      );
+
+    const rawRate = (fsync: FsyncMode): number =>
+      publish.find((p) => p.fsync === fsync)?.perSec ?? Number.NaN;
+    const e2eOptions = (fsync: FsyncMode, reports: number) => ({
+      label: fsync,
+      fsync,
+      publishers: sizes.publishers,
+      inFlight: sizes.inFlight,
+      reports,
+      latencySeconds: sizes.latencySeconds,
+      workDir,
+      pool,
+      natsServerPath: nats.path,
+      rawWritesPerSec: rawRate(fsync),
+      verifyPerSecOneCore: verify.cryptoOneCore,
+      cores: cores(),
+      log,
+    });
+    const endToEndResults: EndToEndResult[] = [];
+    const fsyncModes = (['default', 'always'] as const).filter(
+      (m) => (option('fsync') ?? 'both') === 'both' || option('fsync') === m,
+    );
+    if (only.has('e2e'))
+      for (const fsync of fsyncModes) {
+        const run = await endToEnd(e2eOptions(fsync, sizes.reports[fsync]));
+        endToEndResults.push(run.result);
+      }
+
+    let profile: BenchResult['profile'] = null;
+    if (only.has('profile')) {
+      const run = await endToEnd({
+        ...e2eOptions('default', sizes.profileReports),
+        label: 'profile',
+        latencySeconds: 2,
+        profileFile: join(workDir, 'hub.cpuprofile'),
+      });
+      if (run.profile !== undefined)
+        profile = { ...run.profile, fsync: 'default', reportsPerSec: run.result.reportsPerSec };
+      log(
+        `  profile: hub child under load, ${run.result.reportsPerSec.toFixed(0)} reports/s while profiled`,
+      );
+    }
+
+    const replayResult = only.has('replay')
+      ? await replay(pool, sizes.replayReports, verify, log)
+      : undefined;
+
+    const loadAfter = await otherLoad();
+    const partial: Omit<BenchResult, 'targets'> = {
+      schema: 'mosaic-bench/1',
+      startedAt: startedAt.toISOString(),
+      durationSec: (performance.now() - t0) / 1000,
+      mode: quick ? 'quick' : 'full',
+      machine: {
+        cores: cores(),
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        natsServer: nats.version,
+        natsClient: clientVersion,
+        otherLoad: `before: ${loadBefore}; after: ${loadAfter}`,
+      },
+      limits: { publish, verify },
+      endToEnd: endToEndResults,
+      policy,
+      replay: replayResult ?? null,
+      profile,
+    };
+    const result: BenchResult = { ...partial, targets: checkTargets(partial) };
+    const out = option('out') ?? join(root, 'bench', 'results', resultFileName(startedAt));
+    await mkdir(join(out, '..'), { recursive: true });
+    await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(
+      `${renderTable(result)}\n\nwritten ${out} (${result.durationSec.toFixed(0)} s)\n`,
+    );
+  } catch (err) {
+    log(`bench failed; its files (hub logs, data dirs) stay in ${workDir}`);
+    throw err;
+  }
+  await rm(workDir, { recursive: true, force: true });
+}
+
+await main();

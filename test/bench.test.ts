@@ -1,0 +1,198 @@
+/**
+ * The pure parts of the benchmark harness (bench/): percentiles, the limit and ratio, the
+ * targets, the result file's shape and the profile summary. Nothing here is timed.
+ */
+import { describe, expect, it } from 'vitest';
+import { packageOf, summariseProfile } from '../bench/lib/profile.ts';
+import {
+  checkTargets,
+  computeLimit,
+  percentiles,
+  quantile,
+  rate,
+  ratio,
+  renderTable,
+  resultFileName,
+  resultProblems,
+  type BenchResult,
+  type EndToEndResult,
+} from '../bench/lib/stats.ts';
+
+describe('percentiles', () => {
+  it('uses the nearest rank', () => {
+    const samples = Array.from({ length: 100 }, (_, i) => 100 - i); // 100 … 1, unsorted
+    expect(percentiles(samples)).toEqual({ count: 100, p50: 50, p95: 95, p99: 99, max: 100 });
+    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2);
+    expect(quantile([7], 0.99)).toBe(7);
+  });
+  it('is NaN without samples', () => {
+    expect(Number.isNaN(percentiles([]).p99)).toBe(true);
+  });
+});
+
+describe('limit and ratio', () => {
+  it('takes the smaller of storage and verification', () => {
+    const storage = computeLimit({
+      rawWritesPerSec: 20_000,
+      writesPerReport: 4,
+      verifyPerSecOneCore: 14_000,
+      cores: 2,
+    });
+    expect(storage).toEqual({
+      storage: 5_000,
+      verify: 28_000,
+      reportsPerSec: 5_000,
+      boundBy: 'storage',
+    });
+    const verify = computeLimit({
+      rawWritesPerSec: 200_000,
+      writesPerReport: 4,
+      verifyPerSecOneCore: 10_000,
+      cores: 2,
+    });
+    expect(verify.boundBy).toBe('verify');
+    expect(verify.reportsPerSec).toBe(20_000);
+    expect(ratio(2_500, storage.reportsPerSec)).toBe(0.5);
+    expect(ratio(1, 0)).toBe(0);
+    expect(rate(500, 250)).toBe(2_000);
+  });
+});
+
+function result(): BenchResult {
+  const e2e: EndToEndResult = {
+    fsync: 'default',
+    publishers: 4,
+    recipientsPerReport: 3,
+    inFlight: 256,
+    reports: 1_000,
+    reportsPerSec: 1_000,
+    cpuUsPerReport: { bench: 900, hub: 600, natsServer: 400 },
+    busyCores: 1.9,
+    acceptedPerSec: 1_100,
+    alertsConsumed: 3_000,
+    latency: {
+      count: 3,
+      p50: 5,
+      p95: 20,
+      p99: 30,
+      max: 31,
+      offeredPerSec: 500,
+      achievedPerSec: 499,
+    },
+    streams: { REPORTS: 1_000, ALERTS: 3_000, AUDIT: 0 },
+    writesPerReport: 4,
+    hubPeakRssMb: 200,
+    natsServerPeakRssMb: 90,
+    limit: { storage: 2_500, verify: 28_000, reportsPerSec: 2_500, boundBy: 'storage' },
+    ratio: 0.4,
+  };
+  const partial: Omit<BenchResult, 'targets'> = {
+    schema: 'mosaic-bench/1',
+    startedAt: '2026-11-23T20:00:00.000Z',
+    durationSec: 1,
+    mode: 'quick',
+    machine: {
+      cores: 2,
+      cpuModel: 'x',
+      memoryGb: 1,
+      node: 'v20',
+      natsServer: '2.15.1',
+      natsClient: '3.4.0',
+      otherLoad: 'idle',
+    },
+    limits: {
+      publish: [
+        { fsync: 'default', messages: 1, payloadBytes: 1_100, inFlight: 256, perSec: 10_000 },
+      ],
+      verify: {
+        cryptoOneCore: 14_000,
+        cryptoAllCores: 28_000,
+        verifyReportOneCore: 9_000,
+        verifyReportAllCores: 9_000,
+        workers: 2,
+      },
+    },
+    endToEnd: [e2e],
+    policy: [
+      {
+        scenario: 'random',
+        agencies: 10,
+        rules: 40,
+        usPerReport: 5,
+        usPerReportExplain: 9,
+        evaluatedPerReport: 4,
+        recipientsPerReport: 1,
+      },
+      {
+        scenario: 'random',
+        agencies: 1000,
+        rules: 4000,
+        usPerReport: 6,
+        usPerReportExplain: 9,
+        evaluatedPerReport: 4,
+        recipientsPerReport: 1,
+      },
+    ],
+    replay: null,
+    profile: null,
+  };
+  return { ...partial, targets: checkTargets(partial) };
+}
+
+describe('targets and result file', () => {
+  it('judges each target of issue 6', () => {
+    const targets = result().targets;
+    expect(targets.map((t) => [t.name, t.met])).toEqual([
+      ['end-to-end ÷ limit (fsync default)', false],
+      ['p99 publish→alert at half load (fsync default)', false],
+      ['routing cost 1,000 agencies ÷ 10 (random)', true],
+    ]);
+  });
+  it('has the mosaic-bench/1 shape after a JSON round trip', () => {
+    const r = result();
+    expect(resultProblems(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    expect(resultProblems({ schema: 'other' })).toContain('missing endToEnd');
+    expect(resultFileName(new Date('2026-11-23T20:01:02.345Z'))).toBe('2026-11-23T20-01-02Z.json');
+    const table = renderTable(r);
+    expect(table).toContain('e2e fsync default: sustained');
+    expect(table).toContain('MISSED');
+  });
+});
+
+describe('profile summary', () => {
+  it('adds self time per function and package, idle apart', () => {
+    const summary = summariseProfile({
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 } },
+        { id: 2, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } },
+        {
+          id: 3,
+          callFrame: {
+            functionName: 'publish',
+            url: 'file:///r/node_modules/@nats-io/jetstream/lib/jsclient.js',
+            lineNumber: 9,
+          },
+        },
+        {
+          id: 4,
+          callFrame: {
+            functionName: 'verifyReport',
+            url: 'file:///r/packages/signing/src/verify.ts',
+            lineNumber: 0,
+          },
+        },
+      ],
+      samples: [2, 3, 3, 4],
+      timeDeltas: [1_000, 1_000, 1_000, 1_000],
+    });
+    expect(summary.totalMs).toBe(4);
+    expect(summary.idlePct).toBe(25);
+    expect(summary.top[0]).toMatchObject({ fn: 'publish', selfMs: 2, selfPct: 50 });
+    expect(summary.byPackage.map((p) => p.name)).toEqual([
+      '@nats-io/jetstream',
+      'packages/signing',
+    ]);
+    expect(packageOf('node:internal/crypto/util', 'x')).toBe('node internals');
+    expect(packageOf('', '(garbage collector)')).toBe('(garbage collector)');
+  });
+});
