@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
 import { parseCommandArgs, type Command } from './command.ts';
 import { agencyAdd, agencyList, agencyShow } from './commands/agency.ts';
+import { auditCheckProof, auditProve, auditVerify } from './commands/audit.ts';
 import { demo } from './commands/demo.ts';
 import { dev } from './commands/dev.ts';
 import { keysGenerate } from './commands/keys-generate.ts';
 import { keysRevoke } from './commands/keys-revoke.ts';
 import { keysRotate } from './commands/keys-rotate.ts';
 import { publish } from './commands/publish.ts';
+import { replay } from './commands/replay.ts';
 import { rulesSet, rulesShow } from './commands/rules.ts';
 import { schemaValidate } from './commands/schema-validate.ts';
 import { sign } from './commands/sign.ts';
@@ -32,6 +34,10 @@ export const commands: readonly Command[] = [
   keysRevoke,
   rulesShow,
   rulesSet,
+  replay,
+  auditVerify,
+  auditProve,
+  auditCheckProof,
 ];
 
 const version = (

@@ -95,6 +95,10 @@ export const ErrorCode = {
   RegistryConflict: 'ERR_REGISTRY_CONFLICT',
   /** A file of the hub's data directory (identities, keys) is unreadable or inconsistent. */
   HubDataDir: 'ERR_HUB_DATA_DIR',
+  /** The audit log is not intact: an entry was removed, altered, reordered or truncated, a checkpoint does not verify, or a stored report or alert has no audit entry. */
+  AuditInvalid: 'ERR_AUDIT_INVALID',
+  /** An inclusion proof (or its signed checkpoint) does not verify. */
+  ProofInvalid: 'ERR_PROOF_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

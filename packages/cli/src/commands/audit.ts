@@ -1,0 +1,389 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  MerkleLog,
+  decodeEntry,
+  leafHash,
+  hubKeysFromJwks,
+  readAuditExport,
+  verifyAuditLog,
+  verifyCheckpoint,
+  verifyInclusion,
+  type AuditLogItem,
+} from '@mosaic/audit-log';
+import { readAuditCheckpoints, readStream } from '@mosaic/auditor';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { AUDIT_CHECKPOINTS_STREAM, Streams } from '@mosaic/federation';
+import { connectOperator } from '@mosaic/hub';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { requireOption, type Command } from '../command.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { readInput, writeLine } from '../io.ts';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
+
+async function readJwks(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new MosaicError(ErrorCode.Io, `cannot read ${path}: ${(cause as Error).message}`, {
+      details: { path },
+      cause,
+    });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new MosaicError(ErrorCode.KeyFile, `${path} is not a JWKS (JSON)`, {
+      details: { path },
+      cause,
+    });
+  }
+}
+
+/** `<data-dir>/hub.jwks` next to `<data-dir>/contexts/operator.json`. */
+function defaultJwks(context: string): string {
+  return join(dirname(dirname(context)), 'hub.jwks');
+}
+
+/** Problems about the checkpoints alone: their index is the checkpoint's position. */
+const CHECKPOINT_ONLY = new Set([
+  'checkpoint-signature',
+  'checkpoint-origin',
+  'checkpoint-order',
+  'fork',
+]);
+
+function failure(result: {
+  index: number;
+  problem: string;
+  message: string;
+  checkpoint?: number;
+}): MosaicError {
+  const { index, problem, message, checkpoint } = result;
+  const where = CHECKPOINT_ONLY.has(problem)
+    ? `checkpoint ${index}`
+    : `entry ${index} (AUDIT seq ${index + 1})`;
+  return new MosaicError(
+    ErrorCode.AuditInvalid,
+    `the audit log is not intact at ${where}: ${problem}: ${message}`,
+    { details: { index, problem, ...(checkpoint === undefined ? {} : { checkpoint }) } },
+  );
+}
+
+interface Coverage {
+  reports: number;
+  alerts: number;
+}
+
+/**
+ * Every REPORTS message has its `report.accepted` entry (by REPORTS sequence) and every
+ * ALERTS message is covered by a disclosure (`alert.disclosed` / `report.retracted`) of
+ * the same report naming its recipient.
+ */
+async function checkCoverage(
+  jsm: JetStreamManager,
+  entries: readonly AuditLogItem[],
+): Promise<Coverage> {
+  const collected = new Set<number>();
+  const disclosed = new Set<string>();
+  for (const item of entries) {
+    const e = decodeEntry(item.data);
+    if (e.action === 'report.accepted')
+      for (const ref of e.refs ?? []) if (ref.stream === Streams.Reports) collected.add(ref.seq);
+    if (e.action === 'alert.disclosed' || e.action === 'report.retracted')
+      for (const r of e.recipients ?? [])
+        disclosed.add(`${r.agency}|${String(e.subject?.issuer)}|${String(e.subject?.reportId)}`);
+  }
+  let reports = 0;
+  for await (const m of readStream(jsm, Streams.Reports)) {
+    reports++;
+    if (!collected.has(m.seq))
+      throw new MosaicError(
+        ErrorCode.AuditInvalid,
+        `REPORTS seq ${m.seq} (${m.subject}) has no collection entry (report.accepted) in the audit log`,
+        { details: { stream: Streams.Reports, seq: m.seq } },
+      );
+  }
+  let alerts = 0;
+  for await (const m of readStream(jsm, Streams.Alerts)) {
+    alerts++;
+    // mosaic.alerts.<recipient>.<kind>.<issuer>.<reportId>
+    const [, , recipient, , issuer, reportId] = m.subject.split('.');
+    if (!disclosed.has(`${String(recipient)}|${String(issuer)}|${String(reportId)}`))
+      throw new MosaicError(
+        ErrorCode.AuditInvalid,
+        `ALERTS seq ${m.seq} (${m.subject}) is covered by no disclosure entry in the audit log`,
+        { details: { stream: Streams.Alerts, seq: m.seq } },
+      );
+  }
+  return { reports, alerts };
+}
+
+export const auditVerify: Command = {
+  path: ['audit', 'verify'],
+  summary: 'recompute and check the audit Merkle log, its signed checkpoints and its coverage',
+  help: `Usage: mosaic audit verify --context <operator.json> [--jwks <hub.jwks>]
+                           [--from-checkpoint <k>] [--stream <name>] [--checkpoints-stream <name>]
+       mosaic audit verify --export <file> --jwks <hub.jwks>
+
+Recomputes the Merkle log (RFC 9162 hashing) over every AUDIT entry, checks each entry
+(schema, the prev hash chain), each checkpoint's signature with the hub key and the
+consistency of every checkpoint with the log (a removed, altered, reordered or truncated
+entry, or a second history for a signed size, is found). Live, it also checks that every
+REPORTS message has its collection entry and every ALERTS message is covered by a
+disclosure entry. Prints a summary on stdout: entries, checkpoints, reports, alerts, rate.
+On failure names the first bad entry index (AUDIT seq = index + 1) and what is wrong.
+
+Options:
+  --context <file>            the operator's context file
+  --jwks <file>               the hub's public key (default <data-dir>/hub.jwks beside the
+                              context's directory); required with --export
+  --from-checkpoint <k>       trust checkpoint k (0-based) and check from there on
+  --export <file>             verify an export ("mosaic replay --stream audit --out") offline
+  --stream <name>             the audit stream (default AUDIT; e.g. a copy)
+  --checkpoints-stream <name> its checkpoints (default AUDIT_CHECKPOINTS)
+  -h, --help                  show this help
+
+Examples:
+  mosaic audit verify --context .mosaic/contexts/operator.json
+  mosaic audit verify --export audit.export --jwks hub.jwks
+
+Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is named),
+2 usage error, 3 file, context or hub unavailable.`,
+  options: {
+    context: { type: 'string' },
+    jwks: { type: 'string' },
+    'from-checkpoint': { type: 'string' },
+    export: { type: 'string' },
+    stream: { type: 'string' },
+    'checkpoints-stream': { type: 'string' },
+  },
+  positionals: { min: 0, max: 0 },
+  async run(args, io) {
+    const exportFile = args.values['export'] as string | undefined;
+    const context = args.values['context'] as string | undefined;
+    if ((exportFile === undefined) === (context === undefined))
+      throw new MosaicError(
+        ErrorCode.Usage,
+        'mosaic audit verify: give --context or --export (see --help)',
+      );
+    const fromValue = args.values['from-checkpoint'] as string | undefined;
+    const fromCheckpoint = fromValue === undefined ? undefined : Number(fromValue);
+    if (
+      fromCheckpoint !== undefined &&
+      (!Number.isSafeInteger(fromCheckpoint) || fromCheckpoint < 0)
+    )
+      throw new MosaicError(
+        ErrorCode.Usage,
+        'mosaic audit verify: --from-checkpoint must be an index >= 0',
+      );
+    const started = performance.now();
+    let entries: AuditLogItem[];
+    let checkpoints: string[];
+    let coverage: (() => Promise<Coverage>) | undefined;
+    let close: (() => Promise<void>) | undefined;
+    let jwksPath: string;
+    if (exportFile !== undefined) {
+      jwksPath = requireOption(args, 'jwks', this);
+      const exported = await readAuditExport(exportFile);
+      entries = exported.entries;
+      checkpoints = exported.checkpoints.map((c) => c.text);
+    } else {
+      const ctx = context ?? '';
+      jwksPath = (args.values['jwks'] as string | undefined) ?? defaultJwks(ctx);
+      const op = await connectOperator(ctx);
+      close = () => op.close();
+      const jsm = await jetstreamManager(op.nc, { checkAPI: false });
+      const stream = (args.values['stream'] as string | undefined) ?? Streams.Audit;
+      entries = [];
+      for await (const m of readStream(jsm, stream))
+        entries.push({ index: m.seq - 1, seq: m.seq, data: m.data });
+      checkpoints = (
+        await readAuditCheckpoints(
+          jsm,
+          (args.values['checkpoints-stream'] as string | undefined) ?? AUDIT_CHECKPOINTS_STREAM,
+        )
+      ).map((c) => c.text);
+      coverage = () => checkCoverage(jsm, entries);
+    }
+    try {
+      const keys = await readJwks(jwksPath);
+      const result = await verifyAuditLog(
+        entries,
+        checkpoints,
+        hubKeysFromJwks(keys),
+        fromCheckpoint === undefined ? {} : { fromCheckpoint },
+      );
+      if (!result.ok) throw failure(result);
+      const covered = coverage === undefined ? undefined : await coverage();
+      const seconds = (performance.now() - started) / 1000;
+      writeLine(
+        io.stdout,
+        JSON.stringify({
+          ok: true,
+          entries: entries.length,
+          checkpoints: checkpoints.length,
+          ...(covered ?? {}),
+          seconds: Number(seconds.toFixed(3)),
+          entriesPerSecond: Math.round(entries.length / Math.max(seconds, 1e-3)),
+        }),
+      );
+      return ExitCode.Ok;
+    } finally {
+      await close?.();
+    }
+  },
+};
+
+/** What `mosaic audit prove` prints and `check-proof` reads. */
+interface ProofFile {
+  index: number;
+  size: number;
+  leafHash: string;
+  /** The entry itself (base64), so the leaf hash can be recomputed from it. */
+  entry: string;
+  proof: string[];
+  checkpoint: string;
+}
+
+export const auditProve: Command = {
+  path: ['audit', 'prove'],
+  summary: 'print an inclusion proof of one audit entry against the latest signed checkpoint',
+  help: `Usage: mosaic audit prove --context <operator.json> <entry-seq> [--out <file>]
+
+Prints (JSON) an RFC 9162 inclusion proof of the AUDIT entry with that sequence against
+the latest signed checkpoint: {"index","size","leafHash","entry","proof":[…],
+"checkpoint"}. Anyone holding the hub's JWKS checks it offline with
+"mosaic audit check-proof". The entry must be covered by a checkpoint already (the
+auditor signs one every 1000 entries or 10 s).
+
+Options:
+  --context <file>  the operator's context file
+  --out <file>      write the proof there instead of stdout
+  -h, --help        show this help
+
+Example:
+  mosaic audit prove --context .mosaic/contexts/operator.json 1234 > proof.json
+
+Exit codes: 0 printed, 1 no such entry or not covered by a checkpoint yet, 2 usage error,
+3 context or hub unavailable.`,
+  options: { context: { type: 'string' }, out: { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  async run(args, io) {
+    const context = requireOption(args, 'context', this);
+    const seq = Number(args.positionals[0]);
+    if (!Number.isSafeInteger(seq) || seq < 1)
+      throw new MosaicError(
+        ErrorCode.Usage,
+        'mosaic audit prove: <entry-seq> must be a positive integer',
+      );
+    await using op = await connectOperator(context);
+    const jsm = await jetstreamManager(op.nc, { checkAPI: false });
+    const latest = (await readAuditCheckpoints(jsm)).at(-1);
+    if (latest === undefined || latest.size < seq)
+      throw new MosaicError(
+        ErrorCode.AuditInvalid,
+        `AUDIT seq ${seq} is not covered by a signed checkpoint yet (latest covers ${latest?.size ?? 0} entries)`,
+        { details: { seq, checkpointSize: latest?.size ?? 0 } },
+      );
+    const tree = new MerkleLog();
+    let entry: Uint8Array | undefined;
+    for await (const m of readStream(jsm, Streams.Audit, { to: latest.size })) {
+      tree.append(leafHash(m.data));
+      if (m.seq === seq) entry = m.data;
+    }
+    if (entry === undefined)
+      throw new MosaicError(ErrorCode.AuditInvalid, `AUDIT holds no entry with seq ${seq}`, {
+        details: { seq },
+      });
+    const proof: ProofFile = {
+      index: seq - 1,
+      size: latest.size,
+      leafHash: hex(leafHash(entry)),
+      entry: Buffer.from(entry).toString('base64'),
+      proof: tree.inclusionProof(seq - 1, latest.size).map(hex),
+      checkpoint: latest.text,
+    };
+    const text = `${JSON.stringify(proof, null, 2)}\n`;
+    const out = args.values['out'] as string | undefined;
+    if (out === undefined) io.stdout.write(text);
+    else await writeFile(out, text);
+    return ExitCode.Ok;
+  },
+};
+
+export const auditCheckProof: Command = {
+  path: ['audit', 'check-proof'],
+  summary: 'verify an inclusion proof offline with the hub JWKS',
+  help: `Usage: mosaic audit check-proof --jwks <hub.jwks> <proof.json|->
+
+Checks offline a proof printed by "mosaic audit prove": the checkpoint's signature with
+the hub key, that the entry hashes to the leaf hash, and that the inclusion proof leads
+from the leaf at that index to the checkpoint's root for its tree size (RFC 9162).
+Prints {"ok":true,"index","size","action"} on stdout.
+
+Options:
+  --jwks <file>  the hub's public key (<data-dir>/hub.jwks)
+  -h, --help     show this help
+
+Example:
+  mosaic audit check-proof --jwks hub.jwks proof.json
+
+Exit codes: 0 valid, 1 invalid proof or checkpoint (ERR_PROOF_INVALID), 2 usage error,
+3 file unreadable.`,
+  options: { jwks: { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  async run(args, io) {
+    const jwks = await readJwks(requireOption(args, 'jwks', this));
+    const file = args.positionals[0] ?? '-';
+    const bad = (message: string): MosaicError =>
+      new MosaicError(ErrorCode.ProofInvalid, `${file}: ${message}`, { details: { file } });
+    let proof: ProofFile;
+    try {
+      proof = JSON.parse(new TextDecoder().decode(await readInput(file, io))) as ProofFile;
+    } catch (cause) {
+      if (cause instanceof MosaicError) throw cause;
+      throw bad('not a proof file (JSON)');
+    }
+    const shaped =
+      typeof proof === 'object' &&
+      proof !== null &&
+      Number.isSafeInteger(proof.index) &&
+      Number.isSafeInteger(proof.size) &&
+      typeof proof.leafHash === 'string' &&
+      typeof proof.entry === 'string' &&
+      typeof proof.checkpoint === 'string' &&
+      Array.isArray(proof.proof) &&
+      proof.proof.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h));
+    if (!shaped) throw bad('not a proof file: index, size, leafHash, entry, proof, checkpoint');
+    let cp: { size: number; root: Uint8Array };
+    try {
+      cp = verifyCheckpoint(proof.checkpoint, hubKeysFromJwks(jwks));
+    } catch (err) {
+      if (!(err instanceof MosaicError)) throw err;
+      throw bad(`checkpoint refused: ${err.message}`);
+    }
+    if (cp.size !== proof.size)
+      throw bad(`the proof is for size ${proof.size}, the checkpoint signs ${cp.size}`);
+    const leaf = leafHash(new Uint8Array(Buffer.from(proof.entry, 'base64')));
+    if (hex(leaf) !== proof.leafHash) throw bad('the entry does not hash to the leaf hash');
+    const ok = verifyInclusion({
+      index: proof.index,
+      size: proof.size,
+      leafHash: leaf,
+      proof: proof.proof.map(unhex),
+      root: cp.root,
+    });
+    if (!ok)
+      throw bad(`the inclusion proof of index ${proof.index} does not lead to the signed root`);
+    const entry = decodeEntry(new Uint8Array(Buffer.from(proof.entry, 'base64')));
+    writeLine(
+      io.stdout,
+      JSON.stringify({ ok: true, index: proof.index, size: proof.size, action: entry.action }),
+    );
+    return ExitCode.Ok;
+  },
+};

@@ -1,0 +1,353 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { readAuditCheckpoints, readStream } from '@mosaic/auditor';
+import { decodeEntry, writeAuditExport, type AuditLogItem } from '@mosaic/audit-log';
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import { Streams, staticRegistryView, type Stream } from '@mosaic/federation';
+import { connectOperator, parseTime } from '@mosaic/hub';
+import { verifyReport } from '@mosaic/signing';
+import { jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
+import { requireOption, type Command, type ParsedArgs } from '../command.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { writeLine } from '../io.ts';
+import { progressBar } from '../progress.ts';
+
+const STREAMS: Record<string, Stream> = {
+  reports: Streams.Reports,
+  alerts: Streams.Alerts,
+  rejections: Streams.Rejections,
+  audit: Streams.Audit,
+};
+
+/** Verifications in flight while the output stays in stream order. */
+const VERIFY_WINDOW = 64;
+
+function usage(message: string): MosaicError {
+  return new MosaicError(ErrorCode.Usage, `mosaic replay: ${message} (see --help)`);
+}
+
+function seqOption(args: ParsedArgs, name: string): number | undefined {
+  const value = args.values[name];
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1)
+    throw usage(`--${name} must be a stream sequence (a positive integer)`);
+  return n;
+}
+
+/** The first sequence stored at or after `time`, or undefined when none is. */
+async function firstSeqAt(
+  jsm: JetStreamManager,
+  stream: string,
+  time: string,
+): Promise<number | undefined> {
+  const m = await jsm.direct.getMessage(stream, { start_time: time });
+  return m?.seq;
+}
+
+interface Selection {
+  agency?: string;
+  jurisdiction?: string;
+  category?: string;
+}
+
+const decoder = new TextDecoder();
+
+/** The signed report inside a compact JWS (payload only, not verified: filtering). */
+function payloadOf(jws: Uint8Array): {
+  origin?: string;
+  jurisdictions?: string[];
+  category?: string;
+} {
+  const text = decoder.decode(jws);
+  const part = text.split('.')[1] ?? '';
+  try {
+    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as ReturnType<
+      typeof payloadOf
+    >;
+  } catch (err) {
+    if (err instanceof SyntaxError) return {};
+    throw err;
+  }
+}
+
+function selected(stream: Stream, m: StoredMsg, s: Selection): boolean {
+  const tokens = m.subject.split('.');
+  if (stream === Streams.Reports || stream === Streams.Alerts) {
+    // reports: mosaic.reports.<origin>.<category>.<issuer>.<id>; alerts: mosaic.alerts.<recipient>.…
+    const agency = stream === Streams.Reports ? tokens[4] : tokens[2];
+    if (s.agency !== undefined && agency !== s.agency) return false;
+    if (s.jurisdiction === undefined && s.category === undefined) return true;
+    const report = payloadOf(m.data);
+    if (s.category !== undefined && report.category !== s.category) return false;
+    if (
+      s.jurisdiction !== undefined &&
+      report.origin !== s.jurisdiction &&
+      !(report.jurisdictions ?? []).includes(s.jurisdiction)
+    )
+      return false;
+    return true;
+  }
+  if (s.agency === undefined) return true;
+  if (stream === Streams.Rejections) return tokens[2] === s.agency;
+  const entry = JSON.parse(decoder.decode(m.data)) as {
+    actor?: { id?: string };
+    subject?: { issuer?: string };
+    recipients?: unknown[];
+  };
+  return (
+    entry.actor?.id === s.agency ||
+    entry.subject?.issuer === s.agency ||
+    (entry.recipients ?? []).some(
+      (r) =>
+        r === s.agency ||
+        (typeof r === 'object' && r !== null && 'agency' in r && r.agency === s.agency),
+    )
+  );
+}
+
+function csvField(value: string): string {
+  return /[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+export const replay: Command = {
+  path: ['replay'],
+  summary: 'replay a stream in order, optionally re-verifying every signature (operator, audited)',
+  help: `Usage: mosaic replay --context <operator.json> --stream reports|alerts|rejections|audit
+                     [--since <time> | --from-seq <n>] [--until <time> | --to-seq <n>]
+                     [--agency <id>] [--jurisdiction <cc>] [--category <c>] [--verify]
+                     [--format ndjson|csv] [--out <file>] --reason "<justification>"
+
+Writes the selected messages of a hub stream in stream order, one per line, to stdout
+(or --out). The replay is itself recorded in the audit trail before any message is
+written (operator.replay, or operator.export for --stream audit --out, with the reason,
+the stream, the resolved sequence range and the filters).
+
+Boundaries:
+  --from-seq / --to-seq   exact stream sequences, both inclusive
+  --since <time>          messages JetStream stored at or after the time (inclusive)
+  --until <time>          messages stored before the time (exclusive)
+  Times are the stream's storage timestamps (RFC 3339 or "now"), not a report's issuedAt;
+  the range is resolved once at the start, so messages stored meanwhile are not included.
+
+Filters (applied within the range):
+  --agency <id>        reports: the issuer; alerts: the recipient; rejections: the
+                       submitting agency; audit: actor, issuer or a recipient
+  --jurisdiction <cc>  reports and alerts: the origin or a jurisdiction concerned
+  --category <c>       reports and alerts: the category
+
+Output: NDJSON {"stream","seq","time","subject", "jws" (reports, alerts) | "record"
+(rejections) | "entry" (audit), "verified"?} or CSV seq,time,subject,size,sha256,verified.
+With --stream audit and --out, the file is an audit export (entries and signed
+checkpoints) that "mosaic audit verify --export <file> --jwks <hub.jwks>" checks offline.
+
+A progress bar (count of total, rate, ETA) is drawn on stderr when it is a terminal.
+
+Options:
+  --context <file>   the operator's context file (<data-dir>/contexts/operator.json)
+  --stream <s>       reports, alerts, rejections or audit
+  --verify           reports and alerts: verify every signature with the key valid at the
+                     time the message was stored (a key revoked later still verifies
+                     reports stored before its revocation)
+  --format <f>       ndjson (default) or csv
+  --out <file>       write there instead of stdout
+  --reason <text>    why (required; kept in the audit entry)
+  -h, --help         show this help
+
+Examples:
+  mosaic replay --context .mosaic/contexts/operator.json --stream reports --verify \\
+      --since 2026-11-01T00:00:00Z --reason "case 2026/118, disclosure request" > r.ndjson
+  mosaic replay --context .mosaic/contexts/operator.json --stream audit \\
+      --out audit.export --reason "quarterly audit"
+
+Exit codes: 0 replayed (and verified), 1 a message failed verification (the first
+failing sequence is named), 2 usage error (also: no --reason), 3 context or hub
+unavailable, or permission denied.`,
+  options: {
+    context: { type: 'string' },
+    stream: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    'from-seq': { type: 'string' },
+    'to-seq': { type: 'string' },
+    agency: { type: 'string' },
+    jurisdiction: { type: 'string' },
+    category: { type: 'string' },
+    verify: { type: 'boolean' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    reason: { type: 'string' },
+  },
+  positionals: { min: 0, max: 0 },
+  async run(args, io) {
+    const context = requireOption(args, 'context', this);
+    const streamName = requireOption(args, 'stream', this);
+    const justification = requireOption(args, 'reason', this);
+    const stream = STREAMS[streamName];
+    if (stream === undefined) throw usage('--stream must be reports, alerts, rejections or audit');
+    const format = (args.values['format'] as string | undefined) ?? 'ndjson';
+    if (format !== 'ndjson' && format !== 'csv') throw usage('--format must be ndjson or csv');
+    const fromSeq = seqOption(args, 'from-seq');
+    const toSeq = seqOption(args, 'to-seq');
+    const since = args.values['since'] as string | undefined;
+    const until = args.values['until'] as string | undefined;
+    if (since !== undefined && fromSeq !== undefined)
+      throw usage('--since and --from-seq exclude each other');
+    if (until !== undefined && toSeq !== undefined)
+      throw usage('--until and --to-seq exclude each other');
+    const sinceTime = since === undefined ? undefined : parseTime(since, '--since');
+    const untilTime = until === undefined ? undefined : parseTime(until, '--until');
+    const selection: Selection = {};
+    for (const key of ['agency', 'jurisdiction', 'category'] as const) {
+      const value = args.values[key];
+      if (typeof value === 'string') selection[key] = value;
+    }
+    const reportLike = stream === Streams.Reports || stream === Streams.Alerts;
+    if (!reportLike && (selection.jurisdiction !== undefined || selection.category !== undefined))
+      throw usage('--jurisdiction and --category apply to reports and alerts');
+    const verify = args.values['verify'] === true;
+    if (verify && !reportLike)
+      throw usage('--verify applies to reports and alerts (the audit log: mosaic audit verify)');
+    const out = args.values['out'] as string | undefined;
+    const exporting = stream === Streams.Audit && out !== undefined;
+
+    await using op = await connectOperator(context);
+    const jsm = await jetstreamManager(op.nc, { checkAPI: false });
+    const info = await jsm.streams.info(stream);
+    let from = fromSeq ?? Math.max(1, info.state.first_seq);
+    let to = Math.min(toSeq ?? info.state.last_seq, info.state.last_seq);
+    if (sinceTime !== undefined) from = (await firstSeqAt(jsm, stream, sinceTime)) ?? to + 1;
+    if (untilTime !== undefined) {
+      const first = await firstSeqAt(jsm, stream, untilTime);
+      if (first !== undefined) to = Math.min(to, first - 1);
+    }
+    const total = Math.max(0, to - from + 1);
+    const federation = verify ? await op.federation() : undefined;
+    const keys = federation === undefined ? undefined : staticRegistryView(federation);
+
+    // Recorded before anything is disclosed: an aborted replay is still on the record.
+    await op.record(exporting ? 'operator.export' : 'operator.replay', {
+      justification,
+      details: {
+        stream,
+        fromSeq: from,
+        toSeq: to,
+        ...(sinceTime === undefined ? {} : { since: sinceTime }),
+        ...(untilTime === undefined ? {} : { until: untilTime }),
+        ...selection,
+        verify,
+        format: exporting ? 'audit-export' : format,
+        ...(out === undefined ? {} : { out }),
+      },
+    });
+
+    const progress = progressBar(io.stderr, total);
+    if (exporting) {
+      const entries: AuditLogItem[] = [];
+      for await (const m of readStream(jsm, stream, { from, to })) {
+        entries.push({ index: m.seq - 1, seq: m.seq, data: m.data });
+        progress.tick();
+      }
+      const checkpoints = (await readAuditCheckpoints(jsm)).filter((c) => c.size <= to);
+      await writeAuditExport(out, { entries, checkpoints });
+      progress.done();
+      writeLine(
+        io.stderr,
+        `exported ${entries.length} entries and ${checkpoints.length} checkpoints to ${out}`,
+      );
+      return ExitCode.Ok;
+    }
+
+    const sink = out === undefined ? io.stdout : createWriteStream(out);
+    if (format === 'csv') writeLine(sink, 'seq,time,subject,size,sha256,verified');
+    let written = 0;
+    let firstFailure: { seq: number; code: string; message: string } | undefined;
+    let failures = 0;
+    const emit = (m: StoredMsg, verified: boolean | undefined): void => {
+      const time = m.time.toISOString();
+      if (format === 'csv') {
+        const sha = createHash('sha256').update(m.data).digest('hex');
+        writeLine(
+          sink,
+          [
+            String(m.seq),
+            time,
+            csvField(m.subject),
+            String(m.data.byteLength),
+            sha,
+            verified === undefined ? '' : String(verified),
+          ].join(','),
+        );
+      } else {
+        const body = reportLike
+          ? { jws: decoder.decode(m.data) }
+          : stream === Streams.Audit
+            ? { entry: decodeEntry(m.data) }
+            : { record: JSON.parse(decoder.decode(m.data)) as unknown };
+        writeLine(
+          sink,
+          JSON.stringify({
+            stream,
+            seq: m.seq,
+            time,
+            subject: m.subject,
+            ...body,
+            ...(verified === undefined ? {} : { verified }),
+          }),
+        );
+      }
+      written++;
+    };
+    const check = async (m: StoredMsg): Promise<boolean> => {
+      if (keys === undefined) return true;
+      try {
+        await verifyReport(m.data, keys, { acceptRevokedBefore: m.time });
+        return true;
+      } catch (err) {
+        if (!isMosaicError(err)) throw err;
+        failures++;
+        writeLine(io.stderr, `seq ${m.seq}: ${err.code}: ${err.message}`);
+        if (firstFailure === undefined || m.seq < firstFailure.seq)
+          firstFailure = { seq: m.seq, code: err.code, message: err.message };
+        return false;
+      }
+    };
+    const window: { m: StoredMsg; ok: Promise<boolean> }[] = [];
+    const flush = async (limit: number): Promise<void> => {
+      while (window.length > limit) {
+        const head = window.shift();
+        if (head === undefined) break;
+        emit(head.m, verify ? await head.ok : undefined);
+      }
+    };
+    const started = performance.now();
+    for await (const m of readStream(jsm, stream, { from, to })) {
+      progress.tick();
+      if (!selected(stream, m, selection)) continue;
+      window.push({ m, ok: check(m) });
+      await flush(VERIFY_WINDOW);
+    }
+    await flush(0);
+    progress.done();
+    if (sink !== io.stdout) {
+      (sink as NodeJS.WritableStream & { end(): void }).end();
+      await finished(sink as NodeJS.WritableStream);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    writeLine(
+      io.stderr,
+      `replayed ${written} of ${total} messages (${stream} seq ${from}..${to})` +
+        (verify ? `, ${written - failures} verified` : '') +
+        ` in ${seconds.toFixed(1)} s (${Math.round(total / Math.max(seconds, 1e-3))}/s)`,
+    );
+    if (firstFailure !== undefined) {
+      writeLine(
+        io.stderr,
+        `error ${firstFailure.code}: ${failures} message(s) failed verification; the first is ${stream} seq ${firstFailure.seq}: ${firstFailure.message}`,
+      );
+      return ExitCode.Rejected;
+    }
+    return ExitCode.Ok;
+  },
+};
