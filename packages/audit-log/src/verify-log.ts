@@ -308,6 +308,14 @@ class Verification {
           `entry ${p} was altered: its prev does not match entry ${p - 1}`,
           c.position,
         );
+      if (!equalBytes(rootOf([...known, ...rest], c.size), c.root))
+        return fail(
+          'checkpoint-root-mismatch',
+          this.last.size,
+          `entries ${this.last.size}..${c.size - 1} are not the history signed in checkpoint ${c.position} ` +
+            `(size ${c.size}), and the hash chain breaks at entry ${p}: several entries were replaced`,
+          c.position,
+        );
     }
     return fail(
       'chain',
