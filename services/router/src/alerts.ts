@@ -135,15 +135,23 @@ export class AlertStore {
     }
   }
 
-  /** Creates the agency's `alerts-<agency>` consumer unless it exists. True when created. */
+  /**
+   * Creates the agency's `alerts-<agency>` consumer unless it exists. True when created.
+   * An existing one created before acks were sampled (consultations) gets `sample_freq`.
+   */
   async ensureAlertsConsumer(agency: string): Promise<boolean> {
+    const wanted = alertsConsumerConfig(agency);
     try {
-      await this.#jsm.consumers.info(Streams.Alerts, alertsConsumer(agency));
+      const info = await this.#jsm.consumers.info(Streams.Alerts, alertsConsumer(agency));
+      if (info.config.sample_freq !== wanted.sample_freq)
+        await this.#jsm.consumers.update(Streams.Alerts, alertsConsumer(agency), {
+          sample_freq: wanted.sample_freq,
+        });
       return false;
     } catch (err) {
       if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
     }
-    await this.#jsm.consumers.add(Streams.Alerts, alertsConsumerConfig(agency));
+    await this.#jsm.consumers.add(Streams.Alerts, wanted);
     return true;
   }
 
