@@ -4,7 +4,8 @@
  *
  *   npm run bench                 full run (< 10 min on 2 cores)
  *   npm run bench -- --quick      ~1-minute smoke run with small sizes
- *   options: --only=limits,policy,e2e,profile,replay  --reports=N  --replay-reports=N
+ *   options: --only=limits,policy,e2e,profile,replay  --e2e-seconds=S (sustained phase)
+ *            --reports=N (instead: a fixed count)  --replay-reports=N
  *            --publishers=N  --in-flight=N  --fsync=default|always|both  --no-profile
  *            --out=<file>
  */
@@ -52,12 +53,13 @@ const sizes = {
   verifyMs: quick ? 1_000 : 3_000,
   publishers: num('publishers', 4),
   inFlight: num('in-flight', 256),
-  reports: {
-    default: num('reports', quick ? 2_000 : 15_000),
-    always: num('reports', quick ? 1_000 : 8_000),
-  },
+  // The sustained phase lasts about this long (sized from the warm-up), unless --reports.
+  reports:
+    option('reports') === undefined
+      ? { seconds: num('e2e-seconds', quick ? 5 : 30) }
+      : num('reports', 2_000),
   latencySeconds: quick ? 4 : 15,
-  profileReports: quick ? 1_500 : 6_000,
+  profileSeconds: quick ? 3 : 12,
   policyReports: quick ? 500 : 2_000,
   policyRounds: quick ? 2 : 5,
   replayReports: num('replay-reports', quick ? 10_000 : 100_000),
@@ -80,6 +82,16 @@ async function otherLoad(): Promise<string> {
     .map((x) => x.toFixed(2))
     .join(' ');
   return `${others.length === 0 ? 'no other vitest processes' : `${others.length} other vitest processes running`}; load average ${load}`;
+}
+
+async function source(): Promise<BenchResult['source']> {
+  const git = (...args: string[]): Promise<string> =>
+    promisify(execFile)('git', args, { cwd: root }).then((r) => r.stdout);
+  const commit = (await git('rev-parse', 'HEAD')).trim();
+  const changed = (await git('status', '--porcelain', '--untracked-files=no'))
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  return { commit, uncommittedFiles: changed.length };
 }
 
 async function main(): Promise<void> {
@@ -128,7 +140,7 @@ async function main(): Promise<void> {
 
     const rawRate = (fsync: FsyncMode): number =>
       publish.find((p) => p.fsync === fsync)?.perSec ?? Number.NaN;
-    const e2eOptions = (fsync: FsyncMode, reports: number) => ({
+    const e2eOptions = (fsync: FsyncMode, reports: number | { seconds: number }) => ({
       label: fsync,
       fsync,
       publishers: sizes.publishers,
@@ -149,14 +161,14 @@ async function main(): Promise<void> {
     );
     if (only.has('e2e'))
       for (const fsync of fsyncModes) {
-        const run = await endToEnd(e2eOptions(fsync, sizes.reports[fsync]));
+        const run = await endToEnd(e2eOptions(fsync, sizes.reports));
         endToEndResults.push(run.result);
       }
 
     let profile: BenchResult['profile'] = null;
     if (only.has('profile')) {
       const run = await endToEnd({
-        ...e2eOptions('default', sizes.profileReports),
+        ...e2eOptions('default', { seconds: sizes.profileSeconds }),
         label: 'profile',
         latencySeconds: 2,
         profileFile: join(workDir, 'hub.cpuprofile'),
@@ -178,6 +190,7 @@ async function main(): Promise<void> {
       startedAt: startedAt.toISOString(),
       durationSec: (performance.now() - t0) / 1000,
       mode: quick ? 'quick' : 'full',
+      source: await source(),
       machine: {
         cores: cores(),
         cpuModel: cpus()[0]?.model ?? 'unknown',

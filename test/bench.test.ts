@@ -91,6 +91,7 @@ function result(): BenchResult {
     startedAt: '2026-11-23T20:00:00.000Z',
     durationSec: 1,
     mode: 'quick',
+    source: { commit: 'abc', uncommittedFiles: 0 },
     machine: {
       cores: 2,
       cpuModel: 'x',

@@ -35,8 +35,11 @@ export interface EndToEndOptions {
   publishers: number;
   /** Submissions awaiting the hub's reply at any time, over all publishers. */
   inFlight: number;
-  /** Reports of the sustained phase. */
-  reports: number;
+  /**
+   * Reports of the sustained phase: a number, or `{ seconds }` to size it from the warm-up's
+   * rate (so a slow hub does not make the run overlong), within 500–60,000.
+   */
+  reports: number | { seconds: number };
   /** Seconds of the fixed-load latency phase. */
   latencySeconds: number;
   workDir: string;
@@ -257,11 +260,17 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
 
     // Warm-up: connections, consumers, key caches, JIT.
     const warm = await signed(Math.ceil(500 / o.publishers), 0);
+    const tWarm = performance.now();
     await closedLoop(warm);
     await alerts.reach(published * RECIPIENTS.length, 60_000, 'warm-up alerts');
+    const warmRate = rate(published, performance.now() - tWarm);
+    const wanted =
+      typeof o.reports === 'number'
+        ? o.reports
+        : Math.min(60_000, Math.max(500, Math.round(warmRate * o.reports.seconds)));
 
     // Sustained: as fast as the hub accepts, bounded in flight.
-    const per = Math.ceil(o.reports / o.publishers);
+    const per = Math.ceil(wanted / o.publishers);
     const batches = await signed(per, 1_000_000);
     const before = published;
     const profiler = async (command: 'start' | 'stop'): Promise<void> => {

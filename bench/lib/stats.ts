@@ -155,6 +155,8 @@ export interface BenchResult {
   startedAt: string;
   durationSec: number;
   mode: 'quick' | 'full';
+  /** The tree measured: its commit and how many files differed from it. */
+  source: { commit: string; uncommittedFiles: number };
   machine: {
     cores: number;
     cpuModel: string;
@@ -227,6 +229,7 @@ const RESULT_KEYS = [
   'startedAt',
   'durationSec',
   'mode',
+  'source',
   'machine',
   'limits',
   'endToEnd',
