@@ -61,8 +61,13 @@ export interface Auditor extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** How long an entry may keep losing the race to other writers before it is refused. */
-const CONTENDED_APPEND_MS = 15_000;
+/**
+ * How long an entry may keep losing the race to other writers (or failing to be stored)
+ * before it is refused — shorter than the client's 10 s request timeout.
+ */
+const CONTENDED_APPEND_MS = 8_000;
+/** Entries published in flight at once (pipelined, each chained to the one before). */
+const MAX_BATCH = 256;
 /** Longest pause after a lost race (jittered), so two busy writers do not keep colliding. */
 const MAX_BACKOFF_MS = 25;
 
@@ -75,12 +80,16 @@ function serviceLogger(log: Logger | undefined): Logger {
   );
 }
 
+/** JetStream's "wrong last msg ID" (the expected previous entry is not the last one). */
+const WRONG_LAST_MSG_ID = 10070;
+
 function isWrongLastSequence(err: unknown): boolean {
   for (let e = err; e instanceof Error; e = e.cause)
     if (
       e instanceof JetStreamApiError &&
       (e.code === JetStreamApiCodes.StreamWrongLastSequence ||
-        e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+        e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown ||
+        e.code === WRONG_LAST_MSG_ID)
     )
       return true;
   return false;
@@ -105,6 +114,30 @@ interface AckSample {
 
 const CONSULTATION_SUBJECT = `$JS.EVENT.METRIC.CONSUMER.ACK.${Streams.Alerts}.>`;
 
+interface Pending {
+  request: AuditRequest;
+  deadline: number;
+  attempts: number;
+  resolve: (seq: number) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Built {
+  pending: Pending;
+  data: Uint8Array;
+  leaf: Uint8Array;
+  /** Hex leaf hash: the entry's msg id and the next entry's `prev`. */
+  id: string;
+}
+
+/**
+ * The ordered writer. Requests queue up; a pump publishes them in batches, pipelined, each
+ * entry expecting both the stream's last sequence and — after the first of a batch — the
+ * previous entry's msg id (its leaf hash). So an entry is stored only directly after the
+ * entry it chains to: when another writer got in between, that entry and every later one
+ * of the batch fail, the pump re-reads the stream (the truth), settles what was stored and
+ * re-chains the rest after the other writer's entries. No fork, no broken `prev` chain.
+ */
 class Writer {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
@@ -116,7 +149,9 @@ class Writer {
   #lastSeq = 0;
   #lastLeaf: string | undefined;
   #checkpointed = 0;
-  #tail: Promise<unknown> = Promise.resolve();
+  #queue: Pending[] = [];
+  #pumping: Promise<void> | undefined;
+  #checkpoints: Promise<unknown> = Promise.resolve();
 
   constructor(
     js: JetStreamClient,
@@ -140,14 +175,23 @@ class Writer {
     return this.#tree.size - this.#checkpointed;
   }
 
-  /** Reads what AUDIT holds beyond what this writer knows (all of it on start). */
-  async catchUp(): Promise<void> {
+  #commit(data: Uint8Array, seq: number): string {
+    const leaf = leafHash(data);
+    this.#tree.append(leaf);
+    this.#lastLeaf = hex(leaf);
+    this.#lastSeq = seq;
+    return this.#lastLeaf;
+  }
+
+  /**
+   * Reads what AUDIT holds beyond what this writer knows (all of it on start); `seen` gets
+   * each entry's sequence and leaf hash.
+   */
+  async catchUp(seen?: (seq: number, id: string) => void): Promise<void> {
     const before = this.#tree.size;
     for await (const m of readStream(this.#jsm, Streams.Audit, { from: this.#lastSeq + 1 })) {
-      const leaf = leafHash(m.data);
-      this.#tree.append(leaf);
-      this.#lastLeaf = hex(leaf);
-      this.#lastSeq = m.seq;
+      const id = this.#commit(m.data, m.seq);
+      seen?.(m.seq, id);
     }
     if (this.#tree.size !== before)
       this.#log.debug({ size: this.#tree.size, read: this.#tree.size - before }, 'AUDIT tail read');
@@ -155,80 +199,183 @@ class Writer {
 
   /** The tree size of the last stored checkpoint. */
   async loadCheckpointed(): Promise<void> {
+    this.#checkpointed = (await this.#lastCheckpoint()).size;
+  }
+
+  /** Resolves once every append queued so far is settled. */
+  async idle(): Promise<void> {
+    while (this.#pumping !== undefined) await this.#pumping;
+  }
+
+  /** Appends one entry; resolves with its AUDIT sequence once JetStream stored it. */
+  append(request: AuditRequest): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        request,
+        deadline: Date.now() + CONTENDED_APPEND_MS,
+        attempts: 0,
+        resolve,
+        reject,
+      });
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
+    if (this.#pumping !== undefined) return;
+    this.#pumping = this.#pump().finally(() => {
+      this.#pumping = undefined;
+      if (this.#queue.length > 0) this.#kick();
+    });
+  }
+
+  async #pump(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      try {
+        await this.#write(batch);
+      } catch (err) {
+        // Not expected (#write settles its entries); never leave a caller waiting.
+        this.#log.error({ err }, 'audit batch failed');
+        for (const p of batch) p.reject(err);
+      }
+    }
+  }
+
+  async #write(batch: Pending[]): Promise<void> {
+    const built: Built[] = [];
+    const time = this.#now().toISOString();
+    let prev = this.#lastLeaf;
+    for (const pending of batch) {
+      let data: Uint8Array;
+      try {
+        // Throws ERR_AUDIT_ENTRY (the schema's verdict) for anything that is not an entry.
+        data = encodeEntry({
+          ...pending.request,
+          v: 1,
+          time,
+          ...(prev === undefined ? {} : { prev }),
+        } as AuditEntry);
+      } catch (err) {
+        pending.reject(err);
+        continue;
+      }
+      const leaf = leafHash(data);
+      prev = hex(leaf);
+      built.push({ pending, data, leaf, id: prev });
+    }
+    const base = this.#lastSeq;
+    const results = await Promise.allSettled(
+      built.map((b, i) =>
+        this.#js.publish(StreamSubjects[Streams.Audit], b.data, {
+          msgID: b.id,
+          expect: {
+            streamName: Streams.Audit,
+            lastSequence: base + i,
+            ...(i === 0 ? {} : { lastMsgID: (built[i - 1] as Built).id }),
+          },
+        }),
+      ),
+    );
+    let stored = 0;
+    for (const [i, b] of built.entries()) {
+      const r = results[i];
+      if (r?.status !== 'fulfilled' || r.value.duplicate || r.value.seq !== base + i + 1) break;
+      this.#commit(b.data, r.value.seq);
+      b.pending.resolve(r.value.seq);
+      stored++;
+    }
+    if (stored === built.length) return;
+
+    // Lost a race (or a publish failed): the stream is the truth. Whatever of ours it holds
+    // is settled; the rest is re-chained after what it holds and tried again.
+    const failure = results.slice(stored).find((r) => r.status === 'rejected')?.reason as unknown;
+    const open = new Map(built.slice(stored).map((b) => [b.id, b]));
+    try {
+      await this.catchUp((seq, id) => {
+        const mine = open.get(id);
+        if (mine === undefined) return;
+        open.delete(id);
+        mine.pending.resolve(seq);
+      });
+    } catch (err) {
+      for (const b of open.values()) b.pending.reject(err);
+      return;
+    }
+    const contended = isWrongLastSequence(failure);
+    const retry: Pending[] = [];
+    for (const { pending } of open.values()) {
+      pending.attempts++;
+      if (Date.now() > pending.deadline) pending.reject(failure);
+      else retry.push(pending);
+    }
+    if (retry.length === 0) return;
+    this.#log.debug(
+      { lastSeq: this.#lastSeq, retry: retry.length, contended },
+      contended
+        ? 'AUDIT moved on; re-chaining after the other writer'
+        : 'AUDIT append failed; retrying',
+    );
+    const attempts = retry[0]?.attempts ?? 1;
+    await delay(
+      contended
+        ? Math.floor(Math.random() * Math.min(MAX_BACKOFF_MS, attempts * 2))
+        : Math.min(1_000, 50 * attempts),
+    );
+    this.#queue.unshift(...retry);
+  }
+
+  /** The last stored checkpoint: its sequence and tree size. */
+  async #lastCheckpoint(): Promise<{ seq: number; size: number }> {
     try {
       const m = await this.#jsm.streams.getMessage(AUDIT_CHECKPOINTS_STREAM, {
         last_by_subj: AUDIT_CHECKPOINTS_SUBJECT,
       });
-      const size = m?.header.get(TREE_SIZE_HEADER);
-      this.#checkpointed = size === undefined || size === '' ? 0 : Number(size);
+      return m === null
+        ? { seq: 0, size: 0 }
+        : { seq: m.seq, size: Number(m.header.get(TREE_SIZE_HEADER)) };
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound) return;
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound)
+        return { seq: 0, size: 0 };
       throw err;
     }
   }
 
-  /** Runs `op` after everything queued before it: one append at a time. */
-  #serial<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(op, op);
-    this.#tail = run.catch(() => undefined);
-    return run;
-  }
-
-  idle(): Promise<unknown> {
-    return this.#tail;
-  }
-
-  append(request: AuditRequest): Promise<number> {
-    return this.#serial(async () => {
-      const deadline = Date.now() + CONTENDED_APPEND_MS;
+  /**
+   * Signs and stores a checkpoint of the tree as it is now — unless the last stored one
+   * (possibly another auditor's) already covers that size. Stored with expected-last-
+   * sequence too, so checkpoints of racing auditors never appear out of order.
+   */
+  checkpoint(): Promise<string | undefined> {
+    const run = this.#checkpoints.then(async () => {
       for (let attempt = 1; ; attempt++) {
-        // Throws ERR_AUDIT_ENTRY (the schema's verdict) for anything that is not an entry.
-        const data = encodeEntry({
-          ...request,
-          v: 1,
-          time: this.#now().toISOString(),
-          ...(this.#lastLeaf === undefined ? {} : { prev: this.#lastLeaf }),
-        } as AuditEntry);
+        // A snapshot: the tree only changes synchronously between awaits.
+        const size = this.#tree.size;
+        const root = this.#tree.root(size);
+        const last = await this.#lastCheckpoint();
+        this.#checkpointed = Math.max(this.#checkpointed, last.size);
+        if (size === 0 || size <= last.size) return undefined;
+        const signed = signCheckpoint(
+          formatCheckpoint({ origin: this.#key.name, size, root }),
+          this.#key,
+        );
+        const h = headers();
+        h.set(TREE_SIZE_HEADER, String(size));
         try {
-          const ack = await this.#js.publish(StreamSubjects[Streams.Audit], data, {
-            expect: { streamName: Streams.Audit, lastSequence: this.#lastSeq },
+          await this.#js.publish(AUDIT_CHECKPOINTS_SUBJECT, signed, {
+            headers: h,
+            expect: { streamName: AUDIT_CHECKPOINTS_STREAM, lastSequence: last.seq },
           });
-          const leaf = leafHash(data);
-          this.#tree.append(leaf);
-          this.#lastLeaf = hex(leaf);
-          this.#lastSeq = ack.seq;
-          return ack.seq;
         } catch (err) {
-          if (!isWrongLastSequence(err) || Date.now() > deadline) throw err;
-          // Another writer appended: take its entries into the tree, chain after them.
-          this.#log.debug(
-            { lastSeq: this.#lastSeq, attempt },
-            'AUDIT moved on; re-reading the tail',
-          );
-          if (attempt > 1)
-            await delay(Math.floor(Math.random() * Math.min(MAX_BACKOFF_MS, attempt * 2)));
-          await this.catchUp();
+          if (!isWrongLastSequence(err) || attempt >= 10) throw err;
+          continue;
         }
+        this.#checkpointed = size;
+        return signed;
       }
     });
-  }
-
-  /** Signs and stores a checkpoint of the tree as it is now (none when nothing is new). */
-  checkpoint(): Promise<string | undefined> {
-    return this.#serial(async () => {
-      const size = this.#tree.size;
-      if (size === 0 || size <= this.#checkpointed) return undefined;
-      const text = formatCheckpoint({ origin: this.#key.name, size, root: this.#tree.root() });
-      const signed = signCheckpoint(text, this.#key);
-      const h = headers();
-      h.set(TREE_SIZE_HEADER, String(size));
-      await this.#js.publish(AUDIT_CHECKPOINTS_SUBJECT, signed, {
-        headers: h,
-        expect: { streamName: AUDIT_CHECKPOINTS_STREAM },
-      });
-      this.#checkpointed = size;
-      return signed;
-    });
+    this.#checkpoints = run.catch(() => undefined);
+    return run;
   }
 }
 

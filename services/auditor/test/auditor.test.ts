@@ -144,7 +144,7 @@ describe('auditor', () => {
       checkpointEvery: { entries: 50 },
     });
     // Both started from the same tail: every append of one makes the other's state stale.
-    const N = 150;
+    const N = 600;
     let seqs: number[];
     try {
       seqs = await Promise.all(
@@ -186,6 +186,26 @@ describe('auditor', () => {
     expect(auditor.size()).toBe(size);
     await auditor.stop();
     await anc.close();
+  });
+
+  it('appends requests from many callers one at a time (measured rate)', async () => {
+    const anc = await connect({ servers: server.url });
+    const auditor = await startAuditor({ nc: anc, hubKey: key, log, consultations: false });
+    const client = auditClient(nc, 'router');
+    const before = auditor.size();
+    const N = 2_000;
+    const started = performance.now();
+    const seqs = await Promise.all(
+      Array.from({ length: N }, (_, i) => client.record(collected(i + 1))),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    await auditor.stop();
+    await anc.close();
+    expect(new Set(seqs.map((r) => r.seq)).size).toBe(N);
+    expect(Math.max(...seqs.map((r) => r.seq))).toBe(before + N);
+    process.stderr.write(
+      `[measure] auditor: ${N} requested appends in ${seconds.toFixed(2)} s (${Math.round(N / seconds)}/s)\n`,
+    );
   });
 
   it('without an auditor the client fails with ERR_UNAVAILABLE', async () => {
