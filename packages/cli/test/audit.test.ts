@@ -24,7 +24,7 @@ const NGO = 'ngo-lastrada';
 const REPORTS = 30;
 
 /** A GREEN recruitment report of nl-police about NL: ngo-lastrada and others receive it. */
-function recruitment() {
+function recruitment(lineage?: object) {
   return {
     schemaVersion: '1.0',
     reportId: randomUUID(),
@@ -37,6 +37,7 @@ function recruitment() {
     narrative: 'Job offers abroad with debt bondage.',
     grading: { sourceReliability: 'B', informationCredibility: 2, confidence: 70 },
     handling: { tlp: 'GREEN' },
+    ...(lineage === undefined ? {} : { lineage }),
   };
 }
 
@@ -170,6 +171,28 @@ describe('audit entries of a running hub', () => {
     for (const e of consulted) expect(e.refs?.[0]).toMatchObject({ stream: 'ALERTS' });
   });
 
+  it('a retraction is one report.retracted entry naming the earlier recipients', async () => {
+    const first = (await auditEntries()).find((e) => e.action === 'alert.disclosed');
+    const reportId = first?.subject?.reportId ?? '';
+    await using agency = await connectAgency({
+      context: join(hub.contextsDir, 'nl-police.json'),
+      key: join(hub.keysDir, 'nl-police.jwk'),
+    });
+    const retraction = recruitment({ retracts: reportId });
+    expect(await agency.publish(retraction)).toMatchObject({ ok: true });
+    await routed();
+    const retracted = (await auditEntries()).filter((e) => e.action === 'report.retracted');
+    expect(retracted).toHaveLength(1);
+    expect(retracted[0]).toMatchObject({
+      actor: { kind: 'service', id: 'router' },
+      subject: { reportId: retraction.reportId, issuer: 'nl-police' },
+      details: { refers: [reportId] },
+    });
+    expect(retracted[0]?.recipients?.map((r) => r.agency)).toEqual(
+      first?.recipients?.map((r) => r.agency),
+    );
+  });
+
   it('a registry change needs --reason and is recorded with it', async () => {
     const rules = join(dir, 'rules.json');
     await writeFile(rules, JSON.stringify(hub.registry.agency(NGO)?.subscriptions ?? []));
@@ -269,7 +292,7 @@ describe('mosaic replay', () => {
     expect(res.code, res.stderr).toBe(0);
     const rows = res.stdout.trim().split('\n');
     expect(rows[0]).toBe('seq,time,subject,size,sha256,verified');
-    expect(rows.length - 1).toBe(REPORTS);
+    expect(rows.length - 1).toBe(REPORTS + 1); // and the retraction
     for (const row of rows.slice(1)) expect(row).toContain(`mosaic.alerts.${NGO}.`);
   });
 });
@@ -278,7 +301,16 @@ describe('mosaic audit verify | prove | check-proof', () => {
   it('verifies the live log with its coverage, and an export offline', async () => {
     const live = await mosaic(['audit', 'verify', '--context', operator]);
     expect(live.code, live.stderr).toBe(0);
-    expect(JSON.parse(live.stdout)).toMatchObject({ ok: true, reports: REPORTS });
+    expect(JSON.parse(live.stdout)).toMatchObject({ ok: true, reports: REPORTS + 1 });
+    const fromLast = await mosaic([
+      'audit',
+      'verify',
+      '--context',
+      operator,
+      '--from-checkpoint',
+      '1',
+    ]);
+    expect(fromLast.code, fromLast.stderr).toBe(0);
     const file = join(dir, 'audit.export');
     const exported = await mosaic([
       'replay',
