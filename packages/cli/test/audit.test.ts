@@ -157,6 +157,9 @@ describe('audit entries of a running hub', () => {
       context: join(hub.contextsDir, `${NGO}.json`),
       key: join(hub.keysDir, `${NGO}.jwk`),
     });
+    // The router creates every alerts consumer with every ack sampled.
+    const consumer = await jsm.consumers.info(Streams.Alerts, `alerts-${NGO}`);
+    expect(consumer.config.sample_freq).toBe('100%');
     const summary = await ngo.subscribe(() => undefined, { max: 2 });
     expect(summary.delivered).toBe(2);
     await expect
