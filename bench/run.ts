@@ -7,7 +7,7 @@
  *   options: --only=limits,policy,e2e,profile,replay  --e2e-seconds=S (sustained phase)
  *            --reports=N (instead: a fixed count)  --replay-reports=N
  *            --publishers=N  --in-flight=N  --fsync=default|always|both  --no-profile
- *            --out=<file>
+ *            --keep (the work dir: hub logs, data dirs)  --out=<file>
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +22,7 @@ import { benchReport, fastSigner } from './lib/fixtures.ts';
 import { cores, rawPublish, verifyRates } from './lib/limits.ts';
 import { policyScaling } from './lib/policy-scaling.ts';
 import { startPool } from './lib/pool.ts';
+import { cliAuditVerify, cliReplay, hasAuditCli } from './lib/cli-replay.ts';
 import { replay } from './lib/replay.ts';
 import {
   checkTargets,
@@ -31,6 +32,7 @@ import {
   type EndToEndResult,
   type FsyncMode,
   type RawPublishResult,
+  type ReplayResult,
 } from './lib/stats.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -180,9 +182,39 @@ async function main(): Promise<void> {
       );
     }
 
-    const replayResult = only.has('replay')
-      ? await replay(pool, sizes.replayReports, verify, log)
-      : undefined;
+    let replayResult: ReplayResult | undefined;
+    if (only.has('replay')) {
+      replayResult = await replay(pool, sizes.replayReports, verify, log);
+      if (await hasAuditCli()) {
+        const cli = await cliReplay({
+          workDir,
+          pool,
+          total: sizes.replayReports,
+          natsServerPath: nats.path,
+          log,
+        });
+        log(`  mosaic replay --verify: ${cli.perSec}/s`);
+        replayResult.cli = {
+          ...cli,
+          ratioOneCore: cli.perSec / verify.cryptoOneCore,
+          ratioVsVerifyReportOneCore: cli.perSec / verify.verifyReportOneCore,
+        };
+        if (endToEndResults.some((e) => e.fsync === 'default')) {
+          replayResult.audit = await cliAuditVerify({
+            workDir,
+            dataDir: join(workDir, 'data-default'),
+            federationPath: join(workDir, 'federation-default.json'),
+            natsServerPath: nats.path,
+          });
+          log(`  mosaic audit verify: ${replayResult.audit.perSec}/s`);
+        } else
+          replayResult.audit = { skipped: 'needs the fsync-default end-to-end run (--only=e2e)' };
+      } else {
+        const why = 'this tree has no mosaic replay --verify / mosaic audit verify yet';
+        replayResult.cli = { skipped: why };
+        replayResult.audit = { skipped: why };
+      }
+    }
 
     const loadAfter = await otherLoad();
     const partial: Omit<BenchResult, 'targets'> = {
@@ -217,7 +249,8 @@ async function main(): Promise<void> {
     log(`bench failed; its files (hub logs, data dirs) stay in ${workDir}`);
     throw err;
   }
-  await rm(workDir, { recursive: true, force: true });
+  if (flag('keep')) log(`kept ${workDir}`);
+  else await rm(workDir, { recursive: true, force: true });
 }
 
 await main();

@@ -54,7 +54,7 @@ export interface EndToEndOptions {
   log: (line: string) => void;
 }
 
-interface HubChild {
+export interface HubChild {
   child: ChildProcess;
   url: string;
   contextsDir: string;
@@ -91,9 +91,21 @@ function message<T>(
   });
 }
 
-async function startHubChild(o: EndToEndOptions, federationPath: string): Promise<HubChild> {
+/** Starts `hub-child.ts` on `<workDir>/data-<label>` (or `dataDir`); resolves once it is ready. */
+export async function startHubChild(
+  o: Pick<EndToEndOptions, 'workDir' | 'label' | 'fsync' | 'natsServerPath'> & {
+    dataDir?: string;
+  },
+  federationPath: string,
+): Promise<HubChild> {
   const logFile = await open(join(o.workDir, `hub-${o.label}.log`), 'w');
-  const args = ['--import', 'tsx', hubChild, join(o.workDir, `data-${o.label}`), federationPath];
+  const args = [
+    '--import',
+    'tsx',
+    hubChild,
+    o.dataDir ?? join(o.workDir, `data-${o.label}`),
+    federationPath,
+  ];
   const env: NodeJS.ProcessEnv = { ...process.env, MOSAIC_LOG_FORMAT: 'json' };
   if (o.fsync === 'always') {
     env['MOSAIC_NATS_SERVER'] = syncAlwaysWrapper;
@@ -116,7 +128,8 @@ async function startHubChild(o: EndToEndOptions, federationPath: string): Promis
   return { child, ...ready };
 }
 
-async function stopHubChild(hub: HubChild): Promise<number> {
+/** Stops the hub child (and so its nats-server); resolves with its peak RSS in kB. */
+export async function stopHubChild(hub: HubChild): Promise<number> {
   const exited = new Promise<void>((resolve) => {
     hub.child.once('exit', () => {
       resolve();

@@ -145,9 +145,23 @@ export interface ReplayResult {
   /** Replay rate ÷ the in-memory `verifyReport` rate of the same cores: the cost of reading. */
   ratioVsVerifyReportOneCore: number;
   ratioVsVerifyReportAllCores: number;
-  /** Which implementation ran: the audit CLI when it exists, else this harness's loop. */
-  via: string;
-  audit?: { entries: number; perSec: number } | { skipped: string };
+  /**
+   * `mosaic replay --stream reports --verify` over the same number of reports stored in a
+   * hub's REPORTS: one process, one thread verifying (so judged against one core).
+   */
+  cli:
+    | {
+        reports: number;
+        perSec: number;
+        wallSeconds: number;
+        ratioOneCore: number;
+        ratioVsVerifyReportOneCore: number;
+      }
+    | { skipped: string };
+  /** `mosaic audit verify` over the AUDIT stream of the fsync-default end-to-end run. */
+  audit:
+    | { entries: number; checkpoints: number; perSec: number; wallSeconds: number }
+    | { skipped: string };
 }
 
 export interface BenchResult {
@@ -214,13 +228,19 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
       met: growth <= 1.25,
     });
   }
-  if (r.replay !== null)
+  if (r.replay !== null) {
+    const cli = r.replay.cli;
+    const viaCli = !('skipped' in cli);
+    const measured = viaCli ? cli.ratioOneCore : r.replay.ratioAllCores;
     out.push({
-      name: `replay --verify ÷ verify rate of its cores (${r.replay.workers} workers)`,
+      name: viaCli
+        ? 'mosaic replay --verify ÷ Ed25519 rate of the one core it verifies on'
+        : `replay --verify (bench loop) ÷ Ed25519 rate of its ${r.replay.workers} workers`,
       target: '≥ 80 %',
-      measured: pct(r.replay.ratioAllCores),
-      met: r.replay.ratioAllCores >= 0.8,
+      measured: pct(measured),
+      met: measured >= 0.8,
     });
+  }
   return out;
 }
 
@@ -343,12 +363,26 @@ export function renderTable(r: BenchResult): string {
       `${fmt(x.verifyAllCoresPerSec)} reports/s`,
       `${(x.ratioAllCores * 100).toFixed(0)} % of Ed25519 ${x.workers} workers, ${(x.ratioVsVerifyReportAllCores * 100).toFixed(0)} % of verifyReport ${x.workers} workers`,
     ]);
+    const c = x.cli;
+    rows.push(
+      'skipped' in c
+        ? ['mosaic replay --stream reports --verify', '—', c.skipped]
+        : [
+            `mosaic replay --stream reports --verify, ${fmt(c.reports)} reports`,
+            `${fmt(c.perSec)} reports/s`,
+            `${(c.ratioOneCore * 100).toFixed(0)} % of Ed25519 1 core, ${(c.ratioVsVerifyReportOneCore * 100).toFixed(0)} % of verifyReport 1 core; ${fmt(c.wallSeconds, 1)} s with start-up`,
+          ],
+    );
     const a = x.audit;
-    rows.push([
-      'audit verify',
-      a === undefined || 'skipped' in a ? '—' : `${fmt(a.perSec)} entries/s`,
-      a === undefined ? '' : 'skipped' in a ? a.skipped : `${fmt(a.entries)} entries`,
-    ]);
+    rows.push(
+      'skipped' in a
+        ? ['mosaic audit verify', '—', a.skipped]
+        : [
+            `mosaic audit verify, ${fmt(a.entries)} entries`,
+            `${fmt(a.perSec)} entries/s`,
+            `${fmt(a.checkpoints)} checkpoints; ${fmt(a.wallSeconds, 1)} s with start-up`,
+          ],
+    );
   }
   if (r.profile !== null) {
     rows.push([
