@@ -287,8 +287,8 @@ const fmt = (n: number, digits = 0): string =>
     ? n.toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : '—';
 
-/** The printed table: one row per figure, `what | value | note`. */
-export function renderTable(r: BenchResult): string {
+/** One row per figure: `what`, `value`, `note`. */
+export function tableRows(r: BenchResult): [string, string, string][] {
   const rows: [string, string, string][] = [];
   for (const p of r.limits.publish)
     rows.push([
@@ -397,7 +397,23 @@ export function renderTable(r: BenchResult): string {
   }
   for (const t of r.targets)
     rows.push([`target: ${t.name}`, t.measured, `${t.target} ${t.met ? 'met' : 'MISSED'}`]);
+  return rows;
+}
+
+/** The printed table. */
+export function renderTable(r: BenchResult): string {
+  const rows = tableRows(r);
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n');
+}
+
+/** The same rows as a Markdown table (for docs/performance.md). */
+export function renderMarkdown(r: BenchResult): string {
+  const cell = (s: string): string => s.trim().replaceAll('|', '\\|');
+  return [
+    '| what | value | note |',
+    '| --- | ---: | --- |',
+    ...tableRows(r).map(([a, b, c]) => `| ${cell(a)} | ${cell(b)} | ${cell(c)} |`),
+  ].join('\n');
 }
