@@ -1,10 +1,5 @@
-import {
-  createPublicKey,
-  verify as verifySignature,
-  type JsonWebKey,
-  type KeyObject,
-} from 'node:crypto';
-import type { JWK } from 'jose';
+import { compactVerify, errors, importJWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
 import { DEFAULT_JSON_LIMITS, parseJson, parseReport } from '@mosaic/contract';
 import type { Report } from '@mosaic/contract';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
@@ -168,18 +163,19 @@ function keyAlgorithm(jwk: JWK): SignatureAlgorithm | undefined {
 }
 
 // Importing a key costs about as much as a verification; registry records are long-lived objects.
-const importedKeys = new WeakMap<JWK, KeyObject>();
+const importedKeys = new WeakMap<JWK, Promise<CryptoKey>>();
 
-function verificationKey(record: KeyRecord): KeyObject {
+async function verificationKey(record: KeyRecord, alg: SignatureAlgorithm): Promise<CryptoKey> {
   let key = importedKeys.get(record.publicJwk);
-  if (key !== undefined) return key;
-  const { kty, crv, x, y } = record.publicJwk;
+  if (key === undefined) {
+    const { kty, crv, x, y } = record.publicJwk;
+    key = importJWK(kty === 'EC' ? { kty, crv, x, y } : { kty, crv, x }, alg) as Promise<CryptoKey>;
+    importedKeys.set(record.publicJwk, key);
+  }
   try {
-    key = createPublicKey({
-      key: (kty === 'EC' ? { kty, crv, x, y } : { kty, crv, x }) as JsonWebKey,
-      format: 'jwk',
-    });
+    return await key;
   } catch (err) {
+    importedKeys.delete(record.publicJwk);
     throw new MosaicError(
       ErrorCode.KeyUnknown,
       `the registered key "${record.kid}" is not a usable public key`,
@@ -189,26 +185,6 @@ function verificationKey(record: KeyRecord): KeyObject {
       },
     );
   }
-  importedKeys.set(record.publicJwk, key);
-  return key;
-}
-
-/**
- * The JWS signature over `<header>.<payload>` (RFC 7515 §5.2) with node:crypto, synchronously:
- * the same OpenSSL verification WebCrypto (and so jose) runs, without a thread-pool round trip
- * and promise per call — that overhead doubled the CPU of every verification
- * (docs/performance.md). ES256 signatures are the raw 64-byte R‖S of RFC 7518 §3.4.
- */
-function signatureValid(
-  alg: SignatureAlgorithm,
-  signingInput: string,
-  signature: Uint8Array,
-  key: KeyObject,
-): boolean {
-  const data = Buffer.from(signingInput, 'latin1');
-  if (alg === 'EdDSA') return verifySignature(null, data, key, signature);
-  if (signature.byteLength !== 64) return false;
-  return verifySignature('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
 }
 
 async function resolveKey(keys: KeyLookup, header: ProtectedHeader): Promise<KeyRecord> {
@@ -311,16 +287,26 @@ export async function verifyReport(
     });
   const headerBytes = decodePart(headerPart, 'header', false);
   // Detached payloads are not a Mosaic thing: the report travels inside its JWS.
-  const payload = decodePart(payloadPart, 'payload', false);
+  decodePart(payloadPart, 'payload', false);
   // An empty signature is let through to the algorithm check, which names `alg: none` for what it is.
-  const signature = decodePart(signaturePart, 'signature', true);
+  decodePart(signaturePart, 'signature', true);
   const header = checkHeader(parseHeader(headerBytes), options);
   const record = await resolveKey(keys, header);
-  const key = verificationKey(record);
-  if (!signatureValid(header.alg, `${headerPart}.${payloadPart}`, signature, key))
-    throw fail(ErrorCode.SignatureInvalid, `signature does not verify with key "${header.kid}"`, {
-      kid: header.kid,
-    });
+  const key = await verificationKey(record, header.alg);
+  let payload: Uint8Array;
+  try {
+    ({ payload } = await compactVerify(text, key, { algorithms: [header.alg] }));
+  } catch (err) {
+    if (!(err instanceof errors.JOSEError)) throw err;
+    throw new MosaicError(
+      ErrorCode.SignatureInvalid,
+      `signature does not verify with key "${header.kid}"`,
+      {
+        details: { kid: header.kid },
+        cause: err,
+      },
+    );
+  }
   const report = parseReport(payload);
   if (report.issuer !== record.agency)
     throw fail(
