@@ -1,8 +1,7 @@
 /**
  * Routing cost per report with 10, 100 and 1,000 agencies of four rules each, over 30
- * countries and 3 groups: the federation and report generators of
- * packages/policy/bench/route-scaling.ts (which also measures the bystander case), folded
- * into `npm run bench`.
+ * countries and 3 groups, in a random federation and with fixed interest plus bystanders
+ * (`npm run bench -- --only=policy`).
  */
 import type { Category, IndicatorType, Tlp } from '@mosaic/contract';
 import type { Federation, JurisdictionGroup, SubscriptionRule } from '@mosaic/federation';
