@@ -2,23 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { decodeEntry, type AuditEntry } from '@mosaic/audit-log';
 import { readStream } from '@mosaic/auditor';
-import {
-  ROUTER_CONSUMER,
-  Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type CliIo } from '../src/index.ts';
-import { mosaic } from './helpers.ts';
+import { mosaic, routerIdle } from './helpers.ts';
 
 const NGO = 'ngo-lastrada';
 const REPORTS = 30;
@@ -53,30 +46,6 @@ async function auditEntries(): Promise<AuditEntry[]> {
   return out;
 }
 
-/** Waits (bounded) until the router acked every report. */
-async function routed(): Promise<void> {
-  for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
-    const info = await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
-    if (info.num_pending + info.num_ack_pending === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the router did not route every report within 15 s');
-}
-
-/** Runs the CLI with stderr claiming (or not) to be a terminal. */
-async function mosaicTty(argv: string[], tty: boolean) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough() as PassThrough & { isTTY?: boolean };
-  if (tty) stderr.isTTY = true;
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  const io: CliIo = { stdin: Readable.from([]), stdout, stderr };
-  const code = await run(argv, io);
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mosaic-audit-'));
   hub = await startHub({
@@ -96,7 +65,7 @@ beforeAll(async () => {
     const reply = await agency.publish(recruitment());
     expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true });
   }
-  await routed();
+  await routerIdle(jsm, 15_000);
 });
 afterAll(async () => {
   await nc.close();
@@ -183,7 +152,7 @@ describe('audit entries of a running hub', () => {
     });
     const retraction = recruitment({ retracts: reportId });
     expect(await agency.publish(retraction)).toMatchObject({ ok: true });
-    await routed();
+    await routerIdle(jsm, 15_000);
     const retracted = (await auditEntries()).filter((e) => e.action === 'report.retracted');
     expect(retracted).toHaveLength(1);
     expect(retracted[0]).toMatchObject({
@@ -259,7 +228,7 @@ describe('mosaic replay', () => {
       '--reason',
       'case 2026/118',
     ];
-    const piped = await mosaicTty(argv, false);
+    const piped = await mosaic(argv, '', { tty: false });
     expect(piped.code, piped.stderr).toBe(0);
     const lines = piped.stdout
       .trim()
@@ -268,7 +237,7 @@ describe('mosaic replay', () => {
     expect(lines.map((l) => l.seq)).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
     expect(lines.every((l) => l.verified)).toBe(true);
     expect(piped.stderr).not.toMatch(/\r|ETA/);
-    const tty = await mosaicTty(argv, true);
+    const tty = await mosaic(argv, '', { tty: true });
     expect(tty.code, tty.stderr).toBe(0);
     expect(tty.stderr).toMatch(/\r\[#+-*\] \d+\/8 \d+% \d+\/s ETA/);
     const replays = (await auditEntries()).filter((e) => e.action === 'operator.replay');

@@ -1,4 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { ROUTER_CONSUMER, Streams } from '@mosaic/federation';
 import { run, type CliIo } from '../src/index.ts';
 
 export interface CliResult {
@@ -7,10 +9,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI in-process with captured streams and the given standard input. */
-export async function mosaic(argv: string[], stdin: string | Uint8Array = ''): Promise<CliResult> {
+/**
+ * Runs the CLI in-process with captured streams and the given standard input; with `tty`,
+ * stderr claims to be a terminal (progress bars appear only then).
+ */
+export async function mosaic(
+  argv: string[],
+  stdin: string | Uint8Array = '',
+  options: { tty?: boolean } = {},
+): Promise<CliResult> {
   const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  const stderr = new PassThrough() as PassThrough & { isTTY?: boolean };
+  if (options.tty === true) stderr.isTTY = true;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   stdout.on('data', (c: Buffer) => out.push(c));
@@ -22,4 +32,14 @@ export async function mosaic(argv: string[], stdin: string | Uint8Array = ''): P
     stdout: Buffer.concat(out).toString('utf8'),
     stderr: Buffer.concat(err).toString('utf8'),
   };
+}
+
+/** Waits (bounded) until the router has acknowledged every stored report. */
+export async function routerIdle(jsm: JetStreamManager, timeoutMs = 60_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+    const info = await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
+    if (info.num_pending + info.num_ack_pending === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the router did not route every report within ${String(timeoutMs / 1000)} s`);
 }

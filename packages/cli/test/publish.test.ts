@@ -3,7 +3,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import {
   brokerAuthConfig,
   contextConnectOptions,
@@ -24,7 +23,6 @@ import { startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type CliIo } from '../src/index.ts';
 import { mosaic } from './helpers.ts';
 
 const NL = 'nl-police';
@@ -107,18 +105,6 @@ async function reportFile(body: object): Promise<string> {
 }
 
 const base = (): string[] => ['publish', '--context', contextNl, '--key', keyNl];
-
-/** Runs the CLI with a stderr that claims to be a terminal. */
-async function mosaicOnTty(argv: string[]): Promise<{ code: number; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = Object.assign(new PassThrough(), { isTTY: true });
-  const err: Buffer[] = [];
-  stdout.resume();
-  stderr.on('data', (c: Buffer) => err.push(c));
-  const io: CliIo = { stdin: Readable.from([]), stdout, stderr };
-  const code = await run(argv, io);
-  return { code, stderr: Buffer.concat(err).toString('utf8') };
-}
 
 describe('mosaic publish', () => {
   it('prints the hub reply and exits 0; the same report again is a duplicate, exit 0', async () => {
@@ -224,7 +210,7 @@ describe('mosaic publish --ndjson', () => {
   it('draws a progress bar with count, total and rate when stderr is a terminal', async () => {
     const file = join(dir, 'tty.ndjson');
     await writeFile(file, Array.from({ length: 20 }, () => JSON.stringify(report())).join('\n'));
-    const res = await mosaicOnTty([...base(), '--ndjson', file]);
+    const res = await mosaic([...base(), '--ndjson', file], '', { tty: true });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toMatch(/\r\[[#.]{30}\] \d+\/20 \d+% \d+\/s/);
   });

@@ -2,13 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import {
-  ROUTER_CONSUMER,
-  Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
@@ -16,7 +10,7 @@ import { readPrivateKeyFile, signReport } from '@mosaic/signing';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type CliIo } from '../src/index.ts';
+import { mosaic, routerIdle } from './helpers.ts';
 
 const REPORTS = 3_000;
 
@@ -43,28 +37,6 @@ function recruitment(issuedAt = new Date(Date.now() - 60_000)) {
   };
 }
 
-async function routed(): Promise<void> {
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-    const info = await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
-    if (info.num_pending + info.num_ack_pending === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('the router did not route every report within 60 s');
-}
-
-async function cli(argv: string[], tty = false) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough() as PassThrough & { isTTY?: boolean };
-  if (tty) stderr.isTTY = true;
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  const io: CliIo = { stdin: Readable.from([]), stdout, stderr };
-  const code = await run(argv, io);
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mosaic-replay-'));
   hub = await startHub({
@@ -86,7 +58,7 @@ beforeAll(async () => {
     );
     for (const reply of replies) expect(reply).toMatchObject({ ok: true });
   }
-  await routed();
+  await routerIdle(jsm);
   publishSeconds = (performance.now() - started) / 1000;
 }, 120_000);
 afterAll(async () => {
@@ -97,7 +69,7 @@ afterAll(async () => {
 
 describe('mosaic replay over a few thousand reports', () => {
   it('--verify checks every signature; reports the rate; writes per report stay at 2', async () => {
-    const res = await cli([
+    const res = await mosaic([
       'replay',
       '--context',
       operator,
@@ -127,7 +99,7 @@ describe('mosaic replay over a few thousand reports', () => {
   });
 
   it('sequence boundaries are exact and inclusive; time boundaries since inclusive, until exclusive', async () => {
-    const range = await cli([
+    const range = await mosaic([
       'replay',
       '--context',
       operator,
@@ -153,7 +125,7 @@ describe('mosaic replay over a few thousand reports', () => {
     const m2500 = await jsm.streams.getMessage(Streams.Reports, { seq: 2500 });
     const since = m1500?.time.toISOString() ?? '';
     const until = m2500?.time.toISOString() ?? '';
-    const timed = await cli([
+    const timed = await mosaic([
       'replay',
       '--context',
       operator,
@@ -193,10 +165,10 @@ describe('mosaic replay over a few thousand reports', () => {
       '--reason',
       'tty',
     ];
-    const tty = await cli(argv, true);
+    const tty = await mosaic(argv, '', { tty: true });
     expect(tty.code).toBe(0);
     expect(tty.stderr).toMatch(/\r\[#{24}\] 3000\/3000 100% \d+\/s ETA 0s/);
-    const piped = await cli(argv, false);
+    const piped = await mosaic(argv);
     expect(piped.code).toBe(0);
     expect(piped.stderr).not.toMatch(/\r|ETA/);
     expect(piped.stderr).not.toContain('\u001b');
@@ -215,7 +187,7 @@ describe('mosaic replay over a few thousand reports', () => {
       `mosaic.reports.NL.recruitment.nl-police.${report.reportId}`,
       jws,
     );
-    const res = await cli([
+    const res = await mosaic([
       'replay',
       '--context',
       operator,
