@@ -7,7 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
+import {
+  HUB_API_PREFIX,
+  Streams,
+  contextConnectOptions,
+  readContextFile,
+} from '@mosaic/federation';
 import { connectAgency, type AgencyClient } from '@mosaic/sdk';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -367,7 +372,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
     );
     const streams: Record<string, number> = {};
     try {
-      const jsm = await jetstreamManager(opNc);
+      const jsm = await jetstreamManager(opNc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
       for (const name of [Streams.Reports, Streams.Alerts, Streams.Audit, Streams.Rejections])
         streams[name] = (await jsm.streams.info(name)).state.messages;
     } finally {

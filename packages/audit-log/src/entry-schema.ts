@@ -10,10 +10,12 @@ export const AUDIT_ACTIONS = [
   'registry.changed',
   'operator.replay',
   'operator.export',
+  'admin.api',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const ACTOR_KINDS = ['agency', 'service', 'operator'] as const;
+/** `admin`: the break-glass identity, recorded from the broker's JetStream API advisories. */
+export const ACTOR_KINDS = ['agency', 'service', 'operator', 'admin'] as const;
 export type ActorKind = (typeof ACTOR_KINDS)[number];
 
 /** Lower-case hex SHA-256, as `prev` and `subject.contentHash` carry it. */

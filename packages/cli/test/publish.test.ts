@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  accountDirectory,
   brokerAuthConfig,
   contextConnectOptions,
   contextFile,
@@ -11,7 +12,6 @@ import {
   ensureStreams,
   parseContextFile,
   parseFederation,
-  publicIdentities,
   staticRegistryView,
   type IdentitySet,
   type NatsIdentity,
@@ -60,13 +60,14 @@ beforeAll(async () => {
       })),
     }),
   );
-  ids = createIdentities(federation);
-  server = await startServer({ config: brokerAuthConfig(federation, publicIdentities(ids)) });
-  await ensureStreams(await jetstreamManager(await connectAs(ids.operator)));
+  ids = await createIdentities(federation);
+  server = await startServer({ config: await brokerAuthConfig(federation, ids) });
+  await ensureStreams(await jetstreamManager(await connectAs(ids.admin)));
   ingest = await startIngest({
     nc: await connectAs(ids.services.ingest),
     registry: staticRegistryView(federation),
     log: createLogger({ service: 'ingest', level: 'silent' }),
+    accounts: accountDirectory(ids),
   });
   dir = await mkdtemp(join(tmpdir(), 'mosaic-cli-publish-'));
   contextNl = join(dir, 'nl-police.json');

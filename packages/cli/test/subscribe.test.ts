@@ -24,7 +24,6 @@ import {
   ensureStreams,
   parseContextFile,
   parseFederation,
-  publicIdentities,
   syncPublicKeys,
   type IdentitySet,
   type NatsIdentity,
@@ -76,9 +75,9 @@ beforeAll(async () => {
       })),
     }),
   );
-  ids = createIdentities(federation);
-  server = await startServer({ config: brokerAuthConfig(federation, publicIdentities(ids)) });
-  const operator = await as(ids.operator);
+  ids = await createIdentities(federation);
+  server = await startServer({ config: await brokerAuthConfig(federation, ids) });
+  const operator = await as(ids.admin);
   router = await as(ids.services.router);
   const jsm = await jetstreamManager(operator);
   await ensureStreams(jsm);

@@ -85,6 +85,8 @@ export const ErrorCode = {
   ReportConflict: 'ERR_REPORT_CONFLICT',
   /** A submission has no reply subject, or one outside the submitting agency's inbox. */
   ReplySubject: 'ERR_REPLY_SUBJECT',
+  /** A message on an agency's ingest subject is not attested by the broker as sent from that agency's account. */
+  SenderNotAttested: 'ERR_SENDER_NOT_ATTESTED',
   /** The hub or its storage is unavailable right now; retry the same bytes later. */
   Unavailable: 'ERR_UNAVAILABLE',
   /** An unexpected failure inside Mosaic (a bug); the logs hold the details. */

@@ -9,6 +9,24 @@ import { agencyInboxPrefix, hubInboxPrefix } from './subjects.ts';
 
 const encoder = new TextEncoder();
 
+/** The `sub` claim of a JWT (undefined when it cannot be read); the signature is the server's to check. */
+function jwtSubject(jwt: string): string | undefined {
+  const payload = jwt.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return typeof claims === 'object' &&
+      claims !== null &&
+      'sub' in claims &&
+      typeof claims.sub === 'string'
+      ? claims.sub
+      : undefined;
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
 /** The contents of `<data-dir>/contexts/<name>.json`: where the hub is and who you are. */
 export const contextSchema = z
   .strictObject({
@@ -20,6 +38,9 @@ export const contextSchema = z
     role: z.enum(Roles),
     agency: agencyIdSchema.optional(),
     nkeySeed: z.string().regex(/^SU[A-Z2-7]{56}$/, { message: 'must be an NKey user seed (SU…)' }),
+    jwt: z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, {
+      message: 'must be a NATS user JWT',
+    }),
     inboxPrefix: z.string().regex(/^_INBOX_[A-Za-z0-9_-]+$/, { message: 'must be _INBOX_<name>' }),
   })
   .superRefine((ctx, issues) => {
@@ -40,8 +61,15 @@ export const contextSchema = z
     if (expected !== undefined && ctx.inboxPrefix !== expected)
       issues.addIssue({ code: 'custom', path: ['inboxPrefix'], message: `must be ${expected}` });
     try {
-      if (!fromSeed(encoder.encode(ctx.nkeySeed)).getPublicKey().startsWith('U'))
+      const publicKey = fromSeed(encoder.encode(ctx.nkeySeed)).getPublicKey();
+      if (!publicKey.startsWith('U'))
         issues.addIssue({ code: 'custom', path: ['nkeySeed'], message: 'is not a user seed' });
+      else if (jwtSubject(ctx.jwt) !== publicKey)
+        issues.addIssue({
+          code: 'custom',
+          path: ['jwt'],
+          message: 'is not the user JWT of this seed',
+        });
     } catch (err) {
       if (!(err instanceof NKeysError)) throw err;
       issues.addIssue({
@@ -70,6 +98,7 @@ export function contextFile(identity: NatsIdentity, url: string): string {
     role: identity.role,
     ...(identity.agency === undefined ? {} : { agency: identity.agency }),
     nkeySeed: identity.seed,
+    jwt: identity.jwt,
     inboxPrefix: identity.inboxPrefix,
   };
   // Validate what we write, so a bad url fails here and not at the agency.
@@ -126,7 +155,7 @@ export interface ContextConnectOptions {
   servers: string;
   inboxPrefix: string;
   name: string;
-  authenticator: (nonce?: string) => { nkey: string; sig: string };
+  authenticator: (nonce?: string) => { nkey: string; sig: string; jwt: string };
   /**
    * True: nats.js builds no Error per request to carry the caller's stack into a possible
    * timeout. Under load that was ~10 % of the hub's CPU (docs/performance.md); Mosaic wraps
@@ -136,7 +165,8 @@ export interface ContextConnectOptions {
 }
 
 /**
- * Connection options for a context: server, NKey challenge signing, and the inbox prefix
+ * Connection options for a context: server, the user JWT with NKey challenge signing, and
+ * the inbox prefix
  * the broker permissions require (a connection with the default `_INBOX` prefix cannot
  * receive any reply).
  *
@@ -155,7 +185,7 @@ export function contextConnectOptions(context: NatsContext): ContextConnectOptio
     authenticator: (nonce?: string) => {
       const kp = fromSeed(seed);
       const sig = nonce === undefined ? '' : encode(kp.sign(encoder.encode(nonce)));
-      return { nkey: kp.getPublicKey(), sig };
+      return { nkey: kp.getPublicKey(), sig, jwt: context.jwt };
     },
     noAsyncTraces: true,
   };

@@ -1,90 +1,278 @@
-import { createUser } from '@nats-io/nkeys';
-import { Roles, type Role } from './permissions.ts';
+import { Algorithms, encodeUser } from '@nats-io/jwt';
+import { createAccount, createOperator, createUser } from '@nats-io/nkeys';
+import {
+  Roles,
+  adminPermissions,
+  agencyPermissions,
+  hubPermissions,
+  operatorPermissions,
+  servicePermissions,
+  systemPermissions,
+  type Permissions,
+  type Role,
+} from './permissions.ts';
 import { HubServices, agencyInboxPrefix, hubInboxPrefix, type HubService } from './subjects.ts';
 
-/** The public half of a NATS identity: all the broker configuration ever needs. */
+/** An NKey pair as stored: the public key and its seed (never logged or committed). */
+export interface KeySeed {
+  publicKey: string;
+  seed: string;
+}
+
+/** The public half of a NATS user identity. */
 export interface PublicIdentity {
   role: Role;
   /** Set for `role: 'agency'`. */
   agency?: string;
-  /** NKey user public key (`U…`), the only credential in the server configuration. */
+  /** NKey user public key (`U…`). */
   publicKey: string;
   /** The inbox prefix the identity must connect with (`connect({ inboxPrefix })`). */
   inboxPrefix: string;
 }
 
-/** A NATS identity with its secret NKey seed (`SU…`); the seed goes into a context file only. */
+/**
+ * A NATS user with its secret NKey seed (`SU…`) and its user JWT, issued by its account
+ * with its permissions. Seed and JWT go into a context file only.
+ */
 export interface NatsIdentity extends PublicIdentity {
   seed: string;
+  jwt: string;
 }
 
-/** One identity per agency, per hub service and for the operator. */
+/** The keys of the NATS operator and of every account (see accounts.ts). */
+export interface AccountKeySet {
+  /** The NATS operator: signs every account JWT. */
+  operator: KeySeed;
+  system: KeySeed;
+  hub: KeySeed;
+  /** The routine operator's account (not the NATS operator). */
+  operatorAccount: KeySeed;
+  agencies: ReadonlyMap<string, KeySeed>;
+}
+
+/** Every key and user of a hub: the accounts, then one user per role and per agency. */
 export interface IdentitySet<T extends PublicIdentity = NatsIdentity> {
+  accounts: AccountKeySet;
   operator: T;
   services: Readonly<Record<HubService, T>>;
+  hub: T;
+  admin: T;
+  system: T;
   agencies: ReadonlyMap<string, T>;
 }
 
 const decoder = new TextDecoder();
 
-function newIdentity(role: Role, inboxPrefix: string, agency?: string): NatsIdentity {
-  const kp = createUser();
-  const identity: NatsIdentity = {
-    role,
-    publicKey: kp.getPublicKey(),
-    seed: decoder.decode(kp.getSeed()),
-    inboxPrefix,
-  };
-  return agency === undefined ? identity : { ...identity, agency };
+function keySeed(kp: { getPublicKey(): string; getSeed(): Uint8Array }): KeySeed {
+  return { publicKey: kp.getPublicKey(), seed: decoder.decode(kp.getSeed()) };
+}
+
+/** The permissions of a user of this role. */
+export function permissionsOf(identity: PublicIdentity): Permissions {
+  switch (identity.role) {
+    case Roles.Agency:
+      return agencyPermissions(identity.agency ?? '');
+    case Roles.Ingest:
+    case Roles.Router:
+    case Roles.Auditor:
+      return servicePermissions(identity.role);
+    case Roles.Operator:
+      return operatorPermissions();
+    case Roles.Hub:
+      return hubPermissions();
+    case Roles.Admin:
+      return adminPermissions();
+    case Roles.System:
+      return systemPermissions();
+  }
+}
+
+/** The account key that issues this user's JWT. */
+export function issuingAccount(accounts: AccountKeySet, identity: PublicIdentity): KeySeed {
+  switch (identity.role) {
+    case Roles.Agency: {
+      const key = accounts.agencies.get(identity.agency ?? '');
+      if (key === undefined) throw new Error(`no account for agency ${String(identity.agency)}`);
+      return key;
+    }
+    case Roles.Operator:
+      return accounts.operatorAccount;
+    case Roles.System:
+      return accounts.system;
+    default:
+      return accounts.hub;
+  }
+}
+
+/** The JWT name of a user; the auditor recognises the break-glass user by it. */
+export function userName(identity: PublicIdentity): string {
+  return identity.agency === undefined ? `mosaic-${identity.role}` : `agency-${identity.agency}`;
 }
 
 /**
- * Generates fresh NKey users: one per agency of the federation, one per hub service
- * (ingest, router, auditor) and one for the operator. Seeds are returned for the context
- * files and must never be logged or committed.
+ * Issues (signs) the user JWT of an identity with its account key: its permissions, no
+ * bearer use, no expiry (revocation goes through the account).
+ */
+export async function issueUserJwt(
+  accounts: AccountKeySet,
+  identity: PublicIdentity,
+): Promise<string> {
+  const p = permissionsOf(identity);
+  return encodeUser(
+    userName(identity),
+    identity.publicKey,
+    issuingAccount(accounts, identity).seed,
+    {
+      pub: { allow: [...p.publish.allow] },
+      sub: { allow: [...p.subscribe.allow] },
+      subs: -1,
+      data: -1,
+      payload: -1,
+      bearer_token: false,
+    },
+    { algorithm: Algorithms.v2 },
+  );
+}
+
+async function newIdentity(
+  accounts: AccountKeySet,
+  role: Role,
+  inboxPrefix: string,
+  agency?: string,
+): Promise<NatsIdentity> {
+  const kp = createUser();
+  const base: PublicIdentity = {
+    role,
+    publicKey: kp.getPublicKey(),
+    inboxPrefix,
+    ...(agency === undefined ? {} : { agency }),
+  };
+  return { ...base, seed: decoder.decode(kp.getSeed()), jwt: await issueUserJwt(accounts, base) };
+}
+
+/**
+ * Generates fresh keys: the NATS operator, the system, hub and operator accounts, one
+ * account per agency, and one user per agency, per hub service, for the hub runner, the
+ * break-glass admin, the system user and the routine operator. Seeds are returned for the
+ * data dir and the context files and must never be logged or committed.
  *
  * @example
  * ```ts
- * const ids = createIdentities(federation);
- * const config = brokerAuthConfig(federation, publicIdentities(ids));
+ * const ids = await createIdentities(federation);
+ * const config = await brokerAuthConfig(federation, ids);
  * await writeFile(`${dataDir}/contexts/nl-police.json`, contextFile(ids.agencies.get('nl-police')!, url));
  * ```
  */
-export function createIdentities(federation: { agencies: readonly { id: string }[] }): IdentitySet {
-  const services = {
-    [HubServices.Ingest]: newIdentity(Roles.Ingest, hubInboxPrefix(HubServices.Ingest)),
-    [HubServices.Router]: newIdentity(Roles.Router, hubInboxPrefix(HubServices.Router)),
-    [HubServices.Auditor]: newIdentity(Roles.Auditor, hubInboxPrefix(HubServices.Auditor)),
+export async function createIdentities(federation: {
+  agencies: readonly { id: string }[];
+}): Promise<IdentitySet> {
+  const accounts: AccountKeySet = {
+    operator: keySeed(createOperator()),
+    system: keySeed(createAccount()),
+    hub: keySeed(createAccount()),
+    operatorAccount: keySeed(createAccount()),
+    agencies: new Map(federation.agencies.map((a) => [a.id, keySeed(createAccount())])),
   };
-  const agencies = new Map(
-    federation.agencies.map((a) => [
-      a.id,
-      newIdentity(Roles.Agency, agencyInboxPrefix(a.id), a.id),
+  const user = (role: Role, name: Parameters<typeof hubInboxPrefix>[0]) =>
+    newIdentity(accounts, role, hubInboxPrefix(name));
+  return {
+    accounts,
+    operator: await user(Roles.Operator, 'operator'),
+    services: {
+      [HubServices.Ingest]: await user(Roles.Ingest, HubServices.Ingest),
+      [HubServices.Router]: await user(Roles.Router, HubServices.Router),
+      [HubServices.Auditor]: await user(Roles.Auditor, HubServices.Auditor),
+    },
+    hub: await user(Roles.Hub, 'hub'),
+    admin: await user(Roles.Admin, 'admin'),
+    system: await user(Roles.System, 'system'),
+    agencies: new Map(
+      await Promise.all(
+        federation.agencies.map(
+          async (a) =>
+            [
+              a.id,
+              await newIdentity(accounts, Roles.Agency, agencyInboxPrefix(a.id), a.id),
+            ] as const,
+        ),
+      ),
+    ),
+  };
+}
+
+/**
+ * The set with an account and a user for every agency in `agencies` (new ones generated;
+ * existing ones, and those of agencies no longer listed, kept). `added` names the new ones.
+ */
+export async function withAgencies(
+  set: IdentitySet,
+  agencies: readonly string[],
+): Promise<{ set: IdentitySet; added: string[] }> {
+  const missing = agencies.filter((id) => !set.agencies.has(id));
+  if (missing.length === 0) return { set, added: [] };
+  const accounts: AccountKeySet = {
+    ...set.accounts,
+    agencies: new Map([
+      ...set.accounts.agencies,
+      ...missing.map((id) => [id, keySeed(createAccount())] as const),
     ]),
+  };
+  const fresh = await Promise.all(
+    missing.map(
+      async (id) =>
+        [id, await newIdentity(accounts, Roles.Agency, agencyInboxPrefix(id), id)] as const,
+    ),
   );
   return {
-    operator: newIdentity(Roles.Operator, hubInboxPrefix('operator')),
-    services,
-    agencies,
+    set: { ...set, accounts, agencies: new Map([...set.agencies, ...fresh]) },
+    added: missing,
   };
 }
 
-function strip(identity: PublicIdentity): PublicIdentity {
-  const { role, publicKey, inboxPrefix, agency } = identity;
-  return agency === undefined
-    ? { role, publicKey, inboxPrefix }
-    : { role, publicKey, inboxPrefix, agency };
+/** Every user of the set with its path (`operator`, `services.ingest`, `agencies.<id>`, …). */
+export function usersOf<T extends PublicIdentity>(set: IdentitySet<T>): [string, T][] {
+  return [
+    ['operator', set.operator],
+    ...Object.values(HubServices).map((s): [string, T] => [`services.${s}`, set.services[s]]),
+    ['hub', set.hub],
+    ['admin', set.admin],
+    ['system', set.system],
+    ...[...set.agencies].map(([a, i]): [string, T] => [`agencies.${a}`, i]),
+  ];
 }
 
-/** The same set without seeds, e.g. to hand to `brokerAuthConfig` or to store. */
-export function publicIdentities(set: IdentitySet<PublicIdentity>): IdentitySet<PublicIdentity> {
+/**
+ * Re-issues every user JWT with the permissions of this version of Mosaic (the keys stay):
+ * a hub started after an upgrade hands out JWTs that match its code.
+ */
+export async function reissueUserJwts(set: IdentitySet): Promise<IdentitySet> {
+  const again = async (identity: NatsIdentity): Promise<NatsIdentity> => ({
+    ...identity,
+    jwt: await issueUserJwt(set.accounts, identity),
+  });
   return {
-    operator: strip(set.operator),
+    accounts: set.accounts,
+    operator: await again(set.operator),
     services: {
-      [HubServices.Ingest]: strip(set.services[HubServices.Ingest]),
-      [HubServices.Router]: strip(set.services[HubServices.Router]),
-      [HubServices.Auditor]: strip(set.services[HubServices.Auditor]),
+      [HubServices.Ingest]: await again(set.services[HubServices.Ingest]),
+      [HubServices.Router]: await again(set.services[HubServices.Router]),
+      [HubServices.Auditor]: await again(set.services[HubServices.Auditor]),
     },
-    agencies: new Map([...set.agencies].map(([id, identity]) => [id, strip(identity)])),
+    hub: await again(set.hub),
+    admin: await again(set.admin),
+    system: await again(set.system),
+    agencies: new Map(
+      await Promise.all([...set.agencies].map(async ([id, i]) => [id, await again(i)] as const)),
+    ),
   };
+}
+
+/**
+ * Who each agency's account is, for the services that check the broker's attestation
+ * (`startIngest({ accounts })`).
+ */
+export function accountDirectory(set: IdentitySet): {
+  accountOf(agency: string): string | undefined;
+} {
+  return { accountOf: (agency) => set.accounts.agencies.get(agency)?.publicKey };
 }

@@ -56,7 +56,12 @@ export {
   agencyInboxPrefix,
   hubInboxPrefix,
   auditRequestSubject,
-  isAgencyReplySubject,
+  isImportedReplySubject,
+  HUB_API_PREFIX,
+  RESPONSE_PREFIX,
+  hubApiSubject,
+  importedApiSubject,
+  ackSubjects,
 } from './subjects.ts';
 export type { Stream, HubService } from './subjects.ts';
 export {
@@ -64,12 +69,50 @@ export {
   agencyPermissions,
   servicePermissions,
   operatorPermissions,
+  hubPermissions,
+  adminPermissions,
+  systemPermissions,
 } from './permissions.ts';
 export type { Role, Permissions } from './permissions.ts';
-export { subjectsIntersect, findIsolationBreaches, assertAgencyIsolation } from './isolation.ts';
-export { createIdentities, publicIdentities } from './identities.ts';
-export type { IdentitySet, NatsIdentity, PublicIdentity } from './identities.ts';
-export { brokerAuthConfig } from './auth-config.ts';
+export {
+  AccountNames,
+  agencyAccountName,
+  hubExports,
+  agencyImports,
+  operatorImports,
+} from './accounts.ts';
+export type { ServiceExport, ServiceImport, ResponseType } from './accounts.ts';
+export {
+  subjectsIntersect,
+  subjectCovers,
+  findIsolationBreaches,
+  findOperatorBreaches,
+  assertAgencyIsolation,
+  agencyPrivateSubjects,
+  agencyAllowedImports,
+  hubProtectedSubjects,
+  operatorForbiddenSubjects,
+} from './isolation.ts';
+export type { IsolationBreach } from './isolation.ts';
+export {
+  createIdentities,
+  withAgencies,
+  reissueUserJwts,
+  issueUserJwt,
+  permissionsOf,
+  usersOf,
+  accountDirectory,
+  userName,
+} from './identities.ts';
+export type {
+  IdentitySet,
+  NatsIdentity,
+  PublicIdentity,
+  KeySeed,
+  AccountKeySet,
+} from './identities.ts';
+export { brokerAuthConfig, accountJwts, agencyAccountJwt, hubAccountJwt } from './auth-config.ts';
+export type { BrokerAuthOptions } from './auth-config.ts';
 export {
   contextFile,
   parseContextFile,
@@ -78,8 +121,8 @@ export {
   contextSchema,
 } from './context.ts';
 export type { NatsContext, ContextConnectOptions } from './context.ts';
-export { seedRegistry, readRegistry, RegistryKeys } from './registry.ts';
-export type { RegistryKv } from './registry.ts';
+export { seedRegistry, readRegistry, registryKeysByDirectGet, RegistryKeys } from './registry.ts';
+export type { RegistryKv, DirectLastReader } from './registry.ts';
 export { staticRegistryView, keyRecordFor } from './registry-view.ts';
 export { syncPublicKeys, publicKeyEntry, parsePublicKeyRecord } from './public-keys.ts';
 export type { PublicKeysKv } from './public-keys.ts';

@@ -1,10 +1,20 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { agencyPermissions } from './permissions.ts';
+import { agencyImports, operatorImports, type ServiceImport } from './accounts.ts';
+import { agencyPermissions, operatorPermissions } from './permissions.ts';
 import {
+  AUDIT_CHECKPOINTS_SUBJECT,
+  AUDIT_REQUEST_WILDCARD,
+  INGEST_WILDCARD,
+  PUBLIC_KEYS_BUCKET,
+  PUBLIC_KEYS_STREAM,
+  StreamSubjects,
   Streams,
+  ackSubjects,
   agencyInboxPrefix,
   alertsConsumer,
   alertsSubjectFilter,
+  auditRequestSubject,
+  hubApiSubject,
   ingestSubject,
 } from './subjects.ts';
 
@@ -41,51 +51,212 @@ export function subjectsIntersect(p: string, q: string): boolean {
   return intersectTokens(subjectOf(p).split('.'), subjectOf(q).split('.'));
 }
 
-/** The subjects that belong to one agency alone: its submissions, alerts, consumer, inbox. */
+function coversTokens(p: readonly string[], q: readonly string[]): boolean {
+  for (let i = 0; ; i++) {
+    const a = p[i];
+    const b = q[i];
+    if (a === '>') return b !== undefined;
+    if (a === undefined || b === undefined) return a === b;
+    if (b === '>') return false;
+    if (a !== '*' && a !== b) return false;
+  }
+}
+
+/** True when every subject matching `q` also matches `p`. */
+export function subjectCovers(p: string, q: string): boolean {
+  return coversTokens(p.split('.'), q.split('.'));
+}
+
+/** The hub-side subjects that belong to one agency alone: submissions, alerts, consumer. */
 export function agencyPrivateSubjects(agency: string): string[] {
   const consumer = alertsConsumer(agency);
   return [
     ingestSubject(agency),
     alertsSubjectFilter(agency),
-    `$JS.API.CONSUMER.INFO.${Streams.Alerts}.${consumer}`,
-    `$JS.API.CONSUMER.MSG.NEXT.${Streams.Alerts}.${consumer}`,
-    `$JS.API.CONSUMER.CREATE.${Streams.Alerts}.${consumer}`,
-    `$JS.API.CONSUMER.CREATE.${Streams.Alerts}.${consumer}.>`,
-    `$JS.API.CONSUMER.DURABLE.CREATE.${Streams.Alerts}.${consumer}`,
-    `$JS.API.CONSUMER.DELETE.${Streams.Alerts}.${consumer}`,
-    `$JS.ACK.${Streams.Alerts}.${consumer}.>`,
+    hubApiSubject('CONSUMER', 'INFO', Streams.Alerts, consumer),
+    hubApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, consumer),
+    hubApiSubject('CONSUMER', 'CREATE', Streams.Alerts, consumer),
+    hubApiSubject('CONSUMER', 'CREATE', Streams.Alerts, consumer, '>'),
+    hubApiSubject('CONSUMER', 'DURABLE', 'CREATE', Streams.Alerts, consumer),
+    hubApiSubject('CONSUMER', 'DELETE', Streams.Alerts, consumer),
+    ackSubjects(Streams.Alerts, consumer),
     `${agencyInboxPrefix(agency)}.>`,
   ];
 }
 
 /**
- * Finds, for every pair of distinct agencies, a permission of one that reaches a private
- * subject of the other. Empty when the agencies are isolated from each other.
+ * Hub subjects no agency may reach: whatever a stream or bucket stores, every service but
+ * its own ingest subject, and JetStream administration.
+ */
+export function hubProtectedSubjects(): string[] {
+  return [
+    ...Object.values(StreamSubjects),
+    AUDIT_CHECKPOINTS_SUBJECT,
+    '$KV.>',
+    INGEST_WILDCARD,
+    AUDIT_REQUEST_WILDCARD,
+    hubApiSubject('STREAM', '>'),
+    hubApiSubject('CONSUMER', 'CREATE', '>'),
+    hubApiSubject('CONSUMER', 'DURABLE', '>'),
+    hubApiSubject('CONSUMER', 'DELETE', '>'),
+    hubApiSubject('CONSUMER', 'PAUSE', '>'),
+    hubApiSubject('CONSUMER', 'UNPIN', '>'),
+    hubApiSubject('CONSUMER', 'LEADER', '>'),
+    hubApiSubject('CONSUMER', 'MSG', 'NEXT', '>'),
+    hubApiSubject('CONSUMER', 'INFO', '>'),
+    hubApiSubject('ACCOUNT', '>'),
+    hubApiSubject('META', '>'),
+    hubApiSubject('SERVER', '>'),
+    hubApiSubject('INFO'),
+    hubApiSubject('DIRECT', 'GET', '>'),
+    '$JS.ACK.>',
+    '$JS.FC.>',
+    '$SYS.>',
+  ];
+}
+
+/** What an agency's account may import: exactly its own services and the public keys. */
+export function agencyAllowedImports(agency: string): string[] {
+  const consumer = alertsConsumer(agency);
+  return [
+    ingestSubject(agency),
+    hubApiSubject('CONSUMER', 'INFO', Streams.Alerts, consumer),
+    hubApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, consumer),
+    ackSubjects(Streams.Alerts, consumer),
+    hubApiSubject('STREAM', 'MSG', 'GET', PUBLIC_KEYS_STREAM),
+    hubApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM),
+    hubApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
+  ];
+}
+
+/** A way in which one account could reach what is not its own. */
+export interface IsolationBreach {
+  account: string;
+  /** `import`: the account imports it; `permission`: a user may publish or subscribe it. */
+  via: 'import' | 'permission';
+  subject: string;
+  reaches: string;
+  /** The agency whose subject it reaches, or `hub`. */
+  of: string;
+}
+
+/**
+ * The isolation model of the broker accounts. A message that a client of account X sends,
+ * and every answer the broker or a service publishes to a reply subject X chose, is
+ * delivered inside X; it leaves X only through X's imports. So the subjects X can make
+ * appear outside X — as a message or as a reply — are exactly its imports' hub subjects,
+ * whatever its users' permissions say. The model checks, for every agency:
+ * - every import is one of its own services or a read of the public keys;
+ * - no import reaches another agency's subjects;
+ * - its users may publish only on import subjects and subscribe only to its own inbox, so
+ *   the permission and the account say the same thing.
+ * Empty when the agencies are isolated from each other and from the hub.
  */
 export function findIsolationBreaches(
   agencies: readonly string[],
-): { agency: string; permission: string; reaches: string; of: string }[] {
-  const breaches: { agency: string; permission: string; reaches: string; of: string }[] = [];
-  const privates = agencies.map((agency) => ({ agency, subjects: agencyPrivateSubjects(agency) }));
+  importsOf: (agency: string) => ServiceImport[] = agencyImports,
+): IsolationBreach[] {
+  const breaches: IsolationBreach[] = [];
   for (const agency of agencies) {
-    const { publish, subscribe } = agencyPermissions(agency);
-    const granted = [...publish.allow, ...subscribe.allow];
-    for (const other of privates) {
-      if (other.agency === agency) continue;
-      for (const permission of granted)
-        for (const subject of other.subjects)
-          if (subjectsIntersect(permission, subject))
-            breaches.push({ agency, permission, reaches: subject, of: other.agency });
+    const account = `agency:${agency}`;
+    const imports = importsOf(agency);
+    const allowed = agencyAllowedImports(agency);
+    for (const i of imports) {
+      if (!allowed.includes(i.subject))
+        breaches.push({
+          account,
+          via: 'import',
+          subject: i.subject,
+          reaches: i.subject,
+          of: 'hub',
+        });
+      for (const other of agencies) {
+        if (other === agency) continue;
+        for (const subject of agencyPrivateSubjects(other))
+          if (subjectsIntersect(i.subject, subject))
+            breaches.push({
+              account,
+              via: 'import',
+              subject: i.subject,
+              reaches: subject,
+              of: other,
+            });
+      }
     }
+    const { publish, subscribe } = agencyPermissions(agency);
+    for (const subject of publish.allow)
+      if (!imports.some((i) => subjectCovers(i.localSubject, subject)))
+        breaches.push({ account, via: 'permission', subject, reaches: subject, of: agency });
+    for (const subject of subscribe.allow)
+      if (!subjectCovers(`${agencyInboxPrefix(agency)}.>`, subjectOf(subject)))
+        breaches.push({ account, via: 'permission', subject, reaches: subject, of: agency });
   }
   return breaches;
 }
 
-/** Throws ERR_FEDERATION when one agency's permissions would reach another's subjects. */
+/** Administration and stream subjects the routine operator must never reach. */
+export function operatorForbiddenSubjects(): string[] {
+  return [
+    ...Object.values(StreamSubjects),
+    AUDIT_CHECKPOINTS_SUBJECT,
+    `$KV.${PUBLIC_KEYS_BUCKET}.>`,
+    INGEST_WILDCARD,
+    auditRequestSubject('ingest'),
+    auditRequestSubject('router'),
+    hubApiSubject('STREAM', 'CREATE', '>'),
+    hubApiSubject('STREAM', 'UPDATE', '>'),
+    hubApiSubject('STREAM', 'DELETE', '>'),
+    hubApiSubject('STREAM', 'PURGE', '>'),
+    hubApiSubject('STREAM', 'MSG', 'DELETE', '>'),
+    hubApiSubject('STREAM', 'RESTORE', '>'),
+    hubApiSubject('STREAM', 'SNAPSHOT', '>'),
+    hubApiSubject('STREAM', 'LEADER', '>'),
+    hubApiSubject('STREAM', 'PEER', '>'),
+    hubApiSubject('CONSUMER', 'CREATE', '>'),
+    hubApiSubject('CONSUMER', 'DURABLE', '>'),
+    hubApiSubject('CONSUMER', 'DELETE', '>'),
+    hubApiSubject('CONSUMER', 'MSG', 'NEXT', '>'),
+    '$JS.ACK.>',
+    '$SYS.>',
+  ];
+}
+
+/**
+ * The same model for the routine operator's account: none of its imports reaches a stream's
+ * subjects, stream administration, consumer creation (a push consumer would deliver stream
+ * contents to any hub subject) or another service.
+ */
+export function findOperatorBreaches(
+  imports: readonly ServiceImport[] = operatorImports(),
+): IsolationBreach[] {
+  const breaches: IsolationBreach[] = [];
+  for (const i of imports)
+    for (const subject of operatorForbiddenSubjects())
+      if (subjectsIntersect(i.subject, subject))
+        breaches.push({
+          account: 'operator',
+          via: 'import',
+          subject: i.subject,
+          reaches: subject,
+          of: 'hub',
+        });
+  for (const subject of operatorPermissions().publish.allow)
+    if (!imports.some((i) => subjectCovers(i.localSubject, subject)))
+      breaches.push({
+        account: 'operator',
+        via: 'permission',
+        subject,
+        reaches: subject,
+        of: 'operator',
+      });
+  return breaches;
+}
+
+/** Throws ERR_FEDERATION when an agency's account or permissions reach beyond its own. */
 export function assertAgencyIsolation(agencies: readonly string[]): void {
-  const breaches = findIsolationBreaches(agencies);
+  const breaches = [...findIsolationBreaches(agencies), ...findOperatorBreaches()];
   if (breaches.length > 0)
-    throw new MosaicError(ErrorCode.Federation, 'agency permissions are not isolated', {
+    throw new MosaicError(ErrorCode.Federation, 'broker accounts are not isolated', {
       details: { breaches },
     });
 }

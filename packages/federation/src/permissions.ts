@@ -4,16 +4,22 @@ import {
   AUDIT_REQUEST_WILDCARD,
   HubServices,
   INGEST_WILDCARD,
+  PUBLIC_KEYS_BUCKET,
   PUBLIC_KEYS_STREAM,
   QueueGroups,
+  REGISTRY_BUCKET,
   REGISTRY_STREAM,
+  RESPONSE_PREFIX,
   ROUTER_CONSUMER,
   StreamSubjects,
   Streams,
+  ackSubjects,
   agencyInboxPrefix,
   alertsConsumer,
   auditRequestSubject,
+  hubApiSubject as api,
   hubInboxPrefix,
+  importedApiSubject,
   ingestSubject,
   type HubService,
 } from './subjects.ts';
@@ -24,7 +30,14 @@ export const Roles = {
   Ingest: HubServices.Ingest,
   Router: HubServices.Router,
   Auditor: HubServices.Auditor,
+  /** The routine operator: registry administration, replays, audit checks. */
   Operator: 'operator',
+  /** The hub runner itself: creates streams and buckets, seeds the registry, projects keys. */
+  Hub: 'hub',
+  /** Break-glass stream administration; every JetStream API call it makes is audited. */
+  Admin: 'admin',
+  /** The hub runner's system-account user: pushes account updates to the servers. */
+  System: 'system',
 } as const;
 export type Role = (typeof Roles)[keyof typeof Roles];
 
@@ -37,8 +50,6 @@ export interface Permissions {
   subscribe: { allow: readonly string[] };
 }
 
-const api = (...tokens: string[]): string => ['$JS', 'API', ...tokens].join('.');
-
 /** Read-only access to one stream's messages: info, get by sequence, direct get. */
 function streamRead(stream: string): string[] {
   return [
@@ -46,20 +57,6 @@ function streamRead(stream: string): string[] {
     api('STREAM', 'MSG', 'GET', stream),
     api('DIRECT', 'GET', stream),
     api('DIRECT', 'GET', stream, '>'),
-  ];
-}
-
-/**
- * Reading single entries of the public-keys bucket with `new Kvm(nc).open(bucket, {
- * allow_direct: true })` then `get(key)` (direct get by last subject; message get when
- * direct is off). No stream info, no consumers (no `keys`/`watch`), no `$KV.` publish: an
- * agency looks up the kid it needs and cannot write.
- */
-function publicKeysRead(): string[] {
-  return [
-    api('STREAM', 'MSG', 'GET', PUBLIC_KEYS_STREAM),
-    api('DIRECT', 'GET', PUBLIC_KEYS_STREAM),
-    api('DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
   ];
 }
 
@@ -71,40 +68,40 @@ function pullConsumer(stream: string, consumer: string): string[] {
     api('CONSUMER', 'DURABLE', 'CREATE', stream, consumer),
     api('CONSUMER', 'INFO', stream, consumer),
     api('CONSUMER', 'MSG', 'NEXT', stream, consumer),
-    `$JS.ACK.${stream}.${consumer}.>`,
+    ackSubjects(stream, consumer),
   ];
 }
 
 /**
- * Read-only use of the registry bucket through `@nats-io/kv` (`get`, `keys`, `watch`):
- * no `$KV.mosaic-registry.>` publish, so no writes, and no stream update, purge or delete.
- * `keys`/`watch` create ordered consumers delivering to the caller's inbox and answer
- * their flow-control requests on `$JS.FC`.
+ * Read-only use of a KV bucket through `@nats-io/kv` (`get`, `keys`, `watch`): no `$KV.`
+ * publish, so no writes, and no stream update, purge or delete. `keys`/`watch` create
+ * ordered consumers delivering to the caller's inbox and answer flow control on `$JS.FC`.
  */
-function registryRead(): string[] {
+function bucketRead(stream: string): string[] {
   return [
-    ...streamRead(REGISTRY_STREAM),
-    api('CONSUMER', 'CREATE', REGISTRY_STREAM, '>'),
-    api('CONSUMER', 'INFO', REGISTRY_STREAM, '>'),
-    api('CONSUMER', 'DELETE', REGISTRY_STREAM, '>'),
-    `$JS.FC.${REGISTRY_STREAM}.>`,
+    ...streamRead(stream),
+    api('CONSUMER', 'CREATE', stream, '>'),
+    api('CONSUMER', 'INFO', stream, '>'),
+    api('CONSUMER', 'DELETE', stream, '>'),
+    `$JS.FC.${stream}.>`,
   ];
 }
 
+/** Answers to requests that came through a service import (`_R_.…`, see accounts.ts). */
+const IMPORTED_REPLIES = `${RESPONSE_PREFIX}.>`;
+
 /**
- * An agency: submit to its own ingest subject; read, through its own durable consumer
- * only, its own alerts; read entries of the public-keys bucket (shared by all, written by
- * the hub) to verify alerts end to end; receive only on its own inbox prefix.
- *
- * Not granted, on purpose: `$JS.API.STREAM.INFO.ALERTS` (it would reveal counts and
- * subjects of every agency's alerts; nats.js v3 `consumers.get()`, `fetch()` and
- * `consume()` need only CONSUMER.INFO and CONSUMER.MSG.NEXT), consumer creation (a
- * consumer the agency configured could filter on others' alerts), `$JS.API.INFO`.
+ * An agency, inside its own account: submit on its ingest subject; read its own alerts
+ * through its own durable consumer; read the public-keys bucket to verify alerts end to
+ * end; receive only on its own inbox prefix. Each publish subject is one of the account's
+ * imports (`agencyImports`), so this list and the imports say the same thing twice: the
+ * account bounds what any message or reply of the agency can reach, the permission bounds
+ * what its client may send.
  *
  * @example
  * ```ts
  * agencyPermissions('nl-police').publish.allow;
- * // ['mosaic.ingest.nl-police', '$JS.API.CONSUMER.INFO.ALERTS.alerts-nl-police', …]
+ * // ['mosaic.ingest.nl-police', '$MOSAIC.API.CONSUMER.INFO.ALERTS.alerts-nl-police', …]
  * ```
  */
 export function agencyPermissions(agency: string): Permissions {
@@ -113,10 +110,12 @@ export function agencyPermissions(agency: string): Permissions {
     publish: {
       allow: [
         ingestSubject(agency),
-        api('CONSUMER', 'INFO', Streams.Alerts, consumer),
-        api('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, consumer),
-        `$JS.ACK.${Streams.Alerts}.${consumer}.>`,
-        ...publicKeysRead(),
+        importedApiSubject('CONSUMER', 'INFO', Streams.Alerts, consumer),
+        importedApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, consumer),
+        ackSubjects(Streams.Alerts, consumer),
+        importedApiSubject('STREAM', 'MSG', 'GET', PUBLIC_KEYS_STREAM),
+        importedApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM),
+        importedApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
       ],
     },
     subscribe: { allow: [`${agencyInboxPrefix(agency)}.>`] },
@@ -124,20 +123,22 @@ export function agencyPermissions(agency: string): Permissions {
 }
 
 /**
- * A hub service, given the ids of all agencies of the federation.
+ * A hub service, inside the hub account.
  *
  * - ingest: serves `mosaic.ingest.*` in queue group `ingest`; appends to REPORTS and
- *   REJECTIONS; reads REPORTS (lineage checks) and the registry; replies only into the
- *   agencies' inboxes. It does NOT get `allow_responses`: with it the broker lets a
- *   service publish to whatever reply subject a requester chose — `$JS.API.STREAM.DELETE.
- *   REPORTS` included — since such response permissions override every allow and deny.
- * - router: reads REPORTS through its durable `router`; appends to ALERTS; creates each
- *   agency's `alerts-<agency>` consumer; reads the registry.
- * - auditor: the single writer of AUDIT; serves audit requests from the other hub
- *   identities (queue group `auditor`) and answers into their inboxes; sees ack samples of
- *   the alerts consumers (consultations); appends and reads its signed checkpoints.
+ *   REJECTIONS; reads REPORTS (lineage checks) and the registry; answers only on the
+ *   broker's response subjects (`_R_.…`), which lead back into the requesting agency's
+ *   account. It does NOT get `allow_responses`: with it the broker lets a service publish
+ *   to whatever reply subject a requester chose, since response permissions override every
+ *   allow list.
+ * - router: reads REPORTS through its durable `router`; appends to ALERTS; creates the
+ *   agencies' `alerts-<agency>` consumers; reads the registry.
+ * - auditor: the single writer of AUDIT; serves audit requests (queue group `auditor`) and
+ *   answers into the hub identities' inboxes or, for the operator, on response subjects;
+ *   sees the ack samples of the alerts consumers (consultations) and the JetStream API
+ *   advisories (break-glass use); appends and reads its signed checkpoints.
  */
-export function servicePermissions(service: HubService, agencies: readonly string[]): Permissions {
+export function servicePermissions(service: HubService): Permissions {
   switch (service) {
     case HubServices.Ingest:
       return {
@@ -147,9 +148,9 @@ export function servicePermissions(service: HubService, agencies: readonly strin
             StreamSubjects[Streams.Rejections],
             ...streamRead(Streams.Reports),
             api('STREAM', 'INFO', Streams.Rejections),
-            ...registryRead(),
+            ...bucketRead(REGISTRY_STREAM),
             auditRequestSubject(HubServices.Ingest),
-            ...agencies.map((agency) => `${agencyInboxPrefix(agency)}.>`),
+            IMPORTED_REPLIES,
           ],
         },
         subscribe: {
@@ -167,16 +168,14 @@ export function servicePermissions(service: HubService, agencies: readonly strin
             ...streamRead(Streams.Reports),
             ...pullConsumer(Streams.Reports, ROUTER_CONSUMER),
             api('STREAM', 'INFO', Streams.Alerts),
-            ...agencies.flatMap((agency) => {
-              const consumer = alertsConsumer(agency);
-              return [
-                api('CONSUMER', 'CREATE', Streams.Alerts, consumer),
-                api('CONSUMER', 'CREATE', Streams.Alerts, consumer, '>'),
-                api('CONSUMER', 'DURABLE', 'CREATE', Streams.Alerts, consumer),
-                api('CONSUMER', 'INFO', Streams.Alerts, consumer),
-              ];
-            }),
-            ...registryRead(),
+            api('DIRECT', 'GET', Streams.Alerts),
+            api('DIRECT', 'GET', Streams.Alerts, '>'),
+            // Any consumer name: a new agency's consumer without new router credentials.
+            api('CONSUMER', 'CREATE', Streams.Alerts, '*'),
+            api('CONSUMER', 'CREATE', Streams.Alerts, '*', '>'),
+            api('CONSUMER', 'DURABLE', 'CREATE', Streams.Alerts, '*'),
+            api('CONSUMER', 'INFO', Streams.Alerts, '*'),
+            ...bucketRead(REGISTRY_STREAM),
             auditRequestSubject(HubServices.Router),
           ],
         },
@@ -190,9 +189,13 @@ export function servicePermissions(service: HubService, agencies: readonly strin
             ...streamRead(Streams.Audit),
             AUDIT_CHECKPOINTS_SUBJECT,
             ...streamRead(AUDIT_CHECKPOINTS_STREAM),
+            ...streamRead(Streams.Reports),
+            ...streamRead(Streams.Alerts),
+            api('CONSUMER', 'INFO', '*', '*'),
             `${hubInboxPrefix(HubServices.Ingest)}.>`,
             `${hubInboxPrefix(HubServices.Router)}.>`,
-            `${hubInboxPrefix('operator')}.>`,
+            `${hubInboxPrefix('hub')}.>`,
+            IMPORTED_REPLIES,
           ],
         },
         subscribe: {
@@ -200,13 +203,76 @@ export function servicePermissions(service: HubService, agencies: readonly strin
             `${AUDIT_REQUEST_WILDCARD} ${QueueGroups.Auditor}`,
             `${hubInboxPrefix(HubServices.Auditor)}.>`,
             `$JS.EVENT.METRIC.CONSUMER.ACK.${Streams.Alerts}.>`,
+            '$JS.EVENT.ADVISORY.API',
           ],
         },
       };
   }
 }
 
-/** The operator manages everything: streams, consumers, the registry, replays. */
+/**
+ * The hub runner: creates the streams and buckets when missing (never updates, purges or
+ * deletes one), seeds the registry, projects the public keys, reads consumer state, records
+ * its own audit entries. Its credentials stay in the data dir; no context file names it.
+ */
+export function hubPermissions(): Permissions {
+  const streams = [
+    ...Object.values(Streams),
+    AUDIT_CHECKPOINTS_STREAM,
+    REGISTRY_STREAM,
+    PUBLIC_KEYS_STREAM,
+  ];
+  return {
+    publish: {
+      allow: [
+        api('INFO'),
+        api('STREAM', 'NAMES'),
+        ...streams.flatMap((stream) => [api('STREAM', 'CREATE', stream), ...streamRead(stream)]),
+        api('CONSUMER', 'INFO', '*', '*'),
+        ...bucketRead(REGISTRY_STREAM),
+        ...bucketRead(PUBLIC_KEYS_STREAM),
+        `$KV.${REGISTRY_BUCKET}.>`,
+        `$KV.${PUBLIC_KEYS_BUCKET}.>`,
+      ],
+    },
+    subscribe: { allow: [`${hubInboxPrefix('hub')}.>`] },
+  };
+}
+
+/**
+ * The routine operator, inside its own account: reads every hub stream (stream info, get
+ * and direct get, batch reads for replays), reads consumer state, reads and writes the
+ * registry, asks the auditor to record its actions. It cannot create consumers (a push
+ * consumer would make the broker deliver stream contents to any subject of the hub),
+ * update, purge or delete a stream, publish to a stream's subjects or answer for a service:
+ * its account imports nothing that would.
+ */
 export function operatorPermissions(): Permissions {
+  return {
+    publish: {
+      allow: [
+        importedApiSubject('STREAM', 'INFO', '*'),
+        importedApiSubject('STREAM', 'MSG', 'GET', '*'),
+        importedApiSubject('DIRECT', 'GET', '*'),
+        importedApiSubject('DIRECT', 'GET', '*', '>'),
+        importedApiSubject('CONSUMER', 'INFO', '*', '*'),
+        `${importedApiSubject(`$KV`, REGISTRY_BUCKET)}.>`,
+        auditRequestSubject('operator'),
+      ],
+    },
+    subscribe: { allow: [`${hubInboxPrefix('operator')}.>`] },
+  };
+}
+
+/** Break-glass stream administration: everything in the hub account, each API call audited. */
+export function adminPermissions(): Permissions {
   return { publish: { allow: ['>'] }, subscribe: { allow: ['>'] } };
+}
+
+/** The hub runner's system-account user: account updates only. */
+export function systemPermissions(): Permissions {
+  return {
+    publish: { allow: ['$SYS.REQ.CLAIMS.UPDATE', '$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE'] },
+    subscribe: { allow: [`${hubInboxPrefix('system')}.>`] },
+  };
 }

@@ -2,6 +2,7 @@ import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { checkFederation } from './check.ts';
 import { formatPath } from './problems.ts';
 import { federationSchema, type Federation } from './schema.ts';
+import { REGISTRY_BUCKET, REGISTRY_STREAM } from './subjects.ts';
 
 /**
  * The part of a `@nats-io/kv` bucket the registry uses (structural, so this package does
@@ -111,4 +112,32 @@ export async function readRegistry(kv: RegistryKv): Promise<Federation> {
       details: { problems },
     });
   return parsed.data;
+}
+
+/** What `registryKeysByDirectGet` needs of a `JetStreamManager` (structural). */
+export interface DirectLastReader {
+  direct: {
+    getLastMessagesFor(
+      stream: string,
+      opts: { multi_last: string[] },
+    ): Promise<AsyncIterable<{ subject: string; header?: { get(k: string): string } }>>;
+  };
+}
+
+/**
+ * The live keys of the registry bucket, read with one batched direct get of the last entry
+ * per key: what an identity that may not create consumers (the routine operator) uses
+ * instead of `kv.keys()`, which creates one.
+ */
+export async function registryKeysByDirectGet(jsm: DirectLastReader): Promise<string[]> {
+  const prefix = `$KV.${REGISTRY_BUCKET}.`;
+  const keys: string[] = [];
+  for await (const m of await jsm.direct.getLastMessagesFor(REGISTRY_STREAM, {
+    multi_last: [`${prefix}>`],
+  })) {
+    const operation = m.header?.get('KV-Operation') ?? '';
+    if (operation === 'DEL' || operation === 'PURGE') continue;
+    keys.push(m.subject.slice(prefix.length));
+  }
+  return keys;
 }

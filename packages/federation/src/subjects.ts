@@ -4,7 +4,7 @@
  * Agency ids are validated subject tokens (lower-case DNS labels) before they get here.
  */
 
-/** The JetStream streams of the hub (DESIGN.md, "Streams"). */
+/** The JetStream streams of the hub. */
 export const Streams = {
   Reports: 'REPORTS',
   Rejections: 'REJECTIONS',
@@ -62,13 +62,14 @@ export function agencyInboxPrefix(agency: string): string {
 }
 
 /** Inbox prefix of a hub service or the operator. */
-export function hubInboxPrefix(name: HubService | 'operator'): string {
+export function hubInboxPrefix(name: HubService | 'operator' | 'hub' | 'admin' | 'system'): string {
   return `_INBOX_HUB_${name.toUpperCase()}`;
 }
 
 /**
  * Where hub services hand audit events to the auditor (request/reply, queue group
- * `auditor`); the auditor alone appends to AUDIT. Provisional until the audit issue.
+ * `auditor`); the auditor alone appends to AUDIT. Only `mosaic.hub.audit.operator` is
+ * exported, to the operator's account; the others are reachable inside the hub account only.
  */
 export function auditRequestSubject(from: HubService | 'operator'): string {
   return `mosaic.hub.audit.${from}`;
@@ -83,24 +84,54 @@ export const AUDIT_CHECKPOINTS_STREAM = 'AUDIT_CHECKPOINTS';
 export const AUDIT_CHECKPOINTS_SUBJECT = 'mosaic.checkpoints';
 
 /**
- * True when `reply` is a reply subject inside the agency's own inbox. The ingest service
- * must check this before answering: the reply subject is chosen by the requester, and
- * answering anywhere else would let one agency aim the hub's replies at another.
+ * Prefix under which agencies and the operator reach the hub's JetStream API from their own
+ * accounts (`jetstream(nc, { apiPrefix: HUB_API_PREFIX })`). Each account imports only the
+ * hub API subjects it needs, mapped under this prefix; its own `$JS.API` is not the hub's.
+ */
+export const HUB_API_PREFIX = '$MOSAIC.API';
+
+/** A hub JetStream API subject (`$JS.API.<tokens>`), as the hub account sees it. */
+export function hubApiSubject(...tokens: string[]): string {
+  return ['$JS', 'API', ...tokens].join('.');
+}
+
+/** The same API subject as an importing account publishes it (under HUB_API_PREFIX). */
+export function importedApiSubject(...tokens: string[]): string {
+  return [HUB_API_PREFIX, ...tokens].join('.');
+}
+
+/** Ack subjects of the deliveries of one consumer (`$JS.ACK.<stream>.<consumer>.…`). */
+export function ackSubjects(stream: string, consumer: string): string {
+  return `$JS.ACK.${stream}.${consumer}.>`;
+}
+
+/**
+ * Prefix of the reply subjects the broker substitutes when a request crosses from an
+ * importing account into the hub account: the answer to `_R_.…` goes back to the requester's
+ * own reply subject inside the requester's own account, and nowhere else.
+ */
+export const RESPONSE_PREFIX = '_R_';
+
+/**
+ * True when `reply` is a reply subject the broker made for a request that came through a
+ * service import (`_R_.<token>…`). Hub services answer only such subjects: a request from
+ * another account always carries one, and whatever the requester chose as its own reply
+ * subject stays inside its own account.
  *
  * @example
  * ```ts
- * isAgencyReplySubject('nl-police', '_INBOX_nl-police.Xy12.1'); // true
- * isAgencyReplySubject('nl-police', '_INBOX_nl.Xy12.1'); // false
+ * isImportedReplySubject('_R_.qlQFvq.lidIS3'); // true
+ * isImportedReplySubject('mosaic.audit'); // false
  * ```
  */
-export function isAgencyReplySubject(agency: string, reply: string | undefined): boolean {
+export function isImportedReplySubject(reply: string | undefined): reply is string {
   if (reply === undefined) return false;
-  const prefix = `${agencyInboxPrefix(agency)}.`;
-  if (!reply.startsWith(prefix) || reply.length === prefix.length) return false;
-  return reply
-    .slice(prefix.length)
-    .split('.')
-    .every((token) => token !== '' && token !== '*' && token !== '>' && !/\s/.test(token));
+  const tokens = reply.split('.');
+  return (
+    tokens.length >= 2 &&
+    tokens[0] === RESPONSE_PREFIX &&
+    tokens.every((token) => token !== '' && token !== '*' && token !== '>' && !/\s/.test(token))
+  );
 }
 
 /**

@@ -1,19 +1,24 @@
 import { isMosaicError, type MosaicError } from '@mosaic/errors';
+import { decode, type Account, type User } from '@nats-io/jwt';
 import { createUser } from '@nats-io/nkeys';
 import { describe, expect, it } from 'vitest';
 import {
+  AccountNames,
+  HUB_API_PREFIX,
+  accountJwts,
   brokerAuthConfig,
   createIdentities,
-  publicIdentities,
+  usersOf,
+  withAgencies,
   type IdentitySet,
-  type PublicIdentity,
+  type NatsIdentity,
 } from '../src/index.ts';
 
 const federation = { agencies: [{ id: 'nl' }, { id: 'nl-police' }] };
 
-function failure(run: () => unknown): MosaicError {
+async function failure(run: () => Promise<unknown>): Promise<MosaicError> {
   try {
-    run();
+    await run();
   } catch (err) {
     if (isMosaicError(err)) return err;
     throw err;
@@ -22,10 +27,10 @@ function failure(run: () => unknown): MosaicError {
 }
 
 function withAgency(
-  ids: IdentitySet<PublicIdentity>,
+  ids: IdentitySet,
   agency: string,
-  change: Partial<PublicIdentity> | undefined,
-): IdentitySet<PublicIdentity> {
+  change: Partial<NatsIdentity> | undefined,
+): IdentitySet {
   const agencies = new Map(ids.agencies);
   const current = agencies.get(agency);
   if (change === undefined) agencies.delete(agency);
@@ -34,14 +39,15 @@ function withAgency(
 }
 
 describe('createIdentities', () => {
-  it('creates a distinct NKey user per agency, per hub service and for the operator', () => {
-    const ids = createIdentities(federation);
-    const all = [ids.operator, ...Object.values(ids.services), ...ids.agencies.values()];
-    expect(all).toHaveLength(6);
-    expect(new Set(all.map((i) => i.publicKey)).size).toBe(6);
+  it('creates a distinct NKey user per agency, per hub role and for the operator, each with its JWT', async () => {
+    const ids = await createIdentities(federation);
+    const all = usersOf(ids).map(([, i]) => i);
+    expect(all).toHaveLength(9);
+    expect(new Set(all.map((i) => i.publicKey)).size).toBe(9);
     for (const identity of all) {
       expect(identity.publicKey).toMatch(/^U[A-Z2-7]{55}$/);
       expect(identity.seed).toMatch(/^SU[A-Z2-7]{56}$/);
+      expect(decode<User>(identity.jwt).sub).toBe(identity.publicKey);
     }
     expect(ids.agencies.get('nl')).toMatchObject({
       role: 'agency',
@@ -52,43 +58,89 @@ describe('createIdentities', () => {
     expect(ids.operator).toMatchObject({ role: 'operator', inboxPrefix: '_INBOX_HUB_OPERATOR' });
   });
 
-  it('publicIdentities drops every seed', () => {
-    const ids = createIdentities(federation);
-    const text = JSON.stringify(publicIdentities(ids), (_k, v: unknown) =>
-      v instanceof Map ? [...v] : v,
+  it('issues each user by its own account: an agency by the agency’s, the operator by the operator’s', async () => {
+    const ids = await createIdentities(federation);
+    expect(decode(ids.agencies.get('nl')!.jwt).iss).toBe(
+      ids.accounts.agencies.get('nl')!.publicKey,
     );
-    for (const identity of [ids.operator, ...Object.values(ids.services), ...ids.agencies.values()])
-      expect(text).not.toContain(identity.seed);
+    expect(decode(ids.operator.jwt).iss).toBe(ids.accounts.operatorAccount.publicKey);
+    for (const hubUser of [ids.services.ingest, ids.services.router, ids.hub, ids.admin])
+      expect(decode(hubUser.jwt).iss).toBe(ids.accounts.hub.publicKey);
+    expect(decode(ids.system.jwt).iss).toBe(ids.accounts.system.publicKey);
+    const nl = decode<User>(ids.agencies.get('nl')!.jwt).nats;
+    expect(nl.pub?.allow).toContain('mosaic.ingest.nl');
+    expect(nl.pub?.allow).toContain(`${HUB_API_PREFIX}.CONSUMER.MSG.NEXT.ALERTS.alerts-nl`);
+    expect(nl.sub?.allow).toEqual(['_INBOX_nl.>']);
+    expect(nl.bearer_token).toBe(false);
+  });
+
+  it('withAgencies adds an account and a user for a new agency and keeps the others', async () => {
+    const ids = await createIdentities(federation);
+    const { set, added } = await withAgencies(ids, ['nl', 'nl-police', 'be']);
+    expect(added).toEqual(['be']);
+    expect(set.agencies.get('nl')).toEqual(ids.agencies.get('nl'));
+    expect(set.accounts.agencies.get('be')?.publicKey).toMatch(/^A/);
+    expect(decode(set.agencies.get('be')!.jwt).iss).toBe(
+      set.accounts.agencies.get('be')!.publicKey,
+    );
   });
 });
 
 describe('brokerAuthConfig', () => {
-  it('lists every identity once, by public key only, with its permissions', () => {
-    const ids = createIdentities(federation);
-    const config = brokerAuthConfig(federation, ids);
-    expect(config).toMatch(/^# Generated .*\nauthorization \{\n {2}users = \[\n/);
-    for (const identity of [
-      ids.operator,
-      ...Object.values(ids.services),
-      ...ids.agencies.values(),
-    ]) {
-      expect(config.split(identity.publicKey)).toHaveLength(2);
-      expect(config).not.toContain(identity.seed);
-    }
-    expect(config).toContain('"mosaic.ingest.nl-police"');
-    expect(config).toContain('"$JS.ACK.ALERTS.alerts-nl.>"');
-    expect(config).toContain('"mosaic.ingest.* ingest"');
-    expect(config).not.toContain('allow_responses');
-  });
-
-  it('accepts the public identities alone', () => {
-    const ids = createIdentities(federation);
-    expect(brokerAuthConfig(federation, publicIdentities(ids))).toBe(
-      brokerAuthConfig(federation, ids),
+  it('configures JWT auth: the operator, the system account, every account preloaded, no seed', async () => {
+    const ids = await createIdentities(federation);
+    const config = await brokerAuthConfig(federation, ids);
+    expect(config).toMatch(
+      /^# Generated .*\noperator: "[^"]+"\nsystem_account: "A[A-Z2-7]{55}"\nresolver: MEMORY\n/,
     );
+    for (const [, identity] of usersOf(ids)) expect(config).not.toContain(identity.seed);
+    for (const key of [
+      ids.accounts.operator,
+      ids.accounts.system,
+      ids.accounts.hub,
+      ids.accounts.operatorAccount,
+      ...ids.accounts.agencies.values(),
+    ])
+      expect(config).not.toContain(key.seed);
+    const jwts = await accountJwts(ids, ['nl', 'nl-police']);
+    expect(jwts.size).toBe(5);
+    for (const key of jwts.keys()) expect(config).toContain(`"${key}":`);
+    expect(config).not.toContain('allow_responses');
+    const full = await brokerAuthConfig(federation, ids, {
+      resolverDir: '/var/lib/mosaic/accounts',
+    });
+    expect(full).toContain('resolver: { type: full, dir: "/var/lib/mosaic/accounts"');
   });
 
-  it.each<[string, (ids: IdentitySet<PublicIdentity>) => IdentitySet<PublicIdentity>, RegExp]>([
+  it('gives JetStream and exports to the hub account alone; agencies and the operator only import', async () => {
+    const ids = await createIdentities(federation);
+    const jwts = await accountJwts(ids, ['nl', 'nl-police']);
+    const account = (key: string) => decode<Account>(jwts.get(key)!);
+    const hub = account(ids.accounts.hub.publicKey);
+    expect(hub.name).toBe(AccountNames.Hub);
+    expect(hub.nats.limits?.disk_storage).toBe(-1);
+    expect(hub.nats.imports ?? []).toEqual([]);
+    expect(hub.nats.exports?.map((e) => e.subject)).toContain('mosaic.ingest.*');
+    const nl = account(ids.accounts.agencies.get('nl')!.publicKey);
+    expect(nl.name).toBe('agency-nl');
+    expect(nl.nats.limits?.disk_storage).toBeUndefined();
+    expect(nl.nats.exports ?? []).toEqual([]);
+    expect(nl.nats.imports?.map((i) => i.subject)).toEqual([
+      'mosaic.ingest.nl',
+      '$JS.API.CONSUMER.INFO.ALERTS.alerts-nl',
+      '$JS.API.CONSUMER.MSG.NEXT.ALERTS.alerts-nl',
+      '$JS.ACK.ALERTS.alerts-nl.>',
+      '$JS.API.STREAM.MSG.GET.KV_mosaic-keys',
+      '$JS.API.DIRECT.GET.KV_mosaic-keys',
+      '$JS.API.DIRECT.GET.KV_mosaic-keys.>',
+    ]);
+    expect(nl.nats.imports?.find((i) => i.subject === 'mosaic.ingest.nl')?.share).toBe(true);
+    for (const i of nl.nats.imports ?? []) expect(i.account).toBe(ids.accounts.hub.publicKey);
+    const op = account(ids.accounts.operatorAccount.publicKey);
+    expect(op.nats.imports?.map((i) => i.subject)).not.toContain('$JS.API.STREAM.DELETE.*');
+  });
+
+  it.each<[string, (ids: IdentitySet) => IdentitySet, RegExp]>([
     [
       'a missing agency identity',
       (ids) => withAgency(ids, 'nl', undefined),
@@ -168,17 +220,17 @@ describe('brokerAuthConfig', () => {
       }),
       /services\.router: has role ingest/,
     ],
-  ])('refuses %s (ERR_FEDERATION)', (_what, change, message) => {
-    const ids = change(publicIdentities(createIdentities(federation)));
-    const err = failure(() => brokerAuthConfig(federation, ids));
+  ])('refuses %s (ERR_FEDERATION)', async (_what, change, message) => {
+    const ids = change(await createIdentities(federation));
+    const err = await failure(() => brokerAuthConfig(federation, ids));
     expect(err.code).toBe('ERR_FEDERATION');
     expect(err.message).toMatch(message);
   });
 
-  it('refuses an agency id that is not subject-safe', () => {
+  it('refuses an agency id that is not subject-safe', async () => {
     const bad = { agencies: [{ id: 'a.>' }] };
-    const ids = createIdentities(bad);
-    expect(failure(() => brokerAuthConfig(bad, ids)).message).toMatch(
+    const ids = await createIdentities(bad);
+    expect((await failure(() => brokerAuthConfig(bad, ids))).message).toMatch(
       /a\.>: is not a valid agency id/,
     );
   });

@@ -1,5 +1,5 @@
 /**
- * DESIGN invariant 5 through a real nats-server configured by brokerAuthConfig(): agency
+ * Broker isolation through a real nats-server configured by brokerAuthConfig(): agency
  * `nl` must not reach anything of agency `nl-police` (whose id it prefixes) nor the hub's
  * streams, consumers or registry. Every denial is proved two ways where it can be: the
  * operation fails with the broker's permissions violation, and a positive control shows
@@ -25,10 +25,9 @@ import {
   contextConnectOptions,
   contextFile,
   createIdentities,
-  isAgencyReplySubject,
+  HUB_API_PREFIX,
   parseContextFile,
   parseFederation,
-  publicIdentities,
   readRegistry,
   seedRegistry,
   type Federation,
@@ -78,10 +77,10 @@ interface Watched {
   statuses: Status[];
 }
 
-const ids = createIdentities(federation);
+const ids = await createIdentities(federation);
 let server: NatsServerHandle;
 const open: NatsConnection[] = [];
-let operator: Watched;
+let admin: Watched;
 let router: Watched;
 let ingest: Watched;
 let agencyA: Watched;
@@ -149,9 +148,10 @@ async function expectDeniedRequest(
 }
 
 beforeAll(async () => {
-  server = await startServer({ config: brokerAuthConfig(federation, publicIdentities(ids)) });
-  operator = await as(ids.operator);
-  jsm = await jetstreamManager(operator.nc);
+  server = await startServer({ config: await brokerAuthConfig(federation, ids) });
+  // The break-glass identity sets the scene; every test below runs as someone else.
+  admin = await as(ids.admin);
+  jsm = await jetstreamManager(admin.nc);
   for (const name of Object.values(Streams))
     await jsm.streams.add({
       name,
@@ -159,7 +159,7 @@ beforeAll(async () => {
       allow_direct: true,
       ...(name === Streams.Alerts ? {} : { deny_delete: true, deny_purge: true }),
     });
-  const ojs = jetstream(operator.nc);
+  const ojs = jetstream(admin.nc);
   await ojs.publish('mosaic.reports.NL.transport', 'report-1');
   await ojs.publish('mosaic.rejections.nl', 'rejected-1');
   await ojs.publish('mosaic.audit', 'entry-1');
@@ -202,7 +202,10 @@ describe('an agency CAN', () => {
   });
 
   it('fetch only its own alerts from its consumer and ack them', async () => {
-    const consumer = await jetstream(agencyA.nc).consumers.get(Streams.Alerts, `alerts-${A}`);
+    const consumer = await jetstream(agencyA.nc, { apiPrefix: HUB_API_PREFIX }).consumers.get(
+      Streams.Alerts,
+      `alerts-${A}`,
+    );
     const batch = await consumer.fetch({ max_messages: 10, expires: 1000 });
     const got: string[] = [];
     for await (const m of batch) {
@@ -252,14 +255,11 @@ describe('an agency CANNOT', () => {
         if (err === null) received.push(m.subject);
       },
     });
-    const sentinel = `_INBOX_${A}.sentinel.${Math.random().toString(36).slice(2)}`;
-    const control = agencyA.nc.subscribe(sentinel, { max: 1 });
     await agencyA.nc.flush();
-    // The operator publishes the probe, then the sentinel; per-connection ordering means
-    // that a granted subscription would hold the probe before the sentinel arrives.
-    operator.nc.publish(probe, 'secret');
-    operator.nc.publish(sentinel, 'done');
-    for await (const m of control) expect(m.string()).toBe('done');
+    admin.nc.publish(probe, 'secret');
+    await admin.nc.flush();
+    // A round trip of A through the hub after the probe was published.
+    await agencyA.nc.request(`mosaic.ingest.${A}`, 'x', { timeout: 5000 });
     expect(received).toEqual([]);
     await until(`subscription violation for ${subject}`, () =>
       violation(agencyA, 'subscription', subject),
@@ -341,11 +341,14 @@ describe('an agency CANNOT', () => {
 
   it('turn the ingest service into a deputy through a forged reply subject', async () => {
     const target = `$JS.API.STREAM.DELETE.${Streams.Reports}`;
+    const seen = ingestSaw.length;
     agencyA.nc.publish(`mosaic.ingest.${A}`, 'x', { reply: target });
-    await until('the ingest reply to be refused', () => violation(ingest, 'publish', target));
+    await until('ingest to answer', () => ingestSaw.length > seen);
+    // Ingest answered on the broker's response subject; the answer went back into A's
+    // account, to A's own `$JS.API…` name, where no JetStream and no stream exists.
+    await agencyA.nc.request(`mosaic.ingest.${A}`, 'x', { timeout: 5000 });
     expect((await jsm.streams.info(Streams.Reports)).config.name).toBe(Streams.Reports);
-    // What the broker still allows (another agency's inbox) the service refuses itself.
-    expect(isAgencyReplySubject(A, `_INBOX_${B}.x`)).toBe(false);
+    expect(violation(ingest, 'publish', target)).toBe(false);
   });
 });
 
@@ -355,9 +358,9 @@ describe('hub identities', () => {
     expect(await sub.closed).toBeInstanceOf(PermissionViolationError);
   });
 
-  it('the router cannot create other consumers on ALERTS nor touch AUDIT', async () => {
-    await expectDeniedRequest(router, '$JS.API.CONSUMER.CREATE.ALERTS.spy', {
-      stream_name: 'ALERTS',
+  it('the router cannot create consumers on other streams nor touch AUDIT', async () => {
+    await expectDeniedRequest(router, '$JS.API.CONSUMER.CREATE.AUDIT.spy', {
+      stream_name: 'AUDIT',
       config: { name: 'spy', ack_policy: 'none' },
     });
     await expectDeniedRequest(router, 'mosaic.audit');
@@ -365,7 +368,7 @@ describe('hub identities', () => {
 
   it('agency B is as confined as agency A (the shorter id is no wildcard)', async () => {
     await expectDeniedRequest(agencyB, `mosaic.ingest.${A}`);
-    await expectDeniedRequest(agencyB, `$JS.API.CONSUMER.MSG.NEXT.ALERTS.alerts-${A}`, {
+    await expectDeniedRequest(agencyB, `${HUB_API_PREFIX}.CONSUMER.MSG.NEXT.ALERTS.alerts-${A}`, {
       batch: 1,
       no_wait: true,
     });
@@ -375,8 +378,8 @@ describe('hub identities', () => {
 });
 
 describe('the KV registry', () => {
-  it('is seeded by the operator and read back by a hub service as the same federation', async () => {
-    const kv = await new Kvm(jetstream(operator.nc)).create(REGISTRY_BUCKET, { history: 5 });
+  it('is seeded by the hub and read back by a hub service as the same federation', async () => {
+    const kv = await new Kvm(jetstream(admin.nc)).create(REGISTRY_BUCKET, { history: 5 });
     const keys = await seedRegistry(kv, federation);
     expect(keys).toEqual(
       expect.arrayContaining([
@@ -435,7 +438,7 @@ describe('the KV registry', () => {
   });
 
   it('reports a corrupt entry as ERR_REGISTRY', async () => {
-    const kv = await new Kvm(jetstream(operator.nc)).open(REGISTRY_BUCKET);
+    const kv = await new Kvm(jetstream(admin.nc)).open(REGISTRY_BUCKET);
     await kv.put('agency.zz', 'not json');
     const err: unknown = await readRegistry(kv).catch((e: unknown) => e);
     expect(isMosaicError(err, 'ERR_REGISTRY')).toBe(true);
@@ -451,5 +454,74 @@ describe('the KV registry', () => {
     expect(await readRegistry(kv).catch((e: unknown) => e)).toMatchObject({ code: 'ERR_REGISTRY' });
     await seedRegistry(kv, federation);
     expect((await readRegistry(kv)).agencies).toHaveLength(3);
+  });
+});
+
+describe('an agency CANNOT, through the hub API prefix of its account either', () => {
+  it.each<[string, string, unknown?]>([
+    ['info of another agency’s consumer', `CONSUMER.INFO.ALERTS.alerts-${B}`],
+    [
+      'pull from another agency’s consumer',
+      `CONSUMER.MSG.NEXT.ALERTS.alerts-${B}`,
+      { batch: 1, no_wait: true },
+    ],
+    ['stream info of ALERTS', 'STREAM.INFO.ALERTS'],
+    ['direct get on AUDIT', 'DIRECT.GET.AUDIT', { seq: 1 }],
+    ['the registry', `DIRECT.GET.KV_${REGISTRY_BUCKET}.$KV.${REGISTRY_BUCKET}.meta`],
+    ['stream delete of REPORTS', 'STREAM.DELETE.REPORTS'],
+  ])('use %s', async (_what, tokens, payload) => {
+    await expectDeniedRequest(agencyA, `${HUB_API_PREFIX}.${tokens}`, payload);
+  });
+});
+
+describe('the routine operator', () => {
+  let op: Watched;
+  beforeAll(async () => {
+    op = await as(ids.operator);
+  });
+  const opJsm = () => jetstreamManager(op.nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
+
+  it('reads every stream and consumer through its imports', async () => {
+    const m = await jsm.streams.getMessage(Streams.Audit, { seq: 1 });
+    const mine = await (await opJsm()).streams.getMessage(Streams.Audit, { seq: 1 });
+    expect(mine?.string()).toBe(m?.string());
+    expect((await (await opJsm()).streams.info(Streams.Reports)).state.messages).toBeGreaterThan(0);
+    expect((await (await opJsm()).consumers.info(Streams.Alerts, `alerts-${A}`)).name).toBe(
+      `alerts-${A}`,
+    );
+  });
+
+  it.each<[string, string, unknown?]>([
+    ['stream delete of AUDIT', 'STREAM.DELETE.AUDIT'],
+    ['stream delete of REPORTS', 'STREAM.DELETE.REPORTS'],
+    ['stream purge of AUDIT', 'STREAM.PURGE.AUDIT'],
+    [
+      'stream update of AUDIT',
+      'STREAM.UPDATE.AUDIT',
+      { name: 'AUDIT', subjects: ['mosaic.audit'], deny_delete: false },
+    ],
+    ['message delete in REPORTS', 'STREAM.MSG.DELETE.REPORTS', { seq: 1 }],
+    [
+      'a push consumer on REPORTS delivering to ALERTS',
+      'CONSUMER.CREATE.REPORTS.spy',
+      {
+        stream_name: 'REPORTS',
+        config: { name: 'spy', ack_policy: 'none', deliver_subject: `mosaic.alerts.${A}.report` },
+      },
+    ],
+    ['consumer delete', `CONSUMER.DELETE.ALERTS.alerts-${A}`],
+  ])('cannot %s', async (_what, tokens, payload) => {
+    await expectDeniedRequest(op, `${HUB_API_PREFIX}.${tokens}`, payload);
+    await expectDeniedRequest(op, `$JS.API.${tokens}`, payload);
+    expect((await jsm.streams.info(Streams.Audit)).config.deny_delete).toBe(true);
+  });
+
+  it.each([
+    ['an alert', `mosaic.alerts.${A}.report`],
+    ['an audit entry', 'mosaic.audit'],
+    ['a report', 'mosaic.reports.NL.transport'],
+    ['a hub service’s audit request', 'mosaic.hub.audit.ingest'],
+  ])('cannot publish %s', async (_what, subject) => {
+    await expectDeniedRequest(op, subject);
   });
 });

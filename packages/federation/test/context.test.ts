@@ -12,7 +12,7 @@ import {
   readContextFile,
 } from '../src/index.ts';
 
-const ids = createIdentities({ agencies: [{ id: 'nl-police' }] });
+const ids = await createIdentities({ agencies: [{ id: 'nl-police' }, { id: 'de-bka' }] });
 const agency = ids.agencies.get('nl-police')!;
 const url = 'nats://127.0.0.1:4222';
 
@@ -35,13 +35,14 @@ describe('context files', () => {
       role: 'agency',
       agency: 'nl-police',
       nkeySeed: agency.seed,
+      jwt: agency.jwt,
       inboxPrefix: '_INBOX_nl-police',
     });
     expect(parseContextFile(text)).toEqual(JSON.parse(text));
   });
 
   it('round-trips the operator and service contexts, without an agency', () => {
-    for (const identity of [ids.operator, ...Object.values(ids.services)]) {
+    for (const identity of [ids.operator, ...Object.values(ids.services), ids.hub, ids.admin]) {
       const context = parseContextFile(contextFile(identity, url));
       expect(context.role).toBe(identity.role);
       expect(context).not.toHaveProperty('agency');
@@ -54,6 +55,8 @@ describe('context files', () => {
 
   it.each<[string, (c: Record<string, unknown>) => void, string]>([
     ['an agency without its id', (c) => delete c['agency'], 'agency'],
+    ['another user’s JWT', (c) => (c['jwt'] = ids.agencies.get('de-bka')!.jwt), 'jwt'],
+    ['a JWT that is not one', (c) => (c['jwt'] = 'not-a-jwt'), 'jwt'],
     [
       'an operator with an agency',
       (c) => ((c['role'] = 'operator'), (c['inboxPrefix'] = '_INBOX_HUB_OPERATOR')),
@@ -67,7 +70,7 @@ describe('context files', () => {
     ],
     ['an account seed', (c) => (c['nkeySeed'] = `SA${String(c['nkeySeed']).slice(2)}`), 'nkeySeed'],
     ['an unknown field', (c) => (c['password'] = 'x'), ''],
-    ['an unknown role', (c) => (c['role'] = 'admin'), 'role'],
+    ['an unknown role', (c) => (c['role'] = 'root'), 'role'],
   ])('refuses %s without echoing the seed', (_what, change, path) => {
     const context = JSON.parse(contextFile(agency, url)) as Record<string, unknown>;
     change(context);

@@ -1,12 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  HUB_API_PREFIX,
   HubServices,
+  agencyImports,
   agencyPermissions,
   alertsConsumer,
   findIsolationBreaches,
+  findOperatorBreaches,
   assertAgencyIsolation,
-  isAgencyReplySubject,
+  isImportedReplySubject,
+  operatorImports,
   operatorPermissions,
   servicePermissions,
   subjectsIntersect,
@@ -24,7 +28,7 @@ const agencyPair = fc
   )
   .filter(([a, b]) => a !== b && a.length <= 64 && b.length <= 64);
 
-/** Concrete subjects only agency `b` may use. */
+/** Concrete hub subjects only agency `b` may use. */
 function privateSubjectsOf(b: string): string[] {
   const consumer = alertsConsumer(b);
   return [
@@ -41,6 +45,13 @@ function privateSubjectsOf(b: string): string[] {
 }
 
 const granted = (p: Permissions): string[] => [...p.publish.allow, ...p.subscribe.allow];
+
+/**
+ * Every hub subject an agency's message or reply can land on: the hub side of its imports.
+ * A reply subject an agency chooses names a subject of its own account; the broker delivers
+ * the answer there, and it leaves the account only through an import.
+ */
+const reach = (a: string): string[] => agencyImports(a).map((i) => i.subject);
 
 /** Subjects no agency may ever touch, whatever its id. */
 const hubOnly = [
@@ -118,48 +129,59 @@ describe('subjectsIntersect', () => {
   });
 });
 
-describe('agency permissions', () => {
-  it('are exactly the subjects of DESIGN invariant 5', () => {
+describe('agency accounts and permissions', () => {
+  it('are exactly its own services and the public keys, under the hub API prefix', () => {
+    const p = HUB_API_PREFIX;
     expect(agencyPermissions('nl-police')).toEqual({
       publish: {
         allow: [
           'mosaic.ingest.nl-police',
-          '$JS.API.CONSUMER.INFO.ALERTS.alerts-nl-police',
-          '$JS.API.CONSUMER.MSG.NEXT.ALERTS.alerts-nl-police',
+          `${p}.CONSUMER.INFO.ALERTS.alerts-nl-police`,
+          `${p}.CONSUMER.MSG.NEXT.ALERTS.alerts-nl-police`,
           '$JS.ACK.ALERTS.alerts-nl-police.>',
-          '$JS.API.STREAM.MSG.GET.KV_mosaic-keys',
-          '$JS.API.DIRECT.GET.KV_mosaic-keys',
-          '$JS.API.DIRECT.GET.KV_mosaic-keys.>',
+          `${p}.STREAM.MSG.GET.KV_mosaic-keys`,
+          `${p}.DIRECT.GET.KV_mosaic-keys`,
+          `${p}.DIRECT.GET.KV_mosaic-keys.>`,
         ],
       },
       subscribe: { allow: ['_INBOX_nl-police.>'] },
     });
+    expect(reach('nl-police')).toEqual([
+      'mosaic.ingest.nl-police',
+      '$JS.API.CONSUMER.INFO.ALERTS.alerts-nl-police',
+      '$JS.API.CONSUMER.MSG.NEXT.ALERTS.alerts-nl-police',
+      '$JS.ACK.ALERTS.alerts-nl-police.>',
+      '$JS.API.STREAM.MSG.GET.KV_mosaic-keys',
+      '$JS.API.DIRECT.GET.KV_mosaic-keys',
+      '$JS.API.DIRECT.GET.KV_mosaic-keys.>',
+    ]);
   });
 
-  it('cover all of its own subjects', () => {
+  it('reach all of its own services', () => {
     fc.assert(
       fc.property(label, (a) => {
-        const own = granted(agencyPermissions(a));
         for (const subject of privateSubjectsOf(a).filter(
-          (s) => !s.includes('CREATE') && !s.startsWith('mosaic.alerts'),
+          (s) => !s.includes('CREATE') && !s.startsWith('mosaic.alerts') && !s.startsWith('_INBOX'),
         ))
           expect(
-            own.some((p) => subjectsIntersect(p, subject)),
+            reach(a).some((p) => subjectsIntersect(p, subject)),
             subject,
           ).toBe(true);
       }),
     );
   });
 
-  it('never reach another agency’s subjects, prefixes of each other included', () => {
+  it('never reach another agency’s subjects, as a message or a reply, prefixes of each other included', () => {
     fc.assert(
       fc.property(agencyPair, ([a, b]) => {
+        for (const subject of reach(a))
+          for (const other of privateSubjectsOf(b))
+            expect(subjectsIntersect(subject, other), `${a}: ${subject} reaches ${other}`).toBe(
+              false,
+            );
         for (const permission of granted(agencyPermissions(a)))
-          for (const subject of privateSubjectsOf(b))
-            expect(
-              subjectsIntersect(permission, subject),
-              `${a}: ${permission} reaches ${subject}`,
-            ).toBe(false);
+          for (const other of privateSubjectsOf(b).filter((s) => s.startsWith('_INBOX')))
+            expect(subjectsIntersect(permission, other)).toBe(false);
         expect(findIsolationBreaches([a, b])).toEqual([]);
       }),
       { numRuns: 1000 },
@@ -169,15 +191,12 @@ describe('agency permissions', () => {
   it('never reach a hub-only subject and hold no wildcard but a trailing > of their own', () => {
     fc.assert(
       fc.property(label, (a) => {
-        for (const permission of granted(agencyPermissions(a))) {
-          for (const subject of hubOnly)
-            expect(subjectsIntersect(permission, subject), `${permission} reaches ${subject}`).toBe(
-              false,
-            );
-          const tokens = permission.split('.');
+        for (const subject of reach(a)) {
+          for (const hub of hubOnly)
+            expect(subjectsIntersect(subject, hub), `${subject} reaches ${hub}`).toBe(false);
+          const tokens = subject.split('.');
           expect(tokens.slice(0, -1).every((t) => t !== '*' && t !== '>')).toBe(true);
           expect(tokens.at(-1)).not.toBe('*');
-          expect(tokens.length).toBeGreaterThanOrEqual(2);
         }
       }),
     );
@@ -194,24 +213,41 @@ describe('agency permissions', () => {
       { numRuns: 200 },
     );
   });
+
+  it.each<[string, (a: string) => { subject: string; localSubject: string }]>([
+    [
+      'a wildcard consumer',
+      () => ({ subject: '$JS.API.CONSUMER.MSG.NEXT.ALERTS.*', localSubject: 'x.next' }),
+    ],
+    [
+      'another agency’s ingest',
+      () => ({ subject: 'mosaic.ingest.b', localSubject: 'mosaic.ingest.b' }),
+    ],
+    ['a stream’s subjects', () => ({ subject: 'mosaic.audit', localSubject: 'mosaic.audit' })],
+    [
+      'stream administration',
+      () => ({ subject: '$JS.API.STREAM.DELETE.AUDIT', localSubject: 'x.del' }),
+    ],
+  ])('the model reports an import of %s', (_what, extra) => {
+    const breaches = findIsolationBreaches(['a', 'b'], (a) => [
+      ...agencyImports(a),
+      { name: 'extra', share: false, ...extra(a) },
+    ]);
+    expect(breaches.some((b) => b.account === 'agency:a' && b.via === 'import')).toBe(true);
+  });
 });
 
 describe('hub service and operator permissions', () => {
-  const agencies = ['a', 'b'];
   const publish = (s: (typeof HubServices)[keyof typeof HubServices]): readonly string[] =>
-    servicePermissions(s, agencies).publish.allow;
+    servicePermissions(s).publish.allow;
 
-  it('ingest serves only in its queue group and replies only into agency inboxes', () => {
-    const p = servicePermissions(HubServices.Ingest, agencies);
+  it('ingest serves only in its queue group and answers only on broker-made response subjects', () => {
+    const p = servicePermissions(HubServices.Ingest);
     expect(p.subscribe.allow).toEqual(['mosaic.ingest.* ingest', '_INBOX_HUB_INGEST.>']);
     expect(p.publish.allow).toEqual(
-      expect.arrayContaining([
-        '_INBOX_a.>',
-        '_INBOX_b.>',
-        'mosaic.reports.>',
-        'mosaic.rejections.>',
-      ]),
+      expect.arrayContaining(['_R_.>', 'mosaic.reports.>', 'mosaic.rejections.>']),
     );
+    expect(p.publish.allow.some((s) => s.startsWith('_INBOX_'))).toBe(false);
     expect(p).not.toHaveProperty('allow_responses');
   });
 
@@ -244,38 +280,63 @@ describe('hub service and operator permissions', () => {
     expect(writers('mosaic.rejections.a')).toEqual(['ingest']);
   });
 
-  it('the router creates only the agencies’ alerts consumers on ALERTS', () => {
-    const creates = publish(HubServices.Router).filter((p) => p.includes('CREATE.ALERTS'));
-    expect(creates.every((p) => p.includes('.alerts-a') || p.includes('.alerts-b'))).toBe(true);
+  it('the router creates consumers on ALERTS, its own on REPORTS and registry watchers only', () => {
+    const creates = publish(HubServices.Router).filter((p) => p.includes('CREATE'));
     expect(
-      publish(HubServices.Router).some((p) =>
-        subjectsIntersect(p, '$JS.API.CONSUMER.CREATE.ALERTS.evil'),
+      creates.every(
+        (p) =>
+          p.includes('.ALERTS.') ||
+          p.includes('.REPORTS.router') ||
+          p.includes('.KV_mosaic-registry.'),
       ),
-    ).toBe(false);
+    ).toBe(true);
   });
 
-  it('the operator may do everything', () => {
-    expect(operatorPermissions()).toEqual({
-      publish: { allow: ['>'] },
-      subscribe: { allow: ['>'] },
-    });
+  it('the routine operator reads and writes the registry but administers no stream and publishes no alert', () => {
+    expect(findOperatorBreaches()).toEqual([]);
+    const reach = operatorImports().map((i) => i.subject);
+    for (const subject of [
+      '$JS.API.STREAM.DELETE.AUDIT',
+      '$JS.API.STREAM.PURGE.REPORTS',
+      '$JS.API.STREAM.UPDATE.AUDIT',
+      '$JS.API.STREAM.MSG.DELETE.REPORTS',
+      '$JS.API.CONSUMER.CREATE.REPORTS.spy',
+      '$JS.API.CONSUMER.DURABLE.CREATE.AUDIT.spy',
+      'mosaic.alerts.a.report.b.c',
+      'mosaic.audit',
+      'mosaic.reports.NL.transport',
+    ])
+      expect(
+        reach.some((p) => subjectsIntersect(p, subject)),
+        subject,
+      ).toBe(false);
+    expect(
+      operatorPermissions().publish.allow.every(
+        (s) => s.startsWith(HUB_API_PREFIX) || s === 'mosaic.hub.audit.operator',
+      ),
+    ).toBe(true);
+    expect(
+      findOperatorBreaches([
+        ...operatorImports(),
+        { name: 'x', subject: '$JS.API.STREAM.DELETE.*', localSubject: 'x', share: false },
+      ]),
+    ).not.toEqual([]);
   });
 });
 
-describe('isAgencyReplySubject', () => {
-  it.each<[string, string | undefined, boolean]>([
-    ['nl', '_INBOX_nl.abc.1', true],
-    ['nl', '_INBOX_nl.abc', true],
-    ['nl', '_INBOX_nl-police.abc', false],
-    ['nl-police', '_INBOX_nl.abc', false],
-    ['nl', '_INBOX_nl.', false],
-    ['nl', '_INBOX_nl', false],
-    ['nl', '_INBOX_nl..x', false],
-    ['nl', '_INBOX_nl.*', false],
-    ['nl', '_INBOX_nl.>', false],
-    ['nl', '$JS.API.STREAM.DELETE.REPORTS', false],
-    ['nl', undefined, false],
-  ])('%s, %s → %s', (agency, reply, expected) => {
-    expect(isAgencyReplySubject(agency, reply)).toBe(expected);
+describe('isImportedReplySubject', () => {
+  it.each<[string | undefined, boolean]>([
+    ['_R_.abc.1', true],
+    ['_R_.abc', true],
+    ['_R_', false],
+    ['_R_.', false],
+    ['_R_..x', false],
+    ['_R_.*', false],
+    ['_R_.>', false],
+    ['_INBOX_nl.abc', false],
+    ['$JS.API.STREAM.DELETE.REPORTS', false],
+    [undefined, false],
+  ])('%s → %s', (reply, expected) => {
+    expect(isImportedReplySubject(reply)).toBe(expected);
   });
 });

@@ -1,6 +1,12 @@
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
-import { PUBLIC_KEYS_BUCKET, parsePublicKeyRecord, publicKeyEntry } from '@mosaic/federation';
+import {
+  HUB_API_PREFIX,
+  PUBLIC_KEYS_BUCKET,
+  parsePublicKeyRecord,
+  publicKeyEntry,
+} from '@mosaic/federation';
 import type { KeyLookup, KeyRecord } from '@mosaic/signing';
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -49,7 +55,10 @@ export function keysFromHub(
 
   const read = async (entry: string): Promise<{ operation: string; string(): string } | null> => {
     try {
-      bucket ??= new Kvm(client.connection).open(PUBLIC_KEYS_BUCKET, { allow_direct: true });
+      bucket ??= new Kvm(jetstream(client.connection, { apiPrefix: HUB_API_PREFIX })).open(
+        PUBLIC_KEYS_BUCKET,
+        { allow_direct: true },
+      );
       return await (await bucket).get(entry);
     } catch (err) {
       throw new MosaicError(

@@ -7,6 +7,7 @@ import {
   alertMsgId,
   alertSubject,
   alertsConsumer,
+  HUB_API_PREFIX,
 } from '@mosaic/federation';
 import { verifyReport, type KeyLookup } from '@mosaic/signing';
 import {
@@ -176,7 +177,7 @@ async function toAlert(m: JsMsg, agency: string, keys: KeyLookup, storedAt: Date
 async function openConsumer(nc: NatsConnection, agency: string): Promise<Consumer> {
   const name = alertsConsumer(agency);
   try {
-    return await jetstream(nc).consumers.get(Streams.Alerts, name);
+    return await jetstream(nc, { apiPrefix: HUB_API_PREFIX }).consumers.get(Streams.Alerts, name);
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)
       throw new MosaicError(

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseReport, type Report } from '@mosaic/contract';
 import {
+  HUB_API_PREFIX,
   ROUTER_CONSUMER,
   Streams,
   contextConnectOptions,
@@ -133,7 +134,7 @@ afterAll(async () => {
 
 /** Bounded wait until the router has routed (and acked) every stored report. */
 async function routed(timeoutMs = 30_000): Promise<void> {
-  const jsm = await jetstreamManager(operator);
+  const jsm = await jetstreamManager(operator, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [reports, router] = await Promise.all([

@@ -13,7 +13,6 @@ import {
   createIdentities,
   parseContextFile,
   parseFederation,
-  publicIdentities,
   staticRegistryView,
   type IdentitySet,
 } from '@mosaic/federation';
@@ -55,8 +54,8 @@ beforeAll(async () => {
     }),
   );
   registry = staticRegistryView(federation);
-  ids = createIdentities(federation);
-  server = await startServer({ config: brokerAuthConfig(federation, publicIdentities(ids)) });
+  ids = await createIdentities(federation);
+  server = await startServer({ config: await brokerAuthConfig(federation, ids) });
   dir = await mkdtemp(join(tmpdir(), 'mosaic-sdk-'));
   // A stand-in for ingest on the real broker, with the ingest identity and its permissions.
   hubSide = await connect(

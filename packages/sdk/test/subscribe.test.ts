@@ -25,12 +25,12 @@ import {
   ensureStreams,
   parseContextFile,
   parseFederation,
-  publicIdentities,
   seedRegistry,
   syncPublicKeys,
   type Federation,
   type IdentitySet,
   type NatsIdentity,
+  HUB_API_PREFIX,
 } from '@mosaic/federation';
 import { generateAgencyKey, jwksKeyLookup, signReport, type AgencyKeyPair } from '@mosaic/signing';
 import { startServer, type NatsServerHandle } from '@mosaic/testkit';
@@ -95,9 +95,9 @@ beforeAll(async () => {
   keys = new Map();
   for (const a of AGENCIES) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
   federation = federationWith();
-  ids = createIdentities(federation);
-  server = await startServer({ config: brokerAuthConfig(federation, publicIdentities(ids)) });
-  operator = await as(ids.operator);
+  ids = await createIdentities(federation);
+  server = await startServer({ config: await brokerAuthConfig(federation, ids) });
+  operator = await as(ids.admin);
   router = await as(ids.services.router);
   jsm = await jetstreamManager(operator);
   await ensureStreams(jsm);
@@ -308,7 +308,10 @@ describe('agency.subscribe', () => {
       [lying.seq, ErrorCode.AlertInvalid],
     ]);
     // Terminated, not left for redelivery: nothing is pending or awaiting an ack.
-    const info = await jetstream(a.connection).consumers.get(Streams.Alerts, alertsConsumer(NL));
+    const info = await jetstream(a.connection, { apiPrefix: HUB_API_PREFIX }).consumers.get(
+      Streams.Alerts,
+      alertsConsumer(NL),
+    );
     await until('terms applied', async () => {
       const i = await info.info();
       return i.num_pending === 0 && i.num_ack_pending === 0;

@@ -27,6 +27,7 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { breakGlassEntry, checkAuditSender } from './attest.ts';
 import type { AuditReply, AuditRequest } from './client.ts';
 import { TREE_SIZE_HEADER, readStream } from './read.ts';
 
@@ -47,6 +48,17 @@ export interface AuditorOptions {
   timeoutMs?: number;
   /** Subscribe to the alerts consumers' ack samples (consultations); default true. */
   consultations?: boolean;
+  /**
+   * The routine operator's account (`A…`): audit requests on `mosaic.hub.audit.operator`
+   * must be attested by the broker as coming from it. Unset: not checked (tests that run the
+   * auditor without accounts).
+   */
+  operatorAccount?: string;
+  /**
+   * The break-glass user's public key (`U…`): every JetStream API call it makes (from the
+   * broker's API advisories) becomes an `admin.api` entry. Unset: not recorded.
+   */
+  adminUser?: string;
 }
 
 /** A running auditor. */
@@ -113,6 +125,8 @@ interface AckSample {
 }
 
 const CONSULTATION_SUBJECT = `$JS.EVENT.METRIC.CONSUMER.ACK.${Streams.Alerts}.>`;
+/** Where the broker reports every JetStream API call of the hub account. */
+const API_ADVISORY_SUBJECT = '$JS.EVENT.ADVISORY.API';
 
 interface Pending {
   request: AuditRequest;
@@ -457,6 +471,7 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
   const answer = async (msg: Msg): Promise<void> => {
     let reply: AuditReply;
     try {
+      checkAuditSender(msg, options.operatorAccount);
       const request = msg.json<AuditRequest>();
       reply = { ok: true, seq: await append(request) };
     } catch (err) {
@@ -503,6 +518,22 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
     samples = nc.subscribe(CONSULTATION_SUBJECT, { queue: QueueGroups.Auditor });
     loops.push(consult(samples));
   }
+  let advisories: Subscription | undefined;
+  const adminUser = options.adminUser;
+  if (adminUser !== undefined) {
+    advisories = nc.subscribe(API_ADVISORY_SUBJECT, { queue: QueueGroups.Auditor });
+    const watch = async (sub: Subscription): Promise<void> => {
+      for await (const msg of sub) {
+        const entry = breakGlassEntry(msg.data, adminUser);
+        if (entry === undefined) continue;
+        log.warn({ subject: entry.details?.['subject'] }, 'break-glass JetStream API call');
+        append(entry).catch((err: unknown) => {
+          log.error({ err }, 'break-glass API call not audited');
+        });
+      }
+    };
+    loops.push(watch(advisories));
+  }
   await nc.flush();
   const timer = setInterval(() => {
     maybeCheckpoint(true);
@@ -514,7 +545,7 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(timer);
-      for (const sub of [requests, samples])
+      for (const sub of [requests, samples, advisories])
         if (sub !== undefined) {
           if (nc.isClosed()) sub.unsubscribe();
           else await sub.drain();

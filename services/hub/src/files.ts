@@ -12,6 +12,10 @@ export interface DataDirLayout {
   configFile: string;
   /** JetStream store (`jetstream { store_dir }`). */
   storeDir: string;
+  /** `accounts`: the account JWTs of the servers' `full` resolver. */
+  resolverDir: string;
+  /** `breakglass/admin.json`: the break-glass context (stream administration), mode 0600. */
+  breakGlassContext: string;
   /** `<agency>.json` and `operator.json`, mode 0600. */
   contextsDir: string;
   /** Demo federation only: `<agency>.jwk`, the agencies' private signing keys, mode 0600. */
@@ -30,6 +34,8 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     identitiesFile: join(dataDir, 'identities.json'),
     configFile: join(dataDir, 'nats-server.conf'),
     storeDir: join(dataDir, 'jetstream'),
+    resolverDir: join(dataDir, 'accounts'),
+    breakGlassContext: join(dataDir, 'breakglass', 'admin.json'),
     contextsDir: join(dataDir, 'contexts'),
     keysDir: join(dataDir, 'keys'),
     hubKeyFile: join(dataDir, 'hub.jwk'),
@@ -47,7 +53,14 @@ function ioError(path: string, cause: unknown): MosaicError {
 
 /** Creates the directories of the layout (mode 0700: they hold secrets). */
 export async function makeDataDir(layout: DataDirLayout): Promise<void> {
-  for (const dir of [layout.dataDir, layout.contextsDir, layout.keysDir, layout.auditDir]) {
+  for (const dir of [
+    layout.dataDir,
+    layout.contextsDir,
+    layout.keysDir,
+    layout.auditDir,
+    layout.resolverDir,
+    dirname(layout.breakGlassContext),
+  ]) {
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     } catch (err) {

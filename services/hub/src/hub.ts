@@ -16,6 +16,7 @@ import {
   seedRegistry,
   syncPublicKeys,
   watchRegistry,
+  withAgencies,
   type Federation,
   type IdentitySet,
   type LiveRegistryView,
@@ -36,7 +37,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { withDemoKeys } from './demo-keys.ts';
 import { dataDirLayout, makeDataDir, writeFileAtomic, type DataDirLayout } from './files.ts';
 import { ensureHubKey } from './hub-key.ts';
-import { readIdentities, withAgencies, writeIdentities } from './identities-store.ts';
+import { syncAgencyAccounts } from './accounts.ts';
+import { readIdentities, writeIdentities } from './identities-store.ts';
 import { renderServerConfig } from './server-config.ts';
 
 /** Options of `startHub`. */
@@ -158,7 +160,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     const fileFederation = demo ? await withDemoKeys(loaded, layout.keysDir) : loaded;
 
     let identities: IdentitySet =
-      (await readIdentities(layout.identitiesFile)) ?? createIdentities(fileFederation);
+      (await readIdentities(layout.identitiesFile)) ?? (await createIdentities(fileFederation));
     await writeIdentities(layout.identitiesFile, identities);
     // Until the registry is read: the agencies of the last run (or of the file).
     let authorized = [...identities.agencies.keys()].sort();
@@ -169,12 +171,10 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
         : options.port === 0
           ? -1
           : ((await previousPort(layout)) ?? -1);
-    const writeConfig = (): Promise<void> =>
-      writeFileAtomic(
-        layout.configFile,
-        renderServerConfig({ layout, port, agencies: authorized, identities }),
-      );
-    await writeConfig();
+    await writeFileAtomic(
+      layout.configFile,
+      await renderServerConfig({ layout, port, agencies: authorized, identities }),
+    );
     const server: NatsServerProcess = await startNatsServerProcess({
       binary: binary.path,
       configFile: layout.configFile,
@@ -191,14 +191,17 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     const url = server.url;
     log.info({ url, pid: server.pid, dataDir: layout.dataDir }, 'nats-server ready');
 
-    const operator = await connectAs(identities.operator, url);
-    cleanup.push(() => operator.close());
-    const operatorJsm = await jetstreamManager(operator);
-    const created = await ensureStreams(operatorJsm);
-    const checkpoints = await ensureAuditStreams(operatorJsm);
+    // The hub runner's own identity creates what is missing; the routine operator cannot.
+    const hubNc = await connectAs(identities.hub, url);
+    cleanup.push(() => hubNc.close());
+    const system = await connectAs(identities.system, url);
+    cleanup.push(() => system.close());
+    const hubJsm = await jetstreamManager(hubNc);
+    const created = await ensureStreams(hubJsm);
+    const checkpoints = await ensureAuditStreams(hubJsm);
     if (created.length > 0 || checkpoints)
       log.info({ streams: created, checkpointsStream: checkpoints }, 'streams created');
-    const kv = await new Kvm(operator).create(REGISTRY_BUCKET, {
+    const kv = await new Kvm(hubNc).create(REGISTRY_BUCKET, {
       history: REGISTRY_HISTORY,
       storage: 'file',
       replicas: 1,
@@ -212,7 +215,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     }
 
     // What agencies verify alerts with (they may not read the registry): kept equal to it.
-    const publicKeys = await new Kvm(operator).create(PUBLIC_KEYS_BUCKET, {
+    const publicKeys = await new Kvm(hubNc).create(PUBLIC_KEYS_BUCKET, {
       history: REGISTRY_HISTORY,
       storage: 'file',
       replicas: 1,
@@ -227,18 +230,19 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       if (keys.written.length + keys.deleted.length > 0)
         log.info({ ...keys, revision }, 'public keys projected');
       const agencies = federation.agencies.map((a) => a.id).sort();
-      const next = withAgencies(identities, agencies);
+      const next = await withAgencies(identities, agencies);
       if (next.added.length > 0) {
         identities = next.set;
         await writeIdentities(layout.identitiesFile, identities);
       }
       if (agencies.join(',') !== authorized.join(',')) {
+        const added = agencies.filter((id) => !authorized.includes(id));
+        const removed = authorized.filter((id) => !agencies.includes(id));
+        await syncAgencyAccounts(system, identities, agencies, { added, removed });
         authorized = agencies;
-        await writeConfig();
-        await server.reload();
-        log.info({ agencies, added: next.added, revision }, 'broker configuration reloaded');
+        log.info({ agencies, added, removed, revision }, 'broker accounts updated');
       }
-      // Written after the reload, so a context that exists is one the broker accepts.
+      // Written after the account update, so a context that exists is one the broker accepts.
       for (const id of agencies) {
         const identity = identities.agencies.get(id);
         if (identity !== undefined) await writeContext(id, identity);
@@ -253,6 +257,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     cleanup.push(() => registry.close());
     await registry.ready;
     await writeContext('operator', identities.operator);
+    await writeFileAtomic(layout.breakGlassContext, contextFile(identities.admin, url));
 
     // The auditor first: ingest and the router answer only once their entries are written.
     const hubKey = await ensureHubKey(layout.hubKeyFile, layout.hubJwksFile);
@@ -266,6 +271,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
         ? {}
         : { checkpointEvery: options.checkpointEvery }),
       onCheckpoint: (signed) => writeFileAtomic(join(layout.auditDir, 'checkpoint'), signed, 0o644),
+      operatorAccount: identities.accounts.operatorAccount.publicKey,
+      adminUser: identities.admin.publicKey,
     });
     cleanup.push(() => auditor.stop());
 
@@ -274,6 +281,12 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     const ingest: IngestService = await startIngest({
       nc: ingestNc,
       registry,
+      accounts: {
+        accountOf: (agency) =>
+          authorized.includes(agency)
+            ? identities.accounts.agencies.get(agency)?.publicKey
+            : undefined,
+      },
       log,
       audit: auditClient(ingestNc, 'ingest'),
     });

@@ -4,19 +4,49 @@ import {
   HubServices,
   Roles,
   agencyInboxPrefix,
-  createIdentities,
   hubInboxPrefix,
+  reissueUserJwts,
   type IdentitySet,
+  type KeySeed,
   type NatsIdentity,
 } from '@mosaic/federation';
+import { z } from 'zod';
 import { writeFileAtomic } from './files.ts';
 
-interface StoredIdentities {
-  version: 1;
-  operator: NatsIdentity;
-  services: Record<string, NatsIdentity>;
-  agencies: Record<string, NatsIdentity>;
-}
+const keySeed = (prefix: 'O' | 'A') =>
+  z.strictObject({
+    publicKey: z.string().regex(new RegExp(`^${prefix}[A-Z2-7]{55}$`)),
+    seed: z.string().regex(new RegExp(`^S${prefix}[A-Z2-7]{56}$`)),
+  });
+
+const user = z.object({
+  role: z.enum(Roles),
+  agency: z.string().optional(),
+  publicKey: z.string().regex(/^U[A-Z2-7]{55}$/),
+  seed: z.string().regex(/^SU[A-Z2-7]{56}$/),
+  inboxPrefix: z.string(),
+});
+
+const stored = z.strictObject({
+  version: z.literal(2),
+  accounts: z.strictObject({
+    operator: keySeed('O'),
+    system: keySeed('A'),
+    hub: keySeed('A'),
+    operatorAccount: keySeed('A'),
+    agencies: z.record(z.string(), keySeed('A')),
+  }),
+  users: z.strictObject({
+    operator: user,
+    ingest: user,
+    router: user,
+    auditor: user,
+    hub: user,
+    admin: user,
+    system: user,
+  }),
+  agencies: z.record(z.string(), user),
+});
 
 function corrupt(path: string, problem: string, cause?: unknown): MosaicError {
   return new MosaicError(ErrorCode.HubDataDir, `${path}: ${problem}`, {
@@ -25,27 +55,11 @@ function corrupt(path: string, problem: string, cause?: unknown): MosaicError {
   });
 }
 
-function checkIdentity(
-  value: unknown,
-  role: string,
-  inboxPrefix: string,
-  where: string,
-  path: string,
-): NatsIdentity {
-  const v = value as Partial<NatsIdentity> | undefined;
-  if (
-    v?.role !== role ||
-    v.inboxPrefix !== inboxPrefix ||
-    typeof v.publicKey !== 'string' ||
-    !/^U[A-Z2-7]{55}$/.test(v.publicKey) ||
-    typeof v.seed !== 'string' ||
-    !/^SU[A-Z2-7]{56}$/.test(v.seed)
-  )
-    throw corrupt(path, `${where} is not a ${role} identity written by the hub`);
-  return v as NatsIdentity;
-}
-
-/** Reads `identities.json`; undefined when it does not exist yet. */
+/**
+ * Reads `identities.json` (every NATS key of the hub) and issues fresh user JWTs from it;
+ * undefined when it does not exist yet, or was written by an earlier version without
+ * accounts (the hub then creates new identities and rewrites every context file).
+ */
 export async function readIdentities(path: string): Promise<IdentitySet | undefined> {
   let text: string;
   try {
@@ -54,83 +68,94 @@ export async function readIdentities(path: string): Promise<IdentitySet | undefi
     if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
     throw corrupt(path, 'cannot be read', err);
   }
-  let stored: StoredIdentities;
+  let value: unknown;
   try {
-    stored = JSON.parse(text) as StoredIdentities;
+    value = JSON.parse(text);
   } catch (err) {
     if (!(err instanceof SyntaxError)) throw err;
     throw corrupt(path, 'is not JSON', err);
   }
-  if (stored.version !== 1 || typeof stored.agencies !== 'object')
-    throw corrupt(path, 'is not an identities file of version 1');
-  const service = (name: (typeof HubServices)[keyof typeof HubServices]): NatsIdentity =>
-    checkIdentity(stored.services[name], name, hubInboxPrefix(name), `services.${name}`, path);
-  return {
-    operator: checkIdentity(
-      stored.operator,
-      Roles.Operator,
-      hubInboxPrefix('operator'),
-      'operator',
-      path,
-    ),
-    services: {
-      [HubServices.Ingest]: service(HubServices.Ingest),
-      [HubServices.Router]: service(HubServices.Router),
-      [HubServices.Auditor]: service(HubServices.Auditor),
+  if (typeof value === 'object' && value !== null && 'version' in value && value.version === 1)
+    return undefined;
+  const parsed = stored.safeParse(value);
+  if (!parsed.success) throw corrupt(path, 'is not an identities file written by the hub');
+  const s = parsed.data;
+  const check = (u: z.output<typeof user>, role: string, inbox: string, where: string) => {
+    if (u.role !== role || u.inboxPrefix !== inbox)
+      throw corrupt(path, `${where} is not a ${role} identity written by the hub`);
+    // The JWT is issued afresh below (reissueUserJwts).
+    const identity: NatsIdentity = { ...u, jwt: '' };
+    return identity;
+  };
+  const agencies = new Map<string, NatsIdentity>();
+  for (const [id, u] of Object.entries(s.agencies)) {
+    if (u.agency !== id) throw corrupt(path, `agencies.${id} names another agency`);
+    if (s.accounts.agencies[id] === undefined) throw corrupt(path, `agencies.${id} has no account`);
+    agencies.set(id, check(u, Roles.Agency, agencyInboxPrefix(id), `agencies.${id}`));
+  }
+  const set: IdentitySet = {
+    accounts: {
+      ...s.accounts,
+      agencies: new Map<string, KeySeed>(Object.entries(s.accounts.agencies)),
     },
-    agencies: new Map(
-      Object.entries(stored.agencies).map(([id, identity]) => {
-        const checked = checkIdentity(
-          identity,
-          Roles.Agency,
-          agencyInboxPrefix(id),
-          `agencies.${id}`,
-          path,
-        );
-        if (checked.agency !== id) throw corrupt(path, `agencies.${id} names another agency`);
-        return [id, checked];
-      }),
-    ),
+    operator: check(s.users.operator, Roles.Operator, hubInboxPrefix('operator'), 'operator'),
+    services: {
+      [HubServices.Ingest]: check(s.users.ingest, Roles.Ingest, hubInboxPrefix('ingest'), 'ingest'),
+      [HubServices.Router]: check(s.users.router, Roles.Router, hubInboxPrefix('router'), 'router'),
+      [HubServices.Auditor]: check(
+        s.users.auditor,
+        Roles.Auditor,
+        hubInboxPrefix('auditor'),
+        'auditor',
+      ),
+    },
+    hub: check(s.users.hub, Roles.Hub, hubInboxPrefix('hub'), 'hub'),
+    admin: check(s.users.admin, Roles.Admin, hubInboxPrefix('admin'), 'admin'),
+    system: check(s.users.system, Roles.System, hubInboxPrefix('system'), 'system'),
+    agencies,
   };
+  return reissueUserJwts(set);
 }
 
-/** Writes `identities.json` (mode 0600: it holds every seed). */
+/** Writes `identities.json` (mode 0600: it holds every seed). User JWTs are re-issued at start. */
 export async function writeIdentities(path: string, set: IdentitySet): Promise<void> {
-  const stored: StoredIdentities = {
-    version: 1,
-    operator: set.operator,
-    services: { ...set.services },
-    agencies: Object.fromEntries(set.agencies),
+  // JWTs are not stored: they are issued again at every start.
+  const strip = (i: NatsIdentity): Omit<NatsIdentity, 'jwt'> => ({
+    role: i.role,
+    publicKey: i.publicKey,
+    seed: i.seed,
+    inboxPrefix: i.inboxPrefix,
+    ...(i.agency === undefined ? {} : { agency: i.agency }),
+  });
+  const out: z.input<typeof stored> = {
+    version: 2,
+    accounts: { ...set.accounts, agencies: Object.fromEntries(set.accounts.agencies) },
+    users: {
+      operator: strip(set.operator),
+      ingest: strip(set.services.ingest),
+      router: strip(set.services.router),
+      auditor: strip(set.services.auditor),
+      hub: strip(set.hub),
+      admin: strip(set.admin),
+      system: strip(set.system),
+    },
+    agencies: Object.fromEntries([...set.agencies].map(([id, i]) => [id, strip(i)])),
   };
-  await writeFileAtomic(path, `${JSON.stringify(stored, null, 2)}\n`);
-}
-
-/**
- * The set with an identity for every agency in `agencies` (new ones generated; existing
- * ones, and those of agencies no longer listed, kept). `added` names the new ones.
- */
-export function withAgencies(
-  set: IdentitySet,
-  agencies: readonly string[],
-): { set: IdentitySet; added: string[] } {
-  const missing = agencies.filter((id) => !set.agencies.has(id));
-  if (missing.length === 0) return { set, added: [] };
-  const fresh = createIdentities({ agencies: missing.map((id) => ({ id })) }).agencies;
-  return {
-    set: { ...set, agencies: new Map([...set.agencies, ...fresh]) },
-    added: missing,
-  };
+  await writeFileAtomic(path, `${JSON.stringify(out, null, 2)}\n`);
 }
 
 /** The identities of exactly these agencies, for `brokerAuthConfig`. */
 export function restrictedTo(set: IdentitySet, agencies: readonly string[]): IdentitySet {
+  const pick = <T>(map: ReadonlyMap<string, T>): Map<string, T> =>
+    new Map(
+      agencies.flatMap((id) => {
+        const value = map.get(id);
+        return value === undefined ? [] : [[id, value] as const];
+      }),
+    );
   return {
     ...set,
-    agencies: new Map(
-      agencies.flatMap((id) => {
-        const identity = set.agencies.get(id);
-        return identity === undefined ? [] : [[id, identity] as const];
-      }),
-    ),
+    accounts: { ...set.accounts, agencies: pick(set.accounts.agencies) },
+    agencies: pick(set.agencies),
   };
 }

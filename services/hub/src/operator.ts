@@ -14,12 +14,15 @@ import {
   publicJwkSchema,
   readContextFile,
   readRegistry,
+  registryKeysByDirectGet,
+  HUB_API_PREFIX,
   type Agency,
   type AgencyKey,
   type Federation,
   type NatsContext,
 } from '@mosaic/federation';
 import { readPublicKeyFile } from '@mosaic/signing';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
@@ -44,8 +47,10 @@ export interface OperatorAudit {
  */
 export interface OperatorSession extends AsyncDisposable {
   readonly context: NatsContext;
-  /** The operator's connection (replays read the streams through it). */
+  /** The operator's connection. */
   readonly nc: NatsConnection;
+  /** The hub's JetStream API as the operator's account reaches it (reads only). */
+  readonly jsm: JetStreamManager;
   /** Records an operator action (`operator.replay`, `operator.export`) in AUDIT. */
   record(action: 'operator.replay' | 'operator.export', audit: OperatorAudit): Promise<number>;
   /** The whole registry, validated. */
@@ -180,23 +185,52 @@ function operatorName(): string {
   }
 }
 
+/** An array as an async iterable (what `RegistryKv.keys` returns). */
+function asyncIterable<T>(items: readonly T[]): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      let i = 0;
+      return {
+        next: () =>
+          Promise.resolve(
+            i < items.length
+              ? { done: false, value: items[i++] as T }
+              : { done: true, value: undefined },
+          ),
+      };
+    },
+  };
+}
+
 class Session implements OperatorSession {
   readonly context: NatsContext;
   readonly #path: string;
   readonly #nc: NatsConnection;
   readonly #kv: KV;
+  readonly #jsm: JetStreamManager;
   readonly #audit: AuditClient;
 
-  constructor(context: NatsContext, path: string, nc: NatsConnection, kv: KV) {
+  constructor(
+    context: NatsContext,
+    path: string,
+    nc: NatsConnection,
+    kv: KV,
+    jsm: JetStreamManager,
+  ) {
     this.context = context;
     this.#path = path;
     this.#nc = nc;
     this.#kv = kv;
+    this.#jsm = jsm;
     this.#audit = auditClient(nc, 'operator');
   }
 
   get nc(): NatsConnection {
     return this.#nc;
+  }
+
+  get jsm(): JetStreamManager {
+    return this.#jsm;
   }
 
   record(
@@ -237,7 +271,16 @@ class Session implements OperatorSession {
   }
 
   federation(): Promise<Federation> {
-    return this.#broker(() => readRegistry(this.#kv));
+    return this.#broker(async () => {
+      // kv.keys() would create a consumer, which the operator's account cannot.
+      const keys = await registryKeysByDirectGet(this.#jsm);
+      return readRegistry({
+        put: (k, v) => this.#kv.put(k, v),
+        get: (k) => this.#kv.get(k),
+        delete: (k) => this.#kv.delete(k),
+        keys: () => Promise.resolve(asyncIterable(keys)),
+      });
+    });
   }
 
   async agency(id: string): Promise<Agency> {
@@ -457,10 +500,13 @@ export async function connectOperator(
     throw brokerError(err, context, contextPath);
   }
   try {
-    const kv = await new Kvm(nc).open(REGISTRY_BUCKET);
+    // The operator's account reaches the hub's JetStream API under HUB_API_PREFIX only.
+    const api = { apiPrefix: HUB_API_PREFIX, timeout: options.timeoutMs ?? 5_000 };
+    const kv = await new Kvm(jetstream(nc, api)).open(REGISTRY_BUCKET);
+    const jsm = await jetstreamManager(nc, { ...api, checkAPI: false });
     // A first read: a context without the permission fails here, before anything else.
     await kv.get(RegistryKeys.meta);
-    return new Session(context, contextPath, nc, kv);
+    return new Session(context, contextPath, nc, kv, jsm);
   } catch (err) {
     await nc.close();
     throw brokerError(err, context, contextPath);

@@ -5,9 +5,9 @@ import { restrictedTo } from './identities-store.ts';
 /** What the hub's nats-server configuration is made of. */
 export interface HubServerConfig {
   layout: DataDirLayout;
-  /** A fixed client port, or -1 for a free one (kept as -1: a reload must not change it). */
+  /** A fixed client port, or -1 for a free one. */
   port: number;
-  /** The agencies the broker lets in: exactly those of the registry. */
+  /** The agencies whose accounts the resolver is preloaded with: those of the registry. */
   agencies: readonly string[];
   identities: IdentitySet;
 }
@@ -17,15 +17,17 @@ const q = (s: string): string => JSON.stringify(s);
 /**
  * The nats-server configuration of the hub: loopback only, JetStream in the data dir,
  * 2 MB messages (a 1 MiB report stream limit plus headers), a monitoring port for
- * `/healthz`, the ports file in the data dir, and the generated authorization block.
+ * `/healthz`, the ports file in the data dir, and decentralised JWT auth with a `full`
+ * account resolver in the data dir, so accounts added later apply without a reload.
  */
-export function renderServerConfig(c: HubServerConfig): string {
-  const auth = brokerAuthConfig(
+export async function renderServerConfig(c: HubServerConfig): Promise<string> {
+  const auth = await brokerAuthConfig(
     { agencies: c.agencies.map((id) => ({ id })) },
     restrictedTo(c.identities, c.agencies),
+    { resolverDir: c.layout.resolverDir },
   );
   return [
-    '# Written by the Mosaic hub (mosaic dev) at every start and agency change; do not edit.',
+    '# Written by the Mosaic hub (mosaic dev) at every start; do not edit.',
     'server_name: "mosaic-hub"',
     'host: "127.0.0.1"',
     `port: ${c.port}`,

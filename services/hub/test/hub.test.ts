@@ -2,7 +2,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
-import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
+import {
+  HUB_API_PREFIX,
+  Streams,
+  contextConnectOptions,
+  readContextFile,
+} from '@mosaic/federation';
 import { connect } from '@nats-io/transport-node';
 import { connectOperator, startHub } from '../src/index.ts';
 import { connectContext, example, quietLog, submit, tempDir } from './helpers.ts';
@@ -55,7 +60,7 @@ describe('startHub', () => {
 
     // The first run's report is still stored…
     await using operator = await connectContext(join(hub.contextsDir, 'operator.json'));
-    const jsm = await jetstreamManager(operator);
+    const jsm = await jetstreamManager(operator, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
     const stored = await jsm.streams.getMessage(Streams.Reports, { seq });
     expect(stored?.string().split('.')).toHaveLength(3);
     // …and the same report again is a duplicate of it, through the same context.

@@ -6,7 +6,7 @@ import {
   INGEST_WILDCARD,
   QueueGroups,
   Streams,
-  isAgencyReplySubject,
+  isImportedReplySubject,
   reportSubject,
   type IngestAccepted,
   type IngestRejected,
@@ -53,6 +53,13 @@ export interface IngestOptions {
   /** Submissions processed at a time by this instance; default 64. */
   concurrency?: number;
   /**
+   * The broker account of each agency (its public key, `A…`). A submission on
+   * `mosaic.ingest.<agency>` is taken as that agency's only when the broker attests, in the
+   * `Nats-Request-Info` header it adds to requests crossing a service import, that it came
+   * from that account. The hub passes its live identity set.
+   */
+  accounts: { accountOf(agency: string): string | undefined };
+  /**
    * Where collection and rejection entries go (the hub passes `auditClient(nc, 'ingest')`).
    * When set, an agency is answered only after its entry is in AUDIT; if it cannot be
    * written the answer is ERR_UNAVAILABLE (retryable: the retry is idempotent and writes it).
@@ -71,9 +78,32 @@ interface Submission {
   data: Uint8Array;
   reply: string | undefined;
   receivedAt: Date;
+  /** The sending account as the broker attests it; undefined when the header is absent. */
+  attestedAccount: string | undefined;
+}
+
+/** The header nats-server adds to a request that crosses a service import with `share`. */
+const REQUEST_INFO_HEADER = 'Nats-Request-Info';
+
+function attestedAccountOf(msg: Msg): string | undefined {
+  const info = msg.headers?.get(REQUEST_INFO_HEADER);
+  if (info === undefined || info === '') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(info);
+    return typeof parsed === 'object' &&
+      parsed !== null &&
+      'acc' in parsed &&
+      typeof parsed.acc === 'string'
+      ? parsed.acc
+      : undefined;
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
 }
 
 interface Context {
+  accounts: IngestOptions['accounts'];
   audit: AuditClient | undefined;
   registry: RegistryView;
   store: IngestStore;
@@ -110,12 +140,12 @@ async function accept(
   ctx: Context,
   known: { reportId?: string; log: Logger },
 ): Promise<IngestAccepted> {
-  if (!isAgencyReplySubject(sub.agency, sub.reply))
+  if (!isImportedReplySubject(sub.reply))
     throw rejection(
       ErrorCode.ReplySubject,
       sub.reply === undefined
         ? 'the submission has no reply subject; use request/reply'
-        : `the reply subject is not in the inbox of agency "${sub.agency}"`,
+        : `the reply subject was not made by the broker for agency "${sub.agency}"`,
       { replySubject: sub.reply ?? null },
     );
   if (sub.data.byteLength > ctx.maxBytes)
@@ -191,13 +221,27 @@ async function handle(
     log: parentLog.child({ agency: sub.agency }),
   };
   const answer = (reply: IngestReply): void => {
-    if (!isAgencyReplySubject(sub.agency, sub.reply) || sub.reply === undefined) return;
+    if (!isImportedReplySubject(sub.reply)) return;
     try {
       nc.publish(sub.reply, encodeReply(reply));
     } catch (err) {
       known.log.warn({ err }, 'cannot send the reply');
     }
   };
+  const expected = ctx.accounts.accountOf(sub.agency);
+  if (expected === undefined || sub.attestedAccount !== expected) {
+    // Not the agency's submission: storing or auditing it would attribute it to the agency.
+    known.log.warn(
+      { code: ErrorCode.SenderNotAttested, attestedAccount: sub.attestedAccount ?? null },
+      'message on an ingest subject not attested as the agency’s; dropped',
+    );
+    answer({
+      ok: false,
+      code: ErrorCode.SenderNotAttested,
+      message: `the broker does not attest this submission as sent by agency "${sub.agency}"`,
+    });
+    return;
+  }
   let accepted: IngestAccepted;
   try {
     accepted = await accept(sub, ctx, known);
@@ -268,7 +312,7 @@ async function handle(
         code: failure.code,
         rejectionSeq,
         size: sub.data.byteLength,
-        replied: sub.reply !== undefined && isAgencyReplySubject(sub.agency, sub.reply),
+        replied: isImportedReplySubject(sub.reply),
       },
       'submission rejected',
     );
@@ -341,6 +385,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   const { nc, registry } = options;
   const log = serviceLogger(options.log);
   const ctx: Context = {
+    accounts: options.accounts,
     audit: options.audit,
     registry,
     store: await IngestStore.open(nc, options.replyTimeoutMs ?? 5_000),
@@ -383,10 +428,11 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
 
 function submissionOf(msg: Msg, receivedAt: Date): Submission {
   return {
-    // The broker lets only agency <a> publish on mosaic.ingest.<a>.
+    // Only agency <a>'s account imports mosaic.ingest.<a>; the attestation is checked too.
     agency: msg.subject.slice(msg.subject.lastIndexOf('.') + 1),
     data: msg.data,
     reply: msg.reply === '' ? undefined : msg.reply,
     receivedAt,
+    attestedAccount: attestedAccountOf(msg),
   };
 }

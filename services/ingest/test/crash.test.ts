@@ -27,8 +27,12 @@ afterAll(async () => {
 });
 
 /** Starts ingest in a child process and waits for its `ready` line (bounded). */
-async function startChild(context: string, federation: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, context, federation], {
+async function startChild(
+  context: string,
+  federation: string,
+  accounts: string,
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', main, context, federation, accounts], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MOSAIC_LOG_LEVEL: 'warn' },
@@ -59,7 +63,14 @@ describe('acked means durable', () => {
     const ingestContext = await hub.contextPath(hub.ids.services.ingest);
     const federationFile = join(hub.dir, 'federation.json');
     await writeFile(federationFile, JSON.stringify(hub.federation));
-    let child = await startChild(ingestContext, federationFile);
+    const accountsFile = join(hub.dir, 'accounts.json');
+    await writeFile(
+      accountsFile,
+      JSON.stringify(
+        Object.fromEntries([...hub.ids.accounts.agencies].map(([id, k]) => [id, k.publicKey])),
+      ),
+    );
+    let child = await startChild(ingestContext, federationFile, accountsFile);
 
     const key = hub.keys.current.get(NL)!;
     await using agency = await connectAgency({
@@ -88,7 +99,7 @@ describe('acked means durable', () => {
           restarted = (async () => {
             await once(child, 'exit');
             storedAtKill = (await hub.jsm.streams.info(Streams.Reports)).state.messages;
-            child = await startChild(ingestContext, federationFile);
+            child = await startChild(ingestContext, federationFile, accountsFile);
           })();
         }
         return reply;

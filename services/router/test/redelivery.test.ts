@@ -52,7 +52,7 @@ describe('router redelivery (a crash between alert publish and ack)', () => {
     await nc.close();
 
     // The window really is over: the same msg id is stored again now.
-    const probe = jetstream(await hub.connectAs(hub.ids.operator));
+    const probe = jetstream(await hub.connectAs(hub.ids.admin));
     await pause(DUPLICATE_WINDOW_MS + ACK_WAIT_MS);
     const again = await probe.publish('mosaic.alerts.probe.report.x.y', 'p', { msgID: 'probe' });
     await pause(DUPLICATE_WINDOW_MS + 100);

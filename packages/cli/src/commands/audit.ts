@@ -15,7 +15,7 @@ import { readAuditCheckpoints, readStream } from '@mosaic/auditor';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { AUDIT_CHECKPOINTS_STREAM, Streams } from '@mosaic/federation';
 import { connectOperator } from '@mosaic/hub';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { readInput, writeLine } from '../io.ts';
@@ -196,7 +196,7 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
       jwksPath = (args.values['jwks'] as string | undefined) ?? defaultJwks(ctx);
       const op = await connectOperator(ctx);
       close = () => op.close();
-      const jsm = await jetstreamManager(op.nc, { checkAPI: false });
+      const jsm = op.jsm;
       const stream = (args.values['stream'] as string | undefined) ?? Streams.Audit;
       entries = [];
       for await (const m of readStream(jsm, stream))
@@ -281,7 +281,7 @@ Exit codes: 0 printed, 1 no such entry or not covered by a checkpoint yet, 2 usa
         'mosaic audit prove: <entry-seq> must be a positive integer',
       );
     await using op = await connectOperator(context);
-    const jsm = await jetstreamManager(op.nc, { checkAPI: false });
+    const jsm = op.jsm;
     const latest = (await readAuditCheckpoints(jsm)).at(-1);
     if (latest === undefined || latest.size < seq)
       throw new MosaicError(

@@ -7,7 +7,7 @@ import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import { Streams, staticRegistryView, type Stream } from '@mosaic/federation';
 import { connectOperator, parseTime } from '@mosaic/hub';
 import { verifyReport } from '@mosaic/signing';
-import { jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
+import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import { requireOption, type Command, type ParsedArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { writeLine } from '../io.ts';
@@ -213,7 +213,7 @@ unavailable, or permission denied.`,
     const exporting = stream === Streams.Audit && out !== undefined;
 
     await using op = await connectOperator(context);
-    const jsm = await jetstreamManager(op.nc, { checkAPI: false });
+    const jsm = op.jsm;
     const info = await jsm.streams.info(stream);
     let from = fromSeq ?? Math.max(1, info.state.first_seq);
     let to = Math.min(toSeq ?? info.state.last_seq, info.state.last_seq);

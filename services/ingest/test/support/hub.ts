@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import {
   Streams,
+  accountDirectory,
   brokerAuthConfig,
   contextConnectOptions,
   contextFile,
@@ -12,7 +13,6 @@ import {
   ensureStreams,
   parseContextFile,
   parseFederation,
-  publicIdentities,
   staticRegistryView,
   type Federation,
   type IdentitySet,
@@ -200,9 +200,9 @@ const SERVER_CONFIG = 'max_payload: 2MB';
 export async function startTestHub(options: { streams?: boolean } = {}): Promise<TestHub> {
   const keys = await testKeys();
   const federation = testFederation(keys);
-  const ids = createIdentities(federation);
+  const ids = await createIdentities(federation);
   const server = await startServer({
-    config: `${SERVER_CONFIG}\n${brokerAuthConfig(federation, publicIdentities(ids))}`,
+    config: `${SERVER_CONFIG}\n${await brokerAuthConfig(federation, ids)}`,
   });
   const dir = await mkdtemp(join(tmpdir(), 'mosaic-ingest-test-'));
   const connections: NatsConnection[] = [];
@@ -216,7 +216,7 @@ export async function startTestHub(options: { streams?: boolean } = {}): Promise
     connections.push(nc);
     return nc;
   };
-  const operator = await connectAs(ids.operator);
+  const operator = await connectAs(ids.admin);
   const jsm = await jetstreamManager(operator);
   if (options.streams ?? true) await ensureStreams(jsm);
   const registry = staticRegistryView(federation);
@@ -237,7 +237,13 @@ export async function startTestHub(options: { streams?: boolean } = {}): Promise
     },
     async ingest(overrides = {}) {
       const nc = await connectAs(ids.services.ingest);
-      const service = await startIngest({ nc, registry, log: logSink().log, ...overrides });
+      const service = await startIngest({
+        nc,
+        registry,
+        log: logSink().log,
+        accounts: accountDirectory(ids),
+        ...overrides,
+      });
       services.push(service);
       return service;
     },

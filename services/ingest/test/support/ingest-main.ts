@@ -1,8 +1,10 @@
 /**
  * An ingest instance in its own process, for crash tests:
- * `node --import tsx ingest-main.ts <ingest-context.json> <federation.yaml>`.
+ * `node --import tsx ingest-main.ts <ingest-context.json> <federation.yaml> <accounts.json>`
+ * (accounts.json: agency id → its broker account's public key).
  * Prints `ready` on stdout once it serves; SIGTERM drains it.
  */
+import { readFile } from 'node:fs/promises';
 import {
   contextConnectOptions,
   loadFederation,
@@ -13,9 +15,10 @@ import { createLogger } from '@mosaic/log';
 import { connect } from '@nats-io/transport-node';
 import { startIngest } from '../../src/index.ts';
 
-const [contextPath, federationPath] = process.argv.slice(2);
-if (contextPath === undefined || federationPath === undefined)
-  throw new Error('usage: ingest-main.ts <context.json> <federation.yaml>');
+const [contextPath, federationPath, accountsPath] = process.argv.slice(2);
+if (contextPath === undefined || federationPath === undefined || accountsPath === undefined)
+  throw new Error('usage: ingest-main.ts <context.json> <federation.yaml> <accounts.json>');
+const accounts = JSON.parse(await readFile(accountsPath, 'utf8')) as Record<string, string>;
 const nc = await connect({
   ...contextConnectOptions(await readContextFile(contextPath)),
   maxReconnectAttempts: -1,
@@ -24,6 +27,7 @@ const service = await startIngest({
   nc,
   registry: staticRegistryView(await loadFederation({ path: federationPath })),
   log: createLogger({ service: 'ingest', pretty: false }),
+  accounts: { accountOf: (agency) => accounts[agency] },
 });
 process.stdout.write('ready\n');
 process.once('SIGTERM', () => {

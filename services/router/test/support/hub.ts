@@ -15,7 +15,6 @@ import {
   ensureStreams,
   parseContextFile,
   parseFederation,
-  publicIdentities,
   reportSubject,
   seedRegistry,
   watchRegistry,
@@ -183,8 +182,8 @@ export async function startTestHub(options: { alertsDuplicateWindowMs?: number }
   const keys = new Map<string, AgencyKeyPair>();
   for (const id of AGENCIES) keys.set(id, await generateAgencyKey(id, { keyId: 'k1' }));
   const federation = testFederation(keys);
-  const ids = createIdentities(federation);
-  const server = await startServer({ config: brokerAuthConfig(federation, publicIdentities(ids)) });
+  const ids = await createIdentities(federation);
+  const server = await startServer({ config: await brokerAuthConfig(federation, ids) });
   const dir = await mkdtemp(join(tmpdir(), 'mosaic-router-test-'));
   const connections: NatsConnection[] = [];
   const services: RouterService[] = [];
@@ -197,7 +196,7 @@ export async function startTestHub(options: { alertsDuplicateWindowMs?: number }
     connections.push(nc);
     return nc;
   };
-  const operator = await connectAs(ids.operator);
+  const operator = await connectAs(ids.admin);
   const jsm = await jetstreamManager(operator);
   await ensureStreams(jsm);
   if (options.alertsDuplicateWindowMs !== undefined) {
