@@ -16,6 +16,7 @@ import {
 } from '@mosaic/audit-log';
 import { TREE_SIZE_HEADER, readAuditCheckpoints, readStream } from '@mosaic/auditor';
 import {
+  HUB_API_PREFIX,
   ROUTER_CONSUMER,
   Streams,
   contextConnectOptions,
@@ -38,7 +39,11 @@ let dir: string;
 let hub: Hub;
 let operator: string;
 let nc: NatsConnection;
+/** Reads, as the routine operator. */
 let jsm: JetStreamManager;
+/** The unprotected copies, as the break-glass identity (its API calls are audited too). */
+let admin: NatsConnection;
+let adminJsm: JetStreamManager;
 let entries: Uint8Array[];
 let checkpoints: { size: number; text: string }[];
 let drill = 0;
@@ -53,7 +58,12 @@ beforeAll(async () => {
   });
   operator = join(hub.contextsDir, 'operator.json');
   nc = await connect(contextConnectOptions(await readContextFile(operator)));
-  jsm = await jetstreamManager(nc);
+  jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
+  // The drills copy the log into unprotected streams: stream administration, break-glass.
+  admin = await connect(
+    contextConnectOptions(await readContextFile(join(hub.dataDir, 'breakglass', 'admin.json'))),
+  );
+  adminJsm = await jetstreamManager(admin, { checkAPI: false });
   await using agency = await connectAgency({
     context: join(hub.contextsDir, 'nl-police.json'),
     key: join(hub.keysDir, 'nl-police.jwk'),
@@ -90,6 +100,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await nc.close();
+  await admin.close();
   await hub.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -102,19 +113,19 @@ async function copy(
   drill++;
   const stream = `DRILL${drill}`;
   const cpStream = `DRILL${drill}_CP`;
-  await jsm.streams.add({
+  await adminJsm.streams.add({
     name: stream,
     subjects: [`drill.${drill}.log`],
     storage: 'memory',
     allow_direct: true,
   });
-  await jsm.streams.add({
+  await adminJsm.streams.add({
     name: cpStream,
     subjects: [`drill.${drill}.cp`],
     storage: 'memory',
     allow_direct: true,
   });
-  const js = jetstream(nc);
+  const js = jetstream(admin);
   for (const data of log) await js.publish(`drill.${drill}.log`, data);
   for (const cp of cps) {
     const h = headers();
@@ -167,7 +178,7 @@ describe('tamper drills', () => {
 
   it('delete one entry (deleteMessage on the live copy)', async () => {
     const { stream, argv } = await copy(entries);
-    await jsm.streams.deleteMessage(stream, 6); // entry index 5
+    await adminJsm.streams.deleteMessage(stream, 6); // entry index 5
     expectBad(await verifyLive(argv), 5);
     expectBad(await verifyExport([...entries.slice(0, 5), ...entries.slice(6)], checkpoints), 5);
   });

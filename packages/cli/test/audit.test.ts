@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeEntry, type AuditEntry } from '@mosaic/audit-log';
 import { readStream } from '@mosaic/auditor';
-import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
+import {
+  HUB_API_PREFIX,
+  Streams,
+  contextConnectOptions,
+  readContextFile,
+} from '@mosaic/federation';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
@@ -56,7 +61,7 @@ beforeAll(async () => {
   });
   operator = join(hub.contextsDir, 'operator.json');
   nc = await connect(contextConnectOptions(await readContextFile(operator)));
-  jsm = await jetstreamManager(nc);
+  jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
   await using agency = await connectAgency({
     context: join(hub.contextsDir, 'nl-police.json'),
     key: join(hub.keysDir, 'nl-police.jwk'),

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
+import {
+  HUB_API_PREFIX,
+  Streams,
+  contextConnectOptions,
+  readContextFile,
+} from '@mosaic/federation';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
@@ -46,7 +51,7 @@ beforeAll(async () => {
   });
   operator = join(hub.contextsDir, 'operator.json');
   nc = await connect(contextConnectOptions(await readContextFile(operator)));
-  jsm = await jetstreamManager(nc);
+  jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
   await using agency = await connectAgency({
     context: join(hub.contextsDir, 'nl-police.json'),
     key: join(hub.keysDir, 'nl-police.jwk'),
@@ -175,7 +180,7 @@ describe('mosaic replay over a few thousand reports', () => {
   });
 
   it('exits 1 naming the first sequence that fails verification', async () => {
-    // A signature that does not verify, stored by hand (the operator may write anywhere).
+    // A signature that does not verify, stored by hand with the break-glass identity.
     const key = await readPrivateKeyFile(join(hub.keysDir, 'nl-police.jwk'));
     const report = recruitment();
     const signed = await signReport(
@@ -183,7 +188,10 @@ describe('mosaic replay over a few thousand reports', () => {
       key.privateJwk,
     );
     const jws = `${signed.slice(0, -2)}${signed.endsWith('AA') ? 'BA' : 'AA'}`;
-    const ack = await jetstream(nc).publish(
+    await using admin = await connect(
+      contextConnectOptions(await readContextFile(join(hub.dataDir, 'breakglass', 'admin.json'))),
+    );
+    const ack = await jetstream(admin).publish(
       `mosaic.reports.NL.recruitment.nl-police.${report.reportId}`,
       jws,
     );

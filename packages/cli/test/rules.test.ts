@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  HUB_API_PREFIX,
   ROUTER_CONSUMER,
   Streams,
   contextConnectOptions,
@@ -52,7 +53,7 @@ describe('mosaic rules show|set on a running hub', () => {
     });
     operator = join(hub.contextsDir, 'operator.json');
     nc = await connect(contextConnectOptions(await readContextFile(operator)));
-    jsm = await jetstreamManager(nc);
+    jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
   });
   afterAll(async () => {
     await nc.close();
