@@ -59,6 +59,8 @@ export const ErrorCode = {
   NatsServerUnavailable: 'ERR_NATS_SERVER_UNAVAILABLE',
   /** A nats-server process did not start or did not become ready in time. */
   NatsServerStart: 'ERR_NATS_SERVER_START',
+  /** A Debian Python package the tests need is neither importable by the system python3 nor fetchable. */
+  PythonPackageUnavailable: 'ERR_PYTHON_PACKAGE_UNAVAILABLE',
   /** The requested operation is not supported by the current test-server mode. */
   TestkitMode: 'ERR_TESTKIT_MODE',
   /** The federation file is unreadable as YAML, does not match its schema, or is inconsistent. */

@@ -26,7 +26,12 @@ function isAlive(pid: number): boolean {
  */
 export async function acquireLock(
   dir: string,
-  options: { timeoutMs?: number; onWait?: (owner: string) => void } = {},
+  options: {
+    timeoutMs?: number;
+    onWait?: (owner: string) => void;
+    /** The code of the error thrown when the lock stays taken. Default: nats-server's. */
+    code?: ErrorCode;
+  } = {},
 ): Promise<() => Promise<void>> {
   const lock = join(dir, '.lock');
   const ownerFile = join(lock, 'owner');
@@ -66,7 +71,7 @@ export async function acquireLock(
     }
     if (Date.now() > deadline)
       throw new MosaicError(
-        ErrorCode.NatsServerUnavailable,
+        options.code ?? ErrorCode.NatsServerUnavailable,
         `another setup (pid ${owner ?? 'unknown'}) still holds ${lock}; remove it if no setup is running`,
       );
     if (!told) options.onWait?.(`waiting for another setup (pid ${owner ?? 'unknown'}) to finish`);

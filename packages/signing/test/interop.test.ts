@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ensurePythonPackage, jwcrypto, pythonArgs } from '@mosaic/debian-python';
+import type { PythonPackage } from '@mosaic/debian-python';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   REPORT_MEDIA_TYPE,
@@ -12,29 +14,30 @@ import {
 import type { AgencyKeyPair, KeyLookup } from '../src/index.ts';
 import { bytesOf, reportFor } from './support/reports.ts';
 
-// Debian's interpreter, where apt puts python3-jwcrypto; the python3 first on PATH may be another one.
-const PYTHON = '/usr/bin/python3';
 const run = promisify(execFile);
 const script = (name: string): string =>
   fileURLToPath(new URL(`./interop/${name}`, import.meta.url));
 // A clean environment, so no PYTHONPATH or user site can swap in another jwcrypto.
 const env = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONNOUSERSITE: '1' };
 
+// Debian's /usr/bin/python3 with python3-jwcrypto, installed or fetched into .cache/python by
+// `npm run setup`; -I keeps PYTHONPATH and the user site out, the bootstrap adds the cache.
+let jwcryptoFound: PythonPackage | undefined;
+let jwcryptoMissing: string | undefined;
+
 async function python(name: string, input: unknown): Promise<string> {
-  const child = run(PYTHON, ['-I', script(name)], { env, maxBuffer: 4 * 1024 * 1024 });
+  if (jwcryptoFound === undefined) throw new Error('jwcrypto was not provided');
+  const child = run(jwcryptoFound.python, pythonArgs(jwcryptoFound.paths, script(name)), {
+    env,
+    maxBuffer: 4 * 1024 * 1024,
+  });
   child.child.stdin?.end(JSON.stringify(input));
   return (await child).stdout;
 }
 
-let jwcryptoMissing: string | undefined;
-
 /** Fails (never skips) the interop tests when the independent implementation is absent. */
 function requireJwcrypto(): void {
-  if (jwcryptoMissing !== undefined)
-    throw new Error(
-      `python3-jwcrypto is not importable by ${PYTHON} (${jwcryptoMissing}); ` +
-        'install it with: apt-get install python3-jwcrypto',
-    );
+  if (jwcryptoMissing !== undefined) throw new Error(jwcryptoMissing);
 }
 
 let pair: AgencyKeyPair;
@@ -42,10 +45,13 @@ let keys: KeyLookup;
 let payload: Uint8Array;
 
 beforeAll(async () => {
-  await run(PYTHON, ['-I', '-c', 'import jwcrypto.jws, jwcrypto.jwk'], { env }).then(
-    () => undefined,
+  // Found in the cache after `npm run setup` (the pretest of `npm test`); fetched otherwise.
+  await ensurePythonPackage(jwcrypto).then(
+    (found) => {
+      jwcryptoFound = found;
+    },
     (err: unknown) => {
-      jwcryptoMissing = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      jwcryptoMissing = err instanceof Error ? err.message : String(err);
     },
   );
   pair = await generateAgencyKey('nca-uk', { keyId: 'interop' });
@@ -54,7 +60,7 @@ beforeAll(async () => {
   ]);
   // Odd white space on purpose: both sides must keep the exact bytes.
   payload = new TextEncoder().encode(`${JSON.stringify(reportFor('nca-uk'), null, '\t')}\n`);
-});
+}, 600_000);
 
 describe('interop with jwcrypto (an independent JOSE implementation)', () => {
   it('jwcrypto verifies a JWS from signReport and returns the same payload bytes', async () => {

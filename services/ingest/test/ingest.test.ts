@@ -589,14 +589,25 @@ describe('several instances', () => {
     const jwss = await Promise.all(
       Array.from({ length: 200 }, () => signReport(report(NL), nlKey)),
     );
-    const replies = jwss.map(async (jws, i) => {
-      // Stop the first instance while requests are still arriving.
-      if (i === 100) await first.stop();
-      return parseIngestReply((await nl.request(ingestSubject(NL), jws, { timeout: 10_000 })).data);
-    });
-    const answered = await Promise.all(replies);
-    expect(answered.every((r) => r?.ok === true && !r.duplicate)).toBe(true);
+    const send = async (jws: string) =>
+      parseIngestReply((await nl.request(ingestSubject(NL), jws, { timeout: 10_000 })).data);
     const stored = (m: typeof a) => m.records.filter((r) => r['msg'] === 'report stored').length;
+    // The queue group picks a member at random, so a burst sent all at once can find the
+    // first instance stopped before it received anything. Send one at a time until each
+    // instance has stored a report (an instance logs it before it answers), then stop the
+    // first while the rest are arriving.
+    const answered: Awaited<ReturnType<typeof send>>[] = [];
+    let sent = 0;
+    while (sent < 100 && (stored(a) === 0 || stored(b) === 0))
+      answered.push(await send(jwss[sent++]!));
+    const middle = sent + Math.floor((jwss.length - sent) / 2);
+    const before = jwss.slice(sent, middle).map(send);
+    const stopping = first.stop();
+    const after = jwss.slice(middle).map(send);
+    await stopping;
+    answered.push(...(await Promise.all([...before, ...after])));
+    expect(answered).toHaveLength(200);
+    expect(answered.every((r) => r?.ok === true && !r.duplicate)).toBe(true);
     expect(stored(a)).toBeGreaterThan(0);
     expect(stored(b)).toBeGreaterThan(0);
     expect(stored(a) + stored(b)).toBe(200);
