@@ -77,6 +77,8 @@ export const ErrorCode = {
   AgencyUnknown: 'ERR_AGENCY_UNKNOWN',
   /** The report's `issuedAt` lies further in the future than the allowed clock skew. */
   IssuedInFuture: 'ERR_ISSUED_IN_FUTURE',
+  /** The report's `issuedAt` is older than the hub's maximum report age. */
+  IssuedTooOld: 'ERR_ISSUED_TOO_OLD',
   /** The report's validity window has already ended, or ends before the report was issued. */
   ValidityWindow: 'ERR_VALIDITY_WINDOW',
   /** A retraction or supersede names a report of the same issuer that the hub does not hold. */
