@@ -11,6 +11,8 @@ export const ErrorCode = {
   JsonDepth: 'ERR_JSON_DEPTH',
   /** A JSON object repeats a key. */
   JsonDuplicateKey: 'ERR_JSON_DUPLICATE_KEY',
+  /** A JSON number's text is not exactly the decimal its double prints as (rounded, or underflowed to 0). */
+  JsonNumber: 'ERR_JSON_NUMBER',
   /** A JSON object uses `__proto__`, `constructor` or `prototype` as a key. */
   JsonForbiddenKey: 'ERR_JSON_FORBIDDEN_KEY',
   /** An identifier holds control, bidi or other invisible formatting characters. */
