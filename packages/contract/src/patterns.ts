@@ -47,6 +47,8 @@ export const PATTERNS = {
   otherAddress: /^[\x21-\x7E]{8,128}$/,
   /** Characters never allowed in an identifier (see unsafe-characters.ts). */
   unsafeCharacter: /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u034F\u115F\u1160\u3164\uFFA0]/u,
+  /** Characters that may hide or reorder free text: format characters, lone surrogates, fillers. */
+  textSuspect: /[\p{Cf}\p{Cs}\u034F\u115F\u1160\u3164\uFFA0]/u,
   /** Characters never allowed in a NATS subject token. */
   subjectTokenForbidden: /[.*>\p{White_Space}\p{Cc}\p{Cf}\p{Cs}\u034F\u115F\u1160\u3164\uFFA0]/u,
   /** Control characters forbidden in single-line text (names, notes). */
