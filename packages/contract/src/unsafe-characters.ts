@@ -192,26 +192,32 @@ export function findUnsafeTextCharacter(value: string): UnsafeTextCharacter | un
   // No format character at all: the common case.
   if (!PATTERNS.textSuspect.test(value)) return undefined;
   const isolates: number[] = [];
-  let previous = -1;
-  for (let i = 0; i < value.length;) {
-    const c = value.codePointAt(i) ?? 0;
-    const width = c > 0xffff ? 2 : 1;
-    const open = isolates[0];
-    if (c === LINE_FEED && open !== undefined) return describe(value, open, 'unbalanced-isolate');
-    if (isOverride(c)) return describe(value, i, 'bidi-override');
-    if (isIsolateOpen(c)) isolates.push(i);
+  // Visits only the suspect characters and line feeds (matchAll leaves the pattern untouched).
+  for (const match of value.matchAll(PATTERNS.textScan)) {
+    const i = match.index;
+    const c = match[0].codePointAt(0) ?? 0;
+    if (c === LINE_FEED) {
+      const open = isolates[0];
+      if (open !== undefined) return describe(value, open, 'unbalanced-isolate');
+    } else if (isOverride(c)) return describe(value, i, 'bidi-override');
+    else if (isIsolateOpen(c)) isolates.push(i);
     else if (c === PDI) {
       if (isolates.pop() === undefined) return describe(value, i, 'unbalanced-isolate');
     } else if (c === ZWNJ || c === ZWJ) {
-      const next = value.codePointAt(i + width) ?? -1;
-      if (previous <= 0x7f || next <= 0x7f) return describe(value, i, 'invisible');
-    } else if (!TEXT_FORMAT_ALLOWED.has(c) && PATTERNS.textSuspect.test(String.fromCodePoint(c)))
-      return describe(value, i, 'invisible');
-    previous = c;
-    i += width;
+      const next = value.codePointAt(i + 1) ?? -1;
+      if (codePointBefore(value, i) <= 0x7f || next <= 0x7f) return describe(value, i, 'invisible');
+    } else if (!TEXT_FORMAT_ALLOWED.has(c)) return describe(value, i, 'invisible');
   }
   const open = isolates[0];
   return open === undefined ? undefined : describe(value, open, 'unbalanced-isolate');
+}
+
+/** The code point ending just before UTF-16 index `i`, or -1 at the start. */
+function codePointBefore(value: string, i: number): number {
+  if (i === 0) return -1;
+  const last = value.charCodeAt(i - 1);
+  const pair = i >= 2 && last >= 0xdc00 && last <= 0xdfff ? value.codePointAt(i - 2) : undefined;
+  return pair !== undefined && pair > 0xffff ? pair : last;
 }
 
 const TEXT_REASONS: Readonly<Record<UnsafeTextReason, string>> = {
@@ -223,7 +229,8 @@ const TEXT_REASONS: Readonly<Record<UnsafeTextReason, string>> = {
 /** Deeper than any report: what lies below is left to the schema, which refuses it anyway. */
 const MAX_TEXT_DEPTH = 16;
 
-function walkText(value: unknown, path: readonly string[]): void {
+/** `path` is the walk's own stack, pushed and popped in place: no array per visited value. */
+function walkText(value: unknown, path: string[]): void {
   if (typeof value === 'string') {
     const found = findUnsafeTextCharacter(value);
     if (found === undefined) return;
@@ -235,13 +242,14 @@ function walkText(value: unknown, path: readonly string[]): void {
     );
   }
   if (path.length >= MAX_TEXT_DEPTH || typeof value !== 'object' || value === null) return;
-  if (Array.isArray(value))
-    value.forEach((item: unknown, index) => {
-      walkText(item, [...path, String(index)]);
-    });
-  else
-    for (const [key, item] of Object.entries(value as Record<string, unknown>))
-      walkText(item, [...path, key]);
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((item: unknown, index) => [String(index), item])
+    : Object.entries(value as Record<string, unknown>);
+  for (const [key, item] of entries) {
+    path.push(key);
+    walkText(item, path);
+    path.pop();
+  }
 }
 
 /**
