@@ -1,6 +1,6 @@
-import { access, readdir, readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   ROUTER_CONSUMER,
   Streams,
@@ -30,6 +30,46 @@ async function exists(path: string): Promise<boolean> {
     if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return false;
     throw err;
   }
+}
+
+/**
+ * An example report re-issued now under a fresh id. The hub refuses an `issuedAt` older than
+ * its maximum report age, and an example file only ages; fresh ids (one map for all examples,
+ * so a retraction or supersede still names the example it refers to) make each run publish
+ * new reports instead of conflicting with the ones an earlier run stored.
+ */
+function reissue(bytes: Uint8Array, ids: Map<string, string>, issuedAt: string): Uint8Array {
+  const fresh = (id: unknown): unknown => {
+    if (typeof id !== 'string') return id;
+    let next = ids.get(id);
+    if (next === undefined) {
+      next = randomUUID();
+      ids.set(id, next);
+    }
+    return next;
+  };
+  const report = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  const lineage = report['lineage'] as
+    { retracts?: unknown; supersedes?: unknown; relatesTo?: unknown } | undefined;
+  const renamed = (list: unknown): unknown => (Array.isArray(list) ? list.map(fresh) : list);
+  const reissued = {
+    ...report,
+    reportId: fresh(report['reportId']),
+    issuedAt,
+    ...(lineage === undefined
+      ? {}
+      : {
+          lineage: {
+            ...lineage,
+            ...(lineage.retracts === undefined ? {} : { retracts: fresh(lineage.retracts) }),
+            ...(lineage.supersedes === undefined
+              ? {}
+              : { supersedes: renamed(lineage.supersedes) }),
+            ...(lineage.relatesTo === undefined ? {} : { relatesTo: renamed(lineage.relatesTo) }),
+          },
+        }),
+  };
+  return new TextEncoder().encode(`${JSON.stringify(reissued, null, 2)}\n`);
 }
 
 function outcome(reply: PublishReply): string {
@@ -131,8 +171,8 @@ async function showAlerts(
  * issuer's own context and key through the SDK, shows every reply, sends the first
  * accepted one again (idempotent), and shows a report signed by one agency refused on
  * another agency's connection, then shows the alerts each agency received (and why) and,
- * per report, the agencies that received nothing. The signed bytes are always the example
- * file's.
+ * per report, the agencies that received nothing. Each example is re-issued now under a
+ * fresh id (`reissue`), so every run publishes new reports the hub's time bounds accept.
  */
 export async function runDevDemo(hub: Hub, io: CliIo): Promise<void> {
   const out = (text: string): void => {
@@ -153,17 +193,24 @@ export async function runDevDemo(hub: Hub, io: CliIo): Promise<void> {
   try {
     const files = (await readdir(examplesDir)).filter((f) => f.endsWith('.json')).sort();
     const usable: { file: string; issuer: string; bytes: Uint8Array }[] = [];
+    const ids = new Map<string, string>();
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     for (const file of files) {
-      const bytes = await readFile(new URL(file, examplesDir));
+      const bytes = reissue(await readFile(new URL(file, examplesDir)), ids, now);
       const { issuer } = JSON.parse(new TextDecoder().decode(bytes)) as { issuer?: unknown };
       if (typeof issuer !== 'string' || hub.registry.agency(issuer) === undefined) continue;
       if (!(await exists(join(hub.keysDir, `${issuer}.jwk`)))) continue;
       usable.push({ file, issuer, bytes });
     }
     out(
-      `mosaic demo: ${usable.length} example reports (schemas/examples/valid) are issued by demo agencies; each is signed with its issuer's key and published on its issuer's connection`,
+      `mosaic demo: ${usable.length} example reports (schemas/examples/valid) are issued by demo agencies; each is re-issued now under a fresh id, signed with its issuer's key and published on its issuer's connection`,
     );
     if (usable.length === 0) return;
+    // The re-issued copies, for publishing by hand: the example files themselves are too old.
+    const reissuedDir = join(hub.dataDir, 'examples');
+    await mkdir(reissuedDir, { recursive: true });
+    for (const example of usable)
+      await writeFile(join(reissuedDir, example.file), example.bytes, { mode: 0o644 });
     let first: (typeof usable)[number] | undefined;
     const published = new Map<string, { file: string; issuer: string }>();
     for (const example of usable) {
@@ -197,7 +244,7 @@ export async function runDevDemo(hub: Hub, io: CliIo): Promise<void> {
     await showAlerts(hub, published, out);
     const here = (path: string): string => relative(process.cwd(), path);
     const as = usable[0]?.issuer ?? 'de-bka';
-    const file = here(fileURLToPath(new URL(usable[0]?.file ?? '', examplesDir)));
+    const file = here(join(reissuedDir, usable[0]?.file ?? ''));
     out(
       `mosaic demo: done. The hub keeps running (Ctrl-C stops it). From another terminal:\n` +
         `  npx mosaic publish --context ${here(join(hub.contextsDir, `${as}.json`))} --key ${here(join(hub.keysDir, `${as}.jwk`))} ${file}\n` +

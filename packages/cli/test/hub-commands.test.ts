@@ -26,11 +26,17 @@ const financialFlow = new URL(
   import.meta.url,
 );
 
-/** de-bka's financial-flow example as a new report of `issuer` for `origin`. */
+/** de-bka's financial-flow example as a new report of `issuer` for `origin`, issued now. */
 async function freshReport(issuer: string, origin: string): Promise<Uint8Array> {
   const report = JSON.parse(await readFile(financialFlow, 'utf8')) as Record<string, unknown>;
   return new TextEncoder().encode(
-    JSON.stringify({ ...report, reportId: randomUUID(), issuer, origin }),
+    JSON.stringify({
+      ...report,
+      reportId: randomUUID(),
+      issuer,
+      origin,
+      issuedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    }),
   );
 }
 
@@ -246,6 +252,72 @@ describe('operator commands on a running hub', () => {
     expect(JSON.parse(show.stdout)).toMatchObject({
       keys: [{ keyId: 'demo', notAfter: '2030-01-01T00:00:00Z' }, { keyId: 'k2' }],
     });
+  });
+
+  it('keys rotate --retire-old-at now: a backdated report with the old key is refused; replay --verify still verifies the earlier one', async () => {
+    await using agency = await connectAgency({
+      context: join(hub.contextsDir, 'de-bka.json'),
+      key: join(hub.keysDir, 'de-bka.jwk'),
+    });
+    const before = await agency.publish(await freshReport('de-bka', 'DE'));
+    expect(before, JSON.stringify(before)).toMatchObject({ ok: true });
+    const seq = before.ok ? before.seq : 0;
+    const generated = await mosaic([
+      'keys',
+      'generate',
+      '--agency',
+      'de-bka',
+      '--key-id',
+      'k2',
+      '--out',
+      dir,
+    ]);
+    expect(generated.code, generated.stderr).toBe(0);
+    const rotated = await mosaic([
+      'keys',
+      'rotate',
+      '--context',
+      operator,
+      '--agency',
+      'de-bka',
+      '--public-key',
+      join(dir, 'de-bka.k2.public.jwk'),
+      '--retire-old-at',
+      'now',
+      '--reason',
+      'laptop lost',
+    ]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    await applied((JSON.parse(rotated.stdout) as { revision: number }).revision);
+
+    // The holder of the retired key dates a new report back into the key's window.
+    const backdated = JSON.parse(
+      new TextDecoder().decode(await freshReport('de-bka', 'DE')),
+    ) as Record<string, unknown>;
+    backdated['issuedAt'] = new Date(Date.now() - 3_600_000)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
+    expect(await agency.publish(backdated)).toMatchObject({
+      ok: false,
+      code: 'ERR_KEY_NOT_VALID',
+    });
+
+    const replay = await mosaic([
+      'replay',
+      '--context',
+      operator,
+      '--stream',
+      'reports',
+      '--from-seq',
+      String(seq),
+      '--to-seq',
+      String(seq),
+      '--verify',
+      '--reason',
+      'test',
+    ]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(JSON.parse(replay.stdout)).toMatchObject({ seq, verified: true });
   });
 
   it('keys revoke: the next report is ERR_KEY_REVOKED; the stored one still verifies', async () => {

@@ -39,9 +39,15 @@ export { isValidCryptoAddress, CryptoNetwork } from './crypto-address.ts';
 export {
   assertSafeIdentifier,
   assertReportIdentifiersSafe,
+  assertReportTextSafe,
   findUnsafeCharacter,
+  findUnsafeTextCharacter,
   hasUnsafeCharacters,
 } from './unsafe-characters.ts';
-export type { UnsafeCharacter } from './unsafe-characters.ts';
+export type {
+  UnsafeCharacter,
+  UnsafeTextCharacter,
+  UnsafeTextReason,
+} from './unsafe-characters.ts';
 export { isSubjectToken, assertSubjectToken } from './subject-token.ts';
 export { generateReportJsonSchema, REPORT_JSON_SCHEMA_ID } from './json-schema.ts';

@@ -59,6 +59,33 @@ function isDigit(code: number): boolean {
   return code >= ZERO && code <= NINE;
 }
 
+const NUMBER_PARTS = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * A JSON number's exact decimal value in one spelling, `<sign><digits>e<exponent>`, with no
+ * leading or trailing zeros in the digits (zero is `0e0`, unsigned): `1.50`, `15e-1` and
+ * `0.15E1` all read `15e-1`.
+ */
+function canonicalDecimal(text: string): string {
+  const [, sign = '', whole = '', fraction = '', exponent = '0'] = NUMBER_PARTS.exec(text) ?? [];
+  const significant = (whole + fraction).replace(/^0+/, '');
+  if (significant === '') return '0e0';
+  const digits = significant.replace(/0+$/, '');
+  // An exponent too large to hold exactly denotes no finite double anyway: it only has to differ.
+  const scale = Number(exponent) - fraction.length + (significant.length - digits.length);
+  return `${sign}${digits}e${scale}`;
+}
+
+/**
+ * True when `text` denotes exactly the decimal that `value` prints as (its shortest
+ * round-trip form): no precision lost to rounding, no underflow to zero. Then a reader
+ * that keeps exact decimals and one that reads doubles see the same number.
+ */
+function roundTrips(text: string, value: number): boolean {
+  const printed = String(value);
+  return text === printed || canonicalDecimal(text) === canonicalDecimal(printed);
+}
+
 function isHex(code: number): boolean {
   return isDigit(code) || (code >= 0x41 && code <= 0x46) || (code >= 0x61 && code <= 0x66);
 }
@@ -197,10 +224,20 @@ class Parser {
         throw this.syntax('expected a digit in the exponent');
       this.skipDigits();
     }
-    const value = Number(this.text.slice(start, this.pos));
+    const text = this.text.slice(start, this.pos);
+    const value = Number(text);
     if (!Number.isFinite(value)) {
       this.pos = start;
       throw this.syntax('number is out of the range of a double');
+    }
+    if (!roundTrips(text, value)) {
+      this.pos = start;
+      const offset = this.byteOffset();
+      throw new MosaicError(
+        ErrorCode.JsonNumber,
+        `invalid JSON at byte ${offset}: number ${abbreviate(text)} does not read exactly as a double (it reads as ${String(value)})`,
+        { details: { offset, path: this.path(), number: abbreviate(text), reads: value } },
+      );
     }
     return value;
   }
@@ -311,6 +348,11 @@ function invalidUtf8Offset(bytes: Uint8Array): number {
   return low;
 }
 
+/** At most 64 characters of a number's text, for messages: a number can be as long as the input. */
+function abbreviate(text: string): string {
+  return text.length <= 64 ? text : `${text.slice(0, 30)}…${text.slice(-30)}`;
+}
+
 function tooLarge(size: number, limit: number): MosaicError {
   return new MosaicError(ErrorCode.PayloadTooLarge, `input is larger than ${limit} bytes`, {
     details: { limit, size },
@@ -354,6 +396,9 @@ function decode(input: Uint8Array | string, maxBytes: number): string {
  * - size is checked first (UTF-8 bytes) → ERR_PAYLOAD_TOO_LARGE;
  * - invalid UTF-8, a lone surrogate (also as a `\uD800` escape), a BOM, comments, trailing
  *   commas, leading zeros, non-finite numbers → ERR_JSON_SYNTAX with `details.offset`;
+ * - a number whose text is not exactly the decimal its double prints as (`1e-400` reading 0,
+ *   `75.0000000000000000001` reading 75, `9007199254740993`) → ERR_JSON_NUMBER; trailing
+ *   zeros and exponent spellings of the same decimal (`1.50`, `15e-1`) are fine;
  * - nesting deeper than `maxDepth` → ERR_JSON_DEPTH;
  * - a repeated key (compared after NFC) → ERR_JSON_DUPLICATE_KEY;
  * - `__proto__`, `constructor`, `prototype` as a key → ERR_JSON_FORBIDDEN_KEY.

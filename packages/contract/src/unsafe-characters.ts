@@ -137,3 +137,131 @@ function walk(value: unknown, spec: Spec, path: readonly string[]): void {
 export function assertReportIdentifiersSafe(value: unknown): void {
   walk(value, REPORT_IDENTIFIERS, []);
 }
+
+/** Why a character is refused in free text. */
+export type UnsafeTextReason = 'bidi-override' | 'unbalanced-isolate' | 'invisible';
+
+/** An unsafe character in free text, with why it is refused. */
+export interface UnsafeTextCharacter extends UnsafeCharacter {
+  reason: UnsafeTextReason;
+}
+
+const ZWNJ = 0x200c;
+const ZWJ = 0x200d;
+const PDI = 0x2069;
+const LINE_FEED = 0x0a;
+
+/**
+ * Format characters free text may hold: the directional marks (LRM, RLM, ALM), which only
+ * settle the direction of neutral characters next to them, and the Arabic number signs,
+ * which are visible. ZWNJ and ZWJ are allowed between two non-ASCII characters only.
+ */
+const TEXT_FORMAT_ALLOWED: ReadonlySet<number> = new Set([
+  0x200e, 0x200f, 0x061c, 0x0600, 0x0601, 0x0602, 0x0603, 0x0604, 0x0605, 0x06dd, 0x070f, 0x0890,
+  0x0891, 0x08e2,
+]);
+
+const isOverride = (c: number): boolean => c >= 0x202a && c <= 0x202e;
+const isIsolateOpen = (c: number): boolean => c >= 0x2066 && c <= 0x2068;
+
+function describe(value: string, index: number, reason: UnsafeTextReason): UnsafeTextCharacter {
+  const codePoint = value.codePointAt(index) ?? 0;
+  return {
+    index,
+    codePoint: `U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}`,
+    reason,
+  };
+}
+
+/**
+ * Finds the first character that would let free text (a narrative, a note, a name) display
+ * otherwise than it reads — Trojan Source: bidi embeddings and overrides (U+202A–U+202E,
+ * always), isolates (U+2066–U+2068) not closed by U+2069 on the same line and U+2069 closing
+ * nothing, and invisible characters (zero-width space, word joiner, BOM, tags, soft hyphen,
+ * fillers, every other format character). Allowed: letters of any script, RTL included; the
+ * marks LRM, RLM and ALM; balanced isolates; ZWNJ and ZWJ between two non-ASCII characters
+ * (Persian, Indic scripts, emoji sequences). Control characters are left to the schema.
+ *
+ * @example
+ * ```ts
+ * findUnsafeTextCharacter('مرحبا hello'); // undefined
+ * findUnsafeTextCharacter('total \u202E01 EUR'); // { index: 6, codePoint: 'U+202E', reason: 'bidi-override' }
+ * ```
+ */
+export function findUnsafeTextCharacter(value: string): UnsafeTextCharacter | undefined {
+  // No format character at all: the common case.
+  if (!PATTERNS.textSuspect.test(value)) return undefined;
+  const isolates: number[] = [];
+  // Visits only the suspect characters and line feeds (matchAll leaves the pattern untouched).
+  for (const match of value.matchAll(PATTERNS.textScan)) {
+    const i = match.index;
+    const c = match[0].codePointAt(0) ?? 0;
+    if (c === LINE_FEED) {
+      const open = isolates[0];
+      if (open !== undefined) return describe(value, open, 'unbalanced-isolate');
+    } else if (isOverride(c)) return describe(value, i, 'bidi-override');
+    else if (isIsolateOpen(c)) isolates.push(i);
+    else if (c === PDI) {
+      if (isolates.pop() === undefined) return describe(value, i, 'unbalanced-isolate');
+    } else if (c === ZWNJ || c === ZWJ) {
+      const next = value.codePointAt(i + 1) ?? -1;
+      if (codePointBefore(value, i) <= 0x7f || next <= 0x7f) return describe(value, i, 'invisible');
+    } else if (!TEXT_FORMAT_ALLOWED.has(c)) return describe(value, i, 'invisible');
+  }
+  const open = isolates[0];
+  return open === undefined ? undefined : describe(value, open, 'unbalanced-isolate');
+}
+
+/** The code point ending just before UTF-16 index `i`, or -1 at the start. */
+function codePointBefore(value: string, i: number): number {
+  if (i === 0) return -1;
+  const last = value.charCodeAt(i - 1);
+  const pair = i >= 2 && last >= 0xdc00 && last <= 0xdfff ? value.codePointAt(i - 2) : undefined;
+  return pair !== undefined && pair > 0xffff ? pair : last;
+}
+
+const TEXT_REASONS: Readonly<Record<UnsafeTextReason, string>> = {
+  'bidi-override': 'the bidi embedding or override',
+  'unbalanced-isolate': 'the unbalanced bidi isolate',
+  invisible: 'the invisible character',
+};
+
+/** Deeper than any report: what lies below is left to the schema, which refuses it anyway. */
+const MAX_TEXT_DEPTH = 16;
+
+/** `path` is the walk's own stack, pushed and popped in place: no array per visited value. */
+function walkText(value: unknown, path: string[]): void {
+  if (typeof value === 'string') {
+    const found = findUnsafeTextCharacter(value);
+    if (found === undefined) return;
+    const where = path.join('.');
+    throw new MosaicError(
+      ErrorCode.UnsafeCharacters,
+      `${where === '' ? '(root)' : where} holds ${TEXT_REASONS[found.reason]} ${found.codePoint}`,
+      { details: { path: where, ...found } },
+    );
+  }
+  if (path.length >= MAX_TEXT_DEPTH || typeof value !== 'object' || value === null) return;
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((item: unknown, index) => [String(index), item])
+    : Object.entries(value as Record<string, unknown>);
+  for (const [key, item] of entries) {
+    path.push(key);
+    walkText(item, path);
+    path.pop();
+  }
+}
+
+/**
+ * Throws ERR_UNSAFE_CHARACTERS (`details.path`, `index`, `codePoint`, `reason`) when any
+ * string of a report-shaped value — narrative, notes, names, every free-text field, present
+ * or future — holds a character {@link findUnsafeTextCharacter} refuses.
+ *
+ * @example
+ * ```ts
+ * assertReportTextSafe(JSON.parse(text)); // then reportSchema.parse(...)
+ * ```
+ */
+export function assertReportTextSafe(value: unknown): void {
+  walkText(value, []);
+}

@@ -2,7 +2,7 @@ import { ErrorCode, MosaicError } from '@mosaic/errors';
 import type { z } from 'zod';
 import { parseJson, type JsonLimits } from './parse-json.ts';
 import { reportSchema, type Report } from './report-schema.ts';
-import { assertReportIdentifiersSafe } from './unsafe-characters.ts';
+import { assertReportIdentifiersSafe, assertReportTextSafe } from './unsafe-characters.ts';
 
 /** One schema failure, as carried in `details.issues` of ERR_SCHEMA. */
 export interface SchemaIssue {
@@ -23,8 +23,9 @@ function toSchemaIssue(issue: z.core.$ZodIssue): SchemaIssue {
 }
 
 /**
- * Validates an already-parsed value as a report: identifier characters first
- * (ERR_UNSAFE_CHARACTERS), then the strict schema (ERR_SCHEMA with `details.issues`).
+ * Validates an already-parsed value as a report: identifier characters first, then bidi
+ * controls and invisible characters in free text (both ERR_UNSAFE_CHARACTERS), then the strict
+ * schema (ERR_SCHEMA with `details.issues`).
  *
  * @example
  * ```ts
@@ -33,6 +34,7 @@ function toSchemaIssue(issue: z.core.$ZodIssue): SchemaIssue {
  */
 export function validateReport(value: unknown): Report {
   assertReportIdentifiersSafe(value);
+  assertReportTextSafe(value);
   const result = reportSchema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map(toSchemaIssue);

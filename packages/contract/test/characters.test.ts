@@ -5,6 +5,7 @@ import {
   assertSafeIdentifier,
   assertSubjectToken,
   findUnsafeCharacter,
+  findUnsafeTextCharacter,
   hasUnsafeCharacters,
   isSubjectToken,
   parseReport,
@@ -98,9 +99,8 @@ describe('unsafe characters in identifiers', () => {
     },
   );
 
-  it('leaves free text to the schema: a RLM in a name is allowed, a bidi override in a narrative too', () => {
+  it('allows a RLM in a name (free text is checked by its own rule, below)', () => {
     const report = minimalReport({ type: 'person', name: 'سارة\u200F Example' });
-    report['narrative'] = 'quoted text: \u202Eevil\u202C';
     expect(() => validateReport(report)).not.toThrow();
   });
 
@@ -120,6 +120,130 @@ describe('unsafe characters in identifiers', () => {
     );
     const error = expectMosaicError(() => parseReport(text), 'ERR_UNSAFE_CHARACTERS');
     expect(details(error)['path']).toBe('issuer');
+  });
+});
+
+describe('Trojan Source in free text', () => {
+  const withNarrative = (narrative: string) => ({ ...minimalReport(), narrative });
+
+  it.each([
+    ['LRE', '\u202A'],
+    ['RLE', '\u202B'],
+    ['PDF', '\u202C'],
+    ['LRO', '\u202D'],
+    ['RLO', '\u202E'],
+  ])('refuses the bidi embedding or override %s, even when closed', (_name, char) => {
+    const error = expectMosaicError(
+      () => validateReport(withNarrative(`Paid ${char}0051 EUR\u202C in cash.`)),
+      'ERR_UNSAFE_CHARACTERS',
+    );
+    expect(details(error)).toMatchObject({ path: 'narrative', index: 5, reason: 'bidi-override' });
+  });
+
+  it.each([
+    ['an isolate never closed', 'a \u2067שלום b', 2],
+    ['an isolate closed only on the next line', 'a \u2068שלום\n\u2069 b', 2],
+    ['a closing PDI without an isolate', 'a \u2069 b', 2],
+    ['one of two nested isolates left open', '\u2066a \u2067b\u2069', 0],
+  ])('refuses %s', (_name, text, index) => {
+    const error = expectMosaicError(
+      () => validateReport(withNarrative(text)),
+      'ERR_UNSAFE_CHARACTERS',
+    );
+    expect(details(error)).toMatchObject({
+      path: 'narrative',
+      index,
+      reason: 'unbalanced-isolate',
+    });
+  });
+
+  it.each([
+    ['zero-width space', 'pass\u200Bport'],
+    ['word joiner', 'pass\u2060port'],
+    ['BOM / zero-width no-break space', '\uFEFFpassport'],
+    ['soft hyphen', 'pass\u00ADport'],
+    ['tag character (hidden ASCII)', 'passport\u{E0041}\u{E0042}'],
+    ['invisible times', 'a\u2062b'],
+    ['Hangul filler', 'pass\u3164port'],
+    ['ZWJ inside ASCII', 'pay\u200Dpal'],
+    ['ZWNJ at the start', '\u200Cpassport'],
+    ['ZWNJ before a digit', 'رقم\u200C5'],
+  ])('refuses the invisible %s', (_name, text) => {
+    const error = expectMosaicError(
+      () => validateReport(withNarrative(text)),
+      'ERR_UNSAFE_CHARACTERS',
+    );
+    expect(details(error)).toMatchObject({ path: 'narrative', reason: 'invisible' });
+  });
+
+  it.each([
+    ['Arabic', 'أعلن المجند عن عمل في هولندا مقابل 1800 يورو شهريًا.'],
+    ['Hebrew', 'המגייס ביקש את הדרכונים "לצורך החוזה".'],
+    ['mixed with RLM, LRM and ALM', 'Name: سارة\u200F (age 19), ref \u200E+40 723\u061C.'],
+    ['Persian with ZWNJ', 'می\u200Cخواهم کار کنم'],
+    ['Devanagari with ZWJ and ZWNJ', 'क्\u200Dष क्\u200Cष'],
+    ['an emoji ZWJ sequence', 'Profile picture 👩\u200D👩\u200D👧 and 🏳️\u200D🌈'],
+    [
+      'balanced isolates, nested, on several lines',
+      'a \u2067שלום \u2066ok\u2069\u2069\nb \u2068x\u2069',
+    ],
+    ['an Arabic number sign', '\u0600١٢٣'],
+  ])('accepts legitimate text: %s', (_name, text) => {
+    expect(validateReport(withNarrative(text)).narrative).toBe(text);
+  });
+
+  it.each([
+    [
+      'an indicator note',
+      { type: 'phone', number: '+31612345678', note: 'x\u202Ey' },
+      'indicators.0.note',
+    ],
+    ['a person name', { type: 'person', name: 'Ann\u2067a' }, 'indicators.0.name'],
+    [
+      'a vehicle make',
+      { type: 'vehicle', plate: 'AB123', make: 'Fo\u200Brd' },
+      'indicators.0.make',
+    ],
+    [
+      'a place name',
+      { type: 'location', place: { name: 'Cons\u202Etanta', country: 'RO' } },
+      'indicators.0.place.name',
+    ],
+  ] as const)('checks every free-text field: %s', (_name, indicator, path) => {
+    const error = expectMosaicError(
+      () => validateReport(minimalReport(indicator)),
+      'ERR_UNSAFE_CHARACTERS',
+    );
+    expect(details(error)['path']).toBe(path);
+  });
+
+  it('catches controls that arrive through JSON escapes, and names them', () => {
+    const text = JSON.stringify(minimalReport()).replace('"Test report."', '"Test \\u202ereport."');
+    const error = expectMosaicError(() => parseReport(text), 'ERR_UNSAFE_CHARACTERS');
+    expect(error.message).toContain('U+202E');
+    expect(details(error)).toMatchObject({ path: 'narrative', codePoint: 'U+202E' });
+  });
+
+  it('holds for every string: text without format characters passes; an override anywhere fails', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme' }),
+        fc.nat(),
+        fc.constantFrom('\u202A', '\u202B', '\u202C', '\u202D', '\u202E'),
+        (text, at, override) => {
+          const plain = text.replace(/[\p{Cf}\p{Cs}\u034F\u115F\u1160\u3164\uFFA0]/gu, '');
+          expect(findUnsafeTextCharacter(plain)).toBeUndefined();
+          let cut = at % (plain.length + 1);
+          // Never between the two halves of a surrogate pair.
+          if (/[\uDC00-\uDFFF]/.test(plain.charAt(cut))) cut--;
+          const spoiled = plain.slice(0, cut) + override + plain.slice(cut);
+          expect(findUnsafeTextCharacter(spoiled)).toMatchObject({
+            index: cut,
+            reason: 'bidi-override',
+          });
+        },
+      ),
+    );
   });
 });
 

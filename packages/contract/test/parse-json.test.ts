@@ -96,8 +96,46 @@ describe('parseJson: grammar', () => {
     expect(details(error)['offset']).toBe(8);
   });
 
-  it('keeps numbers that are merely tiny (underflow to 0 is finite)', () => {
-    expect(parseJson('1e-400')).toBe(0);
+  it.each([
+    ['underflow to 0', '1e-400', 0],
+    ['negative underflow to -0', '-1e-400', -0],
+    ['a fraction past a double’s precision', '75.0000000000000000001', 75],
+    ['an integer past 2^53', '9007199254740993', 9007199254740992],
+    ['more digits than the shortest form', '0.10000000000000000555', 0.1],
+    ['a huge negative exponent', '5e-99999999999999999999', 0],
+  ])(
+    'refuses a number that does not read exactly (%s) with ERR_JSON_NUMBER',
+    (_name, text, reads) => {
+      const error = expectMosaicError(() => parseJson(`{"a":[1,${text}]}`), 'ERR_JSON_NUMBER');
+      expect(details(error)).toMatchObject({ offset: 8, path: 'a.1', number: text, reads });
+    },
+  );
+
+  it.each([
+    ['0', 0],
+    ['-0', -0],
+    ['0.0', 0],
+    ['0e5', 0],
+    ['75', 75],
+    ['75.0', 75],
+    ['7.5e1', 75],
+    ['750E-1', 75],
+    ['0.1', 0.1],
+    ['0.10', 0.1],
+    ['1e-7', 1e-7],
+    ['1E+21', 1e21],
+    ['5e-324', 5e-324],
+    ['1.7976931348623157e308', Number.MAX_VALUE],
+    ['9007199254740991', Number.MAX_SAFE_INTEGER],
+    ['9007199254740992', 2 ** 53],
+  ])('reads %s exactly', (text, value) => {
+    expect(parseJson(text)).toBe(value);
+  });
+
+  it('shortens a very long number in the error', () => {
+    const text = `1.${'0'.repeat(1000)}1`;
+    const error = expectMosaicError(() => parseJson(text), 'ERR_JSON_NUMBER');
+    expect(String(details(error)['number']).length).toBeLessThanOrEqual(64);
   });
 });
 
@@ -239,6 +277,76 @@ describe('parseJson: keys and objects', () => {
 });
 
 describe('parseJson: properties', () => {
+  it('reads every safe integer', () => {
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), (n) => {
+        expect(parseJson(String(n))).toBe(n);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('reads every double from its shortest form, and from any other spelling of that decimal', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.nat({ max: 5 }),
+        fc.boolean(),
+        (d, zeros, upper) => {
+          const text = JSON.stringify(d);
+          expect(parseJson(text)).toBe(d === 0 ? 0 : d);
+          // The same decimal with trailing zeros and a shifted exponent.
+          const [mantissa = '', exponent = '0'] = text.split(/e/i);
+          const padded = `${mantissa.includes('.') ? mantissa : `${mantissa}.`}${'0'.repeat(zeros)}`;
+          const respelled = `${padded.replace(/\.$/, '.0')}${upper ? 'E' : 'e'}${Number(exponent)}`;
+          expect(parseJson(respelled)).toBe(d === 0 ? 0 : d);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses a double’s shortest form with a digit past its precision', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => d !== 0),
+        fc.integer({ min: 1, max: 9 }),
+        (d, digit) => {
+          // 18 or more significant digits, the last one non-zero: never a double's shortest form.
+          const [mantissa = '', exponent] = JSON.stringify(d).split(/e/i);
+          const fraction = mantissa.includes('.') ? '' : '.';
+          const text = `${mantissa}${fraction}${'0'.repeat(20)}${digit}${exponent === undefined ? '' : `e${exponent}`}`;
+          expectMosaicError(() => parseJson(text), 'ERR_JSON_NUMBER');
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses every integer between 2^53 and 2^54 that a double cannot hold', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 2n ** 53n, max: 2n ** 54n - 1n }), (b) => {
+        const odd = b | 1n;
+        expectMosaicError(() => parseJson(String(odd)), 'ERR_JSON_NUMBER');
+        expect(parseJson(String(odd - 1n))).toBe(Number(odd - 1n));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('refuses underflow of any non-zero decimal below the smallest double', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 325, max: 100_000 }),
+        (digit, exp) => {
+          expectMosaicError(() => parseJson(`${digit}e-${exp}`), 'ERR_JSON_NUMBER');
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('agrees with JSON.parse on JSON without duplicate or forbidden keys', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 8 }), (value) => {

@@ -11,6 +11,8 @@ export const ErrorCode = {
   JsonDepth: 'ERR_JSON_DEPTH',
   /** A JSON object repeats a key. */
   JsonDuplicateKey: 'ERR_JSON_DUPLICATE_KEY',
+  /** A JSON number's text is not exactly the decimal its double prints as (rounded, or underflowed to 0). */
+  JsonNumber: 'ERR_JSON_NUMBER',
   /** A JSON object uses `__proto__`, `constructor` or `prototype` as a key. */
   JsonForbiddenKey: 'ERR_JSON_FORBIDDEN_KEY',
   /** An identifier holds control, bidi or other invisible formatting characters. */
@@ -79,6 +81,8 @@ export const ErrorCode = {
   AgencyUnknown: 'ERR_AGENCY_UNKNOWN',
   /** The report's `issuedAt` lies further in the future than the allowed clock skew. */
   IssuedInFuture: 'ERR_ISSUED_IN_FUTURE',
+  /** The report's `issuedAt` is older than the hub's maximum report age. */
+  IssuedTooOld: 'ERR_ISSUED_TOO_OLD',
   /** The report's validity window has already ended, or ends before the report was issued. */
   ValidityWindow: 'ERR_VALIDITY_WINDOW',
   /** A retraction or supersede names a report of the same issuer that the hub does not hold. */

@@ -24,8 +24,16 @@ const KNOWN_PARAMETERS = new Set(['alg', 'kid', 'typ', 'b64']);
 export interface VerifyOptions {
   /** Largest accepted JWS in bytes; default `DEFAULT_MAX_JWS_BYTES`. */
   maxBytes?: number;
-  /** The current time, for revocation; default `new Date()`. */
+  /** The current time, for revocation when `receivedAt` is not given; default `new Date()`. */
   now?: Date;
+  /**
+   * The verifier's own, trusted time of receipt (at the hub: when ingest received the
+   * submission). When given, the key must be valid at this time — `notBefore` ≤ `receivedAt` <
+   * `notAfter`, not revoked — besides `issuedAt` lying in the key's window. Verifiers of fresh
+   * submissions must pass it: `issuedAt` is written by the signer, so without it the holder of a
+   * retired key could backdate a report into the key's window.
+   */
+  receivedAt?: Date;
   /** Also accept ES256 (ECDSA P-256) for keys registered as EC P-256; default false. */
   allowES256?: boolean;
   /**
@@ -226,22 +234,27 @@ function checkKeyTime(record: KeyRecord, report: Report, options: VerifyOptions)
   const issued = timeOf(report.issuedAt);
   const notBefore = timeOf(record.notBefore);
   const notAfter = timeOf(record.notAfter);
-  const tooEarly = record.notBefore !== undefined && !(issued >= notBefore);
-  const tooLate = record.notAfter !== undefined && !(issued < notAfter);
-  if (Number.isNaN(issued) || tooEarly || tooLate)
+  // NaN compares false, so an unparseable time or bound fails closed.
+  const inWindow = (t: number): boolean =>
+    (record.notBefore === undefined || t >= notBefore) &&
+    (record.notAfter === undefined || t < notAfter);
+  const window = { kid: record.kid, notBefore: record.notBefore, notAfter: record.notAfter };
+  if (Number.isNaN(issued) || !inWindow(issued))
     throw fail(
       ErrorCode.KeyExpired,
       `key "${record.kid}" was not valid at the report's issuedAt ${report.issuedAt}`,
-      {
-        kid: record.kid,
-        issuedAt: report.issuedAt,
-        notBefore: record.notBefore,
-        notAfter: record.notAfter,
-      },
+      { ...window, issuedAt: report.issuedAt },
+    );
+  const received = options.receivedAt;
+  if (received !== undefined && !inWindow(received.getTime()))
+    throw fail(
+      ErrorCode.KeyExpired,
+      `key "${record.kid}" was not valid when the report was received (${received.toISOString()})`,
+      { ...window, issuedAt: report.issuedAt, receivedAt: received.toISOString() },
     );
   if (record.revokedAt === undefined) return;
   const revoked = timeOf(record.revokedAt);
-  const now = (options.now ?? new Date()).getTime();
+  const now = (received ?? options.now ?? new Date()).getTime();
   if (revoked > now) return;
   const existedBefore = options.acceptRevokedBefore?.getTime();
   if (existedBefore !== undefined && existedBefore < revoked && issued < revoked) return;
@@ -259,7 +272,8 @@ function checkKeyTime(record: KeyRecord, report: Report, options: VerifyOptions)
  * no unknown parameter (ERR_JWS_HEADER); no `crit` (ERR_JWS_CRIT); `typ` (ERR_JWS_TYP); `kid`
  * resolving through `keys` (ERR_KEY_UNKNOWN); the signature (ERR_SIG_INVALID); the report
  * schema (`parseReport`'s codes); `issuer` = the key's agency (ERR_ISSUER_MISMATCH); key valid at
- * `issuedAt` (ERR_KEY_NOT_VALID) and not revoked (ERR_KEY_REVOKED).
+ * `issuedAt` and, when given, at `receivedAt` (ERR_KEY_NOT_VALID); not revoked at `receivedAt`
+ * (or `now`), unless `acceptRevokedBefore` proves the report older (ERR_KEY_REVOKED).
  *
  * @example
  * ```ts

@@ -352,6 +352,64 @@ describe('verifyReport refuses, with a stable code,', () => {
     await verifyReport(jws, lookup({ notBefore: iso(issuedAt), notAfter: iso(issuedAt + 1) }));
   });
 
+  it('a key retired before the report was received, however early issuedAt claims (ERR_KEY_NOT_VALID)', async () => {
+    // Rotation with retire-at now: the old key's window ended a minute after issuedAt.
+    const retiredAt = issuedAt + 60_000;
+    const retired = staticKeyLookup([recordOf(pair, { notAfter: iso(retiredAt) })]);
+    await verifyReport(jws, retired, { receivedAt: new Date(retiredAt - 1) });
+    await rejectsWith(
+      verifyReport(jws, retired, { receivedAt: new Date(retiredAt) }),
+      ErrorCode.KeyExpired,
+    );
+    // A backdated report signed after retirement: issuedAt inside the window, receipt after it.
+    const backdated = await signReport(
+      bytesOf({ ...report, issuedAt: iso(retiredAt - 86_400_000).replace('.000Z', 'Z') }),
+      pair.privateJwk,
+    );
+    const err = await rejectsWith(
+      verifyReport(backdated, retired, { receivedAt: new Date(retiredAt + 1000) }),
+      ErrorCode.KeyExpired,
+    );
+    expect(err.details).toMatchObject({ receivedAt: iso(retiredAt + 1000) });
+    // A key not yet valid when received is refused as well.
+    const future = staticKeyLookup([recordOf(pair, { notBefore: iso(issuedAt) })]);
+    await rejectsWith(
+      verifyReport(jws, future, { receivedAt: new Date(issuedAt - 1) }),
+      ErrorCode.KeyExpired,
+    );
+  });
+
+  it('issuedAt before the key’s validity began, e.g. 1970 or year 1 (ERR_KEY_NOT_VALID)', async () => {
+    const from = staticKeyLookup([recordOf(pair, { notBefore: iso(issuedAt - 60_000) })]);
+    for (const claimed of ['1970-01-01T00:00:00Z', '0001-01-01T00:00:00Z']) {
+      const old = await signReport(bytesOf({ ...report, issuedAt: claimed }), pair.privateJwk);
+      await rejectsWith(
+        verifyReport(old, from, { receivedAt: new Date(issuedAt) }),
+        ErrorCode.KeyExpired,
+      );
+    }
+  });
+
+  it('a revocation is judged at receivedAt when given', async () => {
+    const revokedAt = issuedAt + 60_000;
+    const revoked = staticKeyLookup([recordOf(pair, { revokedAt: iso(revokedAt) })]);
+    await verifyReport(jws, revoked, { receivedAt: new Date(revokedAt - 1) });
+    await rejectsWith(
+      verifyReport(jws, revoked, { receivedAt: new Date(revokedAt) }),
+      ErrorCode.KeyRevoked,
+    );
+  });
+
+  it('audit replay of a stored report still verifies after its key was retired', async () => {
+    const retiredAt = issuedAt + 60_000;
+    const retired = staticKeyLookup([recordOf(pair, { notAfter: iso(retiredAt) })]);
+    const replay = await verifyReport(jws, retired, {
+      now: new Date(retiredAt + 86_400_000),
+      acceptRevokedBefore: new Date(issuedAt + 1000),
+    });
+    expect(replay.payload).toEqual(payload);
+  });
+
   it('an unparseable validity time from a foreign lookup fails closed (ERR_KEY_NOT_VALID)', async () => {
     const foreign: KeyLookup = {
       resolve: () => Promise.resolve(recordOf(pair, { notBefore: 'someday' })),

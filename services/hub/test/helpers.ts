@@ -60,14 +60,21 @@ export async function example(name: string): Promise<Uint8Array> {
 }
 
 /**
- * de-bka's financial-flow example under a new report id (and issuer, when given), so a
- * test can publish as many distinct reports as it needs.
+ * de-bka's financial-flow example under a new report id (and issuer, when given), issued
+ * now (the hub refuses reports older than its maximum age), so a test can publish as many
+ * distinct reports as it needs.
  */
 export async function freshReport(issuer = 'de-bka', origin = 'DE'): Promise<Uint8Array> {
   const report = JSON.parse(
     new TextDecoder().decode(await example('financial-flow.json')),
   ) as Record<string, unknown>;
   return new TextEncoder().encode(
-    JSON.stringify({ ...report, reportId: randomUUID(), issuer, origin }),
+    JSON.stringify({
+      ...report,
+      reportId: randomUUID(),
+      issuer,
+      origin,
+      issuedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    }),
   );
 }

@@ -10,7 +10,7 @@ import {
 } from '@mosaic/federation';
 import { connect } from '@nats-io/transport-node';
 import { connectOperator, startHub } from '../src/index.ts';
-import { connectContext, example, quietLog, submit, tempDir } from './helpers.ts';
+import { connectContext, freshReport, quietLog, submit, tempDir } from './helpers.ts';
 
 function isRunning(pid: number): boolean {
   try {
@@ -30,6 +30,7 @@ describe('startHub', () => {
     let firstUrl = '';
     const contextPath = join(dir.path, 'contexts', 'de-bka.json');
     const keyPath = join(dir.path, 'keys', 'de-bka.jwk');
+    const report = await freshReport();
     {
       await using hub = await startHub({ dataDir: dir.path, log: quietLog });
       firstPid = hub.serverPid;
@@ -44,7 +45,7 @@ describe('startHub', () => {
       expect(await readFile(join(dir.path, 'nats-server.conf'), 'utf8')).toContain('max_payload');
 
       await using nc = await connectContext(contextPath);
-      const reply = await submit(nc, 'de-bka', keyPath, await example('financial-flow.json'));
+      const reply = await submit(nc, 'de-bka', keyPath, report);
       expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
       seq = reply.seq ?? 0;
       expect(seq).toBeGreaterThan(0);
@@ -65,7 +66,7 @@ describe('startHub', () => {
     expect(stored?.string().split('.')).toHaveLength(3);
     // …and the same report again is a duplicate of it, through the same context.
     await using nc = await connect(contextConnectOptions(await readContextFile(contextPath)));
-    const again = await submit(nc, 'de-bka', keyPath, await example('financial-flow.json'));
+    const again = await submit(nc, 'de-bka', keyPath, report);
     expect(again).toMatchObject({ ok: true, duplicate: true, seq });
   });
 

@@ -71,27 +71,41 @@ export function checkAgenciesKnown(report: Report, registry: RegistryView): void
 }
 
 /**
- * ERR_ISSUED_IN_FUTURE when `issuedAt` is later than now plus the skew; ERR_VALIDITY_WINDOW
+ * ERR_ISSUED_IN_FUTURE when `issuedAt` is later than `receivedAt` plus the skew;
+ * ERR_ISSUED_TOO_OLD when it is more than `maxAgeMs` before `receivedAt`; ERR_VALIDITY_WINDOW
  * when `validUntil` has passed or is not after `issuedAt`.
  */
-export function checkTimes(report: Report, now: Date, skewMs: number): void {
+export function checkTimes(
+  report: Report,
+  receivedAt: Date,
+  bounds: { skewMs: number; maxAgeMs: number },
+): void {
   const issued = Date.parse(report.issuedAt);
-  if (issued > now.getTime() + skewMs)
+  const now = receivedAt.getTime();
+  const { skewMs, maxAgeMs } = bounds;
+  if (issued > now + skewMs)
     throw reject(
       ErrorCode.IssuedInFuture,
       `issuedAt ${report.issuedAt} is more than ${skewMs} ms ahead of the hub's clock`,
-      { issuedAt: report.issuedAt, now: now.toISOString(), skewMs },
+      { issuedAt: report.issuedAt, now: receivedAt.toISOString(), skewMs },
+    );
+  // Negated so that an unparseable issuedAt (NaN) fails closed.
+  if (!(issued >= now - maxAgeMs))
+    throw reject(
+      ErrorCode.IssuedTooOld,
+      `issuedAt ${report.issuedAt} is more than ${maxAgeMs} ms before the hub received the report`,
+      { issuedAt: report.issuedAt, now: receivedAt.toISOString(), maxAgeMs },
     );
   const { validUntil } = report.handling;
   if (validUntil === undefined) return;
   const until = Date.parse(validUntil);
-  if (until <= now.getTime() || until <= issued)
+  if (until <= now || until <= issued)
     throw reject(
       ErrorCode.ValidityWindow,
       until <= issued
         ? `validUntil ${validUntil} is not after issuedAt ${report.issuedAt}`
         : `validUntil ${validUntil} has already passed`,
-      { validUntil, issuedAt: report.issuedAt, now: now.toISOString() },
+      { validUntil, issuedAt: report.issuedAt, now: receivedAt.toISOString() },
     );
 }
 

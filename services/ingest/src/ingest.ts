@@ -29,6 +29,9 @@ import { IngestStore } from './store.ts';
 /** Default allowed clock skew for `issuedAt`: 5 minutes. */
 export const DEFAULT_CLOCK_SKEW_MS = 300_000;
 
+/** Default oldest accepted `issuedAt`, before the hub's receive time: 30 days. */
+export const DEFAULT_MAX_REPORT_AGE_MS = 30 * 24 * 3_600_000;
+
 /** Default number of submissions one instance processes at a time. */
 export const DEFAULT_INGEST_CONCURRENCY = 64;
 
@@ -46,6 +49,11 @@ export interface IngestOptions {
   maxBytes?: number;
   /** How far `issuedAt` may lie ahead of the hub's clock; default 300 000 ms. */
   clockSkewMs?: number;
+  /**
+   * How far `issuedAt` may lie before the hub's receive time; default 30 days
+   * (`DEFAULT_MAX_REPORT_AGE_MS`). `issuedAt` is the signer's claim: it is bounded both ways.
+   */
+  maxReportAgeMs?: number;
   /** The hub's clock; default `() => new Date()`. */
   now?: () => Date;
   /** How long a JetStream operation (lookup, PubAck) may take; default 5 000 ms. */
@@ -109,6 +117,7 @@ interface Context {
   store: IngestStore;
   maxBytes: number;
   skewMs: number;
+  maxAgeMs: number;
   now: () => Date;
 }
 
@@ -154,8 +163,11 @@ async function accept(
       `submission of ${sub.data.byteLength} bytes exceeds the limit of ${ctx.maxBytes}`,
       { limit: ctx.maxBytes, size: sub.data.byteLength },
     );
-  const now = ctx.now();
-  const verified = await verifyReport(sub.data, ctx.registry, { maxBytes: ctx.maxBytes, now });
+  // Keys and times are judged at the hub's receive time, never at the signer-chosen issuedAt.
+  const verified = await verifyReport(sub.data, ctx.registry, {
+    maxBytes: ctx.maxBytes,
+    receivedAt: sub.receivedAt,
+  });
   const { report } = verified;
   if (verified.agency !== sub.agency)
     throw rejection(
@@ -184,7 +196,7 @@ async function accept(
   checkJurisdictionsKnown(report, ctx.registry);
   checkOriginAllowed(report, sub.agency, ctx.registry);
   checkAgenciesKnown(report, ctx.registry);
-  checkTimes(report, now, ctx.skewMs);
+  checkTimes(report, sub.receivedAt, { skewMs: ctx.skewMs, maxAgeMs: ctx.maxAgeMs });
   for (const target of lineageTargets(report))
     if ((await ctx.store.find(report.issuer, target.reportId)) === undefined)
       throw rejection(
@@ -391,6 +403,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
     store: await IngestStore.open(nc, options.replyTimeoutMs ?? 5_000),
     maxBytes: options.maxBytes ?? DEFAULT_MAX_JWS_BYTES,
     skewMs: options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
+    maxAgeMs: options.maxReportAgeMs ?? DEFAULT_MAX_REPORT_AGE_MS,
     now: options.now ?? (() => new Date()),
   };
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_INGEST_CONCURRENCY);

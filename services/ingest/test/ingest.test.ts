@@ -6,11 +6,12 @@ import {
   ingestSubject,
   parseIngestReply,
   reportLookupSubject,
+  staticRegistryView,
   type IngestReply,
   type RegistryView,
 } from '@mosaic/federation';
 import { connectAgency } from '@mosaic/sdk';
-import { signReport, verifyReport } from '@mosaic/signing';
+import { generateAgencyKey, signReport, verifyReport } from '@mosaic/signing';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +45,15 @@ afterAll(async () => {
 const key = (agency: string) => hub.keys.current.get(agency)!;
 
 async function submit(agency: string, data: Uint8Array | string): Promise<IngestReply> {
-  const msg = await conns.get(agency)!.request(ingestSubject(agency), data, { timeout: 10_000 });
+  return submitOn(conns.get(agency)!, agency, data);
+}
+
+async function submitOn(
+  nc: NatsConnection,
+  agency: string,
+  data: Uint8Array | string,
+): Promise<IngestReply> {
+  const msg = await nc.request(ingestSubject(agency), data, { timeout: 10_000 });
   const reply = parseIngestReply(msg.data);
   if (reply === undefined) throw new Error(`not a reply: ${msg.string()}`);
   return reply;
@@ -83,6 +92,11 @@ async function expectStillServing(): Promise<void> {
   const reply = await submit(NL, await signed(NL, body));
   expect(reply).toMatchObject({ ok: true, reportId: body.reportId, duplicate: false });
 }
+
+const DAY_MS = 86_400_000;
+
+/** An RFC 3339 time in whole seconds, as the contract takes it. */
+const secondsIso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 const deepJson = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
 
@@ -382,6 +396,21 @@ const cases: RejectionCase[] = [
       ),
   },
   {
+    code: ErrorCode.IssuedTooOld,
+    name: 'issuedAt 1970-01-01',
+    make: () => signed(NL, report(NL, { issuedAt: '1970-01-01T00:00:00Z' })),
+  },
+  {
+    code: ErrorCode.IssuedTooOld,
+    name: 'issuedAt 0001-01-01',
+    make: () => signed(NL, report(NL, { issuedAt: '0001-01-01T00:00:00Z' })),
+  },
+  {
+    code: ErrorCode.IssuedTooOld,
+    name: 'issuedAt 31 days ago, beyond the default maximum age',
+    make: () => signed(NL, report(NL, { issuedAt: secondsIso(Date.now() - 31 * DAY_MS) })),
+  },
+  {
     code: ErrorCode.ValidityWindow,
     name: 'validUntil already passed',
     make: () =>
@@ -507,6 +536,87 @@ describe('rejections', () => {
     await victim.flush();
     expect(got).toEqual([]);
     spy.unsubscribe();
+  });
+});
+
+describe('time bounds and key rotation, judged at the hub’s receive time', () => {
+  it('accepts a report issued 29 days ago, within the default maximum age', async () => {
+    const body = report(NL, { issuedAt: secondsIso(Date.now() - 29 * DAY_MS) });
+    expect(await submit(NL, await signed(NL, body))).toMatchObject({ ok: true });
+  });
+
+  it('takes the maximum age from the ingest options', async () => {
+    await using local = await startTestHub();
+    await local.ingest({ maxReportAgeMs: 60_000 });
+    const nl = await local.agency(NL);
+    const submitLocal = async (body: object) =>
+      submitOn(nl, NL, await signReport(body, local.keys.current.get(NL)!.privateJwk));
+    expect(await submitLocal(report(NL))).toMatchObject({ ok: true });
+    const reply = await submitLocal(report(NL, { issuedAt: secondsIso(Date.now() - 120_000) }));
+    expect(reply).toMatchObject({
+      ok: false,
+      code: ErrorCode.IssuedTooOld,
+      details: { maxAgeMs: 60_000 },
+    });
+  });
+
+  it('after a rotation retiring the old key now, refuses a backdated report signed with it; the stored one still verifies on replay', async () => {
+    await using local = await startTestHub();
+    let current = local.registry;
+    // A view that follows registry changes, as the hub's live KV view does.
+    const live: RegistryView = {
+      federation: () => current.federation(),
+      agency: (id) => current.agency(id),
+      group: (id) => current.group(id),
+      resolve: (kid) => current.resolve(kid),
+    };
+    await local.ingest({ registry: live });
+    const nl = await local.agency(NL);
+    const submitLocal = (jws: string) => submitOn(nl, NL, jws);
+    const old = local.keys.current.get(NL)!;
+    const accepted = await submitLocal(await signReport(report(NL), old.privateJwk));
+    expect(accepted).toMatchObject({ ok: true });
+    const seq = accepted.ok ? accepted.seq : 0;
+
+    // What `mosaic keys rotate --retire-old-at now` writes: the old key ends now, a new one starts.
+    const next = await generateAgencyKey(NL, { keyId: 'k2' });
+    const retiredAt = new Date().toISOString();
+    const federation = local.federation;
+    current = staticRegistryView({
+      ...federation,
+      agencies: federation.agencies.map((a) =>
+        a.id !== NL
+          ? a
+          : {
+              ...a,
+              keys: [
+                ...a.keys.map((k) => (k.keyId === old.keyId ? { ...k, notAfter: retiredAt } : k)),
+                { keyId: next.keyId, publicJwk: next.publicJwk },
+              ],
+            },
+      ),
+    });
+
+    // Signed after the retirement, claiming an issuedAt inside the old key's window.
+    const backdated = report(NL, { issuedAt: secondsIso(Date.parse(retiredAt) - 3_600_000) });
+    const refused = await submitLocal(await signReport(backdated, old.privateJwk));
+    expect(refused).toMatchObject({
+      ok: false,
+      code: ErrorCode.KeyExpired,
+      details: { kid: old.kid, notAfter: retiredAt },
+    });
+    expect(
+      Date.parse((refused as { details: { receivedAt: string } }).details.receivedAt),
+    ).toBeGreaterThanOrEqual(Date.parse(retiredAt));
+    expect(await submitLocal(await signReport(report(NL), next.privateJwk))).toMatchObject({
+      ok: true,
+    });
+
+    // Replay re-verifies the report stored before the rotation at its stored time.
+    const stored = (await local.jsm.streams.getMessage(Streams.Reports, { seq }))!;
+    expect(stored.time.getTime()).toBeLessThan(Date.parse(retiredAt));
+    const replayed = await verifyReport(stored.data, live, { acceptRevokedBefore: stored.time });
+    expect(replayed.kid).toBe(old.kid);
   });
 });
 

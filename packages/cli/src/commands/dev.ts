@@ -70,7 +70,8 @@ Options:
                        free one; 0 = any free one)
   --reseed             replace the registry with the federation file (registry changes
                        made with the CLI are lost)
-  --demo               after start, publish a few example reports and show the replies,
+  --demo               after start, publish a few example reports (re-issued now under
+                       fresh ids, copies in <data-dir>/examples/) and show the replies,
                        one rejection included; then keep running
   -h, --help           show this help
 
@@ -78,7 +79,7 @@ Examples:
   mosaic dev
   mosaic dev --data-dir /var/lib/mosaic --federation deploy/federation.example.yaml --port 4222
   npx mosaic publish --context .mosaic/contexts/de-bka.json --key .mosaic/keys/de-bka.jwk \\
-      schemas/examples/valid/financial-flow.json      (from another terminal)
+      .mosaic/examples/financial-flow.json      (from another terminal, after --demo)
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 invalid federation file (ERR_FEDERATION) or
 registry (ERR_REGISTRY), 2 usage error, 3 the hub could not start (nats-server, data dir),
