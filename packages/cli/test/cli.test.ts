@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,7 @@ describe('mosaic help', () => {
       expect(res.code).toBe(0);
       expect(res.stdout).toContain(`Usage: mosaic ${command.path.join(' ')}`);
       expect(res.stdout).toContain('Exit codes');
+      expect(res.stdout).toContain('141 when standard output is closed by its reader');
     },
   );
 
@@ -268,5 +270,22 @@ describe('the mosaic bin', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('error ERR_SCHEMA');
+  });
+
+  it('stops quietly with exit 141 when its stdout pipe is closed after the first line', async () => {
+    const bin = new URL('../bin/mosaic.js', import.meta.url).pathname;
+    // "mosaic demo" writes many lines without a hub; the shared output guard stops it.
+    const child = spawn(process.execPath, [bin, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      for await (const chunk of child.stdout) if ((chunk as Buffer).includes(0x0a)) break;
+      const [code] = await exited;
+      expect(code, stderr).toBe(141);
+      expect(stderr).toBe('');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });

@@ -18,7 +18,7 @@ import { connectOperator } from '@mosaic/hub';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { readInput, writeLine } from '../io.ts';
+import { readInput, writeChunk, writeLine } from '../io.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
@@ -309,7 +309,7 @@ Exit codes: 0 printed, 1 no such entry or not covered by a checkpoint yet, 2 usa
     };
     const text = `${JSON.stringify(proof, null, 2)}\n`;
     const out = args.values['out'] as string | undefined;
-    if (out === undefined) io.stdout.write(text);
+    if (out === undefined) writeChunk(io.stdout, text);
     else await writeFile(out, text);
     return ExitCode.Ok;
   },
