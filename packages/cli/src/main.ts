@@ -15,6 +15,7 @@ import { schemaValidate } from './commands/schema-validate.ts';
 import { sign } from './commands/sign.ts';
 import { subscribe } from './commands/subscribe.ts';
 import { verify } from './commands/verify.ts';
+import { nearestCommands } from './suggest.ts';
 import { ExitCode, OUTPUT_CLOSED_HELP } from './exit-codes.ts';
 import { guardOutput, writeLine, type CliIo } from './io.ts';
 
@@ -131,8 +132,17 @@ export async function run(
   }
   const selected = select(argv);
   if (!selected) {
-    writeLine(io.stderr, `error ${ErrorCode.Usage}: unknown command "${argv.join(' ')}"\n`);
-    writeLine(io.stderr, overview());
+    writeLine(io.stderr, `error ${ErrorCode.Usage}: unknown command "${argv.join(' ')}"`);
+    const nearest = nearestCommands(
+      argv,
+      commands.map((c) => c.path),
+    );
+    if (nearest.length > 0)
+      writeLine(
+        io.stderr,
+        `did you mean ${nearest.map((n) => `"mosaic ${n}"`).join(' or ')}? (mosaic --help lists every command)`,
+      );
+    else writeLine(io.stderr, `\n${overview()}`);
     return ExitCode.Usage;
   }
   const { command, rest } = selected;

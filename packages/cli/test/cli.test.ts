@@ -68,9 +68,25 @@ describe('mosaic help', () => {
     const unknown = await mosaic(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('error ERR_USAGE: unknown command "frobnicate"');
+    expect(unknown.stderr).toContain('Usage: mosaic <command>');
     const flag = await mosaic(['schema', 'validate', '--frob', recruitment]);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/^error ERR_USAGE: .*--frob/);
+  });
+
+  it.each([
+    [['subscibe', '--context', 'x.json'], '"mosaic subscribe"'],
+    [['pubilsh'], '"mosaic publish"'],
+    [['keys', 'genrate', '--agency', 'x'], '"mosaic keys generate"'],
+    [['audit', 'veriyf'], '"mosaic audit verify"'],
+    [['rules', 'shwo'], '"mosaic rules show"'],
+    [['keys'], '"mosaic keys generate" or "mosaic keys rotate" or "mosaic keys revoke"'],
+  ])('suggests the nearest command for %j and exits 2', async (argv, suggestion) => {
+    const res = await mosaic(argv);
+    expect(res.code).toBe(2);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^error ERR_USAGE: unknown command /);
+    expect(res.stderr).toContain(`did you mean ${suggestion}?`);
   });
 
   it('prints the version', async () => {
