@@ -121,6 +121,24 @@ describe('mosaic keys generate', () => {
     expect(res.stderr).toContain('mode 0600');
   });
 
+  it('creates a missing --out directory (parents too) with mode 0700', async () => {
+    const out = join(dir, 'new', 'keys');
+    const res = await mosaic([
+      'keys',
+      'generate',
+      '--agency',
+      'nl-police',
+      '--key-id',
+      'k9',
+      '--out',
+      out,
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    expect((await stat(out)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, 'new'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(out, 'nl-police.k9.private.jwk'))).mode & 0o777).toBe(0o600);
+  });
+
   it('never overwrites an existing key', async () => {
     await generate('de-bka', 'k1');
     const before = await readFile(join(dir, 'de-bka.k1.private.jwk'), 'utf8');
