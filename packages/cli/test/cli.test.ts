@@ -217,6 +217,15 @@ describe('mosaic sign / verify', () => {
     expect(res.stderr).toMatch(/^error ERR_KEY_UNKNOWN: /);
   });
 
+  it('says --key is a public key when given one, not chmod advice', async () => {
+    const key = await generate('ro-dicot', 'k5');
+    const res = await mosaic(['sign', '--key', key.pub, recruitment]);
+    expect(res.code).toBe(3);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^error ERR_KEY_FILE: .*is a public key.*private key/);
+    expect(res.stderr).not.toContain('chmod');
+  });
+
   it('reports a missing file as an environment error', async () => {
     const key = await generate('ro-dicot', 'k4');
     const res = await mosaic(['sign', '--key', key.priv, join(dir, 'nope.json')]);

@@ -35,6 +35,7 @@ let ingest: IngestService;
 const connections: NatsConnection[] = [];
 let contextNl: string;
 let keyNl: string;
+let publicKeyNl: object;
 
 async function connectAs(identity: NatsIdentity): Promise<NatsConnection> {
   const nc = await connect(
@@ -73,6 +74,7 @@ beforeAll(async () => {
   await writeFile(contextNl, contextFile(ids.agencies.get(NL)!, server.url), { mode: 0o600 });
   keyNl = join(dir, 'nl-police.jwk');
   await writeFile(keyNl, JSON.stringify(keys.get(NL)!.privateJwk), { mode: 0o600 });
+  publicKeyNl = keys.get(NL)!.publicJwk;
 });
 afterAll(async () => {
   await ingest.stop();
@@ -162,6 +164,23 @@ describe('mosaic publish', () => {
     ]);
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/^error ERR_UNAVAILABLE: /);
+  });
+
+  it('exits 3 saying a private key is needed when --key is a public key', async () => {
+    const pub = join(dir, 'nl-police.public.jwk');
+    await writeFile(pub, JSON.stringify(publicKeyNl), { mode: 0o644 });
+    const res = await mosaic([
+      'publish',
+      '--context',
+      contextNl,
+      '--key',
+      pub,
+      await reportFile(report()),
+    ]);
+    expect(res.code).toBe(3);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^error ERR_KEY_FILE: .*is a public key.*private key/);
+    expect(res.stderr).not.toContain('chmod');
   });
 
   it('exits 2 on a usage error', async () => {
