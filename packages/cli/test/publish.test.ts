@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   brokerAuthConfig,
   contextConnectOptions,
@@ -210,7 +212,7 @@ describe('mosaic publish --ndjson', () => {
       else expect(r).toMatchObject({ ok: true, reportId: bodies[i]!.reportId });
     });
     expect(res.stderr).toContain('line 18: error ERR_JURISDICTION_NOT_ALLOWED');
-    expect(res.stderr).toMatch(/published 60 of 60: 59 accepted \(0 duplicates\), 1 rejected/);
+    expect(res.stderr).toMatch(/published 60: 59 accepted \(0 duplicates\), 1 rejected/);
     // Not a terminal: no progress bar.
     expect(res.stderr).not.toContain('\r');
   });
@@ -231,6 +233,47 @@ describe('mosaic publish --ndjson', () => {
     await writeFile(file, Array.from({ length: 20 }, () => JSON.stringify(report())).join('\n'));
     const res = await mosaic([...base(), '--ndjson', file], '', { tty: true });
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stderr).toMatch(/\r\[[#.]{30}\] \d+\/20 \d+% \d+\/s/);
+    expect(res.stderr).toMatch(/\r\[[#.]{30}\] \d+% \d+ published \d+\/s/);
+  });
+
+  it('reads a FIFO once, as a stream; the progress line then has no total', async () => {
+    const fifo = join(dir, 'reports.fifo');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const bodies = Array.from({ length: 7 }, () => report());
+    // The writer opens the FIFO as the command opens it to read; both meet there.
+    const writer = writeFile(fifo, bodies.map((b) => `${JSON.stringify(b)}\n`).join(''));
+    const res = await mosaic([...base(), '--ndjson', fifo], '', { tty: true });
+    await writer;
+    expect(res.code, res.stderr).toBe(0);
+    const replies = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { reportId: string });
+    expect(replies.map((r) => r.reportId)).toEqual(bodies.map((b) => b.reportId));
+    expect(res.stderr).toMatch(/\r\d+ published \d+\/s/);
+    expect(res.stderr).not.toMatch(/\r\[/);
+    expect(res.stderr).toMatch(/published 7: 7 accepted/);
+  });
+
+  it('reads a process substitution <(cmd) from a real shell', async () => {
+    const file = join(dir, 'substituted.ndjson');
+    const bodies = Array.from({ length: 4 }, () => report());
+    await writeFile(file, bodies.map((b) => JSON.stringify(b)).join('\n'));
+    const bin = new URL('../bin/mosaic.js', import.meta.url).pathname;
+    const quote = (x: string): string => `'${x.replaceAll("'", "'\\''")}'`;
+    const command = [process.execPath, bin, ...base(), '--ndjson']
+      .map(quote)
+      .concat(`<(cat ${quote(file)})`)
+      .join(' ');
+    const { stdout, stderr } = await promisify(execFile)('bash', ['-c', command]);
+    const replies = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ok: boolean; reportId: string });
+    expect(
+      replies.map((r) => r.reportId),
+      stderr,
+    ).toEqual(bodies.map((b) => b.reportId));
+    expect(stderr).toMatch(/published 4: 4 accepted/);
   });
 });
