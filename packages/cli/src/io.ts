@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 
 /** Streams a command reads and writes; tests pass their own. */
@@ -44,6 +46,121 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
+/** Why a guarded stream stopped taking writes, as its 'error' event said. */
+const failures = new WeakMap<NodeJS.WritableStream, Error>();
+/** What a guarded stream is called in messages: standard output or a file's path. */
+const names = new WeakMap<NodeJS.WritableStream, string>();
+const guarded = new WeakSet<NodeJS.WritableStream>();
+
+/** The reader went away: EPIPE from the OS, or a write after the stream was torn down. */
+const CLOSED: ReadonlySet<string> = new Set([
+  'EPIPE',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+
+function writeError(stream: NodeJS.WritableStream, err: Error): MosaicError {
+  const name = names.get(stream);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (name === undefined && code !== undefined && CLOSED.has(code))
+    return new MosaicError(ErrorCode.OutputClosed, 'standard output was closed by its reader', {
+      cause: err,
+    });
+  return new MosaicError(
+    ErrorCode.Io,
+    `cannot write to ${name ?? 'standard output'}: ${err.message}`,
+    { details: { path: name ?? '-' }, cause: err },
+  );
+}
+
+/**
+ * Turns a failed write to `stream` (EPIPE when its reader went away, as in `| head -1`;
+ * for a file, named by `path`, any failure is ERR_IO)
+ * from an unhandled 'error' event — a crash with a stack trace — into a recorded state:
+ * every later `writeLine` / `writeOut` to it throws ERR_OUTPUT_CLOSED (or ERR_IO for
+ * another failure), so the command stops at once. The listener stays: a write's EPIPE may
+ * surface after the command returned.
+ */
+export function guardOutput(stream: NodeJS.WritableStream, path?: string): void {
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
+  if (path !== undefined) names.set(stream, path);
+  stream.on('error', (err: Error) => {
+    if (!failures.has(stream)) failures.set(stream, err);
+  });
+}
+
+/** Throws when a guarded stream already failed a write. */
+function checkOpen(stream: NodeJS.WritableStream): void {
+  const failed = failures.get(stream);
+  if (failed !== undefined) throw writeError(stream, failed);
+}
+
+/** Writes one line; throws ERR_OUTPUT_CLOSED once an earlier write found the reader gone. */
 export function writeLine(stream: NodeJS.WritableStream, text: string): void {
-  stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  writeChunk(stream, text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Writes text or exact bytes as they are; throws like `writeLine`. */
+export function writeChunk(stream: NodeJS.WritableStream, data: string | Uint8Array): void {
+  checkOpen(stream);
+  stream.write(data);
+}
+
+/**
+ * Writes one line and resolves once it is handed to the OS (the write callback), so what
+ * follows — an acknowledgement — happens only after the line was written. Rejects with
+ * ERR_OUTPUT_CLOSED when the reader went away.
+ */
+export function writeOut(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  checkOpen(stream);
+  return new Promise((resolve, reject) => {
+    stream.write(text.endsWith('\n') ? text : `${text}\n`, (err) => {
+      if (err) reject(writeError(stream, err));
+      else resolve();
+    });
+  });
+}
+
+function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Checks, without creating anything, that `path` can be written: its directory exists and
+ * is writable, and the path is not a directory nor a read-only file. Commands call it
+ * before they record or start work, so a typo in `--out` is ERR_IO naming the path (exit
+ * 3), not a failure halfway with nothing written.
+ */
+export async function checkOutputPath(path: string): Promise<void> {
+  const fail = (problem: string, cause?: unknown): MosaicError =>
+    new MosaicError(ErrorCode.Io, `cannot write ${path}: ${problem}`, {
+      details: { path },
+      ...(cause === undefined ? {} : { cause }),
+    });
+  const dir = dirname(path);
+  let dirStats;
+  try {
+    dirStats = await stat(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR')
+      throw fail(`the directory ${dir} does not exist`, err);
+    throw fail((err as Error).message, err);
+  }
+  if (!dirStats.isDirectory()) throw fail(`${dir} is not a directory`);
+  let target;
+  try {
+    target = await stat(path);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw fail((err as Error).message, err);
+  }
+  if (target?.isDirectory() === true) throw fail('it is a directory');
+  try {
+    await access(target === undefined ? dir : path, constants.W_OK);
+  } catch (err) {
+    if (errnoCode(err) !== 'EACCES' && errnoCode(err) !== 'EPERM' && errnoCode(err) !== 'EROFS')
+      throw err;
+    throw fail(target === undefined ? `the directory ${dir} is not writable` : 'not writable', err);
+  }
 }

@@ -15,8 +15,9 @@ import { schemaValidate } from './commands/schema-validate.ts';
 import { sign } from './commands/sign.ts';
 import { subscribe } from './commands/subscribe.ts';
 import { verify } from './commands/verify.ts';
-import { ExitCode } from './exit-codes.ts';
-import { writeLine, type CliIo } from './io.ts';
+import { nearestCommands } from './suggest.ts';
+import { ExitCode, OUTPUT_CLOSED_HELP } from './exit-codes.ts';
+import { guardOutput, writeLine, type CliIo } from './io.ts';
 
 export const commands: readonly Command[] = [
   keysGenerate,
@@ -59,7 +60,12 @@ ${lines.join('\n')}
 Run "mosaic <command> --help" for a command's options and examples.
 Results go to stdout, diagnostics to stderr.
 Exit codes: 0 ok, 1 rejected or invalid input, 2 usage error, 3 environment error
-            (file, key, server), 4 internal error.`;
+            (file, key, server), 4 internal error, 141 standard output closed by its
+            reader (e.g. "| head -1"; the command stops quietly).`;
+}
+
+function helpOf(command: Command): string {
+  return `${command.help}\n${OUTPUT_CLOSED_HELP}`;
 }
 
 /** Finds the command whose words start argv, longest match first. */
@@ -111,9 +117,13 @@ export async function run(
   argv: string[],
   io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
 ): Promise<ExitCode> {
+  guardOutput(io.stdout);
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     const topic = argv[0] === 'help' ? select(argv.slice(1)) : undefined;
-    writeLine(argv.length === 0 ? io.stderr : io.stdout, topic ? topic.command.help : overview());
+    writeLine(
+      argv.length === 0 ? io.stderr : io.stdout,
+      topic ? helpOf(topic.command) : overview(),
+    );
     return argv.length === 0 ? ExitCode.Usage : ExitCode.Ok;
   }
   if (argv[0] === '--version' || argv[0] === '-V') {
@@ -122,18 +132,29 @@ export async function run(
   }
   const selected = select(argv);
   if (!selected) {
-    writeLine(io.stderr, `error ${ErrorCode.Usage}: unknown command "${argv.join(' ')}"\n`);
-    writeLine(io.stderr, overview());
+    writeLine(io.stderr, `error ${ErrorCode.Usage}: unknown command "${argv.join(' ')}"`);
+    const nearest = nearestCommands(
+      argv,
+      commands.map((c) => c.path),
+    );
+    if (nearest.length > 0)
+      writeLine(
+        io.stderr,
+        `did you mean ${nearest.map((n) => `"mosaic ${n}"`).join(' or ')}? (mosaic --help lists every command)`,
+      );
+    else writeLine(io.stderr, `\n${overview()}`);
     return ExitCode.Usage;
   }
   const { command, rest } = selected;
   if (rest.includes('--help') || rest.includes('-h')) {
-    writeLine(io.stdout, command.help);
+    writeLine(io.stdout, helpOf(command));
     return ExitCode.Ok;
   }
   try {
     return await command.run(parseCommandArgs(command, rest), io);
   } catch (err) {
+    // The reader has gone: nobody is left to tell, and stopping was the point.
+    if (isMosaicError(err) && err.code === ErrorCode.OutputClosed) return ExitCode.OutputClosed;
     if (isMosaicError(err)) {
       report(err, io);
       return exitCodeFor(err);

@@ -340,3 +340,50 @@ describe('mosaic audit verify | prove | check-proof', () => {
     );
   });
 });
+
+describe('output paths and entry numbers', () => {
+  const missing = (): string => join(dir, 'no-such-dir', 'out.file');
+  const operatorEntries = async (): Promise<number> =>
+    (await auditEntries()).filter((e) => e.action.startsWith('operator.')).length;
+
+  it.each([[['--stream', 'reports']], [['--stream', 'audit']]])(
+    'replay %j --out into a missing directory: ERR_IO naming the path, exit 3, nothing recorded',
+    async (stream) => {
+      const before = await operatorEntries();
+      const out = missing();
+      const res = await mosaic([
+        'replay',
+        '--context',
+        operator,
+        ...stream,
+        '--out',
+        out,
+        '--reason',
+        'export that cannot happen',
+      ]);
+      expect(res.code, res.stderr).toBe(3);
+      expect(res.stderr).toMatch(/^error ERR_IO: /);
+      expect(res.stderr).toContain(out);
+      expect(await operatorEntries()).toBe(before);
+    },
+  );
+
+  it('audit prove --out into a missing directory: ERR_IO naming the path, exit 3', async () => {
+    const out = missing();
+    const res = await mosaic(['audit', 'prove', '--context', operator, '1', '--out', out]);
+    expect(res.code, res.stderr).toBe(3);
+    expect(res.stderr).toMatch(/^error ERR_IO: /);
+    expect(res.stderr).toContain(out);
+  });
+
+  it('audit prove beyond the log is a usage error giving the log size', async () => {
+    const size = (await jsm.streams.info(Streams.Audit)).state.last_seq;
+    const res = await mosaic(['audit', 'prove', '--context', operator, String(size + 1000)]);
+    expect(res.code, res.stderr).toBe(2);
+    expect(res.stderr).toMatch(/^error ERR_USAGE: /);
+    expect(res.stderr).not.toContain('ERR_AUDIT_INVALID');
+    expect(res.stderr).toMatch(/the audit log holds \d+ entries/);
+    const said = Number(/holds (\d+) entries/.exec(res.stderr)?.[1]);
+    expect(said).toBeGreaterThanOrEqual(size);
+  });
+});

@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,7 @@ describe('mosaic help', () => {
       expect(res.code).toBe(0);
       expect(res.stdout).toContain(`Usage: mosaic ${command.path.join(' ')}`);
       expect(res.stdout).toContain('Exit codes');
+      expect(res.stdout).toContain('141 when standard output is closed by its reader');
     },
   );
 
@@ -66,9 +68,25 @@ describe('mosaic help', () => {
     const unknown = await mosaic(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('error ERR_USAGE: unknown command "frobnicate"');
+    expect(unknown.stderr).toContain('Usage: mosaic <command>');
     const flag = await mosaic(['schema', 'validate', '--frob', recruitment]);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/^error ERR_USAGE: .*--frob/);
+  });
+
+  it.each([
+    [['subscibe', '--context', 'x.json'], '"mosaic subscribe"'],
+    [['pubilsh'], '"mosaic publish"'],
+    [['keys', 'genrate', '--agency', 'x'], '"mosaic keys generate"'],
+    [['audit', 'veriyf'], '"mosaic audit verify"'],
+    [['rules', 'shwo'], '"mosaic rules show"'],
+    [['keys'], '"mosaic keys generate" or "mosaic keys rotate" or "mosaic keys revoke"'],
+  ])('suggests the nearest command for %j and exits 2', async (argv, suggestion) => {
+    const res = await mosaic(argv);
+    expect(res.code).toBe(2);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^error ERR_USAGE: unknown command /);
+    expect(res.stderr).toContain(`did you mean ${suggestion}?`);
   });
 
   it('prints the version', async () => {
@@ -101,6 +119,24 @@ describe('mosaic keys generate', () => {
     );
     expect(JSON.parse(await readFile(priv, 'utf8'))).toHaveProperty('d');
     expect(res.stderr).toContain('mode 0600');
+  });
+
+  it('creates a missing --out directory (parents too) with mode 0700', async () => {
+    const out = join(dir, 'new', 'keys');
+    const res = await mosaic([
+      'keys',
+      'generate',
+      '--agency',
+      'nl-police',
+      '--key-id',
+      'k9',
+      '--out',
+      out,
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    expect((await stat(out)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, 'new'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(out, 'nl-police.k9.private.jwk'))).mode & 0o777).toBe(0o600);
   });
 
   it('never overwrites an existing key', async () => {
@@ -179,6 +215,15 @@ describe('mosaic sign / verify', () => {
     const res = await mosaic(['verify', '--jwks', other.pub, '-'], signed.stdout);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/^error ERR_KEY_UNKNOWN: /);
+  });
+
+  it('says --key is a public key when given one, not chmod advice', async () => {
+    const key = await generate('ro-dicot', 'k5');
+    const res = await mosaic(['sign', '--key', key.pub, recruitment]);
+    expect(res.code).toBe(3);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^error ERR_KEY_FILE: .*is a public key.*private key/);
+    expect(res.stderr).not.toContain('chmod');
   });
 
   it('reports a missing file as an environment error', async () => {
@@ -268,5 +313,22 @@ describe('the mosaic bin', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('error ERR_SCHEMA');
+  });
+
+  it('stops quietly with exit 141 when its stdout pipe is closed after the first line', async () => {
+    const bin = new URL('../bin/mosaic.js', import.meta.url).pathname;
+    // "mosaic demo" writes many lines without a hub; the shared output guard stops it.
+    const child = spawn(process.execPath, [bin, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      for await (const chunk of child.stdout) if ((chunk as Buffer).includes(0x0a)) break;
+      const [code] = await exited;
+      expect(code, stderr).toBe(141);
+      expect(stderr).toBe('');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });

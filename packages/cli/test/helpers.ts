@@ -11,19 +11,28 @@ export interface CliResult {
 
 /**
  * Runs the CLI in-process with captured streams and the given standard input; with `tty`,
- * stderr claims to be a terminal (progress bars appear only then).
+ * stderr claims to be a terminal (progress bars appear only then). With `until`, a
+ * long-running command (mosaic dev) gets SIGTERM once its stdout so far satisfies it.
  */
 export async function mosaic(
   argv: string[],
   stdin: string | Uint8Array = '',
-  options: { tty?: boolean } = {},
+  options: { tty?: boolean; until?: (stdout: string) => boolean } = {},
 ): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough() as PassThrough & { isTTY?: boolean };
   if (options.tty === true) stderr.isTTY = true;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
+  let signalled = false;
+  stdout.on('data', (c: Buffer) => {
+    out.push(c);
+    if (!signalled && options.until?.(Buffer.concat(out).toString('utf8')) === true) {
+      signalled = true;
+      // The command's own SIGTERM listener, as a real signal would reach it.
+      process.emit('SIGTERM', 'SIGTERM');
+    }
+  });
   stderr.on('data', (c: Buffer) => err.push(c));
   const io: CliIo = { stdin: Readable.from([Buffer.from(stdin)]), stdout, stderr };
   const code = await run(argv, io);

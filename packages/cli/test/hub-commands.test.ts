@@ -411,3 +411,31 @@ describe('operator commands on a running hub', () => {
     expect(keys.map((k) => k.revokedAt)).toEqual([undefined, undefined]);
   });
 });
+
+describe('mosaic dev --demo on a terminal', () => {
+  it('logs one readable line per record (no JSON) and keeps the demo lines apart on stdout', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'mosaic-dev-tty-'));
+    const pending = mosaic(['dev', '--demo', '--data-dir', dataDir, '--port', '0'], '', {
+      tty: true,
+      until: (out) => out.includes('mosaic demo: done'),
+    });
+    try {
+      const res = await pending;
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toMatch(/^mosaic: hub ready nats:/);
+      expect(res.stdout).toMatch(/accepted {2}seq \d+/);
+      expect(res.stdout).toContain('mosaic demo: done');
+      const ansi = new RegExp(`${String.fromCharCode(27)}\\[[\\d;]*m`, 'g');
+      const logLines = res.stderr.split('\n').filter((l) => l.trim() !== '');
+      expect(logLines.length).toBeGreaterThan(0);
+      for (const line of logLines) {
+        expect(line).not.toMatch(/^\s*\{"level"/);
+        // One record, one line: pino-pretty's multi-line form indents each field.
+        expect(line.replace(ansi, '')).toMatch(/^\[?\d{2}:\d{2}:\d{2}/);
+      }
+      expect(res.stderr).not.toMatch(/DEBUG|TRACE/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

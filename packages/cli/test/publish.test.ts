@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   accountDirectory,
   brokerAuthConfig,
@@ -35,6 +37,7 @@ let ingest: IngestService;
 const connections: NatsConnection[] = [];
 let contextNl: string;
 let keyNl: string;
+let publicKeyNl: object;
 
 async function connectAs(identity: NatsIdentity): Promise<NatsConnection> {
   const nc = await connect(
@@ -74,6 +77,7 @@ beforeAll(async () => {
   await writeFile(contextNl, contextFile(ids.agencies.get(NL)!, server.url), { mode: 0o600 });
   keyNl = join(dir, 'nl-police.jwk');
   await writeFile(keyNl, JSON.stringify(keys.get(NL)!.privateJwk), { mode: 0o600 });
+  publicKeyNl = keys.get(NL)!.publicJwk;
 });
 afterAll(async () => {
   await ingest.stop();
@@ -165,6 +169,23 @@ describe('mosaic publish', () => {
     expect(res.stderr).toMatch(/^error ERR_UNAVAILABLE: /);
   });
 
+  it('exits 3 saying a private key is needed when --key is a public key', async () => {
+    const pub = join(dir, 'nl-police.public.jwk');
+    await writeFile(pub, JSON.stringify(publicKeyNl), { mode: 0o644 });
+    const res = await mosaic([
+      'publish',
+      '--context',
+      contextNl,
+      '--key',
+      pub,
+      await reportFile(report()),
+    ]);
+    expect(res.code).toBe(3);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^error ERR_KEY_FILE: .*is a public key.*private key/);
+    expect(res.stderr).not.toContain('chmod');
+  });
+
   it('exits 2 on a usage error', async () => {
     expect((await mosaic(['publish', '--context', contextNl, 'x.json'])).code).toBe(2);
     expect((await mosaic([...base(), '--concurrency', '0', '--ndjson', 'x'])).code).toBe(2);
@@ -192,7 +213,7 @@ describe('mosaic publish --ndjson', () => {
       else expect(r).toMatchObject({ ok: true, reportId: bodies[i]!.reportId });
     });
     expect(res.stderr).toContain('line 18: error ERR_JURISDICTION_NOT_ALLOWED');
-    expect(res.stderr).toMatch(/published 60 of 60: 59 accepted \(0 duplicates\), 1 rejected/);
+    expect(res.stderr).toMatch(/published 60: 59 accepted \(0 duplicates\), 1 rejected/);
     // Not a terminal: no progress bar.
     expect(res.stderr).not.toContain('\r');
   });
@@ -213,6 +234,47 @@ describe('mosaic publish --ndjson', () => {
     await writeFile(file, Array.from({ length: 20 }, () => JSON.stringify(report())).join('\n'));
     const res = await mosaic([...base(), '--ndjson', file], '', { tty: true });
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stderr).toMatch(/\r\[[#.]{30}\] \d+\/20 \d+% \d+\/s/);
+    expect(res.stderr).toMatch(/\r\[[#.]{30}\] \d+% \d+ published \d+\/s/);
+  });
+
+  it('reads a FIFO once, as a stream; the progress line then has no total', async () => {
+    const fifo = join(dir, 'reports.fifo');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const bodies = Array.from({ length: 7 }, () => report());
+    // The writer opens the FIFO as the command opens it to read; both meet there.
+    const writer = writeFile(fifo, bodies.map((b) => `${JSON.stringify(b)}\n`).join(''));
+    const res = await mosaic([...base(), '--ndjson', fifo], '', { tty: true });
+    await writer;
+    expect(res.code, res.stderr).toBe(0);
+    const replies = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { reportId: string });
+    expect(replies.map((r) => r.reportId)).toEqual(bodies.map((b) => b.reportId));
+    expect(res.stderr).toMatch(/\r\d+ published \d+\/s/);
+    expect(res.stderr).not.toMatch(/\r\[/);
+    expect(res.stderr).toMatch(/published 7: 7 accepted/);
+  });
+
+  it('reads a process substitution <(cmd) from a real shell', async () => {
+    const file = join(dir, 'substituted.ndjson');
+    const bodies = Array.from({ length: 4 }, () => report());
+    await writeFile(file, bodies.map((b) => JSON.stringify(b)).join('\n'));
+    const bin = new URL('../bin/mosaic.js', import.meta.url).pathname;
+    const quote = (x: string): string => `'${x.replaceAll("'", "'\\''")}'`;
+    const command = [process.execPath, bin, ...base(), '--ndjson']
+      .map(quote)
+      .concat(`<(cat ${quote(file)})`)
+      .join(' ');
+    const { stdout, stderr } = await promisify(execFile)('bash', ['-c', command]);
+    const replies = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ok: boolean; reportId: string });
+    expect(
+      replies.map((r) => r.reportId),
+      stderr,
+    ).toEqual(bodies.map((b) => b.reportId));
+    expect(stderr).toMatch(/published 4: 4 accepted/);
   });
 });

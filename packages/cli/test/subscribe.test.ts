@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import {
   AlertHeaders,
@@ -34,6 +35,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Readable, Writable } from 'node:stream';
+import { run } from '../src/index.ts';
 import { mosaic } from './helpers.ts';
 
 const NL = 'nl-police';
@@ -258,5 +261,81 @@ describe('mosaic subscribe', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
     expect(await mosaic(['subscribe', '--context', ctx(DE)])).toMatchObject({ stdout: '' });
+  });
+
+  it('stops at a closed stdout: the alert whose line failed is not acked (in-process, exact)', async () => {
+    await mosaic(['subscribe', '--context', ctx(NL)]);
+    const w = [await writeAlert(NL, DE), await writeAlert(NL, RO), await writeAlert(NL, DE)];
+    let writes = 0;
+    const printed: string[] = [];
+    // A reader that takes one line and then goes away, as "| head -1" does.
+    const stdout = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        writes++;
+        if (writes === 1) {
+          printed.push(chunk.toString('utf8'));
+          cb();
+        } else cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' }));
+      },
+    });
+    const stderr: Buffer[] = [];
+    const code = await run(['subscribe', '--context', ctx(NL)], {
+      stdin: Readable.from([]),
+      stdout,
+      stderr: new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          stderr.push(chunk);
+          cb();
+        },
+      }),
+    });
+    expect(code).toBe(141);
+    expect(Buffer.concat(stderr).toString('utf8')).toBe('');
+    expect(lines(printed.join('')).map((l) => l['seq'])).toEqual([w[0]!.seq]);
+    const info = await jetstreamManager(await as(ids.operator)).then((jsm) =>
+      jsm.consumers.info(Streams.Alerts, `alerts-${NL}`),
+    );
+    expect(info.ack_floor.stream_seq).toBe(w[0]!.seq);
+    const rest = await mosaic(['subscribe', '--context', ctx(NL)]);
+    expect(lines(rest.stdout).map((l) => l['seq'])).toEqual([w[1]!.seq, w[2]!.seq]);
+  });
+
+  it('| head -1: a child whose stdout pipe closes after one line acks no unwritten alert and exits 141 quietly', async () => {
+    await mosaic(['subscribe', '--context', ctx(RO)]);
+    // More lines than a pipe buffers (64 KiB), so later writes meet the closed pipe.
+    const written: Written[] = [];
+    for (let i = 0; i < 300; i++) written.push(await writeAlert(RO, i % 2 === 0 ? NL : DE));
+    const child = spawn(process.execPath, [bin, 'subscribe', '--context', ctx(RO)], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    let first = '';
+    try {
+      for await (const chunk of child.stdout) {
+        first += (chunk as Buffer).toString('utf8');
+        if (first.includes('\n')) break; // leaving the loop destroys our end of the pipe
+      }
+      const [code] = await exited;
+      expect(code, stderr).toBe(141);
+      expect(stderr).toBe('');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    expect(JSON.parse(first.split('\n')[0]!)).toMatchObject({ seq: written[0]!.seq });
+    const info = await jetstreamManager(await as(ids.operator)).then((jsm) =>
+      jsm.consumers.info(Streams.Alerts, `alerts-${RO}`),
+    );
+    const last = written.at(-1)!.seq;
+    expect(info.ack_floor.stream_seq).toBeGreaterThanOrEqual(written[0]!.seq);
+    expect(info.ack_floor.stream_seq).toBeLessThan(last);
+    expect(info.num_pending + info.num_ack_pending).toBeGreaterThan(0);
+    // Nothing lost: the next run prints exactly the alerts after the ack floor.
+    const rest = await mosaic(['subscribe', '--context', ctx(RO)]);
+    expect(lines(rest.stdout).map((l) => l['seq'])).toEqual(
+      written.map((x) => x.seq).filter((seq) => seq > info.ack_floor.stream_seq),
+    );
   });
 });

@@ -57,6 +57,8 @@ export const ErrorCode = {
   Io: 'ERR_IO',
   /** A command was called with missing or invalid arguments. */
   Usage: 'ERR_USAGE',
+  /** The reader of a command's standard output went away (EPIPE, e.g. `| head -1`): the command stopped writing. */
+  OutputClosed: 'ERR_OUTPUT_CLOSED',
   /** No usable nats-server (>= 2.10) could be found or fetched. */
   NatsServerUnavailable: 'ERR_NATS_SERVER_UNAVAILABLE',
   /** A nats-server process did not start or did not become ready in time. */

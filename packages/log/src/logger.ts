@@ -34,7 +34,15 @@ export function createLogger(options: LoggerOptions): Logger {
     options.pretty ?? (destination.isTTY === true && process.env['MOSAIC_LOG_FORMAT'] !== 'json');
   const base = { service: options.service };
   const stream = wantPretty
-    ? pretty({ destination, colorize: destination.isTTY === true, sync: true })
+    ? // One line per record, clock time only: a terminal shows what happens, not a dump.
+      pretty({
+        destination,
+        colorize: destination.isTTY === true,
+        sync: true,
+        singleLine: true,
+        ignore: 'pid,hostname',
+        translateTime: 'SYS:HH:MM:ss',
+      })
     : destination;
   return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, stream);
 }

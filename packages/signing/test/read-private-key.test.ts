@@ -35,6 +35,19 @@ describe('readPrivateKeyFile', () => {
     },
   );
 
+  it('says a public key (or key set) is not a private key, whatever its file mode', async () => {
+    const pair = await generateAgencyKey('nca-uk', { keyId: 'k1' });
+    const { publicKeyPath } = await writeAgencyKeyFiles(await tempDir(), pair);
+    const err = await rejectsWith(readPrivateKeyFile(publicKeyPath), ErrorCode.KeyFile);
+    expect(err.message).toContain('is a public key');
+    expect(err.message).toContain('private key');
+    expect(err.message).not.toContain('chmod');
+    const jwks = join(await tempDir(), 'set.jwks');
+    await writeFile(jwks, JSON.stringify({ keys: [pair.publicJwk] }), { mode: 0o600 });
+    const set = await rejectsWith(readPrivateKeyFile(jwks), ErrorCode.KeyFile);
+    expect(set.message).toContain('is a public key');
+  });
+
   it('refuses a missing file and a directory', async () => {
     const dir = await tempDir();
     await rejectsWith(readPrivateKeyFile(join(dir, 'absent.jwk')), ErrorCode.KeyFile);

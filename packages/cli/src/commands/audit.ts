@@ -18,7 +18,7 @@ import { connectOperator } from '@mosaic/hub';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { readInput, writeLine } from '../io.ts';
+import { checkOutputPath, readInput, writeChunk, writeLine } from '../io.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
@@ -268,8 +268,10 @@ Options:
 Example:
   mosaic audit prove --context .mosaic/contexts/operator.json 1234 > proof.json
 
-Exit codes: 0 printed, 1 no such entry or not covered by a checkpoint yet, 2 usage error,
-3 context or hub unavailable.`,
+Exit codes: 0 printed, 1 the log does not hold the entry below its size (ERR_AUDIT_INVALID),
+2 usage error (also: <entry-seq> beyond the log; the message gives its size), 3 context or
+hub unavailable, the entry not covered by a checkpoint yet (ERR_UNAVAILABLE: retry in a
+few seconds), or --out cannot be written.`,
   options: { context: { type: 'string' }, out: { type: 'string' } },
   positionals: { min: 1, max: 1 },
   async run(args, io) {
@@ -280,13 +282,22 @@ Exit codes: 0 printed, 1 no such entry or not covered by a checkpoint yet, 2 usa
         ErrorCode.Usage,
         'mosaic audit prove: <entry-seq> must be a positive integer',
       );
+    const out = args.values['out'] as string | undefined;
+    if (out !== undefined) await checkOutputPath(out);
     await using op = await connectOperator(context);
     const jsm = op.jsm;
+    const size = (await jsm.streams.info(Streams.Audit)).state.last_seq;
+    if (seq > size)
+      throw new MosaicError(
+        ErrorCode.Usage,
+        `mosaic audit prove: the audit log holds ${size} entries (seq 1..${size}); there is no entry ${seq}`,
+        { details: { seq, size } },
+      );
     const latest = (await readAuditCheckpoints(jsm)).at(-1);
     if (latest === undefined || latest.size < seq)
       throw new MosaicError(
-        ErrorCode.AuditInvalid,
-        `AUDIT seq ${seq} is not covered by a signed checkpoint yet (latest covers ${latest?.size ?? 0} entries)`,
+        ErrorCode.Unavailable,
+        `AUDIT seq ${seq} is not covered by a signed checkpoint yet (latest covers ${latest?.size ?? 0} entries); the auditor signs one every 1000 entries or 10 s — try again shortly`,
         { details: { seq, checkpointSize: latest?.size ?? 0 } },
       );
     const tree = new MerkleLog();
@@ -308,9 +319,14 @@ Exit codes: 0 printed, 1 no such entry or not covered by a checkpoint yet, 2 usa
       checkpoint: latest.text,
     };
     const text = `${JSON.stringify(proof, null, 2)}\n`;
-    const out = args.values['out'] as string | undefined;
-    if (out === undefined) io.stdout.write(text);
-    else await writeFile(out, text);
+    if (out === undefined) writeChunk(io.stdout, text);
+    else
+      await writeFile(out, text).catch((cause: unknown) => {
+        throw new MosaicError(ErrorCode.Io, `cannot write ${out}: ${(cause as Error).message}`, {
+          details: { path: out },
+          cause,
+        });
+      });
     return ExitCode.Ok;
   },
 };

@@ -46,8 +46,8 @@ prints exactly one line on stdout:
 
   mosaic: hub ready nats://127.0.0.1:<port>
 
-Logs go to stderr (readable on a terminal, JSON lines otherwise; MOSAIC_LOG_LEVEL=debug
-for more). Ctrl-C (SIGINT) or SIGTERM shuts everything down cleanly.
+Logs go to stderr: on a terminal one brief line per record (info and above), otherwise
+JSON lines (MOSAIC_LOG_FORMAT=json forces them; MOSAIC_LOG_LEVEL=debug for more). Ctrl-C (SIGINT) or SIGTERM shuts everything down cleanly.
 
 The data dir keeps everything across restarts:
   contexts/<agency>.json   an agency's NATS context (server URL and credentials), mode 0600

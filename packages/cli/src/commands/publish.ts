@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import { connectAgency, type AgencyClient, type PublishReply } from '@mosaic/sdk';
@@ -38,16 +38,32 @@ async function publishOne(agency: AgencyClient, input: Uint8Array, io: CliIo): P
   return ExitCode.Rejected;
 }
 
-/** Counts non-empty lines of a file, for the progress bar's total. */
-async function countLines(path: string): Promise<number> {
-  let n = 0;
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) if (line.trim() !== '') n++;
-  return n;
+/**
+ * Opens the NDJSON input once, as a stream: a FIFO or a process substitution (`<(cmd)`)
+ * can be read only once. A regular file's size gives the progress a total (in bytes).
+ */
+async function openInput(
+  source: string,
+  io: CliIo,
+): Promise<{ input: NodeJS.ReadableStream; bytes: number | undefined }> {
+  if (source === '-') return { input: io.stdin, bytes: undefined };
+  let handle;
+  try {
+    handle = await open(source, 'r');
+    const stats = await handle.stat();
+    return { input: handle.createReadStream(), bytes: stats.isFile() ? stats.size : undefined };
+  } catch (cause) {
+    await handle?.close();
+    throw new MosaicError(ErrorCode.Io, `cannot read ${source}: ${(cause as Error).message}`, {
+      details: { path: source },
+      cause,
+    });
+  }
 }
 
 class Progress {
   readonly #io: CliIo;
+  /** The input's size in bytes when it is a regular file; unknown for a pipe. */
   readonly #total: number | undefined;
   readonly #started = performance.now();
   readonly #enabled: boolean;
@@ -68,19 +84,18 @@ class Progress {
     return (performance.now() - this.#started) / 1000;
   }
 
-  update(done: number, force = false): void {
+  update(done: number, bytesRead: number, force = false): void {
     if (!this.#enabled) return;
     const now = performance.now();
     if (!force && now - this.#last < PROGRESS_INTERVAL_MS) return;
     this.#last = now;
-    const rate = `${Math.round(this.rate(done))}/s`;
-    let text: string;
+    let text = `${done} published ${Math.round(this.rate(done))}/s`;
     if (this.#total !== undefined && this.#total > 0) {
+      const share = Math.min(1, bytesRead / this.#total);
       const width = 30;
-      const filled = Math.min(width, Math.round((done / this.#total) * width));
-      const pct = Math.floor((done / this.#total) * 100);
-      text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.#total} ${pct}% ${rate}`;
-    } else text = `${done} published ${rate}`;
+      const filled = Math.round(share * width);
+      text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(share * 100)}% ${text}`;
+    }
     this.#io.stderr.write(`\r${text}\x1b[K`);
   }
 
@@ -100,10 +115,10 @@ async function publishNdjson(
   concurrency: number,
   io: CliIo,
 ): Promise<ExitCode> {
-  const total = source === '-' ? undefined : await countLines(source);
-  const input = source === '-' ? io.stdin : createReadStream(source);
+  const { input, bytes } = await openInput(source, io);
   const lines = createInterface({ input, crlfDelay: Infinity });
-  const progress = new Progress(io, total);
+  const progress = new Progress(io, bytes);
+  let bytesRead = 0;
   const done = new Map<number, Outcome>();
   const inFlight = new Set<Promise<void>>();
   let next = 0;
@@ -113,8 +128,20 @@ async function publishNdjson(
   let rejected = 0;
   let unavailable: MosaicError | undefined;
 
+  // Standard output gone: no further line is read; reports already sent stay published.
+  let closed: MosaicError | undefined;
+
   // Replies are printed in input order: each waits until those before it are out.
   const flush = (): void => {
+    if (closed !== undefined) return;
+    try {
+      print();
+    } catch (err) {
+      if (!isMosaicError(err) || err.code !== ErrorCode.OutputClosed) throw err;
+      closed = err;
+    }
+  };
+  const print = (): void => {
     for (let o = done.get(written); o !== undefined; o = done.get(written)) {
       done.delete(written);
       written++;
@@ -128,7 +155,7 @@ async function publishNdjson(
         writeLine(io.stderr, `line ${o.line}: error ${o.reply.code}: ${o.reply.message}`);
       }
     }
-    progress.update(written);
+    progress.update(written, bytesRead);
   };
 
   const submit = async (index: number, lineNo: number, text: string): Promise<void> => {
@@ -149,20 +176,27 @@ async function publishNdjson(
   let lineNo = 0;
   for await (const text of lines) {
     lineNo++;
+    bytesRead += Buffer.byteLength(text) + 1;
     if (text.trim() === '') continue;
-    if (unavailable !== undefined) break;
+    if (unavailable !== undefined || closed !== undefined) break;
     while (inFlight.size >= concurrency) await Promise.race(inFlight);
     const task = submit(next++, lineNo, text);
     inFlight.add(task);
-    void task.finally(() => inFlight.delete(task));
+    const settled = (): void => {
+      inFlight.delete(task);
+    };
+    void task.then(settled, settled);
   }
   lines.close();
+  // Stopped early: let go of the file or FIFO (standard input is not ours to close).
+  if (source !== '-') (input as NodeJS.ReadableStream & { destroy(): void }).destroy();
   await Promise.all(inFlight);
+  if (closed !== undefined) throw closed;
   progress.clear();
   const seconds = progress.elapsedSeconds();
   writeLine(
     io.stderr,
-    `published ${written}${total === undefined ? '' : ` of ${total}`}: ${accepted} accepted` +
+    `published ${written}: ${accepted} accepted` +
       ` (${duplicates} duplicates), ${rejected} rejected in ${seconds.toFixed(1)} s` +
       ` (${Math.round(progress.rate(written))}/s)`,
   );
@@ -184,8 +218,10 @@ failures are retried a few times with the same bytes. Use - to read from standar
 
 With --ndjson the input holds one report per line (empty lines are skipped). Reports are
 published with at most --concurrency in flight; one reply is printed per report, in input
-order; refused lines are listed on stderr with their line number, then a summary. A
-progress bar is drawn on stderr when stderr is a terminal.
+order; refused lines are listed on stderr with their line number, then a summary. The
+input is read once, as it comes, so a pipe, a FIFO or <(command) works. When stderr is a
+terminal a progress line (count and rate; for a regular file also the share read) is
+drawn on it.
 
 Options:
   --context <file>      the agency's context file (hub URL and NATS credentials)

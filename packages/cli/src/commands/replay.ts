@@ -10,7 +10,7 @@ import { verifyReport } from '@mosaic/signing';
 import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import { requireOption, type Command, type ParsedArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { writeLine } from '../io.ts';
+import { checkOutputPath, guardOutput, writeLine } from '../io.ts';
 import { progressBar } from '../progress.ts';
 
 const STREAMS: Record<string, Stream> = {
@@ -163,7 +163,8 @@ Examples:
 
 Exit codes: 0 replayed (and verified), 1 a message failed verification (the first
 failing sequence is named), 2 usage error (also: no --reason), 3 context or hub
-unavailable, or permission denied.`,
+unavailable, permission denied, or --out cannot be written (checked before the replay is
+recorded: its directory must exist).`,
   options: {
     context: { type: 'string' },
     stream: { type: 'string' },
@@ -211,6 +212,9 @@ unavailable, or permission denied.`,
       throw usage('--verify applies to reports and alerts (the audit log: mosaic audit verify)');
     const out = args.values['out'] as string | undefined;
     const exporting = stream === Streams.Audit && out !== undefined;
+
+    // Before anything is recorded: an export that cannot be written must not be on the record.
+    if (out !== undefined) await checkOutputPath(out);
 
     await using op = await connectOperator(context);
     const jsm = op.jsm;
@@ -260,6 +264,7 @@ unavailable, or permission denied.`,
     }
 
     const sink = out === undefined ? io.stdout : createWriteStream(out);
+    if (out !== undefined) guardOutput(sink, out);
     if (format === 'csv') writeLine(sink, 'seq,time,subject,size,sha256,verified');
     let written = 0;
     let firstFailure: { seq: number; code: string; message: string } | undefined;
@@ -332,7 +337,18 @@ unavailable, or permission denied.`,
     progress.done();
     if (sink !== io.stdout) {
       (sink as NodeJS.WritableStream & { end(): void }).end();
-      await finished(sink as NodeJS.WritableStream);
+      try {
+        await finished(sink as NodeJS.WritableStream);
+      } catch (cause) {
+        throw new MosaicError(
+          ErrorCode.Io,
+          `cannot write ${String(out)}: ${(cause as Error).message}`,
+          {
+            details: { path: out },
+            cause,
+          },
+        );
+      }
     }
     const seconds = (performance.now() - started) / 1000;
     writeLine(

@@ -3,7 +3,7 @@ import { connectAgency, type Alert, type AgencyClient, type SubscribeSummary } f
 import { readPublicKeyFile, type KeyLookup } from '@mosaic/signing';
 import { requireOption, type Command, type ParsedArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { writeLine, type CliIo } from '../io.ts';
+import { writeLine, writeOut, type CliIo } from '../io.ts';
 
 const RFC3339 =
   /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
@@ -58,21 +58,6 @@ function line(alert: Alert): string {
   });
 }
 
-/** Resolves once the line is handed to the OS (the write callback), so the ack follows it. */
-function writeOut(stream: NodeJS.WritableStream, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.write(`${text}\n`, (err) => {
-      if (err)
-        reject(
-          new MosaicError(ErrorCode.Io, `cannot write to standard output: ${err.message}`, {
-            cause: err,
-          }),
-        );
-      else resolve();
-    });
-  });
-}
-
 function summaryLine(s: SubscribeSummary): string {
   const parts = [`${s.delivered} alerts`];
   if (s.invalid > 0) parts.push(`${s.invalid} refused`);
@@ -98,6 +83,8 @@ sent it to you; "seq" is the alert's sequence in ALERTS. Retractions and superse
 
 Each alert is acknowledged only after its line was written, so a later run resumes after
 the last line printed; an alert may be printed twice after a crash — dedupe on "id".
+When standard output is closed by its reader (e.g. "| head -1") it stops at once: the
+alert whose line could not be written is not acknowledged, and exits 141 quietly.
 Alerts that fail verification are not printed: "refused seq <n>: <code>: <message>" goes
 to stderr and they are not delivered again.
 

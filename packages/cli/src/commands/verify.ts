@@ -1,7 +1,7 @@
 import { readPublicKeyFile, verifyReport } from '@mosaic/signing';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { readInput } from '../io.ts';
+import { readInput, writeChunk } from '../io.ts';
 
 export const verify: Command = {
   path: ['verify'],
@@ -30,8 +30,8 @@ Exit codes: 0 verified, 1 verification failed (the error code is on stderr),
     // A .jws file or a pipe from `mosaic sign` ends with a newline; the JWS itself has none.
     const jws = Buffer.from(input).toString('latin1').trim();
     const verified = await verifyReport(jws, keys);
-    io.stdout.write(verified.payload);
-    if (verified.payload.at(-1) !== 0x0a) io.stdout.write('\n');
+    writeChunk(io.stdout, verified.payload);
+    if (verified.payload.at(-1) !== 0x0a) writeChunk(io.stdout, '\n');
     return ExitCode.Ok;
   },
 };
