@@ -4,6 +4,7 @@ import {
   encodeEntry,
   formatCheckpoint,
   leafHash,
+  parseCheckpoint,
   signCheckpoint,
   verifyCheckpoint,
   type AuditEntry,
@@ -607,11 +608,22 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
   const everyMs = Math.max(100, (options.checkpointEvery?.seconds ?? 10) * 1_000);
   const quietMs = Math.max(10, (options.checkpointEvery?.quietSeconds ?? 1) * 1_000);
 
+  // Reported in signing order and never a smaller one after a larger one, so the hub's
+  // checkpoint file only grows even when two checkpoints are signed at once.
+  let reported: Promise<void> = Promise.resolve();
+  let reportedSize = 0;
   const checkpoint = async (): Promise<string | undefined> => {
     const signed = await writer.checkpoint();
     if (signed !== undefined) {
-      log.info({ size: writer.size }, 'checkpoint signed');
-      await options.onCheckpoint?.(signed);
+      const { size } = parseCheckpoint(signed);
+      log.info({ size }, 'checkpoint signed');
+      const report = reported.then(async () => {
+        if (size <= reportedSize) return;
+        await options.onCheckpoint?.(signed);
+        reportedSize = size;
+      });
+      reported = report.catch(() => undefined);
+      await report;
     }
     return signed;
   };
