@@ -32,7 +32,9 @@ const sha256Hex = z.string().regex(SHA256_HEX_PATTERN, { message: 'lower-case he
 /**
  * One audit entry (version 1), strict. `prev` is the lower-case hex leaf hash of the
  * previous entry's stored bytes (absent only on the first entry): a hash chain that lets
- * `verifyAuditLog` name the exact entry that was altered or reordered. A justification is
+ * `verifyAuditLog` name the exact entry that was altered or reordered. `recovered: true`
+ * marks an entry the auditor reconstructed at start-up from what REPORTS / ALERTS hold
+ * after a crash lost the original one. A justification is
  * required when the actor is an operator or the action is an operator action.
  */
 export const auditEntrySchema = z
@@ -64,6 +66,11 @@ export const auditEntrySchema = z
       .optional(),
     details: z.record(z.string(), z.json()).optional(),
     prev: sha256Hex.optional(),
+    /**
+     * Written by the auditor's start-up reconciliation for a decision whose own entry was
+     * lost in a crash (the report or alert is stored, its entry is not). Absent otherwise.
+     */
+    recovered: z.literal(true).optional(),
   })
   .superRefine((entry, ctx) => {
     const operatorAction = entry.action === 'operator.replay' || entry.action === 'operator.export';

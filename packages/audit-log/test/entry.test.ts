@@ -54,6 +54,16 @@ describe('audit entries', () => {
     expect(second.prev).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('recovered: true marks a reconstructed entry; entries without it stay valid, other values are refused', () => {
+    const recovered = decodeEntry(encodeEntry({ ...base, recovered: true }));
+    expect(recovered.recovered).toBe(true);
+    expect(decodeEntry(encodeEntry(base)).recovered).toBeUndefined();
+    expect(auditEntrySchema.safeParse({ ...base, recovered: false }).success).toBe(false);
+    expect(() => decodeEntry(enc(canonicalJson({ ...base, recovered: 'yes' })))).toThrow(
+      expect.objectContaining({ code: 'ERR_AUDIT_ENTRY' }) as Error,
+    );
+  });
+
   it('requires a justification for operator actions', () => {
     const replay: AuditEntry = {
       v: 1,

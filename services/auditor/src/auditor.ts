@@ -1,10 +1,14 @@
 import {
   MerkleLog,
+  decodeEntry,
   encodeEntry,
   formatCheckpoint,
   leafHash,
+  parseCheckpoint,
   signCheckpoint,
+  verifyCheckpoint,
   type AuditEntry,
+  type HubPublicKey,
   type HubSigningKey,
 } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
@@ -21,6 +25,7 @@ import { createLogger, type Logger } from '@mosaic/log';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
+  PubHeaders,
   jetstream,
   jetstreamManager,
   type JetStreamClient,
@@ -29,7 +34,8 @@ import {
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { breakGlassEntry, checkAuditSender } from './attest.ts';
 import type { AuditReply, AuditRequest } from './client.ts';
-import { TREE_SIZE_HEADER, readStream } from './read.ts';
+import { TREE_SIZE_HEADER, isNoMessage, readSequences } from './read.ts';
+import { Coverage, reconcile } from './reconcile.ts';
 
 export interface AuditorOptions {
   /** A connection as the auditor identity. */
@@ -38,8 +44,17 @@ export interface AuditorOptions {
   hubKey: HubSigningKey;
   /** Parent logger; records carry `service`/`component: 'auditor'`. */
   log?: Logger;
-  /** A signed checkpoint after this many new entries or seconds, whichever first. Default 1000 / 10 s. */
-  checkpointEvery?: { entries?: number; seconds?: number };
+  /**
+   * A signed checkpoint after this many new entries or seconds, whichever first, and
+   * `quietSeconds` after the last append when the log grew since the last checkpoint.
+   * Default 1000 / 10 s / 1 s.
+   */
+  checkpointEvery?: { entries?: number; seconds?: number; quietSeconds?: number };
+  /**
+   * Reconcile at start (see `reconcile`): a manager that may read REPORTS and ALERTS (the
+   * hub lends its operator connection's). Without it nothing is reconciled.
+   */
+  reconcileWith?: JetStreamManager;
   /** Called with each signed checkpoint once it is stored (the hub writes it to a file). */
   onCheckpoint?: (signed: string) => Promise<void>;
   /** The entries' clock; default `() => new Date()`. */
@@ -61,10 +76,34 @@ export interface AuditorOptions {
   adminUser?: string;
 }
 
+/**
+ * Whether the auditor appends. Not ok once AUDIT or AUDIT_CHECKPOINTS holds something this
+ * auditor cannot chain after: a sequence the stream counts but cannot return
+ * (`unreadable`), a message that is not an entry chained to the previous one with its leaf
+ * hash as msg id (`foreign`), fewer entries than a signed checkpoint covers or another root
+ * for a covered size (`truncated`), or a checkpoint not signed by this hub key
+ * (`foreign-checkpoint`). Every append is then refused with ERR_UNAVAILABLE — the auditor
+ * never chains over a hole or a stranger's message — until an operator repairs the stream
+ * and restarts the hub.
+ */
+export type AuditorHealth =
+  | { ok: true }
+  | {
+      ok: false;
+      problem: 'unreadable' | 'foreign' | 'truncated' | 'foreign-checkpoint';
+      /** The stream holding the damage. */
+      stream: string;
+      /** The sequence in that stream. */
+      seq: number;
+      reason: string;
+    };
+
 /** A running auditor. */
 export interface Auditor extends AsyncDisposable {
   /** Entries in the log as this instance last saw it. */
   size(): number;
+  /** Whether it appends; when not, what it found where. */
+  health(): AuditorHealth;
   /** Appends one entry (the services use `auditClient`; this is the in-process path). */
   append(request: AuditRequest): Promise<number>;
   /** Signs and stores a checkpoint of the current log now, unless the last one covers it. */
@@ -130,6 +169,8 @@ const API_ADVISORY_SUBJECT = '$JS.EVENT.ADVISORY.API';
 
 interface Pending {
   request: AuditRequest;
+  /** Reconstructed at start-up for a decision whose own entry a crash lost. */
+  recovered: boolean;
   deadline: number;
   attempts: number;
   resolve: (seq: number) => void;
@@ -158,7 +199,9 @@ class Writer {
   readonly #log: Logger;
   readonly #now: () => Date;
   readonly #key: HubSigningKey;
+  readonly #publicKey: HubPublicKey;
   #tree = new MerkleLog();
+  #halted: Extract<AuditorHealth, { ok: false }> | undefined;
   /** AUDIT's last sequence as this writer last saw it (gaps only on a tampered stream). */
   #lastSeq = 0;
   #lastLeaf: string | undefined;
@@ -179,6 +222,40 @@ class Writer {
     this.#log = log;
     this.#now = now;
     this.#key = key;
+    this.#publicKey = {
+      name: key.name,
+      publicJwk: { kty: 'OKP', crv: 'Ed25519', x: key.privateJwk.x },
+    };
+  }
+
+  get health(): AuditorHealth {
+    return this.#halted ?? { ok: true };
+  }
+
+  /** Stops every append for good (first problem wins) and says so loudly. */
+  #halt(problem: Extract<AuditorHealth, { ok: false }>): void {
+    if (this.#halted !== undefined) return;
+    this.#halted = problem;
+    this.#log.error(
+      {
+        problem: problem.problem,
+        stream: problem.stream,
+        seq: problem.seq,
+        reason: problem.reason,
+      },
+      'audit log damaged: appends refused',
+    );
+  }
+
+  #refusal(): MosaicError {
+    const h = this.#halted;
+    return new MosaicError(
+      ErrorCode.Unavailable,
+      h === undefined
+        ? 'the auditor does not append'
+        : `the audit log is damaged (${h.problem} at ${h.stream} seq ${h.seq}: ${h.reason}); no entry is appended until it is repaired`,
+      h === undefined ? {} : { details: { problem: h.problem, stream: h.stream, seq: h.seq } },
+    );
   }
 
   get size(): number {
@@ -199,21 +276,57 @@ class Writer {
 
   /**
    * Reads what AUDIT holds beyond what this writer knows (all of it on start); `seen` gets
-   * each entry's sequence and leaf hash.
+   * each entry's sequence, leaf hash and decoded entry. Stops (halted) at the first
+   * sequence that cannot be read or is not an entry this auditor would have written next.
    */
-  async catchUp(seen?: (seq: number, id: string) => void): Promise<void> {
+  async catchUp(seen?: (seq: number, id: string, entry: AuditEntry) => void): Promise<void> {
+    if (this.#halted !== undefined) return;
     const before = this.#tree.size;
-    for await (const m of readStream(this.#jsm, Streams.Audit, { from: this.#lastSeq + 1 })) {
-      const id = this.#commit(m.data, m.seq);
-      seen?.(m.seq, id);
+    for await (const { seq, msg } of readSequences(this.#jsm, Streams.Audit, {
+      from: this.#lastSeq + 1,
+    })) {
+      if (msg === undefined) {
+        this.#halt({
+          ok: false,
+          problem: 'unreadable',
+          stream: Streams.Audit,
+          seq,
+          reason: `AUDIT seq ${seq} (entry ${seq - 1}) is counted by the stream but cannot be read`,
+        });
+        return;
+      }
+      const foreign = this.#foreign(msg.data, msg.header.get(PubHeaders.MsgIdHdr));
+      if (typeof foreign === 'string') {
+        this.#halt({ ok: false, problem: 'foreign', stream: Streams.Audit, seq, reason: foreign });
+        return;
+      }
+      const id = this.#commit(msg.data, seq);
+      seen?.(seq, id, foreign);
     }
     if (this.#tree.size !== before)
       this.#log.debug({ size: this.#tree.size, read: this.#tree.size - before }, 'AUDIT tail read');
   }
 
-  /** The tree size of the last stored checkpoint. */
+  /** The decoded entry, or why it is not one this auditor chains after. */
+  #foreign(data: Uint8Array, msgId: string): AuditEntry | string {
+    let entry: AuditEntry;
+    try {
+      entry = decodeEntry(data);
+    } catch (err) {
+      if (!isMosaicError(err)) throw err;
+      return `foreign message: not an audit entry (${err.code}: ${err.message})`;
+    }
+    if (entry.prev !== this.#lastLeaf)
+      return `foreign message: its prev ${String(entry.prev)} is not the hash of the entry before it (${String(this.#lastLeaf)})`;
+    const id = hex(leafHash(data));
+    if (msgId !== id)
+      return `foreign message: its msg id ${JSON.stringify(msgId)} is not its leaf hash ${id}`;
+    return entry;
+  }
+
+  /** The tree size of the last stored checkpoint, checked against the log. */
   async loadCheckpointed(): Promise<void> {
-    this.#checkpointed = (await this.#lastCheckpoint()).size;
+    this.#checkpointed = (await this.#lastCheckpoint(true)).size;
   }
 
   /** Resolves once every append queued so far is settled. */
@@ -222,10 +335,12 @@ class Writer {
   }
 
   /** Appends one entry; resolves with its AUDIT sequence once JetStream stored it. */
-  append(request: AuditRequest): Promise<number> {
+  append(request: AuditRequest, recovered = false): Promise<number> {
+    if (this.#halted !== undefined) return Promise.reject(this.#refusal());
     return new Promise((resolve, reject) => {
       this.#queue.push({
         request,
+        recovered,
         deadline: Date.now() + CONTENDED_APPEND_MS,
         attempts: 0,
         resolve,
@@ -257,6 +372,10 @@ class Writer {
   }
 
   async #write(batch: Pending[]): Promise<void> {
+    if (this.#halted !== undefined) {
+      for (const p of batch) p.reject(this.#refusal());
+      return;
+    }
     const built: Built[] = [];
     const time = this.#now().toISOString();
     let prev = this.#lastLeaf;
@@ -269,6 +388,7 @@ class Writer {
           v: 1,
           time,
           ...(prev === undefined ? {} : { prev }),
+          ...(pending.recovered ? { recovered: true } : {}),
         } as AuditEntry);
       } catch (err) {
         pending.reject(err);
@@ -316,6 +436,10 @@ class Writer {
       for (const b of open.values()) b.pending.reject(err);
       return;
     }
+    if (this.#halted !== undefined) {
+      for (const b of open.values()) b.pending.reject(this.#refusal());
+      return;
+    }
     const contended = isWrongLastSequence(failure);
     const retry: Pending[] = [];
     for (const { pending } of open.values()) {
@@ -339,20 +463,60 @@ class Writer {
     this.#queue.unshift(...retry);
   }
 
-  /** The last stored checkpoint: its sequence and tree size. */
-  async #lastCheckpoint(): Promise<{ seq: number; size: number }> {
+  /**
+   * The last stored checkpoint: its sequence and tree size — once checked: signed by this
+   * hub key for the size its header names, and the root of this log at that size. Anything
+   * else halts the writer (a foreign checkpoint, or a log shorter than or different from
+   * what was signed).
+   */
+  async #lastCheckpoint(startup = false): Promise<{ seq: number; size: number }> {
+    let m;
     try {
-      const m = await this.#jsm.streams.getMessage(AUDIT_CHECKPOINTS_STREAM, {
+      m = await this.#jsm.streams.getMessage(AUDIT_CHECKPOINTS_STREAM, {
         last_by_subj: AUDIT_CHECKPOINTS_SUBJECT,
       });
-      return m === null
-        ? { seq: 0, size: 0 }
-        : { seq: m.seq, size: Number(m.header.get(TREE_SIZE_HEADER)) };
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound)
-        return { seq: 0, size: 0 };
+      if (isNoMessage(err)) return { seq: 0, size: 0 };
       throw err;
     }
+    if (m === null) return { seq: 0, size: 0 };
+    const halt = (
+      problem: 'foreign-checkpoint' | 'truncated',
+      reason: string,
+    ): { seq: number; size: number } => {
+      this.#halt({ ok: false, problem, stream: AUDIT_CHECKPOINTS_STREAM, seq: m.seq, reason });
+      return { seq: m.seq, size: this.#tree.size };
+    };
+    let signed;
+    try {
+      signed = verifyCheckpoint(new TextDecoder().decode(m.data), [this.#publicKey], {
+        origin: this.#key.name,
+      });
+    } catch (err) {
+      if (!isMosaicError(err)) throw err;
+      return halt(
+        'foreign-checkpoint',
+        `foreign message: not a checkpoint signed by the hub key ${this.#key.name} (${err.message})`,
+      );
+    }
+    if (Number(m.header.get(TREE_SIZE_HEADER)) !== signed.size)
+      return halt(
+        'foreign-checkpoint',
+        `foreign message: its ${TREE_SIZE_HEADER} header is not the size it signs (${signed.size})`,
+      );
+    // Running, a larger one is another auditor's over entries this one has not read yet.
+    if (signed.size > this.#tree.size && !startup) return { seq: m.seq, size: signed.size };
+    if (signed.size > this.#tree.size)
+      return halt(
+        'truncated',
+        `checkpoint AUDIT_CHECKPOINTS seq ${m.seq} signs ${signed.size} entries but AUDIT holds ${this.#tree.size} readable ones: entries from ${this.#tree.size} are lost`,
+      );
+    if (hex(this.#tree.root(signed.size)) !== hex(signed.root))
+      return halt(
+        'truncated',
+        `checkpoint AUDIT_CHECKPOINTS seq ${m.seq} signs another root for size ${signed.size} than AUDIT holds`,
+      );
+    return { seq: m.seq, size: signed.size };
   }
 
   /**
@@ -368,7 +532,8 @@ class Writer {
         const root = this.#tree.root(size);
         const last = await this.#lastCheckpoint();
         this.#checkpointed = Math.max(this.#checkpointed, last.size);
-        if (size === 0 || size <= last.size) return undefined;
+        // Never sign over a damaged log: the checkpoint would vouch for the damage.
+        if (this.#halted !== undefined || size === 0 || size <= last.size) return undefined;
         const signed = signCheckpoint(
           formatCheckpoint({ origin: this.#key.name, size, root }),
           this.#key,
@@ -424,26 +589,70 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
   const jsm = await jetstreamManager(nc, { checkAPI: false, timeout });
   const js = jetstream(nc, { timeout });
   const writer = new Writer(js, jsm, log, options.now ?? (() => new Date()), options.hubKey);
+  const coverage = new Coverage();
   try {
-    await writer.catchUp();
-    await writer.loadCheckpointed();
+    await writer.catchUp((_seq, _id, entry) => {
+      coverage.add(entry);
+    });
+    if (writer.health.ok) await writer.loadCheckpointed();
   } catch (err) {
     throw new MosaicError(ErrorCode.Unavailable, `cannot read AUDIT: ${(err as Error).message}`, {
       cause: err,
     });
   }
+  const health = writer.health;
+  if (health.ok && options.reconcileWith !== undefined)
+    try {
+      await reconcile(
+        options.reconcileWith,
+        coverage,
+        (request) => writer.append(request, true),
+        log,
+      );
+    } catch (err) {
+      throw new MosaicError(
+        ErrorCode.Unavailable,
+        `cannot reconcile the audit log with REPORTS and ALERTS: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  else if (!health.ok)
+    log.error({ ...health }, 'audit log damaged; not reconciled, appends refused');
   const everyEntries = Math.max(1, options.checkpointEvery?.entries ?? 1_000);
   const everyMs = Math.max(100, (options.checkpointEvery?.seconds ?? 10) * 1_000);
+  const quietMs = Math.max(10, (options.checkpointEvery?.quietSeconds ?? 1) * 1_000);
 
+  // Reported in signing order and never a smaller one after a larger one, so the hub's
+  // checkpoint file only grows even when two checkpoints are signed at once.
+  let reported: Promise<void> = Promise.resolve();
+  let reportedSize = 0;
   const checkpoint = async (): Promise<string | undefined> => {
     const signed = await writer.checkpoint();
     if (signed !== undefined) {
-      log.info({ size: writer.size }, 'checkpoint signed');
-      await options.onCheckpoint?.(signed);
+      const { size } = parseCheckpoint(signed);
+      log.info({ size }, 'checkpoint signed');
+      const report = reported.then(async () => {
+        if (size <= reportedSize) return;
+        await options.onCheckpoint?.(signed);
+        reportedSize = size;
+      });
+      reported = report.catch(() => undefined);
+      await report;
     }
     return signed;
   };
   let checkpointing: Promise<unknown> | undefined;
+  let stopped = false;
+  // A burst's tail is signed soon after the burst ends, not only at the next interval.
+  let quiet: NodeJS.Timeout | undefined;
+  const armQuiet = (): void => {
+    if (stopped) return;
+    clearTimeout(quiet);
+    quiet = setTimeout(() => {
+      if (writer.uncheckpointed > 0) maybeCheckpoint(true);
+    }, quietMs);
+    quiet.unref();
+  };
   const maybeCheckpoint = (force: boolean): void => {
     if (checkpointing !== undefined) return;
     if (!force && writer.uncheckpointed < everyEntries) return;
@@ -453,11 +662,19 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
       })
       .finally(() => {
         checkpointing = undefined;
+        // Entries appended while it was signed are signed after the next quiet period.
+        if (writer.uncheckpointed > 0 && writer.health.ok) armQuiet();
       });
   };
 
   const append = async (request: AuditRequest): Promise<number> => {
+    // Only the start-up reconciliation marks an entry recovered.
+    if ('recovered' in request)
+      throw new MosaicError(ErrorCode.AuditEntry, 'recovered is set by the auditor only', {
+        details: { field: 'recovered' },
+      });
     const seq = await writer.append(request);
+    armQuiet();
     maybeCheckpoint(false);
     return seq;
   };
@@ -539,12 +756,19 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
     maybeCheckpoint(true);
   }, everyMs);
   timer.unref();
-  log.info({ size: writer.size, subject: AUDIT_REQUEST_WILDCARD }, 'auditor ready');
+  // Entries left unsigned by an unclean stop, or just recovered, are signed right away.
+  if (writer.uncheckpointed > 0 && writer.health.ok) maybeCheckpoint(true);
+  log.info(
+    { size: writer.size, subject: AUDIT_REQUEST_WILDCARD, healthy: writer.health.ok },
+    'auditor ready',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(timer);
+      stopped = true;
+      clearTimeout(quiet);
       for (const sub of [requests, samples, advisories])
         if (sub !== undefined) {
           if (nc.isClosed()) sub.unsubscribe();
@@ -561,6 +785,7 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
     })());
   return {
     size: () => writer.size,
+    health: () => writer.health,
     append,
     checkpoint,
     stop,

@@ -1,5 +1,11 @@
 import { AUDIT_CHECKPOINTS_STREAM } from '@mosaic/federation';
-import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  JetStreamError,
+  type JetStreamManager,
+  type StoredMsg,
+} from '@nats-io/jetstream';
 
 /** Messages asked for per direct-get batch. */
 const BATCH = 1_000;
@@ -35,6 +41,58 @@ export async function* readStream(
       yield m;
     }
     if (got === 0) break;
+  }
+}
+
+/** HTTP-like status of a direct get that found nothing (JetStream answers it as a status, not an API error). */
+const NO_MESSAGE_STATUS = 404;
+
+/** A direct or stored get found no message: the status (direct get) or the API error. */
+export function isNoMessage(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.code === JetStreamApiCodes.NoMessageFound;
+  return err instanceof JetStreamError && 'code' in err && err.code === NO_MESSAGE_STATUS;
+}
+
+/** One sequence of a stream: its message, or `undefined` when the stream cannot return it. */
+export interface SequenceRead {
+  seq: number;
+  msg: StoredMsg | undefined;
+}
+
+/**
+ * Every sequence `from`…last of `stream` in order, each with its message or with
+ * `msg: undefined` when the stream's state counts it but no read returns it (a message
+ * dropped by the server's checksum on a damaged block, or removed). For streams that must
+ * have no holes (AUDIT, AUDIT_CHECKPOINTS, REPORTS): unlike {@link readStream} nothing is
+ * skipped silently.
+ */
+export async function* readSequences(
+  jsm: JetStreamManager,
+  stream: string,
+  range: { from?: number } = {},
+): AsyncGenerator<SequenceRead> {
+  const info = await jsm.streams.info(stream);
+  const last = info.state.last_seq;
+  let seq = Math.max(range.from ?? 1, 1);
+  while (seq <= last) {
+    let got = 0;
+    try {
+      const batch = await jsm.direct.getBatch(stream, {
+        seq,
+        batch: Math.min(BATCH, last - seq + 1),
+      });
+      for await (const m of batch) {
+        if (m.seq > last) break;
+        for (; seq < m.seq; seq++) yield { seq, msg: undefined };
+        got++;
+        seq = m.seq + 1;
+        yield { seq: m.seq, msg: m };
+      }
+    } catch (err) {
+      // Nothing at or after `seq` can be read although the state counts up to `last`.
+      if (!isNoMessage(err)) throw err;
+    }
+    if (got === 0) for (; seq <= last; seq++) yield { seq, msg: undefined };
   }
 }
 

@@ -56,8 +56,8 @@ export interface StartHubOptions {
   reseed?: boolean;
   /** Default: a logger for service `hub` on stderr. */
   log?: Logger;
-  /** When the auditor signs a checkpoint. Default: every 1000 entries or 10 s. */
-  checkpointEvery?: { entries?: number; seconds?: number };
+  /** When the auditor signs a checkpoint. Default: every 1000 entries or 10 s, and 1 s after a burst. */
+  checkpointEvery?: { entries?: number; seconds?: number; quietSeconds?: number };
   /** How long nats-server may take to start. Default 30 s. */
   startTimeoutMs?: number;
 }
@@ -267,6 +267,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       nc: auditorNc,
       hubKey,
       log,
+      // Before ingest and the router run: entries a crash lost are recovered first.
+      reconcileWith: hubJsm,
       ...(options.checkpointEvery === undefined
         ? {}
         : { checkpointEvery: options.checkpointEvery }),

@@ -5,17 +5,23 @@ import {
   decodeEntry,
   leafHash,
   hubKeysFromJwks,
+  parseCheckpoint,
   readAuditExport,
   verifyAuditLog,
   verifyCheckpoint,
   verifyInclusion,
   type AuditLogItem,
 } from '@mosaic/audit-log';
-import { readAuditCheckpoints, readStream } from '@mosaic/auditor';
+import { TREE_SIZE_HEADER, readAuditCheckpoints, readSequences, readStream } from '@mosaic/auditor';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { AUDIT_CHECKPOINTS_STREAM, Streams } from '@mosaic/federation';
 import { connectOperator } from '@mosaic/hub';
-import type { JetStreamManager } from '@nats-io/jetstream';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  PubHeaders,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { checkOutputPath, readInput, writeChunk, writeLine } from '../io.ts';
@@ -48,6 +54,106 @@ function defaultJwks(context: string): string {
   return join(dirname(dirname(context)), 'hub.jwks');
 }
 
+/** `<data-dir>/audit/checkpoint`: the hub's own copy of its latest signed checkpoint. */
+function defaultCheckpointFile(context: string): string {
+  return join(dirname(dirname(context)), 'audit', 'checkpoint');
+}
+
+/** A stream the verification needs could not be read: the trail is not intact. */
+function unreadable(stream: string, err: unknown): MosaicError {
+  const missing = err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
+  return new MosaicError(
+    ErrorCode.AuditInvalid,
+    missing
+      ? `stream ${stream} does not exist: it was deleted (or never created); the audit trail cannot be checked`
+      : `cannot read ${stream}: ${err instanceof Error ? err.message : String(err)}`,
+    { details: { stream, problem: missing ? 'stream-missing' : 'unreadable' }, cause: err },
+  );
+}
+
+const hexLeaf = (data: Uint8Array): string => hex(leafHash(data));
+
+/**
+ * Every AUDIT message, in order. A sequence the stream counts but cannot return, and a
+ * message whose msg id is not its leaf hash (the auditor publishes each entry under it;
+ * required on the hub's own AUDIT, checked where present on a copy), are named here.
+ */
+async function readAuditLive(
+  jsm: JetStreamManager,
+  stream: string,
+  requireMsgId: boolean,
+): Promise<AuditLogItem[]> {
+  const out: AuditLogItem[] = [];
+  const bad = (seq: number, problem: string, message: string): MosaicError =>
+    new MosaicError(
+      ErrorCode.AuditInvalid,
+      `the audit log is not intact at entry ${seq - 1} (${stream} seq ${seq}): ${problem}: ${message}`,
+      { details: { index: seq - 1, seq, problem } },
+    );
+  try {
+    for await (const { seq, msg } of readSequences(jsm, stream)) {
+      if (msg === undefined)
+        throw bad(
+          seq,
+          'unreadable',
+          `${stream} seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
+        );
+      const id = msg.header.get(PubHeaders.MsgIdHdr);
+      if ((requireMsgId || id !== '') && id !== hexLeaf(msg.data))
+        throw bad(
+          seq,
+          'foreign',
+          `${stream} seq ${seq} is a foreign message: its msg id ${JSON.stringify(id)} is not its leaf hash, so the auditor did not write it`,
+        );
+      out.push({ index: seq - 1, seq, data: msg.data });
+    }
+  } catch (err) {
+    if (err instanceof MosaicError) throw err;
+    throw unreadable(stream, err);
+  }
+  return out;
+}
+
+/** The stored checkpoints with their sequences. */
+async function readCheckpointsLive(
+  jsm: JetStreamManager,
+  stream: string,
+): Promise<{ seq: number; size: number; text: string }[]> {
+  const out: { seq: number; size: number; text: string }[] = [];
+  try {
+    for await (const { seq, msg } of readSequences(jsm, stream)) {
+      if (msg === undefined)
+        throw new MosaicError(
+          ErrorCode.AuditInvalid,
+          `${stream} seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
+          { details: { stream, seq, problem: 'unreadable' } },
+        );
+      out.push({
+        seq,
+        size: Number(msg.header.get(TREE_SIZE_HEADER) || NaN),
+        text: new TextDecoder().decode(msg.data),
+      });
+    }
+  } catch (err) {
+    if (err instanceof MosaicError) throw err;
+    throw unreadable(stream, err);
+  }
+  return out;
+}
+
+/** The checkpoint file's text, or undefined when there is none. */
+async function readCheckpointFile(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
+    throw new MosaicError(ErrorCode.Io, `cannot read ${path}: ${(err as Error).message}`, {
+      details: { path },
+      cause: err,
+    });
+  }
+}
+
 /** Problems about the checkpoints alone: their index is the checkpoint's position. */
 const CHECKPOINT_ONLY = new Set([
   'checkpoint-signature',
@@ -56,19 +162,30 @@ const CHECKPOINT_ONLY = new Set([
   'fork',
 ]);
 
-function failure(result: {
-  index: number;
-  problem: string;
-  message: string;
-  checkpoint?: number;
-}): MosaicError {
+function failure(
+  result: {
+    index: number;
+    problem: string;
+    message: string;
+    checkpoint?: number;
+  },
+  /** Where each checkpoint position came from: its stream sequence, or the data dir's file. */
+  origins: readonly string[] = [],
+): MosaicError {
   const { index, problem, message, checkpoint } = result;
   const where = CHECKPOINT_ONLY.has(problem)
     ? `checkpoint ${index}`
     : `entry ${index} (AUDIT seq ${index + 1})`;
+  const from = checkpoint === undefined ? undefined : origins[checkpoint];
+  const foreign =
+    problem === 'checkpoint-signature' && from !== undefined
+      ? ` — ${from} is a foreign message: not a checkpoint signed by this hub key`
+      : from !== undefined
+        ? ` (checkpoint ${checkpoint} is ${from})`
+        : '';
   return new MosaicError(
     ErrorCode.AuditInvalid,
-    `the audit log is not intact at ${where}: ${problem}: ${message}`,
+    `the audit log is not intact at ${where}: ${problem}: ${message}${foreign}`,
     { details: { index, problem, ...(checkpoint === undefined ? {} : { checkpoint }) } },
   );
 }
@@ -76,6 +193,8 @@ function failure(result: {
 interface Coverage {
   reports: number;
   alerts: number;
+  /** Entries the auditor reconstructed after a crash (`recovered: true`). */
+  recovered: number;
 }
 
 /**
@@ -89,8 +208,10 @@ async function checkCoverage(
 ): Promise<Coverage> {
   const collected = new Set<number>();
   const disclosed = new Set<string>();
+  let recovered = 0;
   for (const item of entries) {
     const e = decodeEntry(item.data);
+    if (e.recovered === true) recovered++;
     if (e.action === 'report.accepted')
       for (const ref of e.refs ?? []) if (ref.stream === Streams.Reports) collected.add(ref.seq);
     if (e.action === 'alert.disclosed' || e.action === 'report.retracted')
@@ -98,15 +219,36 @@ async function checkCoverage(
         disclosed.add(`${r.agency}|${String(e.subject?.issuer)}|${String(e.subject?.reportId)}`);
   }
   let reports = 0;
-  for await (const m of readStream(jsm, Streams.Reports)) {
-    reports++;
-    if (!collected.has(m.seq))
-      throw new MosaicError(
-        ErrorCode.AuditInvalid,
-        `REPORTS seq ${m.seq} (${m.subject}) has no collection entry (report.accepted) in the audit log`,
-        { details: { stream: Streams.Reports, seq: m.seq } },
-      );
+  let lastReport = 0;
+  try {
+    for await (const { seq, msg: m } of readSequences(jsm, Streams.Reports)) {
+      if (m === undefined)
+        throw new MosaicError(
+          ErrorCode.AuditInvalid,
+          `REPORTS seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
+          { details: { stream: Streams.Reports, seq, problem: 'unreadable' } },
+        );
+      reports++;
+      lastReport = seq;
+      if (!collected.has(m.seq))
+        throw new MosaicError(
+          ErrorCode.AuditInvalid,
+          `REPORTS seq ${m.seq} (${m.subject}) has no collection entry (report.accepted) in the audit log`,
+          { details: { stream: Streams.Reports, seq: m.seq } },
+        );
+    }
+  } catch (err) {
+    if (err instanceof MosaicError) throw err;
+    throw unreadable(Streams.Reports, err);
   }
+  // REPORTS refuses deletes: a collected report it no longer holds means the stream was replaced.
+  const beyond = Math.max(0, ...collected);
+  if (beyond > lastReport)
+    throw new MosaicError(
+      ErrorCode.AuditInvalid,
+      `the audit log records the collection of REPORTS seq ${beyond} but REPORTS holds only ${reports} reports (last seq ${lastReport}): reports were removed (the stream was deleted or replaced)`,
+      { details: { stream: Streams.Reports, seq: beyond, problem: 'reports-missing' } },
+    );
   let alerts = 0;
   for await (const m of readStream(jsm, Streams.Alerts)) {
     alerts++;
@@ -119,7 +261,7 @@ async function checkCoverage(
         { details: { stream: Streams.Alerts, seq: m.seq } },
       );
   }
-  return { reports, alerts };
+  return { reports, alerts, recovered };
 }
 
 export const auditVerify: Command = {
@@ -134,8 +276,12 @@ Recomputes the Merkle log (RFC 9162 hashing) over every AUDIT entry, checks each
 consistency of every checkpoint with the log (a removed, altered, reordered or truncated
 entry, or a second history for a signed size, is found). Live, it also checks that every
 REPORTS message has its collection entry and every ALERTS message is covered by a
-disclosure entry. Prints a summary on stdout: entries, checkpoints, reports, alerts, rate.
-On failure names the first bad entry index (AUDIT seq = index + 1) and what is wrong.
+disclosure entry, that REPORTS still holds every collected report, and that every AUDIT
+message is the auditor's (its msg id is its leaf hash; otherwise it is named foreign).
+A deleted stream, or a sequence a stream counts but cannot return, is named too. Prints a
+summary on stdout: entries, checkpoints, reports, alerts, recovered (entries the auditor
+reconstructed after a crash), rate. On failure names the first bad entry index (AUDIT
+seq = index + 1) and what is wrong.
 
 Options:
   --context <file>            the operator's context file
@@ -145,6 +291,9 @@ Options:
   --export <file>             verify an export ("mosaic replay --stream audit --out") offline
   --stream <name>             the audit stream (default AUDIT; e.g. a copy)
   --checkpoints-stream <name> its checkpoints (default AUDIT_CHECKPOINTS)
+  --checkpoint-file <file>    the hub's copy of its latest checkpoint (default
+                              <data-dir>/audit/checkpoint when it exists): a log shorter
+                              than it, or a deleted AUDIT_CHECKPOINTS, is found
   -h, --help                  show this help
 
 Examples:
@@ -160,6 +309,7 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
     export: { type: 'string' },
     stream: { type: 'string' },
     'checkpoints-stream': { type: 'string' },
+    'checkpoint-file': { type: 'string' },
   },
   positionals: { min: 0, max: 0 },
   async run(args, io) {
@@ -181,10 +331,12 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
         'mosaic audit verify: --from-checkpoint must be an index >= 0',
       );
     const started = performance.now();
-    let entries: AuditLogItem[];
-    let checkpoints: string[];
+    let entries: AuditLogItem[] = [];
+    let checkpoints: string[] = [];
+    const origins: string[] = [];
     let coverage: (() => Promise<Coverage>) | undefined;
     let close: (() => Promise<void>) | undefined;
+    let live: JetStreamManager | undefined;
     let jwksPath: string;
     if (exportFile !== undefined) {
       jwksPath = requireOption(args, 'jwks', this);
@@ -196,20 +348,39 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
       jwksPath = (args.values['jwks'] as string | undefined) ?? defaultJwks(ctx);
       const op = await connectOperator(ctx);
       close = () => op.close();
-      const jsm = op.jsm;
-      const stream = (args.values['stream'] as string | undefined) ?? Streams.Audit;
-      entries = [];
-      for await (const m of readStream(jsm, stream))
-        entries.push({ index: m.seq - 1, seq: m.seq, data: m.data });
-      checkpoints = (
-        await readAuditCheckpoints(
-          jsm,
-          (args.values['checkpoints-stream'] as string | undefined) ?? AUDIT_CHECKPOINTS_STREAM,
-        )
-      ).map((c) => c.text);
-      coverage = () => checkCoverage(jsm, entries);
+      live = op.jsm;
     }
+    // Every read happens inside: the connection is closed whatever fails.
     try {
+      if (live !== undefined && context !== undefined) {
+        const jsm = live;
+        const stream = (args.values['stream'] as string | undefined) ?? Streams.Audit;
+        const cpStream =
+          (args.values['checkpoints-stream'] as string | undefined) ?? AUDIT_CHECKPOINTS_STREAM;
+        entries = await readAuditLive(jsm, stream, stream === Streams.Audit);
+        const stored = await readCheckpointsLive(jsm, cpStream);
+        checkpoints = stored.map((c) => c.text);
+        origins.push(...stored.map((c) => `${cpStream} seq ${c.seq}`));
+        // The hub's copy of its latest checkpoint outlives a deleted or replaced stream.
+        const file =
+          (args.values['checkpoint-file'] as string | undefined) ??
+          (stream === Streams.Audit ? defaultCheckpointFile(context) : undefined);
+        const text = file === undefined ? undefined : await readCheckpointFile(file);
+        if (text !== undefined) {
+          let size = Number.NaN;
+          try {
+            size = parseCheckpoint(text).size;
+          } catch (err) {
+            if (!(err instanceof MosaicError)) throw err;
+          }
+          const largest = Math.max(0, ...stored.map((c) => c.size).filter(Number.isFinite));
+          if (!(size < largest)) {
+            checkpoints.push(text);
+            origins.push(`the checkpoint file ${String(file)}`);
+          }
+        }
+        coverage = () => checkCoverage(jsm, entries);
+      }
       const keys = await readJwks(jwksPath);
       const result = await verifyAuditLog(
         entries,
@@ -217,7 +388,7 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
         hubKeysFromJwks(keys),
         fromCheckpoint === undefined ? {} : { fromCheckpoint },
       );
-      if (!result.ok) throw failure(result);
+      if (!result.ok) throw failure(result, origins);
       const covered = coverage === undefined ? undefined : await coverage();
       const seconds = (performance.now() - started) / 1000;
       writeLine(
