@@ -10,7 +10,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ROUTER_CONSUMER, Streams } from '@mosaic/federation';
+import {
+  ROUTER_CONSUMER,
+  Streams,
+  contextConnectOptions,
+  readContextFile,
+} from '@mosaic/federation';
 import { startNatsServerProcess } from '@mosaic/nats-server';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
 import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
@@ -72,30 +77,22 @@ export async function cliReplay(o: {
   // 1. The hub lays out its data dir, streams, registry and the router's consumer.
   await stopHubChild(await startHubChild(spec, federationPath));
 
-  // 2. A bare server on the hub's store: write the reports, move the router past them.
-  const conf = await readFile(join(dataDir, 'nats-server.conf'), 'utf8');
-  const storeDir = /store_dir: ("[^"]+")/.exec(conf)?.[1];
-  if (storeDir === undefined) throw new Error('no store_dir in the hub configuration');
-  const bareConf = join(o.workDir, 'bare.conf');
-  await writeFile(
-    bareConf,
-    [
-      'server_name: "mosaic-hub"',
-      'host: "127.0.0.1"',
-      'port: -1',
-      `ports_file_dir: ${JSON.stringify(o.workDir)}`,
-      `jetstream { store_dir: ${storeDir} }`,
-      'max_payload: 2MB',
-    ].join('\n'),
-  );
+  // 2. The hub's own server alone (no services): write the reports with the break-glass
+  //    identity, move the router past them. (No auditor runs, so nothing records this.)
+  const bareConf = join(dataDir, 'nats-server.conf');
   const bare = await startNatsServerProcess({
     binary: o.natsServerPath,
     configFile: bareConf,
-    portsFileDir: o.workDir,
+    portsFileDir: dataDir,
     name: 'bench bare nats-server',
   });
   try {
-    const nc = await connect({ servers: bare.url });
+    const nc = await connect({
+      ...contextConnectOptions(
+        await readContextFile(join(dataDir, 'breakglass', 'admin.json')),
+      ),
+      servers: bare.url,
+    });
     try {
       const t0 = performance.now();
       const pairs = issuers.map((id) => keys.get(id)!);

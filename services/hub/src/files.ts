@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 
@@ -90,4 +90,34 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o600):
     await rm(temp, { force: true });
     throw ioError(path, err);
   }
+}
+
+/**
+ * Moves the JetStream data of a store written before the hub had accounts — everything in
+ * the global account `$G` — to the hub account, so an upgraded hub keeps every report,
+ * alert and audit entry. Does nothing when the hub account already has data. Returns
+ * whether it moved anything.
+ */
+export async function adoptGlobalAccountStore(
+  storeDir: string,
+  hubAccount: string,
+): Promise<boolean> {
+  const root = join(storeDir, 'jetstream');
+  const global = join(root, '$G');
+  const target = join(root, hubAccount);
+  const exists = (path: string): Promise<boolean> =>
+    stat(path).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return false;
+        throw ioError(path, err);
+      },
+    );
+  if (!(await exists(global)) || (await exists(target))) return false;
+  try {
+    await rename(global, target);
+  } catch (err) {
+    throw ioError(target, err);
+  }
+  return true;
 }

@@ -35,7 +35,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { withDemoKeys } from './demo-keys.ts';
-import { dataDirLayout, makeDataDir, writeFileAtomic, type DataDirLayout } from './files.ts';
+import {
+  adoptGlobalAccountStore,
+  dataDirLayout,
+  makeDataDir,
+  writeFileAtomic,
+  type DataDirLayout,
+} from './files.ts';
 import { ensureHubKey } from './hub-key.ts';
 import { syncAgencyAccounts } from './accounts.ts';
 import { readIdentities, writeIdentities } from './identities-store.ts';
@@ -175,6 +181,11 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       layout.configFile,
       await renderServerConfig({ layout, port, agencies: authorized, identities }),
     );
+    if (await adoptGlobalAccountStore(layout.storeDir, identities.accounts.hub.publicKey))
+      log.warn(
+        { account: identities.accounts.hub.publicKey },
+        'JetStream data of a hub without accounts moved to the hub account',
+      );
     const server: NatsServerProcess = await startNatsServerProcess({
       binary: binary.path,
       configFile: layout.configFile,
