@@ -1,5 +1,5 @@
 /**
- * `npm run bench` — Mosaic's benchmark suite (issue 6). Starts its own nats-servers and hub,
+ * `npm run bench` — Mosaic's benchmark suite. Starts its own nats-servers and hub,
  * prints a table and writes `bench/results/<timestamp>.json`. See docs/performance.md.
  *
  *   npm run bench                 full run (< 10 min on 2 cores)

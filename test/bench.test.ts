@@ -141,7 +141,7 @@ function result(): BenchResult {
 }
 
 describe('targets and result file', () => {
-  it('judges each target of issue 6', () => {
+  it('judges each performance target', () => {
     const targets = result().targets;
     expect(targets.map((t) => [t.name, t.met])).toEqual([
       ['end-to-end ÷ limit (fsync default)', false],

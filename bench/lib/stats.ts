@@ -197,7 +197,7 @@ export interface TargetCheck {
   met: boolean;
 }
 
-/** The four targets of issue 6, judged against a result (never asserted by a test). */
+/** The four performance targets, judged against a result (never asserted by a test). */
 export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
   const out: TargetCheck[] = [];
   const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import {
+  HUB_API_PREFIX,
   ROUTER_CONSUMER,
   Streams,
   contextConnectOptions,
@@ -85,7 +86,7 @@ async function routed(hub: Hub, timeoutMs = 15_000): Promise<boolean> {
     contextConnectOptions(await readContextFile(join(hub.contextsDir, 'operator.json'))),
   );
   try {
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const last = (await jsm.streams.info(Streams.Reports)).state.last_seq;

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeEntry } from '@mosaic/audit-log';
 import { readStream } from '@mosaic/auditor';
-import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
+import {
+  HUB_API_PREFIX,
+  Streams,
+  contextConnectOptions,
+  readContextFile,
+} from '@mosaic/federation';
 import { connectAgency } from '@mosaic/sdk';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -141,7 +146,7 @@ describe('crash recovery of the audit trail', () => {
         break;
       }
       const nc = await connect(contextConnectOptions(await readContextFile(operator)));
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
       const before = (await jsm.streams.info(Streams.Reports)).state.last_seq;
       const killAfter = before + randomInt(5, 60);
       const agency = await connectAgency({
@@ -169,7 +174,7 @@ describe('crash recovery of the audit trail', () => {
     // Every stored report has exactly one collection entry that is not a duplicate answer.
     const child = await startHubChild(dataDir, false);
     const nc = await connect(contextConnectOptions(await readContextFile(operator)));
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
     const collections = new Map<number, number>();
     for await (const m of readStream(jsm, Streams.Audit)) {
       const e = decodeEntry(m.data);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   AUDIT_CHECKPOINTS_STREAM,
   AUDIT_CHECKPOINTS_SUBJECT,
+  HUB_API_PREFIX,
   StreamSubjects,
   Streams,
   contextConnectOptions,
@@ -52,7 +53,10 @@ interface Running {
   hub: Hub;
   operator: string;
   nc: NatsConnection;
+  /** Reads, as the routine operator. */
   jsm: JetStreamManager;
+  /** Stream administration, break-glass. */
+  admin: JetStreamManager;
 }
 
 async function runHub(dataDir?: string): Promise<Running> {
@@ -66,13 +70,26 @@ async function runHub(dataDir?: string): Promise<Running> {
     log: log(),
   });
   const operator = join(hub.contextsDir, 'operator.json');
-  const nc = await connect(contextConnectOptions(await readContextFile(operator)));
+  // Reads as the routine operator (not audited); deleting streams and writing junk is what
+  // only the break-glass identity can do (each of its API calls is itself audited).
+  const opNc = await connect(contextConnectOptions(await readContextFile(operator)));
+  const nc = await connect(
+    contextConnectOptions(await readContextFile(join(hub.dataDir, 'breakglass', 'admin.json'))),
+  );
   const stop = async (): Promise<void> => {
     await nc.close();
+    await opNc.close();
     await hub.stop();
   };
   cleanup.push(stop);
-  return { dataDir: dir, hub, operator, nc, jsm: await jetstreamManager(nc) };
+  return {
+    dataDir: dir,
+    hub,
+    operator,
+    nc,
+    jsm: await jetstreamManager(opNc, { apiPrefix: HUB_API_PREFIX, checkAPI: false }),
+    admin: await jetstreamManager(nc, { checkAPI: false }),
+  };
 }
 
 async function publish(run: Running, n: number, retry = true): Promise<void> {
@@ -93,7 +110,7 @@ describe('mosaic audit verify when a stream is gone', () => {
     await publish(run, 2);
     await routerIdle(run.jsm, 15_000);
     expect((await verify(run)).code).toBe(0);
-    await run.jsm.streams.delete(Streams.Audit);
+    await run.admin.streams.delete(Streams.Audit);
     const res = await verify(run);
     expect(res.code, res.stderr).toBe(1);
     expect(res.stderr).toMatch(/ERR_AUDIT_INVALID: stream AUDIT does not exist/);
@@ -104,14 +121,14 @@ describe('mosaic audit verify when a stream is gone', () => {
     await publish(run, 3);
     await routerIdle(run.jsm, 15_000);
     await run.hub.auditor.checkpoint();
-    await run.jsm.streams.delete(AUDIT_CHECKPOINTS_STREAM);
+    await run.admin.streams.delete(AUDIT_CHECKPOINTS_STREAM);
     const gone = await verify(run);
     expect(gone.code, gone.stderr).toBe(1);
     expect(gone.stderr).toMatch(/ERR_AUDIT_INVALID: stream AUDIT_CHECKPOINTS does not exist/);
 
-    await run.jsm.streams.delete(Streams.Audit);
-    await run.jsm.streams.add(streamConfigs()[Streams.Audit]);
-    await run.jsm.streams.add({
+    await run.admin.streams.delete(Streams.Audit);
+    await run.admin.streams.add(streamConfigs()[Streams.Audit]);
+    await run.admin.streams.add({
       name: AUDIT_CHECKPOINTS_STREAM,
       subjects: [AUDIT_CHECKPOINTS_SUBJECT],
       allow_direct: true,
@@ -127,11 +144,11 @@ describe('mosaic audit verify when a stream is gone', () => {
     const run = await runHub();
     await publish(run, 2);
     await routerIdle(run.jsm, 15_000);
-    await run.jsm.streams.delete(Streams.Reports);
+    await run.admin.streams.delete(Streams.Reports);
     const missing = await verify(run);
     expect(missing.code, missing.stderr).toBe(1);
     expect(missing.stderr).toMatch(/ERR_AUDIT_INVALID: stream REPORTS does not exist/);
-    await run.jsm.streams.add(streamConfigs()[Streams.Reports]);
+    await run.admin.streams.add(streamConfigs()[Streams.Reports]);
     const replaced = await verify(run);
     expect(replaced.code, replaced.stderr).toBe(1);
     expect(replaced.stderr).toMatch(

@@ -292,7 +292,7 @@ describe('mosaic subscribe', () => {
     expect(code).toBe(141);
     expect(Buffer.concat(stderr).toString('utf8')).toBe('');
     expect(lines(printed.join('')).map((l) => l['seq'])).toEqual([w[0]!.seq]);
-    const info = await jetstreamManager(await as(ids.operator)).then((jsm) =>
+    const info = await jetstreamManager(await as(ids.admin)).then((jsm) =>
       jsm.consumers.info(Streams.Alerts, `alerts-${NL}`),
     );
     expect(info.ack_floor.stream_seq).toBe(w[0]!.seq);
@@ -325,7 +325,7 @@ describe('mosaic subscribe', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
     expect(JSON.parse(first.split('\n')[0]!)).toMatchObject({ seq: written[0]!.seq });
-    const info = await jetstreamManager(await as(ids.operator)).then((jsm) =>
+    const info = await jetstreamManager(await as(ids.admin)).then((jsm) =>
       jsm.consumers.info(Streams.Alerts, `alerts-${RO}`),
     );
     const last = written.at(-1)!.seq;

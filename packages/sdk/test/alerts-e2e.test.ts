@@ -1,5 +1,5 @@
 /**
- * Issue 4's delivery acceptance through the real hub (`startHub`: nats-server, ingest,
+ * Delivery acceptance through the real hub (`startHub`: nats-server, ingest,
  * router, key projection) and the SDK on each agency's own NATS identity:
  * - six agencies, each publishing and each subscribing, receive exactly the alerts that
  *   `route()` of @mosaic/policy entitles them to — nothing more, nothing twice;
