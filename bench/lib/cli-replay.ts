@@ -88,9 +88,7 @@ export async function cliReplay(o: {
   });
   try {
     const nc = await connect({
-      ...contextConnectOptions(
-        await readContextFile(join(dataDir, 'breakglass', 'admin.json')),
-      ),
+      ...contextConnectOptions(await readContextFile(join(dataDir, 'breakglass', 'admin.json'))),
       servers: bare.url,
     });
     try {
