@@ -50,6 +50,7 @@ export {
   AUDIT_CHECKPOINTS_STREAM,
   AUDIT_CHECKPOINTS_SUBJECT,
   ingestSubject,
+  agencyOfIngestSubject,
   alertsSubjectFilter,
   alertsConsumer,
   alertsConsumerConfig,
