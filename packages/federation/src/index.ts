@@ -149,5 +149,7 @@ export {
   AlertHeaders,
   alertSubject,
   alertMsgId,
+  alertKindOf,
+  alertRefersTo,
   deliveredSubjectFilter,
 } from './alert-protocol.ts';
