@@ -90,3 +90,17 @@ export function alertRefersTo(report: LineageOf): string[] {
     ]),
   ];
 }
+
+/**
+ * The tokens of an alert subject (`mosaic.alerts.<recipient>.<kind>.<issuer>.<reportId>`), or
+ * undefined when the subject is not one.
+ */
+export function parseAlertSubject(
+  subject: string,
+): { recipient: string; kind: string; issuer: string; reportId: string } | undefined {
+  const [mosaic, alerts, recipient, kind, issuer, reportId, ...rest] = subject.split('.');
+  if (mosaic !== 'mosaic' || alerts !== 'alerts' || rest.length > 0) return undefined;
+  if (recipient === undefined || kind === undefined || issuer === undefined) return undefined;
+  if (reportId === undefined) return undefined;
+  return { recipient, kind, issuer, reportId };
+}

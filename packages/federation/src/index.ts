@@ -151,5 +151,6 @@ export {
   alertMsgId,
   alertKindOf,
   alertRefersTo,
+  parseAlertSubject,
   deliveredSubjectFilter,
 } from './alert-protocol.ts';
