@@ -54,3 +54,53 @@ export const AlertHeaders = {
   /** For retractions and supersedes: the report id that was retracted or superseded. */
   Refers: 'Mosaic-Refers-To',
 } as const;
+
+/** The part of a report that decides what its alerts announce. */
+interface LineageOf {
+  lineage?: { retracts?: string; supersedes?: readonly string[] } | undefined;
+}
+
+/**
+ * What every alert of this report announces: a retraction, a supersede, or a report. The
+ * router writes it into the alert's subject and `Mosaic-Alert-Kind`; a recipient recomputes
+ * it from the signed report, so the headers cannot say otherwise.
+ */
+export function alertKindOf(report: LineageOf): AlertKind {
+  if (report.lineage?.retracts !== undefined) return AlertKind.Retraction;
+  if ((report.lineage?.supersedes?.length ?? 0) > 0) return AlertKind.Supersede;
+  return AlertKind.Report;
+}
+
+/**
+ * The report ids an alert of this report refers to (`Mosaic-Refers-To`, comma-separated):
+ * what it retracts, then what it supersedes, without repeats.
+ *
+ * @example
+ * ```ts
+ * alertRefersTo({ lineage: { supersedes: ['a', 'b', 'a'] } }); // ['a', 'b']
+ * ```
+ */
+export function alertRefersTo(report: LineageOf): string[] {
+  const lineage = report.lineage;
+  if (lineage === undefined) return [];
+  return [
+    ...new Set([
+      ...(lineage.retracts === undefined ? [] : [lineage.retracts]),
+      ...(lineage.supersedes ?? []),
+    ]),
+  ];
+}
+
+/**
+ * The tokens of an alert subject (`mosaic.alerts.<recipient>.<kind>.<issuer>.<reportId>`), or
+ * undefined when the subject is not one.
+ */
+export function parseAlertSubject(
+  subject: string,
+): { recipient: string; kind: string; issuer: string; reportId: string } | undefined {
+  const [mosaic, alerts, recipient, kind, issuer, reportId, ...rest] = subject.split('.');
+  if (mosaic !== 'mosaic' || alerts !== 'alerts' || rest.length > 0) return undefined;
+  if (recipient === undefined || kind === undefined || issuer === undefined) return undefined;
+  if (reportId === undefined) return undefined;
+  return { recipient, kind, issuer, reportId };
+}

@@ -50,6 +50,7 @@ export {
   AUDIT_CHECKPOINTS_STREAM,
   AUDIT_CHECKPOINTS_SUBJECT,
   ingestSubject,
+  agencyOfIngestSubject,
   alertsSubjectFilter,
   alertsConsumer,
   alertsConsumerConfig,
@@ -122,7 +123,7 @@ export {
 } from './context.ts';
 export type { NatsContext, ContextConnectOptions } from './context.ts';
 export { seedRegistry, readRegistry, registryKeysByDirectGet, RegistryKeys } from './registry.ts';
-export type { RegistryKv, DirectLastReader } from './registry.ts';
+export type { RegistryKv, DirectLastReader, ReadRegistryOptions } from './registry.ts';
 export { staticRegistryView, keyRecordFor } from './registry-view.ts';
 export { syncPublicKeys, publicKeyEntry, parsePublicKeyRecord } from './public-keys.ts';
 export type { PublicKeysKv } from './public-keys.ts';
@@ -148,5 +149,8 @@ export {
   AlertHeaders,
   alertSubject,
   alertMsgId,
+  alertKindOf,
+  alertRefersTo,
+  parseAlertSubject,
   deliveredSubjectFilter,
 } from './alert-protocol.ts';

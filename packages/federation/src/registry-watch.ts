@@ -34,14 +34,21 @@ export interface WatchRegistryOptions {
   onChange?: (federation: Federation, revision: number) => void | Promise<void>;
   /** A reload or `onChange` failed; the view keeps the last good federation. */
   onError?: (err: unknown) => void;
+  /**
+   * An entry was left out of the view (not JSON, unknown, or invalid: `readRegistry`'s
+   * `onInvalidEntry`), at every reload that sees it. Default: reported through `onError`.
+   */
+  onInvalidEntry?: (key: string, error: MosaicError) => void;
 }
 
 /**
  * A `RegistryView` over the live KV registry: it reads the registry once (`ready`), then
  * on every KV update reads it again and swaps in a fresh `staticRegistryView`, so a key
  * revoked or an agency added applies to the next lookup without a restart. Updates that
- * arrive while a reload runs are coalesced into one more reload. A registry that fails to
- * read or validate is reported (`onError`, `lastError()`) and the previous view is kept.
+ * arrive while a reload runs are coalesced into one more reload. An entry that is not JSON,
+ * unknown or invalid is left out and reported (`onInvalidEntry`); a registry that fails to
+ * read as a whole (no valid `meta`) is reported (`onError`, `lastError()`) and the previous
+ * view is kept.
  *
  * @example
  * ```ts
@@ -68,10 +75,16 @@ export function watchRegistry(
     return current;
   };
 
+  // One bad entry (whoever wrote it) is left out and reported; it never freezes the view.
+  const invalidEntry = (key: string, error: MosaicError): void => {
+    if (options.onInvalidEntry === undefined) options.onError?.(error);
+    else options.onInvalidEntry(key, error);
+  };
+
   const load = async (): Promise<void> => {
     while (applied < wanted || current === undefined) {
       const target = wanted;
-      const federation = await readRegistry(kv);
+      const federation = await readRegistry(kv, { onInvalidEntry: invalidEntry });
       current = staticRegistryView(federation);
       applied = Math.max(applied, target);
       failure = undefined;

@@ -71,47 +71,132 @@ function parseEntry(key: string, text: string): unknown {
   }
 }
 
+/** Options of `readRegistry`. */
+export interface ReadRegistryOptions {
+  /**
+   * When given, an entry that is not JSON, of no known kind, named for another id than it
+   * holds, or invalid (on its own or against the rest) is handed here and left out, instead
+   * of failing the whole read: one bad entry cannot take the federation down. The `meta`
+   * entry is never left out — without it there is no federation.
+   */
+  onInvalidEntry?: (key: string, error: MosaicError) => void;
+}
+
+const LISTS = ['groups', 'agencies', 'agreements'] as const;
+type List = (typeof LISTS)[number];
+
+function entryProblem(key: string, message: string, details: object = {}): MosaicError {
+  return new MosaicError(ErrorCode.Registry, `registry entry ${key}: ${message}`, {
+    details: { key, ...details },
+  });
+}
+
+/** The entry behind a problem path (`agencies[2].keys[0]`), or undefined (the meta entry). */
+function entryAt(path: readonly PropertyKey[] | string, keys: Record<List, string[]>) {
+  const [list, index] =
+    typeof path === 'string'
+      ? (/^(groups|agencies|agreements)\[(\d+)\]/.exec(path)?.slice(1) ?? [])
+      : path.map(String);
+  return LISTS.includes(list as List) ? keys[list as List][Number(index)] : undefined;
+}
+
 /**
  * Reads the federation back from the registry and validates it like a federation file.
  * Agencies and groups come back sorted by id, agreements in their original order.
  * Throws ERR_REGISTRY when the registry is empty, an entry is unknown or not JSON, or
- * the whole is not a valid federation.
+ * the whole is not a valid federation — unless `onInvalidEntry` is given: then each bad
+ * entry is reported there and left out, and only a missing or invalid `meta` fails.
  */
-export async function readRegistry(kv: RegistryKv): Promise<Federation> {
-  const keys: string[] = [];
-  for await (const key of await kv.keys()) keys.push(key);
-  keys.sort();
+export async function readRegistry(
+  kv: RegistryKv,
+  options: ReadRegistryOptions = {},
+): Promise<Federation> {
+  const names: string[] = [];
+  for await (const key of await kv.keys()) names.push(key);
+  names.sort();
   let meta: unknown;
-  const groups: unknown[] = [];
-  const agencies: unknown[] = [];
-  const agreements: unknown[] = [];
-  for (const key of keys) {
+  const values: Record<List, { key: string; value: unknown }[]> = {
+    groups: [],
+    agencies: [],
+    agreements: [],
+  };
+  const skip = (error: MosaicError): void => {
+    const key = (error.details as { key: string }).key;
+    if (options.onInvalidEntry === undefined) throw error;
+    options.onInvalidEntry(key, error);
+  };
+  for (const key of names) {
     const entry = await kv.get(key);
     if (entry === null || entry.operation !== 'PUT') continue;
-    const value = parseEntry(key, entry.string());
+    let value: unknown;
+    try {
+      value = parseEntry(key, entry.string());
+    } catch (err) {
+      if (!(err instanceof MosaicError) || key === RegistryKeys.meta) throw err;
+      skip(err);
+      continue;
+    }
     const [kind] = key.split('.', 1);
+    const list: List | undefined =
+      kind === 'group'
+        ? 'groups'
+        : kind === 'agency'
+          ? 'agencies'
+          : kind === 'agreement'
+            ? 'agreements'
+            : undefined;
     if (key === RegistryKeys.meta) meta = value;
-    else if (kind === 'group') groups.push(value);
-    else if (kind === 'agency') agencies.push(value);
-    else if (kind === 'agreement') agreements.push(value);
-    else
-      throw new MosaicError(ErrorCode.Registry, `unknown registry entry ${key}`, {
-        details: { key },
-      });
+    else if (list === undefined)
+      skip(
+        new MosaicError(ErrorCode.Registry, `unknown registry entry ${key}`, { details: { key } }),
+      );
+    else if (
+      list !== 'agreements' &&
+      key !== `${kind}.${String((value as { id?: unknown } | null)?.id)}`
+    )
+      skip(entryProblem(key, 'holds another id than its key names'));
+    else values[list].push({ key, value });
   }
   if (meta === undefined)
     throw new MosaicError(ErrorCode.Registry, 'the registry holds no federation (no meta entry)', {
       details: { key: RegistryKeys.meta },
     });
-  const parsed = federationSchema.safeParse({ ...(meta as object), groups, agencies, agreements });
-  const problems = parsed.success
-    ? checkFederation(parsed.data)
-    : parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-  if (!parsed.success || problems.length > 0)
-    throw new MosaicError(ErrorCode.Registry, 'the registry does not hold a valid federation', {
-      details: { problems },
+  // Leaves out, one round at a time, the entries the problems point at; fails on the rest.
+  for (;;) {
+    const keys = {
+      groups: values.groups.map((e) => e.key),
+      agencies: values.agencies.map((e) => e.key),
+      agreements: values.agreements.map((e) => e.key),
+    };
+    const parsed = federationSchema.safeParse({
+      ...(meta as object),
+      groups: values.groups.map((e) => e.value),
+      agencies: values.agencies.map((e) => e.value),
+      agreements: values.agreements.map((e) => e.value),
     });
-  return parsed.data;
+    const problems = parsed.success
+      ? checkFederation(parsed.data)
+      : parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+    if (parsed.success && problems.length === 0) return parsed.data;
+    const paths = parsed.success
+      ? problems.map((p) => p.path)
+      : parsed.error.issues.map((i) => i.path);
+    const targets = problems.map((_, i) => entryAt(paths[i] ?? '', keys));
+    // A problem of the whole (meta, list sizes) or strict reading: the registry is unusable.
+    if (options.onInvalidEntry === undefined || targets.includes(undefined))
+      throw new MosaicError(ErrorCode.Registry, 'the registry does not hold a valid federation', {
+        details: { problems },
+      });
+    const blamed = new Map<string, string[]>();
+    problems.forEach((problem, i) => {
+      const key = targets[i] ?? '';
+      blamed.set(key, [...(blamed.get(key) ?? []), `${problem.path}: ${problem.message}`]);
+    });
+    for (const [key, messages] of blamed) {
+      skip(entryProblem(key, messages.join('; '), { problems: messages }));
+      for (const list of LISTS) values[list] = values[list].filter((e) => e.key !== key);
+    }
+  }
 }
 
 /** What `registryKeysByDirectGet` needs of a `JetStreamManager` (structural). */

@@ -43,6 +43,26 @@ export function ingestSubject(agency: string): string {
 /** Wildcard the ingest service listens on. */
 export const INGEST_WILDCARD = 'mosaic.ingest.*';
 
+/**
+ * The agency of an ingest subject (`mosaic.ingest.<agency>`), or undefined for any other
+ * subject. A message reaching the ingest subscription need not carry an ingest subject: a
+ * JetStream delivery keeps the stored message's own subject (`mosaic.alerts.…`) when the
+ * broker hands it to whichever subject the pull request named as its reply.
+ *
+ * @example
+ * ```ts
+ * agencyOfIngestSubject('mosaic.ingest.nl-police'); // 'nl-police'
+ * agencyOfIngestSubject('mosaic.alerts.nl-police.report.de-bka.42'); // undefined
+ * ```
+ */
+export function agencyOfIngestSubject(subject: string): string | undefined {
+  const tokens = subject.split('.');
+  const agency = tokens[2];
+  return tokens.length === 3 && tokens[0] === 'mosaic' && tokens[1] === 'ingest' && agency !== ''
+    ? agency
+    : undefined;
+}
+
 /** Subjects of an agency's alerts in ALERTS (`mosaic.alerts.<agency>.<kind>`). */
 export function alertsSubjectFilter(agency: string): string {
   return `mosaic.alerts.${agency}.>`;

@@ -455,6 +455,39 @@ describe('the KV registry', () => {
     await seedRegistry(kv, federation);
     expect((await readRegistry(kv)).agencies).toHaveLength(3);
   });
+
+  it('with onInvalidEntry, leaves out and reports each bad entry and keeps the rest', async () => {
+    const kv = await new Kvm(jetstream(admin.nc)).open(REGISTRY_BUCKET);
+    const a = federation.agencies.find((x) => x.id === A)!;
+    const junk: [string, string][] = [
+      ['agency.zz', 'not json'],
+      ['nonsense', '{"type":"io.nats.jetstream.api.v1.consumer_info_response"}'],
+      // Names one agency, holds another: would shadow the real one.
+      ['agency.zz-shadow', JSON.stringify({ ...a, id: B })],
+      ['agency.zz-army', JSON.stringify({ ...a, id: 'zz-army', kind: 'army' })],
+      ['agency.zz-lost', JSON.stringify({ ...a, id: 'zz-lost', jurisdictions: ['NOWHERE'] })],
+      ['agreement.999999', JSON.stringify({ from: 'zz-lost', to: [A] })],
+    ];
+    for (const [key, value] of junk) await kv.put(key, value);
+    const skipped: { key: string; code: string }[] = [];
+    const back = await readRegistry(kv, {
+      onInvalidEntry: (key, err) => skipped.push({ key, code: err.code }),
+    });
+    expect(skipped.map((s) => s.key).sort()).toEqual(junk.map(([key]) => key).sort());
+    expect(new Set(skipped.map((s) => s.code))).toEqual(new Set(['ERR_REGISTRY']));
+    expect(back).toEqual({
+      ...federation,
+      agencies: [...federation.agencies].sort((x, y) => x.id.localeCompare(y.id)),
+    });
+    // Strict without the option; a broken meta fails either way.
+    expect(await readRegistry(kv).catch((e: unknown) => e)).toMatchObject({ code: 'ERR_REGISTRY' });
+    await kv.put('meta', '{"type":"io.nats.jetstream.api.v1.consumer_info_response"}');
+    expect(
+      await readRegistry(kv, { onInvalidEntry: () => undefined }).catch((e: unknown) => e),
+    ).toMatchObject({ code: 'ERR_REGISTRY' });
+    await seedRegistry(kv, federation);
+    expect((await readRegistry(kv)).agencies).toHaveLength(3);
+  });
 });
 
 describe('an agency CANNOT, through the hub API prefix of its account either', () => {

@@ -4,6 +4,7 @@ import {
   HUB_API_PREFIX,
   HubServices,
   agencyImports,
+  agencyOfIngestSubject,
   agencyPermissions,
   alertsConsumer,
   findIsolationBreaches,
@@ -338,5 +339,20 @@ describe('isImportedReplySubject', () => {
     [undefined, false],
   ])('%s → %s', (reply, expected) => {
     expect(isImportedReplySubject(reply)).toBe(expected);
+  });
+});
+
+describe('agencyOfIngestSubject', () => {
+  it.each<[string, string | undefined]>([
+    ['mosaic.ingest.nl-police', 'nl-police'],
+    ['mosaic.ingest.', undefined],
+    ['mosaic.ingest', undefined],
+    ['mosaic.ingest.nl-police.x', undefined],
+    // What a pulled alert carries when a pull names an ingest subject as its reply.
+    ['mosaic.alerts.nl-police.report.de-bka.nl-police', undefined],
+    ['mosaic.reports.NL.other.nl-police', undefined],
+    ['x.ingest.nl-police', undefined],
+  ])('%s → %s', (subject, expected) => {
+    expect(agencyOfIngestSubject(subject)).toBe(expected);
   });
 });

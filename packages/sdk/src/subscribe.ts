@@ -4,7 +4,9 @@ import {
   AlertHeaders,
   AlertKind,
   Streams,
+  alertKindOf,
   alertMsgId,
+  alertRefersTo,
   alertSubject,
   alertsConsumer,
   HUB_API_PREFIX,
@@ -142,6 +144,27 @@ async function toAlert(m: JsMsg, agency: string, keys: KeyLookup, storedAt: Date
       issuer: verified.report.issuer,
       reportId: verified.report.reportId,
     });
+  // The routing headers are the router's; what they claim about the report must be what the
+  // signed report says, so a doctored alert cannot pass a report off as another kind of alert.
+  if (header(AlertHeaders.MsgId) !== alertMsgId(issuer, reportId, agency))
+    throw invalid('alert message id does not name this report and recipient', where);
+  const signedKind = alertKindOf(verified.report);
+  if (kind !== signedKind)
+    throw invalid(`alert says ${kind}, the signed report makes it a ${signedKind}`, {
+      ...where,
+      kind,
+      signedKind,
+    });
+  const refers = header(AlertHeaders.Refers)
+    .split(',')
+    .filter((id) => id !== '');
+  const signedRefers = alertRefersTo(verified.report);
+  if (refers.join(',') !== signedRefers.join(','))
+    throw invalid('alert refers to other reports than the signed report', {
+      ...where,
+      refers,
+      signedRefers,
+    });
   const reportSeq = Number(header(AlertHeaders.ReportSeq));
   if (!Number.isSafeInteger(reportSeq) || reportSeq < 1)
     throw invalid('alert has no valid report sequence', where);
@@ -154,12 +177,9 @@ async function toAlert(m: JsMsg, agency: string, keys: KeyLookup, storedAt: Date
   }
   if (typeof reason !== 'object' || reason === null || Array.isArray(reason))
     throw invalid('alert routing reason is not an object', where);
-  const refers = header(AlertHeaders.Refers)
-    .split(',')
-    .filter((id) => id !== '');
   return {
     id: alertMsgId(issuer, reportId, agency),
-    kind: kind as AlertKind,
+    kind,
     report: verified.report,
     payload: verified.payload,
     jws: m.string(),

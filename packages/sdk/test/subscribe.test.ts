@@ -319,6 +319,58 @@ describe('agency.subscribe', () => {
     expect(await a.subscribe(() => undefined)).toMatchObject({ delivered: 0, invalid: 0 });
   });
 
+  it('refuses an alert whose headers lie about its kind, the reports it refers to or its id', async () => {
+    await drain(NL);
+    /** An alert written with the break-glass identity, headers as given. */
+    const doctored = async (
+      body: ReturnType<typeof report>,
+      kind: AlertKind,
+      extra: { refers?: string; msgId?: string } = {},
+    ): Promise<number> => {
+      const h = headers();
+      h.set(AlertHeaders.Kind, kind);
+      h.set(AlertHeaders.Recipient, NL);
+      h.set(AlertHeaders.Issuer, DE);
+      h.set(AlertHeaders.ReportId, body.reportId);
+      h.set(AlertHeaders.ReportSeq, '7');
+      h.set(AlertHeaders.Reason, JSON.stringify({ clause: 'P9-green', via: 'community' }));
+      if (extra.refers !== undefined) h.set(AlertHeaders.Refers, extra.refers);
+      const ack = await jetstream(operator).publish(
+        alertSubject(NL, kind, DE, body.reportId),
+        await signReport(body, keys.get(DE)!.privateJwk),
+        { msgID: extra.msgId ?? alertMsgId(DE, body.reportId, NL), headers: h },
+      );
+      return ack.seq;
+    };
+    const earlier = randomUUID();
+    const update = () => report(DE, { lineage: { supersedes: [earlier] } });
+    const lies = [
+      await doctored(report(DE), AlertKind.Supersede, { refers: earlier }),
+      await doctored(report(DE), AlertKind.Retraction, { refers: earlier }),
+      await doctored(report(DE), AlertKind.Report, { refers: earlier }),
+      await doctored(update(), AlertKind.Report),
+      await doctored(update(), AlertKind.Supersede, { refers: randomUUID() }),
+      await doctored(update(), AlertKind.Supersede, {
+        refers: earlier,
+        msgId: alertMsgId(DE, randomUUID(), NL),
+      }),
+    ];
+    const honest = await doctored(update(), AlertKind.Supersede, { refers: earlier });
+    await using a = await agency(NL);
+    const seen: Alert[] = [];
+    const refused: InvalidAlert[] = [];
+    const summary = await a.subscribe((alert) => void seen.push(alert), {
+      onInvalid: (bad) => refused.push(bad),
+    });
+    expect(summary).toMatchObject({ delivered: 1, invalid: lies.length });
+    expect(refused.map((r) => [r.seq, r.code])).toEqual(
+      lies.map((seq) => [seq, ErrorCode.AlertInvalid]),
+    );
+    expect(seen.map((alert) => [alert.seq, alert.kind, alert.refersTo])).toEqual([
+      [honest, AlertKind.Supersede, [earlier]],
+    ]);
+  });
+
   it('verifies with pinned keys instead of the hub’s when given them', async () => {
     await drain(RO);
     const fromNl = await writeAlert(RO, NL);

@@ -264,6 +264,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       onError: (err) => {
         log.error({ err }, 'registry change not applied; the previous registry stays in force');
       },
+      onInvalidEntry: (key, err) => {
+        log.warn({ key, err, code: err.code }, 'registry entry left out of the live registry');
+      },
     });
     cleanup.push(() => registry.close());
     await registry.ready;

@@ -20,6 +20,7 @@ import {
   type AgencyKey,
   type Federation,
   type NatsContext,
+  type ReadRegistryOptions,
 } from '@mosaic/federation';
 import { readPublicKeyFile } from '@mosaic/signing';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -271,15 +272,30 @@ class Session implements OperatorSession {
   }
 
   federation(): Promise<Federation> {
+    return this.#read();
+  }
+
+  /**
+   * The registry as a change builds on: a bad entry (reported by the hub's live view) is left
+   * out, so that it cannot block a revocation or any other change.
+   */
+  #base(): Promise<Federation> {
+    return this.#read({ onInvalidEntry: () => undefined });
+  }
+
+  #read(options: ReadRegistryOptions = {}): Promise<Federation> {
     return this.#broker(async () => {
       // kv.keys() would create a consumer, which the operator's account cannot.
       const keys = await registryKeysByDirectGet(this.#jsm);
-      return readRegistry({
-        put: (k, v) => this.#kv.put(k, v),
-        get: (k) => this.#kv.get(k),
-        delete: (k) => this.#kv.delete(k),
-        keys: () => Promise.resolve(asyncIterable(keys)),
-      });
+      return readRegistry(
+        {
+          put: (k, v) => this.#kv.put(k, v),
+          get: (k) => this.#kv.get(k),
+          delete: (k) => this.#kv.delete(k),
+          keys: () => Promise.resolve(asyncIterable(keys)),
+        },
+        options,
+      );
     });
   }
 
@@ -301,7 +317,7 @@ class Session implements OperatorSession {
     change: (agency: Agency, federation: Federation) => Agency,
   ): Promise<RegistryChange> {
     for (let attempt = 1; ; attempt++) {
-      const federation = await this.federation();
+      const federation = await this.#base();
       const entry = await this.#broker(() => this.#kv.get(RegistryKeys.agency(id)));
       const current = federation.agencies.find((a) => a.id === id);
       if (entry === null || entry.operation !== 'PUT' || current === undefined)
@@ -341,7 +357,7 @@ class Session implements OperatorSession {
         parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       );
     const agency = parsed.data;
-    const federation = await this.federation();
+    const federation = await this.#base();
     if (federation.agencies.some((a) => a.id === agency.id))
       throw invalid('not added', [{ path: 'id', message: `agency ${agency.id} already exists` }]);
     const checked = checkedWith(federation, agency).agencies.find((a) => a.id === agency.id);

@@ -6,6 +6,7 @@ import {
   INGEST_WILDCARD,
   QueueGroups,
   Streams,
+  agencyOfIngestSubject,
   isImportedReplySubject,
   reportSubject,
   type IngestAccepted,
@@ -413,7 +414,21 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   const run = async (): Promise<void> => {
     for await (const msg of sub) {
       while (inFlight.size >= concurrency) await Promise.race(inFlight);
-      const task = handle(nc, submissionOf(msg, ctx.now()), ctx, log).catch((err: unknown) => {
+      const submission = submissionOf(msg, ctx.now());
+      if (submission === undefined) {
+        // A stored message the broker delivered here for a pull whose reply named an ingest
+        // subject: nobody's submission, and its reply is an ack subject — never answered.
+        log.warn(
+          {
+            code: ErrorCode.SenderNotAttested,
+            subject: msg.subject,
+            attestedAccount: attestedAccountOf(msg) ?? null,
+          },
+          'message on the ingest subscription without an ingest subject; dropped',
+        );
+        continue;
+      }
+      const task = handle(nc, submission, ctx, log).catch((err: unknown) => {
         log.error({ err }, 'submission handler failed');
       });
       inFlight.add(task);
@@ -439,10 +454,13 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   return { stop, [Symbol.asyncDispose]: stop };
 }
 
-function submissionOf(msg: Msg, receivedAt: Date): Submission {
+/** The submission a message carries; undefined when its subject is no ingest subject. */
+function submissionOf(msg: Msg, receivedAt: Date): Submission | undefined {
+  // Only agency <a>'s account imports mosaic.ingest.<a>; the attestation is checked too.
+  const agency = agencyOfIngestSubject(msg.subject);
+  if (agency === undefined) return undefined;
   return {
-    // Only agency <a>'s account imports mosaic.ingest.<a>; the attestation is checked too.
-    agency: msg.subject.slice(msg.subject.lastIndexOf('.') + 1),
+    agency,
     data: msg.data,
     reply: msg.reply === '' ? undefined : msg.reply,
     receivedAt,

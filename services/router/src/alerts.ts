@@ -1,4 +1,4 @@
-import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import {
   AlertHeaders,
   Streams,
@@ -6,7 +6,9 @@ import {
   alertSubject,
   alertsConsumer,
   alertsConsumerConfig,
+  alertKindOf,
   deliveredSubjectFilter,
+  parseAlertSubject,
   reportLookupSubject,
   type AlertKind,
 } from '@mosaic/federation';
@@ -18,8 +20,10 @@ import {
   jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
+  type StoredMsg,
 } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { reportOfStoredJws } from './payload.ts';
 
 /** One alert to append. */
 export interface Alert {
@@ -33,6 +37,52 @@ export interface Alert {
   refers: readonly string[];
   /** The originator's verbatim compact JWS. */
   jws: Uint8Array;
+}
+
+/** An ALERTS message that does not count as a delivery: not as the router writes alerts. */
+export interface IgnoredAlert {
+  subject: string;
+  seq: number;
+  reason: string;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
+/** Why a stored alert is not one the router wrote for this report, or undefined when it is. */
+function alertProblem(
+  subject: string,
+  alert: StoredMsg | null,
+  report: { seq: number; data: Uint8Array } | undefined,
+): string | undefined {
+  const tokens = parseAlertSubject(subject);
+  if (tokens === undefined) return 'not an alert subject';
+  if (alert === null) return 'no message on the subject';
+  if (report === undefined) return 'the report is not in REPORTS';
+  const { recipient, kind, issuer, reportId } = tokens;
+  const header = (name: string): string | undefined => alert.header?.get(name) || undefined;
+  const expected: [string, string][] = [
+    [AlertHeaders.MsgId, alertMsgId(issuer, reportId, recipient)],
+    [AlertHeaders.Recipient, recipient],
+    [AlertHeaders.Issuer, issuer],
+    [AlertHeaders.ReportId, reportId],
+    [AlertHeaders.Kind, kind],
+    [AlertHeaders.ReportSeq, String(report.seq)],
+  ];
+  for (const [name, value] of expected)
+    if (header(name) !== value) return `header ${name} is not ${value}`;
+  if (!sameBytes(alert.data, report.data)) return 'its data is not the stored report';
+  let signedKind: string;
+  try {
+    signedKind = alertKindOf(reportOfStoredJws(report.data));
+  } catch (err) {
+    if (isMosaicError(err)) return `the stored report cannot be read (${err.code})`;
+    throw err;
+  }
+  return kind === signedKind ? undefined : `the report is no ${kind}`;
 }
 
 /** A JetStream failure: nothing was decided, the report is delivered again. */
@@ -77,9 +127,17 @@ export class AlertStore {
 
   /**
    * The agencies holding an alert (of any kind) for the report, from the ALERTS subject
-   * index (`mosaic.alerts.<recipient>.<kind>.<issuer>.<reportId>`): one stream info request.
+   * index (`mosaic.alerts.<recipient>.<kind>.<issuer>.<reportId>`) — counting only alerts as
+   * the router writes them: each subject's alert must carry the router's message id and
+   * headers for that recipient and report, the report's REPORTS sequence, a kind its lineage
+   * gives, and exactly the signed bytes ingest verified and stored in REPORTS. Only the router
+   * may write ALERTS; this keeps anything else found there (break-glass use, a restored
+   * backup) from making an agency an earlier recipient of a follow-up. Others are `ignored`.
    */
-  async recipientsOf(issuer: string, reportId: string): Promise<Map<string, string>> {
+  async recipientsOf(
+    issuer: string,
+    reportId: string,
+  ): Promise<{ recipients: Map<string, string>; ignored: IgnoredAlert[] }> {
     let subjects: Record<string, number> | undefined;
     try {
       const info = await this.#jsm.streams.info(Streams.Alerts, {
@@ -89,12 +147,40 @@ export class AlertStore {
     } catch (err) {
       throw unavailable('ALERTS lookup', err);
     }
-    const out = new Map<string, string>();
-    for (const subject of Object.keys(subjects ?? {})) {
-      const recipient = subject.split('.')[2];
-      if (recipient !== undefined) out.set(recipient, subject);
+    const recipients = new Map<string, string>();
+    const ignored: IgnoredAlert[] = [];
+    const names = Object.keys(subjects ?? {});
+    if (names.length === 0) return { recipients, ignored };
+    const report = await this.#storedReport(issuer, reportId);
+    for (const subject of names) {
+      let alert: StoredMsg | null;
+      try {
+        alert = await this.#jsm.direct.getMessage(Streams.Alerts, { last_by_subj: subject });
+      } catch (err) {
+        throw unavailable('ALERTS read', err);
+      }
+      const reason = alertProblem(subject, alert, report);
+      const recipient = parseAlertSubject(subject)?.recipient;
+      if (reason === undefined && recipient !== undefined) recipients.set(recipient, subject);
+      else
+        ignored.push({ subject, seq: alert?.seq ?? 0, reason: reason ?? 'not an alert subject' });
     }
-    return out;
+    return { recipients, ignored };
+  }
+
+  /** The stored report (REPORTS sequence and verbatim JWS), by (issuer, report id). */
+  async #storedReport(
+    issuer: string,
+    reportId: string,
+  ): Promise<{ seq: number; data: Uint8Array } | undefined> {
+    try {
+      const m = await this.#jsm.streams.getMessage(Streams.Reports, {
+        last_by_subj: reportLookupSubject(issuer, reportId),
+      });
+      return m === null ? undefined : { seq: m.seq, data: m.data };
+    } catch (err) {
+      throw unavailable('REPORTS lookup', err);
+    }
   }
 
   /** The REPORTS sequence of a stored report, by (issuer, report id). */

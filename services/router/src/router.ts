@@ -170,6 +170,17 @@ class Router {
     return seq <= (await this.ackFloor());
   }
 
+  /** Who holds an alert for the report; an ALERTS message the router did not write is logged. */
+  async #recipientsOf(issuer: string, reportId: string, log: Logger): Promise<Map<string, string>> {
+    const { recipients, ignored } = await this.#store.recipientsOf(issuer, reportId);
+    for (const alert of ignored)
+      log.warn(
+        { alertSeq: alert.seq, subject: alert.subject, reason: alert.reason, refers: reportId },
+        'ALERTS message not written by the router ignored: it makes nobody a recipient',
+      );
+    return recipients;
+  }
+
   async handle(msg: JsMsg): Promise<Outcome> {
     const seq = msg.seq;
     const identity = subjectIdentity(msg.subject);
@@ -203,7 +214,7 @@ class Router {
         msg.nak(FOLLOW_UP_DELAY_MS);
         return 'deferred';
       }
-      for (const recipient of (await this.#store.recipientsOf(report.issuer, ref)).keys())
+      for (const recipient of (await this.#recipientsOf(report.issuer, ref, log)).keys())
         prior.add(recipient);
     }
 
@@ -236,7 +247,7 @@ class Router {
 
     // Beyond JetStream's dedupe window only the stream itself knows what was stored.
     const stored = msg.info.redelivered
-      ? await this.#store.recipientsOf(report.issuer, report.reportId)
+      ? await this.#recipientsOf(report.issuer, report.reportId, log)
       : new Map<string, string>();
     const kind = alertKind(report);
     const pending = result.recipients.filter((r) => !stored.has(r.agency));

@@ -42,9 +42,15 @@ describe('router redelivery (a crash between alert publish and ack)', () => {
     const r = report(NL, { handling: { tlp: 'GREEN' } });
     const [stored] = await hub.store([r]);
     const { nc, m } = await takeUnacked();
-    // The dead router had stored de-bka's alert, then died before the others and the ack.
+    // The dead router had stored de-bka's alert (as the router writes one), then died before
+    // the others and the ack.
     const h = headers();
     h.set(AlertHeaders.Kind, AlertKind.Report);
+    h.set(AlertHeaders.Recipient, DE);
+    h.set(AlertHeaders.Issuer, NL);
+    h.set(AlertHeaders.ReportId, r.reportId);
+    h.set(AlertHeaders.ReportSeq, String(stored!.seq));
+    h.set(AlertHeaders.Reason, JSON.stringify({ clause: 'P9-green', via: 'community' }));
     await jetstream(nc).publish(alertSubject(DE, AlertKind.Report, NL, r.reportId), m.data, {
       msgID: alertMsgId(NL, r.reportId, DE),
       headers: h,

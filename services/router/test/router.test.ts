@@ -11,6 +11,8 @@ import {
   type Agency,
 } from '@mosaic/federation';
 import { buildPolicyIndex, route } from '@mosaic/policy';
+import { jetstream } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouterService } from '../src/index.ts';
 import {
@@ -196,6 +198,70 @@ describe('router', () => {
     } finally {
       await setRules(NGO, hub.federation.agencies.find((a) => a.id === NGO)!.subscriptions);
     }
+  });
+
+  it('counts as an earlier recipient only an alert the router wrote: doctored ALERTS messages are ignored and logged', async () => {
+    const original = report(NL, { handling: { tlp: 'AMBER' } });
+    const other = report(NL, { handling: { tlp: 'AMBER' } });
+    const [stored, otherStored] = await routeAll(original, other);
+    expect(await recipients(original)).toEqual([DE]);
+    const admin = jetstream(await hub.connectAs(hub.ids.admin));
+    // One forgery per subject (the router reads the last alert of each): FR, BE and ngo-x are
+    // none of them entitled to an AMBER report of NL.
+    const forge = async (
+      recipient: string,
+      kind: AlertKind,
+      data: string,
+      values: Record<string, string>,
+      msgID: string,
+    ): Promise<number> => {
+      const h = headers();
+      for (const [k, v] of Object.entries(values)) h.set(k, v);
+      const subject = alertSubject(recipient, kind, NL, original.reportId);
+      return (await admin.publish(subject, data, { msgID, headers: h })).seq;
+    };
+    const routerHeaders = (recipient: string, kind: AlertKind): Record<string, string> => ({
+      [AlertHeaders.Kind]: kind,
+      [AlertHeaders.Recipient]: recipient,
+      [AlertHeaders.Issuer]: NL,
+      [AlertHeaders.ReportId]: original.reportId,
+      [AlertHeaders.ReportSeq]: String(stored!.seq),
+      [AlertHeaders.Reason]: JSON.stringify({ clause: 'P9-amber', via: 'agreement' }),
+    });
+    const records = sink.records.length;
+    const forged = [
+      // The verbatim report without the router's headers…
+      await forge(FR, AlertKind.Report, stored!.jws, {}, 'forged-1'),
+      // …the router's headers around another report…
+      await forge(
+        BE,
+        AlertKind.Report,
+        otherStored!.jws,
+        routerHeaders(BE, AlertKind.Report),
+        alertMsgId(NL, original.reportId, BE),
+      ),
+      // …a message id the router does not give…
+      await forge(NGO, AlertKind.Report, stored!.jws, routerHeaders(NGO, AlertKind.Report), 'x'),
+      // …and a kind the report's lineage does not give.
+      await forge(
+        FR,
+        AlertKind.Supersede,
+        stored!.jws,
+        routerHeaders(FR, AlertKind.Supersede),
+        alertMsgId(NL, original.reportId, FR),
+      ),
+    ];
+
+    const supersede = report(NL, {
+      handling: { tlp: 'AMBER' },
+      lineage: { supersedes: [original.reportId] },
+    });
+    await routeAll(supersede);
+    expect(await recipients(supersede)).toEqual([DE]);
+    const ignored = sink.records
+      .slice(records)
+      .filter((r) => String(r['msg']).startsWith('ALERTS message not written by the router'));
+    expect(ignored.map((r) => r['alertSeq']).sort()).toEqual([...forged].sort());
   });
 
   it('a retraction stored right behind its original, routed concurrently, still reaches its recipients', async () => {
