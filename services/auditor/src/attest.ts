@@ -1,3 +1,4 @@
+import { ACTOR_KINDS, AUDIT_ACTIONS } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import type { Msg } from '@nats-io/transport-node';
 import type { AuditRequest } from './client.ts';
@@ -42,6 +43,52 @@ export function checkAuditSender(msg: Msg, operatorAccount: string | undefined):
       ErrorCode.SenderNotAttested,
       `audit request on ${msg.subject} not attested as sent by the ${from} identity`,
       { details: { subject: msg.subject, attestedAccount: account ?? null } },
+    );
+}
+
+/**
+ * What each sender may record: the actor kinds and actions its audit subject admits. The
+ * auditor checks every request against it, so no sender can write an entry in another's
+ * name — the operator cannot record a consultation by an agency, ingest no disclosure.
+ */
+const ADMITTED: Readonly<Record<string, { kinds: readonly string[]; actions: readonly string[] }>> =
+  {
+    ingest: { kinds: ['agency'], actions: ['report.accepted', 'report.rejected'] },
+    router: { kinds: ['service'], actions: ['alert.disclosed', 'report.retracted'] },
+    operator: {
+      kinds: ['operator'],
+      actions: ['operator.replay', 'operator.export', 'registry.changed'],
+    },
+  };
+
+/**
+ * Refuses (ERR_SENDER_NOT_ATTESTED) an audit request whose actor kind or action its sender
+ * may not record. `from` is the last token of the request subject.
+ */
+export function checkAuditContent(
+  from: string,
+  request: { actor?: { kind?: unknown }; action?: unknown },
+): void {
+  const admitted = ADMITTED[from];
+  const kind = request.actor?.kind;
+  const action = request.action;
+  // What is no audit entry at all is the entry schema's to name (ERR_AUDIT_ENTRY).
+  if (
+    !(ACTOR_KINDS as readonly unknown[]).includes(kind) ||
+    !(AUDIT_ACTIONS as readonly unknown[]).includes(action)
+  )
+    return;
+  if (
+    admitted === undefined ||
+    typeof kind !== 'string' ||
+    typeof action !== 'string' ||
+    !admitted.kinds.includes(kind) ||
+    !admitted.actions.includes(action)
+  )
+    throw new MosaicError(
+      ErrorCode.SenderNotAttested,
+      `the ${from} identity may not record ${String(action)} by a ${String(kind)}`,
+      { details: { from, action: String(action), actorKind: String(kind) } },
     );
 }
 

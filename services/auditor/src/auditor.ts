@@ -32,7 +32,7 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { breakGlassEntry, checkAuditSender } from './attest.ts';
+import { breakGlassEntry, checkAuditContent, checkAuditSender } from './attest.ts';
 import type { AuditReply, AuditRequest } from './client.ts';
 import { TREE_SIZE_HEADER, isNoMessage, readSequences } from './read.ts';
 import { Coverage, reconcile } from './reconcile.ts';
@@ -690,6 +690,7 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
     try {
       checkAuditSender(msg, options.operatorAccount);
       const request = msg.json<AuditRequest>();
+      checkAuditContent(msg.subject.slice(msg.subject.lastIndexOf('.') + 1), request);
       reply = { ok: true, seq: await append(request) };
     } catch (err) {
       reply = refusal(err);

@@ -188,10 +188,46 @@ describe('auditor', () => {
     await anc.close();
   });
 
+  it('refuses an entry its sender may not record: no one writes in another’s name', async () => {
+    const anc = await connect({ servers: server.url });
+    const auditor = await startAuditor({ nc: anc, hubKey: key, log, consultations: false });
+    const size = auditor.size();
+    // The operator recording a consultation by an agency, ingest a disclosure, the router a
+    // collection, and anyone a break-glass call: each refused, nothing appended.
+    await expect(
+      auditClient(nc, 'operator').record({
+        actor: { kind: 'agency', id: 'de-bka' },
+        action: 'alert.consulted',
+        recipients: [{ agency: 'de-bka' }],
+        refs: [{ stream: 'ALERTS', seq: 1 }],
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_SENDER_NOT_ATTESTED' });
+    await expect(
+      auditClient(nc, 'ingest').record({
+        actor: { kind: 'service', id: 'router' },
+        action: 'alert.disclosed',
+        recipients: [{ agency: 'de-bka' }],
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_SENDER_NOT_ATTESTED' });
+    await expect(auditClient(nc, 'router').record(collected(1))).rejects.toMatchObject({
+      code: 'ERR_SENDER_NOT_ATTESTED',
+    });
+    await expect(
+      auditClient(nc, 'operator').record({
+        actor: { kind: 'admin', id: 'mosaic-admin' },
+        action: 'admin.api',
+        details: { subject: '$JS.API.STREAM.DELETE.AUDIT' },
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_SENDER_NOT_ATTESTED' });
+    expect(auditor.size()).toBe(size);
+    await auditor.stop();
+    await anc.close();
+  });
+
   it('appends requests from many callers one at a time (measured rate)', async () => {
     const anc = await connect({ servers: server.url });
     const auditor = await startAuditor({ nc: anc, hubKey: key, log, consultations: false });
-    const client = auditClient(nc, 'router');
+    const client = auditClient(nc, 'ingest');
     const before = auditor.size();
     const N = 2_000;
     const started = performance.now();
