@@ -80,6 +80,7 @@ const environmentCodes: ReadonlySet<string> = new Set([
   ErrorCode.PermissionDenied,
   ErrorCode.Unavailable,
   ErrorCode.HubDataDir,
+  ErrorCode.HubLocked,
 ]);
 
 function exitCodeFor(err: MosaicError): ExitCode {

@@ -40,7 +40,7 @@ function alive(pid: number): boolean {
 }
 
 describe('mosaic dev (child process)', () => {
-  it('prints exactly one ready line, and SIGTERM stops it with exit 0 and no nats-server left', async () => {
+  it('prints exactly one ready line, refuses a second hub on its dir, and SIGTERM stops it with exit 0, no nats-server and no lock left', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'mosaic-dev-'));
     const child = spawn(process.execPath, [bin, 'dev', '--data-dir', dataDir, '--port', '0'], {
       cwd: repoRoot,
@@ -70,10 +70,19 @@ describe('mosaic dev (child process)', () => {
       const nc = await connect(contextConnectOptions(context));
       await nc.close();
 
+      // A second hub on the same dir refuses to start, with the first one's pid.
+      const second = await mosaic(['dev', '--data-dir', dataDir, '--port', '0']);
+      expect(second.code, second.stderr).toBe(3);
+      expect(second.stderr).toContain(
+        `error ERR_HUB_LOCKED: another hub (pid ${String(child.pid)}) is using ${dataDir}`,
+      );
+      expect(second.stdout).toBe('');
+
       child.kill('SIGTERM');
       expect(await exited).toEqual({ code: 0, signal: null });
       expect(stdout.split('\n').filter((l) => l !== '')).toHaveLength(1);
       expect(alive(serverPid), 'nats-server is gone').toBe(false);
+      expect(await readdir(dataDir), 'the lock is released').not.toContain('hub.lock');
       expect(stderr).toMatch(/"msg":"shutting down"/);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -38,6 +38,7 @@ import { withDemoKeys } from './demo-keys.ts';
 import { dataDirLayout, makeDataDir, writeFileAtomic, type DataDirLayout } from './files.ts';
 import { ensureHubKey } from './hub-key.ts';
 import { syncAgencyAccounts } from './accounts.ts';
+import { lockDataDir } from './lock.ts';
 import { readIdentities, writeIdentities } from './identities-store.ts';
 import { renderServerConfig } from './server-config.ts';
 
@@ -125,7 +126,8 @@ async function previousPort(layout: DataDirLayout): Promise<number | undefined> 
  * service and the router, and writes a context file per agency plus one for the operator.
  * When an agency is added to the registry, the hub gives it an identity, reloads the broker
  * configuration and writes its context: no restart. A restart on the same data dir keeps
- * everything.
+ * everything. One hub per data dir: a second one fails with ERR_HUB_LOCKED and leaves the
+ * dir as it was.
  *
  * @example
  * ```ts
@@ -147,6 +149,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     }
   };
   try {
+    // Before anything else: a second hub on this dir would share its JetStream store.
+    const lock = await lockDataDir(layout.dataDir);
+    cleanup.push(() => lock.release());
     await makeDataDir(layout);
     const binary = await ensureNatsServer({
       log: (line) => {

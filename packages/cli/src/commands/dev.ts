@@ -54,6 +54,7 @@ The data dir keeps everything across restarts:
   contexts/operator.json   the operator's context, for mosaic agency / mosaic keys
   keys/<agency>.jwk        demo federation only: the agency's private signing key
   identities.json          every NATS identity (seeds), so contexts stay valid
+  hub.lock                 the pid of the hub using the dir: one hub per data dir
   nats-server.conf         generated; rewritten and reloaded when an agency is added
   jetstream/               the streams and the registry
 
@@ -81,8 +82,8 @@ Examples:
       schemas/examples/valid/financial-flow.json      (from another terminal)
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 invalid federation file (ERR_FEDERATION) or
-registry (ERR_REGISTRY), 2 usage error, 3 the hub could not start (nats-server, data dir),
-4 internal error.`,
+registry (ERR_REGISTRY), 2 usage error, 3 the hub could not start (nats-server, data dir,
+another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
   options: {
     'data-dir': { type: 'string', default: '.mosaic' },
     federation: { type: 'string' },
