@@ -37,7 +37,8 @@ function untilSignal(): { signalled: Promise<NodeJS.Signals>; dispose(): void } 
 export const dev: Command = {
   path: ['dev'],
   summary: 'run the whole hub locally (nats-server, registry, ingest) until Ctrl-C',
-  help: `Usage: mosaic dev [--data-dir <dir>] [--federation <file>] [--port <n>] [--reseed] [--demo]
+  help: `Usage: mosaic dev [--data-dir <dir>] [--federation <file>] [--port <n>] [--reseed]
+                  [--demo | --demo-again]
 
 Runs the hub on this machine: finds or fetches nats-server (>= 2.10), writes its
 configuration into the data dir and starts it with JetStream, loads the federation into
@@ -72,7 +73,11 @@ Options:
   --reseed             replace the registry with the federation file (registry changes
                        made with the CLI are lost)
   --demo               after start, publish a few example reports and show the replies,
-                       one rejection included; then keep running
+                       one rejection included, and the alerts they made (read, and so
+                       recorded as consulted, for those reports only); then keep
+                       running. Skipped (said on stderr) when the data dir already
+                       holds reports: a restart publishes and consumes nothing
+  --demo-again         the same, even when the data dir already holds reports
   -h, --help           show this help
 
 Examples:
@@ -90,6 +95,7 @@ another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
     port: { type: 'string' },
     reseed: { type: 'boolean', default: false },
     demo: { type: 'boolean', default: false },
+    'demo-again': { type: 'boolean', default: false },
   },
   positionals: { min: 0, max: 0 },
   async run(args, io) {
@@ -110,8 +116,9 @@ another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
         log,
       });
       writeLine(io.stdout, `mosaic: hub ready ${hub.url}`);
-      if (args.values['demo'] === true) {
-        const demo = runDevDemo(hub, io);
+      const again = args.values['demo-again'] === true;
+      if (args.values['demo'] === true || again) {
+        const demo = runDevDemo(hub, io, { again });
         // A signal during the demo still stops the hub.
         await Promise.race([demo, signals.signalled]);
       }
