@@ -132,7 +132,7 @@ describe('operator commands on a running hub', () => {
     expect(missing.stderr).toMatch(/ERR_AGENCY_UNKNOWN/);
   });
 
-  it('agency add: the new agency gets a working context without a restart', async () => {
+  it('agency add returns once the new agency can connect and subscribe, without a restart', async () => {
     const keys = await mosaic([
       'keys',
       'generate',
@@ -172,21 +172,15 @@ describe('operator commands on a running hub', () => {
     expect(JSON.parse(added.stdout)).toMatchObject({ added: 'be-police' });
 
     const context = join(hub.contextsDir, 'be-police.json');
-    await expect
-      .poll(
-        () =>
-          stat(context).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: 10_000 },
-      )
-      .toBe(true);
+    expect(JSON.parse(added.stdout)).toMatchObject({ context });
     expect((await stat(context)).mode & 0o777).toBe(0o600);
     await using agency = await connectAgency({
       context,
       key: join(dir, 'be-police.k1.private.jwk'),
     });
+    // Ready when the command returns: its alerts consumer exists, so subscribe works at once.
+    const none = await agency.subscribe(() => undefined);
+    expect(none).toMatchObject({ delivered: 0, stopped: 'drained' });
     const reply = await agency.publish(await freshReport('be-police', 'BE'));
     expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
     expect(hub.serverPid).toBe(pidBefore);
