@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
 import { parseCommandArgs, type Command } from './command.ts';
 import { agencyAdd, agencyList, agencyShow } from './commands/agency.ts';
+import { agreementsAdd, agreementsList, agreementsRemove } from './commands/agreements.ts';
 import { auditCheckProof, auditProve, auditVerify } from './commands/audit.ts';
 import { demo } from './commands/demo.ts';
 import { dev } from './commands/dev.ts';
@@ -30,6 +31,9 @@ export const commands: readonly Command[] = [
   agencyAdd,
   agencyList,
   agencyShow,
+  agreementsList,
+  agreementsAdd,
+  agreementsRemove,
   keysRotate,
   keysRevoke,
   rulesShow,
