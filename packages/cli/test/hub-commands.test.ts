@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
+import {
+  HUB_API_PREFIX,
+  Streams,
+  contextConnectOptions,
+  readContextFile,
+} from '@mosaic/federation';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
@@ -276,7 +281,8 @@ describe('operator commands on a running hub', () => {
 
     // The report accepted before: re-verified with the archived key and the stored time.
     await using nc = await connect(contextConnectOptions(await readContextFile(operator)));
-    const stored = await (await jetstreamManager(nc)).streams.getMessage(Streams.Reports, { seq });
+    const jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
+    const stored = await jsm.streams.getMessage(Streams.Reports, { seq });
     const jws = stored?.string() ?? '';
     expect(stored!.time.getTime()).toBeLessThan(Date.parse(out.revokedAt));
     await expect(verifyReport(jws, hub.registry)).rejects.toMatchObject({

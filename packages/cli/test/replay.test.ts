@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Streams, contextConnectOptions, readContextFile } from '@mosaic/federation';
+import {
+  HUB_API_PREFIX,
+  Streams,
+  contextConnectOptions,
+  readContextFile,
+} from '@mosaic/federation';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
@@ -46,7 +51,7 @@ beforeAll(async () => {
   });
   operator = join(hub.contextsDir, 'operator.json');
   nc = await connect(contextConnectOptions(await readContextFile(operator)));
-  jsm = await jetstreamManager(nc);
+  jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
   await using agency = await connectAgency({
     context: join(hub.contextsDir, 'nl-police.json'),
     key: join(hub.keysDir, 'nl-police.jwk'),
