@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
 import { parseCommandArgs, type Command } from './command.ts';
-import { agencyAdd, agencyList, agencyShow } from './commands/agency.ts';
+import { agencyAdd, agencyList, agencyRemove, agencyShow } from './commands/agency.ts';
 import { agreementsAdd, agreementsList, agreementsRemove } from './commands/agreements.ts';
 import { auditCheckProof, auditProve, auditVerify } from './commands/audit.ts';
 import { demo } from './commands/demo.ts';
@@ -31,6 +31,7 @@ export const commands: readonly Command[] = [
   agencyAdd,
   agencyList,
   agencyShow,
+  agencyRemove,
   agreementsList,
   agreementsAdd,
   agreementsRemove,

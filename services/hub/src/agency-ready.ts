@@ -119,3 +119,32 @@ export async function waitForAgency(
     { details: { agency, context, connects, consumer } },
   );
 }
+
+/**
+ * Waits (bounded) until the hub applied an agency's removal: it revoked the agency's broker
+ * account and then deleted its context from `contextsDir`. Throws ERR_UNAVAILABLE after
+ * `timeoutMs`.
+ */
+export async function waitForAgencyGone(
+  agency: string,
+  options: { contextsDir: string; timeoutMs?: number },
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const context = join(options.contextsDir, `${agency}.json`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await access(context);
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return;
+      throw err;
+    }
+    if (Date.now() >= deadline)
+      throw new MosaicError(
+        ErrorCode.Unavailable,
+        `agency ${agency} is out of the registry, but the hub did not revoke it within ${String(timeoutMs / 1000)} s: ${context} is still there (is the hub running on this data dir?)`,
+        { details: { agency, context } },
+      );
+    await delay(POLL_MS);
+  }
+}

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
@@ -232,7 +232,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     // Runs once per registry change, one at a time (watchRegistry serialises the calls).
     const sync = async (federation: Federation, revision: number): Promise<void> => {
       const keys = await syncPublicKeys(publicKeys, federation);
-      if (keys.written.length + keys.deleted.length > 0)
+      if (keys.written.length + keys.retired.length > 0)
         log.info({ ...keys, revision }, 'public keys projected');
       const agencies = federation.agencies.map((a) => a.id).sort();
       const next = await withAgencies(identities, agencies);
@@ -246,6 +246,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
         await syncAgencyAccounts(system, identities, agencies, { added, removed });
         authorized = agencies;
         log.info({ agencies, added, removed, revision }, 'broker accounts updated');
+        // A removed agency's account is revoked: its context would only fail to connect.
+        for (const id of removed) await rm(join(layout.contextsDir, `${id}.json`), { force: true });
       }
       // Written after the account update, so a context that exists is one the broker accepts.
       for (const id of agencies) {

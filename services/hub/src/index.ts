@@ -8,4 +8,4 @@ export type {
   RegistryAgreement,
   RegistryChange,
 } from './operator.ts';
-export { waitForAgency } from './agency-ready.ts';
+export { waitForAgency, waitForAgencyGone } from './agency-ready.ts';

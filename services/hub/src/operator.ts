@@ -88,6 +88,13 @@ export interface OperatorSession extends AsyncDisposable {
     rules: unknown;
     justification?: string;
   }): Promise<RegistryChange>;
+  /**
+   * Removes an agency from the registry: the hub then revokes its broker account (its
+   * clients are disconnected) and deletes its context; its public keys stay in the
+   * public-keys projection, retired (revoked at the removal), so its stored reports stay
+   * verifiable. Refused (ERR_FEDERATION) while an agreement names it.
+   */
+  removeAgency(id: string, options?: { justification?: string }): Promise<RegistryChange>;
   /** The sharing agreements, in routing order. */
   agreements(): Promise<RegistryAgreement[]>;
   /**
@@ -493,6 +500,50 @@ class Session implements OperatorSession {
       change: 'key.revoke',
       keyId: options.keyId,
       revokedAt: at,
+    });
+  }
+
+  async removeAgency(
+    id: string,
+    options: { justification?: string } = {},
+  ): Promise<RegistryChange> {
+    const justification = requireJustification(options.justification);
+    const federation = await this.federation();
+    const agency = federation.agencies.find((a) => a.id === id);
+    const entry = await this.#broker(() => this.#kv.get(RegistryKeys.agency(id)));
+    if (agency === undefined || entry === null || entry.operation !== 'PUT')
+      throw new MosaicError(ErrorCode.AgencyUnknown, `the registry has no agency ${id}`, {
+        details: { agency: id },
+      });
+    const naming = (await this.agreements())
+      .filter(
+        ({ agreement: a }) =>
+          a.from === id || (typeof a.to === 'string' ? a.to === id : a.to.includes(id)),
+      )
+      .map((a) => a.id);
+    if (naming.length > 0)
+      throw invalid('not removed', [
+        {
+          path: 'agreements',
+          message: `agreements ${naming.join(', ')} name ${id}: remove them first (mosaic agreements remove --id <n>)`,
+        },
+      ]);
+    checkedAs({ ...federation, agencies: federation.agencies.filter((a) => a.id !== id) });
+    try {
+      // Only the entry as read: a concurrent change to the agency makes this fail.
+      await this.#kv.delete(RegistryKeys.agency(id), { previousSeq: entry.revision });
+    } catch (err) {
+      if (isConflict(err))
+        throw new MosaicError(
+          ErrorCode.RegistryConflict,
+          `agency ${id} changed while it was removed; try again`,
+          { details: { agency: id }, cause: err },
+        );
+      throw brokerError(err, this.context, this.#path);
+    }
+    const marker = await this.#broker(() => this.#kv.get(RegistryKeys.agency(id)));
+    return this.#recorded({ agency, revision: marker?.revision ?? entry.revision }, justification, {
+      change: 'agency.remove',
     });
   }
 

@@ -1,6 +1,6 @@
 import { parseAgency } from '@mosaic/federation';
 import { dirname } from 'node:path';
-import { connectOperator, waitForAgency } from '@mosaic/hub';
+import { connectOperator, waitForAgency, waitForAgencyGone } from '@mosaic/hub';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { readInput, writeLine } from '../io.ts';
@@ -58,6 +58,48 @@ the new agency not ready in time, or permission denied.`,
         context: ready.context,
       }),
     );
+    return ExitCode.Ok;
+  },
+};
+
+export const agencyRemove: Command = {
+  path: ['agency', 'remove'],
+  summary: 'remove an agency from the running hub (operator)',
+  help: `Usage: mosaic agency remove --context <operator.json> --agency <id> --reason "<justification>"
+
+Removes an agency from the registry of the running hub. The hub then revokes its NATS
+account — its connected clients are disconnected and its context no longer connects — and
+deletes <data-dir>/contexts/<id>.json; the command returns once that happened (at most
+30 s, else ERR_UNAVAILABLE; the agency stays removed). Its reports stay stored and
+verifiable: its public keys stay in the hub's public-keys bucket, retired (revoked at the
+removal), so "mosaic replay --verify" and recipients still verify what it signed before.
+Refused while a sharing agreement names it ("mosaic agreements remove" first). The change
+is recorded in the audit trail (registry.changed) with the reason.
+Prints {"removed": <id>, "revision": <n>} on stdout.
+
+Options:
+${contextHelp}
+  --agency <id>     the agency
+  --reason <text>   why (required; kept in the audit entry)
+  -h, --help        show this help
+
+Example:
+  mosaic agency remove --context .mosaic/contexts/operator.json --agency be-police \\
+      --reason "MoU 2026-14 terminated"
+
+Exit codes: 0 removed, 1 no such agency (ERR_AGENCY_UNKNOWN) or an agreement names it
+(ERR_FEDERATION), 2 usage error (also: no --reason), 3 context or hub (or its auditor)
+unavailable, the removal not applied in time, or permission denied.`,
+  options: { context: { type: 'string' }, agency: { type: 'string' }, reason: { type: 'string' } },
+  positionals: { min: 0, max: 0 },
+  async run(args, io) {
+    const context = requireOption(args, 'context', this);
+    const id = requireOption(args, 'agency', this);
+    const justification = requireOption(args, 'reason', this);
+    await using op = await connectOperator(context);
+    const change = await op.removeAgency(id, { justification });
+    await waitForAgencyGone(id, { contextsDir: dirname(context) });
+    writeLine(io.stdout, JSON.stringify({ removed: id, revision: change.revision }));
     return ExitCode.Ok;
   },
 };
