@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import {
-  HUB_API_PREFIX,
-  ROUTER_CONSUMER,
-  Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
-import type { Hub } from '@mosaic/hub';
+import { ROUTER_CONSUMER, Streams, alertsConsumer } from '@mosaic/federation';
+import { connectOperator, type Hub } from '@mosaic/hub';
 import {
   connectAgency,
   type Alert,
@@ -16,8 +10,7 @@ import {
   type AgencyClient,
   type PublishReply,
 } from '@mosaic/sdk';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import type { CliIo } from './io.ts';
 import { writeLine } from './io.ts';
 
@@ -81,24 +74,31 @@ function outcome(reply: PublishReply): string {
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits (bounded) until the router has routed every stored report; false on timeout. */
-async function routed(hub: Hub, timeoutMs = 15_000): Promise<boolean> {
-  const nc = await connect(
-    contextConnectOptions(await readContextFile(join(hub.contextsDir, 'operator.json'))),
-  );
+async function routed(jsm: JetStreamManager, timeoutMs = 15_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const last = (await jsm.streams.info(Streams.Reports)).state.last_seq;
+    const router = await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
+    if (router.ack_floor.stream_seq >= last && router.num_ack_pending === 0) return true;
+    await delay(50);
+  }
+  return false;
+}
+
+/** Alerts waiting in the agency's consumer (delivered or not); undefined without a consumer. */
+async function waiting(jsm: JetStreamManager, agency: string): Promise<number | undefined> {
   try {
-    const jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const last = (await jsm.streams.info(Streams.Reports)).state.last_seq;
-      const router = await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
-      if (router.ack_floor.stream_seq >= last && router.num_ack_pending === 0) return true;
-      await delay(50);
-    }
-    return false;
-  } finally {
-    await nc.close();
+    const info = await jsm.consumers.info(Streams.Alerts, alertsConsumer(agency));
+    return info.num_pending + info.num_ack_pending;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)
+      return undefined;
+    throw err;
   }
 }
+
+/** Thrown by the demo's handler at an alert of a report the demo did not publish. */
+class NotTheDemos extends Error {}
 
 function why(reason: AlertReason): string {
   const rule = reason['rule'] as { index?: number; name?: string } | undefined;
@@ -109,41 +109,62 @@ function why(reason: AlertReason): string {
 /**
  * Each agency of the federation subscribes (as \`mosaic subscribe\` would, verifying every
  * originator's signature itself) and the demo shows who received which report and why, then
- * for each report published in this run, the agencies that received nothing.
+ * for each report published in this run, the agencies that received nothing. Only alerts of
+ * the reports this run published are read (and so recorded as consulted): an agency that had
+ * alerts waiting before the demo is not read at all, the others only as many alerts as were
+ * routed to them since.
  */
 async function showAlerts(
   hub: Hub,
+  jsm: JetStreamManager,
+  before: ReadonlyMap<string, number | undefined>,
   published: ReadonlyMap<string, { file: string; issuer: string }>,
   out: (text: string) => void,
 ): Promise<void> {
-  if (!(await routed(hub))) {
+  if (!(await routed(jsm))) {
     out('mosaic demo: the router has not caught up yet; try "mosaic subscribe" in a moment');
     return;
   }
   out(
     'mosaic demo: alerts — each agency reads its own alerts consumer and verifies the originator’s signature itself',
   );
-  const agencies = hub.registry
-    .federation()
-    .agencies.map((a) => a.id)
-    .sort();
+  const agencies = [...before.keys()];
   const receivedBy = new Map<string, string[]>();
   for (const agency of agencies) {
-    await using subscriber = await connectAgency({
-      context: join(hub.contextsDir, `${agency}.json`),
-    });
+    const earlier = before.get(agency);
+    if (earlier === undefined || earlier > 0) {
+      out(
+        `  ${agency.padEnd(13)} not read: ${earlier === undefined ? 'no alerts consumer yet' : `${earlier} alerts were waiting before the demo; they stay for "mosaic subscribe"`}`,
+      );
+      continue;
+    }
+    const routedHere = (await waiting(jsm, agency)) ?? 0;
     const got: Alert[] = [];
-    const summary = await subscriber.subscribe(
-      (alert) => {
-        got.push(alert);
-      },
-      {
-        onInvalid: (bad) => {
-          out(`    refused seq ${bad.seq}: ${bad.code}: ${bad.message}`);
-        },
-      },
-    );
-    out(`  ${agency.padEnd(13)} ${summary.delivered} alert${summary.delivered === 1 ? '' : 's'}`);
+    let foreign = false;
+    if (routedHere > 0) {
+      await using subscriber = await connectAgency({
+        context: join(hub.contextsDir, `${agency}.json`),
+      });
+      try {
+        await subscriber.subscribe(
+          (alert) => {
+            if (!published.has(`${alert.originator}/${alert.report.reportId}`))
+              throw new NotTheDemos();
+            got.push(alert);
+          },
+          {
+            max: routedHere,
+            onInvalid: (bad) => {
+              out(`    refused seq ${bad.seq}: ${bad.code}: ${bad.message}`);
+            },
+          },
+        );
+      } catch (err) {
+        if (!(err instanceof NotTheDemos)) throw err;
+        foreign = true;
+      }
+    }
+    out(`  ${agency.padEnd(13)} ${got.length} alert${got.length === 1 ? '' : 's'}`);
     for (const alert of got) {
       const key = `${alert.originator}/${alert.report.reportId}`;
       receivedBy.set(key, [...(receivedBy.get(key) ?? []), agency]);
@@ -152,6 +173,7 @@ async function showAlerts(
         `    ${alert.kind.padEnd(10)} ${file.padEnd(28)} from ${alert.originator.padEnd(13)} ${why(alert.reason)}`,
       );
     }
+    if (foreign) out('    (then an alert the demo did not publish: left for "mosaic subscribe")');
   }
   out(
     'mosaic demo: who received nothing (rules, TLP and release lists decided; see docs/policy.md)',
@@ -166,6 +188,15 @@ async function showAlerts(
   out('  (the demo acknowledged these alerts: "mosaic subscribe" shows the ones that come next)');
 }
 
+/** What to try next, from another terminal. */
+function hints(hub: Hub, issuer: string, file: string): string {
+  const here = (path: string): string => relative(process.cwd(), path);
+  return (
+    `  npx mosaic publish --context ${here(join(hub.contextsDir, `${issuer}.json`))} --key ${here(join(hub.keysDir, `${issuer}.jwk`))} ${here(join(hub.dataDir, 'examples', file))}\n` +
+    `  npx mosaic subscribe --context ${here(join(hub.contextsDir, 'ro-dicot.json'))} --follow`
+  );
+}
+
 /**
  * The scripted part of `mosaic dev --demo`: publishes the example reports whose issuer
  * is an agency of the running federation with a key in `<data-dir>/keys/`, each with the
@@ -174,11 +205,29 @@ async function showAlerts(
  * another agency's connection, then shows the alerts each agency received (and why) and,
  * per report, the agencies that received nothing. Each example is re-issued now under a
  * fresh id (`reissue`), so every run publishes new reports the hub's time bounds accept.
+ * On a hub that already stores reports it does nothing (and says so on stderr) unless
+ * `again`: a restart must not publish, nor read and record as consulted, anything.
  */
-export async function runDevDemo(hub: Hub, io: CliIo): Promise<void> {
+export async function runDevDemo(
+  hub: Hub,
+  io: CliIo,
+  options: { again?: boolean } = {},
+): Promise<void> {
   const out = (text: string): void => {
     writeLine(io.stdout, text);
   };
+  await using op = await connectOperator(join(hub.contextsDir, 'operator.json'));
+  const stored = (await op.jsm.streams.info(Streams.Reports)).state.messages;
+  if (stored > 0 && options.again !== true) {
+    writeLine(
+      io.stderr,
+      `mosaic demo: ${hub.dataDir} already holds ${stored} reports: not publishing the demo reports again, and reading no agency's alerts (--demo-again publishes them anyway)`,
+    );
+    out(
+      `mosaic demo: skipped. From another terminal:\n${hints(hub, 'de-bka', 'financial-flow.json')}`,
+    );
+    return;
+  }
   const clients = new Map<string, AgencyClient>();
   const client = async (agency: string): Promise<AgencyClient> => {
     let c = clients.get(agency);
@@ -212,12 +261,19 @@ export async function runDevDemo(hub: Hub, io: CliIo): Promise<void> {
     await mkdir(reissuedDir, { recursive: true });
     for (const example of usable)
       await writeFile(join(reissuedDir, example.file), example.bytes, { mode: 0o644 });
+    // What each agency had waiting before: the demo reads only what its own reports add.
+    const before = new Map<string, number | undefined>();
+    for (const agency of hub.registry
+      .federation()
+      .agencies.map((a) => a.id)
+      .sort())
+      before.set(agency, await waiting(op.jsm, agency));
     let first: (typeof usable)[number] | undefined;
     const published = new Map<string, { file: string; issuer: string }>();
     for (const example of usable) {
       const reply = await (await client(example.issuer)).publish(example.bytes);
       if (reply.ok && first === undefined) first = example;
-      if (reply.ok)
+      if (reply.ok && !reply.duplicate)
         published.set(`${example.issuer}/${reply.reportId}`, {
           file: example.file,
           issuer: example.issuer,
@@ -242,14 +298,9 @@ export async function runDevDemo(hub: Hub, io: CliIo): Promise<void> {
       );
       out(`    ${JSON.stringify(reply)}`);
     }
-    await showAlerts(hub, published, out);
-    const here = (path: string): string => relative(process.cwd(), path);
-    const as = usable[0]?.issuer ?? 'de-bka';
-    const file = here(join(reissuedDir, usable[0]?.file ?? ''));
+    await showAlerts(hub, op.jsm, before, published, out);
     out(
-      `mosaic demo: done. The hub keeps running (Ctrl-C stops it). From another terminal:\n` +
-        `  npx mosaic publish --context ${here(join(hub.contextsDir, `${as}.json`))} --key ${here(join(hub.keysDir, `${as}.jwk`))} ${file}\n` +
-        `  npx mosaic subscribe --context ${here(join(hub.contextsDir, 'ro-dicot.json'))} --follow`,
+      `mosaic demo: done. The hub keeps running (Ctrl-C stops it). From another terminal:\n${hints(hub, usable[0]?.issuer ?? 'de-bka', usable[0]?.file ?? 'financial-flow.json')}`,
     );
   } finally {
     await Promise.all([...clients.values()].map((c) => c.close()));

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
 import { parseCommandArgs, type Command } from './command.ts';
-import { agencyAdd, agencyList, agencyShow } from './commands/agency.ts';
+import { agencyAdd, agencyList, agencyRemove, agencyShow } from './commands/agency.ts';
+import { agreementsAdd, agreementsList, agreementsRemove } from './commands/agreements.ts';
 import { auditCheckProof, auditProve, auditVerify } from './commands/audit.ts';
 import { demo } from './commands/demo.ts';
 import { dev } from './commands/dev.ts';
@@ -31,6 +32,10 @@ export const commands: readonly Command[] = [
   agencyAdd,
   agencyList,
   agencyShow,
+  agencyRemove,
+  agreementsList,
+  agreementsAdd,
+  agreementsRemove,
   keysRotate,
   keysRevoke,
   rulesShow,
@@ -86,6 +91,7 @@ const environmentCodes: ReadonlySet<string> = new Set([
   ErrorCode.PermissionDenied,
   ErrorCode.Unavailable,
   ErrorCode.HubDataDir,
+  ErrorCode.HubLocked,
 ]);
 
 function exitCodeFor(err: MosaicError): ExitCode {

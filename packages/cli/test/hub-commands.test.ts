@@ -51,7 +51,7 @@ function alive(pid: number): boolean {
 }
 
 describe('mosaic dev (child process)', () => {
-  it('prints exactly one ready line, and SIGTERM stops it with exit 0 and no nats-server left', async () => {
+  it('prints exactly one ready line, refuses a second hub on its dir, and SIGTERM stops it with exit 0, no nats-server and no lock left', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'mosaic-dev-'));
     const child = spawn(process.execPath, [bin, 'dev', '--data-dir', dataDir, '--port', '0'], {
       cwd: repoRoot,
@@ -81,10 +81,19 @@ describe('mosaic dev (child process)', () => {
       const nc = await connect(contextConnectOptions(context));
       await nc.close();
 
+      // A second hub on the same dir refuses to start, with the first one's pid.
+      const second = await mosaic(['dev', '--data-dir', dataDir, '--port', '0']);
+      expect(second.code, second.stderr).toBe(3);
+      expect(second.stderr).toContain(
+        `error ERR_HUB_LOCKED: another hub (pid ${String(child.pid)}) is using ${dataDir}`,
+      );
+      expect(second.stdout).toBe('');
+
       child.kill('SIGTERM');
       expect(await exited).toEqual({ code: 0, signal: null });
       expect(stdout.split('\n').filter((l) => l !== '')).toHaveLength(1);
       expect(alive(serverPid), 'nats-server is gone').toBe(false);
+      expect(await readdir(dataDir), 'the lock is released').not.toContain('hub.lock');
       expect(stderr).toMatch(/"msg":"shutting down"/);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -134,7 +143,7 @@ describe('operator commands on a running hub', () => {
     expect(missing.stderr).toMatch(/ERR_AGENCY_UNKNOWN/);
   });
 
-  it('agency add: the new agency gets a working context without a restart', async () => {
+  it('agency add returns once the new agency can connect and subscribe, without a restart', async () => {
     const keys = await mosaic([
       'keys',
       'generate',
@@ -174,21 +183,15 @@ describe('operator commands on a running hub', () => {
     expect(JSON.parse(added.stdout)).toMatchObject({ added: 'be-police' });
 
     const context = join(hub.contextsDir, 'be-police.json');
-    await expect
-      .poll(
-        () =>
-          stat(context).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: 10_000 },
-      )
-      .toBe(true);
+    expect(JSON.parse(added.stdout)).toMatchObject({ context });
     expect((await stat(context)).mode & 0o777).toBe(0o600);
     await using agency = await connectAgency({
       context,
       key: join(dir, 'be-police.k1.private.jwk'),
     });
+    // Ready when the command returns: its alerts consumer exists, so subscribe works at once.
+    const none = await agency.subscribe(() => undefined);
+    expect(none).toMatchObject({ delivered: 0, stopped: 'drained' });
     const reply = await agency.publish(await freshReport('be-police', 'BE'));
     expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
     expect(hub.serverPid).toBe(pidBefore);
@@ -350,9 +353,8 @@ describe('operator commands on a running hub', () => {
 
     // The report accepted before: re-verified with the archived key and the stored time.
     await using nc = await connect(contextConnectOptions(await readContextFile(operator)));
-    const stored = await (
-      await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false })
-    ).streams.getMessage(Streams.Reports, { seq });
+    const jsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
+    const stored = await jsm.streams.getMessage(Streams.Reports, { seq });
     const jws = stored?.string() ?? '';
     expect(stored!.time.getTime()).toBeLessThan(Date.parse(out.revokedAt));
     await expect(verifyReport(jws, hub.registry)).rejects.toMatchObject({

@@ -105,6 +105,8 @@ export const ErrorCode = {
   RegistryConflict: 'ERR_REGISTRY_CONFLICT',
   /** A file of the hub's data directory (identities, keys) is unreadable or inconsistent. */
   HubDataDir: 'ERR_HUB_DATA_DIR',
+  /** Another running hub holds the data directory's lock. */
+  HubLocked: 'ERR_HUB_LOCKED',
   /** The audit log is not intact: an entry was removed, altered, reordered or truncated, a checkpoint does not verify, or a stored report or alert has no audit entry. */
   AuditInvalid: 'ERR_AUDIT_INVALID',
   /** An inclusion proof (or its signed checkpoint) does not verify. */

@@ -47,10 +47,13 @@ export function parsePublicKeyRecord(kid: string, text: string): KeyRecord {
 }
 
 /**
- * Makes the public-keys bucket hold exactly the keys of `federation` (with their validity
- * and revocation times): writes the entries that changed and deletes those of keys the
- * registry no longer has. Unchanged entries are not rewritten, so calling it on every
- * registry change costs reads only. Returns the entries written and deleted.
+ * Makes the public-keys bucket follow the registry: every key of `federation` with its
+ * validity and revocation times, and every key the registry no longer holds — an agency
+ * removed with `mosaic agency remove` — kept as **retired**: revoked at `now` unless it was
+ * revoked before. What such a key signed while its agency was a member stays verifiable
+ * (`acceptRevokedBefore` the stored time); nothing signed later is. Unchanged entries are
+ * not rewritten, so calling it on every registry change costs reads only. Returns the
+ * entries written and those retired by this call.
  *
  * @example
  * ```ts
@@ -61,7 +64,8 @@ export function parsePublicKeyRecord(kid: string, text: string): KeyRecord {
 export async function syncPublicKeys(
   kv: PublicKeysKv,
   federation: Federation,
-): Promise<{ written: string[]; deleted: string[] }> {
+  now: Date = new Date(),
+): Promise<{ written: string[]; retired: string[] }> {
   const wanted = new Map<string, string>();
   for (const agency of federation.agencies)
     for (const key of agency.keys) {
@@ -75,8 +79,15 @@ export async function syncPublicKeys(
     await kv.put(entry, value);
     written.push(entry);
   }
-  const deleted: string[] = [];
-  for await (const entry of await kv.keys()) if (!wanted.has(entry)) deleted.push(entry);
-  for (const entry of deleted) await kv.delete(entry);
-  return { written, deleted };
+  const retired: string[] = [];
+  for await (const entry of await kv.keys()) {
+    if (wanted.has(entry)) continue;
+    const current = await kv.get(entry);
+    if (current?.operation !== 'PUT') continue;
+    const record = JSON.parse(current.string()) as KeyRecord;
+    if (record.revokedAt !== undefined) continue;
+    await kv.put(entry, JSON.stringify({ ...record, revokedAt: now.toISOString() }));
+    retired.push(entry);
+  }
+  return { written, retired };
 }

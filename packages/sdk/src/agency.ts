@@ -191,9 +191,17 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     return signReport(report, privateJwk);
   };
 
+  // A drain needs the server: while the connection is down it would wait for a reconnect.
+  let connected = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') connected = false;
+      else if (status.type === 'reconnect') connected = true;
+    }
+  })();
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= nc.isClosed() ? Promise.resolve() : nc.drain();
+    closing ??= nc.isClosed() ? Promise.resolve() : connected ? nc.drain() : nc.close();
     return closing;
   };
 

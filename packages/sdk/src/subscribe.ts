@@ -84,6 +84,12 @@ export interface SubscribeOptions {
   onInvalid?: (alert: InvalidAlert) => void;
   /** Alerts pulled per request; default 100. */
   batch?: number;
+  /**
+   * With `follow`: how long the hub may stay unreachable (a restart, a network cut) before
+   * `subscribe` gives up with ERR_UNAVAILABLE; default 60 000 ms. Within it the connection
+   * reconnects and the subscription resumes where it was (unacknowledged alerts come back).
+   */
+  reconnectTimeoutMs?: number;
 }
 
 export interface SubscribeSummary {
@@ -109,6 +115,7 @@ const KINDS: ReadonlySet<string> = new Set(Object.values(AlertKind));
 const DRAIN_EXPIRES_MS = 2_000;
 const FOLLOW_EXPIRES_MS = 10_000;
 const RETRY_MS = 1_000;
+const RECONNECT_TIMEOUT_MS = 60_000;
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -228,6 +235,9 @@ export async function subscribeAlerts(
     throw new MosaicError(ErrorCode.Usage, 'subscribe: batch must be a positive integer');
   if (since !== undefined && Number.isNaN(since.getTime()))
     throw new MosaicError(ErrorCode.Usage, 'subscribe: since is not a valid time');
+  const reconnectTimeoutMs = options.reconnectTimeoutMs ?? RECONNECT_TIMEOUT_MS;
+  if (!(Number.isFinite(reconnectTimeoutMs) && reconnectTimeoutMs >= 0))
+    throw new MosaicError(ErrorCode.Usage, 'subscribe: reconnectTimeoutMs must be >= 0');
   const keys = options.keys ?? keysFromHub({ connection: nc });
   const consumer = await openConsumer(nc, agency);
   const summary: SubscribeSummary = { delivered: 0, invalid: 0, skipped: 0, stopped: 'drained' };
@@ -240,11 +250,14 @@ export async function subscribeAlerts(
   if (signal?.aborted === true) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
 
+  // Set when the hub, not the alert or the handler, failed while an alert was in hand.
+  let hubFailed = false;
   const confirm = async (m: JsMsg): Promise<void> => {
     let confirmed: boolean;
     try {
       confirmed = await m.ackAck();
     } catch (err) {
+      hubFailed = true;
       throw unavailable(`acknowledging alert ${m.seq}`, err);
     }
     if (!confirmed)
@@ -280,6 +293,7 @@ export async function subscribeAlerts(
     } catch (err) {
       if (!isMosaicError(err) || ENVIRONMENT.has(err.code)) {
         m.nak();
+        if (isMosaicError(err, ErrorCode.Unavailable)) hubFailed = true;
         throw err;
       }
       // Refused for good: redelivering a bad signature would only refuse it again. Confirmed
@@ -309,6 +323,33 @@ export async function subscribeAlerts(
 
   let failure: unknown;
   let emptyRound = false;
+  // Following: since when the hub has been unreachable (undefined while it answers).
+  let downSince: number | undefined;
+  /**
+   * Waits until the hub answers again (the connection reconnects by itself), at most until
+   * `reconnectTimeoutMs` after it first failed; then gives up with ERR_UNAVAILABLE.
+   */
+  const rideOut = async (cause: unknown): Promise<void> => {
+    downSince ??= Date.now();
+    for (;;) {
+      if (stop !== undefined) return;
+      const waited = Date.now() - downSince;
+      if (waited >= reconnectTimeoutMs || nc.isClosed())
+        throw new MosaicError(
+          ErrorCode.Unavailable,
+          `the hub has been unreachable for ${String(Math.round(waited / 1000))} s (reconnect timeout ${String(reconnectTimeoutMs / 1000)} s): ${cause instanceof Error ? cause.message : String(cause)}`,
+          { details: { operation: 'following alerts', waitedMs: waited }, cause },
+        );
+      await delay(Math.min(RETRY_MS, reconnectTimeoutMs - waited));
+      try {
+        await consumer.info();
+        return;
+      } catch (err) {
+        // Still down (or restarting): asked again until the timeout.
+        cause = err;
+      }
+    }
+  };
   try {
     while (stop === undefined) {
       const wanted = Math.min(batch, max === undefined ? batch : max - summary.delivered);
@@ -329,7 +370,7 @@ export async function subscribeAlerts(
         });
       } catch (err) {
         if (follow && !nc.isClosed()) {
-          await delay(RETRY_MS);
+          await rideOut(err);
           continue;
         }
         throw unavailable('reading alerts', err);
@@ -338,25 +379,43 @@ export async function subscribeAlerts(
       // stop may have been set by an abort during the awaits above.
       if ((stop as SubscribeSummary['stopped'] | undefined) !== undefined) void batchOf.close();
       let got = 0;
-      for await (const m of batchOf) {
-        got++;
-        // Pulled but not to be handled (aborted, max reached, failed): free it at once.
-        if (stop !== undefined || failure !== undefined) {
-          m.nak();
-          continue;
+      try {
+        for await (const m of batchOf) {
+          got++;
+          // Pulled but not to be handled (aborted, max reached, failed): free it at once.
+          if (stop !== undefined || failure !== undefined) {
+            m.nak();
+            continue;
+          }
+          try {
+            await handle(m);
+          } catch (err) {
+            failure = err;
+            void batchOf.close();
+            continue;
+          }
+          if (stop !== undefined) void batchOf.close();
         }
-        try {
-          await handle(m);
-        } catch (err) {
-          failure = err;
-          void batchOf.close();
-          continue;
-        }
-        if (stop !== undefined) void batchOf.close();
+      } catch (err) {
+        // The pull itself broke (server shutdown, connection lost): the hub is restarting.
+        if (!follow || nc.isClosed() || failure !== undefined)
+          throw unavailable('reading alerts', err);
+        await rideOut(err);
+        continue;
+      }
+      // Following, an ack the restarting hub did not confirm: the alert comes back after
+      // the reconnect (at least once), so wait for the hub instead of giving up.
+      if (follow && hubFailed && !nc.isClosed()) {
+        const cause = failure;
+        failure = undefined;
+        hubFailed = false;
+        await rideOut(cause);
+        continue;
       }
       // The handler's own error (or a MosaicError of ours), as it was thrown.
       // eslint-disable-next-line @typescript-eslint/only-throw-error
       if (failure !== undefined) throw failure;
+      downSince = undefined;
       emptyRound = got === 0;
     }
   } finally {

@@ -479,23 +479,29 @@ describe('the public-keys projection', () => {
     expect(e).toBeInstanceOf(PermissionViolationError);
   });
 
-  it('follows the registry: unchanged keys are not rewritten, removed keys are deleted', async () => {
+  it('follows the registry: unchanged keys are not rewritten, keys of a removed agency are retired', async () => {
     const status = await keysKv.status();
     const before = status.values;
-    expect(await syncPublicKeys(keysKv, federation)).toEqual({ written: [], deleted: [] });
+    expect(await syncPublicKeys(keysKv, federation)).toEqual({ written: [], retired: [] });
     expect((await keysKv.status()).values).toBe(before);
     const smaller = { ...federation, agencies: federation.agencies.filter((x) => x.id !== RO) };
+    const removedAt = new Date();
     try {
-      expect(await syncPublicKeys(keysKv, smaller)).toEqual({
+      expect(await syncPublicKeys(keysKv, smaller, removedAt)).toEqual({
         written: [],
-        deleted: [`${RO}.k1`],
+        retired: [`${RO}.k1`],
       });
+      // Kept, revoked at the removal: what it signed before stays verifiable, nothing later.
       await using a = await agency(NL);
-      expect(await keysFromHub(a, { missWaitMs: 0 }).resolve(`${RO}/k1`)).toBeUndefined();
+      expect(await keysFromHub(a, { missWaitMs: 0 }).resolve(`${RO}/k1`)).toMatchObject({
+        kid: `${RO}/k1`,
+        revokedAt: removedAt.toISOString(),
+      });
+      expect(await syncPublicKeys(keysKv, smaller)).toEqual({ written: [], retired: [] });
     } finally {
       expect(await syncPublicKeys(keysKv, federation)).toEqual({
         written: [`${RO}.k1`],
-        deleted: [],
+        retired: [],
       });
     }
   });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
@@ -44,6 +44,7 @@ import {
 } from './files.ts';
 import { ensureHubKey } from './hub-key.ts';
 import { syncAgencyAccounts } from './accounts.ts';
+import { lockDataDir } from './lock.ts';
 import { readIdentities, writeIdentities } from './identities-store.ts';
 import { renderServerConfig } from './server-config.ts';
 
@@ -131,7 +132,8 @@ async function previousPort(layout: DataDirLayout): Promise<number | undefined> 
  * service and the router, and writes a context file per agency plus one for the operator.
  * When an agency is added to the registry, the hub gives it an identity, reloads the broker
  * configuration and writes its context: no restart. A restart on the same data dir keeps
- * everything.
+ * everything. One hub per data dir: a second one fails with ERR_HUB_LOCKED and leaves the
+ * dir as it was.
  *
  * @example
  * ```ts
@@ -153,6 +155,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     }
   };
   try {
+    // Before anything else: a second hub on this dir would share its JetStream store.
+    const lock = await lockDataDir(layout.dataDir);
+    cleanup.push(() => lock.release());
     await makeDataDir(layout);
     const binary = await ensureNatsServer({
       log: (line) => {
@@ -238,7 +243,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     // Runs once per registry change, one at a time (watchRegistry serialises the calls).
     const sync = async (federation: Federation, revision: number): Promise<void> => {
       const keys = await syncPublicKeys(publicKeys, federation);
-      if (keys.written.length + keys.deleted.length > 0)
+      if (keys.written.length + keys.retired.length > 0)
         log.info({ ...keys, revision }, 'public keys projected');
       const agencies = federation.agencies.map((a) => a.id).sort();
       const next = await withAgencies(identities, agencies);
@@ -252,6 +257,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
         await syncAgencyAccounts(system, identities, agencies, { added, removed });
         authorized = agencies;
         log.info({ agencies, added, removed, revision }, 'broker accounts updated');
+        // A removed agency's account is revoked: its context would only fail to connect.
+        for (const id of removed) await rm(join(layout.contextsDir, `${id}.json`), { force: true });
       }
       // Written after the account update, so a context that exists is one the broker accepts.
       for (const id of agencies) {

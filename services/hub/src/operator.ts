@@ -8,6 +8,7 @@ import {
   RegistryKeys,
   Roles,
   agencySchema,
+  agreementSchema,
   checkFederation,
   contextConnectOptions,
   federationSchema,
@@ -18,6 +19,7 @@ import {
   HUB_API_PREFIX,
   type Agency,
   type AgencyKey,
+  type Agreement,
   type Federation,
   type NatsContext,
   type ReadRegistryOptions,
@@ -31,6 +33,16 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 export interface RegistryChange {
   agency: Agency;
   revision: number;
+}
+
+/**
+ * A sharing agreement of the registry: `id` names its entry (`agreement.<id>`), `index` is
+ * its position among the agreements, the number routing reasons give (`agreement: <index>`).
+ */
+export interface RegistryAgreement {
+  id: number;
+  index: number;
+  agreement: Agreement;
 }
 
 /** What an operator action's audit entry carries besides its action. */
@@ -77,6 +89,28 @@ export interface OperatorSession extends AsyncDisposable {
     rules: unknown;
     justification?: string;
   }): Promise<RegistryChange>;
+  /**
+   * Removes an agency from the registry: the hub then revokes its broker account (its
+   * clients are disconnected) and deletes its context; its public keys stay in the
+   * public-keys projection, retired (revoked at the removal), so its stored reports stay
+   * verifiable. Refused (ERR_FEDERATION) while an agreement names it.
+   */
+  removeAgency(id: string, options?: { justification?: string }): Promise<RegistryChange>;
+  /** The sharing agreements, in routing order. */
+  agreements(): Promise<RegistryAgreement[]>;
+  /**
+   * Adds a sharing agreement (validated like a federation file's, checked with the registry:
+   * known agencies, no agreement with oneself). Reports routed afterwards use it.
+   */
+  addAgreement(
+    input: unknown,
+    options?: { justification?: string },
+  ): Promise<{ id: number; agreement: Agreement; revision: number }>;
+  /** Removes the agreement with entry `id`; reports routed afterwards no longer use it. */
+  removeAgreement(
+    id: number,
+    options?: { justification?: string },
+  ): Promise<{ id: number; agreement: Agreement; revision: number }>;
   /** Marks a key revoked from `at` (default now) with a reason (the default justification). */
   revokeKey(options: {
     agency: string;
@@ -155,7 +189,12 @@ function invalid(message: string, problems: { path: string; message: string }[])
 /** The federation with `agency` in place of (or added to) its namesake, checked as a whole. */
 function checkedWith(federation: Federation, agency: Agency): Federation {
   const agencies = federation.agencies.filter((a) => a.id !== agency.id).concat(agency);
-  const parsed = federationSchema.safeParse({ ...federation, agencies });
+  return checkedAs({ ...federation, agencies });
+}
+
+/** A changed federation, validated and checked as a whole like a federation file. */
+function checkedAs(changed: unknown): Federation {
+  const parsed = federationSchema.safeParse(changed);
   if (!parsed.success)
     throw invalid(
       'the change would make the registry invalid',
@@ -478,6 +517,143 @@ class Session implements OperatorSession {
       keyId: options.keyId,
       revokedAt: at,
     });
+  }
+
+  async removeAgency(
+    id: string,
+    options: { justification?: string } = {},
+  ): Promise<RegistryChange> {
+    const justification = requireJustification(options.justification);
+    const federation = await this.federation();
+    const agency = federation.agencies.find((a) => a.id === id);
+    const entry = await this.#broker(() => this.#kv.get(RegistryKeys.agency(id)));
+    if (agency === undefined || entry === null || entry.operation !== 'PUT')
+      throw new MosaicError(ErrorCode.AgencyUnknown, `the registry has no agency ${id}`, {
+        details: { agency: id },
+      });
+    const naming = (await this.agreements())
+      .filter(
+        ({ agreement: a }) =>
+          a.from === id || (typeof a.to === 'string' ? a.to === id : a.to.includes(id)),
+      )
+      .map((a) => a.id);
+    if (naming.length > 0)
+      throw invalid('not removed', [
+        {
+          path: 'agreements',
+          message: `agreements ${naming.join(', ')} name ${id}: remove them first (mosaic agreements remove --id <n>)`,
+        },
+      ]);
+    checkedAs({ ...federation, agencies: federation.agencies.filter((a) => a.id !== id) });
+    try {
+      // Only the entry as read: a concurrent change to the agency makes this fail.
+      await this.#kv.delete(RegistryKeys.agency(id), { previousSeq: entry.revision });
+    } catch (err) {
+      if (isConflict(err))
+        throw new MosaicError(
+          ErrorCode.RegistryConflict,
+          `agency ${id} changed while it was removed; try again`,
+          { details: { agency: id }, cause: err },
+        );
+      throw brokerError(err, this.context, this.#path);
+    }
+    const marker = await this.#broker(() => this.#kv.get(RegistryKeys.agency(id)));
+    return this.#recorded({ agency, revision: marker?.revision ?? entry.revision }, justification, {
+      change: 'agency.remove',
+    });
+  }
+
+  async agreements(): Promise<RegistryAgreement[]> {
+    const keys = await this.#broker(() => registryKeysByDirectGet(this.#jsm));
+    const out: RegistryAgreement[] = [];
+    for (const key of keys.filter((k) => k.startsWith('agreement.')).sort()) {
+      const entry = await this.#broker(() => this.#kv.get(key));
+      if (entry === null || entry.operation !== 'PUT') continue;
+      out.push({
+        id: Number(key.slice('agreement.'.length)),
+        index: out.length,
+        agreement: agreementSchema.parse(JSON.parse(entry.string())),
+      });
+    }
+    return out;
+  }
+
+  async addAgreement(
+    input: unknown,
+    options: { justification?: string } = {},
+  ): Promise<{ id: number; agreement: Agreement; revision: number }> {
+    const justification = requireJustification(options.justification);
+    const parsed = agreementSchema.safeParse(input);
+    if (!parsed.success)
+      throw invalid(
+        'not a valid agreement',
+        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      );
+    for (let attempt = 1; ; attempt++) {
+      const federation = await this.federation();
+      const checked = checkedAs({
+        ...federation,
+        agreements: [...federation.agreements, parsed.data],
+      });
+      const agreement = checked.agreements.at(-1) ?? parsed.data;
+      const id = Math.max(0, ...(await this.agreements()).map((a) => a.id + 1));
+      try {
+        // create() fails when another add took this id first: then read again.
+        const revision = await this.#kv.create(
+          RegistryKeys.agreement(id),
+          JSON.stringify(agreement),
+        );
+        await this.record('registry.changed', {
+          justification,
+          refs: [{ stream: REGISTRY_STREAM, seq: revision }],
+          details: { change: 'agreement.add', agreement: id, from: agreement.from },
+        });
+        return { id, agreement, revision };
+      } catch (err) {
+        if (!isConflict(err)) throw brokerError(err, this.context, this.#path);
+        if (attempt >= MAX_ATTEMPTS)
+          throw new MosaicError(
+            ErrorCode.RegistryConflict,
+            `the agreements kept changing while this one was added (${attempt} attempts)`,
+            { details: { attempts: attempt }, cause: err },
+          );
+      }
+    }
+  }
+
+  async removeAgreement(
+    id: number,
+    options: { justification?: string } = {},
+  ): Promise<{ id: number; agreement: Agreement; revision: number }> {
+    const justification = requireJustification(options.justification);
+    const key = RegistryKeys.agreement(id);
+    const entry =
+      Number.isSafeInteger(id) && id >= 0 ? await this.#broker(() => this.#kv.get(key)) : null;
+    if (entry === null || entry.operation !== 'PUT')
+      throw invalid('not removed', [
+        { path: 'id', message: `the registry has no agreement ${id}` },
+      ]);
+    const agreement = agreementSchema.parse(JSON.parse(entry.string()));
+    try {
+      // Only the entry as read: a concurrent change to it makes this fail, not vanish.
+      await this.#kv.delete(key, { previousSeq: entry.revision });
+    } catch (err) {
+      if (isConflict(err))
+        throw new MosaicError(
+          ErrorCode.RegistryConflict,
+          `agreement ${id} changed while it was removed; list the agreements and try again`,
+          { details: { agreement: id }, cause: err },
+        );
+      throw brokerError(err, this.context, this.#path);
+    }
+    const marker = await this.#broker(() => this.#kv.get(key));
+    const revision = marker?.revision ?? entry.revision;
+    await this.record('registry.changed', {
+      justification,
+      refs: [{ stream: REGISTRY_STREAM, seq: revision }],
+      details: { change: 'agreement.remove', agreement: id, from: agreement.from },
+    });
+    return { id, agreement, revision };
   }
 
   close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { parseAgency } from '@mosaic/federation';
-import { connectOperator } from '@mosaic/hub';
+import { dirname } from 'node:path';
+import { connectOperator, waitForAgency, waitForAgencyGone } from '@mosaic/hub';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { readInput, writeLine } from '../io.ts';
@@ -17,9 +18,13 @@ Adds an agency to the registry of the running hub. The file holds one entry as i
 federation file's "agencies" list (id, name, kind, jurisdictions, contact, optional keys
 and subscriptions); it is validated with the federation schema and checked against the
 registry (new id, known jurisdictions and groups). The hub then creates the agency's
-NATS identity, reloads the broker and writes <data-dir>/contexts/<id>.json — no restart.
-The change is recorded in the audit trail (registry.changed) with the reason.
-Prints {"added": <id>, "revision": <n>} on stdout.
+NATS account, pushes it to the broker and writes <data-dir>/contexts/<id>.json, and the
+router creates its alerts consumer — no restart. The command returns once that context
+connects and the consumer exists (it looks for the context next to the operator's), so
+the agency can publish and subscribe at once; after 30 s without them it fails with
+ERR_UNAVAILABLE (the agency stays added). The change is recorded in the audit trail
+(registry.changed) with the reason.
+Prints {"added": <id>, "revision": <n>, "context": <path>} on stdout.
 
 Options:
 ${contextHelp}
@@ -33,7 +38,7 @@ Example:
 
 Exit codes: 0 added, 1 invalid agency or conflict with the registry (ERR_FEDERATION),
 2 usage error (also: no --reason), 3 file, context or hub (or its auditor) unavailable,
-or permission denied.`,
+the new agency not ready in time, or permission denied.`,
   options: { context: { type: 'string' }, file: { type: 'string' }, reason: { type: 'string' } },
   positionals: { min: 0, max: 0 },
   async run(args, io) {
@@ -44,7 +49,57 @@ or permission denied.`,
     const agency = parseAgency(text, { source: file === '-' ? 'stdin' : file });
     await using op = await connectOperator(context);
     const change = await op.addAgency(agency, { justification });
-    writeLine(io.stdout, JSON.stringify({ added: change.agency.id, revision: change.revision }));
+    const ready = await waitForAgency(op, change.agency.id, { contextsDir: dirname(context) });
+    writeLine(
+      io.stdout,
+      JSON.stringify({
+        added: change.agency.id,
+        revision: change.revision,
+        context: ready.context,
+      }),
+    );
+    return ExitCode.Ok;
+  },
+};
+
+export const agencyRemove: Command = {
+  path: ['agency', 'remove'],
+  summary: 'remove an agency from the running hub (operator)',
+  help: `Usage: mosaic agency remove --context <operator.json> --agency <id> --reason "<justification>"
+
+Removes an agency from the registry of the running hub. The hub then revokes its NATS
+account — its connected clients are disconnected and its context no longer connects — and
+deletes <data-dir>/contexts/<id>.json; the command returns once that happened (at most
+30 s, else ERR_UNAVAILABLE; the agency stays removed). Its reports stay stored and
+verifiable: its public keys stay in the hub's public-keys bucket, retired (revoked at the
+removal), so "mosaic replay --verify" and recipients still verify what it signed before.
+Refused while a sharing agreement names it ("mosaic agreements remove" first). The change
+is recorded in the audit trail (registry.changed) with the reason.
+Prints {"removed": <id>, "revision": <n>} on stdout.
+
+Options:
+${contextHelp}
+  --agency <id>     the agency
+  --reason <text>   why (required; kept in the audit entry)
+  -h, --help        show this help
+
+Example:
+  mosaic agency remove --context .mosaic/contexts/operator.json --agency be-police \\
+      --reason "MoU 2026-14 terminated"
+
+Exit codes: 0 removed, 1 no such agency (ERR_AGENCY_UNKNOWN) or an agreement names it
+(ERR_FEDERATION), 2 usage error (also: no --reason), 3 context or hub (or its auditor)
+unavailable, the removal not applied in time, or permission denied.`,
+  options: { context: { type: 'string' }, agency: { type: 'string' }, reason: { type: 'string' } },
+  positionals: { min: 0, max: 0 },
+  async run(args, io) {
+    const context = requireOption(args, 'context', this);
+    const id = requireOption(args, 'agency', this);
+    const justification = requireOption(args, 'reason', this);
+    await using op = await connectOperator(context);
+    const change = await op.removeAgency(id, { justification });
+    await waitForAgencyGone(id, { contextsDir: dirname(context) });
+    writeLine(io.stdout, JSON.stringify({ removed: id, revision: change.revision }));
     return ExitCode.Ok;
   },
 };

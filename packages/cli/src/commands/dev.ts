@@ -37,7 +37,8 @@ function untilSignal(): { signalled: Promise<NodeJS.Signals>; dispose(): void } 
 export const dev: Command = {
   path: ['dev'],
   summary: 'run the whole hub locally (nats-server, registry, ingest) until Ctrl-C',
-  help: `Usage: mosaic dev [--data-dir <dir>] [--federation <file>] [--port <n>] [--reseed] [--demo]
+  help: `Usage: mosaic dev [--data-dir <dir>] [--federation <file>] [--port <n>] [--reseed]
+                  [--demo | --demo-again]
 
 Runs the hub on this machine: finds or fetches nats-server (>= 2.10), writes its
 configuration into the data dir and starts it with JetStream, loads the federation into
@@ -54,6 +55,7 @@ The data dir keeps everything across restarts:
   contexts/operator.json   the operator's context, for mosaic agency / mosaic keys
   keys/<agency>.jwk        demo federation only: the agency's private signing key
   identities.json          every NATS identity (seeds), so contexts stay valid
+  hub.lock                 the pid of the hub using the dir: one hub per data dir
   nats-server.conf         generated; rewritten and reloaded when an agency is added
   jetstream/               the streams and the registry
 
@@ -71,8 +73,12 @@ Options:
   --reseed             replace the registry with the federation file (registry changes
                        made with the CLI are lost)
   --demo               after start, publish a few example reports (re-issued now under
-                       fresh ids, copies in <data-dir>/examples/) and show the replies,
-                       one rejection included; then keep running
+                       fresh ids, copies in <data-dir>/examples/), show the replies, one
+                       rejection included, and the alerts they made (read, and so recorded
+                       as consulted, for those reports only); then keep running. Skipped
+                       (said on stderr) when the data dir already holds reports: a restart
+                       publishes and consumes nothing
+  --demo-again         the same, even when the data dir already holds reports
   -h, --help           show this help
 
 Examples:
@@ -82,14 +88,15 @@ Examples:
       .mosaic/examples/financial-flow.json      (from another terminal, after --demo)
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 invalid federation file (ERR_FEDERATION) or
-registry (ERR_REGISTRY), 2 usage error, 3 the hub could not start (nats-server, data dir),
-4 internal error.`,
+registry (ERR_REGISTRY), 2 usage error, 3 the hub could not start (nats-server, data dir,
+another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
   options: {
     'data-dir': { type: 'string', default: '.mosaic' },
     federation: { type: 'string' },
     port: { type: 'string' },
     reseed: { type: 'boolean', default: false },
     demo: { type: 'boolean', default: false },
+    'demo-again': { type: 'boolean', default: false },
   },
   positionals: { min: 0, max: 0 },
   async run(args, io) {
@@ -110,8 +117,9 @@ registry (ERR_REGISTRY), 2 usage error, 3 the hub could not start (nats-server, 
         log,
       });
       writeLine(io.stdout, `mosaic: hub ready ${hub.url}`);
-      if (args.values['demo'] === true) {
-        const demo = runDevDemo(hub, io);
+      const again = args.values['demo-again'] === true;
+      if (args.values['demo'] === true || again) {
+        const demo = runDevDemo(hub, io, { again });
         // A signal during the demo still stops the hub.
         await Promise.race([demo, signals.signalled]);
       }

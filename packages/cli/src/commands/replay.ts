@@ -4,10 +4,12 @@ import { finished } from 'node:stream/promises';
 import { readAuditCheckpoints, readStream } from '@mosaic/auditor';
 import { decodeEntry, writeAuditExport, type AuditLogItem } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
-import { Streams, staticRegistryView, type Stream } from '@mosaic/federation';
+import { Streams, staticRegistryView, type Federation, type Stream } from '@mosaic/federation';
 import { connectOperator, parseTime } from '@mosaic/hub';
-import { verifyReport } from '@mosaic/signing';
+import { keysFromHub } from '@mosaic/sdk';
+import { verifyReport, type KeyLookup } from '@mosaic/signing';
 import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { requireOption, type Command, type ParsedArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { checkOutputPath, guardOutput, writeLine } from '../io.ts';
@@ -109,6 +111,18 @@ function selected(stream: Stream, m: StoredMsg, s: Selection): boolean {
 
 function csvField(value: string): string {
   return /[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/**
+ * The registry's keys, then the retired keys of agencies removed since (kept, revoked at
+ * their removal, in the hub's public-keys bucket), so their stored reports still verify.
+ */
+function withRetired(federation: Federation, nc: NatsConnection): KeyLookup {
+  const registry = staticRegistryView(federation);
+  const retired = keysFromHub({ connection: nc }, { missWaitMs: 0 });
+  return {
+    resolve: async (kid) => (await registry.resolve(kid)) ?? retired.resolve(kid),
+  };
 }
 
 export const replay: Command = {
@@ -228,7 +242,7 @@ recorded: its directory must exist).`,
     }
     const total = Math.max(0, to - from + 1);
     const federation = verify ? await op.federation() : undefined;
-    const keys = federation === undefined ? undefined : staticRegistryView(federation);
+    const keys = federation === undefined ? undefined : withRetired(federation, op.nc);
 
     // Recorded before anything is disclosed: an aborted replay is still on the record.
     await op.record(exporting ? 'operator.export' : 'operator.replay', {

@@ -29,6 +29,16 @@ function sinceOf(args: ParsedArgs): Date | undefined {
   return time;
 }
 
+/** --reconnect-timeout: 90, 90s, 2m or 500ms; in ms. */
+function reconnectTimeoutOf(args: ParsedArgs): number | undefined {
+  const raw = args.values['reconnect-timeout'];
+  if (raw === undefined) return undefined;
+  const m = typeof raw === 'string' ? /^(\d+)(ms|s|m)?$/.exec(raw) : null;
+  if (m === null) throw usage('--reconnect-timeout must be a duration such as 60s, 2m or 500ms');
+  const unit = { ms: 1, s: 1_000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm'];
+  return Number(m[1]) * unit;
+}
+
 async function keysOf(args: ParsedArgs): Promise<KeyLookup | undefined> {
   const source = args.values['key-source'];
   const jwks = args.values['jwks'];
@@ -70,7 +80,8 @@ export const subscribe: Command = {
   path: ['subscribe'],
   summary: 'print your agency’s alerts (verified end to end) as NDJSON',
   help: `Usage: mosaic subscribe --context <file> [--key-source hub | --jwks <file>]
-                        [--follow] [--max <n>] [--since <time>]
+                        [--follow [--reconnect-timeout <duration>]] [--max <n>]
+                        [--since <time>]
 
 Reads the alerts the hub routed to your agency from your durable consumer, in the order
 the hub stored them, verifies each originator's signature yourself and prints one JSON
@@ -100,6 +111,10 @@ Options:
   --follow              keep waiting for new alerts until Ctrl-C (which stops after
                         acknowledging what was printed); default: exit when none is pending
   --max <n>             stop after printing n alerts
+  --reconnect-timeout <duration>
+                        with --follow: how long the hub may stay unreachable (a restart)
+                        before giving up with exit 3; meanwhile it reconnects and resumes
+                        (60s, 2m, 500ms; default 60s)
   --since <time>        acknowledge, without printing, pending alerts the hub stored before
                         <time> (RFC 3339 or YYYY-MM-DD, UTC): your consumer is durable, so
                         this only skips ahead — it never replays alerts already printed, and
@@ -112,7 +127,8 @@ Examples:
   mosaic subscribe --context ctx.json --jwks federation-keys.jwks --max 10
 
 Exit codes: 0 ok, 1 at least one alert refused (failed verification), 2 usage error,
-            3 hub unreachable, no alerts consumer yet, unreadable context or JWKS file.`,
+            3 hub unreachable (following: longer than --reconnect-timeout), no alerts
+            consumer yet, unreadable context or JWKS file.`,
   options: {
     context: { type: 'string' },
     'key-source': { type: 'string' },
@@ -120,6 +136,7 @@ Exit codes: 0 ok, 1 at least one alert refused (failed verification), 2 usage er
     follow: { type: 'boolean' },
     max: { type: 'string' },
     since: { type: 'string' },
+    'reconnect-timeout': { type: 'string' },
   },
   positionals: { min: 0, max: 0 },
   async run(args, io: CliIo) {
@@ -127,6 +144,7 @@ Exit codes: 0 ok, 1 at least one alert refused (failed verification), 2 usage er
     const max = maxOf(args);
     const since = sinceOf(args);
     const keys = await keysOf(args);
+    const reconnectTimeoutMs = reconnectTimeoutOf(args);
     const follow = args.values['follow'] === true;
     const agency: AgencyClient = await connectAgency({ context });
     const controller = new AbortController();
@@ -144,6 +162,7 @@ Exit codes: 0 ok, 1 at least one alert refused (failed verification), 2 usage er
         ...(max === undefined ? {} : { max }),
         ...(since === undefined ? {} : { since }),
         ...(keys === undefined ? {} : { keys }),
+        ...(reconnectTimeoutMs === undefined ? {} : { reconnectTimeoutMs }),
         onInvalid: (bad) => {
           writeLine(io.stderr, `refused seq ${bad.seq}: ${bad.code}: ${bad.message}`);
         },

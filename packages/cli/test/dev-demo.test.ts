@@ -1,0 +1,141 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeEntry } from '@mosaic/audit-log';
+import { readStream } from '@mosaic/auditor';
+import { Streams, alertsConsumer } from '@mosaic/federation';
+import { connectOperator, startHub } from '@mosaic/hub';
+import { createLogger } from '@mosaic/log';
+import { connectAgency } from '@mosaic/sdk';
+import { routerIdle } from './helpers.ts';
+
+/** `awaited`, or a failure after 60 s: the test's finally then kills the child. */
+function bounded<T>(awaited: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error('the child did not get there within 60 s'));
+    }, 60_000);
+  });
+  return Promise.race([awaited, late]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = join(repoRoot, 'packages/cli/bin/mosaic.js');
+const AGENCIES = ['de-bka', 'ngo-lastrada', 'nl-police', 'ro-dicot'];
+const quiet = createLogger({ service: 'hub', level: process.env['MOSAIC_LOG_LEVEL'] ?? 'silent' });
+
+/**
+ * Runs `mosaic dev <args>` as a child until its stdout matches `until`, then stops it with
+ * SIGTERM; resolves with what it printed once it exited 0.
+ */
+async function devUntil(
+  args: string[],
+  until: RegExp,
+): Promise<{ stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, 'dev', '--port', '0', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, MOSAIC_LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    await bounded(
+      new Promise<void>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (c: string) => {
+          stdout += c;
+          if (until.test(stdout)) resolve();
+        });
+        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+        child.once('exit', (code) => {
+          reject(new Error(`mosaic dev exited ${String(code)} early:\n${stdout}\n${stderr}`));
+        });
+      }),
+    );
+    child.kill('SIGTERM');
+    expect(await bounded(exited), stderr).toBe(0);
+    return { stdout, stderr };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** What a restart must leave alone: stored reports, consultations, alerts waiting per agency. */
+async function state(dataDir: string): Promise<{
+  reports: number;
+  consulted: number;
+  waiting: Record<string, number>;
+}> {
+  await using hub = await startHub({ dataDir, port: 0, log: quiet });
+  await using op = await connectOperator(join(hub.contextsDir, 'operator.json'));
+  await routerIdle(op.jsm);
+  let consulted = 0;
+  for await (const m of readStream(op.jsm, Streams.Audit))
+    if (decodeEntry(m.data).action === 'alert.consulted') consulted++;
+  const waiting: Record<string, number> = {};
+  for (const agency of AGENCIES) {
+    const info = await op.jsm.consumers.info(Streams.Alerts, alertsConsumer(agency));
+    waiting[agency] = info.num_pending + info.num_ack_pending;
+  }
+  const reports = (await op.jsm.streams.info(Streams.Reports)).state.messages;
+  return { reports, consulted, waiting };
+}
+
+describe('mosaic dev --demo on a data dir that already holds reports', () => {
+  let dir: string;
+  let dataDir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mosaic-demo-'));
+    dataDir = join(dir, 'data');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'the first run publishes and reads only its own alerts; a restart publishes and consumes nothing',
+    { timeout: 300_000 },
+    async () => {
+      const first = await devUntil(['--data-dir', dataDir, '--demo'], /mosaic demo: done/);
+      expect(first.stdout).toMatch(/accepted {2}seq 1/);
+
+      // An alert the demo did not make: de-bka's financial flow about DE reaches ro-dicot.
+      {
+        await using hub = await startHub({ dataDir, port: 0, log: quiet });
+        await using bka = await connectAgency({
+          context: join(hub.contextsDir, 'de-bka.json'),
+          key: join(hub.keysDir, 'de-bka.jwk'),
+        });
+        const example = JSON.parse(
+          await readFile(join(repoRoot, 'schemas/examples/valid/financial-flow.json'), 'utf8'),
+        ) as object;
+        const reply = await bka.publish({ ...example, reportId: randomUUID() });
+        expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
+      }
+      const before = await state(dataDir);
+      expect(before.waiting['ro-dicot']).toBe(1);
+      expect(before.consulted).toBeGreaterThan(0);
+
+      const second = await devUntil(['--data-dir', dataDir, '--demo'], /mosaic demo: skipped/);
+      expect(second.stderr).toContain(
+        `mosaic demo: ${dataDir} already holds ${before.reports} reports: not publishing`,
+      );
+      expect(second.stdout).not.toMatch(/accepted|duplicate|alerts —/);
+      expect(await state(dataDir)).toEqual(before);
+
+      // Asked to publish again: only duplicates, so it reads nobody's alerts either.
+      const again = await devUntil(['--data-dir', dataDir, '--demo-again'], /mosaic demo: done/);
+      expect(again.stdout).toMatch(/duplicate seq 1/);
+      expect(again.stdout).toMatch(/ro-dicot {6}not read: 1 alerts were waiting before the demo/);
+      expect(await state(dataDir)).toEqual(before);
+    },
+  );
+});
