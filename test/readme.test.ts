@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
 /** One shell command of a README sh block. */
-export interface ReadmeCommand {
+interface ReadmeCommand {
   /** Index of its sh block in the README. */
   block: number;
   /** The command as the README shows it (continuation lines kept), its comment dropped. */
@@ -65,7 +65,7 @@ function splitChain(text: string): string[] {
  * The commands of every ```sh block of `markdown`: lines ending in `\` continue the
  * command, `# comments` are dropped (whole-line ones entirely), `&&` chains are split.
  */
-export function readmeCommands(markdown: string): ReadmeCommand[] {
+function readmeCommands(markdown: string): ReadmeCommand[] {
   const commands: ReadmeCommand[] = [];
   const blocks = [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)];
   blocks.forEach((match, block) => {
@@ -95,7 +95,7 @@ interface Result {
 
 /** How a README command is run here, and what it must produce. */
 type Step =
-  /** Not run by this test: CI runs it as written (.ci/run). */
+  /** Not run by this test: run by CI itself, as written (.ci/run). */
   | { by: 'ci' }
   /** Not run by this test, and why. */
   | { by: 'elsewhere'; why: string }
@@ -109,7 +109,7 @@ type Step =
       again?: (r: Result) => void | Promise<void>;
     }
   /** Long-running: Ctrl-C once its stdout satisfies `until`; awaited at the end of its block. */
-  | { by: 'follow'; until: (stdout: string) => boolean; check: (r: Result) => void };
+  | { by: 'follow'; until: (stdout: string) => boolean; check: (r: Result) => Promise<void> };
 
 let dir = '';
 const inDir = (path: string): string => join(dir, path);
@@ -134,11 +134,17 @@ const steps = new Map<string, Step>([
     {
       by: 'follow',
       until: (stdout) => stdout.includes('\n'),
-      check: (r) => {
+      check: async (r) => {
         expect(r.status, r.stderr).toBe(interruptedExit);
+        // The report ro-dicot published in the same block, and nothing else.
+        const { reportId } = json(await readFile(inDir('report.json'), 'utf8'));
         const [line, ...rest] = lines(r.stdout);
         expect(rest).toEqual([]);
-        expect(json(line ?? '')).toMatchObject({ kind: 'report', originator: 'ro-dicot' });
+        expect(json(line ?? '')).toMatchObject({
+          kind: 'report',
+          originator: 'ro-dicot',
+          reportId,
+        });
       },
     },
   ],
@@ -473,13 +479,11 @@ async function bounded<T>(running: Running, promise: Promise<T>, ms: number, wha
   }
 }
 
-/** The hub's nats-server, from the ports file it writes into the data dir. */
+/** The hub's nats-server, from the ports file it writes into the data dir; 0 if none. */
 async function natsServerPid(): Promise<number> {
   const files = await readdir(inDir('.mosaic'));
   const ports = files.find((f) => /^nats-server_\d+\.ports$/.test(f));
-  const pid = Number(/_(\d+)\.ports$/.exec(ports ?? '')?.[1]);
-  if (!(pid > 0)) throw new Error(`no nats-server ports file in .mosaic: ${files.join(', ')}`);
-  return pid;
+  return Number(/_(\d+)\.ports$/.exec(ports ?? '')?.[1] ?? 0);
 }
 
 function alive(pid: number): boolean {
@@ -518,7 +522,11 @@ function isOffline(block: readonly ReadmeCommand[]): boolean {
  * the block's last command it gets Ctrl-C once its stdout shows what it should.
  */
 async function runBlock(block: readonly ReadmeCommand[]): Promise<void> {
-  const followers: { command: ReadmeCommand; running: Running; check: (r: Result) => void }[] = [];
+  const followers: {
+    command: ReadmeCommand;
+    running: Running;
+    check: (r: Result) => Promise<void>;
+  }[] = [];
   for (const command of block) {
     const step = steps.get(command.key);
     if (step?.by === 'follow') {
@@ -535,7 +543,7 @@ async function runBlock(block: readonly ReadmeCommand[]): Promise<void> {
   for (const { command, running, check } of followers) {
     await bounded(running, running.reached, 30_000, command.text);
     signalGroup(running, CtrlC);
-    check(await bounded(running, running.done, 30_000, command.text));
+    await check(await bounded(running, running.done, 30_000, command.text));
   }
 }
 
@@ -604,7 +612,12 @@ describe('README.md commands, as written, against npm start', () => {
   }, 100_000);
 
   afterAll(async () => {
-    if (hub !== undefined) signalGroup(hub, 'SIGKILL');
+    // Only when a test failed before Ctrl-C stopped it: nats-server has a group of its own.
+    if (hub !== undefined && hub.child.exitCode === null && hub.child.signalCode === null) {
+      const serverPid = await natsServerPid();
+      signalGroup(hub, 'SIGKILL');
+      if (serverPid > 0 && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
+    }
     await hub?.done;
     await Promise.allSettled(offlineRun.values());
     await rm(dir, { recursive: true, force: true });
@@ -635,6 +648,7 @@ describe('README.md commands, as written, against npm start', () => {
   it('npm start: Ctrl-C stops the hub cleanly, nats-server included', async () => {
     if (hub === undefined) throw new Error('npm start did not run');
     const serverPid = await natsServerPid();
+    expect(serverPid, 'the nats-server ports file in .mosaic').toBeGreaterThan(0);
     signalGroup(hub, CtrlC);
     const result = await bounded(hub, hub.done, 30_000, 'npm start after Ctrl-C');
     expect(result.status, result.stderr).toBe(interruptedExit);
@@ -642,6 +656,8 @@ describe('README.md commands, as written, against npm start', () => {
       .filter((l) => l.startsWith('{'))
       .map(json);
     expect(records.map((r) => r['msg'])).toContain('shutting down');
+    // Services stop before nats-server: nothing fails on the way, the last checkpoint included.
+    expect(records.filter((r) => Number(r['level']) >= 50)).toEqual([]);
     expect(alive(serverPid), 'nats-server is gone').toBe(false);
   }, 40_000);
 });
