@@ -130,7 +130,7 @@ describe('mosaic dev (child process)', () => {
           const reply = await agency.publish(await freshReport('de-bka', 'DE'));
           expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
         }
-        // Right after the reply: its audit entries are not under a signed checkpoint yet.
+        // Right after the reply: its audit entries are (almost always) not under a signed checkpoint yet.
         process.kill(-(child.pid ?? 0), signal);
         expect(await exited).toEqual({ code: 0, signal: null });
         const records = stderr
