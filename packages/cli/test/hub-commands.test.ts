@@ -101,6 +101,60 @@ describe('mosaic dev (child process)', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+  it.each([
+    ['Ctrl-C in its terminal', 'SIGINT'],
+    ['its terminal closed', 'SIGHUP'],
+  ] as const)(
+    '%s (%s to the process group) stops the hub in order: the last checkpoint is signed before nats-server goes',
+    async (_, signal) => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'mosaic-dev-ctrl-c-'));
+      // Its own process group, as a terminal's foreground job: Ctrl-C signals every process in it.
+      const child = spawn(process.execPath, [bin, 'dev', '--data-dir', dataDir, '--port', '0'], {
+        cwd: repoRoot,
+        env: { ...process.env, MOSAIC_LOG_FORMAT: 'json' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+        child.once('exit', (code, signal) => {
+          resolve({ code, signal });
+        }),
+      );
+      let serverPid = 0;
+      try {
+        await expect
+          .poll(() => stdout, { timeout: 30_000, interval: 50 })
+          .toMatch(/^mosaic: hub ready /);
+        const ports = (await readdir(dataDir)).find((f) => /^nats-server_\d+\.ports$/.test(f));
+        serverPid = Number(/_(\d+)\.ports$/.exec(ports ?? '')?.[1]);
+        {
+          await using agency = await connectAgency({
+            context: join(dataDir, 'contexts', 'de-bka.json'),
+            key: join(dataDir, 'keys', 'de-bka.jwk'),
+          });
+          const reply = await agency.publish(await freshReport('de-bka', 'DE'));
+          expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
+        }
+        // Right after the reply: its audit entries are (almost always) not under a signed checkpoint yet.
+        process.kill(-(child.pid ?? 0), signal);
+        expect(await exited).toEqual({ code: 0, signal: null });
+        const records = stderr
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { level: number; msg: string });
+        expect(records.filter((r) => r.level >= 50)).toEqual([]);
+        expect(alive(serverPid), 'nats-server is gone').toBe(false);
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (serverPid > 0 && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('operator commands on a running hub', () => {

@@ -25,6 +25,13 @@ export interface StartNatsServerProcessOptions {
   onStderr?: (chunk: string) => void;
   /** Called right after the spawn, before waiting: e.g. to register the pid for clean-up. */
   onSpawn?: (child: ChildProcess) => void;
+  /**
+   * Run the server in a session and process group of its own, so that a terminal's Ctrl-C
+   * (SIGINT to the whole foreground group) or hang-up reaches only the parent, which can
+   * stop its clients first and then the server. Default false: the server shares the
+   * parent's group and dies with it on Ctrl-C.
+   */
+  ownProcessGroup?: boolean;
 }
 
 /** The ports a running server listens on, read from its ports file. */
@@ -220,6 +227,7 @@ export async function startNatsServerProcess(
   const monitoring = options.monitoring ?? false;
   const child = spawn(options.binary, ['-c', options.configFile], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: options.ownProcessGroup ?? false,
   });
   const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
   const server = new ServerProcess(child, name, options.onStderr);

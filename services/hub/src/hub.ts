@@ -197,6 +197,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       portsFileDir: layout.dataDir,
       name: 'hub nats-server',
       monitoring: true,
+      // Ctrl-C on mosaic dev must not stop the server under the services still using it.
+      ownProcessGroup: true,
       ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
       onStderr: (chunk) => {
         for (const line of chunk.split('\n'))

@@ -14,7 +14,11 @@ function parsePort(value: string | boolean | undefined): number | undefined {
   return port;
 }
 
-/** Resolves on the first SIGINT or SIGTERM (installed before anything starts). */
+/**
+ * Resolves on the first SIGINT, SIGTERM or SIGHUP (installed before anything starts): the
+ * hub's nats-server has a process group of its own, so a hang-up (the terminal closed) must
+ * stop the hub as Ctrl-C does, or it would leave the server running.
+ */
 function untilSignal(): { signalled: Promise<NodeJS.Signals>; dispose(): void } {
   let resolveSignal: (signal: NodeJS.Signals) => void = () => undefined;
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
@@ -25,11 +29,13 @@ function untilSignal(): { signalled: Promise<NodeJS.Signals>; dispose(): void } 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   return {
     signalled,
     dispose() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
     },
   };
 }
@@ -48,7 +54,8 @@ prints exactly one line on stdout:
   mosaic: hub ready nats://127.0.0.1:<port>
 
 Logs go to stderr: on a terminal one brief line per record (info and above), otherwise
-JSON lines (MOSAIC_LOG_FORMAT=json forces them; MOSAIC_LOG_LEVEL=debug for more). Ctrl-C (SIGINT) or SIGTERM shuts everything down cleanly.
+JSON lines (MOSAIC_LOG_FORMAT=json forces them; MOSAIC_LOG_LEVEL=debug for more). Ctrl-C (SIGINT), SIGTERM or a hang-up (SIGHUP: its terminal closed) shuts everything down cleanly:
+the services first, the last audit checkpoint, then nats-server.
 
 The data dir keeps everything across restarts:
   contexts/<agency>.json   an agency's NATS context (server URL and credentials), mode 0600
@@ -87,9 +94,9 @@ Examples:
   npx mosaic publish --context .mosaic/contexts/de-bka.json --key .mosaic/keys/de-bka.jwk \\
       .mosaic/examples/financial-flow.json      (from another terminal, after --demo)
 
-Exit codes: 0 stopped by SIGINT/SIGTERM, 1 invalid federation file (ERR_FEDERATION) or
-registry (ERR_REGISTRY), 2 usage error, 3 the hub could not start (nats-server, data dir,
-another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
+Exit codes: 0 stopped by SIGINT/SIGTERM/SIGHUP, 1 invalid federation file (ERR_FEDERATION)
+or registry (ERR_REGISTRY), 2 usage error, 3 the hub could not start (nats-server, data
+dir, another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
   options: {
     'data-dir': { type: 'string', default: '.mosaic' },
     federation: { type: 'string' },
