@@ -86,6 +86,8 @@ describe('mosaic agency remove', () => {
     const reply = await be.publish({
       ...example,
       reportId: randomUUID(),
+      // The hub refuses reports older than its maximum age: issued now.
+      issuedAt: new Date().toISOString(),
       issuer: 'be-police',
       origin: 'BE',
       jurisdictions: ['BE'],

@@ -117,7 +117,11 @@ describe('mosaic dev --demo on a data dir that already holds reports', () => {
         const example = JSON.parse(
           await readFile(join(repoRoot, 'schemas/examples/valid/financial-flow.json'), 'utf8'),
         ) as object;
-        const reply = await bka.publish({ ...example, reportId: randomUUID() });
+        const reply = await bka.publish({
+          ...example,
+          reportId: randomUUID(),
+          issuedAt: new Date().toISOString(),
+        });
         expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
       }
       const before = await state(dataDir);
@@ -131,11 +135,15 @@ describe('mosaic dev --demo on a data dir that already holds reports', () => {
       expect(second.stdout).not.toMatch(/accepted|duplicate|alerts —/);
       expect(await state(dataDir)).toEqual(before);
 
-      // Asked to publish again: only duplicates, so it reads nobody's alerts either.
+      // Asked to publish again: the examples re-issued under fresh ids are new reports, and
+      // the demo reads only their alerts — never the one ro-dicot had waiting before.
       const again = await devUntil(['--data-dir', dataDir, '--demo-again'], /mosaic demo: done/);
-      expect(again.stdout).toMatch(/duplicate seq 1/);
+      expect(again.stdout).toMatch(/financial-flow\.json again\s+de-bka\s+duplicate seq \d+/);
       expect(again.stdout).toMatch(/ro-dicot {6}not read: 1 alerts were waiting before the demo/);
-      expect(await state(dataDir)).toEqual(before);
+      const after = await state(dataDir);
+      expect(after.reports).toBeGreaterThan(before.reports);
+      // ro-dicot's earlier alert is still waiting, and so are the new ones: none was read.
+      expect(after.waiting['ro-dicot']).toBeGreaterThan(before.waiting['ro-dicot'] ?? 0);
     },
   );
 });

@@ -37,7 +37,7 @@ async function publish(hub: Hub): Promise<string> {
   ) as Record<string, unknown>;
   delete example['lineage'];
   const reportId = randomUUID();
-  const reply = await bka.publish({ ...example, reportId });
+  const reply = await bka.publish({ ...example, reportId, issuedAt: new Date().toISOString() });
   expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
   return reportId;
 }

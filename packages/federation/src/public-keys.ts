@@ -52,8 +52,9 @@ export function parsePublicKeyRecord(kid: string, text: string): KeyRecord {
  * removed with `mosaic agency remove` — kept as **retired**: revoked at `now` unless it was
  * revoked before. What such a key signed while its agency was a member stays verifiable
  * (`acceptRevokedBefore` the stored time); nothing signed later is. Unchanged entries are
- * not rewritten, so calling it on every registry change costs reads only. Returns the
- * entries written and those retired by this call.
+ * not rewritten, so calling it on every registry change costs reads only. An entry that is
+ * not a key record (nothing the hub wrote) is deleted. Returns the entries written,
+ * retired and deleted by this call.
  *
  * @example
  * ```ts
@@ -65,7 +66,7 @@ export async function syncPublicKeys(
   kv: PublicKeysKv,
   federation: Federation,
   now: Date = new Date(),
-): Promise<{ written: string[]; retired: string[] }> {
+): Promise<{ written: string[]; retired: string[]; deleted: string[] }> {
   const wanted = new Map<string, string>();
   for (const agency of federation.agencies)
     for (const key of agency.keys) {
@@ -80,14 +81,28 @@ export async function syncPublicKeys(
     written.push(entry);
   }
   const retired: string[] = [];
+  const deleted: string[] = [];
   for await (const entry of await kv.keys()) {
     if (wanted.has(entry)) continue;
     const current = await kv.get(entry);
     if (current?.operation !== 'PUT') continue;
-    const record = JSON.parse(current.string()) as KeyRecord;
+    const dot = entry.indexOf('.');
+    let record: KeyRecord;
+    try {
+      record = parsePublicKeyRecord(
+        `${entry.slice(0, dot)}/${entry.slice(dot + 1)}`,
+        current.string(),
+      );
+    } catch (err) {
+      if (!(err instanceof MosaicError)) throw err;
+      // Not a key record the hub wrote: nobody can verify with it, so it goes.
+      await kv.delete(entry);
+      deleted.push(entry);
+      continue;
+    }
     if (record.revokedAt !== undefined) continue;
     await kv.put(entry, JSON.stringify({ ...record, revokedAt: now.toISOString() }));
     retired.push(entry);
   }
-  return { written, retired };
+  return { written, retired, deleted };
 }

@@ -482,7 +482,11 @@ describe('the public-keys projection', () => {
   it('follows the registry: unchanged keys are not rewritten, keys of a removed agency are retired', async () => {
     const status = await keysKv.status();
     const before = status.values;
-    expect(await syncPublicKeys(keysKv, federation)).toEqual({ written: [], retired: [] });
+    expect(await syncPublicKeys(keysKv, federation)).toEqual({
+      written: [],
+      retired: [],
+      deleted: [],
+    });
     expect((await keysKv.status()).values).toBe(before);
     const smaller = { ...federation, agencies: federation.agencies.filter((x) => x.id !== RO) };
     const removedAt = new Date();
@@ -490,6 +494,7 @@ describe('the public-keys projection', () => {
       expect(await syncPublicKeys(keysKv, smaller, removedAt)).toEqual({
         written: [],
         retired: [`${RO}.k1`],
+        deleted: [],
       });
       // Kept, revoked at the removal: what it signed before stays verifiable, nothing later.
       await using a = await agency(NL);
@@ -497,11 +502,16 @@ describe('the public-keys projection', () => {
         kid: `${RO}/k1`,
         revokedAt: removedAt.toISOString(),
       });
-      expect(await syncPublicKeys(keysKv, smaller)).toEqual({ written: [], retired: [] });
+      expect(await syncPublicKeys(keysKv, smaller)).toEqual({
+        written: [],
+        retired: [],
+        deleted: [],
+      });
     } finally {
       expect(await syncPublicKeys(keysKv, federation)).toEqual({
         written: [`${RO}.k1`],
         retired: [],
+        deleted: [],
       });
     }
   });

@@ -245,7 +245,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     // Runs once per registry change, one at a time (watchRegistry serialises the calls).
     const sync = async (federation: Federation, revision: number): Promise<void> => {
       const keys = await syncPublicKeys(publicKeys, federation);
-      if (keys.written.length + keys.retired.length > 0)
+      if (keys.written.length + keys.retired.length + keys.deleted.length > 0)
         log.info({ ...keys, revision }, 'public keys projected');
       const agencies = federation.agencies.map((a) => a.id).sort();
       const next = await withAgencies(identities, agencies);
