@@ -81,6 +81,8 @@ export {
   hubExports,
   agencyImports,
   operatorImports,
+  attestedAccount,
+  REQUEST_INFO_HEADER,
 } from './accounts.ts';
 export type { ServiceExport, ServiceImport, ResponseType } from './accounts.ts';
 export {

@@ -1,28 +1,8 @@
 import { ACTOR_KINDS, AUDIT_ACTIONS } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { attestedAccount } from '@mosaic/federation';
 import type { Msg } from '@nats-io/transport-node';
 import type { AuditRequest } from './client.ts';
-
-/** The header nats-server adds to a request that crosses a service import with `share`. */
-export const REQUEST_INFO_HEADER = 'Nats-Request-Info';
-
-/** The requesting account the broker attests, or undefined without the header. */
-export function attestedAccount(msg: Msg): string | undefined {
-  const info = msg.headers?.get(REQUEST_INFO_HEADER);
-  if (info === undefined || info === '') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(info);
-    return typeof parsed === 'object' &&
-      parsed !== null &&
-      'acc' in parsed &&
-      typeof parsed.acc === 'string'
-      ? parsed.acc
-      : undefined;
-  } catch (err) {
-    if (err instanceof SyntaxError) return undefined;
-    throw err;
-  }
-}
 
 /**
  * Checks who sent an audit request. `mosaic.hub.audit.operator` is the only audit subject
@@ -33,7 +13,7 @@ export function attestedAccount(msg: Msg): string | undefined {
  */
 export function checkAuditSender(msg: Msg, operatorAccount: string | undefined): void {
   const from = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
-  const account = attestedAccount(msg);
+  const account = attestedAccount(msg.headers);
   const ok =
     from === 'operator'
       ? operatorAccount === undefined || account === operatorAccount

@@ -7,6 +7,7 @@ import {
   QueueGroups,
   Streams,
   agencyOfIngestSubject,
+  attestedAccount,
   isImportedReplySubject,
   reportSubject,
   type IngestAccepted,
@@ -89,26 +90,6 @@ interface Submission {
   receivedAt: Date;
   /** The sending account as the broker attests it; undefined when the header is absent. */
   attestedAccount: string | undefined;
-}
-
-/** The header nats-server adds to a request that crosses a service import with `share`. */
-const REQUEST_INFO_HEADER = 'Nats-Request-Info';
-
-function attestedAccountOf(msg: Msg): string | undefined {
-  const info = msg.headers?.get(REQUEST_INFO_HEADER);
-  if (info === undefined || info === '') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(info);
-    return typeof parsed === 'object' &&
-      parsed !== null &&
-      'acc' in parsed &&
-      typeof parsed.acc === 'string'
-      ? parsed.acc
-      : undefined;
-  } catch (err) {
-    if (err instanceof SyntaxError) return undefined;
-    throw err;
-  }
 }
 
 interface Context {
@@ -422,7 +403,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
           {
             code: ErrorCode.SenderNotAttested,
             subject: msg.subject,
-            attestedAccount: attestedAccountOf(msg) ?? null,
+            attestedAccount: attestedAccount(msg.headers) ?? null,
           },
           'message on the ingest subscription without an ingest subject; dropped',
         );
@@ -464,6 +445,6 @@ function submissionOf(msg: Msg, receivedAt: Date): Submission | undefined {
     data: msg.data,
     reply: msg.reply === '' ? undefined : msg.reply,
     receivedAt,
-    attestedAccount: attestedAccountOf(msg),
+    attestedAccount: attestedAccount(msg.headers),
   };
 }
