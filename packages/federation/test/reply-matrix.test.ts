@@ -9,7 +9,7 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { startServer, type NatsServerHandle } from '@mosaic/testkit';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUDIT_CHECKPOINTS_STREAM,
@@ -26,6 +26,8 @@ import {
   contextFile,
   createIdentities,
   ensureStreams,
+  REQUEST_INFO_HEADER,
+  attestedAccount,
   parseContextFile,
   type NatsIdentity,
 } from '../src/index.ts';
@@ -41,6 +43,8 @@ let server: NatsServerHandle;
 const open: NatsConnection[] = [];
 let admin: NatsConnection;
 let jsm: JetStreamManager;
+/** What the broker attested for each submission the naive ingest saw, by its body. */
+const attested = new Map<string, string | undefined>();
 /** Every subject seen in the hub account, by a break-glass subscriber to `>`. */
 const seenInHub: string[] = [];
 
@@ -159,6 +163,7 @@ beforeAll(async () => {
   ingest.subscribe('mosaic.ingest.*', {
     queue: 'ingest',
     callback: (_err, m) => {
+      attested.set(m.string(), attestedAccount(m.headers));
       m.respond('answered');
     },
   });
@@ -293,6 +298,17 @@ describe('replies cannot cross accounts', () => {
     expect(seenInHub.filter((s) => targets.includes(s))).toEqual([]);
     seenInHub.length = 0;
     expect(await streamState()).toEqual(before);
+  });
+
+  it('a forged attestation header is replaced by the broker’s: a submission is its sender’s', async () => {
+    const nl = await as(ids.agencies.get('nl')!);
+    const h = headers();
+    const other = ids.accounts.agencies.get('de-bka')!.publicKey;
+    h.set(REQUEST_INFO_HEADER, JSON.stringify({ acc: other, user: 'forged' }));
+    const body = `forged-${Date.now()}`;
+    await nl.request('mosaic.ingest.nl', body, { headers: h, timeout: 5000 });
+    expect(attested.get(body)).toBe(ids.accounts.agencies.get('nl')!.publicKey);
+    expect(attested.get(body)).not.toBe(other);
   });
 
   it('control: the same request sent from inside the hub account does land — what accounts close', async () => {
