@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
 import { connect } from '@nats-io/transport-node';
-import { mosaic } from './helpers.ts';
+import { addBePolice, mosaic } from './helpers.ts';
 
 const financialFlow = new URL(
   '../../../schemas/examples/valid/financial-flow.json',
@@ -34,47 +34,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Adds be-police (key k1) with the CLI. */
-async function addBePolice(): Promise<void> {
-  const keys = await mosaic([
-    'keys',
-    'generate',
-    '--agency',
-    'be-police',
-    '--key-id',
-    'k1',
-    '--out',
-    dir,
-  ]);
-  expect(keys.code, keys.stderr).toBe(0);
-  const file = join(dir, 'be-police.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      id: 'be-police',
-      name: 'Belgian Federal Police',
-      kind: 'police',
-      jurisdictions: ['BE'],
-      contact: { email: 'demo-be@police.example' },
-      keys: [{ keyId: 'k1', publicJwk: JSON.parse(keys.stdout) as object }],
-    }),
-  );
-  const added = await mosaic([
-    'agency',
-    'add',
-    '--context',
-    operator,
-    '--file',
-    file,
-    '--reason',
-    'MoU',
-  ]);
-  expect(added.code, added.stderr).toBe(0);
-}
-
 describe('mosaic agency remove', () => {
   it('revokes the agency at the broker and keeps its stored reports verifiable', async () => {
-    await addBePolice();
+    await addBePolice(dir, operator);
     const contextPath = join(hub.contextsDir, 'be-police.json');
     const contextText = await readFile(contextPath, 'utf8');
     const example = JSON.parse(await readFile(financialFlow, 'utf8')) as Record<string, unknown>;

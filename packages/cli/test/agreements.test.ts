@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { Streams } from '@mosaic/federation';
 import { connectOperator, startHub, type Hub, type OperatorSession } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency, type Alert } from '@mosaic/sdk';
-import { mosaic, routerIdle } from './helpers.ts';
+import { addBePolice, mosaic, routerIdle } from './helpers.ts';
 
 const financialFlow = new URL(
   '../../../schemas/examples/valid/financial-flow.json',
@@ -73,40 +73,7 @@ beforeAll(async () => {
   });
   operator = join(hub.contextsDir, 'operator.json');
   op = await connectOperator(operator);
-  const keys = await mosaic([
-    'keys',
-    'generate',
-    '--agency',
-    'be-police',
-    '--key-id',
-    'k1',
-    '--out',
-    dir,
-  ]);
-  expect(keys.code, keys.stderr).toBe(0);
-  const file = join(dir, 'be-police.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      id: 'be-police',
-      name: 'Belgian Federal Police',
-      kind: 'police',
-      jurisdictions: ['BE'],
-      contact: { email: 'demo-be@police.example' },
-      keys: [{ keyId: 'k1', publicJwk: JSON.parse(keys.stdout) as object }],
-    }),
-  );
-  const added = await mosaic([
-    'agency',
-    'add',
-    '--context',
-    operator,
-    '--file',
-    file,
-    '--reason',
-    'MoU',
-  ]);
-  expect(added.code, added.stderr).toBe(0);
+  await addBePolice(dir, operator);
 });
 
 afterAll(async () => {

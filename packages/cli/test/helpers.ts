@@ -1,4 +1,7 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { expect } from 'vitest';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { ROUTER_CONSUMER, Streams } from '@mosaic/federation';
 import { run, type CliIo } from '../src/index.ts';
@@ -51,4 +54,45 @@ export async function routerIdle(jsm: JetStreamManager, timeoutMs = 60_000): Pro
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`the router did not route every report within ${String(timeoutMs / 1000)} s`);
+}
+
+/**
+ * Adds agency be-police (key `k1`, generated into `dir` as `be-police.k1.private.jwk`) to a
+ * running hub with the CLI, as an operator would: `keys generate`, then `agency add`.
+ */
+export async function addBePolice(dir: string, operatorContext: string): Promise<void> {
+  const keys = await mosaic([
+    'keys',
+    'generate',
+    '--agency',
+    'be-police',
+    '--key-id',
+    'k1',
+    '--out',
+    dir,
+  ]);
+  expect(keys.code, keys.stderr).toBe(0);
+  const file = join(dir, 'be-police.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      id: 'be-police',
+      name: 'Belgian Federal Police',
+      kind: 'police',
+      jurisdictions: ['BE'],
+      contact: { email: 'demo-be@police.example' },
+      keys: [{ keyId: 'k1', publicJwk: JSON.parse(keys.stdout) as object }],
+    }),
+  );
+  const added = await mosaic([
+    'agency',
+    'add',
+    '--context',
+    operatorContext,
+    '--file',
+    file,
+    '--reason',
+    'MoU',
+  ]);
+  expect(added.code, added.stderr).toBe(0);
 }
