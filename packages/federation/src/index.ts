@@ -91,21 +91,14 @@ export {
   findIsolationBreaches,
   findOperatorBreaches,
   assertAgencyIsolation,
-  agencyPrivateSubjects,
-  agencyAllowedImports,
-  hubProtectedSubjects,
-  operatorForbiddenSubjects,
 } from './isolation.ts';
 export type { IsolationBreach } from './isolation.ts';
 export {
   createIdentities,
   withAgencies,
   reissueUserJwts,
-  issueUserJwt,
-  permissionsOf,
   usersOf,
   accountDirectory,
-  userName,
 } from './identities.ts';
 export type {
   IdentitySet,
@@ -114,7 +107,7 @@ export type {
   KeySeed,
   AccountKeySet,
 } from './identities.ts';
-export { brokerAuthConfig, accountJwts, agencyAccountJwt, hubAccountJwt } from './auth-config.ts';
+export { brokerAuthConfig, accountJwts, agencyAccountJwt } from './auth-config.ts';
 export type { BrokerAuthOptions } from './auth-config.ts';
 export {
   contextFile,

@@ -3,7 +3,6 @@ import { agencyImports, operatorImports, type ServiceImport } from './accounts.t
 import { agencyPermissions, operatorPermissions } from './permissions.ts';
 import {
   AUDIT_CHECKPOINTS_SUBJECT,
-  AUDIT_REQUEST_WILDCARD,
   INGEST_WILDCARD,
   PUBLIC_KEYS_BUCKET,
   PUBLIC_KEYS_STREAM,
@@ -81,37 +80,6 @@ export function agencyPrivateSubjects(agency: string): string[] {
     hubApiSubject('CONSUMER', 'DELETE', Streams.Alerts, consumer),
     ackSubjects(Streams.Alerts, consumer),
     `${agencyInboxPrefix(agency)}.>`,
-  ];
-}
-
-/**
- * Hub subjects no agency may reach: whatever a stream or bucket stores, every service but
- * its own ingest subject, and JetStream administration.
- */
-export function hubProtectedSubjects(): string[] {
-  return [
-    ...Object.values(StreamSubjects),
-    AUDIT_CHECKPOINTS_SUBJECT,
-    '$KV.>',
-    INGEST_WILDCARD,
-    AUDIT_REQUEST_WILDCARD,
-    hubApiSubject('STREAM', '>'),
-    hubApiSubject('CONSUMER', 'CREATE', '>'),
-    hubApiSubject('CONSUMER', 'DURABLE', '>'),
-    hubApiSubject('CONSUMER', 'DELETE', '>'),
-    hubApiSubject('CONSUMER', 'PAUSE', '>'),
-    hubApiSubject('CONSUMER', 'UNPIN', '>'),
-    hubApiSubject('CONSUMER', 'LEADER', '>'),
-    hubApiSubject('CONSUMER', 'MSG', 'NEXT', '>'),
-    hubApiSubject('CONSUMER', 'INFO', '>'),
-    hubApiSubject('ACCOUNT', '>'),
-    hubApiSubject('META', '>'),
-    hubApiSubject('SERVER', '>'),
-    hubApiSubject('INFO'),
-    hubApiSubject('DIRECT', 'GET', '>'),
-    '$JS.ACK.>',
-    '$JS.FC.>',
-    '$SYS.>',
   ];
 }
 
