@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { connectAgency } from '@mosaic/sdk';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mosaic } from './helpers.ts';
+import { mosaic, recruitment } from './helpers.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(repoRoot, 'packages/cli/bin/mosaic.js');
@@ -97,22 +97,6 @@ async function crash(child: ChildProcess): Promise<void> {
   serverPids.clear();
 }
 
-function report(): object {
-  return {
-    schemaVersion: '1.0',
-    reportId: randomUUID(),
-    issuer: 'nl-police',
-    issuedAt: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    origin: 'NL',
-    jurisdictions: ['NL'],
-    category: 'recruitment',
-    indicators: [{ type: 'phone', number: '+31612345678' }],
-    narrative: 'Job offers abroad with debt bondage.',
-    grading: { sourceReliability: 'B', informationCredibility: 2, confidence: 70 },
-    handling: { tlp: 'GREEN' },
-  };
-}
-
 /** `mosaic audit verify` until it passes (the router may still be routing what was in hand). */
 async function verifies(operator: string): Promise<{ recovered: number; reports: number }> {
   let last = { code: -1, stdout: '', stderr: '' };
@@ -156,7 +140,7 @@ describe('crash recovery of the audit trail', () => {
         timeoutMs: 5_000,
       });
       const publishing = Array.from({ length: 120 }, () =>
-        agency.publish(report()).catch((err: unknown) => err),
+        agency.publish(recruitment()).catch((err: unknown) => err),
       );
       for (let deadline = Date.now() + 30_000; ;) {
         if ((await jsm.streams.info(Streams.Reports)).state.last_seq >= killAfter) break;

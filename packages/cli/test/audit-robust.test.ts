@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import { connectAgency } from '@mosaic/sdk';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mosaic, routerIdle } from './helpers.ts';
+import { mosaic, recruitment, routerIdle } from './helpers.ts';
 
 /**
  * The audit trail when its streams are damaged, deleted or written by someone else. The
@@ -31,22 +30,6 @@ const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
-
-function recruitment(): object {
-  return {
-    schemaVersion: '1.0',
-    reportId: randomUUID(),
-    issuer: 'nl-police',
-    issuedAt: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    origin: 'NL',
-    jurisdictions: ['NL'],
-    category: 'recruitment',
-    indicators: [{ type: 'phone', number: '+31612345678' }],
-    narrative: 'Job offers abroad with debt bondage.',
-    grading: { sourceReliability: 'B', informationCredibility: 2, confidence: 70 },
-    handling: { tlp: 'GREEN' },
-  };
-}
 
 interface Running {
   dataDir: string;

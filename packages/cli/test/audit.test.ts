@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,28 +15,10 @@ import { connectAgency } from '@mosaic/sdk';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mosaic, routerIdle } from './helpers.ts';
+import { mosaic, recruitment, routerIdle } from './helpers.ts';
 
 const NGO = 'ngo-lastrada';
 const REPORTS = 30;
-
-/** A GREEN recruitment report of nl-police about NL: ngo-lastrada and others receive it. */
-function recruitment(lineage?: object) {
-  return {
-    schemaVersion: '1.0',
-    reportId: randomUUID(),
-    issuer: 'nl-police',
-    issuedAt: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    origin: 'NL',
-    jurisdictions: ['NL'],
-    category: 'recruitment',
-    indicators: [{ type: 'phone', number: '+31612345678' }],
-    narrative: 'Job offers abroad with debt bondage.',
-    grading: { sourceReliability: 'B', informationCredibility: 2, confidence: 70 },
-    handling: { tlp: 'GREEN' },
-    ...(lineage === undefined ? {} : { lineage }),
-  };
-}
 
 let dir: string;
 let hub: Hub;

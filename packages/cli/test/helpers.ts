@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { expect } from 'vitest';
 import type { JetStreamManager } from '@nats-io/jetstream';
@@ -95,4 +96,25 @@ export async function addBePolice(dir: string, operatorContext: string): Promise
     'MoU',
   ]);
   expect(added.code, added.stderr).toBe(0);
+}
+
+/**
+ * A GREEN recruitment report of nl-police about NL, issued a minute ago under a fresh id:
+ * in the demo federation ngo-lastrada and others receive it.
+ */
+export function recruitment(lineage?: object): { reportId: string } & Record<string, unknown> {
+  return {
+    schemaVersion: '1.0',
+    reportId: randomUUID(),
+    issuer: 'nl-police',
+    issuedAt: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    origin: 'NL',
+    jurisdictions: ['NL'],
+    category: 'recruitment',
+    indicators: [{ type: 'phone', number: '+31612345678' }],
+    narrative: 'Job offers abroad with debt bondage.',
+    grading: { sourceReliability: 'B', informationCredibility: 2, confidence: 70 },
+    handling: { tlp: 'GREEN' },
+    ...(lineage === undefined ? {} : { lineage }),
+  };
 }
