@@ -10,12 +10,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  ROUTER_CONSUMER,
-  Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+import { ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startNatsServerProcess } from '@mosaic/nats-server';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
 import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';

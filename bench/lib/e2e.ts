@@ -7,12 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  HUB_API_PREFIX,
-  Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+import { HUB_API_PREFIX, Streams } from '@mosaic/protocol';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connectAgency, type AgencyClient } from '@mosaic/sdk';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
 import { jetstreamManager } from '@nats-io/jetstream';

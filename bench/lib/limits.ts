@@ -1,7 +1,7 @@
 /** The physical limits of the machine, measured in the same run: JetStream writes, Ed25519. */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { ReportHeaders, ensureStreams } from '@mosaic/federation';
+import { ReportHeaders, ensureStreams } from '@mosaic/protocol';
 import type { AgencyKeyPair } from '@mosaic/signing';
 import { startServer } from '@mosaic/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';

@@ -5,7 +5,7 @@
  * `verifyReport`, as `mosaic replay --verify` does: once on this thread, once spread over
  * the worker pool.
  */
-import { ReportHeaders, Streams, ensureStreams } from '@mosaic/federation';
+import { ReportHeaders, Streams, ensureStreams } from '@mosaic/protocol';
 import {
   generateAgencyKey,
   staticKeyLookup,

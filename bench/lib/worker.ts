@@ -4,7 +4,7 @@
  */
 import { createPublicKey, verify } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { reportSubject } from '@mosaic/federation';
+import { reportSubject } from '@mosaic/protocol';
 import { staticKeyLookup, verifyReport, type KeyRecord } from '@mosaic/signing';
 import { fastSigner, benchReport } from './fixtures.ts';
 

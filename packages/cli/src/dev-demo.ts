@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { ROUTER_CONSUMER, Streams, alertsConsumer } from '@mosaic/federation';
+import { ROUTER_CONSUMER, Streams, alertsConsumer } from '@mosaic/protocol';
 import { connectOperator, type Hub } from '@mosaic/hub';
 import {
   connectAgency,

@@ -6,13 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeEntry } from '@mosaic/audit-log';
-import { readStream } from '@mosaic/auditor';
-import {
-  HUB_API_PREFIX,
-  Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+import { readStream, HUB_API_PREFIX, Streams } from '@mosaic/protocol';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connectAgency } from '@mosaic/sdk';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';

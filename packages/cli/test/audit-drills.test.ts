@@ -14,14 +14,15 @@ import {
   writeAuditExport,
   type HubKey,
 } from '@mosaic/audit-log';
-import { TREE_SIZE_HEADER, readAuditCheckpoints, readStream } from '@mosaic/auditor';
 import {
+  TREE_SIZE_HEADER,
+  readAuditCheckpoints,
+  readStream,
   HUB_API_PREFIX,
   ROUTER_CONSUMER,
   Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';

@@ -7,10 +7,9 @@ import {
   HUB_API_PREFIX,
   StreamSubjects,
   Streams,
-  contextConnectOptions,
-  readContextFile,
   streamConfigs,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';

@@ -2,13 +2,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeEntry, type AuditEntry } from '@mosaic/audit-log';
-import { readStream } from '@mosaic/auditor';
-import {
-  HUB_API_PREFIX,
-  Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+import { readStream, HUB_API_PREFIX, Streams } from '@mosaic/protocol';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';

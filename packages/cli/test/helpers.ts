@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { expect } from 'vitest';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { ROUTER_CONSUMER, Streams } from '@mosaic/federation';
+import { ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
 import { run, type CliIo } from '../src/index.ts';
 
 export interface CliResult {

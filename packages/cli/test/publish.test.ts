@@ -11,13 +11,12 @@ import {
   contextConnectOptions,
   contextFile,
   createIdentities,
-  ensureStreams,
   parseContextFile,
-  parseFederation,
-  staticRegistryView,
   type IdentitySet,
   type NatsIdentity,
-} from '@mosaic/federation';
+} from '@mosaic/identities';
+import { ensureStreams } from '@mosaic/protocol';
+import { parseFederation, staticRegistryView } from '@mosaic/federation';
 import { startIngest, type IngestService } from '@mosaic/ingest';
 import { createLogger } from '@mosaic/log';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';

@@ -2,12 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  HUB_API_PREFIX,
-  Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+import { HUB_API_PREFIX, Streams } from '@mosaic/protocol';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';

@@ -2,14 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  HUB_API_PREFIX,
-  ROUTER_CONSUMER,
-  Streams,
-  contextConnectOptions,
-  deliveredSubjectFilter,
-  readContextFile,
-} from '@mosaic/federation';
+import { HUB_API_PREFIX, ROUTER_CONSUMER, Streams, deliveredSubjectFilter } from '@mosaic/protocol';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';

@@ -18,17 +18,19 @@ import {
   alertMsgId,
   alertSubject,
   alertsConsumerConfig,
+  ensureStreams,
+  syncPublicKeys,
+} from '@mosaic/protocol';
+import {
   brokerAuthConfig,
   contextConnectOptions,
   contextFile,
   createIdentities,
-  ensureStreams,
   parseContextFile,
-  parseFederation,
-  syncPublicKeys,
   type IdentitySet,
   type NatsIdentity,
-} from '@mosaic/federation';
+} from '@mosaic/identities';
+import { parseFederation } from '@mosaic/federation';
 import { generateAgencyKey, signReport, type AgencyKeyPair } from '@mosaic/signing';
 import { startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';

@@ -11,7 +11,7 @@ import {
   type FederationInput,
   type FederationProblem,
 } from '../src/index.ts';
-import { ed25519Jwks, toYaml, validFederation } from './fixtures.ts';
+import { ed25519Jwks, toYaml, validFederation } from '../src/internal.ts';
 
 function failure(run: () => unknown): MosaicError {
   try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgency } from '../src/index.ts';
-import { ed25519Jwks } from './fixtures.ts';
+import { ed25519Jwks } from '../src/internal.ts';
 
 const yaml = `id: be-police
 name: Belgian Federal Police

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { federationSchema, keyRecordFor, staticRegistryView } from '../src/index.ts';
-import { validFederation } from './fixtures.ts';
+import { validFederation } from '../src/internal.ts';
 
 const federation = federationSchema.parse(validFederation());
 

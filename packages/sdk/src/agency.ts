@@ -2,13 +2,11 @@ import { ErrorCode, MosaicError } from '@mosaic/errors';
 import {
   Roles,
   contextConnectOptions,
-  ingestSubject,
   parseContextFile,
-  parseIngestReply,
   readContextFile,
-  type IngestReply,
   type NatsContext,
-} from '@mosaic/federation';
+} from '@mosaic/identities';
+import { ingestSubject, parseIngestReply, type IngestReply } from '@mosaic/protocol';
 import { parseKid, readPrivateKeyFile, signReport } from '@mosaic/signing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DEFAULT_RETRY, backoffDelay, isTransportFailure, type RetryOptions } from './retry.ts';

@@ -4,7 +4,7 @@ import {
   PUBLIC_KEYS_BUCKET,
   parsePublicKeyRecord,
   publicKeyEntry,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
 import type { KeyLookup, KeyRecord } from '@mosaic/signing';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';

@@ -10,7 +10,7 @@ import {
   alertSubject,
   alertsConsumer,
   HUB_API_PREFIX,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
 import { verifyReport, type KeyLookup } from '@mosaic/signing';
 import {
   JetStreamApiCodes,

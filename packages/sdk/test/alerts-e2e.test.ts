@@ -10,13 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseReport, type Report } from '@mosaic/contract';
-import {
-  HUB_API_PREFIX,
-  ROUTER_CONSUMER,
-  Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+import { HUB_API_PREFIX, ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { buildPolicyIndex, route } from '@mosaic/policy';

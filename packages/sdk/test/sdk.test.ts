@@ -4,18 +4,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, isMosaicError } from '@mosaic/errors';
+import { INGEST_WILDCARD, QueueGroups } from '@mosaic/protocol';
 import {
-  INGEST_WILDCARD,
-  QueueGroups,
   brokerAuthConfig,
   contextConnectOptions,
   contextFile,
   createIdentities,
   parseContextFile,
-  parseFederation,
-  staticRegistryView,
   type IdentitySet,
-} from '@mosaic/federation';
+} from '@mosaic/identities';
+import { parseFederation, staticRegistryView } from '@mosaic/federation';
 import { generateAgencyKey, verifyReport, type AgencyKeyPair } from '@mosaic/signing';
 import { startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';

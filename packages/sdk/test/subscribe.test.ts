@@ -18,20 +18,21 @@ import {
   alertSubject,
   alertsConsumer,
   alertsConsumerConfig,
+  ensureStreams,
+  seedRegistry,
+  syncPublicKeys,
+  HUB_API_PREFIX,
+} from '@mosaic/protocol';
+import {
   brokerAuthConfig,
   contextConnectOptions,
   contextFile,
   createIdentities,
-  ensureStreams,
   parseContextFile,
-  parseFederation,
-  seedRegistry,
-  syncPublicKeys,
-  type Federation,
   type IdentitySet,
   type NatsIdentity,
-  HUB_API_PREFIX,
-} from '@mosaic/federation';
+} from '@mosaic/identities';
+import { parseFederation, type Federation } from '@mosaic/federation';
 import { generateAgencyKey, jwksKeyLookup, signReport, type AgencyKeyPair } from '@mosaic/signing';
 import { startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';

@@ -1,8 +1,8 @@
 import { ACTOR_KINDS, AUDIT_ACTIONS } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { attestedAccount } from '@mosaic/federation';
+import { attestedAccount } from '@mosaic/protocol';
 import type { Msg } from '@nats-io/transport-node';
-import type { AuditRequest } from './client.ts';
+import type { AuditRequest } from '@mosaic/protocol';
 
 /**
  * Checks who sent an audit request. `mosaic.hub.audit.operator` is the only audit subject

@@ -20,7 +20,10 @@ import {
   StreamSubjects,
   Streams,
   alertsConsumer,
-} from '@mosaic/federation';
+  TREE_SIZE_HEADER,
+  isNoMessage,
+  readSequences,
+} from '@mosaic/protocol';
 import { createLogger, type Logger } from '@mosaic/log';
 import {
   JetStreamApiCodes,
@@ -33,8 +36,7 @@ import {
 } from '@nats-io/jetstream';
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { breakGlassEntry, checkAuditContent, checkAuditSender } from './attest.ts';
-import type { AuditReply, AuditRequest } from './client.ts';
-import { TREE_SIZE_HEADER, isNoMessage, readSequences } from './read.ts';
+import type { AuditReply, AuditRequest } from '@mosaic/protocol';
 import { Coverage, reconcile } from './reconcile.ts';
 
 export interface AuditorOptions {

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { AuditEntry } from '@mosaic/audit-log';
-import { AlertHeaders, AlertKind, ReportHeaders, Streams } from '@mosaic/federation';
+import { AlertHeaders, AlertKind, ReportHeaders, Streams, readSequences } from '@mosaic/protocol';
 import type { Logger } from '@mosaic/log';
 import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
-import type { AuditRequest } from './client.ts';
-import { readSequences } from './read.ts';
+import type { AuditRequest } from '@mosaic/protocol';
 
 /** Sequences seen, as the largest n with 1…n all seen plus the few seen above it. */
 class SeqSet {

@@ -7,7 +7,7 @@ import {
   verifyAuditLog,
 } from '@mosaic/audit-log';
 import { ErrorCode } from '@mosaic/errors';
-import { Streams, streamConfigs } from '@mosaic/federation';
+import { Streams, streamConfigs } from '@mosaic/protocol';
 import { createLogger } from '@mosaic/log';
 import { startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -18,9 +18,9 @@ import {
   ensureAuditStreams,
   readAuditCheckpoints,
   readStream,
-  startAuditor,
   type AuditRequest,
-} from '../src/index.ts';
+} from '@mosaic/protocol';
+import { startAuditor } from '../src/index.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;

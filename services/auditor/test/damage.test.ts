@@ -5,7 +5,7 @@ import {
   StreamSubjects,
   Streams,
   streamConfigs,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
 import { createLogger } from '@mosaic/log';
 import { startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -17,10 +17,9 @@ import {
   ensureAuditStreams,
   readAuditCheckpoints,
   readStream,
-  startAuditor,
-  type Auditor,
   type AuditRequest,
-} from '../src/index.ts';
+} from '@mosaic/protocol';
+import { startAuditor, type Auditor } from '../src/index.ts';
 
 /**
  * What the auditor does when AUDIT or AUDIT_CHECKPOINTS holds a message it did not write —

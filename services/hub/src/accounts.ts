@@ -1,5 +1,5 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { agencyAccountJwt, type IdentitySet } from '@mosaic/federation';
+import { agencyAccountJwt, type IdentitySet } from '@mosaic/identities';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 /** The system-account subject through which a `full` resolver takes account updates. */

@@ -1,13 +1,8 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import {
-  Roles,
-  Streams,
-  alertsConsumer,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+import { Roles, contextConnectOptions, readContextFile } from '@mosaic/identities';
+import { Streams, alertsConsumer } from '@mosaic/protocol';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import {
   AuthorizationError,

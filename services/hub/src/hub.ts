@@ -2,27 +2,28 @@ import { readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { DEMO_FEDERATION_PATH, loadFederation, type Federation } from '@mosaic/federation';
 import {
-  DEMO_FEDERATION_PATH,
   PUBLIC_KEYS_BUCKET,
   REGISTRY_BUCKET,
   RegistryKeys,
-  contextConnectOptions,
-  contextFile,
-  createIdentities,
   ensureStreams,
-  loadFederation,
-  parseContextFile,
   seedRegistry,
   syncPublicKeys,
   watchRegistry,
-  withAgencies,
-  type Federation,
-  type IdentitySet,
   type LiveRegistryView,
+} from '@mosaic/protocol';
+import {
+  contextConnectOptions,
+  contextFile,
+  createIdentities,
+  parseContextFile,
+  withAgencies,
+  type IdentitySet,
   type NatsIdentity,
-} from '@mosaic/federation';
-import { auditClient, ensureAuditStreams, startAuditor, type Auditor } from '@mosaic/auditor';
+} from '@mosaic/identities';
+import { auditClient, ensureAuditStreams } from '@mosaic/protocol';
+import { startAuditor, type Auditor } from '@mosaic/auditor';
 import { startIngest, type IngestService } from '@mosaic/ingest';
 import { startRouter, type RouterService } from '@mosaic/router';
 import { createLogger, type Logger } from '@mosaic/log';

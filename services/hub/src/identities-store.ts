@@ -1,15 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { HubServices, agencyInboxPrefix, hubInboxPrefix } from '@mosaic/protocol';
 import {
-  HubServices,
   Roles,
-  agencyInboxPrefix,
-  hubInboxPrefix,
   reissueUserJwts,
   type IdentitySet,
   type KeySeed,
   type NatsIdentity,
-} from '@mosaic/federation';
+} from '@mosaic/identities';
 import { z } from 'zod';
 import { writeFileAtomic } from './files.ts';
 

@@ -1,28 +1,34 @@
 import { userInfo } from 'node:os';
-import { auditClient, type AuditClient, type AuditRequest } from '@mosaic/auditor';
-import { timestampSchema } from '@mosaic/contract';
-import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import {
+  auditClient,
+  type AuditClient,
+  type AuditRequest,
   REGISTRY_BUCKET,
   REGISTRY_STREAM,
   RegistryKeys,
-  Roles,
-  agencySchema,
-  agreementSchema,
-  checkFederation,
-  contextConnectOptions,
-  federationSchema,
-  publicJwkSchema,
-  readContextFile,
   readRegistry,
   registryKeysByDirectGet,
   HUB_API_PREFIX,
+  type ReadRegistryOptions,
+} from '@mosaic/protocol';
+import { timestampSchema } from '@mosaic/contract';
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import {
+  Roles,
+  contextConnectOptions,
+  readContextFile,
+  type NatsContext,
+} from '@mosaic/identities';
+import {
+  agencySchema,
+  agreementSchema,
+  checkFederation,
+  federationSchema,
+  publicJwkSchema,
   type Agency,
   type AgencyKey,
   type Agreement,
   type Federation,
-  type NatsContext,
-  type ReadRegistryOptions,
 } from '@mosaic/federation';
 import { readPublicKeyFile } from '@mosaic/signing';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';

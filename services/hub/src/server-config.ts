@@ -1,4 +1,4 @@
-import { brokerAuthConfig, type IdentitySet } from '@mosaic/federation';
+import { brokerAuthConfig, type IdentitySet } from '@mosaic/identities';
 import type { DataDirLayout } from './files.ts';
 import { restrictedTo } from './identities-store.ts';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contextConnectOptions, readContextFile } from '@mosaic/federation';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { createLogger } from '@mosaic/log';
 import { readPrivateKeyFile, signReport } from '@mosaic/signing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';

@@ -2,12 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
-import {
-  HUB_API_PREFIX,
-  Streams,
-  contextConnectOptions,
-  readContextFile,
-} from '@mosaic/federation';
+import { HUB_API_PREFIX, Streams } from '@mosaic/protocol';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connect } from '@nats-io/transport-node';
 import { connectOperator, startHub } from '../src/index.ts';
 import { connectContext, freshReport, quietLog, submit, tempDir } from './helpers.ts';

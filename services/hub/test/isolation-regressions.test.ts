@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { readStream } from '@mosaic/auditor';
-import { ErrorCode } from '@mosaic/errors';
 import {
+  readStream,
   AUDIT_CHECKPOINTS_STREAM,
   AUDIT_CHECKPOINTS_SUBJECT,
   HUB_API_PREFIX,
@@ -25,10 +24,10 @@ import {
   StreamSubjects,
   Streams,
   alertsConsumer,
-  contextConnectOptions,
-  readContextFile,
   reportSubject,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
+import { ErrorCode } from '@mosaic/errors';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { createLogger } from '@mosaic/log';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { PUBLIC_KEYS_BUCKET, REGISTRY_BUCKET, parsePublicKeyRecord } from '@mosaic/federation';
+import { PUBLIC_KEYS_BUCKET, REGISTRY_BUCKET, parsePublicKeyRecord } from '@mosaic/protocol';
 import { createLogger } from '@mosaic/log';
 import { Kvm } from '@nats-io/kv';
 import { describe, expect, it } from 'vitest';

@@ -4,8 +4,7 @@
  * entry recorded from the broker's own advisories.
  */
 import { join } from 'node:path';
-import { readStream } from '@mosaic/auditor';
-import { HUB_API_PREFIX, Streams } from '@mosaic/federation';
+import { readStream, HUB_API_PREFIX, Streams } from '@mosaic/protocol';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { startHub } from '../src/index.ts';

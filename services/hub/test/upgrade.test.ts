@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HUB_API_PREFIX, Streams, ensureStreams } from '@mosaic/federation';
+import { HUB_API_PREFIX, Streams, ensureStreams } from '@mosaic/protocol';
 import { ensureNatsServer, startNatsServerProcess } from '@mosaic/nats-server';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AuditClient } from '@mosaic/auditor';
+import type { AuditClient, IngestAccepted, IngestRejected, IngestReply } from '@mosaic/protocol';
 import { assertSubjectToken } from '@mosaic/contract';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import {
@@ -10,11 +10,8 @@ import {
   attestedAccount,
   isImportedReplySubject,
   reportSubject,
-  type IngestAccepted,
-  type IngestRejected,
-  type IngestReply,
-  type RegistryView,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
+import { type RegistryView } from '@mosaic/federation';
 import { createLogger, type Logger } from '@mosaic/log';
 import { DEFAULT_MAX_JWS_BYTES, reportIdentity, verifyReport } from '@mosaic/signing';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';

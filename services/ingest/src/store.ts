@@ -1,5 +1,5 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { ReportHeaders, Streams, rejectionSubject, reportLookupSubject } from '@mosaic/federation';
+import { ReportHeaders, Streams, rejectionSubject, reportLookupSubject } from '@mosaic/protocol';
 import {
   jetstream,
   jetstreamManager,

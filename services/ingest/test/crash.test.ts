@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Streams } from '@mosaic/federation';
+import { Streams } from '@mosaic/protocol';
 import { connectAgency, type PublishReply } from '@mosaic/sdk';
 import { signReport } from '@mosaic/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

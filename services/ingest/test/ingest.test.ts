@@ -6,10 +6,9 @@ import {
   ingestSubject,
   parseIngestReply,
   reportLookupSubject,
-  staticRegistryView,
   type IngestReply,
-  type RegistryView,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
+import { staticRegistryView, type RegistryView } from '@mosaic/federation';
 import { connectAgency } from '@mosaic/sdk';
 import { generateAgencyKey, signReport, verifyReport } from '@mosaic/signing';
 import type { StoredMsg } from '@nats-io/jetstream';
@@ -680,7 +679,7 @@ describe('storage unavailable', () => {
       code: ErrorCode.Unavailable,
       retryable: true,
     });
-    const { ensureStreams } = await import('@mosaic/federation');
+    const { ensureStreams } = await import('@mosaic/protocol');
     await ensureStreams(local.jsm);
     expect(await send(jws)).toMatchObject({ ok: true, reportId: body.reportId, duplicate: false });
     expect(await send('garbage')).toMatchObject({ ok: false, code: ErrorCode.JwsMalformed });

@@ -11,7 +11,7 @@ import {
   parseAlertSubject,
   reportLookupSubject,
   type AlertKind,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
 import type { RecipientReason } from '@mosaic/policy';
 import {
   JetStreamApiCodes,

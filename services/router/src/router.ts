@@ -1,14 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { AuditClient } from '@mosaic/auditor';
+import type { AuditClient } from '@mosaic/protocol';
 import type { Report } from '@mosaic/contract';
 import { ErrorCode, isMosaicError } from '@mosaic/errors';
-import {
-  AlertKind,
-  ROUTER_CONSUMER,
-  Streams,
-  type Federation,
-  type RegistryView,
-} from '@mosaic/federation';
+import { AlertKind, ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
+import { type Federation, type RegistryView } from '@mosaic/federation';
 import { createLogger, type Logger } from '@mosaic/log';
 import {
   Clause,

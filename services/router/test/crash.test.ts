@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AlertKind, ROUTER_CONSUMER, Streams, alertSubject } from '@mosaic/federation';
+import { AlertKind, ROUTER_CONSUMER, Streams, alertSubject } from '@mosaic/protocol';
 import { buildPolicyIndex, route } from '@mosaic/policy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ISSUERS, report, startTestHub, type TestHub, type TestReport } from './support/hub.ts';

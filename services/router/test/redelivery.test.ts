@@ -6,7 +6,7 @@ import {
   alertMsgId,
   alertSubject,
   deliveredSubjectFilter,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
 import { jetstream } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

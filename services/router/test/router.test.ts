@@ -8,8 +8,8 @@ import {
   alertSubject,
   alertsConsumer,
   deliveredSubjectFilter,
-  type Agency,
-} from '@mosaic/federation';
+} from '@mosaic/protocol';
+import { type Agency } from '@mosaic/federation';
 import { buildPolicyIndex, route } from '@mosaic/policy';
 import { jetstream } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';

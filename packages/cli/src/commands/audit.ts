@@ -12,9 +12,15 @@ import {
   verifyInclusion,
   type AuditLogItem,
 } from '@mosaic/audit-log';
-import { TREE_SIZE_HEADER, readAuditCheckpoints, readSequences, readStream } from '@mosaic/auditor';
+import {
+  TREE_SIZE_HEADER,
+  readAuditCheckpoints,
+  readSequences,
+  readStream,
+  AUDIT_CHECKPOINTS_STREAM,
+  Streams,
+} from '@mosaic/protocol';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { AUDIT_CHECKPOINTS_STREAM, Streams } from '@mosaic/federation';
 import { connectOperator } from '@mosaic/hub';
 import {
   JetStreamApiCodes,

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { readAuditCheckpoints, readStream } from '@mosaic/auditor';
+import { readAuditCheckpoints, readStream } from '@mosaic/protocol';
 import { decodeEntry, writeAuditExport, type AuditLogItem } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
-import { Streams, staticRegistryView, type Federation, type Stream } from '@mosaic/federation';
+import { Streams, type Stream } from '@mosaic/protocol';
+import { staticRegistryView, type Federation } from '@mosaic/federation';
 import { connectOperator, parseTime } from '@mosaic/hub';
 import { keysFromHub } from '@mosaic/sdk';
 import { verifyReport, type KeyLookup } from '@mosaic/signing';

@@ -3,20 +3,21 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Streams, ensureStreams } from '@mosaic/protocol';
 import {
-  Streams,
   accountDirectory,
   brokerAuthConfig,
   contextConnectOptions,
   contextFile,
   createIdentities,
-  ensureStreams,
   parseContextFile,
+  type IdentitySet,
+  type NatsIdentity,
+} from '@mosaic/identities';
+import {
   parseFederation,
   staticRegistryView,
   type Federation,
-  type IdentitySet,
-  type NatsIdentity,
   type RegistryView,
 } from '@mosaic/federation';
 import { createLogger, type Logger } from '@mosaic/log';

@@ -5,12 +5,8 @@
  * Prints `ready` on stdout once it serves; SIGTERM drains it.
  */
 import { readFile } from 'node:fs/promises';
-import {
-  contextConnectOptions,
-  loadFederation,
-  readContextFile,
-  staticRegistryView,
-} from '@mosaic/federation';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
+import { loadFederation, staticRegistryView } from '@mosaic/federation';
 import { createLogger } from '@mosaic/log';
 import { connect } from '@nats-io/transport-node';
 import { startIngest } from '../../src/index.ts';

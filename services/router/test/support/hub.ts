@@ -8,21 +8,22 @@ import {
   ROUTER_CONSUMER,
   ReportHeaders,
   Streams,
+  ensureStreams,
+  reportSubject,
+  seedRegistry,
+  watchRegistry,
+  type LiveRegistryView,
+} from '@mosaic/protocol';
+import {
   brokerAuthConfig,
   contextConnectOptions,
   contextFile,
   createIdentities,
-  ensureStreams,
   parseContextFile,
-  parseFederation,
-  reportSubject,
-  seedRegistry,
-  watchRegistry,
-  type Federation,
   type IdentitySet,
-  type LiveRegistryView,
   type NatsIdentity,
-} from '@mosaic/federation';
+} from '@mosaic/identities';
+import { parseFederation, type Federation } from '@mosaic/federation';
 import { createLogger, type Logger } from '@mosaic/log';
 import { generateAgencyKey, signReport, type AgencyKeyPair } from '@mosaic/signing';
 import { startServer, type NatsServerHandle } from '@mosaic/testkit';

@@ -3,12 +3,8 @@
  * `node --import tsx router-main.ts <router-context.json> <federation.json> <ackWaitMs>`.
  * Prints `ready` on stdout once it consumes; SIGTERM drains it.
  */
-import {
-  contextConnectOptions,
-  loadFederation,
-  readContextFile,
-  staticRegistryView,
-} from '@mosaic/federation';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
+import { loadFederation, staticRegistryView } from '@mosaic/federation';
 import { createLogger } from '@mosaic/log';
 import { connect } from '@nats-io/transport-node';
 import { startRouter } from '../../src/index.ts';

@@ -1,4 +1,4 @@
-import { AUDIT_CHECKPOINTS_STREAM, AUDIT_CHECKPOINTS_SUBJECT } from '@mosaic/federation';
+import { AUDIT_CHECKPOINTS_STREAM, AUDIT_CHECKPOINTS_SUBJECT } from './subjects.ts';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 
 /** The checkpoints stream: file-backed, append-only like AUDIT (deny delete and purge). */

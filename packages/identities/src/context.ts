@@ -5,7 +5,7 @@ import { NKeysError, encode, fromSeed } from '@nats-io/nkeys';
 import { z } from 'zod';
 import type { NatsIdentity } from './identities.ts';
 import { Roles } from './permissions.ts';
-import { agencyInboxPrefix, hubInboxPrefix } from './subjects.ts';
+import { agencyInboxPrefix, hubInboxPrefix } from '@mosaic/protocol';
 
 const encoder = new TextEncoder();
 

@@ -11,7 +11,7 @@ import {
   type Permissions,
   type Role,
 } from './permissions.ts';
-import { HubServices, agencyInboxPrefix, hubInboxPrefix, type HubService } from './subjects.ts';
+import { HubServices, agencyInboxPrefix, hubInboxPrefix, type HubService } from '@mosaic/protocol';
 
 /** An NKey pair as stored: the public key and its seed (never logged or committed). */
 export interface KeySeed {

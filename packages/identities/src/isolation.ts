@@ -15,7 +15,7 @@ import {
   auditRequestSubject,
   hubApiSubject,
   ingestSubject,
-} from './subjects.ts';
+} from '@mosaic/protocol';
 
 /** Drops the queue group of a subscribe permission (`"<subject> <queue>"`). */
 function subjectOf(permission: string): string {

@@ -1,8 +1,7 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import type { KeyRecord } from '@mosaic/signing';
 import { readRegistry, type RegistryKv } from './registry.ts';
-import { staticRegistryView, type RegistryView } from './registry-view.ts';
-import type { Federation } from './schema.ts';
+import { staticRegistryView, type Federation, type RegistryView } from '@mosaic/federation';
 
 /**
  * The part of a `@nats-io/kv` bucket `watchRegistry` uses (structural, like `RegistryKv`):

@@ -1,7 +1,6 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { parseKid, staticKeyLookup, type KeyRecord } from '@mosaic/signing';
-import { keyRecordFor } from './registry-view.ts';
-import type { Federation } from './schema.ts';
+import { keyRecordFor, type Federation } from '@mosaic/federation';
 
 /**
  * The part of a `@nats-io/kv` bucket `syncPublicKeys` uses (structural, like `RegistryKv`):

@@ -20,7 +20,7 @@ import {
 import { usersOf, type IdentitySet, type KeySeed, type PublicIdentity } from './identities.ts';
 import { assertAgencyIsolation } from './isolation.ts';
 import { Roles } from './permissions.ts';
-import { HubServices, agencyInboxPrefix, hubInboxPrefix } from './subjects.ts';
+import { HubServices, agencyInboxPrefix, hubInboxPrefix } from '@mosaic/protocol';
 
 const USER_NKEY = /^U[A-Z2-7]{55}$/;
 

@@ -21,19 +21,20 @@ import {
   StreamSubjects,
   Streams,
   alertsConsumerConfig,
+  HUB_API_PREFIX,
+  readRegistry,
+  seedRegistry,
+} from '@mosaic/protocol';
+import {
   brokerAuthConfig,
   contextConnectOptions,
   contextFile,
   createIdentities,
-  HUB_API_PREFIX,
   parseContextFile,
-  parseFederation,
-  readRegistry,
-  seedRegistry,
-  type Federation,
   type NatsIdentity,
 } from '../src/index.ts';
-import { ed25519Jwks, toYaml } from './fixtures.ts';
+import { parseFederation, type Federation } from '@mosaic/federation';
+import { ed25519Jwks, toYaml } from '@mosaic/federation/internal';
 
 const A = 'nl';
 const B = 'nl-police';

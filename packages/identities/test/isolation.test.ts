@@ -3,14 +3,16 @@ import { describe, expect, it } from 'vitest';
 import {
   HUB_API_PREFIX,
   HubServices,
-  agencyImports,
   agencyOfIngestSubject,
-  agencyPermissions,
   alertsConsumer,
+  isImportedReplySubject,
+} from '@mosaic/protocol';
+import {
+  agencyImports,
+  agencyPermissions,
   findIsolationBreaches,
   findOperatorBreaches,
   assertAgencyIsolation,
-  isImportedReplySubject,
   operatorImports,
   operatorPermissions,
   servicePermissions,

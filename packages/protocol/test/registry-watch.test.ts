@@ -3,15 +3,9 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { startServer } from '@mosaic/testkit';
 import { describe, expect, it } from 'vitest';
-import {
-  REGISTRY_BUCKET,
-  RegistryKeys,
-  federationSchema,
-  seedRegistry,
-  watchRegistry,
-  type Federation,
-} from '../src/index.ts';
-import { validFederation } from './fixtures.ts';
+import { REGISTRY_BUCKET, RegistryKeys, seedRegistry, watchRegistry } from '../src/index.ts';
+import { federationSchema, type Federation } from '@mosaic/federation';
+import { validFederation } from '@mosaic/federation/internal';
 
 describe('watchRegistry', () => {
   it('follows the KV registry: revocations, new agencies, a bad entry kept out', async () => {

@@ -4,7 +4,6 @@ import { createUser } from '@nats-io/nkeys';
 import { describe, expect, it } from 'vitest';
 import {
   AccountNames,
-  HUB_API_PREFIX,
   accountJwts,
   brokerAuthConfig,
   createIdentities,
@@ -13,6 +12,7 @@ import {
   type IdentitySet,
   type NatsIdentity,
 } from '../src/index.ts';
+import { HUB_API_PREFIX } from '@mosaic/protocol';
 
 const federation = { agencies: [{ id: 'nl' }, { id: 'nl-police' }] };
 

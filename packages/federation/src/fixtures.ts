@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { stringify } from 'yaml';
-import type { FederationInput } from '../src/index.ts';
+import type { FederationInput } from './schema.ts';
 
 /** A fresh Ed25519 key pair as JWKs; the private one only ever lives in memory. */
 export function ed25519Jwks(): {

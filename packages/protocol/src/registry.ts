@@ -1,7 +1,5 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { checkFederation } from './check.ts';
-import { formatPath } from './problems.ts';
-import { federationSchema, type Federation } from './schema.ts';
+import { checkFederation, federationSchema, formatPath, type Federation } from '@mosaic/federation';
 import { REGISTRY_BUCKET, REGISTRY_STREAM } from './subjects.ts';
 
 /**

@@ -22,7 +22,7 @@ import {
   importedApiSubject,
   ingestSubject,
   type HubService,
-} from './subjects.ts';
+} from '@mosaic/protocol';
 
 /** Who a NATS identity is. */
 export const Roles = {

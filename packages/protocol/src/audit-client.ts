@@ -1,5 +1,5 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { auditRequestSubject, type HubService } from '@mosaic/federation';
+import { auditRequestSubject, type HubService } from './subjects.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 /**

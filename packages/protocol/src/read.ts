@@ -1,4 +1,4 @@
-import { AUDIT_CHECKPOINTS_STREAM } from '@mosaic/federation';
+import { AUDIT_CHECKPOINTS_STREAM } from './subjects.ts';
 import {
   JetStreamApiCodes,
   JetStreamApiError,

@@ -21,13 +21,15 @@ import {
   REGISTRY_STREAM,
   Streams,
   alertsConsumerConfig,
+  ensureStreams,
+  REQUEST_INFO_HEADER,
+  attestedAccount,
+} from '@mosaic/protocol';
+import {
   brokerAuthConfig,
   contextConnectOptions,
   contextFile,
   createIdentities,
-  ensureStreams,
-  REQUEST_INFO_HEADER,
-  attestedAccount,
   parseContextFile,
   type NatsIdentity,
 } from '../src/index.ts';

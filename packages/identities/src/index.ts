@@ -1,0 +1,50 @@
+export {
+  Roles,
+  agencyPermissions,
+  servicePermissions,
+  operatorPermissions,
+  hubPermissions,
+  adminPermissions,
+  systemPermissions,
+} from './permissions.ts';
+export type { Role, Permissions } from './permissions.ts';
+export {
+  AccountNames,
+  agencyAccountName,
+  hubExports,
+  agencyImports,
+  operatorImports,
+} from './accounts.ts';
+export type { ServiceExport, ServiceImport, ResponseType } from './accounts.ts';
+export {
+  subjectsIntersect,
+  subjectCovers,
+  findIsolationBreaches,
+  findOperatorBreaches,
+  assertAgencyIsolation,
+} from './isolation.ts';
+export type { IsolationBreach } from './isolation.ts';
+export {
+  createIdentities,
+  withAgencies,
+  reissueUserJwts,
+  usersOf,
+  accountDirectory,
+} from './identities.ts';
+export type {
+  IdentitySet,
+  NatsIdentity,
+  PublicIdentity,
+  KeySeed,
+  AccountKeySet,
+} from './identities.ts';
+export { brokerAuthConfig, accountJwts, agencyAccountJwt } from './auth-config.ts';
+export type { BrokerAuthOptions } from './auth-config.ts';
+export {
+  contextFile,
+  parseContextFile,
+  readContextFile,
+  contextConnectOptions,
+  contextSchema,
+} from './context.ts';
+export type { NatsContext, ContextConnectOptions } from './context.ts';

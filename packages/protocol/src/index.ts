@@ -1,0 +1,72 @@
+export {
+  Streams,
+  StreamSubjects,
+  HubServices,
+  QueueGroups,
+  REGISTRY_BUCKET,
+  REGISTRY_STREAM,
+  PUBLIC_KEYS_BUCKET,
+  PUBLIC_KEYS_STREAM,
+  ROUTER_CONSUMER,
+  INGEST_WILDCARD,
+  AUDIT_REQUEST_WILDCARD,
+  AUDIT_CHECKPOINTS_STREAM,
+  AUDIT_CHECKPOINTS_SUBJECT,
+  ingestSubject,
+  agencyOfIngestSubject,
+  alertsSubjectFilter,
+  alertsConsumer,
+  alertsConsumerConfig,
+  agencyInboxPrefix,
+  hubInboxPrefix,
+  auditRequestSubject,
+  isImportedReplySubject,
+  HUB_API_PREFIX,
+  RESPONSE_PREFIX,
+  hubApiSubject,
+  importedApiSubject,
+  ackSubjects,
+} from './subjects.ts';
+export type { Stream, HubService } from './subjects.ts';
+export { attestedAccount, REQUEST_INFO_HEADER } from './attestation.ts';
+export { ensureStreams, streamConfigs } from './streams.ts';
+export type { HubStreamConfig } from './streams.ts';
+export { auditCheckpointsStreamConfig, ensureAuditStreams } from './audit-streams.ts';
+export {
+  reportSubject,
+  reportLookupSubject,
+  rejectionSubject,
+  ReportHeaders,
+  parseIngestReply,
+} from './ingest-protocol.ts';
+export type { IngestReply, IngestAccepted, IngestRejected } from './ingest-protocol.ts';
+export {
+  AlertKind,
+  AlertHeaders,
+  alertSubject,
+  alertMsgId,
+  alertKindOf,
+  alertRefersTo,
+  parseAlertSubject,
+  deliveredSubjectFilter,
+} from './alert-protocol.ts';
+export { auditClient } from './audit-client.ts';
+export type { AuditClient, AuditReply, AuditRequest } from './audit-client.ts';
+export {
+  readAuditCheckpoints,
+  readSequences,
+  readStream,
+  isNoMessage,
+  TREE_SIZE_HEADER,
+} from './read.ts';
+export type { SequenceRead, StoredCheckpoint } from './read.ts';
+export { seedRegistry, readRegistry, registryKeysByDirectGet, RegistryKeys } from './registry.ts';
+export type { RegistryKv, DirectLastReader, ReadRegistryOptions } from './registry.ts';
+export { watchRegistry } from './registry-watch.ts';
+export type {
+  LiveRegistryView,
+  WatchRegistryOptions,
+  WatchableRegistryKv,
+} from './registry-watch.ts';
+export { syncPublicKeys, publicKeyEntry, parsePublicKeyRecord } from './public-keys.ts';
+export type { PublicKeysKv } from './public-keys.ts';
