@@ -1,20 +1,22 @@
+import type { AuditEntry } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { auditRequestSubject, type HubService } from './subjects.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 /**
- * What a hub service asks the auditor to append: an audit entry without `v`, `time` and
- * `prev`, which the auditor sets (it alone orders the log).
+ * What a hub service asks the auditor to append: an audit entry (typed from the entry
+ * schema, so a misspelt action or actor kind does not compile) without `v`, `time`, `prev`
+ * and `recovered`, which the auditor alone sets (it alone orders the log and reconciles it).
  */
-export interface AuditRequest {
-  actor: { kind: string; id: string };
-  action: string;
-  subject?: { reportId?: string; issuer?: string; contentHash?: string };
+export type AuditRequest = Omit<
+  AuditEntry,
+  'v' | 'time' | 'prev' | 'recovered' | 'recipients' | 'details'
+> & {
+  /** Each recipient's reason is any JSON value (the auditor checks it is one). */
   recipients?: { agency: string; reason?: unknown }[];
-  justification?: string;
-  refs?: { stream: string; seq: number }[];
+  /** Any JSON object (the auditor checks it is one). */
   details?: Record<string, unknown>;
-}
+};
 
 /** The auditor's answer: the entry's AUDIT sequence (its log index is `seq - 1`). */
 export type AuditReply = { ok: true; seq: number } | { ok: false; code: string; message: string };

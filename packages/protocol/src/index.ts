@@ -34,6 +34,8 @@ export type { HubStreamConfig } from './streams.ts';
 export { auditCheckpointsStreamConfig, ensureAuditStreams } from './audit-streams.ts';
 export {
   reportSubject,
+  parseReportSubject,
+  parseRejectionSubject,
   reportLookupSubject,
   rejectionSubject,
   ReportHeaders,

@@ -21,6 +21,20 @@ export function reportSubject(report: {
 }
 
 /**
+ * The tokens of a REPORTS subject (`mosaic.reports.<origin>.<category>.<issuer>.<reportId>`),
+ * or undefined when the subject is not one.
+ */
+export function parseReportSubject(
+  subject: string,
+): { origin: string; category: string; issuer: string; reportId: string } | undefined {
+  const [mosaic, reports, origin, category, issuer, reportId, ...rest] = subject.split('.');
+  if (mosaic !== 'mosaic' || reports !== 'reports' || rest.length > 0) return undefined;
+  if (origin === undefined || category === undefined || issuer === undefined) return undefined;
+  if (reportId === undefined) return undefined;
+  return { origin, category, issuer, reportId };
+}
+
+/**
  * The wildcard that finds a report by (issuer, report id) whatever its origin and category,
  * for a `last_by_subj` message get or direct get on REPORTS.
  *
@@ -36,6 +50,13 @@ export function reportLookupSubject(issuer: string, reportId: string): string {
 /** Subject of a stored rejection in REJECTIONS. */
 export function rejectionSubject(agency: string): string {
   return `mosaic.rejections.${agency}`;
+}
+
+/** The agency of a REJECTIONS subject (`mosaic.rejections.<agency>`), or undefined when it is not one. */
+export function parseRejectionSubject(subject: string): { agency: string } | undefined {
+  const [mosaic, rejections, agency, ...rest] = subject.split('.');
+  if (mosaic !== 'mosaic' || rejections !== 'rejections' || rest.length > 0) return undefined;
+  return agency === undefined || agency === '' ? undefined : { agency };
 }
 
 /** Headers ingest sets on every stored report. */

@@ -179,7 +179,8 @@ describe('auditor', () => {
     await expect(
       client.record({
         actor: { kind: 'operator', id: 'op' },
-        action: 'no.such.action',
+        // A client that bypasses the type (the request type admits only known actions).
+        action: 'no.such.action' as AuditRequest['action'],
         justification: 'x',
       }),
     ).rejects.toMatchObject({ code: 'ERR_AUDIT_ENTRY' });

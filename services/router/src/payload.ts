@@ -16,11 +16,3 @@ export function reportOfStoredJws(jws: Uint8Array): Report {
     });
   return parseReport(new Uint8Array(Buffer.from(payload, 'base64url')));
 }
-
-/** The issuer and report id tokens of a REPORTS subject (`mosaic.reports.<o>.<c>.<issuer>.<id>`). */
-export function subjectIdentity(subject: string): { issuer: string; reportId: string } | undefined {
-  const tokens = subject.split('.');
-  const [issuer, reportId] = tokens.slice(4);
-  if (tokens.length !== 6 || issuer === undefined || reportId === undefined) return undefined;
-  return { issuer, reportId };
-}

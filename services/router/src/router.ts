@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AuditClient } from '@mosaic/protocol';
 import type { Report } from '@mosaic/contract';
 import { ErrorCode, isMosaicError } from '@mosaic/errors';
-import { AlertKind, ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
+import { AlertKind, ROUTER_CONSUMER, Streams, parseReportSubject } from '@mosaic/protocol';
 import { type Federation, type RegistryView } from '@mosaic/federation';
 import { createLogger, type Logger } from '@mosaic/log';
 import {
@@ -16,7 +16,7 @@ import {
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AlertStore, unavailable } from './alerts.ts';
-import { reportOfStoredJws, subjectIdentity } from './payload.ts';
+import { reportOfStoredJws } from './payload.ts';
 
 /** Default number of reports one router instance routes at a time. */
 export const DEFAULT_ROUTER_CONCURRENCY = 64;
@@ -178,8 +178,8 @@ class Router {
 
   async handle(msg: JsMsg): Promise<Outcome> {
     const seq = msg.seq;
-    const identity = subjectIdentity(msg.subject);
-    let log = this.#log.child({ seq, ...identity });
+    const tokens = parseReportSubject(msg.subject);
+    let log = this.#log.child({ seq, issuer: tokens?.issuer, reportId: tokens?.reportId });
     let report: Report;
     try {
       report = reportOfStoredJws(msg.data);
@@ -191,7 +191,7 @@ class Router {
       msg.term('unparseable report');
       return 'terminated';
     }
-    if (identity?.issuer !== report.issuer || identity.reportId !== report.reportId) {
+    if (tokens?.issuer !== report.issuer || tokens.reportId !== report.reportId) {
       log.error(
         { subject: msg.subject, issuer: report.issuer, reportId: report.reportId },
         'report does not match its REPORTS subject; not routed (terminated)',

@@ -19,6 +19,7 @@ import {
   readStream,
   AUDIT_CHECKPOINTS_STREAM,
   Streams,
+  parseAlertSubject,
 } from '@mosaic/protocol';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { connectOperator } from '@mosaic/hub';
@@ -258,9 +259,11 @@ async function checkCoverage(
   let alerts = 0;
   for await (const m of readStream(jsm, Streams.Alerts)) {
     alerts++;
-    // mosaic.alerts.<recipient>.<kind>.<issuer>.<reportId>
-    const [, , recipient, , issuer, reportId] = m.subject.split('.');
-    if (!disclosed.has(`${String(recipient)}|${String(issuer)}|${String(reportId)}`))
+    const alert = parseAlertSubject(m.subject);
+    if (
+      alert === undefined ||
+      !disclosed.has(`${alert.recipient}|${alert.issuer}|${alert.reportId}`)
+    )
       throw new MosaicError(
         ErrorCode.AuditInvalid,
         `ALERTS seq ${m.seq} (${m.subject}) is covered by no disclosure entry in the audit log`,

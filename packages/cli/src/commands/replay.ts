@@ -4,7 +4,13 @@ import { finished } from 'node:stream/promises';
 import { readAuditCheckpoints, readStream } from '@mosaic/protocol';
 import { decodeEntry, writeAuditExport, type AuditLogItem } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
-import { Streams, type Stream } from '@mosaic/protocol';
+import {
+  Streams,
+  parseAlertSubject,
+  parseRejectionSubject,
+  parseReportSubject,
+  type Stream,
+} from '@mosaic/protocol';
 import { staticRegistryView, type Federation } from '@mosaic/federation';
 import { connectOperator, parseTime } from '@mosaic/hub';
 import { keysFromHub } from '@mosaic/sdk';
@@ -76,10 +82,11 @@ function payloadOf(jws: Uint8Array): {
 }
 
 function selected(stream: Stream, m: StoredMsg, s: Selection): boolean {
-  const tokens = m.subject.split('.');
   if (stream === Streams.Reports || stream === Streams.Alerts) {
-    // reports: mosaic.reports.<origin>.<category>.<issuer>.<id>; alerts: mosaic.alerts.<recipient>.…
-    const agency = stream === Streams.Reports ? tokens[4] : tokens[2];
+    const agency =
+      stream === Streams.Reports
+        ? parseReportSubject(m.subject)?.issuer
+        : parseAlertSubject(m.subject)?.recipient;
     if (s.agency !== undefined && agency !== s.agency) return false;
     if (s.jurisdiction === undefined && s.category === undefined) return true;
     const report = payloadOf(m.data);
@@ -93,7 +100,7 @@ function selected(stream: Stream, m: StoredMsg, s: Selection): boolean {
     return true;
   }
   if (s.agency === undefined) return true;
-  if (stream === Streams.Rejections) return tokens[2] === s.agency;
+  if (stream === Streams.Rejections) return parseRejectionSubject(m.subject)?.agency === s.agency;
   const entry = JSON.parse(decoder.decode(m.data)) as {
     actor?: { id?: string };
     subject?: { issuer?: string };
