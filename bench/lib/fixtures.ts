@@ -14,7 +14,7 @@ export function publisherIds(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `pub-${i}`);
 }
 
-export function originOf(publisher: string): string {
+function originOf(publisher: string): string {
   return ORIGINS[Number(publisher.slice(4)) % ORIGINS.length]!;
 }
 

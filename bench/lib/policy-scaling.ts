@@ -28,7 +28,7 @@ const CATEGORIES: Category[] = [
 ];
 const TYPES: IndicatorType[] = ['person', 'phone', 'email', 'vehicle', 'financial-account'];
 const TLPS: Tlp[] = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
-export const RULES_PER_AGENCY = 4;
+const RULES_PER_AGENCY = 4;
 
 // Deterministic pseudo-random numbers (mulberry32) so runs are comparable.
 function random(seed: number): () => number {

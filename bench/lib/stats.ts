@@ -288,7 +288,7 @@ const fmt = (n: number, digits = 0): string =>
     : '—';
 
 /** One row per figure: `what`, `value`, `note`. */
-export function tableRows(r: BenchResult): [string, string, string][] {
+function tableRows(r: BenchResult): [string, string, string][] {
   const rows: [string, string, string][] = [];
   for (const p of r.limits.publish)
     rows.push([

@@ -5,8 +5,8 @@ import { equalBytes, sha256 } from './hash.ts';
 import { isKeyName } from './hub-key.ts';
 
 /** C2SP signed-note limits: a checkpoint note is tiny; refuse anything that is not. */
-export const MAX_NOTE_BYTES = 65_536;
-export const MAX_NOTE_SIGNATURES = 100;
+const MAX_NOTE_BYTES = 65_536;
+const MAX_NOTE_SIGNATURES = 100;
 
 /** The signature algorithm byte of Ed25519 in C2SP signed-note key ids. */
 const ED25519_TYPE = 0x01;

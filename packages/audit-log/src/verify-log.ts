@@ -53,7 +53,7 @@ export type AuditVerification =
       message: string;
     };
 
-export type AuditFailure = Extract<AuditVerification, { ok: false }>;
+type AuditFailure = Extract<AuditVerification, { ok: false }>;
 
 /** Progress of a verification, reported every `progressEvery` entries and at the end. */
 export interface AuditProgress {

@@ -19,7 +19,7 @@ export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
 }; // prettier-ignore
 
 /** ISO 7064 MOD 97-10 remainder of an alphanumeric string (letters count as 10–35). */
-export function mod97(value: string): number {
+function mod97(value: string): number {
   let remainder = 0;
   for (const char of value) {
     const code = char.charCodeAt(0);

@@ -46,7 +46,7 @@ export function safeName(text: string): string {
 }
 
 /** `<package>_<version>_<soabi>`: one entry per package version and interpreter ABI. */
-export function cacheEntryName(pkg: string, version: string, soabi: string): string {
+function cacheEntryName(pkg: string, version: string, soabi: string): string {
   return [pkg, version, soabi].map(safeName).join('_');
 }
 

@@ -139,7 +139,7 @@ function imports(hub: string, list: readonly ServiceImport[]): Import[] {
 }
 
 /** The account JWT of the hub: JetStream, and the exported services. */
-export function hubAccountJwt(accounts: IdentitySet['accounts']): Promise<string> {
+function hubAccountJwt(accounts: IdentitySet['accounts']): Promise<string> {
   const exports: Export[] = hubExports().map((e) => ({
     name: e.name,
     type: 'service',

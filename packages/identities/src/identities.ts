@@ -68,7 +68,7 @@ function keySeed(kp: { getPublicKey(): string; getSeed(): Uint8Array }): KeySeed
 }
 
 /** The permissions of a user of this role. */
-export function permissionsOf(identity: PublicIdentity): Permissions {
+function permissionsOf(identity: PublicIdentity): Permissions {
   switch (identity.role) {
     case Roles.Agency:
       return agencyPermissions(identity.agency ?? '');
@@ -88,7 +88,7 @@ export function permissionsOf(identity: PublicIdentity): Permissions {
 }
 
 /** The account key that issues this user's JWT. */
-export function issuingAccount(accounts: AccountKeySet, identity: PublicIdentity): KeySeed {
+function issuingAccount(accounts: AccountKeySet, identity: PublicIdentity): KeySeed {
   switch (identity.role) {
     case Roles.Agency: {
       const key = accounts.agencies.get(identity.agency ?? '');
@@ -105,7 +105,7 @@ export function issuingAccount(accounts: AccountKeySet, identity: PublicIdentity
 }
 
 /** The JWT name of a user; the auditor recognises the break-glass user by it. */
-export function userName(identity: PublicIdentity): string {
+function userName(identity: PublicIdentity): string {
   return identity.agency === undefined ? `mosaic-${identity.role}` : `agency-${identity.agency}`;
 }
 
@@ -113,7 +113,7 @@ export function userName(identity: PublicIdentity): string {
  * Issues (signs) the user JWT of an identity with its account key: its permissions, no
  * bearer use, no expiry (revocation goes through the account).
  */
-export async function issueUserJwt(
+async function issueUserJwt(
   accounts: AccountKeySet,
   identity: PublicIdentity,
 ): Promise<string> {

@@ -67,7 +67,7 @@ export function subjectCovers(p: string, q: string): boolean {
 }
 
 /** The hub-side subjects that belong to one agency alone: submissions, alerts, consumer. */
-export function agencyPrivateSubjects(agency: string): string[] {
+function agencyPrivateSubjects(agency: string): string[] {
   const consumer = alertsConsumer(agency);
   return [
     ingestSubject(agency),
@@ -84,7 +84,7 @@ export function agencyPrivateSubjects(agency: string): string[] {
 }
 
 /** What an agency's account may import: exactly its own services and the public keys. */
-export function agencyAllowedImports(agency: string): string[] {
+function agencyAllowedImports(agency: string): string[] {
   const consumer = alertsConsumer(agency);
   return [
     ingestSubject(agency),
@@ -163,7 +163,7 @@ export function findIsolationBreaches(
 }
 
 /** Administration and stream subjects the routine operator must never reach. */
-export function operatorForbiddenSubjects(): string[] {
+function operatorForbiddenSubjects(): string[] {
   return [
     ...Object.values(StreamSubjects),
     AUDIT_CHECKPOINTS_SUBJECT,

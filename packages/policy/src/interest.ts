@@ -9,7 +9,7 @@ function overlaps(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 }
 
 /** The first of I0–I7 (docs/policy.md, P10-interest) the rule fails, or undefined if it matches. */
-export function failedCondition(
+function failedCondition(
   rule: IndexedRule,
   context: ReportContext,
 ): InterestCondition | undefined {

@@ -22,10 +22,6 @@ export function tlpRank(label: unknown): number | undefined {
   return typeof label === 'string' ? RANK.get(label) : undefined;
 }
 
-export function isTlp(label: unknown): label is Tlp {
-  return tlpRank(label) !== undefined;
-}
-
 /** The P9 clause that gates a report of this TLP. */
 export function releaseClause(tlp: Tlp): ReleaseClause {
   return GATE.get(tlp) ?? Clause.Red;

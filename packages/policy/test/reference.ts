@@ -33,7 +33,7 @@ const INDICATOR_TYPES = [
   'organisation',
 ];
 
-export interface ReferenceReason {
+interface ReferenceReason {
   clause: string;
   via: string;
   agreement?: number;

@@ -11,8 +11,3 @@ export function decodeBase64url(text: string): Uint8Array | undefined {
   if (bytes.toString('base64url') !== text) return undefined;
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
-
-/** Encodes bytes as unpadded base64url. */
-export function encodeBase64url(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-}

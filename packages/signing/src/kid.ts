@@ -10,7 +10,7 @@ export interface KidParts {
 }
 
 /** True when `agency` is a valid agency id, judged by the contract's own schema. */
-export function isAgencyId(agency: string): boolean {
+function isAgencyId(agency: string): boolean {
   const result = agencyIdSchema.safeParse(agency);
   // A schema that normalises (e.g. NFC) must not make two spellings name one key.
   return result.success && result.data === agency;

@@ -4,7 +4,7 @@ import { modeError } from './mode.ts';
 import type { NatsServerHandle, StartServerOptions } from './server.ts';
 
 /** The image used by `MOSAIC_TEST_NATS=container`. */
-export const natsImage = 'nats:2.11';
+const natsImage = 'nats:2.11';
 
 /** A nats-server in a container (testcontainers). Loaded only in container mode. */
 class ContainerServer implements NatsServerHandle {

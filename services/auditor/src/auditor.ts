@@ -88,7 +88,7 @@ export interface AuditorOptions {
  * never chains over a hole or a stranger's message — until an operator repairs the stream
  * and restarts the hub.
  */
-export type AuditorHealth =
+type AuditorHealth =
   | { ok: true }
   | {
       ok: false;

@@ -3,7 +3,8 @@ import { ErrorCode, MosaicError } from '@mosaic/errors';
 
 /**
  * The report inside a stored compact JWS. Not a verification: only the ingest identity can
- * write REPORTS, and ingest stored these exact bytes after verifying them (invariants 1, 2).
+ * write REPORTS, and ingest stored these exact bytes after verifying them (nothing unverified
+ * is stored; what is stored is exactly what was signed).
  * The payload is still parsed strictly, so a value the contract refuses never reaches routing.
  */
 export function reportOfStoredJws(jws: Uint8Array): Report {

@@ -8,7 +8,7 @@ function sha256(data: Uint8Array): Uint8Array {
   return createHash('sha256').update(data).digest();
 }
 
-export function base58Encode(bytes: Uint8Array): string {
+function base58Encode(bytes: Uint8Array): string {
   let n = 0n;
   for (const byte of bytes) n = (n << 8n) | BigInt(byte);
   let out = '';

@@ -3,7 +3,7 @@ import { buildPolicyIndex, route, type RoutableReport, type RouteOptions } from 
 
 export const NOW = Date.parse('2026-03-01T12:00:00Z');
 
-export const ALL_CATEGORIES = [
+const ALL_CATEGORIES = [
   'recruitment',
   'transport',
   'exploitation',

@@ -15,7 +15,7 @@ export function validExamples(): { name: string; bytes: Uint8Array }[] {
 }
 
 /** The first valid example report of the contract, as a fresh mutable object. */
-export function exampleReport(): Record<string, unknown> {
+function exampleReport(): Record<string, unknown> {
   const [first] = validExamples();
   return JSON.parse(new TextDecoder().decode(first!.bytes)) as Record<string, unknown>;
 }
