@@ -1,7 +1,35 @@
-import type { AuditEntry } from '@mosaic/audit-log';
+import type { ActorKind, AuditAction, AuditEntry } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { auditRequestSubject, type HubService } from './subjects.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { auditRequestSubject } from './subjects.ts';
+
+/**
+ * Who may send audit requests, and what each may record: the actor kinds and actions its
+ * audit subject (`mosaic.hub.audit.<sender>`) admits. The auditor refuses anything else
+ * (ERR_SENDER_NOT_ATTESTED), so no sender writes an entry in another's name — the operator
+ * cannot record a consultation by an agency, ingest no disclosure — and `auditClient(nc, s)`
+ * accepts only these at compile time. A new audit action is added to the entry schema's
+ * list and to its sender here.
+ */
+export const AUDIT_SENDERS = {
+  ingest: { kinds: ['agency'], actions: ['report.accepted', 'report.rejected'] },
+  router: { kinds: ['service'], actions: ['alert.disclosed', 'report.retracted'] },
+  operator: {
+    kinds: ['operator'],
+    actions: ['operator.replay', 'operator.export', 'registry.changed'],
+  },
+} as const satisfies Record<
+  string,
+  { kinds: readonly ActorKind[]; actions: readonly AuditAction[] }
+>;
+
+/** A sender of audit requests. */
+export type AuditSender = keyof typeof AUDIT_SENDERS;
+
+/** True when `name` (the last token of an audit request subject) is a known sender. */
+export function isAuditSender(name: string): name is AuditSender {
+  return Object.hasOwn(AUDIT_SENDERS, name);
+}
 
 /**
  * What a hub service asks the auditor to append: an audit entry (typed from the entry
@@ -21,14 +49,20 @@ export type AuditRequest = Omit<
 /** The auditor's answer: the entry's AUDIT sequence (its log index is `seq - 1`). */
 export type AuditReply = { ok: true; seq: number } | { ok: false; code: string; message: string };
 
+/** An audit request `sender` may make: one of its own actions by one of its actor kinds. */
+export type AuditRequestOf<S extends AuditSender> = AuditRequest & {
+  actor: { kind: (typeof AUDIT_SENDERS)[S]['kinds'][number]; id: string };
+  action: (typeof AUDIT_SENDERS)[S]['actions'][number];
+};
+
 /** Appends audit entries through the auditor. */
-export interface AuditClient {
+export interface AuditClient<S extends AuditSender = AuditSender> {
   /**
    * Resolves once the entry is stored in AUDIT, with its sequence. Throws ERR_UNAVAILABLE
    * when no auditor answers in time or the auditor could not store it: the caller treats
    * the decision it audits as not taken (or not confirmed) and lets it be retried.
    */
-  record(entry: AuditRequest): Promise<{ seq: number }>;
+  record(entry: AuditRequestOf<S>): Promise<{ seq: number }>;
 }
 
 /**
@@ -41,11 +75,11 @@ export interface AuditClient {
  * await audit.record({ actor: { kind: 'agency', id: 'nl-police' }, action: 'report.accepted', … });
  * ```
  */
-export function auditClient(
+export function auditClient<S extends AuditSender>(
   nc: NatsConnection,
-  from: HubService | 'operator',
+  from: S,
   options: { timeoutMs?: number } = {},
-): AuditClient {
+): AuditClient<S> {
   const subject = auditRequestSubject(from);
   const timeout = options.timeoutMs ?? 10_000;
   return {

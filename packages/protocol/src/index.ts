@@ -52,8 +52,14 @@ export {
   parseAlertSubject,
   deliveredSubjectFilter,
 } from './alert-protocol.ts';
-export { auditClient } from './audit-client.ts';
-export type { AuditClient, AuditReply, AuditRequest } from './audit-client.ts';
+export { auditClient, AUDIT_SENDERS, isAuditSender } from './audit-client.ts';
+export type {
+  AuditClient,
+  AuditReply,
+  AuditRequest,
+  AuditRequestOf,
+  AuditSender,
+} from './audit-client.ts';
 export {
   readAuditCheckpoints,
   readSequences,

@@ -91,7 +91,7 @@ export function hubInboxPrefix(name: HubService | 'operator' | 'hub' | 'admin' |
  * `auditor`); the auditor alone appends to AUDIT. Only `mosaic.hub.audit.operator` is
  * exported, to the operator's account; the others are reachable inside the hub account only.
  */
-export function auditRequestSubject(from: HubService | 'operator'): string {
+export function auditRequestSubject(from: 'ingest' | 'router' | 'operator'): string {
   return `mosaic.hub.audit.${from}`;
 }
 export const AUDIT_REQUEST_WILDCARD = 'mosaic.hub.audit.*';

@@ -1,6 +1,6 @@
 import { ACTOR_KINDS, AUDIT_ACTIONS } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { attestedAccount } from '@mosaic/protocol';
+import { AUDIT_SENDERS, attestedAccount, isAuditSender } from '@mosaic/protocol';
 import type { Msg } from '@nats-io/transport-node';
 import type { AuditRequest } from '@mosaic/protocol';
 
@@ -27,29 +27,15 @@ export function checkAuditSender(msg: Msg, operatorAccount: string | undefined):
 }
 
 /**
- * What each sender may record: the actor kinds and actions its audit subject admits. The
- * auditor checks every request against it, so no sender can write an entry in another's
- * name — the operator cannot record a consultation by an agency, ingest no disclosure.
- */
-const ADMITTED: Readonly<Record<string, { kinds: readonly string[]; actions: readonly string[] }>> =
-  {
-    ingest: { kinds: ['agency'], actions: ['report.accepted', 'report.rejected'] },
-    router: { kinds: ['service'], actions: ['alert.disclosed', 'report.retracted'] },
-    operator: {
-      kinds: ['operator'],
-      actions: ['operator.replay', 'operator.export', 'registry.changed'],
-    },
-  };
-
-/**
  * Refuses (ERR_SENDER_NOT_ATTESTED) an audit request whose actor kind or action its sender
- * may not record. `from` is the last token of the request subject.
+ * may not record (`AUDIT_SENDERS`). `from` is the last token of the request subject.
  */
 export function checkAuditContent(
   from: string,
   request: { actor?: { kind?: unknown }; action?: unknown },
 ): void {
-  const admitted = ADMITTED[from];
+  const admitted: { kinds: readonly string[]; actions: readonly string[] } | undefined =
+    isAuditSender(from) ? AUDIT_SENDERS[from] : undefined;
   const kind = request.actor?.kind;
   const action = request.action;
   // What is no audit entry at all is the entry schema's to name (ERR_AUDIT_ENTRY).

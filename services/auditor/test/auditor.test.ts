@@ -19,6 +19,8 @@ import {
   readAuditCheckpoints,
   readStream,
   type AuditRequest,
+  type AuditRequestOf,
+  type AuditSender,
 } from '@mosaic/protocol';
 import { startAuditor } from '../src/index.ts';
 
@@ -44,12 +46,21 @@ afterAll(async () => {
   await server[Symbol.asyncDispose]();
 });
 
-const collected = (n: number): AuditRequest => ({
+const collected = (n: number): AuditRequestOf<'ingest'> => ({
   actor: { kind: 'agency', id: 'nl-police' },
   action: 'report.accepted',
   subject: { reportId: `r-${n}`, issuer: 'nl-police', contentHash: '0'.repeat(64) },
   refs: [{ stream: Streams.Reports, seq: n }],
 });
+
+/**
+ * A sender that bypasses the compile-time check of what it may record (`auditClient` admits
+ * only its own actions and actor kinds): the auditor must refuse such requests by itself.
+ */
+const untypedClient = (
+  client: ReturnType<typeof auditClient<AuditSender>>,
+): { record(entry: AuditRequest): Promise<{ seq: number }> } =>
+  client;
 
 async function entries(): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
@@ -177,9 +188,8 @@ describe('auditor', () => {
       client.record({ actor: { kind: 'operator', id: 'op' }, action: 'operator.replay' }),
     ).rejects.toMatchObject({ code: 'ERR_AUDIT_ENTRY' });
     await expect(
-      client.record({
+      untypedClient(client).record({
         actor: { kind: 'operator', id: 'op' },
-        // A client that bypasses the type (the request type admits only known actions).
         action: 'no.such.action' as AuditRequest['action'],
         justification: 'x',
       }),
@@ -196,7 +206,7 @@ describe('auditor', () => {
     // The operator recording a consultation by an agency, ingest a disclosure, the router a
     // collection, and anyone a break-glass call: each refused, nothing appended.
     await expect(
-      auditClient(nc, 'operator').record({
+      untypedClient(auditClient(nc, 'operator')).record({
         actor: { kind: 'agency', id: 'de-bka' },
         action: 'alert.consulted',
         recipients: [{ agency: 'de-bka' }],
@@ -204,17 +214,19 @@ describe('auditor', () => {
       }),
     ).rejects.toMatchObject({ code: 'ERR_SENDER_NOT_ATTESTED' });
     await expect(
-      auditClient(nc, 'ingest').record({
+      untypedClient(auditClient(nc, 'ingest')).record({
         actor: { kind: 'service', id: 'router' },
         action: 'alert.disclosed',
         recipients: [{ agency: 'de-bka' }],
       }),
     ).rejects.toMatchObject({ code: 'ERR_SENDER_NOT_ATTESTED' });
-    await expect(auditClient(nc, 'router').record(collected(1))).rejects.toMatchObject({
+    await expect(
+      untypedClient(auditClient(nc, 'router')).record(collected(1)),
+    ).rejects.toMatchObject({
       code: 'ERR_SENDER_NOT_ATTESTED',
     });
     await expect(
-      auditClient(nc, 'operator').record({
+      untypedClient(auditClient(nc, 'operator')).record({
         actor: { kind: 'admin', id: 'mosaic-admin' },
         action: 'admin.api',
         details: { subject: '$JS.API.STREAM.DELETE.AUDIT' },

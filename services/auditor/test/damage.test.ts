@@ -18,6 +18,8 @@ import {
   readAuditCheckpoints,
   readStream,
   type AuditRequest,
+  type AuditRequestOf,
+  type AuditSender,
 } from '@mosaic/protocol';
 import { startAuditor, type Auditor } from '../src/index.ts';
 
@@ -40,12 +42,21 @@ afterEach(async () => {
   for (const r of open.splice(0).reverse()) await r[Symbol.asyncDispose]();
 });
 
-const collected = (n: number): AuditRequest => ({
+const collected = (n: number): AuditRequestOf<'ingest'> => ({
   actor: { kind: 'agency', id: 'nl-police' },
   action: 'report.accepted',
   subject: { reportId: `r-${n}`, issuer: 'nl-police', contentHash: '0'.repeat(64) },
   refs: [{ stream: Streams.Reports, seq: n }],
 });
+
+/**
+ * A sender that bypasses the compile-time check of what it may record (`auditClient` admits
+ * only its own actions and actor kinds): the auditor must refuse such requests by itself.
+ */
+const untypedClient = (
+  client: ReturnType<typeof auditClient<AuditSender>>,
+): { record(entry: AuditRequest): Promise<{ seq: number }> } =>
+  client;
 
 interface Setup {
   server: NatsServerHandle;
@@ -185,7 +196,10 @@ describe('foreign messages in AUDIT', () => {
     const { nc, start } = await setup();
     await start();
     await expect(
-      auditClient(nc, 'ingest').record({ ...collected(1), recovered: true } as AuditRequest),
+      untypedClient(auditClient(nc, 'ingest')).record({
+        ...collected(1),
+        recovered: true,
+      } as AuditRequest),
     ).rejects.toMatchObject({ code: ErrorCode.AuditEntry });
   });
 });

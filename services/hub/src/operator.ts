@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import {
   auditClient,
   type AuditClient,
-  type AuditRequest,
+  type AuditRequestOf,
   REGISTRY_BUCKET,
   REGISTRY_STREAM,
   RegistryKeys,
@@ -254,7 +254,7 @@ class Session implements OperatorSession {
   readonly #nc: NatsConnection;
   readonly #kv: KV;
   readonly #jsm: JetStreamManager;
-  readonly #audit: AuditClient;
+  readonly #audit: AuditClient<'operator'>;
 
   constructor(
     context: NatsContext,
@@ -284,7 +284,7 @@ class Session implements OperatorSession {
     audit: OperatorAudit,
   ): Promise<number> {
     const justification = requireJustification(audit.justification);
-    const entry: AuditRequest = {
+    const entry: AuditRequestOf<'operator'> = {
       actor: { kind: 'operator', id: operatorName() },
       action,
       justification,
