@@ -111,6 +111,14 @@ export const ErrorCode = {
   AuditInvalid: 'ERR_AUDIT_INVALID',
   /** An inclusion proof (or its signed checkpoint) does not verify. */
   ProofInvalid: 'ERR_PROOF_INVALID',
+  /** A value is not a usable selector of its kind (not a phone number, IBAN, document number…). */
+  SelectorInvalid: 'ERR_SELECTOR_INVALID',
+  /** An OPRF element or batch is malformed: not a canonical non-identity ristretto255 encoding, or an empty or oversized batch. */
+  OprfElement: 'ERR_OPRF_ELEMENT',
+  /** The key service's OPRF evaluation does not verify against its public key (DLEQ proof or evaluated elements). */
+  OprfProof: 'ERR_OPRF_PROOF',
+  /** An agency's selector evaluations would exceed its quota for the day. */
+  QuotaExceeded: 'ERR_QUOTA_EXCEEDED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

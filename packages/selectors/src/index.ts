@@ -1,0 +1,17 @@
+export { SelectorKind, selectorKind } from './kinds.ts';
+export type { Selector } from './kinds.ts';
+export { canonicalSelector } from './canonical-selector.ts';
+export type { SelectorValue } from './canonical-selector.ts';
+export { selectorsOf } from './selectors-of.ts';
+export type { ReportSelectors, UnusableIndicator } from './selectors-of.ts';
+export { OPRF_INFO_VERSION, oprfInfo } from './oprf/info.ts';
+export type { OprfContext } from './oprf/info.ts';
+export { MAX_BATCH } from './oprf/elements.ts';
+export { generateOprfKeyPair } from './oprf/keys.ts';
+export type { OprfKeyPair } from './oprf/keys.ts';
+export { evaluateBatch } from './oprf/evaluate.ts';
+export type { EvaluatedBatch } from './oprf/evaluate.ts';
+export { blind, finalize } from './oprf/client.ts';
+export type { PendingTokens, SelectorToken } from './oprf/client.ts';
+export { QuotaLedger } from './quota.ts';
+export type { QuotaLedgerOptions } from './quota.ts';
