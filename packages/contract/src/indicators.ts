@@ -78,7 +78,7 @@ const personSchema = z.strictObject({
 const phoneSchema = z.strictObject({
   type: z.literal(IndicatorType.Phone),
   number: boundedString(32).regex(PATTERNS.e164, {
-    message: 'must be E.164: + then 8–15 digits, the first not 0, no spaces',
+    message: 'must be E.164: + then 7–15 digits, the first not 0, no spaces',
   }),
   ...common,
 });

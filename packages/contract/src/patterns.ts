@@ -13,8 +13,8 @@ export const PATTERNS = {
   isoCountryShape: /^[A-Z]{2}$/,
   /** Federation-defined jurisdiction group (3–32 chars, so never confused with ISO codes). */
   jurisdictionGroup: /^[A-Z][A-Z0-9-]{2,31}$/,
-  /** E.164: `+`, then 8–15 digits, the first non-zero. */
-  e164: /^\+[1-9][0-9]{7,14}$/,
+  /** E.164: `+`, then 7–15 digits, the first non-zero. */
+  e164: /^\+[1-9][0-9]{6,14}$/,
   /** Electronic IBAN form: upper case, no spaces, 15–34 characters. */
   iban: /^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/,
   /** BIC (ISO 9362): bank, country, location, optional branch. */
