@@ -51,3 +51,4 @@ export type {
 } from './unsafe-characters.ts';
 export { isSubjectToken, assertSubjectToken } from './subject-token.ts';
 export { generateReportJsonSchema, REPORT_JSON_SCHEMA_ID } from './json-schema.ts';
+export { E164_PATTERN } from './patterns.ts';

@@ -4,6 +4,9 @@
  * never put two quantifiers over overlapping characters next to each other unless one of
  * them is bounded by a small constant — that keeps matching linear in the input length.
  */
+/** E.164: `+`, then 7–15 digits, the first non-zero (phone indicators, federation contacts). */
+export const E164_PATTERN = /^\+[1-9][0-9]{6,14}$/;
+
 export const PATTERNS = {
   /** Lower-case canonical UUID, versions 1–8, RFC 9562 variant. */
   uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
@@ -14,7 +17,7 @@ export const PATTERNS = {
   /** Federation-defined jurisdiction group (3–32 chars, so never confused with ISO codes). */
   jurisdictionGroup: /^[A-Z][A-Z0-9-]{2,31}$/,
   /** E.164: `+`, then 7–15 digits, the first non-zero. */
-  e164: /^\+[1-9][0-9]{6,14}$/,
+  e164: E164_PATTERN,
   /** Electronic IBAN form: upper case, no spaces, 15–34 characters. */
   iban: /^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/,
   /** BIC (ISO 9362): bank, country, location, optional branch. */

@@ -1,5 +1,6 @@
 import {
   Category,
+  E164_PATTERN,
   IndicatorType,
   SourceReliability,
   Tlp,
@@ -82,7 +83,7 @@ export const contactSchema = z.strictObject({
   name: lineText(200).optional(),
   phone: z
     .string()
-    .regex(/^\+[1-9][0-9]{7,14}$/, { message: 'must be an E.164 number, e.g. +31201234567' })
+    .regex(E164_PATTERN, { message: 'must be an E.164 number, e.g. +31201234567' })
     .optional(),
   url: z
     .url({ protocol: /^https$/, message: 'must be an https URL' })
