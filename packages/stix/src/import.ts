@@ -195,7 +195,12 @@ function handlingOf(report: StixReport, bundle: Bundle) {
   };
 }
 
-function indicatorFrom(indicator: StixIndicator, report: StixReport, bundle: Bundle) {
+function indicatorFrom(
+  indicator: StixIndicator,
+  report: StixReport,
+  bundle: Bundle,
+  reached: Set<string>,
+) {
   const relationships = bundle.find(
     (object) =>
       object.type === 'relationship' && (object as StixRelationship).source_ref === indicator.id,
@@ -224,6 +229,7 @@ function indicatorFrom(indicator: StixIndicator, report: StixReport, bundle: Bun
       indicator.id,
       `its pattern is not the pattern of the observable ${scoId}`,
     );
+  for (const id of [indicator.id, relationship.id, observed.id, sco.id]) reached.add(id);
   if (
     sco.type === 'cryptocurrency-wallet' &&
     sco.extensions[MOSAIC_EXTENSION_ID].network === undefined
@@ -254,23 +260,19 @@ function reportFrom(report: StixReport, bundle: Bundle): ImportedReport {
     );
   const handling = handlingOf(report, bundle);
   const indicators = [];
-  for (const ref of report.object_refs) {
-    const type = typeOfId(ref);
-    if (type === 'indicator')
-      indicators.push(indicatorFrom(bundle.get(ref, 'indicator', report.id), report, bundle));
-    else if (type === 'identity' && ref === report.created_by_ref) continue;
-    else if (
-      (type === 'observed-data' || type === 'relationship' || isScoType(type)) &&
-      isObjectType(type)
-    )
-      bundle.get(ref, type, report.id);
-    else
+  const reached = new Set([report.created_by_ref]);
+  for (const ref of report.object_refs)
+    if (typeOfId(ref) === 'indicator')
+      indicators.push(
+        indicatorFrom(bundle.get(ref, 'indicator', report.id), report, bundle, reached),
+      );
+  for (const ref of report.object_refs)
+    if (!reached.has(ref))
       throw refuse(
         ErrorCode.StixUnmappable,
         report.id,
-        `refers to ${ref}, which Mosaic cannot map`,
+        `lists ${ref}, which is neither its author nor reached from one of its indicators`,
       );
-  }
   const lineage = {
     supersedes: extension.supersedes,
     retracts: extension.retracts,
@@ -375,6 +377,13 @@ export function bundleToReports(input: unknown): ImportResult {
         message: 'is an extension Mosaic does not know',
       });
   }
+  // A report's own objects are its, even when it cannot be mapped: one problem, not one per object.
+  for (const object of objects)
+    if (object.type === 'report') {
+      const { object_refs, object_marking_refs, created_by_ref } = object as StixReport;
+      for (const id of [...object_refs, ...object_marking_refs, created_by_ref])
+        bundle.used.add(id);
+    }
   const reports: ImportedReport[] = [];
   for (const object of objects) {
     if (object.type !== 'report') continue;
