@@ -54,7 +54,8 @@ export function generateStixExtensionJsonSchema(): string {
         ErrorCode.Internal,
         'a part of the STIX extension schema has no meta id',
       );
-    defs[id] = rest;
+    // zod moves a schema with a meta id into $defs and leaves a $ref at the root.
+    defs[id] ??= rest;
   }
   const sorted = Object.fromEntries(Object.entries(defs).sort(([a], [b]) => (a < b ? -1 : 1)));
   const document = {
