@@ -182,6 +182,11 @@ class ObjectSet {
     present['object_marking_refs'] = [...markings];
   }
 
+  /** Adds a fixed object (a TLP definition, an agency) unless its id is there already. */
+  addFixed(id: string, make: () => StixObject): void {
+    if (!this.#objects.has(id)) this.add(make());
+  }
+
   /** True when `id` is taken by an observable other than `object` (markings aside). */
   conflicts(object: StixObject): boolean {
     const present = this.#objects.get(object.id);
@@ -240,8 +245,8 @@ function exportOne({ report, jws }: ExportInput, version: StixVersion, objects: 
   const issued = millis(report.issuedAt);
   const creator = agencyIdentityId(report.issuer);
   const tlp = report.handling.tlp;
-  objects.add(tlpMarkingDefinition(tlp));
-  objects.add(agencyIdentity(report.issuer));
+  objects.addFixed(TLP_MARKING_IDS[tlp], () => tlpMarkingDefinition(tlp));
+  objects.addFixed(creator, () => agencyIdentity(report.issuer));
   const handling = handlingMarking(report, TLP_MARKING_IDS[tlp]);
   if (handling !== undefined) objects.add(handling);
   const markings = [TLP_MARKING_IDS[tlp], ...(handling === undefined ? [] : [handling.id])];

@@ -63,7 +63,7 @@ function issuesOf(error: z.ZodError): SchemaIssue[] {
 /** Reads and checks every object on its own, so that each problem names its object. */
 function readObjects(objects: readonly unknown[], problems: StixProblem[]): Known[] {
   const read: Known[] = [];
-  const seen = new Map<string, string>();
+  const seen = new Map<string, Record<string, unknown>>();
   objects.forEach((object, index) => {
     const record =
       typeof object === 'object' && object !== null && !Array.isArray(object)
@@ -108,18 +108,16 @@ function readObjects(objects: readonly unknown[], problems: StixProblem[]): Know
       return;
     }
     const key = type === 'report' ? `${id}@${String(record['modified'])}` : id;
-    const text = canonicalJson(record);
     const earlier = seen.get(key);
-    if (earlier !== undefined && earlier !== text)
+    if (earlier === undefined) {
+      seen.set(key, record);
+      read.push(record as Known);
+    } else if (canonicalJson(earlier) !== canonicalJson(record))
       problems.push({
         code: ErrorCode.StixInvalid,
         objectId: id,
         message: 'occurs twice with different content',
       });
-    if (earlier === undefined) {
-      seen.set(key, text);
-      read.push(record as Known);
-    }
   });
   return read;
 }
