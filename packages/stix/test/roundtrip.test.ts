@@ -111,6 +111,30 @@ describe('markings', () => {
     }
   });
 
+  it('marks an observable two public reports share with the markings of both', () => {
+    const clear = example('recruitment-advert');
+    clear.handling = { tlp: 'CLEAR' };
+    const green = { ...clear, reportId: '0192f3a4-7b2c-7d3e-9f10-000000000002' };
+    green.handling = { tlp: 'GREEN', notReleasableTo: { agencies: ['ngo-lastrada'] } };
+    const bundle = reportsToBundle([{ report: clear }, { report: green }]);
+    const phones = byType(bundle, 'phone-number');
+    expect(phones).toHaveLength(1);
+    const greenMarkings = byType(bundle, 'report')[1]!['object_marking_refs'] as string[];
+    expect(phones[0]!['object_marking_refs']).toEqual([TLP_MARKING_IDS.CLEAR, ...greenMarkings]);
+    expect(imported(bundle).map(({ report }) => report.handling)).toEqual([
+      clear.handling,
+      green.handling,
+    ]);
+  });
+
+  it('refuses to export a validity that ends before the report is issued', () => {
+    const report = example('recruitment-advert');
+    report.handling = { tlp: 'AMBER', validUntil: '2025-03-01T00:00:00Z' };
+    expect(() => reportsToBundle([{ report }])).toThrow(
+      expect.objectContaining({ code: ErrorCode.StixUnmappable }),
+    );
+  });
+
   it('maps information credibility to STIX confidence on the Admiralty scale, and back', () => {
     const expected = { 1: 90, 2: 70, 3: 50, 4: 30, 5: 10, 6: undefined } as const;
     for (const [credibility, confidence] of Object.entries(expected)) {
