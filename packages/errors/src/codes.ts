@@ -119,6 +119,16 @@ export const ErrorCode = {
   OprfProof: 'ERR_OPRF_PROOF',
   /** An agency's selector evaluations would exceed its quota for the day. */
   QuotaExceeded: 'ERR_QUOTA_EXCEEDED',
+  /** A STIX bundle or object is malformed: not a bundle, a bad id, spec_version or timestamp, or a property the mapping does not know. */
+  StixInvalid: 'ERR_STIX_INVALID',
+  /** A well-formed STIX object cannot be mapped to or from a Mosaic report (unknown type, missing object or extension, inconsistent properties). */
+  StixUnmappable: 'ERR_STIX_UNMAPPABLE',
+  /** A STIX marking (TLP or handling restriction) cannot be mapped, so importing would drop a restriction. */
+  StixHandling: 'ERR_STIX_HANDLING',
+  /** A supersede or retraction cannot be written as a new version of the earlier report's STIX object. */
+  StixLineage: 'ERR_STIX_LINEAGE',
+  /** The originator JWS carried as provenance is malformed or signs another report. */
+  StixProvenance: 'ERR_STIX_PROVENANCE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
