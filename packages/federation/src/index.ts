@@ -24,6 +24,7 @@ export type {
   Agreement,
 } from './schema.ts';
 export { checkFederation } from './check.ts';
+export { toProblems } from './problems.ts';
 export type { FederationProblem } from './problems.ts';
 export {
   loadFederation,

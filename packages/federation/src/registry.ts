@@ -1,6 +1,6 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { checkFederation } from './check.ts';
-import { formatPath } from './problems.ts';
+import { toProblems } from './problems.ts';
 import { federationSchema, type Federation } from './schema.ts';
 import { REGISTRY_BUCKET, REGISTRY_STREAM } from './subjects.ts';
 
@@ -176,7 +176,7 @@ export async function readRegistry(
     });
     const problems = parsed.success
       ? checkFederation(parsed.data)
-      : parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+      : toProblems(parsed.error.issues);
     if (parsed.success && problems.length === 0) return parsed.data;
     const paths = parsed.success
       ? problems.map((p) => p.path)
