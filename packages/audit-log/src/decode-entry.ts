@@ -1,5 +1,5 @@
 import { parseJson } from '@mosaic/contract';
-import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { ErrorCode, MosaicError, toIssues } from '@mosaic/errors';
 import { auditEntrySchema, type AuditEntry } from './entry-schema.ts';
 
 /** Stored audit entries are small; a larger one is refused before parsing. */
@@ -20,7 +20,7 @@ export function decodeEntry(bytes: Uint8Array): AuditEntry {
   const parsed = auditEntrySchema.safeParse(value);
   if (!parsed.success)
     throw new MosaicError(ErrorCode.AuditEntry, 'not a valid audit entry', {
-      details: { issues: parsed.error.issues },
+      details: { issues: toIssues(parsed.error.issues) },
     });
   return parsed.data;
 }

@@ -1,4 +1,4 @@
-import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { ErrorCode, MosaicError, toIssues } from '@mosaic/errors';
 import { canonicalJson } from './canonical-json.ts';
 import { auditEntrySchema, type AuditEntry } from './entry-schema.ts';
 import { leafHash, toHex } from './hash.ts';
@@ -18,7 +18,7 @@ export function encodeEntry(entry: AuditEntry): Uint8Array {
   const parsed = auditEntrySchema.safeParse(entry);
   if (!parsed.success)
     throw new MosaicError(ErrorCode.AuditEntry, 'not a valid audit entry', {
-      details: { issues: parsed.error.issues },
+      details: { issues: toIssues(parsed.error.issues) },
     });
   return new TextEncoder().encode(canonicalJson(parsed.data));
 }

@@ -7,7 +7,7 @@ import {
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { z } from 'zod';
-import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { ErrorCode, MosaicError, toIssues } from '@mosaic/errors';
 import { decodeBase64url } from './base64.ts';
 
 /** The hub's Ed25519 public checkpoint key as a JWK (`kid` = key name). */
@@ -187,7 +187,7 @@ export function hubKeysFromJwks(jwks: unknown): HubPublicKey[] {
   const parsed = jwksSchema.safeParse(jwks);
   if (!parsed.success)
     throw new MosaicError(ErrorCode.KeyFile, 'not a JWKS of Ed25519 public keys', {
-      details: { issues: parsed.error.issues },
+      details: { issues: toIssues(parsed.error.issues) },
     });
   return parsed.data.keys.map((k) => {
     assertKeyName(k.kid);

@@ -1,4 +1,6 @@
-/** Exit codes of the `mosaic` command; documented in packages/cli/README.md. */
+import { ErrorClass, ErrorCode, errorClass, isErrorCode } from '@mosaic/errors';
+
+/** Exit codes of the `mosaic` command; docs/errors.md says which each error code gets. */
 export const ExitCode = {
   Ok: 0,
   /** The input was examined and refused: invalid report, failed verification, rejected submission. */
@@ -23,3 +25,26 @@ export const OUTPUT_CLOSED_HELP =
   'it stops at the first line it cannot write, without a message.';
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+const byClass: Record<ErrorClass, ExitCode> = {
+  [ErrorClass.Input]: ExitCode.Rejected,
+  [ErrorClass.Usage]: ExitCode.Usage,
+  [ErrorClass.Environment]: ExitCode.Environment,
+  [ErrorClass.Internal]: ExitCode.Internal,
+};
+
+/**
+ * The exit code for a failure with `code`: its class's (input 1, usage 2, environment 3,
+ * internal 4), except ERR_OUTPUT_CLOSED, which exits 141 like a tool killed by SIGPIPE.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = exitCodeOf(err.code); // 3 for ERR_IO
+ * ```
+ */
+export function exitCodeOf(code: ErrorCode): ExitCode {
+  if (code === ErrorCode.OutputClosed) return ExitCode.OutputClosed;
+  // A code of a newer hub, passed on from its reply: the hub refused.
+  if (!isErrorCode(code)) return ExitCode.Rejected;
+  return byClass[errorClass(code)];
+}

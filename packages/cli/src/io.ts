@@ -122,6 +122,29 @@ export function writeOut(stream: NodeJS.WritableStream, text: string): Promise<v
   });
 }
 
+function issuesOf(details: unknown): readonly { path?: string; message?: string }[] {
+  const issues = (details as { issues?: unknown } | null | undefined)?.issues;
+  return Array.isArray(issues) ? (issues as { path?: string; message?: string }[]) : [];
+}
+
+/**
+ * Writes a failure as every command reports it: `error <code>: <message>`, then one line per
+ * entry of `details.issues`, whatever the code (`  <path>: <message>`, `(root)` for the value
+ * itself). `prefix` leads the first line (e.g. `line 3: `).
+ */
+export function reportError(
+  stream: NodeJS.WritableStream,
+  err: { code: string; message: string; details?: unknown },
+  prefix = '',
+): void {
+  writeLine(stream, `${prefix}error ${err.code}: ${err.message}`);
+  for (const issue of issuesOf(err.details))
+    writeLine(
+      stream,
+      `  ${issue.path === undefined || issue.path === '' ? '(root)' : issue.path}: ${issue.message ?? ''}`,
+    );
+}
+
 function errnoCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
+import { ErrorCode, isMosaicError } from '@mosaic/errors';
 import { parseCommandArgs, type Command } from './command.ts';
 import { agencyAdd, agencyList, agencyRemove, agencyShow } from './commands/agency.ts';
 import { agreementsAdd, agreementsList, agreementsRemove } from './commands/agreements.ts';
@@ -17,8 +17,8 @@ import { sign } from './commands/sign.ts';
 import { subscribe } from './commands/subscribe.ts';
 import { verify } from './commands/verify.ts';
 import { nearestCommands } from './suggest.ts';
-import { ExitCode, OUTPUT_CLOSED_HELP } from './exit-codes.ts';
-import { guardOutput, writeLine, type CliIo } from './io.ts';
+import { ExitCode, OUTPUT_CLOSED_HELP, exitCodeOf } from './exit-codes.ts';
+import { guardOutput, reportError, writeLine, type CliIo } from './io.ts';
 
 export const commands: readonly Command[] = [
   keysGenerate,
@@ -82,35 +82,6 @@ function select(argv: string[]): { command: Command; rest: string[] } | undefine
   return command && { command, rest: argv.slice(command.path.length) };
 }
 
-const environmentCodes: ReadonlySet<string> = new Set([
-  ErrorCode.Io,
-  ErrorCode.KeyFile,
-  ErrorCode.NatsServerUnavailable,
-  ErrorCode.NatsServerStart,
-  ErrorCode.ContextFile,
-  ErrorCode.PermissionDenied,
-  ErrorCode.Unavailable,
-  ErrorCode.HubDataDir,
-  ErrorCode.HubLocked,
-]);
-
-function exitCodeFor(err: MosaicError): ExitCode {
-  if (err.code === ErrorCode.Usage) return ExitCode.Usage;
-  if (environmentCodes.has(err.code)) return ExitCode.Environment;
-  return ExitCode.Rejected;
-}
-
-function report(err: MosaicError, io: CliIo): void {
-  writeLine(io.stderr, `error ${err.code}: ${err.message}`);
-  const details = err.details as { issues?: { path?: string; message?: string }[] } | undefined;
-  for (const issue of details?.issues ?? []) {
-    writeLine(
-      io.stderr,
-      `  ${issue.path === undefined || issue.path === '' ? '(report)' : issue.path}: ${issue.message ?? ''}`,
-    );
-  }
-}
-
 /**
  * Runs `mosaic` with the given arguments and returns the exit code.
  *
@@ -159,11 +130,10 @@ export async function run(
   try {
     return await command.run(parseCommandArgs(command, rest), io);
   } catch (err) {
-    // The reader has gone: nobody is left to tell, and stopping was the point.
-    if (isMosaicError(err) && err.code === ErrorCode.OutputClosed) return ExitCode.OutputClosed;
     if (isMosaicError(err)) {
-      report(err, io);
-      return exitCodeFor(err);
+      // The reader has gone: nobody is left to tell, and stopping was the point.
+      if (err.code !== ErrorCode.OutputClosed) reportError(io.stderr, err);
+      return exitCodeOf(err.code);
     }
     writeLine(
       io.stderr,

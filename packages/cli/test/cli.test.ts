@@ -265,7 +265,7 @@ describe('mosaic schema validate', () => {
       expect(res.stdout, file).toBe('');
       expect(res.stderr, file).toMatch(new RegExp(`^error ${want.code}: `));
       if (want.code === 'ERR_SCHEMA' && want.path !== undefined) {
-        expect(res.stderr, file).toContain(`  ${want.path === '' ? '(report)' : want.path}: `);
+        expect(res.stderr, file).toContain(`  ${want.path === '' ? '(root)' : want.path}: `);
       }
     }
   });

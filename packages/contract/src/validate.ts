@@ -1,26 +1,10 @@
-import { ErrorCode, MosaicError } from '@mosaic/errors';
-import type { z } from 'zod';
+import { ErrorCode, MosaicError, toIssues, type Issue } from '@mosaic/errors';
 import { parseJson, type JsonLimits } from './parse-json.ts';
 import { reportSchema, type Report } from './report-schema.ts';
 import { assertReportIdentifiersSafe, assertReportTextSafe } from './unsafe-characters.ts';
 
-/** One schema failure, as carried in `details.issues` of ERR_SCHEMA. */
-export interface SchemaIssue {
-  /** Dotted path of the offending value, e.g. `indicators.0.iban` (`''` for the root). */
-  path: string;
-  /** zod issue code, e.g. `invalid_format`, `unrecognized_keys`, `custom`. */
-  code: string;
-  message: string;
-  /** For `unrecognized_keys`: the keys that are not allowed. */
-  keys?: string[];
-}
-
-function toSchemaIssue(issue: z.core.$ZodIssue): SchemaIssue {
-  const path = issue.path.map(String).join('.');
-  return issue.code === 'unrecognized_keys'
-    ? { path, code: issue.code, message: issue.message, keys: issue.keys }
-    : { path, code: issue.code, message: issue.message };
-}
+/** One schema failure, as carried in `details.issues` of ERR_SCHEMA (and of every code). */
+export type SchemaIssue = Issue;
 
 /**
  * Validates an already-parsed value as a report: identifier characters first, then bidi
@@ -37,7 +21,7 @@ export function validateReport(value: unknown): Report {
   assertReportTextSafe(value);
   const result = reportSchema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues.map(toSchemaIssue);
+  const issues = toIssues(result.error.issues);
   const first = issues[0];
   const where =
     first === undefined ? '' : `: ${first.path === '' ? '(root)' : first.path}: ${first.message}`;

@@ -24,6 +24,7 @@ export type {
   Agreement,
 } from './schema.ts';
 export { checkFederation } from './check.ts';
+export { toProblems } from './problems.ts';
 export type { FederationProblem } from './problems.ts';
 export {
   loadFederation,
@@ -35,6 +36,5 @@ export {
 export type { LoadFederationOptions } from './load.ts';
 export { generateFederationJsonSchema, FEDERATION_JSON_SCHEMA_ID } from './json-schema.ts';
 export { DEMO_FEDERATION_PATH } from './demo.ts';
-export { formatPath } from './problems.ts';
 export { staticRegistryView, keyRecordFor } from './registry-view.ts';
 export type { RegistryView } from './registry-view.ts';

@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import { LineCounter, isAlias, isNode, parseDocument, visit } from 'yaml';
 import { checkFederation } from './check.ts';
-import { formatPath, type FederationProblem } from './problems.ts';
+import { formatPath, toProblems, type FederationProblem } from './problems.ts';
 import {
   PRIVATE_JWK_MEMBERS,
   agencySchema,
@@ -132,8 +132,7 @@ export function parseFederation(text: string, options: LoadFederationOptions = {
   const parsed = federationSchema.safeParse(value);
   if (!parsed.success) {
     const flagged = new Set(secrets.map((p) => p.path));
-    const issues = parsed.error.issues
-      .map((issue) => ({ path: formatPath(issue.path), message: issue.message }))
+    const issues = toProblems(parsed.error.issues)
       // The loud private-key message replaces zod's "unrecognized key" for the same JWK.
       .filter((p) => !flagged.has(p.path));
     fail(options.source, [...secrets, ...issues]);
@@ -233,13 +232,7 @@ export function parseAgency(text: string, options: LoadFederationOptions = {}): 
   }));
   if (secrets.length > 0) failAgency(secrets);
   const parsed = agencySchema.safeParse(value);
-  if (!parsed.success)
-    failAgency(
-      parsed.error.issues.map((issue) => ({
-        path: formatPath(issue.path),
-        message: issue.message,
-      })),
-    );
+  if (!parsed.success) failAgency(toProblems(parsed.error.issues));
   return parsed.data as Agency;
 }
 
@@ -284,12 +277,6 @@ export function parseSubscriptionRules(
     failRules([{ path: '(file)', message: 'must be a list of rules or { subscriptions: [...] }' }]);
   const list = wrapped === undefined ? value : wrapped['subscriptions'];
   const parsed = subscriptionRuleSchema.array().max(MAX_SUBSCRIPTION_RULES).safeParse(list);
-  if (!parsed.success)
-    failRules(
-      parsed.error.issues.map((issue) => ({
-        path: formatPath(issue.path),
-        message: issue.message,
-      })),
-    );
+  if (!parsed.success) failRules(toProblems(parsed.error.issues));
   return parsed.data as SubscriptionRule[];
 }

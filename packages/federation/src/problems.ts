@@ -13,3 +13,18 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return out === '' ? '(root)' : out;
 }
+
+/**
+ * The problems of a failed zod parse of (part of) a federation, in `details.problems` form.
+ *
+ * @example
+ * ```ts
+ * const parsed = agencySchema.safeParse(value);
+ * if (!parsed.success) fail(toProblems(parsed.error.issues));
+ * ```
+ */
+export function toProblems(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+): FederationProblem[] {
+  return issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+}

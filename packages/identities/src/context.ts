@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { agencyIdSchema } from '@mosaic/contract';
-import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { ErrorCode, MosaicError, toIssues } from '@mosaic/errors';
 import { NKeysError, encode, fromSeed } from '@nats-io/nkeys';
 import { z } from 'zod';
 import type { NatsIdentity } from './identities.ts';
@@ -106,7 +106,7 @@ export function contextFile(identity: NatsIdentity, url: string): string {
   if (!parsed.success)
     throw new MosaicError(ErrorCode.ContextFile, 'cannot write an invalid context', {
       details: {
-        issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        issues: toIssues(parsed.error.issues),
       },
     });
   return `${JSON.stringify(context, null, 2)}\n`;
@@ -130,7 +130,7 @@ export function parseContextFile(text: string, source = 'context'): NatsContext 
       // Issue messages name fields, never values: the seed must not reach a log.
       details: {
         path: source,
-        issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        issues: toIssues(parsed.error.issues),
       },
     });
   return parsed.data;

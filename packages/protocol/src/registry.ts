@@ -1,5 +1,5 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { checkFederation, federationSchema, formatPath, type Federation } from '@mosaic/federation';
+import { checkFederation, federationSchema, toProblems, type Federation } from '@mosaic/federation';
 import { REGISTRY_BUCKET, REGISTRY_STREAM } from './subjects.ts';
 
 /**
@@ -174,7 +174,7 @@ export async function readRegistry(
     });
     const problems = parsed.success
       ? checkFederation(parsed.data)
-      : parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+      : toProblems(parsed.error.issues);
     if (parsed.success && problems.length === 0) return parsed.data;
     const paths = parsed.success
       ? problems.map((p) => p.path)

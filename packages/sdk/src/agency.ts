@@ -9,7 +9,13 @@ import {
 import { ingestSubject, parseIngestReply, type IngestReply } from '@mosaic/protocol';
 import { parseKid, readPrivateKeyFile, signReport } from '@mosaic/signing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DEFAULT_RETRY, backoffDelay, isTransportFailure, type RetryOptions } from './retry.ts';
+import {
+  DEFAULT_RETRY,
+  backoffDelay,
+  isTransportFailure,
+  shouldRetry,
+  type RetryOptions,
+} from './retry.ts';
 import {
   subscribeAlerts,
   type Alert,
@@ -167,7 +173,7 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
           throw new MosaicError(ErrorCode.Internal, 'the hub sent a reply that is not a reply', {
             details: { reply: msg.string().slice(0, 200) },
           });
-        if (reply.ok || reply.retryable !== true) return reply;
+        if (reply.ok || !shouldRetry(reply)) return reply;
         last = `${reply.code}: ${reply.message}`;
       } catch (err) {
         if (!isTransportFailure(err)) throw err;

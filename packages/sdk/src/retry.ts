@@ -4,6 +4,8 @@ import {
   RequestError,
   TimeoutError,
 } from '@nats-io/transport-node';
+import { isErrorCode, isRetryable } from '@mosaic/errors';
+import type { IngestRejected } from '@mosaic/protocol';
 
 /** How `publish` retries transport failures. */
 export interface RetryOptions {
@@ -29,6 +31,15 @@ export function isTransportFailure(err: unknown): boolean {
     err instanceof RequestError ||
     err instanceof ConnectionError
   );
+}
+
+/**
+ * True when the hub's refusal is worth sending the same bytes again: its code is retryable
+ * in the catalogue (ERR_UNAVAILABLE: nothing was decided). A code this version does not
+ * know comes from a newer hub, whose `retryable` flag decides.
+ */
+export function shouldRetry(reply: IngestRejected): boolean {
+  return isErrorCode(reply.code) ? isRetryable(reply.code) : reply.retryable === true;
 }
 
 /** The delay before retry `n` (1-based): exponential with full jitter in its upper half. */

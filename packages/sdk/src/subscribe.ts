@@ -1,5 +1,12 @@
 import type { Report } from '@mosaic/contract';
-import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import {
+  ErrorClass,
+  ErrorCode,
+  MosaicError,
+  errorClass,
+  isMosaicError,
+  unavailable,
+} from '@mosaic/errors';
 import {
   AlertHeaders,
   AlertKind,
@@ -104,13 +111,6 @@ export interface SubscribeSummary {
   stopped: 'drained' | 'max' | 'aborted';
 }
 
-/** Failures of the environment, not of the alert: never terminate an alert for these. */
-const ENVIRONMENT: ReadonlySet<string> = new Set([
-  ErrorCode.Unavailable,
-  ErrorCode.Internal,
-  ErrorCode.KeyFile,
-  ErrorCode.PermissionDenied,
-]);
 const KINDS: ReadonlySet<string> = new Set(Object.values(AlertKind));
 const DRAIN_EXPIRES_MS = 2_000;
 const FOLLOW_EXPIRES_MS = 10_000;
@@ -121,15 +121,6 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 function invalid(message: string, details: Record<string, unknown>): MosaicError {
   return new MosaicError(ErrorCode.AlertInvalid, message, { details });
-}
-
-function unavailable(what: string, cause: unknown): MosaicError {
-  if (isMosaicError(cause)) return cause;
-  return new MosaicError(
-    ErrorCode.Unavailable,
-    `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
-    { details: { operation: what }, cause },
-  );
 }
 
 async function toAlert(m: JsMsg, agency: string, keys: KeyLookup, storedAt: Date): Promise<Alert> {
@@ -291,7 +282,8 @@ export async function subscribeAlerts(
     try {
       alert = await toAlert(m, agency, keys, storedAt);
     } catch (err) {
-      if (!isMosaicError(err) || ENVIRONMENT.has(err.code)) {
+      // Only a refused alert is terminated; a failure of the hub, a key file or a bug is not.
+      if (!isMosaicError(err) || errorClass(err.code) !== ErrorClass.Input) {
         m.nak();
         if (isMosaicError(err, ErrorCode.Unavailable)) hubFailed = true;
         throw err;

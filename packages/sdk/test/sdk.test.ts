@@ -164,6 +164,37 @@ describe('connectAgency + publish', () => {
     expect(received).toHaveLength(2);
   });
 
+  it.each([
+    ['a retryable code, even without the flag', ErrorCode.Unavailable, false, 2],
+    ['a code of a newer hub with the flag', 'ERR_FROM_A_NEWER_HUB', true, 2],
+    ['a code of a newer hub without the flag', 'ERR_FROM_A_NEWER_HUB', false, 1],
+    [
+      'not a refusal the catalogue calls final, whatever the flag',
+      ErrorCode.SignatureInvalid,
+      true,
+      1,
+    ],
+  ])('decides by the catalogue whether to retry: %s', async (_name, code, flag, attempts) => {
+    behaviour = (msg, n) =>
+      n === 1
+        ? Promise.resolve({
+            ok: false,
+            // As a newer hub may send it: a string this version's ErrorCode does not list.
+            code: code as ErrorCode,
+            message: 'first answer',
+            ...(flag ? { retryable: true } : {}),
+          })
+        : accept(msg, n);
+    await using agency = await connectAgency({
+      context: await contextPath(NL),
+      key: keys.get(NL)!.privateJwk,
+      retry: fast,
+    });
+    const reply = await agency.publish(report(NL));
+    expect(reply.ok).toBe(attempts === 2);
+    expect(received).toHaveLength(attempts);
+  });
+
   it('gives up with ERR_UNAVAILABLE after the bounded attempts when nobody answers', async () => {
     behaviour = () => Promise.resolve('ignore');
     await using agency = await connectAgency({

@@ -25,6 +25,7 @@ import {
   checkFederation,
   federationSchema,
   publicJwkSchema,
+  toProblems,
   type Agency,
   type AgencyKey,
   type Agreement,
@@ -202,10 +203,7 @@ function checkedWith(federation: Federation, agency: Agency): Federation {
 function checkedAs(changed: unknown): Federation {
   const parsed = federationSchema.safeParse(changed);
   if (!parsed.success)
-    throw invalid(
-      'the change would make the registry invalid',
-      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    );
+    throw invalid('the change would make the registry invalid', toProblems(parsed.error.issues));
   const problems = checkFederation(parsed.data);
   if (problems.length > 0) throw invalid('the change conflicts with the registry', problems);
   return parsed.data;
@@ -396,11 +394,7 @@ class Session implements OperatorSession {
   ): Promise<RegistryChange> {
     const justification = requireJustification(options.justification);
     const parsed = agencySchema.safeParse(input);
-    if (!parsed.success)
-      throw invalid(
-        'not a valid agency',
-        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      );
+    if (!parsed.success) throw invalid('not a valid agency', toProblems(parsed.error.issues));
     const agency = parsed.data;
     const federation = await this.#base();
     if (federation.agencies.some((a) => a.id === agency.id))
@@ -485,7 +479,7 @@ class Session implements OperatorSession {
         'not valid subscription rules',
         parsed.success
           ? [{ path: '(root)', message: 'must be a list of subscription rules' }]
-          : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+          : toProblems(parsed.error.issues),
       );
     const subscriptions = parsed.data;
     const change = await this.#modify(options.agency, (agency) => ({ ...agency, subscriptions }));
@@ -590,11 +584,7 @@ class Session implements OperatorSession {
   ): Promise<{ id: number; agreement: Agreement; revision: number }> {
     const justification = requireJustification(options.justification);
     const parsed = agreementSchema.safeParse(input);
-    if (!parsed.success)
-      throw invalid(
-        'not a valid agreement',
-        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      );
+    if (!parsed.success) throw invalid('not a valid agreement', toProblems(parsed.error.issues));
     for (let attempt = 1; ; attempt++) {
       const federation = await this.federation();
       const checked = checkedAs({

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
+import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
 import { HUB_API_PREFIX, Streams } from '@mosaic/protocol';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connect } from '@nats-io/transport-node';
@@ -87,5 +88,24 @@ describe('startHub', () => {
       expect(hub.registry.agency('ro-dicot')?.keys[0]?.revokedAt).toBeUndefined();
     }
     expect(await revokedAt()).toBeUndefined();
+  });
+});
+
+describe('operator changes', () => {
+  it('name a refused rule by the path a rules file gets, [0].maxTlp', async () => {
+    await using dir = await tempDir();
+    await using hub = await startHub({ dataDir: dir.path, log: quietLog });
+    await using op = await connectOperator(join(hub.contextsDir, 'operator.json'));
+    const err = await op
+      .setRules({
+        agency: 'nl-police',
+        rules: [{ jurisdictions: ['NL'], categories: ['recruitment'], maxTlp: 'PURPLE' }],
+        justification: 'test',
+      })
+      .catch((e: unknown) => e);
+    expect(isMosaicError(err, ErrorCode.Federation)).toBe(true);
+    const { problems } = (err as MosaicError).details as { problems: { path: string }[] };
+    expect(problems.map((p) => p.path)).toEqual(['[0].maxTlp']);
+    expect((err as MosaicError).message).toContain('\n  [0].maxTlp: ');
   });
 });

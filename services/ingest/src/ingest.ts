@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditClient, IngestAccepted, IngestRejected, IngestReply } from '@mosaic/protocol';
 import { assertSubjectToken } from '@mosaic/contract';
-import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import { ErrorCode, MosaicError, isMosaicError, isRetryable } from '@mosaic/errors';
 import {
   INGEST_WILDCARD,
   QueueGroups,
@@ -243,8 +243,11 @@ async function handle(
           cause: err,
         });
     if (!isMosaicError(err)) known.log.error({ err }, 'unexpected failure');
-    if (failure.code === ErrorCode.Unavailable) {
-      known.log.warn({ err: failure, code: failure.code }, 'storage unavailable; nothing decided');
+    if (isRetryable(failure.code)) {
+      known.log.warn(
+        { err: failure, code: failure.code },
+        'not decided now (retryable); nothing stored',
+      );
       answer({ ok: false, code: failure.code, message: failure.message, retryable: true });
       return;
     }

@@ -1,4 +1,4 @@
-import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { unavailable } from '@mosaic/errors';
 import { ReportHeaders, Streams, rejectionSubject, reportLookupSubject } from '@mosaic/protocol';
 import {
   jetstream,
@@ -13,15 +13,6 @@ export interface StoredReport {
   seq: number;
   /** The verbatim compact JWS. */
   data: Uint8Array;
-}
-
-/** Every JetStream failure becomes ERR_UNAVAILABLE: nothing was decided, the client retries. */
-function unavailable(what: string, cause: unknown): MosaicError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new MosaicError(ErrorCode.Unavailable, `${what} failed: ${reason}`, {
-    details: { operation: what },
-    cause,
-  });
 }
 
 /** The JetStream operations of ingest, over the ingest identity's permissions. */

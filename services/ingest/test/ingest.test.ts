@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { ErrorCode } from '@mosaic/errors';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
 import {
   ReportHeaders,
   Streams,
@@ -656,6 +656,35 @@ describe('unexpected failures', () => {
       ).data,
     );
     expect(ok).toMatchObject({ ok: true });
+  });
+});
+
+describe('retryable failures', () => {
+  it('answers a retryable code with retryable: true and stores no rejection', async () => {
+    await using local = await startTestHub();
+    const failing: RegistryView = {
+      ...local.registry,
+      resolve: () =>
+        Promise.reject(new MosaicError(ErrorCode.Registry, 'the registry view is not loaded yet')),
+    };
+    const logs = logSink();
+    await local.ingest({ registry: failing, log: logs.log });
+    const nl = await local.agency(NL);
+    const jws = await signReport(report(NL), local.keys.current.get(NL)!.privateJwk);
+    const reply = parseIngestReply(
+      (await nl.request(ingestSubject(NL), jws, { timeout: 5000 })).data,
+    );
+    expect(reply).toEqual({
+      ok: false,
+      code: ErrorCode.Registry,
+      message: 'the registry view is not loaded yet',
+      retryable: true,
+    });
+    expect(await local.messages(Streams.Rejections)).toEqual([]);
+    expect(logs.records.find((r) => r['code'] === ErrorCode.Registry)).toMatchObject({
+      level: 40,
+      msg: 'not decided now (retryable); nothing stored',
+    });
   });
 });
 

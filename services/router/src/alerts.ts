@@ -1,4 +1,4 @@
-import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import { isMosaicError, unavailable } from '@mosaic/errors';
 import {
   AlertHeaders,
   Streams,
@@ -83,15 +83,6 @@ function alertProblem(
     throw err;
   }
   return kind === signedKind ? undefined : `the report is no ${kind}`;
-}
-
-/** A JetStream failure: nothing was decided, the report is delivered again. */
-export function unavailable(what: string, cause: unknown): MosaicError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new MosaicError(ErrorCode.Unavailable, `${what} failed: ${reason}`, {
-    details: { operation: what },
-    cause,
-  });
 }
 
 function isApiError(err: unknown, code: number): boolean {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { AuditClient } from '@mosaic/protocol';
 import type { Report } from '@mosaic/contract';
-import { ErrorCode, isMosaicError } from '@mosaic/errors';
+import { ErrorCode, isMosaicError, isRetryable, unavailable } from '@mosaic/errors';
 import { AlertKind, ROUTER_CONSUMER, Streams, parseReportSubject } from '@mosaic/protocol';
-import { type Federation, type RegistryView } from '@mosaic/federation';
+import type { Federation, RegistryView } from '@mosaic/federation';
 import { createLogger, type Logger } from '@mosaic/log';
 import {
   Clause,
@@ -15,7 +15,7 @@ import {
 } from '@mosaic/policy';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { AlertStore, unavailable } from './alerts.ts';
+import { AlertStore } from './alerts.ts';
 import { reportOfStoredJws } from './payload.ts';
 
 /** Default number of reports one router instance routes at a time. */
@@ -218,7 +218,8 @@ class Router {
     try {
       result = route(report, this.#policy(), now, { priorRecipients: prior });
     } catch (err) {
-      if (isMosaicError(err) && err.code === ErrorCode.Registry) throw err;
+      // Not loaded yet, say: redelivered later by `run`, not terminated here.
+      if (isMosaicError(err) && isRetryable(err.code)) throw err;
       log.error({ err, code: ErrorCode.Internal }, 'report cannot be routed; terminated');
       msg.term('routing failed');
       return 'terminated';
@@ -300,15 +301,15 @@ class Router {
     this.#settled.add(seq);
   }
 
-  /** Runs `handle`; a JetStream failure or an unloaded registry leaves the report for later. */
+  /**
+   * Runs `handle`; a retryable failure (JetStream unavailable, the registry not loaded) leaves
+   * the report for later, any other terminates it.
+   */
   async run(msg: JsMsg): Promise<void> {
     try {
       await this.handle(msg);
     } catch (err) {
-      const transient =
-        isMosaicError(err) &&
-        (err.code === ErrorCode.Unavailable || err.code === ErrorCode.Registry);
-      if (transient) {
+      if (isMosaicError(err) && isRetryable(err.code)) {
         this.#log.warn(
           { err, code: err.code, seq: msg.seq, subject: msg.subject },
           'report not routed now; it will be offered again',

@@ -3,15 +3,12 @@ import { createInterface } from 'node:readline';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import { connectAgency, type AgencyClient, type PublishReply } from '@mosaic/sdk';
 import { requireOption, type Command, type ParsedArgs } from '../command.ts';
-import { ExitCode } from '../exit-codes.ts';
-import { readInput, writeLine, type CliIo } from '../io.ts';
+import { ExitCode, exitCodeOf } from '../exit-codes.ts';
+import { readInput, reportError, writeLine, type CliIo } from '../io.ts';
 
 const DEFAULT_CONCURRENCY = 32;
 const MAX_CONCURRENCY = 1024;
 const PROGRESS_INTERVAL_MS = 100;
-
-/** Failures of the environment rather than of the report: exit 3. */
-const ENVIRONMENT: ReadonlySet<string> = new Set([ErrorCode.Unavailable, ErrorCode.ContextFile]);
 
 function concurrencyOf(args: ParsedArgs): number {
   const raw = args.values['concurrency'];
@@ -25,17 +22,12 @@ function concurrencyOf(args: ParsedArgs): number {
   return n;
 }
 
-function environmentError(err: MosaicError, io: CliIo): ExitCode {
-  writeLine(io.stderr, `error ${err.code}: ${err.message}`);
-  return ExitCode.Environment;
-}
-
 async function publishOne(agency: AgencyClient, input: Uint8Array, io: CliIo): Promise<ExitCode> {
   const reply = await agency.publish(input);
   writeLine(io.stdout, JSON.stringify(reply));
   if (reply.ok) return ExitCode.Ok;
-  writeLine(io.stderr, `error ${reply.code}: ${reply.message}`);
-  return ExitCode.Rejected;
+  reportError(io.stderr, reply);
+  return exitCodeOf(reply.code);
 }
 
 /**
@@ -152,7 +144,7 @@ async function publishNdjson(
       } else if (o.reply.code !== ErrorCode.Unavailable) {
         rejected++;
         progress.clear();
-        writeLine(io.stderr, `line ${o.line}: error ${o.reply.code}: ${o.reply.message}`);
+        reportError(io.stderr, o.reply, `line ${o.line}: `);
       }
     }
     progress.update(written, bytesRead);
@@ -200,7 +192,10 @@ async function publishNdjson(
       ` (${duplicates} duplicates), ${rejected} rejected in ${seconds.toFixed(1)} s` +
       ` (${Math.round(progress.rate(written))}/s)`,
   );
-  if (unavailable !== undefined) return environmentError(unavailable, io);
+  if (unavailable !== undefined) {
+    reportError(io.stderr, unavailable);
+    return exitCodeOf(unavailable.code);
+  }
   return rejected > 0 ? ExitCode.Rejected : ExitCode.Ok;
 }
 
@@ -253,20 +248,11 @@ Exit codes: 0 accepted (also a duplicate; with --ndjson: all accepted),
     if (!ndjson && args.values['concurrency'] !== undefined)
       throw new MosaicError(ErrorCode.Usage, 'mosaic publish: --concurrency needs --ndjson');
     const input = ndjson ? undefined : await readInput(source, io);
-    let agency: AgencyClient;
-    try {
-      agency = await connectAgency({ context, key });
-    } catch (err) {
-      if (isMosaicError(err) && ENVIRONMENT.has(err.code)) return environmentError(err, io);
-      throw err;
-    }
+    // A failure to connect or to reach the hub is reported like any other (exit 3).
+    const agency = await connectAgency({ context, key });
     try {
       if (input === undefined) return await publishNdjson(agency, source, concurrency, io);
       return await publishOne(agency, input, io);
-    } catch (err) {
-      if (isMosaicError(err) && err.code === ErrorCode.Unavailable)
-        return environmentError(err, io);
-      throw err;
     } finally {
       await agency.close();
     }

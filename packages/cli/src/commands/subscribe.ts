@@ -1,4 +1,4 @@
-import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { connectAgency, type Alert, type AgencyClient, type SubscribeSummary } from '@mosaic/sdk';
 import { readPublicKeyFile, type KeyLookup } from '@mosaic/signing';
 import { requireOption, type Command, type ParsedArgs } from '../command.ts';
@@ -169,12 +169,6 @@ Exit codes: 0 ok, 1 at least one alert refused (failed verification), 2 usage er
       });
       writeLine(io.stderr, summaryLine(summary));
       return summary.invalid > 0 ? ExitCode.Rejected : ExitCode.Ok;
-    } catch (err) {
-      if (isMosaicError(err) && err.code === ErrorCode.Io) {
-        writeLine(io.stderr, `error ${err.code}: ${err.message}`);
-        return ExitCode.Environment;
-      }
-      throw err;
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);

@@ -14,12 +14,7 @@ import {
   type IdentitySet,
   type NatsIdentity,
 } from '@mosaic/identities';
-import {
-  parseFederation,
-  staticRegistryView,
-  type Federation,
-  type RegistryView,
-} from '@mosaic/federation';
+import { parseFederation, staticRegistryView, type Federation, type RegistryView } from '@mosaic/federation';
 import { createLogger, type Logger } from '@mosaic/log';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
 import { startServer, type NatsServerHandle } from '@mosaic/testkit';
