@@ -72,7 +72,8 @@ describe('classes', () => {
     const family: Record<ErrorClass, (status: number) => boolean> = {
       input: (s) => s >= 400 && s < 500,
       usage: (s) => s === 400,
-      environment: (s) => [403, 409, 500, 503].includes(s),
+      // 502: an upstream service (the selector key service) answered with something that does not verify.
+      environment: (s) => [403, 409, 500, 502, 503].includes(s),
       internal: (s) => s === 500,
     };
     const byDefault: Record<ErrorClass, (retryable: boolean) => number> = {
