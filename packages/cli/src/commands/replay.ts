@@ -12,7 +12,7 @@ import {
   type Stream,
 } from '@mosaic/protocol';
 import { staticRegistryView, type Federation } from '@mosaic/federation';
-import { connectOperator, parseTime } from '@mosaic/hub';
+import { connectOperator, parseTime } from '@mosaic/operator';
 import { keysFromHub } from '@mosaic/sdk';
 import { verifyReport, type KeyLookup } from '@mosaic/signing';
 import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
