@@ -13,3 +13,5 @@ export {
   readLiveCheckpoints,
 } from './audit.ts';
 export type { AuditCheckpoints, AuditCoverageSummary } from './audit.ts';
+export { replaySelects, resolveReplayRange } from './replay.ts';
+export type { ReplayBounds, ReplayRange, ReplaySelection } from './replay.ts';
