@@ -49,6 +49,10 @@ const time = new Date(Date.UTC(2026, 0, 1)).toISOString();
 async function hubStreams(server: NatsServerHandle) {
   const nc = await connect({ servers: server.url });
   const jsm = await jetstreamManager(nc);
+  // One server per file; each test starts from new, empty streams.
+  const names: string[] = [];
+  for await (const name of jsm.streams.names()) names.push(name);
+  for (const name of names) await jsm.streams.delete(name);
   await ensureStreams(jsm);
   await ensureAuditStreams(jsm);
   const js = jetstream(nc);
@@ -103,10 +107,8 @@ afterAll(async () => {
 });
 
 async function fresh(): Promise<Awaited<ReturnType<typeof hubStreams>>> {
-  // One server per file; each test starts from empty streams.
   const hub = await hubStreams(server);
   open.push(hub.nc);
-  for (const name of [...Object.values(Streams), 'AUDIT_CHECKPOINTS']) await purge(hub.jsm, name);
   return hub;
 }
 
@@ -214,7 +216,6 @@ describe('live audit reads', () => {
       code: 'ERR_AUDIT_INVALID',
       details: { stream: 'REPORTS', problem: 'stream-missing' },
     });
-    await ensureStreams(hub.jsm);
   });
 
   it('name a foreign AUDIT message by its sequence; a copy without msg ids is read', async () => {
