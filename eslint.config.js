@@ -14,6 +14,12 @@ const workspaces = ['packages', 'services'].flatMap((dir) =>
     .map((entry) => `${dir}/${entry.name}`),
 );
 
+/** Packages reach each other through their public entry only. */
+const publicEntryOnly = {
+  group: ['@mosaic/*/src/*', '@mosaic/*/test/*'],
+  message: 'import a package through its public entry',
+};
+
 export default defineConfig(
   { ignores: ['**/node_modules/**', '.cache/**', '.mosaic/**', 'coverage/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -41,15 +47,26 @@ export default defineConfig(
       'import-x/no-extraneous-dependencies': 'error',
       'import-x/no-unresolved': 'off',
       'import-x/no-named-as-default-member': 'off',
+      'no-restricted-imports': ['error', { patterns: [publicEntryOnly] }],
+    },
+  },
+  // The CLI acts on a running hub as its operator (@mosaic/operator) or as an agency
+  // (@mosaic/sdk); only `mosaic dev` runs a hub in its own process.
+  {
+    files: ['packages/cli/src/**'],
+    ignores: ['packages/cli/src/commands/dev.ts', 'packages/cli/src/dev-demo.ts'],
+    rules: {
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
+          paths: [
             {
-              group: ['@mosaic/*/src/*', '@mosaic/*/test/*'],
-              message: 'import a package through its public entry',
+              name: '@mosaic/hub',
+              message:
+                'only mosaic dev (commands/dev.ts, dev-demo.ts) runs a hub; act on one with @mosaic/operator, @mosaic/sdk, @mosaic/protocol or @mosaic/identities',
             },
           ],
+          patterns: [publicEntryOnly],
         },
       ],
     },

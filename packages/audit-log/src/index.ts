@@ -46,3 +46,8 @@ export {
   writeAuditExport,
 } from './export-format.ts';
 export type { AuditExport, AuditExportInput, AuditExportRecord } from './export-format.ts';
+export { auditFailureError, isCheckpointProblem } from './audit-failure.ts';
+export { auditCoverage } from './coverage.ts';
+export type { AuditCoverage } from './coverage.ts';
+export { checkProofFile, parseProofFile, proofFileSchema, proveInclusion } from './proof-file.ts';
+export type { ProofFile } from './proof-file.ts';

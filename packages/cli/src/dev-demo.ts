@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ROUTER_CONSUMER, Streams, alertsConsumer } from '@mosaic/protocol';
-import { connectOperator, type Hub } from '@mosaic/hub';
+import type { Hub } from '@mosaic/hub';
+import { connectOperator } from '@mosaic/operator';
 import {
   connectAgency,
   type Alert,

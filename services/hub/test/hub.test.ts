@@ -6,7 +6,8 @@ import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
 import { HUB_API_PREFIX, Streams } from '@mosaic/protocol';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connect } from '@nats-io/transport-node';
-import { connectOperator, startHub } from '../src/index.ts';
+import { connectOperator } from '@mosaic/operator';
+import { startHub } from '../src/index.ts';
 import { connectContext, freshReport, quietLog, submit, tempDir } from './helpers.ts';
 
 function isRunning(pid: number): boolean {

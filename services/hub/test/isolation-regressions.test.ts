@@ -32,7 +32,8 @@ import { createLogger } from '@mosaic/log';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOperator, startHub, type Hub, type OperatorSession } from '../src/index.ts';
+import { connectOperator, type OperatorSession } from '@mosaic/operator';
+import { startHub, type Hub } from '../src/index.ts';
 import { example, quietLog, submit, tempDir } from './helpers.ts';
 
 const ATTACKER = 'ngo-lastrada';

@@ -4,7 +4,8 @@ import { PUBLIC_KEYS_BUCKET, REGISTRY_BUCKET, parsePublicKeyRecord } from '@mosa
 import { createLogger } from '@mosaic/log';
 import { Kvm } from '@nats-io/kv';
 import { describe, expect, it } from 'vitest';
-import { connectOperator, startHub } from '../src/index.ts';
+import { connectOperator } from '@mosaic/operator';
+import { startHub } from '../src/index.ts';
 import { connectContext, freshReport, submit, tempDir } from './helpers.ts';
 
 function logSink(): { log: ReturnType<typeof createLogger>; records: Record<string, unknown>[] } {

@@ -1,6 +1,6 @@
 import { parseAgency } from '@mosaic/federation';
 import { dirname } from 'node:path';
-import { connectOperator, waitForAgency, waitForAgencyGone } from '@mosaic/hub';
+import { connectOperator, waitForAgency, waitForAgencyGone } from '@mosaic/operator';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { readInput, writeLine } from '../io.ts';

@@ -1,5 +1,5 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { connectOperator } from '@mosaic/hub';
+import { connectOperator } from '@mosaic/operator';
 import { requireOption, type Command, type ParsedArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { writeLine } from '../io.ts';

@@ -1,40 +1,28 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  MerkleLog,
-  decodeEntry,
-  leafHash,
+  auditFailureError,
+  checkProofFile,
   hubKeysFromJwks,
-  parseCheckpoint,
+  parseProofFile,
   readAuditExport,
   verifyAuditLog,
-  verifyCheckpoint,
-  verifyInclusion,
   type AuditLogItem,
 } from '@mosaic/audit-log';
-import {
-  TREE_SIZE_HEADER,
-  readAuditCheckpoints,
-  readSequences,
-  readStream,
-  AUDIT_CHECKPOINTS_STREAM,
-  Streams,
-  parseAlertSubject,
-} from '@mosaic/protocol';
+import { AUDIT_CHECKPOINTS_STREAM, Streams } from '@mosaic/protocol';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { connectOperator } from '@mosaic/hub';
 import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  PubHeaders,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+  checkAuditCoverage,
+  connectOperator,
+  proveAuditEntry,
+  readAuditEntries,
+  readLiveCheckpoints,
+  type AuditCoverageSummary,
+} from '@mosaic/operator';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { checkOutputPath, readInput, writeChunk, writeLine } from '../io.ts';
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
 async function readJwks(path: string): Promise<unknown> {
   let text: string;
@@ -64,213 +52,6 @@ function defaultJwks(context: string): string {
 /** `<data-dir>/audit/checkpoint`: the hub's own copy of its latest signed checkpoint. */
 function defaultCheckpointFile(context: string): string {
   return join(dirname(dirname(context)), 'audit', 'checkpoint');
-}
-
-/** A stream the verification needs could not be read: the trail is not intact. */
-function unreadable(stream: string, err: unknown): MosaicError {
-  const missing = err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
-  return new MosaicError(
-    ErrorCode.AuditInvalid,
-    missing
-      ? `stream ${stream} does not exist: it was deleted (or never created); the audit trail cannot be checked`
-      : `cannot read ${stream}: ${err instanceof Error ? err.message : String(err)}`,
-    { details: { stream, problem: missing ? 'stream-missing' : 'unreadable' }, cause: err },
-  );
-}
-
-const hexLeaf = (data: Uint8Array): string => hex(leafHash(data));
-
-/**
- * Every AUDIT message, in order. A sequence the stream counts but cannot return, and a
- * message whose msg id is not its leaf hash (the auditor publishes each entry under it;
- * required on the hub's own AUDIT, checked where present on a copy), are named here.
- */
-async function readAuditLive(
-  jsm: JetStreamManager,
-  stream: string,
-  requireMsgId: boolean,
-): Promise<AuditLogItem[]> {
-  const out: AuditLogItem[] = [];
-  const bad = (seq: number, problem: string, message: string): MosaicError =>
-    new MosaicError(
-      ErrorCode.AuditInvalid,
-      `the audit log is not intact at entry ${seq - 1} (${stream} seq ${seq}): ${problem}: ${message}`,
-      { details: { index: seq - 1, seq, problem } },
-    );
-  try {
-    for await (const { seq, msg } of readSequences(jsm, stream)) {
-      if (msg === undefined)
-        throw bad(
-          seq,
-          'unreadable',
-          `${stream} seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
-        );
-      const id = msg.header.get(PubHeaders.MsgIdHdr);
-      if ((requireMsgId || id !== '') && id !== hexLeaf(msg.data))
-        throw bad(
-          seq,
-          'foreign',
-          `${stream} seq ${seq} is a foreign message: its msg id ${JSON.stringify(id)} is not its leaf hash, so the auditor did not write it`,
-        );
-      out.push({ index: seq - 1, seq, data: msg.data });
-    }
-  } catch (err) {
-    if (err instanceof MosaicError) throw err;
-    throw unreadable(stream, err);
-  }
-  return out;
-}
-
-/** The stored checkpoints with their sequences. */
-async function readCheckpointsLive(
-  jsm: JetStreamManager,
-  stream: string,
-): Promise<{ seq: number; size: number; text: string }[]> {
-  const out: { seq: number; size: number; text: string }[] = [];
-  try {
-    for await (const { seq, msg } of readSequences(jsm, stream)) {
-      if (msg === undefined)
-        throw new MosaicError(
-          ErrorCode.AuditInvalid,
-          `${stream} seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
-          { details: { stream, seq, problem: 'unreadable' } },
-        );
-      out.push({
-        seq,
-        size: Number(msg.header.get(TREE_SIZE_HEADER) || NaN),
-        text: new TextDecoder().decode(msg.data),
-      });
-    }
-  } catch (err) {
-    if (err instanceof MosaicError) throw err;
-    throw unreadable(stream, err);
-  }
-  return out;
-}
-
-/** The checkpoint file's text, or undefined when there is none. */
-async function readCheckpointFile(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
-    throw new MosaicError(ErrorCode.Io, `cannot read ${path}: ${(err as Error).message}`, {
-      details: { path },
-      cause: err,
-    });
-  }
-}
-
-/** Problems about the checkpoints alone: their index is the checkpoint's position. */
-const CHECKPOINT_ONLY = new Set([
-  'checkpoint-signature',
-  'checkpoint-origin',
-  'checkpoint-order',
-  'fork',
-]);
-
-function failure(
-  result: {
-    index: number;
-    problem: string;
-    message: string;
-    checkpoint?: number;
-  },
-  /** Where each checkpoint position came from: its stream sequence, or the data dir's file. */
-  origins: readonly string[] = [],
-): MosaicError {
-  const { index, problem, message, checkpoint } = result;
-  const where = CHECKPOINT_ONLY.has(problem)
-    ? `checkpoint ${index}`
-    : `entry ${index} (AUDIT seq ${index + 1})`;
-  const from = checkpoint === undefined ? undefined : origins[checkpoint];
-  const foreign =
-    problem === 'checkpoint-signature' && from !== undefined
-      ? ` — ${from} is a foreign message: not a checkpoint signed by this hub key`
-      : from !== undefined
-        ? ` (checkpoint ${checkpoint} is ${from})`
-        : '';
-  return new MosaicError(
-    ErrorCode.AuditInvalid,
-    `the audit log is not intact at ${where}: ${problem}: ${message}${foreign}`,
-    { details: { index, problem, ...(checkpoint === undefined ? {} : { checkpoint }) } },
-  );
-}
-
-interface Coverage {
-  reports: number;
-  alerts: number;
-  /** Entries the auditor reconstructed after a crash (`recovered: true`). */
-  recovered: number;
-}
-
-/**
- * Every REPORTS message has its `report.accepted` entry (by REPORTS sequence) and every
- * ALERTS message is covered by a disclosure (`alert.disclosed` / `report.retracted`) of
- * the same report naming its recipient.
- */
-async function checkCoverage(
-  jsm: JetStreamManager,
-  entries: readonly AuditLogItem[],
-): Promise<Coverage> {
-  const collected = new Set<number>();
-  const disclosed = new Set<string>();
-  let recovered = 0;
-  for (const item of entries) {
-    const e = decodeEntry(item.data);
-    if (e.recovered === true) recovered++;
-    if (e.action === 'report.accepted')
-      for (const ref of e.refs ?? []) if (ref.stream === Streams.Reports) collected.add(ref.seq);
-    if (e.action === 'alert.disclosed' || e.action === 'report.retracted')
-      for (const r of e.recipients ?? [])
-        disclosed.add(`${r.agency}|${String(e.subject?.issuer)}|${String(e.subject?.reportId)}`);
-  }
-  let reports = 0;
-  let lastReport = 0;
-  try {
-    for await (const { seq, msg: m } of readSequences(jsm, Streams.Reports)) {
-      if (m === undefined)
-        throw new MosaicError(
-          ErrorCode.AuditInvalid,
-          `REPORTS seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
-          { details: { stream: Streams.Reports, seq, problem: 'unreadable' } },
-        );
-      reports++;
-      lastReport = seq;
-      if (!collected.has(m.seq))
-        throw new MosaicError(
-          ErrorCode.AuditInvalid,
-          `REPORTS seq ${m.seq} (${m.subject}) has no collection entry (report.accepted) in the audit log`,
-          { details: { stream: Streams.Reports, seq: m.seq } },
-        );
-    }
-  } catch (err) {
-    if (err instanceof MosaicError) throw err;
-    throw unreadable(Streams.Reports, err);
-  }
-  // REPORTS refuses deletes: a collected report it no longer holds means the stream was replaced.
-  const beyond = Math.max(0, ...collected);
-  if (beyond > lastReport)
-    throw new MosaicError(
-      ErrorCode.AuditInvalid,
-      `the audit log records the collection of REPORTS seq ${beyond} but REPORTS holds only ${reports} reports (last seq ${lastReport}): reports were removed (the stream was deleted or replaced)`,
-      { details: { stream: Streams.Reports, seq: beyond, problem: 'reports-missing' } },
-    );
-  let alerts = 0;
-  for await (const m of readStream(jsm, Streams.Alerts)) {
-    alerts++;
-    const alert = parseAlertSubject(m.subject);
-    if (
-      alert === undefined ||
-      !disclosed.has(`${alert.recipient}|${alert.issuer}|${alert.reportId}`)
-    )
-      throw new MosaicError(
-        ErrorCode.AuditInvalid,
-        `ALERTS seq ${m.seq} (${m.subject}) is covered by no disclosure entry in the audit log`,
-        { details: { stream: Streams.Alerts, seq: m.seq } },
-      );
-  }
-  return { reports, alerts, recovered };
 }
 
 export const auditVerify: Command = {
@@ -343,7 +124,7 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
     let entries: AuditLogItem[] = [];
     let checkpoints: string[] = [];
     const origins: string[] = [];
-    let coverage: (() => Promise<Coverage>) | undefined;
+    let coverage: (() => Promise<AuditCoverageSummary>) | undefined;
     let close: (() => Promise<void>) | undefined;
     let live: JetStreamManager | undefined;
     let jwksPath: string;
@@ -366,29 +147,18 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
         const stream = (args.values['stream'] as string | undefined) ?? Streams.Audit;
         const cpStream =
           (args.values['checkpoints-stream'] as string | undefined) ?? AUDIT_CHECKPOINTS_STREAM;
-        entries = await readAuditLive(jsm, stream, stream === Streams.Audit);
-        const stored = await readCheckpointsLive(jsm, cpStream);
-        checkpoints = stored.map((c) => c.text);
-        origins.push(...stored.map((c) => `${cpStream} seq ${c.seq}`));
+        entries = await readAuditEntries(jsm, stream);
         // The hub's copy of its latest checkpoint outlives a deleted or replaced stream.
         const file =
           (args.values['checkpoint-file'] as string | undefined) ??
           (stream === Streams.Audit ? defaultCheckpointFile(context) : undefined);
-        const text = file === undefined ? undefined : await readCheckpointFile(file);
-        if (text !== undefined) {
-          let size = Number.NaN;
-          try {
-            size = parseCheckpoint(text).size;
-          } catch (err) {
-            if (!(err instanceof MosaicError)) throw err;
-          }
-          const largest = Math.max(0, ...stored.map((c) => c.size).filter(Number.isFinite));
-          if (!(size < largest)) {
-            checkpoints.push(text);
-            origins.push(`the checkpoint file ${String(file)}`);
-          }
-        }
-        coverage = () => checkCoverage(jsm, entries);
+        const read = await readLiveCheckpoints(jsm, {
+          stream: cpStream,
+          ...(file === undefined ? {} : { checkpointFile: file }),
+        });
+        checkpoints = read.checkpoints;
+        origins.push(...read.origins);
+        coverage = () => checkAuditCoverage(jsm, entries);
       }
       const keys = await readJwks(jwksPath);
       const result = await verifyAuditLog(
@@ -397,7 +167,7 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
         hubKeysFromJwks(keys),
         fromCheckpoint === undefined ? {} : { fromCheckpoint },
       );
-      if (!result.ok) throw failure(result, origins);
+      if (!result.ok) throw auditFailureError(result, origins);
       const covered = coverage === undefined ? undefined : await coverage();
       const seconds = (performance.now() - started) / 1000;
       writeLine(
@@ -417,17 +187,6 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
     }
   },
 };
-
-/** What `mosaic audit prove` prints and `check-proof` reads. */
-interface ProofFile {
-  index: number;
-  size: number;
-  leafHash: string;
-  /** The entry itself (base64), so the leaf hash can be recomputed from it. */
-  entry: string;
-  proof: string[];
-  checkpoint: string;
-}
 
 export const auditProve: Command = {
   path: ['audit', 'prove'],
@@ -465,39 +224,7 @@ few seconds), or --out cannot be written.`,
     const out = args.values['out'] as string | undefined;
     if (out !== undefined) await checkOutputPath(out);
     await using op = await connectOperator(context);
-    const jsm = op.jsm;
-    const size = (await jsm.streams.info(Streams.Audit)).state.last_seq;
-    if (seq > size)
-      throw new MosaicError(
-        ErrorCode.Usage,
-        `mosaic audit prove: the audit log holds ${size} entries (seq 1..${size}); there is no entry ${seq}`,
-        { details: { seq, size } },
-      );
-    const latest = (await readAuditCheckpoints(jsm)).at(-1);
-    if (latest === undefined || latest.size < seq)
-      throw new MosaicError(
-        ErrorCode.Unavailable,
-        `AUDIT seq ${seq} is not covered by a signed checkpoint yet (latest covers ${latest?.size ?? 0} entries); the auditor signs one every 1000 entries or 10 s — try again shortly`,
-        { details: { seq, checkpointSize: latest?.size ?? 0 } },
-      );
-    const tree = new MerkleLog();
-    let entry: Uint8Array | undefined;
-    for await (const m of readStream(jsm, Streams.Audit, { to: latest.size })) {
-      tree.append(leafHash(m.data));
-      if (m.seq === seq) entry = m.data;
-    }
-    if (entry === undefined)
-      throw new MosaicError(ErrorCode.AuditInvalid, `AUDIT holds no entry with seq ${seq}`, {
-        details: { seq },
-      });
-    const proof: ProofFile = {
-      index: seq - 1,
-      size: latest.size,
-      leafHash: hex(leafHash(entry)),
-      entry: Buffer.from(entry).toString('base64'),
-      proof: tree.inclusionProof(seq - 1, latest.size).map(hex),
-      checkpoint: latest.text,
-    };
+    const proof = await proveAuditEntry(op.jsm, seq);
     const text = `${JSON.stringify(proof, null, 2)}\n`;
     if (out === undefined) writeChunk(io.stdout, text);
     else
@@ -535,51 +262,8 @@ Exit codes: 0 valid, 1 invalid proof or checkpoint (ERR_PROOF_INVALID), 2 usage 
   async run(args, io) {
     const jwks = await readJwks(requireOption(args, 'jwks', this));
     const file = args.positionals[0] ?? '-';
-    const bad = (message: string): MosaicError =>
-      new MosaicError(ErrorCode.ProofInvalid, `${file}: ${message}`, { details: { file } });
-    let proof: ProofFile;
-    try {
-      proof = JSON.parse(new TextDecoder().decode(await readInput(file, io))) as ProofFile;
-    } catch (cause) {
-      if (cause instanceof MosaicError) throw cause;
-      throw bad('not a proof file (JSON)');
-    }
-    const shaped =
-      typeof proof === 'object' &&
-      proof !== null &&
-      Number.isSafeInteger(proof.index) &&
-      Number.isSafeInteger(proof.size) &&
-      typeof proof.leafHash === 'string' &&
-      typeof proof.entry === 'string' &&
-      typeof proof.checkpoint === 'string' &&
-      Array.isArray(proof.proof) &&
-      proof.proof.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h));
-    if (!shaped) throw bad('not a proof file: index, size, leafHash, entry, proof, checkpoint');
-    let cp: { size: number; root: Uint8Array };
-    try {
-      cp = verifyCheckpoint(proof.checkpoint, hubKeysFromJwks(jwks));
-    } catch (err) {
-      if (!(err instanceof MosaicError)) throw err;
-      throw bad(`checkpoint refused: ${err.message}`);
-    }
-    if (cp.size !== proof.size)
-      throw bad(`the proof is for size ${proof.size}, the checkpoint signs ${cp.size}`);
-    const leaf = leafHash(new Uint8Array(Buffer.from(proof.entry, 'base64')));
-    if (hex(leaf) !== proof.leafHash) throw bad('the entry does not hash to the leaf hash');
-    const ok = verifyInclusion({
-      index: proof.index,
-      size: proof.size,
-      leafHash: leaf,
-      proof: proof.proof.map(unhex),
-      root: cp.root,
-    });
-    if (!ok)
-      throw bad(`the inclusion proof of index ${proof.index} does not lead to the signed root`);
-    const entry = decodeEntry(new Uint8Array(Buffer.from(proof.entry, 'base64')));
-    writeLine(
-      io.stdout,
-      JSON.stringify({ ok: true, index: proof.index, size: proof.size, action: entry.action }),
-    );
+    const proof = checkProofFile(parseProofFile(await readInput(file, io), file), jwks, file);
+    writeLine(io.stdout, JSON.stringify({ ok: true, ...proof }));
     return ExitCode.Ok;
   },
 };

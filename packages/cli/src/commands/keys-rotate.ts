@@ -1,4 +1,4 @@
-import { connectOperator } from '@mosaic/hub';
+import { connectOperator } from '@mosaic/operator';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { writeLine } from '../io.ts';

@@ -4,18 +4,18 @@ import { finished } from 'node:stream/promises';
 import { readAuditCheckpoints, readStream } from '@mosaic/protocol';
 import { decodeEntry, writeAuditExport, type AuditLogItem } from '@mosaic/audit-log';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
-import {
-  Streams,
-  parseAlertSubject,
-  parseRejectionSubject,
-  parseReportSubject,
-  type Stream,
-} from '@mosaic/protocol';
+import { Streams, type Stream } from '@mosaic/protocol';
 import { staticRegistryView, type Federation } from '@mosaic/federation';
-import { connectOperator, parseTime } from '@mosaic/hub';
+import {
+  connectOperator,
+  parseTime,
+  replaySelects,
+  resolveReplayRange,
+  type ReplaySelection,
+} from '@mosaic/operator';
 import { keysFromHub } from '@mosaic/sdk';
 import { verifyReport, type KeyLookup } from '@mosaic/signing';
-import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
+import type { StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { requireOption, type Command, type ParsedArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -45,77 +45,7 @@ function seqOption(args: ParsedArgs, name: string): number | undefined {
   return n;
 }
 
-/** The first sequence stored at or after `time`, or undefined when none is. */
-async function firstSeqAt(
-  jsm: JetStreamManager,
-  stream: string,
-  time: string,
-): Promise<number | undefined> {
-  const m = await jsm.direct.getMessage(stream, { start_time: time });
-  return m?.seq;
-}
-
-interface Selection {
-  agency?: string;
-  jurisdiction?: string;
-  category?: string;
-}
-
 const decoder = new TextDecoder();
-
-/** The signed report inside a compact JWS (payload only, not verified: filtering). */
-function payloadOf(jws: Uint8Array): {
-  origin?: string;
-  jurisdictions?: string[];
-  category?: string;
-} {
-  const text = decoder.decode(jws);
-  const part = text.split('.')[1] ?? '';
-  try {
-    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as ReturnType<
-      typeof payloadOf
-    >;
-  } catch (err) {
-    if (err instanceof SyntaxError) return {};
-    throw err;
-  }
-}
-
-function selected(stream: Stream, m: StoredMsg, s: Selection): boolean {
-  if (stream === Streams.Reports || stream === Streams.Alerts) {
-    const agency =
-      stream === Streams.Reports
-        ? parseReportSubject(m.subject)?.issuer
-        : parseAlertSubject(m.subject)?.recipient;
-    if (s.agency !== undefined && agency !== s.agency) return false;
-    if (s.jurisdiction === undefined && s.category === undefined) return true;
-    const report = payloadOf(m.data);
-    if (s.category !== undefined && report.category !== s.category) return false;
-    if (
-      s.jurisdiction !== undefined &&
-      report.origin !== s.jurisdiction &&
-      !(report.jurisdictions ?? []).includes(s.jurisdiction)
-    )
-      return false;
-    return true;
-  }
-  if (s.agency === undefined) return true;
-  if (stream === Streams.Rejections) return parseRejectionSubject(m.subject)?.agency === s.agency;
-  const entry = JSON.parse(decoder.decode(m.data)) as {
-    actor?: { id?: string };
-    subject?: { issuer?: string };
-    recipients?: unknown[];
-  };
-  return (
-    entry.actor?.id === s.agency ||
-    entry.subject?.issuer === s.agency ||
-    (entry.recipients ?? []).some(
-      (r) =>
-        r === s.agency ||
-        (typeof r === 'object' && r !== null && 'agency' in r && r.agency === s.agency),
-    )
-  );
-}
 
 function csvField(value: string): string {
   return /[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
@@ -221,7 +151,7 @@ recorded: its directory must exist).`,
       throw usage('--until and --to-seq exclude each other');
     const sinceTime = since === undefined ? undefined : parseTime(since, '--since');
     const untilTime = until === undefined ? undefined : parseTime(until, '--until');
-    const selection: Selection = {};
+    const selection: ReplaySelection = {};
     for (const key of ['agency', 'jurisdiction', 'category'] as const) {
       const value = args.values[key];
       if (typeof value === 'string') selection[key] = value;
@@ -240,15 +170,12 @@ recorded: its directory must exist).`,
 
     await using op = await connectOperator(context);
     const jsm = op.jsm;
-    const info = await jsm.streams.info(stream);
-    let from = fromSeq ?? Math.max(1, info.state.first_seq);
-    let to = Math.min(toSeq ?? info.state.last_seq, info.state.last_seq);
-    if (sinceTime !== undefined) from = (await firstSeqAt(jsm, stream, sinceTime)) ?? to + 1;
-    if (untilTime !== undefined) {
-      const first = await firstSeqAt(jsm, stream, untilTime);
-      if (first !== undefined) to = Math.min(to, first - 1);
-    }
-    const total = Math.max(0, to - from + 1);
+    const { from, to, total } = await resolveReplayRange(jsm, stream, {
+      fromSeq,
+      toSeq,
+      since: sinceTime,
+      until: untilTime,
+    });
     const federation = verify ? await op.federation() : undefined;
     const keys = federation === undefined ? undefined : withRetired(federation, op.nc);
 
@@ -351,7 +278,7 @@ recorded: its directory must exist).`,
     const started = performance.now();
     for await (const m of readStream(jsm, stream, { from, to })) {
       progress.tick();
-      if (!selected(stream, m, selection)) continue;
+      if (!replaySelects(stream, m, selection)) continue;
       window.push({ m, ok: check(m) });
       await flush(VERIFY_WINDOW);
     }

@@ -1,5 +1,5 @@
 import { parseSubscriptionRules } from '@mosaic/federation';
-import { connectOperator } from '@mosaic/hub';
+import { connectOperator } from '@mosaic/operator';
 import { requireOption, type Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { readInput, writeLine } from '../io.ts';

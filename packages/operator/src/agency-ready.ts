@@ -10,7 +10,7 @@ import {
   TimeoutError,
   connect,
 } from '@nats-io/transport-node';
-import type { OperatorSession } from './operator.ts';
+import type { OperatorSession } from './session.ts';
 
 const POLL_MS = 100;
 
