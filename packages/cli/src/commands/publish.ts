@@ -6,10 +6,10 @@ import { defineCommand, usageError } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { readInput, writeLine, type CliIo } from '../io.ts';
 import { flag, integer, string } from '../options.ts';
+import { progressBar } from '../progress.ts';
 
 const DEFAULT_CONCURRENCY = 32;
 const MAX_CONCURRENCY = 1024;
-const PROGRESS_INTERVAL_MS = 100;
 
 /** Failures of the environment rather than of the report: exit 3. */
 const ENVIRONMENT: ReadonlySet<string> = new Set([ErrorCode.Unavailable, ErrorCode.ContextFile]);
@@ -50,49 +50,6 @@ async function openInput(
   }
 }
 
-class Progress {
-  readonly #io: CliIo;
-  /** The input's size in bytes when it is a regular file; unknown for a pipe. */
-  readonly #total: number | undefined;
-  readonly #started = performance.now();
-  readonly #enabled: boolean;
-  #last = 0;
-
-  constructor(io: CliIo, total: number | undefined) {
-    this.#io = io;
-    this.#total = total;
-    this.#enabled = (io.stderr as { isTTY?: boolean }).isTTY === true;
-  }
-
-  rate(done: number): number {
-    const seconds = (performance.now() - this.#started) / 1000;
-    return seconds > 0 ? done / seconds : 0;
-  }
-
-  elapsedSeconds(): number {
-    return (performance.now() - this.#started) / 1000;
-  }
-
-  update(done: number, bytesRead: number, force = false): void {
-    if (!this.#enabled) return;
-    const now = performance.now();
-    if (!force && now - this.#last < PROGRESS_INTERVAL_MS) return;
-    this.#last = now;
-    let text = `${done} published ${Math.round(this.rate(done))}/s`;
-    if (this.#total !== undefined && this.#total > 0) {
-      const share = Math.min(1, bytesRead / this.#total);
-      const width = 30;
-      const filled = Math.round(share * width);
-      text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(share * 100)}% ${text}`;
-    }
-    this.#io.stderr.write(`\r${text}\x1b[K`);
-  }
-
-  clear(): void {
-    if (this.#enabled) this.#io.stderr.write('\r\x1b[K');
-  }
-}
-
 interface Outcome {
   line: number;
   reply: PublishReply | { ok: false; code: string; message: string; details?: unknown };
@@ -106,7 +63,11 @@ async function publishNdjson(
 ): Promise<ExitCode> {
   const { input, bytes } = await openInput(source, io);
   const lines = createInterface({ input, crlfDelay: Infinity });
-  const progress = new Progress(io, bytes);
+  const progress = progressBar(io.stderr, {
+    ...(bytes === undefined ? {} : { total: bytes }),
+    of: 'bytes',
+    label: 'published',
+  });
   let bytesRead = 0;
   const done = new Map<number, Outcome>();
   const inFlight = new Set<Promise<void>>();
@@ -187,7 +148,7 @@ async function publishNdjson(
     io.stderr,
     `published ${written}: ${accepted} accepted` +
       ` (${duplicates} duplicates), ${rejected} rejected in ${seconds.toFixed(1)} s` +
-      ` (${Math.round(progress.rate(written))}/s)`,
+      ` (${Math.round(progress.rate())}/s)`,
   );
   if (unavailable !== undefined) return environmentError(unavailable, io);
   return rejected > 0 ? ExitCode.Rejected : ExitCode.Ok;

@@ -465,7 +465,7 @@ recorded: its directory must exist).`,
     const keys = federation === undefined ? undefined : withRetired(federation, op.nc);
     await recordReplay(op, req, range);
 
-    const progress = progressBar(io.stderr, range.total);
+    const progress = progressBar(io.stderr, { total: range.total });
     if (req.exporting && req.out !== undefined)
       return await exportAudit(op.jsm, req.out, range, progress, io);
 
