@@ -60,7 +60,7 @@ export function string<
     ...(o.default === undefined
       ? {}
       : { default: o.default, showDefault: o.showDefault ?? o.default }),
-    parse: (raw) => (raw === '' ? failed(`a value ${o.placeholder ?? '<text>'}`) : raw),
+    parse: (raw) => (raw === '' ? failed(`a non-empty ${o.placeholder ?? '<text>'}`) : raw),
   };
 }
 

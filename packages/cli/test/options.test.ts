@@ -98,7 +98,7 @@ describe('typed options', () => {
     [['--format', 'xml'], '--format must be ndjson or csv, not "xml"'],
     [['--format', 'cvs'], '--format must be ndjson or csv, not "cvs" (did you mean csv?)'],
     [['--to', ','], '--to must be a comma-separated list'],
-    [['--name', ''], '--name must be a value <id>, not ""'],
+    [['--name', ''], '--name must be a non-empty <id>, not ""'],
   ])('%j: one usage message naming the option and what it takes', (argv, message) => {
     expect(refusal(['--name', 'n', ...argv])).toContain(message);
   });
