@@ -1,10 +1,31 @@
-/** A progress bar on stderr — drawn only when that stream is a terminal. */
+/**
+ * The one progress line of the CLI, on stderr — drawn only when that stream is a terminal;
+ * its clock (elapsed time, rate) runs either way, for the summary a command prints.
+ */
 export interface Progress {
+  /** `n` more done (messages, reports). */
   tick(n?: number): void;
+  /** `count` done so far; with a byte total, `position` is how far the input was read. */
+  update(count: number, position?: number): void;
+  /** Erases the line, so that a message or the summary starts on a clean one. */
+  clear(): void;
+  /** Draws the last state and ends the line. */
   done(): void;
+  /** Seconds since the progress started. */
+  elapsedSeconds(): number;
+  /** Done per second since the start. */
+  rate(): number;
 }
 
-const WIDTH = 24;
+export interface ProgressOptions {
+  /** What 100% is: a count of items, or with `of: 'bytes'` the input's size; unknown for a pipe. */
+  total?: number;
+  of?: 'items' | 'bytes';
+  /** Said after the count, e.g. `published`. */
+  label?: string;
+}
+
+const WIDTH = 30;
 const REDRAW_MS = 100;
 
 function duration(seconds: number): string {
@@ -15,39 +36,66 @@ function duration(seconds: number): string {
 }
 
 /**
- * `[#####-------] 1234/5000 24% 3400/s ETA 2s`, redrawn in place at most every 100 ms.
- * Nothing at all when `stream.isTTY` is not true: a pipe or a file gets no control
+ * `[#########.....................] 30% 1234/4096 3400/s ETA 2s` (a count of a total),
+ * `[#########.....................] 30% 1234 published 3400/s ETA 2s` (a share of the bytes
+ * of the input), `1234 published 3400/s` (no total: a pipe), redrawn in place at most every
+ * 100 ms. Nothing at all when `stream.isTTY` is not true: a pipe or a file gets no control
  * characters mixed into its diagnostics.
  */
-export function progressBar(stream: NodeJS.WritableStream, total: number): Progress {
+export function progressBar(stream: NodeJS.WritableStream, options: ProgressOptions): Progress {
   const tty = (stream as { isTTY?: boolean }).isTTY === true;
-  if (!tty) return { tick: () => undefined, done: () => undefined };
+  const { total, of = 'items', label } = options;
   const started = performance.now();
   let count = 0;
+  let position = 0;
   let drawn = 0;
-  const draw = (): void => {
-    const elapsed = (performance.now() - started) / 1000;
-    const rate = elapsed > 0 ? count / elapsed : 0;
-    const share = total > 0 ? Math.min(1, count / total) : 1;
+  const elapsedSeconds = (): number => (performance.now() - started) / 1000;
+  const rate = (): number => {
+    const elapsed = elapsedSeconds();
+    return elapsed > 0 ? count / elapsed : 0;
+  };
+  const line = (): string => {
+    const counted = `${count}${of === 'items' && total !== undefined ? `/${total}` : ''}`;
+    const text = `${counted}${label === undefined ? '' : ` ${label}`} ${Math.round(rate())}/s`;
+    if (total === undefined) return text;
+    const reached = of === 'items' ? count : position;
+    const share = total > 0 ? Math.min(1, reached / total) : 1;
     const filled = Math.round(share * WIDTH);
-    const eta = rate > 0 ? (total - count) / rate : Number.POSITIVE_INFINITY;
-    stream.write(
-      `\r[${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${count}/${total} ` +
-        `${Math.floor(share * 100)}% ${Math.round(rate)}/s ETA ${duration(eta)}\u001b[K`,
+    const eta = share > 0 ? (elapsedSeconds() * (1 - share)) / share : Number.POSITIVE_INFINITY;
+    return (
+      `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${Math.floor(share * 100)}% ` +
+      `${text} ETA ${duration(eta)}`
     );
+  };
+  const draw = (): void => {
+    stream.write(`\r${line()}\u001b[K`);
+  };
+  const maybeDraw = (): void => {
+    if (!tty) return;
+    const now = performance.now();
+    if (now - drawn < REDRAW_MS) return;
+    drawn = now;
+    draw();
   };
   return {
     tick(n = 1) {
       count += n;
-      const now = performance.now();
-      if (now - drawn >= REDRAW_MS) {
-        drawn = now;
-        draw();
-      }
+      maybeDraw();
+    },
+    update(done, reached) {
+      count = done;
+      if (reached !== undefined) position = reached;
+      maybeDraw();
+    },
+    clear() {
+      if (tty) stream.write('\r\u001b[K');
     },
     done() {
+      if (!tty) return;
       draw();
       stream.write('\n');
     },
+    elapsedSeconds,
+    rate,
   };
 }

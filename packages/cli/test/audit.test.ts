@@ -220,7 +220,7 @@ describe('mosaic replay', () => {
     expect(piped.stderr).not.toMatch(/\r|ETA/);
     const tty = await mosaic(argv, '', { tty: true });
     expect(tty.code, tty.stderr).toBe(0);
-    expect(tty.stderr).toMatch(/\r\[#+-*\] \d+\/8 \d+% \d+\/s ETA/);
+    expect(tty.stderr).toMatch(/\r\[[#.]{30}\] \d+% \d+\/8 \d+\/s ETA/);
     const replays = (await auditEntries()).filter((e) => e.action === 'operator.replay');
     expect(replays.at(-1)).toMatchObject({
       justification: 'case 2026/118',

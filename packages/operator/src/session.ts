@@ -19,7 +19,18 @@ import {
   readContextFile,
   type NatsContext,
 } from '@mosaic/identities';
-import { agencySchema, agreementSchema, checkFederation, federationSchema, publicJwkSchema, toProblems, type Agency, type AgencyKey, type Agreement, type Federation } from '@mosaic/federation';
+import {
+  agencySchema,
+  agreementSchema,
+  checkFederation,
+  federationSchema,
+  publicJwkSchema,
+  toProblems,
+  type Agency,
+  type AgencyKey,
+  type Agreement,
+  type Federation,
+} from '@mosaic/federation';
 import { readPublicKeyFile } from '@mosaic/signing';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';

@@ -11,7 +11,7 @@ import {
   type AgencyKeyPair,
   type KeyRecord,
 } from '@mosaic/signing';
-import type { Command } from '../command.ts';
+import { defineCommand } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { writeLine } from '../io.ts';
 
@@ -21,19 +21,17 @@ function b64url(text: string): string {
   return Buffer.from(text).toString('base64url');
 }
 
-export const demo: Command = {
+export const demo = defineCommand({
   path: ['demo'],
   summary: 'sign and verify the example reports, and show what gets rejected',
-  help: `Usage: mosaic demo
-
-Generates a throw-away Ed25519 key for every agency that issues an example report in
+  usage: 'Usage: mosaic demo',
+  description: `Generates a throw-away Ed25519 key for every agency that issues an example report in
 schemas/examples/valid, signs each example, verifies it as a recipient would, and then
 shows the hub refusing a tampered report, a report signed with another agency's key, an
 unsigned ("alg": "none") report and a report that breaks the schema. Keys live in memory
-only.
-
-Exit codes: 0 every check behaved as expected, 1 otherwise.`,
+only.`,
   options: {},
+  footer: 'Exit codes: 0 every check behaved as expected, 1 otherwise.',
   positionals: { min: 0, max: 0 },
   async run(_args, io) {
     const dir = new URL('valid/', examplesDir);
@@ -120,4 +118,4 @@ Exit codes: 0 every check behaved as expected, 1 otherwise.`,
     }
     return ok ? ExitCode.Ok : ExitCode.Rejected;
   },
-};
+});

@@ -1,18 +1,10 @@
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
-import { ErrorCode, MosaicError } from '@mosaic/errors';
-import type { Command } from '../command.ts';
+import { defineCommand } from '../command.ts';
 import { runDevDemo } from '../dev-demo.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { writeLine } from '../io.ts';
-
-function parsePort(value: string | boolean | undefined): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65_535)
-    throw new MosaicError(ErrorCode.Usage, `mosaic dev: --port must be 0..65535, not ${value}`);
-  return port;
-}
+import { flag, integer, string } from '../options.ts';
 
 /**
  * Resolves on the first SIGINT, SIGTERM or SIGHUP (installed before anything starts): the
@@ -40,13 +32,12 @@ function untilSignal(): { signalled: Promise<NodeJS.Signals>; dispose(): void } 
   };
 }
 
-export const dev: Command = {
+export const dev = defineCommand({
   path: ['dev'],
   summary: 'run the whole hub locally (nats-server, registry, ingest) until Ctrl-C',
-  help: `Usage: mosaic dev [--data-dir <dir>] [--federation <file>] [--port <n>] [--reseed]
-                  [--demo | --demo-again]
-
-Runs the hub on this machine: finds or fetches nats-server (>= 2.10), writes its
+  usage: `Usage: mosaic dev [--data-dir <dir>] [--federation <file>] [--port <n>] [--reseed]
+                  [--demo | --demo-again]`,
+  description: `Runs the hub on this machine: finds or fetches nats-server (>= 2.10), writes its
 configuration into the data dir and starts it with JetStream, loads the federation into
 the registry, and runs every hub service in this process. When it accepts reports it
 prints exactly one line on stdout:
@@ -68,47 +59,49 @@ The data dir keeps everything across restarts:
 
 The federation file seeds the registry only when the registry is empty; after that the
 registry is the source of truth and changes made with "mosaic agency" and "mosaic keys"
-survive restarts. --reseed replaces the registry with the file.
-
-Options:
-  --data-dir <dir>     where the hub keeps its state (default: .mosaic)
-  --federation <file>  federation file (default: the bundled demo federation: nl-police,
-                       de-bka, ro-dicot, ngo-lastrada and the group EU27; their signing
-                       keys are generated into <data-dir>/keys/)
-  --port <n>           NATS client port (default: the previous run's when free, else a
-                       free one; 0 = any free one)
-  --reseed             replace the registry with the federation file (registry changes
-                       made with the CLI are lost)
-  --demo               after start, publish a few example reports (re-issued now under
-                       fresh ids, copies in <data-dir>/examples/), show the replies, one
-                       rejection included, and the alerts they made (read, and so recorded
-                       as consulted, for those reports only); then keep running. Skipped
-                       (said on stderr) when the data dir already holds reports: a restart
-                       publishes and consumes nothing
-  --demo-again         the same, even when the data dir already holds reports
-  -h, --help           show this help
-
-Examples:
+survive restarts. --reseed replaces the registry with the file.`,
+  options: {
+    'data-dir': string({
+      placeholder: '<dir>',
+      description: 'where the hub keeps its state',
+      default: '.mosaic',
+    }),
+    federation: string({
+      placeholder: '<file>',
+      description:
+        'federation file (default: the bundled demo federation: nl-police, de-bka, ro-dicot, ngo-lastrada and the group EU27; their signing keys are generated into <data-dir>/keys/)',
+    }),
+    port: integer({
+      min: 0,
+      max: 65_535,
+      description:
+        "NATS client port (default: the previous run's when free, else a free one; 0 = any free one)",
+    }),
+    reseed: flag({
+      description:
+        'replace the registry with the federation file (registry changes made with the CLI are lost)',
+    }),
+    demo: flag({
+      description:
+        'after start, publish a few example reports (re-issued now under fresh ids, copies in <data-dir>/examples/), show the replies, one rejection included, and the alerts they made (read, and so recorded as consulted, for those reports only); then keep running. Skipped (said on stderr) when the data dir already holds reports: a restart publishes and consumes nothing',
+    }),
+    'demo-again': flag({
+      description: 'the same, even when the data dir already holds reports',
+    }),
+  },
+  footer: `Examples:
   mosaic dev
   mosaic dev --data-dir /var/lib/mosaic --federation deploy/federation.example.yaml --port 4222
+  # from another terminal, after --demo:
   npx mosaic publish --context .mosaic/contexts/de-bka.json --key .mosaic/keys/de-bka.jwk \\
-      .mosaic/examples/financial-flow.json      (from another terminal, after --demo)
+      .mosaic/examples/financial-flow.json
 
 Exit codes: 0 stopped by SIGINT/SIGTERM/SIGHUP, 1 invalid federation file (ERR_FEDERATION)
 or registry (ERR_REGISTRY), 2 usage error, 3 the hub could not start (nats-server, data
 dir, another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
-  options: {
-    'data-dir': { type: 'string', default: '.mosaic' },
-    federation: { type: 'string' },
-    port: { type: 'string' },
-    reseed: { type: 'boolean', default: false },
-    demo: { type: 'boolean', default: false },
-    'demo-again': { type: 'boolean', default: false },
-  },
   positionals: { min: 0, max: 0 },
-  async run(args, io) {
-    const port = parsePort(args.values['port']);
-    const federation = args.values['federation'];
+  async run({ values }, io) {
+    const { port, federation } = values;
     const signals = untilSignal();
     const log = createLogger({
       service: 'hub',
@@ -117,15 +110,15 @@ dir, another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
     let hub: Hub | undefined;
     try {
       hub = await startHub({
-        dataDir: String(args.values['data-dir']),
-        ...(typeof federation === 'string' ? { federationPath: federation } : {}),
+        dataDir: values['data-dir'],
+        ...(federation === undefined ? {} : { federationPath: federation }),
         ...(port === undefined ? {} : { port }),
-        reseed: args.values['reseed'] === true,
+        reseed: values.reseed,
         log,
       });
       writeLine(io.stdout, `mosaic: hub ready ${hub.url}`);
-      const again = args.values['demo-again'] === true;
-      if (args.values['demo'] === true || again) {
+      const again = values['demo-again'];
+      if (values.demo || again) {
         const demo = runDevDemo(hub, io, { again });
         // A signal during the demo still stops the hub.
         await Promise.race([demo, signals.signalled]);
@@ -138,4 +131,4 @@ dir, another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
       signals.dispose();
     }
   },
-};
+});

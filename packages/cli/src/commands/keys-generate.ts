@@ -1,43 +1,46 @@
 import { mkdir } from 'node:fs/promises';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { generateAgencyKey, writeAgencyKeyFiles } from '@mosaic/signing';
-import { requireOption, type Command } from '../command.ts';
+import { defineCommand } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { writeLine } from '../io.ts';
+import { string } from '../options.ts';
 
-export const keysGenerate: Command = {
+export const keysGenerate = defineCommand({
   path: ['keys', 'generate'],
   summary: 'create an agency Ed25519 signing key pair as JWK files',
-  help: `Usage: mosaic keys generate --agency <id> [--key-id <id>] [--out <dir>]
-
-Creates an Ed25519 key pair for an agency and writes two files into <dir> (created with
+  usage: 'Usage: mosaic keys generate --agency <id> [--key-id <id>] [--out <dir>]',
+  description: `Creates an Ed25519 key pair for an agency and writes two files into <dir> (created with
 mode 0700, parents included, when it does not exist):
   <agency>.<key-id>.private.jwk   the private key, mode 0600: keep it, never send it
   <agency>.<key-id>.public.jwk    the public key, to register with the federation
-The public JWK is printed on stdout. Existing files are never overwritten.
-
-Options:
-  --agency <id>    agency id, e.g. nl-police (lowercase letters, digits, '-')
-  --key-id <id>    key id within the agency (default: today's date and a random suffix,
-                   e.g. 20261123-1a2b3c4d)
-  --out <dir>      where to write the files (default: ./keys)
-  -h, --help       show this help
-
-Example:
+The public JWK is printed on stdout. Existing files are never overwritten.`,
+  options: {
+    agency: string({
+      placeholder: '<id>',
+      description: "agency id, e.g. nl-police (lowercase letters, digits, '-')",
+      required: true,
+    }),
+    'key-id': string({
+      placeholder: '<id>',
+      description:
+        "key id within the agency (default: today's date and a random suffix, e.g. 20261123-1a2b3c4d)",
+    }),
+    out: string({
+      placeholder: '<dir>',
+      description: 'where to write the files',
+      default: 'keys',
+      showDefault: './keys',
+    }),
+  },
+  footer: `Example:
   mosaic keys generate --agency nl-police --out ./keys
 
 Exit codes: 0 written, 2 usage error, 3 files could not be written.`,
-  options: {
-    agency: { type: 'string' },
-    'key-id': { type: 'string' },
-    out: { type: 'string', default: 'keys' },
-  },
   positionals: { min: 0, max: 0 },
-  async run(args, io) {
-    const agency = requireOption(args, 'agency', this);
-    const keyId = args.values['key-id'];
-    const pair = await generateAgencyKey(agency, typeof keyId === 'string' ? { keyId } : {});
-    const out = String(args.values['out']);
+  async run({ values }, io) {
+    const { agency, 'key-id': keyId, out } = values;
+    const pair = await generateAgencyKey(agency, keyId === undefined ? {} : { keyId });
     try {
       // Only the owner may list a directory of private keys; an existing one is left as it is.
       await mkdir(out, { recursive: true, mode: 0o700 });
@@ -54,4 +57,4 @@ Exit codes: 0 written, 2 usage error, 3 files could not be written.`,
     writeLine(io.stdout, JSON.stringify(pair.publicJwk));
     return ExitCode.Ok;
   },
-};
+});

@@ -2,25 +2,14 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import { connectAgency, type AgencyClient, type PublishReply } from '@mosaic/sdk';
-import { requireOption, type Command, type ParsedArgs } from '../command.ts';
+import { defineCommand, usageError } from '../command.ts';
 import { ExitCode, exitCodeOf } from '../exit-codes.ts';
 import { readInput, reportError, writeLine, type CliIo } from '../io.ts';
+import { flag, integer, string } from '../options.ts';
+import { progressBar } from '../progress.ts';
 
 const DEFAULT_CONCURRENCY = 32;
 const MAX_CONCURRENCY = 1024;
-const PROGRESS_INTERVAL_MS = 100;
-
-function concurrencyOf(args: ParsedArgs): number {
-  const raw = args.values['concurrency'];
-  if (raw === undefined) return DEFAULT_CONCURRENCY;
-  const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n >= 1 && n <= MAX_CONCURRENCY))
-    throw new MosaicError(
-      ErrorCode.Usage,
-      `mosaic publish: --concurrency must be an integer from 1 to ${MAX_CONCURRENCY}`,
-    );
-  return n;
-}
 
 async function publishOne(agency: AgencyClient, input: Uint8Array, io: CliIo): Promise<ExitCode> {
   const reply = await agency.publish(input);
@@ -53,49 +42,6 @@ async function openInput(
   }
 }
 
-class Progress {
-  readonly #io: CliIo;
-  /** The input's size in bytes when it is a regular file; unknown for a pipe. */
-  readonly #total: number | undefined;
-  readonly #started = performance.now();
-  readonly #enabled: boolean;
-  #last = 0;
-
-  constructor(io: CliIo, total: number | undefined) {
-    this.#io = io;
-    this.#total = total;
-    this.#enabled = (io.stderr as { isTTY?: boolean }).isTTY === true;
-  }
-
-  rate(done: number): number {
-    const seconds = (performance.now() - this.#started) / 1000;
-    return seconds > 0 ? done / seconds : 0;
-  }
-
-  elapsedSeconds(): number {
-    return (performance.now() - this.#started) / 1000;
-  }
-
-  update(done: number, bytesRead: number, force = false): void {
-    if (!this.#enabled) return;
-    const now = performance.now();
-    if (!force && now - this.#last < PROGRESS_INTERVAL_MS) return;
-    this.#last = now;
-    let text = `${done} published ${Math.round(this.rate(done))}/s`;
-    if (this.#total !== undefined && this.#total > 0) {
-      const share = Math.min(1, bytesRead / this.#total);
-      const width = 30;
-      const filled = Math.round(share * width);
-      text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(share * 100)}% ${text}`;
-    }
-    this.#io.stderr.write(`\r${text}\x1b[K`);
-  }
-
-  clear(): void {
-    if (this.#enabled) this.#io.stderr.write('\r\x1b[K');
-  }
-}
-
 interface Outcome {
   line: number;
   reply: PublishReply | { ok: false; code: string; message: string; details?: unknown };
@@ -109,7 +55,11 @@ async function publishNdjson(
 ): Promise<ExitCode> {
   const { input, bytes } = await openInput(source, io);
   const lines = createInterface({ input, crlfDelay: Infinity });
-  const progress = new Progress(io, bytes);
+  const progress = progressBar(io.stderr, {
+    ...(bytes === undefined ? {} : { total: bytes }),
+    of: 'bytes',
+    label: 'published',
+  });
   let bytesRead = 0;
   const done = new Map<number, Outcome>();
   const inFlight = new Set<Promise<void>>();
@@ -190,7 +140,7 @@ async function publishNdjson(
     io.stderr,
     `published ${written}: ${accepted} accepted` +
       ` (${duplicates} duplicates), ${rejected} rejected in ${seconds.toFixed(1)} s` +
-      ` (${Math.round(progress.rate(written))}/s)`,
+      ` (${Math.round(progress.rate())}/s)`,
   );
   if (unavailable !== undefined) {
     reportError(io.stderr, unavailable);
@@ -199,12 +149,11 @@ async function publishNdjson(
   return rejected > 0 ? ExitCode.Rejected : ExitCode.Ok;
 }
 
-export const publish: Command = {
+export const publish = defineCommand({
   path: ['publish'],
   summary: 'sign reports and submit them to the hub',
-  help: `Usage: mosaic publish --context <file> --key <private.jwk> [--ndjson] <report.json | ->
-
-Signs a report with the agency's key, submits it to the hub on the agency's NATS
+  usage: 'Usage: mosaic publish --context <file> --key <private.jwk> [--ndjson] <report.json | ->',
+  description: `Signs a report with the agency's key, submits it to the hub on the agency's NATS
 connection and prints the hub's reply as JSON on stdout:
   {"ok":true,"reportId":"…","seq":42,"duplicate":false}
   {"ok":false,"code":"ERR_…","message":"…","details":{…}}
@@ -216,37 +165,36 @@ published with at most --concurrency in flight; one reply is printed per report,
 order; refused lines are listed on stderr with their line number, then a summary. The
 input is read once, as it comes, so a pipe, a FIFO or <(command) works. When stderr is a
 terminal a progress line (count and rate; for a regular file also the share read) is
-drawn on it.
-
-Options:
-  --context <file>      the agency's context file (hub URL and NATS credentials)
-  --key <file>          the agency's private JWK
-  --ndjson              read one report per line
-  --concurrency <n>     reports in flight with --ndjson (1–${MAX_CONCURRENCY}, default ${DEFAULT_CONCURRENCY})
-  -h, --help            show this help
-
-Examples:
+drawn on it.`,
+  options: {
+    context: string({
+      placeholder: '<file>',
+      description: "the agency's context file (hub URL and NATS credentials)",
+      required: true,
+    }),
+    key: string({ placeholder: '<file>', description: "the agency's private JWK", required: true }),
+    ndjson: flag({ description: 'read one report per line' }),
+    concurrency: integer({
+      min: 1,
+      max: MAX_CONCURRENCY,
+      description: 'reports in flight with --ndjson',
+      showDefault: String(DEFAULT_CONCURRENCY),
+    }),
+  },
+  footer: `Examples:
   mosaic publish --context .mosaic/contexts/nl-police.json --key .mosaic/keys/nl-police.jwk report.json
   mosaic publish --context ctx.json --key key.jwk --ndjson --concurrency 64 reports.ndjson > replies.ndjson
 
 Exit codes: 0 accepted (also a duplicate; with --ndjson: all accepted),
             1 rejected by the hub or refused before sending (error <code>: <message> on stderr),
             2 usage error, 3 hub unreachable or unreadable context/key file.`,
-  options: {
-    context: { type: 'string' },
-    key: { type: 'string' },
-    ndjson: { type: 'boolean' },
-    concurrency: { type: 'string' },
-  },
   positionals: { min: 1, max: 1 },
-  async run(args, io) {
-    const context = requireOption(args, 'context', this);
-    const key = requireOption(args, 'key', this);
-    const source = args.positionals[0] ?? '-';
-    const ndjson = args.values['ndjson'] === true;
-    const concurrency = concurrencyOf(args);
-    if (!ndjson && args.values['concurrency'] !== undefined)
-      throw new MosaicError(ErrorCode.Usage, 'mosaic publish: --concurrency needs --ndjson');
+  async run({ values, positionals }, io) {
+    const { context, key, ndjson } = values;
+    const source = positionals[0] ?? '-';
+    const concurrency = values.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!ndjson && values.concurrency !== undefined)
+      throw usageError(publish, '--concurrency needs --ndjson');
     const input = ndjson ? undefined : await readInput(source, io);
     // A failure to connect or to reach the hub is reported like any other (exit 3).
     const agency = await connectAgency({ context, key });
@@ -257,4 +205,4 @@ Exit codes: 0 accepted (also a duplicate; with --ndjson: all accepted),
       await agency.close();
     }
   },
-};
+});

@@ -11,38 +11,41 @@ import {
   parseTime,
   replaySelects,
   resolveReplayRange,
-  type ReplaySelection,
+  type OperatorSession,
+  type ReplayRange as Range,
+  type ReplaySelection as Selection,
 } from '@mosaic/operator';
 import { keysFromHub } from '@mosaic/sdk';
 import { verifyReport, type KeyLookup } from '@mosaic/signing';
-import type { StoredMsg } from '@nats-io/jetstream';
+import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { requireOption, type Command, type ParsedArgs } from '../command.ts';
+import { defineCommand, usageError } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { checkOutputPath, guardOutput, writeLine } from '../io.ts';
-import { progressBar } from '../progress.ts';
+import { checkOutputPath, guardOutput, writeLine, type CliIo } from '../io.ts';
+import {
+  flag,
+  integer,
+  oneOf,
+  operatorContext,
+  reason,
+  string,
+  time,
+  type OptionValues,
+} from '../options.ts';
+import { progressBar, type Progress } from '../progress.ts';
 
-const STREAMS: Record<string, Stream> = {
+const STREAMS = {
   reports: Streams.Reports,
   alerts: Streams.Alerts,
   rejections: Streams.Rejections,
   audit: Streams.Audit,
-};
+} as const satisfies Record<string, Stream>;
 
 /** Verifications in flight while the output stays in stream order. */
 const VERIFY_WINDOW = 64;
 
 function usage(message: string): MosaicError {
-  return new MosaicError(ErrorCode.Usage, `mosaic replay: ${message} (see --help)`);
-}
-
-function seqOption(args: ParsedArgs, name: string): number | undefined {
-  const value = args.values[name];
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1)
-    throw usage(`--${name} must be a stream sequence (a positive integer)`);
-  return n;
+  return usageError({ path: ['replay'] }, `${message} (see --help)`);
 }
 
 const decoder = new TextDecoder();
@@ -63,51 +66,295 @@ function withRetired(federation: Federation, nc: NatsConnection): KeyLookup {
   };
 }
 
-export const replay: Command = {
+const replayOptions = {
+  context: operatorContext(),
+  stream: oneOf({
+    values: ['reports', 'alerts', 'rejections', 'audit'],
+    description: 'the stream to replay',
+    required: true,
+  }),
+  since: time({
+    accepts: 'utc-or-now',
+    description: 'messages JetStream stored at or after the time (inclusive)',
+  }),
+  until: time({
+    accepts: 'utc-or-now',
+    description: 'messages stored before the time (exclusive)',
+  }),
+  'from-seq': integer({ min: 1, description: 'the first stream sequence (inclusive)' }),
+  'to-seq': integer({ min: 1, description: 'the last stream sequence (inclusive)' }),
+  agency: string({
+    placeholder: '<id>',
+    description:
+      'reports: the issuer; alerts: the recipient; rejections: the submitting agency; audit: actor, issuer or a recipient',
+  }),
+  jurisdiction: string({
+    placeholder: '<cc>',
+    description: 'reports and alerts: the origin or a jurisdiction concerned',
+  }),
+  category: string({ placeholder: '<c>', description: 'reports and alerts: the category' }),
+  verify: flag({
+    description:
+      'reports and alerts: verify every signature with the key valid at the time the message was stored (a key revoked later still verifies reports stored before its revocation)',
+  }),
+  format: oneOf({
+    values: ['ndjson', 'csv'],
+    description: 'the output format',
+    default: 'ndjson',
+  }),
+  out: string({ placeholder: '<file>', description: 'write there instead of stdout' }),
+  reason: reason(),
+};
+
+/** What the command line asks for, checked across options; times resolved once, here. */
+interface Request {
+  context: string;
+  stream: Stream;
+  /** Reports or alerts: signed reports that can be filtered by content and verified. */
+  reportLike: boolean;
+  format: 'ndjson' | 'csv';
+  fromSeq?: number;
+  toSeq?: number;
+  sinceTime?: string;
+  untilTime?: string;
+  selection: Selection;
+  verify: boolean;
+  out?: string;
+  /** The audit stream to a file: an audit export rather than lines. */
+  exporting: boolean;
+  justification: string;
+}
+
+/** What the read–verify–write loop saw. */
+interface Outcome {
+  written: number;
+  failures: number;
+  firstFailure?: { seq: number; code: string; message: string };
+  /** When reading began (performance.now()): the rate covers reading to the end of writing. */
+  started: number;
+}
+
+/** Select: the options that exclude or need each other, and the filters. */
+function requestOf(values: OptionValues<typeof replayOptions>): Request {
+  const stream = STREAMS[values.stream];
+  const { since, until, 'from-seq': fromSeq, 'to-seq': toSeq } = values;
+  if (since !== undefined && fromSeq !== undefined)
+    throw usage('--since and --from-seq exclude each other');
+  if (until !== undefined && toSeq !== undefined)
+    throw usage('--until and --to-seq exclude each other');
+  const selection: Selection = {};
+  for (const key of ['agency', 'jurisdiction', 'category'] as const) {
+    const value = values[key];
+    if (value !== undefined) selection[key] = value;
+  }
+  const reportLike = stream === Streams.Reports || stream === Streams.Alerts;
+  if (!reportLike && (selection.jurisdiction !== undefined || selection.category !== undefined))
+    throw usage('--jurisdiction and --category apply to reports and alerts');
+  if (values.verify && !reportLike)
+    throw usage('--verify applies to reports and alerts (the audit log: mosaic audit verify)');
+  return {
+    context: values.context,
+    stream,
+    reportLike,
+    format: values.format,
+    ...(fromSeq === undefined ? {} : { fromSeq }),
+    ...(toSeq === undefined ? {} : { toSeq }),
+    ...(since === undefined ? {} : { sinceTime: parseTime(since, '--since') }),
+    ...(until === undefined ? {} : { untilTime: parseTime(until, '--until') }),
+    selection,
+    verify: values.verify,
+    ...(values.out === undefined ? {} : { out: values.out }),
+    exporting: stream === Streams.Audit && values.out !== undefined,
+    justification: values.reason,
+  };
+}
+
+/** Recorded before anything is disclosed: an aborted replay is still on the record. */
+async function recordReplay(op: OperatorSession, req: Request, range: Range): Promise<void> {
+  await op.record(req.exporting ? 'operator.export' : 'operator.replay', {
+    justification: req.justification,
+    details: {
+      stream: req.stream,
+      fromSeq: range.from,
+      toSeq: range.to,
+      ...(req.sinceTime === undefined ? {} : { since: req.sinceTime }),
+      ...(req.untilTime === undefined ? {} : { until: req.untilTime }),
+      ...req.selection,
+      verify: req.verify,
+      format: req.exporting ? 'audit-export' : req.format,
+      ...(req.out === undefined ? {} : { out: req.out }),
+    },
+  });
+}
+
+/** The audit stream and its checkpoints to an export file "mosaic audit verify" checks. */
+async function exportAudit(
+  jsm: JetStreamManager,
+  out: string,
+  range: Range,
+  progress: Progress,
+  io: CliIo,
+): Promise<ExitCode> {
+  const entries: AuditLogItem[] = [];
+  for await (const m of readStream(jsm, Streams.Audit, { from: range.from, to: range.to })) {
+    entries.push({ index: m.seq - 1, seq: m.seq, data: m.data });
+    progress.tick();
+  }
+  const checkpoints = (await readAuditCheckpoints(jsm)).filter((c) => c.size <= range.to);
+  await writeAuditExport(out, { entries, checkpoints });
+  progress.done();
+  writeLine(
+    io.stderr,
+    `exported ${entries.length} entries and ${checkpoints.length} checkpoints to ${out}`,
+  );
+  return ExitCode.Ok;
+}
+
+/** Write: one message as an NDJSON or CSV line. */
+function writeMessage(
+  sink: NodeJS.WritableStream,
+  req: Request,
+  m: StoredMsg,
+  verified: boolean | undefined,
+): void {
+  const time = m.time.toISOString();
+  if (req.format === 'csv') {
+    const sha = createHash('sha256').update(m.data).digest('hex');
+    writeLine(
+      sink,
+      [
+        String(m.seq),
+        time,
+        csvField(m.subject),
+        String(m.data.byteLength),
+        sha,
+        verified === undefined ? '' : String(verified),
+      ].join(','),
+    );
+    return;
+  }
+  const body = req.reportLike
+    ? { jws: decoder.decode(m.data) }
+    : req.stream === Streams.Audit
+      ? { entry: decodeEntry(m.data) }
+      : { record: JSON.parse(decoder.decode(m.data)) as unknown };
+  writeLine(
+    sink,
+    JSON.stringify({
+      stream: req.stream,
+      seq: m.seq,
+      time,
+      subject: m.subject,
+      ...body,
+      ...(verified === undefined ? {} : { verified }),
+    }),
+  );
+}
+
+/**
+ * Read, verify, write: the selected messages of the range in stream order, with up to
+ * VERIFY_WINDOW verifications in flight; a failure is named on stderr as it is found.
+ */
+async function replayMessages(
+  jsm: JetStreamManager,
+  req: Request,
+  range: Range,
+  keys: KeyLookup | undefined,
+  sink: NodeJS.WritableStream,
+  progress: Progress,
+  io: CliIo,
+): Promise<Outcome> {
+  const outcome: Outcome = { written: 0, failures: 0, started: performance.now() };
+  const check = async (m: StoredMsg): Promise<boolean> => {
+    if (keys === undefined) return true;
+    try {
+      await verifyReport(m.data, keys, { acceptRevokedBefore: m.time });
+      return true;
+    } catch (err) {
+      if (!isMosaicError(err)) throw err;
+      outcome.failures++;
+      writeLine(io.stderr, `seq ${m.seq}: ${err.code}: ${err.message}`);
+      if (outcome.firstFailure === undefined || m.seq < outcome.firstFailure.seq)
+        outcome.firstFailure = { seq: m.seq, code: err.code, message: err.message };
+      return false;
+    }
+  };
+  const window: { m: StoredMsg; ok: Promise<boolean> }[] = [];
+  const flush = async (limit: number): Promise<void> => {
+    while (window.length > limit) {
+      const head = window.shift();
+      if (head === undefined) break;
+      writeMessage(sink, req, head.m, req.verify ? await head.ok : undefined);
+      outcome.written++;
+    }
+  };
+  for await (const m of readStream(jsm, req.stream, { from: range.from, to: range.to })) {
+    progress.tick();
+    if (!replaySelects(req.stream, m, req.selection)) continue;
+    window.push({ m, ok: check(m) });
+    await flush(VERIFY_WINDOW);
+  }
+  await flush(0);
+  progress.done();
+  return outcome;
+}
+
+/** Ends the --out file and waits until it is written. */
+async function closeOut(sink: NodeJS.WritableStream & { end(): void }, out: string): Promise<void> {
+  sink.end();
+  try {
+    await finished(sink);
+  } catch (cause) {
+    throw new MosaicError(ErrorCode.Io, `cannot write ${out}: ${(cause as Error).message}`, {
+      details: { path: out },
+      cause,
+    });
+  }
+}
+
+/** Report: the summary on stderr, and the first verification failure, if any. */
+function reportOutcome(io: CliIo, req: Request, range: Range, outcome: Outcome): ExitCode {
+  const { written, failures, firstFailure } = outcome;
+  const seconds = (performance.now() - outcome.started) / 1000;
+  writeLine(
+    io.stderr,
+    `replayed ${written} of ${range.total} messages (${req.stream} seq ${range.from}..${range.to})` +
+      (req.verify ? `, ${written - failures} verified` : '') +
+      ` in ${seconds.toFixed(1)} s (${Math.round(range.total / Math.max(seconds, 1e-3))}/s)`,
+  );
+  if (firstFailure === undefined) return ExitCode.Ok;
+  writeLine(
+    io.stderr,
+    `error ${firstFailure.code}: ${failures} message(s) failed verification; the first is ${req.stream} seq ${firstFailure.seq}: ${firstFailure.message}`,
+  );
+  return ExitCode.Rejected;
+}
+
+export const replay = defineCommand({
   path: ['replay'],
   summary: 'replay a stream in order, optionally re-verifying every signature (operator, audited)',
-  help: `Usage: mosaic replay --context <operator.json> --stream reports|alerts|rejections|audit
+  usage: `Usage: mosaic replay --context <operator.json> --stream reports|alerts|rejections|audit
                      [--since <time> | --from-seq <n>] [--until <time> | --to-seq <n>]
                      [--agency <id>] [--jurisdiction <cc>] [--category <c>] [--verify]
-                     [--format ndjson|csv] [--out <file>] --reason "<justification>"
-
-Writes the selected messages of a hub stream in stream order, one per line, to stdout
+                     [--format ndjson|csv] [--out <file>] --reason "<justification>"`,
+  description: `Writes the selected messages of a hub stream in stream order, one per line, to stdout
 (or --out). The replay is itself recorded in the audit trail before any message is
 written (operator.replay, or operator.export for --stream audit --out, with the reason,
 the stream, the resolved sequence range and the filters).
 
-Boundaries:
-  --from-seq / --to-seq   exact stream sequences, both inclusive
-  --since <time>          messages JetStream stored at or after the time (inclusive)
-  --until <time>          messages stored before the time (exclusive)
-  Times are the stream's storage timestamps (RFC 3339 or "now"), not a report's issuedAt;
-  the range is resolved once at the start, so messages stored meanwhile are not included.
-
-Filters (applied within the range):
-  --agency <id>        reports: the issuer; alerts: the recipient; rejections: the
-                       submitting agency; audit: actor, issuer or a recipient
-  --jurisdiction <cc>  reports and alerts: the origin or a jurisdiction concerned
-  --category <c>       reports and alerts: the category
+Boundaries: --from-seq / --to-seq are exact stream sequences; --since and --until are the
+stream's storage timestamps (RFC 3339 or "now"), not a report's issuedAt; the range is
+resolved once at the start, so messages stored meanwhile are not included. Filters
+(--agency, --jurisdiction, --category) apply within the range.
 
 Output: NDJSON {"stream","seq","time","subject", "jws" (reports, alerts) | "record"
 (rejections) | "entry" (audit), "verified"?} or CSV seq,time,subject,size,sha256,verified.
 With --stream audit and --out, the file is an audit export (entries and signed
 checkpoints) that "mosaic audit verify --export <file> --jwks <hub.jwks>" checks offline.
 
-A progress bar (count of total, rate, ETA) is drawn on stderr when it is a terminal.
-
-Options:
-  --context <file>   the operator's context file (<data-dir>/contexts/operator.json)
-  --stream <s>       reports, alerts, rejections or audit
-  --verify           reports and alerts: verify every signature with the key valid at the
-                     time the message was stored (a key revoked later still verifies
-                     reports stored before its revocation)
-  --format <f>       ndjson (default) or csv
-  --out <file>       write there instead of stdout
-  --reason <text>    why (required; kept in the audit entry)
-  -h, --help         show this help
-
-Examples:
+A progress bar (count of total, rate, ETA) is drawn on stderr when it is a terminal.`,
+  options: replayOptions,
+  footer: `Examples:
   mosaic replay --context .mosaic/contexts/operator.json --stream reports --verify \\
       --since 2026-11-01T00:00:00Z --reason "case 2026/118, disclosure request" > r.ndjson
   mosaic replay --context .mosaic/contexts/operator.json --stream audit \\
@@ -117,202 +364,33 @@ Exit codes: 0 replayed (and verified), 1 a message failed verification (the firs
 failing sequence is named), 2 usage error (also: no --reason), 3 context or hub
 unavailable, permission denied, or --out cannot be written (checked before the replay is
 recorded: its directory must exist).`,
-  options: {
-    context: { type: 'string' },
-    stream: { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    'from-seq': { type: 'string' },
-    'to-seq': { type: 'string' },
-    agency: { type: 'string' },
-    jurisdiction: { type: 'string' },
-    category: { type: 'string' },
-    verify: { type: 'boolean' },
-    format: { type: 'string' },
-    out: { type: 'string' },
-    reason: { type: 'string' },
-  },
   positionals: { min: 0, max: 0 },
-  async run(args, io) {
-    const context = requireOption(args, 'context', this);
-    const streamName = requireOption(args, 'stream', this);
-    const justification = requireOption(args, 'reason', this);
-    const stream = STREAMS[streamName];
-    if (stream === undefined) throw usage('--stream must be reports, alerts, rejections or audit');
-    const format = (args.values['format'] as string | undefined) ?? 'ndjson';
-    if (format !== 'ndjson' && format !== 'csv') throw usage('--format must be ndjson or csv');
-    const fromSeq = seqOption(args, 'from-seq');
-    const toSeq = seqOption(args, 'to-seq');
-    const since = args.values['since'] as string | undefined;
-    const until = args.values['until'] as string | undefined;
-    if (since !== undefined && fromSeq !== undefined)
-      throw usage('--since and --from-seq exclude each other');
-    if (until !== undefined && toSeq !== undefined)
-      throw usage('--until and --to-seq exclude each other');
-    const sinceTime = since === undefined ? undefined : parseTime(since, '--since');
-    const untilTime = until === undefined ? undefined : parseTime(until, '--until');
-    const selection: ReplaySelection = {};
-    for (const key of ['agency', 'jurisdiction', 'category'] as const) {
-      const value = args.values[key];
-      if (typeof value === 'string') selection[key] = value;
-    }
-    const reportLike = stream === Streams.Reports || stream === Streams.Alerts;
-    if (!reportLike && (selection.jurisdiction !== undefined || selection.category !== undefined))
-      throw usage('--jurisdiction and --category apply to reports and alerts');
-    const verify = args.values['verify'] === true;
-    if (verify && !reportLike)
-      throw usage('--verify applies to reports and alerts (the audit log: mosaic audit verify)');
-    const out = args.values['out'] as string | undefined;
-    const exporting = stream === Streams.Audit && out !== undefined;
-
+  async run({ values }, io) {
+    const req = requestOf(values);
     // Before anything is recorded: an export that cannot be written must not be on the record.
-    if (out !== undefined) await checkOutputPath(out);
+    if (req.out !== undefined) await checkOutputPath(req.out);
 
-    await using op = await connectOperator(context);
-    const jsm = op.jsm;
-    const { from, to, total } = await resolveReplayRange(jsm, stream, {
-      fromSeq,
-      toSeq,
-      since: sinceTime,
-      until: untilTime,
+    await using op = await connectOperator(req.context);
+    const range = await resolveReplayRange(op.jsm, req.stream, {
+      ...(req.fromSeq === undefined ? {} : { fromSeq: req.fromSeq }),
+      ...(req.toSeq === undefined ? {} : { toSeq: req.toSeq }),
+      ...(req.sinceTime === undefined ? {} : { since: req.sinceTime }),
+      ...(req.untilTime === undefined ? {} : { until: req.untilTime }),
     });
-    const federation = verify ? await op.federation() : undefined;
+    const federation = req.verify ? await op.federation() : undefined;
     const keys = federation === undefined ? undefined : withRetired(federation, op.nc);
+    await recordReplay(op, req, range);
 
-    // Recorded before anything is disclosed: an aborted replay is still on the record.
-    await op.record(exporting ? 'operator.export' : 'operator.replay', {
-      justification,
-      details: {
-        stream,
-        fromSeq: from,
-        toSeq: to,
-        ...(sinceTime === undefined ? {} : { since: sinceTime }),
-        ...(untilTime === undefined ? {} : { until: untilTime }),
-        ...selection,
-        verify,
-        format: exporting ? 'audit-export' : format,
-        ...(out === undefined ? {} : { out }),
-      },
-    });
+    const progress = progressBar(io.stderr, { total: range.total });
+    if (req.exporting && req.out !== undefined)
+      return await exportAudit(op.jsm, req.out, range, progress, io);
 
-    const progress = progressBar(io.stderr, total);
-    if (exporting) {
-      const entries: AuditLogItem[] = [];
-      for await (const m of readStream(jsm, stream, { from, to })) {
-        entries.push({ index: m.seq - 1, seq: m.seq, data: m.data });
-        progress.tick();
-      }
-      const checkpoints = (await readAuditCheckpoints(jsm)).filter((c) => c.size <= to);
-      await writeAuditExport(out, { entries, checkpoints });
-      progress.done();
-      writeLine(
-        io.stderr,
-        `exported ${entries.length} entries and ${checkpoints.length} checkpoints to ${out}`,
-      );
-      return ExitCode.Ok;
-    }
-
-    const sink = out === undefined ? io.stdout : createWriteStream(out);
-    if (out !== undefined) guardOutput(sink, out);
-    if (format === 'csv') writeLine(sink, 'seq,time,subject,size,sha256,verified');
-    let written = 0;
-    let firstFailure: { seq: number; code: string; message: string } | undefined;
-    let failures = 0;
-    const emit = (m: StoredMsg, verified: boolean | undefined): void => {
-      const time = m.time.toISOString();
-      if (format === 'csv') {
-        const sha = createHash('sha256').update(m.data).digest('hex');
-        writeLine(
-          sink,
-          [
-            String(m.seq),
-            time,
-            csvField(m.subject),
-            String(m.data.byteLength),
-            sha,
-            verified === undefined ? '' : String(verified),
-          ].join(','),
-        );
-      } else {
-        const body = reportLike
-          ? { jws: decoder.decode(m.data) }
-          : stream === Streams.Audit
-            ? { entry: decodeEntry(m.data) }
-            : { record: JSON.parse(decoder.decode(m.data)) as unknown };
-        writeLine(
-          sink,
-          JSON.stringify({
-            stream,
-            seq: m.seq,
-            time,
-            subject: m.subject,
-            ...body,
-            ...(verified === undefined ? {} : { verified }),
-          }),
-        );
-      }
-      written++;
-    };
-    const check = async (m: StoredMsg): Promise<boolean> => {
-      if (keys === undefined) return true;
-      try {
-        await verifyReport(m.data, keys, { acceptRevokedBefore: m.time });
-        return true;
-      } catch (err) {
-        if (!isMosaicError(err)) throw err;
-        failures++;
-        writeLine(io.stderr, `seq ${m.seq}: ${err.code}: ${err.message}`);
-        if (firstFailure === undefined || m.seq < firstFailure.seq)
-          firstFailure = { seq: m.seq, code: err.code, message: err.message };
-        return false;
-      }
-    };
-    const window: { m: StoredMsg; ok: Promise<boolean> }[] = [];
-    const flush = async (limit: number): Promise<void> => {
-      while (window.length > limit) {
-        const head = window.shift();
-        if (head === undefined) break;
-        emit(head.m, verify ? await head.ok : undefined);
-      }
-    };
-    const started = performance.now();
-    for await (const m of readStream(jsm, stream, { from, to })) {
-      progress.tick();
-      if (!replaySelects(stream, m, selection)) continue;
-      window.push({ m, ok: check(m) });
-      await flush(VERIFY_WINDOW);
-    }
-    await flush(0);
-    progress.done();
-    if (sink !== io.stdout) {
-      (sink as NodeJS.WritableStream & { end(): void }).end();
-      try {
-        await finished(sink as NodeJS.WritableStream);
-      } catch (cause) {
-        throw new MosaicError(
-          ErrorCode.Io,
-          `cannot write ${String(out)}: ${(cause as Error).message}`,
-          {
-            details: { path: out },
-            cause,
-          },
-        );
-      }
-    }
-    const seconds = (performance.now() - started) / 1000;
-    writeLine(
-      io.stderr,
-      `replayed ${written} of ${total} messages (${stream} seq ${from}..${to})` +
-        (verify ? `, ${written - failures} verified` : '') +
-        ` in ${seconds.toFixed(1)} s (${Math.round(total / Math.max(seconds, 1e-3))}/s)`,
-    );
-    if (firstFailure !== undefined) {
-      writeLine(
-        io.stderr,
-        `error ${firstFailure.code}: ${failures} message(s) failed verification; the first is ${stream} seq ${firstFailure.seq}: ${firstFailure.message}`,
-      );
-      return ExitCode.Rejected;
-    }
-    return ExitCode.Ok;
+    const file = req.out === undefined ? undefined : createWriteStream(req.out);
+    if (file !== undefined && req.out !== undefined) guardOutput(file, req.out);
+    const sink = file ?? io.stdout;
+    if (req.format === 'csv') writeLine(sink, 'seq,time,subject,size,sha256,verified');
+    const outcome = await replayMessages(op.jsm, req, range, keys, sink, progress, io);
+    if (file !== undefined && req.out !== undefined) await closeOut(file, req.out);
+    return reportOutcome(io, req, range, outcome);
   },
-};
+});

@@ -1,50 +1,41 @@
 import { parseSubscriptionRules } from '@mosaic/federation';
 import { connectOperator } from '@mosaic/operator';
-import { requireOption, type Command } from '../command.ts';
+import { defineCommand } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { readInput, writeLine } from '../io.ts';
+import { operatorContext, reason, string } from '../options.ts';
 
-const contextHelp = `  --context <file>  the operator's context file (<data-dir>/contexts/operator.json);
-                    the broker refuses any other identity (exit 3)`;
+const agencyOption = () =>
+  string({ placeholder: '<id>', description: 'the agency', required: true });
 
-export const rulesShow: Command = {
+export const rulesShow = defineCommand({
   path: ['rules', 'show'],
   summary: "print an agency's subscription rules as JSON (operator)",
-  help: `Usage: mosaic rules show --context <operator.json> --agency <id>
-
-Prints the agency's subscription rules from the registry of the running hub as a JSON
+  usage: 'Usage: mosaic rules show --context <operator.json> --agency <id>',
+  description: `Prints the agency's subscription rules from the registry of the running hub as a JSON
 list on stdout — the input "mosaic rules set" takes. Each rule: jurisdictions, categories,
-optional indicatorTypes, minimum grades, maxTlp (docs/policy.md, P10-interest).
-
-Options:
-${contextHelp}
-  --agency <id>     the agency
-  -h, --help        show this help
-
-Example:
+optional indicatorTypes, minimum grades, maxTlp (docs/policy.md, P10-interest).`,
+  options: { context: operatorContext(), agency: agencyOption() },
+  footer: `Example:
   mosaic rules show --context .mosaic/contexts/operator.json --agency de-bka > rules.json
 
 Exit codes: 0 shown, 1 no such agency (ERR_AGENCY_UNKNOWN), 2 usage error, 3 context or
 hub unavailable, or permission denied.`,
-  options: { context: { type: 'string' }, agency: { type: 'string' } },
   positionals: { min: 0, max: 0 },
-  async run(args, io) {
-    const context = requireOption(args, 'context', this);
-    const id = requireOption(args, 'agency', this);
-    await using op = await connectOperator(context);
-    const agency = await op.agency(id);
+  async run({ values }, io) {
+    await using op = await connectOperator(values.context);
+    const agency = await op.agency(values.agency);
     writeLine(io.stdout, JSON.stringify(agency.subscriptions, null, 2));
     return ExitCode.Ok;
   },
-};
+});
 
-export const rulesSet: Command = {
+export const rulesSet = defineCommand({
   path: ['rules', 'set'],
   summary: "replace an agency's subscription rules on the running hub (operator)",
-  help: `Usage: mosaic rules set --context <operator.json> --agency <id> --file <rules.yaml|rules.json|->
-                      --reason "<justification>"
-
-Replaces the agency's subscription rules in the registry of the running hub. The file
+  usage: `Usage: mosaic rules set --context <operator.json> --agency <id> --file <rules.yaml|rules.json|->
+                      --reason "<justification>"`,
+  description: `Replaces the agency's subscription rules in the registry of the running hub. The file
 holds a list of rules (or {"subscriptions": [...]}, as in a federation file's agency
 entry); it is validated with the federation's subscription rule schema and checked
 against the registry (known jurisdictions and groups). An empty list unsubscribes.
@@ -52,16 +43,18 @@ The router applies the new rules to reports it routes from then on — no restar
 already routed are not withdrawn, and old reports are not routed again. Retractions and
 superseding reports still reach the agency when it received the original.
 The change is recorded in the audit trail (registry.changed) with the reason.
-Prints {"agency","rules","revision"} on stdout.
-
-Options:
-${contextHelp}
-  --agency <id>     the agency
-  --file <file>     the rules (YAML or JSON), "-" for standard input
-  --reason <text>   why (required; kept in the audit entry)
-  -h, --help        show this help
-
-Example:
+Prints {"agency","rules","revision"} on stdout.`,
+  options: {
+    context: operatorContext(),
+    agency: agencyOption(),
+    file: string({
+      placeholder: '<file>',
+      description: 'the rules (YAML or JSON), "-" for standard input',
+      required: true,
+    }),
+    reason: reason(),
+  },
+  footer: `Example:
   mosaic rules show --context .mosaic/contexts/operator.json --agency de-bka > rules.json
   # edit rules.json
   mosaic rules set --context .mosaic/contexts/operator.json --agency de-bka --file rules.json \\
@@ -70,18 +63,9 @@ Example:
 Exit codes: 0 set, 1 invalid rules or conflict with the registry (ERR_FEDERATION,
 ERR_AGENCY_UNKNOWN, ERR_REGISTRY_CONFLICT), 2 usage error (also: no --reason), 3 file, context or hub
 unavailable, or permission denied.`,
-  options: {
-    context: { type: 'string' },
-    agency: { type: 'string' },
-    file: { type: 'string' },
-    reason: { type: 'string' },
-  },
   positionals: { min: 0, max: 0 },
-  async run(args, io) {
-    const context = requireOption(args, 'context', this);
-    const agency = requireOption(args, 'agency', this);
-    const file = requireOption(args, 'file', this);
-    const justification = requireOption(args, 'reason', this);
+  async run({ values }, io) {
+    const { context, agency, file, reason: justification } = values;
     const text = new TextDecoder().decode(await readInput(file, io));
     const rules = parseSubscriptionRules(text, { source: file === '-' ? 'stdin' : file });
     await using op = await connectOperator(context);
@@ -96,4 +80,4 @@ unavailable, or permission denied.`,
     );
     return ExitCode.Ok;
   },
-};
+});

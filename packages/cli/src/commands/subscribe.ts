@@ -1,56 +1,9 @@
-import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { connectAgency, type Alert, type AgencyClient, type SubscribeSummary } from '@mosaic/sdk';
-import { readPublicKeyFile, type KeyLookup } from '@mosaic/signing';
-import { requireOption, type Command, type ParsedArgs } from '../command.ts';
+import { readPublicKeyFile } from '@mosaic/signing';
+import { defineCommand, usageError } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { writeLine, writeOut, type CliIo } from '../io.ts';
-
-const RFC3339 =
-  /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
-
-function usage(message: string): MosaicError {
-  return new MosaicError(ErrorCode.Usage, `mosaic subscribe: ${message}`);
-}
-
-function maxOf(args: ParsedArgs): number | undefined {
-  const raw = args.values['max'];
-  if (raw === undefined) return undefined;
-  const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(Number.isSafeInteger(n) && n >= 1)) throw usage('--max must be a positive integer');
-  return n;
-}
-
-function sinceOf(args: ParsedArgs): Date | undefined {
-  const raw = args.values['since'];
-  if (raw === undefined) return undefined;
-  const time = typeof raw === 'string' && RFC3339.test(raw) ? new Date(raw) : undefined;
-  if (time === undefined || Number.isNaN(time.getTime()))
-    throw usage('--since must be an RFC 3339 time (2025-06-01T00:00:00Z) or a date (2025-06-01)');
-  return time;
-}
-
-/** --reconnect-timeout: 90, 90s, 2m or 500ms; in ms. */
-function reconnectTimeoutOf(args: ParsedArgs): number | undefined {
-  const raw = args.values['reconnect-timeout'];
-  if (raw === undefined) return undefined;
-  const m = typeof raw === 'string' ? /^(\d+)(ms|s|m)?$/.exec(raw) : null;
-  if (m === null) throw usage('--reconnect-timeout must be a duration such as 60s, 2m or 500ms');
-  const unit = { ms: 1, s: 1_000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm'];
-  return Number(m[1]) * unit;
-}
-
-async function keysOf(args: ParsedArgs): Promise<KeyLookup | undefined> {
-  const source = args.values['key-source'];
-  const jwks = args.values['jwks'];
-  if (source !== undefined && source !== 'hub')
-    throw usage(
-      `--key-source must be "hub" (or give --jwks <file>), not ${JSON.stringify(source)}`,
-    );
-  if (jwks === undefined) return undefined;
-  if (source !== undefined) throw usage('--key-source hub and --jwks exclude each other');
-  if (typeof jwks !== 'string' || jwks === '') throw usage('--jwks needs a file');
-  return readPublicKeyFile(jwks);
-}
+import { duration, flag, integer, oneOf, string, time } from '../options.ts';
 
 /** One NDJSON line: the report is the one the originator signed, parsed from its exact bytes. */
 function line(alert: Alert): string {
@@ -76,14 +29,13 @@ function summaryLine(s: SubscribeSummary): string {
   return `subscribe: ${parts.join(', ')}; stopped: ${why}`;
 }
 
-export const subscribe: Command = {
+export const subscribe = defineCommand({
   path: ['subscribe'],
   summary: 'print your agency’s alerts (verified end to end) as NDJSON',
-  help: `Usage: mosaic subscribe --context <file> [--key-source hub | --jwks <file>]
+  usage: `Usage: mosaic subscribe --context <file> [--key-source hub | --jwks <file>]
                         [--follow [--reconnect-timeout <duration>]] [--max <n>]
-                        [--since <time>]
-
-Reads the alerts the hub routed to your agency from your durable consumer, in the order
+                        [--since <time>]`,
+  description: `Reads the alerts the hub routed to your agency from your durable consumer, in the order
 the hub stored them, verifies each originator's signature yourself and prints one JSON
 line per alert on stdout:
   {"id":"<issuer>/<reportId>/<you>","kind":"report","originator":"de-bka","reportId":"…",
@@ -102,26 +54,39 @@ to stderr and they are not delivered again.
 Keys: by default the originators' public keys come from the hub's public-keys bucket
 (mosaic-keys, kept equal to the registry). Not trusting the hub with them? Pin them:
 --jwks <file> with a JWKS you obtained out of band (validity in mosaic:notBefore,
-mosaic:notAfter, mosaic:revokedAt); alerts signed by other keys are then refused.
-
-Options:
-  --context <file>      your agency's context file (hub URL and NATS credentials)
-  --key-source hub      verify with the keys the hub distributes (the default)
-  --jwks <file>         verify only with the keys of this JWK/JWKS file
-  --follow              keep waiting for new alerts until Ctrl-C (which stops after
-                        acknowledging what was printed); default: exit when none is pending
-  --max <n>             stop after printing n alerts
-  --reconnect-timeout <duration>
-                        with --follow: how long the hub may stay unreachable (a restart)
-                        before giving up with exit 3; meanwhile it reconnects and resumes
-                        (60s, 2m, 500ms; default 60s)
-  --since <time>        acknowledge, without printing, pending alerts the hub stored before
-                        <time> (RFC 3339 or YYYY-MM-DD, UTC): your consumer is durable, so
-                        this only skips ahead — it never replays alerts already printed, and
-                        the skipped ones are not offered again (their count goes to stderr)
-  -h, --help            show this help
-
-Examples:
+mosaic:notAfter, mosaic:revokedAt); alerts signed by other keys are then refused.`,
+  options: {
+    context: string({
+      placeholder: '<file>',
+      description: "your agency's context file (hub URL and NATS credentials)",
+      required: true,
+    }),
+    'key-source': oneOf({
+      values: ['hub'],
+      placeholder: 'hub',
+      description: 'verify with the keys the hub distributes (the default)',
+    }),
+    jwks: string({
+      placeholder: '<file>',
+      description: 'verify only with the keys of this JWK/JWKS file',
+    }),
+    follow: flag({
+      description:
+        'keep waiting for new alerts until Ctrl-C (which stops after acknowledging what was printed); default: exit when none is pending',
+    }),
+    max: integer({ min: 1, description: 'stop after printing n alerts' }),
+    'reconnect-timeout': duration({
+      description:
+        'with --follow: how long the hub may stay unreachable (a restart) before giving up with exit 3; meanwhile it reconnects and resumes (60s, 2m, 500ms)',
+      showDefault: '60s',
+    }),
+    since: time({
+      accepts: 'rfc3339-or-date',
+      description:
+        'acknowledge, without printing, pending alerts the hub stored before <time> (RFC 3339 or YYYY-MM-DD, UTC): your consumer is durable, so this only skips ahead — it never replays alerts already printed, and the skipped ones are not offered again (their count goes to stderr)',
+    }),
+  },
+  footer: `Examples:
   mosaic subscribe --context .mosaic/contexts/ro-dicot.json > alerts.ndjson
   mosaic subscribe --context ctx.json --follow | jq -c '{kind, originator, reportId}'
   mosaic subscribe --context ctx.json --jwks federation-keys.jwks --max 10
@@ -129,23 +94,13 @@ Examples:
 Exit codes: 0 ok, 1 at least one alert refused (failed verification), 2 usage error,
             3 hub unreachable (following: longer than --reconnect-timeout), no alerts
             consumer yet, unreadable context or JWKS file.`,
-  options: {
-    context: { type: 'string' },
-    'key-source': { type: 'string' },
-    jwks: { type: 'string' },
-    follow: { type: 'boolean' },
-    max: { type: 'string' },
-    since: { type: 'string' },
-    'reconnect-timeout': { type: 'string' },
-  },
   positionals: { min: 0, max: 0 },
-  async run(args, io: CliIo) {
-    const context = requireOption(args, 'context', this);
-    const max = maxOf(args);
-    const since = sinceOf(args);
-    const keys = await keysOf(args);
-    const reconnectTimeoutMs = reconnectTimeoutOf(args);
-    const follow = args.values['follow'] === true;
+  async run({ values }, io: CliIo) {
+    const { context, max, follow, jwks, 'reconnect-timeout': reconnectTimeoutMs } = values;
+    const since = values.since === undefined ? undefined : new Date(values.since);
+    if (jwks !== undefined && values['key-source'] !== undefined)
+      throw usageError(subscribe, '--key-source hub and --jwks exclude each other');
+    const keys = jwks === undefined ? undefined : await readPublicKeyFile(jwks);
     const agency: AgencyClient = await connectAgency({ context });
     const controller = new AbortController();
     const stop = (): void => {
@@ -175,4 +130,4 @@ Exit codes: 0 ok, 1 at least one alert refused (failed verification), 2 usage er
       await agency.close();
     }
   },
-};
+});
