@@ -168,7 +168,7 @@ describe('mosaic replay over a few thousand reports', () => {
     ];
     const tty = await mosaic(argv, '', { tty: true });
     expect(tty.code).toBe(0);
-    expect(tty.stderr).toMatch(/\r\[#{24}\] 3000\/3000 100% \d+\/s ETA 0s/);
+    expect(tty.stderr).toMatch(/\r\[#{30}\] 100% 3000\/3000 \d+\/s ETA 0s/);
     const piped = await mosaic(argv);
     expect(piped.code).toBe(0);
     expect(piped.stderr).not.toMatch(/\r|ETA/);
