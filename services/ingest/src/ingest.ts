@@ -12,7 +12,14 @@ import {
   reportSubject,
 } from '@mosaic/protocol';
 import { type RegistryView } from '@mosaic/federation';
-import { createLogger, type Logger } from '@mosaic/log';
+import type { Logger } from '@mosaic/log';
+import {
+  drainSubscription,
+  limit,
+  serviceHandle,
+  serviceLogger,
+  type Service,
+} from '@mosaic/service';
 import { DEFAULT_MAX_JWS_BYTES, reportIdentity, verifyReport } from '@mosaic/signing';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import {
@@ -74,11 +81,11 @@ export interface IngestOptions {
   audit?: AuditClient;
 }
 
-/** A running ingest instance. */
-export interface IngestService extends AsyncDisposable {
-  /** Stops taking submissions, finishes (stores and answers) those in hand, then resolves. */
-  stop(): Promise<void>;
-}
+/**
+ * A running ingest instance. `stop()` stops taking submissions, finishes (stores and
+ * answers) those in hand, then resolves.
+ */
+export type IngestService = Service;
 
 interface Submission {
   agency: string;
@@ -350,17 +357,6 @@ function unaudited(err: unknown): IngestReply {
   };
 }
 
-function serviceLogger(log: Logger | undefined): Logger {
-  if (log === undefined) return createLogger({ service: 'ingest' });
-  const bindings = log.bindings() as { service?: unknown };
-  if (bindings.service === 'ingest') return log;
-  // Inside another process (mosaic dev) the root logger names that service; pino would
-  // repeat a re-bound key, so ingest names itself as a component there.
-  return log.child(
-    bindings.service === undefined ? { service: 'ingest' } : { component: 'ingest' },
-  );
-}
-
 /**
  * Starts an ingest instance: serves `mosaic.ingest.*` in queue group `ingest` (run several
  * for more throughput), verifies each submission, stores it in REPORTS or REJECTIONS and
@@ -374,7 +370,7 @@ function serviceLogger(log: Logger | undefined): Logger {
  */
 export async function startIngest(options: IngestOptions): Promise<IngestService> {
   const { nc, registry } = options;
-  const log = serviceLogger(options.log);
+  const log = serviceLogger('ingest', options.log);
   const ctx: Context = {
     accounts: options.accounts,
     audit: options.audit,
@@ -385,13 +381,16 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
     maxAgeMs: options.maxReportAgeMs ?? DEFAULT_MAX_REPORT_AGE_MS,
     now: options.now ?? (() => new Date()),
   };
-  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_INGEST_CONCURRENCY);
+  const tasks = limit<Msg>(options.concurrency ?? DEFAULT_INGEST_CONCURRENCY, {
+    onError: (err) => {
+      log.error({ err }, 'submission handler failed');
+    },
+  });
   const sub = nc.subscribe(INGEST_WILDCARD, { queue: QueueGroups.Ingest });
-  const inFlight = new Set<Promise<void>>();
 
   const run = async (): Promise<void> => {
     for await (const msg of sub) {
-      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      await tasks.free();
       const submission = submissionOf(msg, ctx.now());
       if (submission === undefined) {
         // A stored message the broker delivered here for a pull whose reply named an ingest
@@ -406,30 +405,23 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
         );
         continue;
       }
-      const task = handle(nc, submission, ctx, log).catch((err: unknown) => {
-        log.error({ err }, 'submission handler failed');
-      });
-      inFlight.add(task);
-      void task.finally(() => inFlight.delete(task));
+      void tasks.run(msg, () => handle(nc, submission, ctx, log));
     }
-    await Promise.all(inFlight);
+    await tasks.idle();
   };
   const loop = run();
   // Make sure the server registered the subscription before callers publish.
   await nc.flush();
-  log.info({ subject: INGEST_WILDCARD, queue: QueueGroups.Ingest, concurrency }, 'ingest ready');
+  log.info(
+    { subject: INGEST_WILDCARD, queue: QueueGroups.Ingest, concurrency: tasks.max },
+    'ingest ready',
+  );
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (!nc.isClosed()) await sub.drain();
-      else sub.unsubscribe();
-      await loop;
-      log.info('ingest stopped');
-    })();
-    return stopping;
-  };
-  return { stop, [Symbol.asyncDispose]: stop };
+  return serviceHandle(async () => {
+    await drainSubscription(nc, sub);
+    await loop;
+    log.info('ingest stopped');
+  });
 }
 
 /** The submission a message carries; undefined when its subject is no ingest subject. */

@@ -4,7 +4,8 @@ import type { Report } from '@mosaic/contract';
 import { ErrorCode, isMosaicError } from '@mosaic/errors';
 import { AlertKind, ROUTER_CONSUMER, Streams, parseReportSubject } from '@mosaic/protocol';
 import { type Federation, type RegistryView } from '@mosaic/federation';
-import { createLogger, type Logger } from '@mosaic/log';
+import type { Logger } from '@mosaic/log';
+import { limit, serviceHandle, serviceLogger, type Limit, type Service } from '@mosaic/service';
 import {
   Clause,
   buildPolicyIndex,
@@ -69,24 +70,13 @@ export interface RouterOptions {
   audit?: AuditClient;
 }
 
-/** A running router instance. */
-export interface RouterService extends AsyncDisposable {
-  /** Stops taking reports, finishes (publishes and acks) those in hand, then resolves. */
-  stop(): Promise<void>;
-}
+/**
+ * A running router instance. `stop()` stops taking reports, finishes (publishes and acks)
+ * those in hand, then resolves.
+ */
+export type RouterService = Service;
 
 type Outcome = 'routed' | 'blocked' | 'deferred' | 'terminated' | 'retry';
-
-function serviceLogger(log: Logger | undefined): Logger {
-  if (log === undefined) return createLogger({ service: 'router' });
-  const bindings = log.bindings() as { service?: unknown };
-  if (bindings.service === 'router') return log;
-  // Inside another process (mosaic dev) the root logger names that service; pino would
-  // repeat a re-bound key, so the router names itself as a component there.
-  return log.child(
-    bindings.service === undefined ? { service: 'router' } : { component: 'router' },
-  );
-}
 
 /** What an alert for this report announces. */
 function alertKind(report: Report): AlertKind {
@@ -102,7 +92,7 @@ class Router {
   readonly #now: () => Date;
   readonly #audit: AuditClient | undefined;
   /** Reports being routed by this instance, by REPORTS sequence. */
-  readonly inFlight = new Map<number, Promise<void>>();
+  readonly inFlight: Limit<number>;
   /**
    * REPORTS sequences this instance has finished (alerts stored) and not yet seen below the
    * consumer's ack floor; pruned as the floor passes them.
@@ -115,8 +105,14 @@ class Router {
     registry: RegistryView,
     log: Logger,
     now: () => Date,
+    concurrency: number,
     audit?: AuditClient,
   ) {
+    this.inFlight = limit(concurrency, {
+      onError: (err) => {
+        log.error({ err, code: ErrorCode.Internal }, 'report handler failed');
+      },
+    });
     this.#audit = audit;
     this.#store = store;
     this.#registry = registry;
@@ -159,7 +155,7 @@ class Router {
     const seq = await this.#store.reportSeq(issuer, reportId);
     // Ingest stored the referenced report before this one; absent only if it was never stored.
     if (seq === undefined || seq >= ownSeq) return true;
-    const running = this.inFlight.get(seq);
+    const running = this.inFlight.running(seq);
     if (running !== undefined) await running;
     if (this.#settled.has(seq)) return true;
     return seq <= (await this.ackFloor());
@@ -362,9 +358,8 @@ async function ensureAlertsConsumers(
  */
 export async function startRouter(options: RouterOptions): Promise<RouterService> {
   const { nc, registry } = options;
-  const log = serviceLogger(options.log);
+  const log = serviceLogger('router', options.log);
   const store = await AlertStore.open(nc, options.timeoutMs ?? 5_000);
-  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_ROUTER_CONCURRENCY);
   const maxAckPending = options.maxAckPending ?? DEFAULT_ROUTER_MAX_ACK_PENDING;
 
   if (!(await store.consumerExists(Streams.Reports, ROUTER_CONSUMER))) {
@@ -379,7 +374,15 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
     log.info({ consumer: ROUTER_CONSUMER }, 'router consumer created');
   }
 
-  const router = new Router(store, registry, log, options.now ?? (() => new Date()), options.audit);
+  const router = new Router(
+    store,
+    registry,
+    log,
+    options.now ?? (() => new Date()),
+    options.concurrency ?? DEFAULT_ROUTER_CONCURRENCY,
+    options.audit,
+  );
+  const concurrency = router.inFlight.max;
   const ensured = new Set<string>();
   let seen: Federation | undefined;
   let polling: Promise<void> | undefined;
@@ -414,25 +417,18 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
 
   const loop = (async () => {
     for await (const msg of messages) {
-      while (router.inFlight.size >= concurrency) await Promise.race(router.inFlight.values());
-      const seq = msg.seq;
-      const task = router.run(msg).finally(() => router.inFlight.delete(seq));
-      router.inFlight.set(seq, task);
+      await router.inFlight.free();
+      void router.inFlight.run(msg.seq, () => router.run(msg));
     }
-    await Promise.all(router.inFlight.values());
+    await router.inFlight.idle();
   })();
   log.info({ consumer: ROUTER_CONSUMER, concurrency, agencies: ensured.size }, 'router ready');
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      clearInterval(timer);
-      await messages.close();
-      await loop;
-      await polling;
-      log.info('router stopped');
-    })();
-    return stopping;
-  };
-  return { stop, [Symbol.asyncDispose]: stop };
+  return serviceHandle(async () => {
+    clearInterval(timer);
+    await messages.close();
+    await loop;
+    await polling;
+    log.info('router stopped');
+  });
 }
