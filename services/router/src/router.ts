@@ -172,10 +172,40 @@ class Router {
     return recipients;
   }
 
+  /**
+   * One stored report: parse → resolve recipients → write alerts → audit disclosure → ack.
+   * Each step that ends the report here (term, nak, an ack to nobody) says how.
+   */
   async handle(msg: JsMsg): Promise<Outcome> {
+    const parsed = this.#parse(msg);
+    if (typeof parsed === 'string') return parsed;
+    const { report, log } = parsed;
+    const refs = lineageReferences(report);
+    const resolved = await this.#resolveRecipients(msg, report, refs, log);
+    if (typeof resolved === 'string') return resolved;
+    const written = await this.#writeAlerts(msg, report, resolved, refs, log);
+    await this.#auditDisclosure(msg, report, resolved, refs, written);
+    this.#settle(msg.seq);
+    msg.ack();
+    log.info(
+      {
+        kind: written.kind,
+        recipients: resolved.recipients.map((r) => r.agency),
+        alreadyStored: resolved.recipients.length - written.pending,
+        excluded: resolved.excluded.length,
+        unconsidered: resolved.unconsidered,
+        redelivered: msg.info.redelivered,
+      },
+      'report routed',
+    );
+    return 'routed';
+  }
+
+  /** The stored report, which must match its REPORTS subject; terminated otherwise. */
+  #parse(msg: JsMsg): { report: Report; log: Logger } | Outcome {
     const seq = msg.seq;
     const tokens = parseReportSubject(msg.subject);
-    let log = this.#log.child({ seq, issuer: tokens?.issuer, reportId: tokens?.reportId });
+    const log = this.#log.child({ seq, issuer: tokens?.issuer, reportId: tokens?.reportId });
     let report: Report;
     try {
       report = reportOfStoredJws(msg.data);
@@ -195,9 +225,24 @@ class Router {
       msg.term('subject mismatch');
       return 'terminated';
     }
-    log = this.#log.child({ seq, issuer: report.issuer, reportId: report.reportId });
+    return {
+      report,
+      log: this.#log.child({ seq, issuer: report.issuer, reportId: report.reportId }),
+    };
+  }
 
-    const refs = lineageReferences(report);
+  /**
+   * Who receives the report under the policy in force, given who received the reports it
+   * refers to. A follow-up waits for those to be routed first, a report not valid yet waits
+   * for its `validFrom` (both nak'd), and one routed to nobody is acked here.
+   */
+  async #resolveRecipients(
+    msg: JsMsg,
+    report: Report,
+    refs: string[],
+    log: Logger,
+  ): Promise<RouteResult | Outcome> {
+    const seq = msg.seq;
     const prior = new Set<string>();
     for (const ref of refs) {
       if (!(await this.#routedAlready(report.issuer, ref, seq))) {
@@ -235,7 +280,20 @@ class Router {
       msg.ack();
       return 'blocked';
     }
+    return result;
+  }
 
+  /**
+   * One alert per recipient that does not hold one yet; throws (the report is offered again)
+   * unless every one is stored.
+   */
+  async #writeAlerts(
+    msg: JsMsg,
+    report: Report,
+    result: RouteResult,
+    refs: string[],
+    log: Logger,
+  ): Promise<{ kind: AlertKind; pending: number; alertSeqs: number[] }> {
     // Beyond JetStream's dedupe window only the stream itself knows what was stored.
     const stored = msg.info.redelivered
       ? await this.#recipientsOf(report.issuer, report.reportId, log)
@@ -249,7 +307,7 @@ class Router {
           kind,
           issuer: report.issuer,
           reportId: report.reportId,
-          reportSeq: seq,
+          reportSeq: msg.seq,
           reason: r.reason,
           refers: refs,
           jws: msg.data,
@@ -258,38 +316,37 @@ class Router {
     );
     const failed = outcomes.find((o) => o.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-    if (result.recipients.length > 0)
-      await this.#audit?.record({
-        actor: { kind: 'service', id: 'router' },
-        action: kind === AlertKind.Retraction ? 'report.retracted' : 'alert.disclosed',
-        subject: {
-          reportId: report.reportId,
-          issuer: report.issuer,
-          contentHash: createHash('sha256').update(msg.data).digest('hex'),
-        },
-        recipients: result.recipients.map((r) => ({ agency: r.agency, reason: r.reason })),
-        refs: [
-          { stream: Streams.Reports, seq },
-          ...outcomes.flatMap((o) =>
-            o.status === 'fulfilled' ? [{ stream: Streams.Alerts, seq: o.value.seq }] : [],
-          ),
-        ],
-        ...(refs.length > 0 ? { details: { refers: refs } } : {}),
-      });
-    this.#settle(seq);
-    msg.ack();
-    log.info(
-      {
-        kind,
-        recipients: result.recipients.map((r) => r.agency),
-        alreadyStored: result.recipients.length - pending.length,
-        excluded: result.excluded.length,
-        unconsidered: result.unconsidered,
-        redelivered: msg.info.redelivered,
+    return {
+      kind,
+      pending: pending.length,
+      alertSeqs: outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.seq] : [])),
+    };
+  }
+
+  /** One disclosure entry listing every recipient with its reason, before the ack. */
+  async #auditDisclosure(
+    msg: JsMsg,
+    report: Report,
+    result: RouteResult,
+    refs: string[],
+    written: { kind: AlertKind; alertSeqs: number[] },
+  ): Promise<void> {
+    if (result.recipients.length === 0) return;
+    await this.#audit?.record({
+      actor: { kind: 'service', id: 'router' },
+      action: written.kind === AlertKind.Retraction ? 'report.retracted' : 'alert.disclosed',
+      subject: {
+        reportId: report.reportId,
+        issuer: report.issuer,
+        contentHash: createHash('sha256').update(msg.data).digest('hex'),
       },
-      'report routed',
-    );
-    return 'routed';
+      recipients: result.recipients.map((r) => ({ agency: r.agency, reason: r.reason })),
+      refs: [
+        { stream: Streams.Reports, seq: msg.seq },
+        ...written.alertSeqs.map((seq) => ({ stream: Streams.Alerts, seq })),
+      ],
+      ...(refs.length > 0 ? { details: { refers: refs } } : {}),
+    });
   }
 
   #settle(seq: number): void {
