@@ -67,6 +67,8 @@ export const ErrorCode = {
   PythonPackageUnavailable: 'ERR_PYTHON_PACKAGE_UNAVAILABLE',
   /** The requested operation is not supported by the current test-server mode. */
   TestkitMode: 'ERR_TESTKIT_MODE',
+  /** A child process a test started exited, or did not print its ready line in time. */
+  TestChild: 'ERR_TEST_CHILD',
   /** The federation file is unreadable as YAML, does not match its schema, or is inconsistent. */
   Federation: 'ERR_FEDERATION',
   /** The JetStream KV registry is missing, unreadable or holds an invalid entry. */

@@ -2,7 +2,6 @@ import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Streams, ensureStreams } from '@mosaic/protocol';
 import {
   accountDirectory,
@@ -20,9 +19,8 @@ import {
   type Federation,
   type RegistryView,
 } from '@mosaic/federation';
-import { createLogger, type Logger } from '@mosaic/log';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import { logSink, startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startIngest, type IngestOptions, type IngestService } from '../../src/index.ts';
@@ -142,34 +140,6 @@ export function rawJws(
   return `${input}.${b64(sign(null, Buffer.from(input), key))}`;
 }
 
-/** Collects pino JSON records for assertions on fields. */
-export interface LogSink {
-  log: Logger;
-  records: Record<string, unknown>[];
-  /** The raw lines, for what JSON.parse would hide (a repeated key). */
-  lines: string[];
-}
-
-export function logSink(service = 'ingest'): LogSink {
-  const records: Record<string, unknown>[] = [];
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') {
-          lines.push(line);
-          records.push(JSON.parse(line) as Record<string, unknown>);
-        }
-      callback();
-    },
-  });
-  return {
-    log: createLogger({ service, level: 'debug', pretty: false, destination }),
-    records,
-    lines,
-  };
-}
-
 export interface TestHub extends AsyncDisposable {
   server: NatsServerHandle;
   federation: Federation;
@@ -241,7 +211,7 @@ export async function startTestHub(options: { streams?: boolean } = {}): Promise
       const service = await startIngest({
         nc,
         registry,
-        log: logSink().log,
+        log: logSink('ingest').log,
         accounts: accountDirectory(ids),
         ...overrides,
       });

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
   REGISTRY_BUCKET,
   ROUTER_CONSUMER,
@@ -24,9 +23,8 @@ import {
   type NatsIdentity,
 } from '@mosaic/identities';
 import { parseFederation, type Federation } from '@mosaic/federation';
-import { createLogger, type Logger } from '@mosaic/log';
 import { generateAgencyKey, signReport, type AgencyKeyPair } from '@mosaic/signing';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import { logSink, startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
@@ -132,22 +130,6 @@ export function report(issuer: string, overrides: Record<string, unknown> = {}) 
 }
 
 export type TestReport = ReturnType<typeof report>;
-
-/** Collects pino JSON records for assertions on fields. */
-export function logSink(service = 'router'): { log: Logger; records: Record<string, unknown>[] } {
-  const records: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') records.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return {
-    log: createLogger({ service, level: 'debug', pretty: false, destination }),
-    records,
-  };
-}
 
 export interface TestHub extends AsyncDisposable {
   server: NatsServerHandle;
@@ -260,7 +242,7 @@ export async function startTestHub(options: { alertsDuplicateWindowMs?: number }
     },
     async router(overrides = {}) {
       const nc = await connectAs(ids.services.router);
-      const service = await startRouter({ nc, registry, log: logSink().log, ...overrides });
+      const service = await startRouter({ nc, registry, log: logSink('router').log, ...overrides });
       services.push(service);
       return service;
     },
