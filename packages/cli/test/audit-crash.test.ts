@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +7,7 @@ import { decodeEntry } from '@mosaic/audit-log';
 import { readStream, HUB_API_PREFIX, Streams } from '@mosaic/protocol';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connectAgency } from '@mosaic/sdk';
+import { isRunning, spawnReady, type ReadyChild } from '@mosaic/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,75 +17,43 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(repoRoot, 'packages/cli/bin/mosaic.js');
 const CYCLES = 4;
 
-const children: ChildProcess[] = [];
+const children: ReadyChild[] = [];
 const serverPids = new Set<number>();
 let dir: string | undefined;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
-}
-
 afterAll(async () => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  for (const pid of serverPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const child of children) await child[Symbol.asyncDispose]();
+  for (const pid of serverPids) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
 /** `mosaic dev` in a child process; resolves once it printed its ready line. */
-async function startHubChild(dataDir: string, first: boolean): Promise<ChildProcess> {
-  const child = spawn(
+async function startHubChild(dataDir: string, first: boolean): Promise<ReadyChild> {
+  const child = await spawnReady(
     process.execPath,
     [bin, 'dev', '--data-dir', dataDir, ...(first ? ['--port', '0'] : [])],
     {
       cwd: repoRoot,
-      env: { ...process.env, MOSAIC_LOG_FORMAT: 'json', MOSAIC_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { MOSAIC_LOG_FORMAT: 'json', MOSAIC_LOG_LEVEL: 'warn' },
+      ready: /mosaic: hub ready/,
     },
   );
   children.push(child);
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  await new Promise<void>((resolve, reject) => {
-    const bound = setTimeout(() => {
-      reject(new Error(`the hub was not ready in 60 s:\n${stderr}`));
-    }, 60_000);
-    child.stdout?.setEncoding('utf8').on('data', (c: string) => {
-      if (c.includes('mosaic: hub ready')) {
-        clearTimeout(bound);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(bound);
-      reject(new Error(`the hub exited with ${String(code)}:\n${stderr}`));
-    });
-  });
   for (const f of await readdir(dataDir)) {
     const pid = Number(/^nats-server_(\d+)\.ports$/.exec(f)?.[1]);
-    if (pid > 0 && alive(pid)) serverPids.add(pid);
+    if (pid > 0 && isRunning(pid)) serverPids.add(pid);
   }
   return child;
 }
 
 /** SIGKILL of the hub and of its nats-server: a machine that lost power, as far as the hub knows. */
-async function crash(child: ChildProcess): Promise<void> {
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
+async function crash(child: ReadyChild): Promise<void> {
+  child.child.kill('SIGKILL');
+  await child.exited;
   for (const pid of serverPids)
-    if (alive(pid)) {
+    if (isRunning(pid)) {
       process.kill(pid, 'SIGKILL');
-      for (let deadline = Date.now() + 10_000; alive(pid) && Date.now() < deadline;)
+      for (let deadline = Date.now() + 10_000; isRunning(pid) && Date.now() < deadline;)
         await new Promise((resolve) => setTimeout(resolve, 20));
     }
   serverPids.clear();
@@ -119,9 +86,8 @@ describe('crash recovery of the audit trail', () => {
         stored = verdict.reports;
       }
       if (cycle === CYCLES) {
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        await exited;
+        child.child.kill('SIGTERM');
+        await child.exited;
         break;
       }
       const nc = await connect(contextConnectOptions(await readContextFile(operator)));
@@ -164,9 +130,8 @@ describe('crash recovery of the audit trail', () => {
     }
     const last = (await jsm.streams.info(Streams.Reports)).state.last_seq;
     await nc.close();
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
+    child.child.kill('SIGTERM');
+    await child.exited;
     expect(last).toBe(stored);
     for (let seq = 1; seq <= last; seq++)
       expect(collections.get(seq), `REPORTS seq ${seq}`).toBe(1);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,20 +10,8 @@ import { startHub } from '@mosaic/hub';
 import { connectOperator } from '@mosaic/operator';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
+import { bounded, spawnReady } from '@mosaic/testkit';
 import { routerIdle } from './helpers.ts';
-
-/** `awaited`, or a failure after 60 s: the test's finally then kills the child. */
-function bounded<T>(awaited: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error('the child did not get there within 60 s'));
-    }, 60_000);
-  });
-  return Promise.race([awaited, late]).finally(() => {
-    clearTimeout(timer);
-  });
-}
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(repoRoot, 'packages/cli/bin/mosaic.js');
@@ -39,33 +26,15 @@ async function devUntil(
   args: string[],
   until: RegExp,
 ): Promise<{ stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, 'dev', '--port', '0', ...args], {
+  await using child = await spawnReady(process.execPath, [bin, 'dev', '--port', '0', ...args], {
     cwd: repoRoot,
-    env: { ...process.env, MOSAIC_LOG_FORMAT: 'json' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { MOSAIC_LOG_FORMAT: 'json' },
+    ready: until,
   });
-  let stdout = '';
-  let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  try {
-    await bounded(
-      new Promise<void>((resolve, reject) => {
-        child.stdout.setEncoding('utf8').on('data', (c: string) => {
-          stdout += c;
-          if (until.test(stdout)) resolve();
-        });
-        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-        child.once('exit', (code) => {
-          reject(new Error(`mosaic dev exited ${String(code)} early:\n${stdout}\n${stderr}`));
-        });
-      }),
-    );
-    child.kill('SIGTERM');
-    expect(await bounded(exited), stderr).toBe(0);
-    return { stdout, stderr };
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
+  child.child.kill('SIGTERM');
+  const { code } = await bounded(child.exited, 60_000, 'mosaic dev did not stop');
+  expect(code, child.stderr()).toBe(0);
+  return { stdout: child.stdout(), stderr: child.stderr() };
 }
 
 /** What a restart must leave alone: stored reports, consultations, alerts waiting per agency. */

@@ -11,6 +11,7 @@ import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
+import { isRunning } from '@mosaic/testkit';
 import { verifyReport } from '@mosaic/signing';
 import { connect } from '@nats-io/transport-node';
 import { mosaic } from './helpers.ts';
@@ -34,16 +35,6 @@ async function freshReport(issuer: string, origin: string): Promise<Uint8Array> 
       issuedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     }),
   );
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
 }
 
 describe('mosaic dev (child process)', () => {
@@ -70,7 +61,7 @@ describe('mosaic dev (child process)', () => {
         .toMatch(/^mosaic: hub ready nats:\/\/127\.0\.0\.1:\d+\n$/);
       const ports = (await readdir(dataDir)).find((f) => /^nats-server_\d+\.ports$/.test(f));
       serverPid = Number(/_(\d+)\.ports$/.exec(ports ?? '')?.[1]);
-      expect(alive(serverPid)).toBe(true);
+      expect(isRunning(serverPid)).toBe(true);
       // The printed URL works with the agency contexts the hub wrote.
       const context = await readContextFile(join(dataDir, 'contexts', 'de-bka.json'));
       expect(stdout.trim()).toBe(`mosaic: hub ready ${context.url}`);
@@ -88,12 +79,12 @@ describe('mosaic dev (child process)', () => {
       child.kill('SIGTERM');
       expect(await exited).toEqual({ code: 0, signal: null });
       expect(stdout.split('\n').filter((l) => l !== '')).toHaveLength(1);
-      expect(alive(serverPid), 'nats-server is gone').toBe(false);
+      expect(isRunning(serverPid), 'nats-server is gone').toBe(false);
       expect(await readdir(dataDir), 'the lock is released').not.toContain('hub.lock');
       expect(stderr).toMatch(/"msg":"shutting down"/);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      if (serverPid > 0 && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
+      if (serverPid > 0 && isRunning(serverPid)) process.kill(serverPid, 'SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
     }
   });
@@ -143,10 +134,10 @@ describe('mosaic dev (child process)', () => {
           .filter((l) => l.startsWith('{'))
           .map((l) => JSON.parse(l) as { level: number; msg: string });
         expect(records.filter((r) => r.level >= 50)).toEqual([]);
-        expect(alive(serverPid), 'nats-server is gone').toBe(false);
+        expect(isRunning(serverPid), 'nats-server is gone').toBe(false);
       } finally {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        if (serverPid > 0 && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
+        if (serverPid > 0 && isRunning(serverPid)) process.kill(serverPid, 'SIGKILL');
         await rm(dataDir, { recursive: true, force: true });
       }
     },

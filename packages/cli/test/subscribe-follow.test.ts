@@ -8,19 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
-
-/** `awaited`, or a failure after 60 s: the test's finally then kills the child. */
-function bounded<T>(awaited: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error('the child did not get there within 60 s'));
-    }, 60_000);
-  });
-  return Promise.race([awaited, late]).finally(() => {
-    clearTimeout(timer);
-  });
-}
+import { bounded } from '@mosaic/testkit';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(repoRoot, 'packages/cli/bin/mosaic.js');
@@ -87,7 +75,7 @@ describe('mosaic subscribe --follow across a hub restart', () => {
         // Down for good: it gives up after the timeout, with exit 3 and the reason.
         await hub.stop();
         hub = undefined;
-        expect(await bounded(exited), stderr).toBe(3);
+        expect(await bounded(exited, 60_000, 'mosaic subscribe did not exit'), stderr).toBe(3);
         expect(stderr).toMatch(
           /error ERR_UNAVAILABLE: the hub has been unreachable for \d+ s \(reconnect timeout 8 s\)/,
         );

@@ -113,6 +113,8 @@ export const errorCatalogue = {
   },
   /** The requested operation is not supported by the current test-server mode. */
   TestkitMode: { code: 'ERR_TESTKIT_MODE', class: 'internal', retryable: false },
+  /** A child process a test started exited, or did not print its ready line in time. */
+  TestChild: { code: 'ERR_TEST_CHILD', class: 'environment', retryable: false },
   /** The federation file is unreadable as YAML, does not match its schema, or is inconsistent. */
   Federation: { code: 'ERR_FEDERATION', class: 'input', retryable: false },
   /** The JetStream KV registry is missing, unreadable or holds an invalid entry. */

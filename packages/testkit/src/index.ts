@@ -5,3 +5,8 @@ export type { NatsClusterHandle, StartClusterOptions } from './cluster.ts';
 export { testNatsMode } from './mode.ts';
 export type { TestNatsMode } from './mode.ts';
 export { isRunning, reapRegisteredServers, runDirEnv } from './children.ts';
+export { bounded, spawnReady } from './spawn-ready.ts';
+export type { ReadyChild, SpawnReadyOptions } from './spawn-ready.ts';
+export { announceReady } from './ready-child.ts';
+export { logSink } from './log-sink.ts';
+export type { LogSink } from './log-sink.ts';

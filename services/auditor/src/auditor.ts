@@ -24,13 +24,18 @@ import {
   isNoMessage,
   readSequences,
 } from '@mosaic/protocol';
-import { createLogger, type Logger } from '@mosaic/log';
+import type { Logger } from '@mosaic/log';
+import {
+  drainSubscription,
+  serviceHandle,
+  serviceJetStream,
+  serviceLogger,
+  type HealthReportingService,
+} from '@mosaic/service';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
   PubHeaders,
-  jetstream,
-  jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
@@ -101,11 +106,9 @@ type AuditorHealth =
     };
 
 /** A running auditor. */
-export interface Auditor extends AsyncDisposable {
+export interface Auditor extends HealthReportingService<AuditorHealth> {
   /** Entries in the log as this instance last saw it. */
   size(): number;
-  /** Whether it appends; when not, what it found where. */
-  health(): AuditorHealth;
   /** Appends one entry (the services use `auditClient`; this is the in-process path). */
   append(request: AuditRequest): Promise<number>;
   /** Signs and stores a checkpoint of the current log now, unless the last one covers it. */
@@ -123,15 +126,6 @@ const CONTENDED_APPEND_MS = 8_000;
 const MAX_BATCH = 256;
 /** Longest pause after a lost race (jittered), so two busy writers do not keep colliding. */
 const MAX_BACKOFF_MS = 25;
-
-function serviceLogger(log: Logger | undefined): Logger {
-  if (log === undefined) return createLogger({ service: 'auditor' });
-  const bindings = log.bindings() as { service?: unknown };
-  if (bindings.service === 'auditor') return log;
-  return log.child(
-    bindings.service === undefined ? { service: 'auditor' } : { component: 'auditor' },
-  );
-}
 
 /** JetStream's "wrong last msg ID" (the expected previous entry is not the last one). */
 const WRONG_LAST_MSG_ID = 10070;
@@ -586,10 +580,9 @@ function refusal(err: unknown): AuditReply {
  */
 export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
   const { nc } = options;
-  const log = serviceLogger(options.log);
+  const log = serviceLogger('auditor', options.log);
   const timeout = options.timeoutMs ?? 5_000;
-  const jsm = await jetstreamManager(nc, { checkAPI: false, timeout });
-  const js = jetstream(nc, { timeout });
+  const { js, jsm } = await serviceJetStream(nc, timeout);
   const writer = new Writer(js, jsm, log, options.now ?? (() => new Date()), options.hubKey);
   const coverage = new Coverage();
   try {
@@ -766,17 +759,13 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
     'auditor ready',
   );
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
+  return serviceHandle(
+    async () => {
       clearInterval(timer);
       stopped = true;
       clearTimeout(quiet);
       for (const sub of [requests, samples, advisories])
-        if (sub !== undefined) {
-          if (nc.isClosed()) sub.unsubscribe();
-          else await sub.drain();
-        }
+        if (sub !== undefined) await drainSubscription(nc, sub);
       await Promise.all(loops);
       await writer.idle();
       await checkpointing;
@@ -785,13 +774,7 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
           log.error({ err }, 'last checkpoint not written');
         });
       log.info({ size: writer.size }, 'auditor stopped');
-    })());
-  return {
-    size: () => writer.size,
-    health: () => writer.health,
-    append,
-    checkpoint,
-    stop,
-    [Symbol.asyncDispose]: stop,
-  };
+    },
+    { size: () => writer.size, health: () => writer.health, append, checkpoint },
+  );
 }

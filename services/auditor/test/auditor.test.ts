@@ -59,8 +59,7 @@ const collected = (n: number): AuditRequestOf<'ingest'> => ({
  */
 const untypedClient = (
   client: ReturnType<typeof auditClient<AuditSender>>,
-): { record(entry: AuditRequest): Promise<{ seq: number }> } =>
-  client;
+): { record(entry: AuditRequest): Promise<{ seq: number }> } => client;
 
 async function entries(): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];

@@ -55,8 +55,7 @@ const collected = (n: number): AuditRequestOf<'ingest'> => ({
  */
 const untypedClient = (
   client: ReturnType<typeof auditClient<AuditSender>>,
-): { record(entry: AuditRequest): Promise<{ seq: number }> } =>
-  client;
+): { record(entry: AuditRequest): Promise<{ seq: number }> } => client;
 
 interface Setup {
   server: NatsServerHandle;

@@ -9,7 +9,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
@@ -28,7 +27,7 @@ import {
 } from '@mosaic/protocol';
 import { ErrorCode } from '@mosaic/errors';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
-import { createLogger } from '@mosaic/log';
+import { logSink } from '@mosaic/testkit';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,22 +37,6 @@ import { example, quietLog, submit, tempDir } from './helpers.ts';
 
 const ATTACKER = 'ngo-lastrada';
 const MOSAIC_BIN = fileURLToPath(new URL('../../../packages/cli/bin/mosaic.js', import.meta.url));
-
-/** Structured log records of the hub, for assertions on fields. */
-function logSink(): { log: ReturnType<typeof createLogger>; records: Record<string, unknown>[] } {
-  const records: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') records.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return {
-    log: createLogger({ service: 'hub', level: 'info', pretty: false, destination }),
-    records,
-  };
-}
 
 /** Waits (bounded) until `check` holds; a condition on broker state, not a timer. */
 async function until(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
@@ -217,7 +200,7 @@ describe('reply-subject attacks on the broker (one hub)', () => {
 
   beforeAll(async () => {
     dir = await tempDir();
-    const sink = logSink();
+    const sink = logSink('hub', { level: 'info' });
     env = await openEnv(dir.path, sink.log);
     env.records = sink.records;
   });

@@ -1,27 +1,11 @@
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { PUBLIC_KEYS_BUCKET, REGISTRY_BUCKET, parsePublicKeyRecord } from '@mosaic/protocol';
-import { createLogger } from '@mosaic/log';
+import { logSink } from '@mosaic/testkit';
 import { Kvm } from '@nats-io/kv';
 import { describe, expect, it } from 'vitest';
 import { connectOperator } from '@mosaic/operator';
 import { startHub } from '../src/index.ts';
 import { connectContext, freshReport, submit, tempDir } from './helpers.ts';
-
-function logSink(): { log: ReturnType<typeof createLogger>; records: Record<string, unknown>[] } {
-  const records: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') records.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return {
-    log: createLogger({ service: 'hub', level: 'info', pretty: false, destination }),
-    records,
-  };
-}
 
 const LEFT_OUT = 'registry entry left out of the live registry';
 /** What a JetStream API answer looks like: the kind of value a stray write leaves. */
@@ -32,7 +16,7 @@ describe('malformed entries in the registry and public-keys buckets', () => {
     await using dir = await tempDir();
     const junk = ['x-stray', 'agency.zz-stray'];
     {
-      const sink = logSink();
+      const sink = logSink('hub', { level: 'info' });
       await using hub = await startHub({ dataDir: dir.path, log: sink.log });
       await using admin = await connectContext(join(dir.path, 'breakglass', 'admin.json'));
       const keys = await new Kvm(admin).open(PUBLIC_KEYS_BUCKET);
@@ -71,7 +55,7 @@ describe('malformed entries in the registry and public-keys buckets', () => {
     }
 
     // A restart with the bad entries still in the bucket.
-    const sink = logSink();
+    const sink = logSink('hub', { level: 'info' });
     await using hub = await startHub({ dataDir: dir.path, log: sink.log });
     expect(hub.registry.agency('ro-dicot')?.keys[0]?.revokedAt).toBeDefined();
     expect(

@@ -1,6 +1,42 @@
+/**
+ * The ingest service. Each submission goes through these steps, in this order; the first
+ * check that fails decides the code, and the rejection is stored in REJECTIONS (except in
+ * step 0) and audited before the agency is answered:
+ *
+ * 0. attestation — the broker's `Nats-Request-Info` names the agency's account; otherwise
+ *    ERR_SENDER_NOT_ATTESTED, answered when possible, nothing stored (`attested`).
+ * 1. reply subject — one the broker made for the request (`_R_.…`); ERR_REPLY_SUBJECT,
+ *    stored but not answered (`admit`).
+ * 2. size — at most `maxBytes`; ERR_PAYLOAD_TOO_LARGE (`admit`).
+ * 3. signature — `verifyReport` against the registry at the hub's receive time: JWS form,
+ *    algorithm, header, key, signature, strict JSON and schema, issuer, key validity
+ *    (`verify`).
+ * 4. signer — the signing agency is the connected one; ERR_SIGNER_NOT_CONNECTED (`verify`).
+ * 5. duplicate — the same (issuer, reportId) already stored: same bytes answer `ok` with
+ *    `duplicate: true`, other bytes ERR_REPORT_CONFLICT; before the time-dependent checks, so
+ *    a retry gets the same answer later (`alreadyStored`).
+ * 6. jurisdictions known — ISO 3166-1 alpha-2 or a federation group; ERR_JURISDICTION_UNKNOWN.
+ * 7. origin allowed — the agency may report for `origin`; ERR_JURISDICTION_NOT_ALLOWED.
+ * 8. agencies known — in `handling.releasableTo/notReleasableTo`; ERR_AGENCY_UNKNOWN.
+ * 9. not in the future — `issuedAt` at most `clockSkewMs` ahead; ERR_ISSUED_IN_FUTURE.
+ * 10. not too old — `issuedAt` at most `maxReportAgeMs` before the receive time;
+ *     ERR_ISSUED_TOO_OLD.
+ * 11. validity window — `validUntil`, when given, after now and after `issuedAt`;
+ *     ERR_VALIDITY_WINDOW (steps 9–11: `checkTimes`).
+ * 12. lineage — what it retracts or supersedes is a stored report of the same issuer;
+ *     ERR_LINEAGE_UNKNOWN (steps 6–12: `checkClaims`).
+ * 13. store — appended to REPORTS (a concurrent copy that won must hold the same bytes,
+ *     else ERR_REPORT_CONFLICT); a storage failure is ERR_UNAVAILABLE, retryable, nothing
+ *     decided or stored (`store`).
+ * 14. audit — a `report.accepted` or `report.rejected` entry in AUDIT; when it cannot be
+ *     written the answer is ERR_UNAVAILABLE, retryable (`acceptedReport`, `rejected`).
+ * 15. reply — only now is the agency answered.
+ *
+ * @module
+ */
 import { createHash } from 'node:crypto';
 import type { AuditClient, IngestAccepted, IngestRejected, IngestReply } from '@mosaic/protocol';
-import { assertSubjectToken } from '@mosaic/contract';
+import { assertSubjectToken, type Report } from '@mosaic/contract';
 import { ErrorCode, MosaicError, isMosaicError, isRetryable } from '@mosaic/errors';
 import {
   INGEST_WILDCARD,
@@ -12,8 +48,20 @@ import {
   reportSubject,
 } from '@mosaic/protocol';
 import { type RegistryView } from '@mosaic/federation';
-import { createLogger, type Logger } from '@mosaic/log';
-import { DEFAULT_MAX_JWS_BYTES, reportIdentity, verifyReport } from '@mosaic/signing';
+import type { Logger } from '@mosaic/log';
+import {
+  drainSubscription,
+  limit,
+  serviceHandle,
+  serviceLogger,
+  type Service,
+} from '@mosaic/service';
+import {
+  DEFAULT_MAX_JWS_BYTES,
+  reportIdentity,
+  verifyReport,
+  type VerifiedReport,
+} from '@mosaic/signing';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import {
   checkAgenciesKnown,
@@ -74,11 +122,11 @@ export interface IngestOptions {
   audit?: AuditClient;
 }
 
-/** A running ingest instance. */
-export interface IngestService extends AsyncDisposable {
-  /** Stops taking submissions, finishes (stores and answers) those in hand, then resolves. */
-  stop(): Promise<void>;
-}
+/**
+ * A running ingest instance. `stop()` stops taking submissions, finishes (stores and
+ * answers) those in hand, then resolves.
+ */
+export type IngestService = Service;
 
 interface Submission {
   agency: string;
@@ -118,16 +166,24 @@ function conflict(identity: string, seq: number): MosaicError {
   );
 }
 
+/** What is known of one submission as it goes through the steps. */
+interface Known {
+  /** Set once the signature is verified: every later record names the report. */
+  reportId?: string;
+  log: Logger;
+}
+
 /**
- * Runs the checks in order and stores an accepted report. Resolves with the accepted reply;
- * throws a MosaicError whose code is the rejection (ERR_UNAVAILABLE: storage failed, nothing
- * decided).
+ * Step 0: whether the broker attests the submission as sent by the agency's account. One it
+ * does not is nobody's to store or audit: storing it would attribute it to the agency.
  */
-async function accept(
-  sub: Submission,
-  ctx: Context,
-  known: { reportId?: string; log: Logger },
-): Promise<IngestAccepted> {
+function attested(sub: Submission, ctx: Context): boolean {
+  const expected = ctx.accounts.accountOf(sub.agency);
+  return expected !== undefined && sub.attestedAccount === expected;
+}
+
+/** Steps 1–2: a reply subject the broker made for the request, and the size limit. */
+function admit(sub: Submission, ctx: Context): void {
   if (!isImportedReplySubject(sub.reply))
     throw rejection(
       ErrorCode.ReplySubject,
@@ -142,6 +198,10 @@ async function accept(
       `submission of ${sub.data.byteLength} bytes exceeds the limit of ${ctx.maxBytes}`,
       { limit: ctx.maxBytes, size: sub.data.byteLength },
     );
+}
+
+/** Steps 3–4: the signature against the registry, by the connected agency. */
+async function verify(sub: Submission, ctx: Context, known: Known): Promise<VerifiedReport> {
   // Keys and times are judged at the hub's receive time, never at the signer-chosen issuedAt.
   const verified = await verifyReport(sub.data, ctx.registry, {
     maxBytes: ctx.maxBytes,
@@ -159,19 +219,31 @@ async function accept(
   assertSubjectToken(report.category, 'category');
   assertSubjectToken(report.issuer, 'issuer');
   assertSubjectToken(report.reportId, 'reportId');
-  const identity = reportIdentity(report);
   // From here on, every record of this submission names the report.
   known.reportId = report.reportId;
   known.log = known.log.child({ reportId: report.reportId });
   known.log.debug({ kid: verified.kid }, 'verified');
+  return verified;
+}
 
-  // Idempotency before the time-dependent checks: the same bytes get the same answer later.
+/**
+ * Step 5: the answer already given to these bytes (a duplicate), undefined for a new report;
+ * other bytes under the same identity are a conflict. Before the time-dependent checks, so
+ * the same bytes get the same answer later.
+ */
+async function alreadyStored(
+  sub: Submission,
+  ctx: Context,
+  report: Report,
+): Promise<IngestAccepted | undefined> {
   const existing = await ctx.store.find(report.issuer, report.reportId);
-  if (existing !== undefined) {
-    if (!sameBytes(existing.data, sub.data)) throw conflict(identity, existing.seq);
-    return { ok: true, reportId: report.reportId, seq: existing.seq, duplicate: true };
-  }
+  if (existing === undefined) return undefined;
+  if (!sameBytes(existing.data, sub.data)) throw conflict(reportIdentity(report), existing.seq);
+  return { ok: true, reportId: report.reportId, seq: existing.seq, duplicate: true };
+}
 
+/** Steps 6–12: what the report claims, against the federation, the clock and REPORTS. */
+async function checkClaims(sub: Submission, ctx: Context, report: Report): Promise<void> {
   checkJurisdictionsKnown(report, ctx.registry);
   checkOriginAllowed(report, sub.agency, ctx.registry);
   checkAgenciesKnown(report, ctx.registry);
@@ -183,7 +255,16 @@ async function accept(
         `${target.path} names report ${target.reportId}, which "${report.issuer}" has not published`,
         { path: target.path, reportId: target.reportId },
       );
+}
 
+/** Step 13: appends to REPORTS; a concurrent copy that won must hold the same bytes. */
+async function store(
+  sub: Submission,
+  ctx: Context,
+  verified: VerifiedReport,
+): Promise<IngestAccepted> {
+  const { report } = verified;
+  const identity = reportIdentity(report);
   const ack = await ctx.store.append(reportSubject(report), sub.data, {
     msgId: identity,
     agency: sub.agency,
@@ -198,20 +279,27 @@ async function accept(
   return { ok: true, reportId: report.reportId, seq: ack.seq, duplicate: ack.duplicate };
 }
 
+/**
+ * Steps 1–13 in order, storing an accepted report. Resolves with the accepted reply; throws
+ * a MosaicError whose code is the rejection (ERR_UNAVAILABLE: storage failed, nothing
+ * decided).
+ */
+async function accept(sub: Submission, ctx: Context, known: Known): Promise<IngestAccepted> {
+  admit(sub, ctx);
+  const verified = await verify(sub, ctx, known);
+  const duplicate = await alreadyStored(sub, ctx, verified.report);
+  if (duplicate !== undefined) return duplicate;
+  await checkClaims(sub, ctx, verified.report);
+  return store(sub, ctx, verified);
+}
+
 function encodeReply(reply: IngestReply): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(reply));
 }
 
-async function handle(
-  nc: NatsConnection,
-  sub: Submission,
-  ctx: Context,
-  parentLog: Logger,
-): Promise<void> {
-  const known: { reportId?: string; log: Logger } = {
-    log: parentLog.child({ agency: sub.agency }),
-  };
-  const answer = (reply: IngestReply): void => {
+/** Answers the agency, when the reply subject leads back to it (step 1). */
+function replier(nc: NatsConnection, sub: Submission, known: Known): (reply: IngestReply) => void {
+  return (reply) => {
     if (!isImportedReplySubject(sub.reply)) return;
     try {
       nc.publish(sub.reply, encodeReply(reply));
@@ -219,100 +307,103 @@ async function handle(
       known.log.warn({ err }, 'cannot send the reply');
     }
   };
-  const expected = ctx.accounts.accountOf(sub.agency);
-  if (expected === undefined || sub.attestedAccount !== expected) {
-    // Not the agency's submission: storing or auditing it would attribute it to the agency.
+}
+
+/**
+ * A rejected submission: stored in REJECTIONS, then audited, then answered — or, when
+ * storage is what failed, answered as retryable with nothing stored.
+ */
+async function rejected(
+  err: unknown,
+  sub: Submission,
+  ctx: Context,
+  known: Known,
+  answer: (reply: IngestReply) => void,
+): Promise<void> {
+  const failure = isMosaicError(err)
+    ? err
+    : new MosaicError(ErrorCode.Internal, 'internal error while checking the submission', {
+        cause: err,
+      });
+  if (!isMosaicError(err)) known.log.error({ err }, 'unexpected failure');
+  if (isRetryable(failure.code)) {
     known.log.warn(
-      { code: ErrorCode.SenderNotAttested, attestedAccount: sub.attestedAccount ?? null },
-      'message on an ingest subject not attested as the agency’s; dropped',
+      { err: failure, code: failure.code },
+      'not decided now (retryable); nothing stored',
     );
+    answer({ ok: false, code: failure.code, message: failure.message, retryable: true });
+    return;
+  }
+  const reply: IngestRejected = { ok: false, code: failure.code, message: failure.message };
+  const details = capDetails(failure.details);
+  if (details !== undefined) reply.details = details;
+  let rejectionSeq: number;
+  try {
+    rejectionSeq = await ctx.store.reject(
+      sub.agency,
+      rejectionRecord({
+        code: failure.code,
+        message: failure.message,
+        details: failure.details,
+        agency: sub.agency,
+        receivedAt: sub.receivedAt,
+        replySubject: sub.reply,
+        reportId: known.reportId,
+        data: sub.data,
+      }),
+    );
+  } catch (storeErr) {
+    // Without the stored rejection the answer would be a decision nobody can audit.
+    known.log.error({ err: storeErr, code: failure.code }, 'cannot store the rejection');
+    const unavailable = isMosaicError(storeErr)
+      ? storeErr
+      : new MosaicError(ErrorCode.Unavailable, 'cannot store the rejection', {
+          cause: storeErr,
+        });
     answer({
       ok: false,
-      code: ErrorCode.SenderNotAttested,
-      message: `the broker does not attest this submission as sent by agency "${sub.agency}"`,
+      code: ErrorCode.Unavailable,
+      message: unavailable.message,
+      retryable: true,
     });
     return;
   }
-  let accepted: IngestAccepted;
   try {
-    accepted = await accept(sub, ctx, known);
-  } catch (err) {
-    const failure = isMosaicError(err)
-      ? err
-      : new MosaicError(ErrorCode.Internal, 'internal error while checking the submission', {
-          cause: err,
-        });
-    if (!isMosaicError(err)) known.log.error({ err }, 'unexpected failure');
-    if (isRetryable(failure.code)) {
-      known.log.warn(
-        { err: failure, code: failure.code },
-        'not decided now (retryable); nothing stored',
-      );
-      answer({ ok: false, code: failure.code, message: failure.message, retryable: true });
-      return;
-    }
-    const reply: IngestRejected = { ok: false, code: failure.code, message: failure.message };
-    const details = capDetails(failure.details);
-    if (details !== undefined) reply.details = details;
-    let rejectionSeq: number;
-    try {
-      rejectionSeq = await ctx.store.reject(
-        sub.agency,
-        rejectionRecord({
-          code: failure.code,
-          message: failure.message,
-          details: failure.details,
-          agency: sub.agency,
-          receivedAt: sub.receivedAt,
-          replySubject: sub.reply,
-          reportId: known.reportId,
-          data: sub.data,
-        }),
-      );
-    } catch (storeErr) {
-      // Without the stored rejection the answer would be a decision nobody can audit.
-      known.log.error({ err: storeErr, code: failure.code }, 'cannot store the rejection');
-      const unavailable = isMosaicError(storeErr)
-        ? storeErr
-        : new MosaicError(ErrorCode.Unavailable, 'cannot store the rejection', {
-            cause: storeErr,
-          });
-      answer({
-        ok: false,
-        code: ErrorCode.Unavailable,
-        message: unavailable.message,
-        retryable: true,
-      });
-      return;
-    }
-    try {
-      await ctx.audit?.record({
-        actor: { kind: 'agency', id: sub.agency },
-        action: 'report.rejected',
-        subject: {
-          ...(known.reportId === undefined ? {} : { reportId: known.reportId, issuer: sub.agency }),
-          contentHash: contentHash(sub.data),
-        },
-        refs: [{ stream: Streams.Rejections, seq: rejectionSeq }],
-        details: { code: failure.code },
-      });
-    } catch (auditErr) {
-      known.log.error({ err: auditErr, rejectionSeq }, 'rejection stored but not audited');
-      answer(unaudited(auditErr));
-      return;
-    }
-    known.log.info(
-      {
-        code: failure.code,
-        rejectionSeq,
-        size: sub.data.byteLength,
-        replied: isImportedReplySubject(sub.reply),
+    await ctx.audit?.record({
+      actor: { kind: 'agency', id: sub.agency },
+      action: 'report.rejected',
+      subject: {
+        ...(known.reportId === undefined ? {} : { reportId: known.reportId, issuer: sub.agency }),
+        contentHash: contentHash(sub.data),
       },
-      'submission rejected',
-    );
-    answer(reply);
+      refs: [{ stream: Streams.Rejections, seq: rejectionSeq }],
+      details: { code: failure.code },
+    });
+  } catch (auditErr) {
+    known.log.error({ err: auditErr, rejectionSeq }, 'rejection stored but not audited');
+    answer(unaudited(auditErr));
     return;
   }
+  known.log.info(
+    {
+      code: failure.code,
+      rejectionSeq,
+      size: sub.data.byteLength,
+      replied: isImportedReplySubject(sub.reply),
+    },
+    'submission rejected',
+  );
+  answer(reply);
+}
+
+/** A stored report (or a duplicate): audited, then answered. */
+async function acceptedReport(
+  accepted: IngestAccepted,
+  sub: Submission,
+  ctx: Context,
+  known: Known,
+  answer: (reply: IngestReply) => void,
+): Promise<void> {
   try {
     // A duplicate is recorded too: the first answer may have been lost with its entry.
     await ctx.audit?.record({
@@ -338,6 +429,37 @@ async function handle(
   answer(accepted);
 }
 
+/** One submission: steps 0–15. */
+async function handle(
+  nc: NatsConnection,
+  sub: Submission,
+  ctx: Context,
+  parentLog: Logger,
+): Promise<void> {
+  const known: Known = { log: parentLog.child({ agency: sub.agency }) };
+  const answer = replier(nc, sub, known);
+  if (!attested(sub, ctx)) {
+    known.log.warn(
+      { code: ErrorCode.SenderNotAttested, attestedAccount: sub.attestedAccount ?? null },
+      'message on an ingest subject not attested as the agency’s; dropped',
+    );
+    answer({
+      ok: false,
+      code: ErrorCode.SenderNotAttested,
+      message: `the broker does not attest this submission as sent by agency "${sub.agency}"`,
+    });
+    return;
+  }
+  let accepted: IngestAccepted;
+  try {
+    accepted = await accept(sub, ctx, known);
+  } catch (err) {
+    await rejected(err, sub, ctx, known, answer);
+    return;
+  }
+  await acceptedReport(accepted, sub, ctx, known, answer);
+}
+
 /** SHA-256 (lower-case hex) of the submitted bytes, as audit entries name content. */
 function contentHash(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -353,17 +475,6 @@ function unaudited(err: unknown): IngestReply {
   };
 }
 
-function serviceLogger(log: Logger | undefined): Logger {
-  if (log === undefined) return createLogger({ service: 'ingest' });
-  const bindings = log.bindings() as { service?: unknown };
-  if (bindings.service === 'ingest') return log;
-  // Inside another process (mosaic dev) the root logger names that service; pino would
-  // repeat a re-bound key, so ingest names itself as a component there.
-  return log.child(
-    bindings.service === undefined ? { service: 'ingest' } : { component: 'ingest' },
-  );
-}
-
 /**
  * Starts an ingest instance: serves `mosaic.ingest.*` in queue group `ingest` (run several
  * for more throughput), verifies each submission, stores it in REPORTS or REJECTIONS and
@@ -377,7 +488,7 @@ function serviceLogger(log: Logger | undefined): Logger {
  */
 export async function startIngest(options: IngestOptions): Promise<IngestService> {
   const { nc, registry } = options;
-  const log = serviceLogger(options.log);
+  const log = serviceLogger('ingest', options.log);
   const ctx: Context = {
     accounts: options.accounts,
     audit: options.audit,
@@ -388,13 +499,16 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
     maxAgeMs: options.maxReportAgeMs ?? DEFAULT_MAX_REPORT_AGE_MS,
     now: options.now ?? (() => new Date()),
   };
-  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_INGEST_CONCURRENCY);
+  const tasks = limit<Msg>(options.concurrency ?? DEFAULT_INGEST_CONCURRENCY, {
+    onError: (err) => {
+      log.error({ err }, 'submission handler failed');
+    },
+  });
   const sub = nc.subscribe(INGEST_WILDCARD, { queue: QueueGroups.Ingest });
-  const inFlight = new Set<Promise<void>>();
 
   const run = async (): Promise<void> => {
     for await (const msg of sub) {
-      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      await tasks.free();
       const submission = submissionOf(msg, ctx.now());
       if (submission === undefined) {
         // A stored message the broker delivered here for a pull whose reply named an ingest
@@ -409,30 +523,23 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
         );
         continue;
       }
-      const task = handle(nc, submission, ctx, log).catch((err: unknown) => {
-        log.error({ err }, 'submission handler failed');
-      });
-      inFlight.add(task);
-      void task.finally(() => inFlight.delete(task));
+      void tasks.run(msg, () => handle(nc, submission, ctx, log));
     }
-    await Promise.all(inFlight);
+    await tasks.idle();
   };
   const loop = run();
   // Make sure the server registered the subscription before callers publish.
   await nc.flush();
-  log.info({ subject: INGEST_WILDCARD, queue: QueueGroups.Ingest, concurrency }, 'ingest ready');
+  log.info(
+    { subject: INGEST_WILDCARD, queue: QueueGroups.Ingest, concurrency: tasks.max },
+    'ingest ready',
+  );
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (!nc.isClosed()) await sub.drain();
-      else sub.unsubscribe();
-      await loop;
-      log.info('ingest stopped');
-    })();
-    return stopping;
-  };
-  return { stop, [Symbol.asyncDispose]: stop };
+  return serviceHandle(async () => {
+    await drainSubscription(nc, sub);
+    await loop;
+    log.info('ingest stopped');
+  });
 }
 
 /** The submission a message carries; undefined when its subject is no ingest subject. */

@@ -1,11 +1,7 @@
 import { unavailable } from '@mosaic/errors';
 import { ReportHeaders, Streams, rejectionSubject, reportLookupSubject } from '@mosaic/protocol';
-import {
-  jetstream,
-  jetstreamManager,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import { serviceJetStream } from '@mosaic/service';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 
 /** A report as REPORTS holds it. */
@@ -26,9 +22,8 @@ export class IngestStore {
   }
 
   static async open(nc: NatsConnection, timeoutMs: number): Promise<IngestStore> {
-    // checkAPI: false — the ingest identity may not call $JS.API.INFO.
-    const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: timeoutMs });
-    return new IngestStore(jetstream(nc, { timeout: timeoutMs }), jsm);
+    const { js, jsm } = await serviceJetStream(nc, timeoutMs);
+    return new IngestStore(js, jsm);
   }
 
   /**

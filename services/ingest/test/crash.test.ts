@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Streams } from '@mosaic/protocol';
 import { connectAgency, type PublishReply } from '@mosaic/sdk';
 import { signReport } from '@mosaic/signing';
+import { spawnReady, type ReadyChild } from '@mosaic/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NL, report, startTestHub, type TestHub } from './support/hub.ts';
 
@@ -12,17 +11,13 @@ const main = new URL('./support/ingest-main.ts', import.meta.url).pathname;
 const root = new URL('../../../', import.meta.url).pathname;
 
 let hub: TestHub;
-const children: ChildProcess[] = [];
+const children: ReadyChild[] = [];
 
 beforeAll(async () => {
   hub = await startTestHub();
 });
 afterAll(async () => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
+  for (const child of children) await child[Symbol.asyncDispose]();
   await hub[Symbol.asyncDispose]();
 });
 
@@ -31,30 +26,13 @@ async function startChild(
   context: string,
   federation: string,
   accounts: string,
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, context, federation, accounts], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MOSAIC_LOG_LEVEL: 'warn' },
-  });
+): Promise<ReadyChild> {
+  const child = await spawnReady(
+    process.execPath,
+    ['--import', 'tsx', main, context, federation, accounts],
+    { cwd: root, env: { MOSAIC_LOG_LEVEL: 'warn' }, timeoutMs: 20_000 },
+  );
   children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`ingest child not ready in 20 s:\n${stderr}`));
-    }, 20_000);
-    child.stdout?.on('data', (c: Buffer) => {
-      if (c.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`ingest child exited with ${code}:\n${stderr}`));
-    });
-  });
   return child;
 }
 
@@ -95,9 +73,9 @@ describe('acked means durable', () => {
         if (answeredAtKill < 0 && reply.ok) okBeforeKill.add(reply.reportId);
         if (answered === 100) {
           answeredAtKill = answered;
-          child.kill('SIGKILL');
+          child.child.kill('SIGKILL');
           restarted = (async () => {
-            await once(child, 'exit');
+            await child.exited;
             storedAtKill = (await hub.jsm.streams.info(Streams.Reports)).state.messages;
             child = await startChild(ingestContext, federationFile, accountsFile);
           })();
@@ -111,7 +89,7 @@ describe('acked means durable', () => {
     // The kill really happened mid-stream.
     expect(answeredAtKill).toBe(100);
     expect(okBeforeKill.size).toBeGreaterThanOrEqual(100);
-    expect(children[0]?.signalCode).toBe('SIGKILL');
+    expect((await children[0]?.exited)?.signal).toBe('SIGKILL');
     expect(storedAtKill).toBeGreaterThanOrEqual(100);
     expect(storedAtKill).toBeLessThan(1000);
     expect(replies.every((r) => r.ok)).toBe(true);

@@ -13,19 +13,10 @@ import { connectAgency } from '@mosaic/sdk';
 import { generateAgencyKey, signReport, verifyReport } from '@mosaic/signing';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { logSink, type LogSink } from '@mosaic/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RejectionRecord } from '../src/index.ts';
-import {
-  DE,
-  NGO,
-  NL,
-  logSink,
-  rawJws,
-  report,
-  startTestHub,
-  type LogSink,
-  type TestHub,
-} from './support/hub.ts';
+import { DE, NGO, NL, rawJws, report, startTestHub, type TestHub } from './support/hub.ts';
 
 let hub: TestHub;
 let sink: LogSink;
@@ -33,7 +24,7 @@ const conns = new Map<string, NatsConnection>();
 
 beforeAll(async () => {
   hub = await startTestHub();
-  sink = logSink();
+  sink = logSink('ingest');
   await hub.ingest({ log: sink.log });
   for (const agency of [NL, DE, NGO]) conns.set(agency, await hub.agency(agency));
 });
@@ -629,7 +620,7 @@ describe('unexpected failures', () => {
           ? Promise.reject(new Error('registry exploded'))
           : local.registry.resolve(kid),
     };
-    const logs = logSink();
+    const logs = logSink('ingest');
     await local.ingest({ registry: failing, log: logs.log });
     const de = await local.agency(DE);
     const jws = await signReport(report(DE), local.keys.current.get(DE)!.privateJwk);
@@ -667,7 +658,7 @@ describe('retryable failures', () => {
       resolve: () =>
         Promise.reject(new MosaicError(ErrorCode.Registry, 'the registry view is not loaded yet')),
     };
-    const logs = logSink();
+    const logs = logSink('ingest');
     await local.ingest({ registry: failing, log: logs.log });
     const nl = await local.agency(NL);
     const jws = await signReport(report(NL), local.keys.current.get(NL)!.privateJwk);
@@ -718,8 +709,8 @@ describe('storage unavailable', () => {
 describe('several instances', () => {
   it('share the load in queue group ingest, and stop() drains: every request is answered', async () => {
     await using local = await startTestHub();
-    const a = logSink();
-    const b = logSink();
+    const a = logSink('ingest');
+    const b = logSink('ingest');
     const first = await local.ingest({ log: a.log });
     await local.ingest({ log: b.log });
     const nl = await local.agency(NL);

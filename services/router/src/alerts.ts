@@ -13,11 +13,10 @@ import {
   type AlertKind,
 } from '@mosaic/protocol';
 import type { RecipientReason } from '@mosaic/policy';
+import { serviceJetStream } from '@mosaic/service';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
-  jetstream,
-  jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
   type StoredMsg,
@@ -103,9 +102,8 @@ export class AlertStore {
   }
 
   static async open(nc: NatsConnection, timeoutMs: number): Promise<AlertStore> {
-    // checkAPI: false — the router identity may not call $JS.API.INFO.
-    const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: timeoutMs });
-    return new AlertStore(jetstream(nc, { timeout: timeoutMs }), jsm);
+    const { js, jsm } = await serviceJetStream(nc, timeoutMs);
+    return new AlertStore(js, jsm);
   }
 
   get jetstream(): JetStreamClient {

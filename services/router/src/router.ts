@@ -4,7 +4,8 @@ import type { Report } from '@mosaic/contract';
 import { ErrorCode, isMosaicError, isRetryable, unavailable } from '@mosaic/errors';
 import { AlertKind, ROUTER_CONSUMER, Streams, parseReportSubject } from '@mosaic/protocol';
 import type { Federation, RegistryView } from '@mosaic/federation';
-import { createLogger, type Logger } from '@mosaic/log';
+import type { Logger } from '@mosaic/log';
+import { limit, serviceHandle, serviceLogger, type Limit, type Service } from '@mosaic/service';
 import {
   Clause,
   buildPolicyIndex,
@@ -69,24 +70,13 @@ export interface RouterOptions {
   audit?: AuditClient;
 }
 
-/** A running router instance. */
-export interface RouterService extends AsyncDisposable {
-  /** Stops taking reports, finishes (publishes and acks) those in hand, then resolves. */
-  stop(): Promise<void>;
-}
+/**
+ * A running router instance. `stop()` stops taking reports, finishes (publishes and acks)
+ * those in hand, then resolves.
+ */
+export type RouterService = Service;
 
 type Outcome = 'routed' | 'blocked' | 'deferred' | 'terminated' | 'retry';
-
-function serviceLogger(log: Logger | undefined): Logger {
-  if (log === undefined) return createLogger({ service: 'router' });
-  const bindings = log.bindings() as { service?: unknown };
-  if (bindings.service === 'router') return log;
-  // Inside another process (mosaic dev) the root logger names that service; pino would
-  // repeat a re-bound key, so the router names itself as a component there.
-  return log.child(
-    bindings.service === undefined ? { service: 'router' } : { component: 'router' },
-  );
-}
 
 /** What an alert for this report announces. */
 function alertKind(report: Report): AlertKind {
@@ -102,7 +92,7 @@ class Router {
   readonly #now: () => Date;
   readonly #audit: AuditClient | undefined;
   /** Reports being routed by this instance, by REPORTS sequence. */
-  readonly inFlight = new Map<number, Promise<void>>();
+  readonly inFlight: Limit<number>;
   /**
    * REPORTS sequences this instance has finished (alerts stored) and not yet seen below the
    * consumer's ack floor; pruned as the floor passes them.
@@ -115,8 +105,14 @@ class Router {
     registry: RegistryView,
     log: Logger,
     now: () => Date,
+    concurrency: number,
     audit?: AuditClient,
   ) {
+    this.inFlight = limit(concurrency, {
+      onError: (err) => {
+        log.error({ err, code: ErrorCode.Internal }, 'report handler failed');
+      },
+    });
     this.#audit = audit;
     this.#store = store;
     this.#registry = registry;
@@ -159,7 +155,7 @@ class Router {
     const seq = await this.#store.reportSeq(issuer, reportId);
     // Ingest stored the referenced report before this one; absent only if it was never stored.
     if (seq === undefined || seq >= ownSeq) return true;
-    const running = this.inFlight.get(seq);
+    const running = this.inFlight.running(seq);
     if (running !== undefined) await running;
     if (this.#settled.has(seq)) return true;
     return seq <= (await this.ackFloor());
@@ -176,10 +172,40 @@ class Router {
     return recipients;
   }
 
+  /**
+   * One stored report: parse → resolve recipients → write alerts → audit disclosure → ack.
+   * Each step that ends the report here (term, nak, an ack to nobody) says how.
+   */
   async handle(msg: JsMsg): Promise<Outcome> {
+    const parsed = this.#parse(msg);
+    if (typeof parsed === 'string') return parsed;
+    const { report, log } = parsed;
+    const refs = lineageReferences(report);
+    const resolved = await this.#resolveRecipients(msg, report, refs, log);
+    if (typeof resolved === 'string') return resolved;
+    const written = await this.#writeAlerts(msg, report, resolved, refs, log);
+    await this.#auditDisclosure(msg, report, resolved, refs, written);
+    this.#settle(msg.seq);
+    msg.ack();
+    log.info(
+      {
+        kind: written.kind,
+        recipients: resolved.recipients.map((r) => r.agency),
+        alreadyStored: resolved.recipients.length - written.pending,
+        excluded: resolved.excluded.length,
+        unconsidered: resolved.unconsidered,
+        redelivered: msg.info.redelivered,
+      },
+      'report routed',
+    );
+    return 'routed';
+  }
+
+  /** The stored report, which must match its REPORTS subject; terminated otherwise. */
+  #parse(msg: JsMsg): { report: Report; log: Logger } | Outcome {
     const seq = msg.seq;
     const tokens = parseReportSubject(msg.subject);
-    let log = this.#log.child({ seq, issuer: tokens?.issuer, reportId: tokens?.reportId });
+    const log = this.#log.child({ seq, issuer: tokens?.issuer, reportId: tokens?.reportId });
     let report: Report;
     try {
       report = reportOfStoredJws(msg.data);
@@ -199,9 +225,24 @@ class Router {
       msg.term('subject mismatch');
       return 'terminated';
     }
-    log = this.#log.child({ seq, issuer: report.issuer, reportId: report.reportId });
+    return {
+      report,
+      log: this.#log.child({ seq, issuer: report.issuer, reportId: report.reportId }),
+    };
+  }
 
-    const refs = lineageReferences(report);
+  /**
+   * Who receives the report under the policy in force, given who received the reports it
+   * refers to. A follow-up waits for those to be routed first, a report not valid yet waits
+   * for its `validFrom` (both nak'd), and one routed to nobody is acked here.
+   */
+  async #resolveRecipients(
+    msg: JsMsg,
+    report: Report,
+    refs: string[],
+    log: Logger,
+  ): Promise<RouteResult | Outcome> {
+    const seq = msg.seq;
     const prior = new Set<string>();
     for (const ref of refs) {
       if (!(await this.#routedAlready(report.issuer, ref, seq))) {
@@ -240,7 +281,20 @@ class Router {
       msg.ack();
       return 'blocked';
     }
+    return result;
+  }
 
+  /**
+   * One alert per recipient that does not hold one yet; throws (the report is offered again)
+   * unless every one is stored.
+   */
+  async #writeAlerts(
+    msg: JsMsg,
+    report: Report,
+    result: RouteResult,
+    refs: string[],
+    log: Logger,
+  ): Promise<{ kind: AlertKind; pending: number; alertSeqs: number[] }> {
     // Beyond JetStream's dedupe window only the stream itself knows what was stored.
     const stored = msg.info.redelivered
       ? await this.#recipientsOf(report.issuer, report.reportId, log)
@@ -254,7 +308,7 @@ class Router {
           kind,
           issuer: report.issuer,
           reportId: report.reportId,
-          reportSeq: seq,
+          reportSeq: msg.seq,
           reason: r.reason,
           refers: refs,
           jws: msg.data,
@@ -263,38 +317,37 @@ class Router {
     );
     const failed = outcomes.find((o) => o.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-    if (result.recipients.length > 0)
-      await this.#audit?.record({
-        actor: { kind: 'service', id: 'router' },
-        action: kind === AlertKind.Retraction ? 'report.retracted' : 'alert.disclosed',
-        subject: {
-          reportId: report.reportId,
-          issuer: report.issuer,
-          contentHash: createHash('sha256').update(msg.data).digest('hex'),
-        },
-        recipients: result.recipients.map((r) => ({ agency: r.agency, reason: r.reason })),
-        refs: [
-          { stream: Streams.Reports, seq },
-          ...outcomes.flatMap((o) =>
-            o.status === 'fulfilled' ? [{ stream: Streams.Alerts, seq: o.value.seq }] : [],
-          ),
-        ],
-        ...(refs.length > 0 ? { details: { refers: refs } } : {}),
-      });
-    this.#settle(seq);
-    msg.ack();
-    log.info(
-      {
-        kind,
-        recipients: result.recipients.map((r) => r.agency),
-        alreadyStored: result.recipients.length - pending.length,
-        excluded: result.excluded.length,
-        unconsidered: result.unconsidered,
-        redelivered: msg.info.redelivered,
+    return {
+      kind,
+      pending: pending.length,
+      alertSeqs: outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.seq] : [])),
+    };
+  }
+
+  /** One disclosure entry listing every recipient with its reason, before the ack. */
+  async #auditDisclosure(
+    msg: JsMsg,
+    report: Report,
+    result: RouteResult,
+    refs: string[],
+    written: { kind: AlertKind; alertSeqs: number[] },
+  ): Promise<void> {
+    if (result.recipients.length === 0) return;
+    await this.#audit?.record({
+      actor: { kind: 'service', id: 'router' },
+      action: written.kind === AlertKind.Retraction ? 'report.retracted' : 'alert.disclosed',
+      subject: {
+        reportId: report.reportId,
+        issuer: report.issuer,
+        contentHash: createHash('sha256').update(msg.data).digest('hex'),
       },
-      'report routed',
-    );
-    return 'routed';
+      recipients: result.recipients.map((r) => ({ agency: r.agency, reason: r.reason })),
+      refs: [
+        { stream: Streams.Reports, seq: msg.seq },
+        ...written.alertSeqs.map((seq) => ({ stream: Streams.Alerts, seq })),
+      ],
+      ...(refs.length > 0 ? { details: { refers: refs } } : {}),
+    });
   }
 
   #settle(seq: number): void {
@@ -363,9 +416,8 @@ async function ensureAlertsConsumers(
  */
 export async function startRouter(options: RouterOptions): Promise<RouterService> {
   const { nc, registry } = options;
-  const log = serviceLogger(options.log);
+  const log = serviceLogger('router', options.log);
   const store = await AlertStore.open(nc, options.timeoutMs ?? 5_000);
-  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_ROUTER_CONCURRENCY);
   const maxAckPending = options.maxAckPending ?? DEFAULT_ROUTER_MAX_ACK_PENDING;
 
   if (!(await store.consumerExists(Streams.Reports, ROUTER_CONSUMER))) {
@@ -380,7 +432,15 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
     log.info({ consumer: ROUTER_CONSUMER }, 'router consumer created');
   }
 
-  const router = new Router(store, registry, log, options.now ?? (() => new Date()), options.audit);
+  const router = new Router(
+    store,
+    registry,
+    log,
+    options.now ?? (() => new Date()),
+    options.concurrency ?? DEFAULT_ROUTER_CONCURRENCY,
+    options.audit,
+  );
+  const concurrency = router.inFlight.max;
   const ensured = new Set<string>();
   let seen: Federation | undefined;
   let polling: Promise<void> | undefined;
@@ -415,25 +475,18 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
 
   const loop = (async () => {
     for await (const msg of messages) {
-      while (router.inFlight.size >= concurrency) await Promise.race(router.inFlight.values());
-      const seq = msg.seq;
-      const task = router.run(msg).finally(() => router.inFlight.delete(seq));
-      router.inFlight.set(seq, task);
+      await router.inFlight.free();
+      void router.inFlight.run(msg.seq, () => router.run(msg));
     }
-    await Promise.all(router.inFlight.values());
+    await router.inFlight.idle();
   })();
   log.info({ consumer: ROUTER_CONSUMER, concurrency, agencies: ensured.size }, 'router ready');
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      clearInterval(timer);
-      await messages.close();
-      await loop;
-      await polling;
-      log.info('router stopped');
-    })();
-    return stopping;
-  };
-  return { stop, [Symbol.asyncDispose]: stop };
+  return serviceHandle(async () => {
+    clearInterval(timer);
+    await messages.close();
+    await loop;
+    await polling;
+    log.info('router stopped');
+  });
 }

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AlertKind, ROUTER_CONSUMER, Streams, alertSubject } from '@mosaic/protocol';
 import { buildPolicyIndex, route } from '@mosaic/policy';
+import { spawnReady, type ReadyChild } from '@mosaic/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ISSUERS, report, startTestHub, type TestHub, type TestReport } from './support/hub.ts';
 
@@ -15,49 +14,24 @@ const REPORTS = 5_000;
 const ACK_WAIT_MS = 2_000;
 
 let hub: TestHub;
-const children: ChildProcess[] = [];
+const children: ReadyChild[] = [];
 
 beforeAll(async () => {
   hub = await startTestHub();
 });
 afterAll(async () => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
+  for (const child of children) await child[Symbol.asyncDispose]();
   await hub[Symbol.asyncDispose]();
 });
 
 /** Starts the router in a child process and waits for its `ready` line (bounded). */
-async function startChild(context: string, federation: string): Promise<ChildProcess> {
-  const child = spawn(
+async function startChild(context: string, federation: string): Promise<ReadyChild> {
+  const child = await spawnReady(
     process.execPath,
     ['--import', 'tsx', main, context, federation, String(ACK_WAIT_MS)],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, MOSAIC_LOG_LEVEL: 'warn' },
-    },
+    { cwd: root, env: { MOSAIC_LOG_LEVEL: 'warn' }, timeoutMs: 20_000 },
   );
   children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`router child not ready in 20 s:\n${stderr}`));
-    }, 20_000);
-    child.stdout?.on('data', (c: Buffer) => {
-      if (c.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`router child exited with ${code}:\n${stderr}`));
-    });
-  });
   return child;
 }
 
@@ -108,12 +82,12 @@ describe('router crash', () => {
     await expect
       .poll(async () => (await consumerState()).acked, { timeout: 30_000, interval: 20 })
       .toBeGreaterThanOrEqual(firstSeq + 1_500);
-    first.kill('SIGKILL');
-    await once(first, 'exit');
+    first.child.kill('SIGKILL');
+    const killed = await first.exited;
     const killedAfter = performance.now() - started;
     const atKill = await consumerState();
     const alertsAtKill = (await hub.jsm.streams.info(Streams.Alerts)).state.messages;
-    expect(first.signalCode).toBe('SIGKILL');
+    expect(killed.signal).toBe('SIGKILL');
     expect(atKill.acked).toBeLessThan(lastSeq);
 
     const restarted = performance.now();
@@ -150,9 +124,8 @@ describe('router crash', () => {
       retractions.filter((r) => (entitled.get(r.reportId) ?? []).length > 0).length,
     ).toBeGreaterThan(retractions.length / 2);
 
-    second.kill('SIGTERM');
-    const [code] = (await once(second, 'exit')) as [number | null];
-    expect(code).toBe(0);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
 
     process.stderr.write(
       `router crash test: ${REPORTS} reports -> ${expected.size} alerts; SIGKILL after ` +

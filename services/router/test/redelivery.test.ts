@@ -9,8 +9,9 @@ import {
 } from '@mosaic/protocol';
 import { jetstream } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { logSink } from '@mosaic/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BE, DE, FR, NGO, NL, logSink, report, startTestHub, type TestHub } from './support/hub.ts';
+import { BE, DE, FR, NGO, NL, report, startTestHub, type TestHub } from './support/hub.ts';
 
 /** Shorter than the pauses below, so JetStream's msg-id dedupe cannot hide a second alert. */
 const DUPLICATE_WINDOW_MS = 500;
@@ -66,7 +67,7 @@ describe('router redelivery (a crash between alert publish and ack)', () => {
     expect(later.duplicate).toBe(false);
     expect(later.seq).toBeGreaterThan(again.seq);
 
-    const sink = logSink();
+    const sink = logSink('router');
     await hub.router({ log: sink.log });
     await hub.drained();
     expect(await hub.alertSubjects(deliveredSubjectFilter(NL, r.reportId))).toEqual({
@@ -95,7 +96,7 @@ describe('router redelivery (a crash between alert publish and ack)', () => {
     });
     await hub.store([retraction]);
 
-    const sink = logSink();
+    const sink = logSink('router');
     await hub.router({ log: sink.log });
     await hub.drained();
     expect(await hub.alertSubjects(deliveredSubjectFilter(NL, original.reportId))).toEqual({

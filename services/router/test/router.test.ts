@@ -13,6 +13,7 @@ import { type Agency } from '@mosaic/federation';
 import { buildPolicyIndex, route } from '@mosaic/policy';
 import { jetstream } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { logSink } from '@mosaic/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouterService } from '../src/index.ts';
 import {
@@ -22,7 +23,6 @@ import {
   FR,
   NGO,
   NL,
-  logSink,
   report,
   startTestHub,
   type TestHub,
@@ -31,7 +31,7 @@ import {
 
 let hub: TestHub;
 let router: RouterService;
-const sink = logSink();
+const sink = logSink('router');
 
 beforeAll(async () => {
   hub = await startTestHub();

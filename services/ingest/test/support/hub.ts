@@ -1,25 +1,12 @@
 import { createPrivateKey, randomUUID, sign } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { Streams, ensureStreams } from '@mosaic/protocol';
-import {
-  accountDirectory,
-  brokerAuthConfig,
-  contextConnectOptions,
-  contextFile,
-  createIdentities,
-  parseContextFile,
-  type IdentitySet,
-  type NatsIdentity,
-} from '@mosaic/identities';
+import { Streams } from '@mosaic/protocol';
+import { accountDirectory } from '@mosaic/identities';
+import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
 import { parseFederation, staticRegistryView, type Federation, type RegistryView } from '@mosaic/federation';
-import { createLogger, type Logger } from '@mosaic/log';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
-import { jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { logSink } from '@mosaic/testkit';
+import type { StoredMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { startIngest, type IngestOptions, type IngestService } from '../../src/index.ts';
 
 /** Agencies of the test federation and the jurisdictions they may report for. */
@@ -137,49 +124,11 @@ export function rawJws(
   return `${input}.${b64(sign(null, Buffer.from(input), key))}`;
 }
 
-/** Collects pino JSON records for assertions on fields. */
-export interface LogSink {
-  log: Logger;
-  records: Record<string, unknown>[];
-  /** The raw lines, for what JSON.parse would hide (a repeated key). */
-  lines: string[];
-}
-
-export function logSink(service = 'ingest'): LogSink {
-  const records: Record<string, unknown>[] = [];
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') {
-          lines.push(line);
-          records.push(JSON.parse(line) as Record<string, unknown>);
-        }
-      callback();
-    },
-  });
-  return {
-    log: createLogger({ service, level: 'debug', pretty: false, destination }),
-    records,
-    lines,
-  };
-}
-
-export interface TestHub extends AsyncDisposable {
-  server: NatsServerHandle;
-  federation: Federation;
+export interface TestHub extends BrokerHub {
   registry: RegistryView;
   keys: TestKeys;
-  ids: IdentitySet;
-  dir: string;
-  /** The operator's JetStream manager, to inspect the streams. */
-  jsm: JetStreamManager;
-  /** A new connection as the given identity, closed with the hub. */
-  connectAs(identity: NatsIdentity): Promise<NatsConnection>;
   /** A connection as the agency. */
   agency(id: string): Promise<NatsConnection>;
-  /** Writes the identity's context file and returns its path. */
-  contextPath(identity: NatsIdentity): Promise<string>;
   /** Starts an in-process ingest on its own ingest-identity connection. */
   ingest(options?: Partial<IngestOptions>): Promise<IngestService>;
   /** Every message in a stream whose subject matches `filter`. */
@@ -190,57 +139,34 @@ export interface TestHub extends AsyncDisposable {
 const SERVER_CONFIG = 'max_payload: 2MB';
 
 /**
- * A real nats-server configured by brokerAuthConfig with the hub streams (file-backed),
- * and helpers to connect as any identity of the test federation.
+ * The broker of `@mosaic/identities/test-support` for the test federation, with the hub
+ * streams (file-backed), and in-process ingest instances on it.
  */
 export async function startTestHub(options: { streams?: boolean } = {}): Promise<TestHub> {
   const keys = await testKeys();
   const federation = testFederation(keys);
-  const ids = await createIdentities(federation);
-  const server = await startServer({
-    config: `${SERVER_CONFIG}\n${await brokerAuthConfig(federation, ids)}`,
+  const broker = await startBrokerHub(federation, {
+    config: SERVER_CONFIG,
+    dirPrefix: 'mosaic-ingest-test-',
+    ...options,
   });
-  const dir = await mkdtemp(join(tmpdir(), 'mosaic-ingest-test-'));
-  const connections: NatsConnection[] = [];
-  const services: IngestService[] = [];
-  const connectAs = async (identity: NatsIdentity): Promise<NatsConnection> => {
-    const nc = await connect({
-      ...contextConnectOptions(parseContextFile(contextFile(identity, server.url))),
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 100,
-    });
-    connections.push(nc);
-    return nc;
-  };
-  const operator = await connectAs(ids.admin);
-  const jsm = await jetstreamManager(operator);
-  if (options.streams ?? true) await ensureStreams(jsm);
+  const { ids, jsm, connectAs } = broker;
   const registry = staticRegistryView(federation);
   return {
-    server,
-    federation,
+    ...broker,
     registry,
     keys,
-    ids,
-    dir,
-    jsm,
-    connectAs,
     agency: (id) => connectAs(ids.agencies.get(id)!),
-    async contextPath(identity) {
-      const path = join(dir, `${identity.agency ?? identity.role}.json`);
-      await writeFile(path, contextFile(identity, server.url), { mode: 0o600 });
-      return path;
-    },
     async ingest(overrides = {}) {
       const nc = await connectAs(ids.services.ingest);
       const service = await startIngest({
         nc,
         registry,
-        log: logSink().log,
+        log: logSink('ingest').log,
         accounts: accountDirectory(ids),
         ...overrides,
       });
-      services.push(service);
+      broker.stopOnDispose(service);
       return service;
     },
     async messages(stream, filter = '>') {
@@ -251,12 +177,6 @@ export async function startTestHub(options: { streams?: boolean } = {}): Promise
         if (m !== null && matches(filter, m.subject)) out.push(m);
       }
       return out;
-    },
-    async [Symbol.asyncDispose]() {
-      for (const s of services) await s.stop();
-      for (const nc of connections) if (!nc.isClosed()) await nc.close();
-      await server[Symbol.asyncDispose]();
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { loadFederation, staticRegistryView } from '@mosaic/federation';
 import { createLogger } from '@mosaic/log';
+import { announceReady } from '@mosaic/testkit';
 import { connect } from '@nats-io/transport-node';
 import { startIngest } from '../../src/index.ts';
 
@@ -25,10 +26,7 @@ const service = await startIngest({
   log: createLogger({ service: 'ingest', pretty: false }),
   accounts: { accountOf: (agency) => accounts[agency] },
 });
-process.stdout.write('ready\n');
-process.once('SIGTERM', () => {
-  void service
-    .stop()
-    .then(() => nc.close())
-    .then(() => process.exit(0));
+announceReady(async () => {
+  await service.stop();
+  await nc.close();
 });

@@ -1,35 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
   REGISTRY_BUCKET,
   ROUTER_CONSUMER,
   ReportHeaders,
   Streams,
-  ensureStreams,
   reportSubject,
   seedRegistry,
   watchRegistry,
   type LiveRegistryView,
 } from '@mosaic/protocol';
-import {
-  brokerAuthConfig,
-  contextConnectOptions,
-  contextFile,
-  createIdentities,
-  parseContextFile,
-  type IdentitySet,
-  type NatsIdentity,
-} from '@mosaic/identities';
+import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
 import { parseFederation, type Federation } from '@mosaic/federation';
-import { createLogger, type Logger } from '@mosaic/log';
 import { generateAgencyKey, signReport, type AgencyKeyPair } from '@mosaic/signing';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { logSink } from '@mosaic/testkit';
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { headers, nanos } from '@nats-io/transport-node';
 import { startRouter, type RouterOptions, type RouterService } from '../../src/index.ts';
 
 export const NL = 'nl-police';
@@ -133,36 +119,12 @@ export function report(issuer: string, overrides: Record<string, unknown> = {}) 
 
 export type TestReport = ReturnType<typeof report>;
 
-/** Collects pino JSON records for assertions on fields. */
-export function logSink(service = 'router'): { log: Logger; records: Record<string, unknown>[] } {
-  const records: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') records.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return {
-    log: createLogger({ service, level: 'debug', pretty: false, destination }),
-    records,
-  };
-}
-
-export interface TestHub extends AsyncDisposable {
-  server: NatsServerHandle;
-  federation: Federation;
+export interface TestHub extends BrokerHub {
   keys: Map<string, AgencyKeyPair>;
-  ids: IdentitySet;
-  dir: string;
-  /** The operator's JetStream manager, to inspect the streams. */
-  jsm: JetStreamManager;
   /** The registry bucket (operator), to change rules at runtime. */
   kv: KV;
   /** A live view of the registry, as the hub gives the router. */
   registry: LiveRegistryView;
-  connectAs(identity: NatsIdentity): Promise<NatsConnection>;
-  contextPath(identity: NatsIdentity): Promise<string>;
   /** Signs and stores reports in REPORTS as the ingest identity would (same subject, headers). */
   store(reports: readonly object[]): Promise<{ jws: string; seq: number }[]>;
   /** Starts an in-process router on its own router-identity connection. */
@@ -176,30 +138,15 @@ export interface TestHub extends AsyncDisposable {
 }
 
 /**
- * A real nats-server configured by brokerAuthConfig with the hub streams, a KV registry
- * seeded with the test federation and a live view of it.
+ * The broker of `@mosaic/identities/test-support` for the test federation with the hub
+ * streams, a KV registry seeded with it and a live view of it, and in-process routers.
  */
 export async function startTestHub(options: { alertsDuplicateWindowMs?: number } = {}) {
   const keys = new Map<string, AgencyKeyPair>();
   for (const id of AGENCIES) keys.set(id, await generateAgencyKey(id, { keyId: 'k1' }));
   const federation = testFederation(keys);
-  const ids = await createIdentities(federation);
-  const server = await startServer({ config: await brokerAuthConfig(federation, ids) });
-  const dir = await mkdtemp(join(tmpdir(), 'mosaic-router-test-'));
-  const connections: NatsConnection[] = [];
-  const services: RouterService[] = [];
-  const connectAs = async (identity: NatsIdentity): Promise<NatsConnection> => {
-    const nc = await connect({
-      ...contextConnectOptions(parseContextFile(contextFile(identity, server.url))),
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 100,
-    });
-    connections.push(nc);
-    return nc;
-  };
-  const operator = await connectAs(ids.admin);
-  const jsm = await jetstreamManager(operator);
-  await ensureStreams(jsm);
+  const broker = await startBrokerHub(federation, { dirPrefix: 'mosaic-router-test-' });
+  const { ids, jsm, connectAs } = broker;
   if (options.alertsDuplicateWindowMs !== undefined) {
     const info = await jsm.streams.info(Streams.Alerts);
     await jsm.streams.update(Streams.Alerts, {
@@ -207,27 +154,20 @@ export async function startTestHub(options: { alertsDuplicateWindowMs?: number }
       duplicate_window: nanos(options.alertsDuplicateWindowMs),
     });
   }
+  const operator = await connectAs(ids.admin);
   const kv = await new Kvm(operator).create(REGISTRY_BUCKET, { history: 16, storage: 'file' });
   await seedRegistry(kv, federation);
   const registry = watchRegistry(kv);
   await registry.ready;
+  // Registered first, so closed after every router on it has stopped.
+  broker.stopOnDispose({ stop: () => registry.close() });
   const ingest = jetstream(await connectAs(ids.services.ingest));
 
   const hub: TestHub = {
-    server,
-    federation,
+    ...broker,
     keys,
-    ids,
-    dir,
-    jsm,
     kv,
     registry,
-    connectAs,
-    async contextPath(identity) {
-      const path = join(dir, `${identity.agency ?? identity.role}.json`);
-      await writeFile(path, contextFile(identity, server.url), { mode: 0o600 });
-      return path;
-    },
     async store(reports) {
       const signed = await Promise.all(
         reports.map(async (r) => {
@@ -260,8 +200,8 @@ export async function startTestHub(options: { alertsDuplicateWindowMs?: number }
     },
     async router(overrides = {}) {
       const nc = await connectAs(ids.services.router);
-      const service = await startRouter({ nc, registry, log: logSink().log, ...overrides });
-      services.push(service);
+      const service = await startRouter({ nc, registry, log: logSink('router').log, ...overrides });
+      broker.stopOnDispose(service);
       return service;
     },
     async createRouterConsumer(ackWaitMs) {
@@ -289,13 +229,6 @@ export async function startTestHub(options: { alertsDuplicateWindowMs?: number }
           );
         await new Promise((r) => setTimeout(r, 50));
       }
-    },
-    async [Symbol.asyncDispose]() {
-      for (const s of services) await s.stop();
-      await registry.close();
-      for (const nc of connections) if (!nc.isClosed()) await nc.close();
-      await server[Symbol.asyncDispose]();
-      await rm(dir, { recursive: true, force: true });
     },
   };
   return hub;

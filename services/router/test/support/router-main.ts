@@ -6,6 +6,7 @@
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { loadFederation, staticRegistryView } from '@mosaic/federation';
 import { createLogger } from '@mosaic/log';
+import { announceReady } from '@mosaic/testkit';
 import { connect } from '@nats-io/transport-node';
 import { startRouter } from '../../src/index.ts';
 
@@ -22,10 +23,7 @@ const service = await startRouter({
   log: createLogger({ service: 'router', pretty: false }),
   ...(ackWait === undefined ? {} : { ackWaitMs: Number(ackWait) }),
 });
-process.stdout.write('ready\n');
-process.once('SIGTERM', () => {
-  void service
-    .stop()
-    .then(() => nc.close())
-    .then(() => process.exit(0));
+announceReady(async () => {
+  await service.stop();
+  await nc.close();
 });
