@@ -1,23 +1,6 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCode, MosaicError } from '@mosaic/errors';
-
-function errno(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string'
-    ? err.code
-    : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if (errno(err) === 'ESRCH') return false;
-    if (errno(err) === 'EPERM') return true;
-    throw err;
-  }
-}
+import { ErrorCode, MosaicError, errnoOf, isProcessAlive } from '@mosaic/errors';
 
 /**
  * Takes an exclusive lock shared between processes: a directory created with `mkdir`, which
@@ -44,12 +27,12 @@ export async function acquireLock(
       await writeFile(ownerFile, `${process.pid}\n`);
       return () => rm(lock, { recursive: true, force: true });
     } catch (err) {
-      if (errno(err) !== 'EEXIST') throw err;
+      if (errnoOf(err) !== 'EEXIST') throw err;
     }
     const owner = await readFile(ownerFile, 'utf8').then(
       (text) => Number.parseInt(text, 10),
       (err: unknown) => {
-        if (errno(err) === 'ENOENT') return undefined;
+        if (errnoOf(err) === 'ENOENT') return undefined;
         throw err;
       },
     );
@@ -60,11 +43,11 @@ export async function acquireLock(
         ? await stat(lock).then(
             (s) => Date.now() - s.mtimeMs > 30_000,
             (err: unknown) => {
-              if (errno(err) === 'ENOENT') return false;
+              if (errnoOf(err) === 'ENOENT') return false;
               throw err;
             },
           )
-        : Number.isNaN(owner) || !isAlive(owner);
+        : Number.isNaN(owner) || !isProcessAlive(owner);
     if (stale) {
       await rm(lock, { recursive: true, force: true });
       continue;
