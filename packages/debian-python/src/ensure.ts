@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
-import { acquireLock } from '@mosaic/nats-server/internal';
-import { fetchFromDebian, manifestFile, safeName } from './fetch.ts';
+import { defaultCacheDir as cacheDirOf } from '@mosaic/debian';
+import { acquireLock, safeName } from '@mosaic/debian/internal';
+import { ErrorCode, MosaicError, errnoOf, isMosaicError } from '@mosaic/errors';
+import { fetchFromDebian, manifestFile } from './fetch.ts';
 import type { Manifest } from './fetch.ts';
 import { canImport, probePython } from './python.ts';
 import type { PythonInfo } from './python.ts';
@@ -50,14 +50,9 @@ export interface PythonPackage {
 /** The system interpreter Debian's Python packages are built for. */
 export const systemPython = '/usr/bin/python3';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
 /** The cache directory used when `ensurePythonPackage` is given none. */
 export function defaultCacheDir(): string {
-  const base = process.env['MOSAIC_CACHE_DIR'];
-  return base !== undefined && base !== ''
-    ? join(resolve(base), 'python')
-    : join(repoRoot, '.cache', 'python');
+  return cacheDirOf('python');
 }
 
 function unavailable(
@@ -158,7 +153,7 @@ async function findCached(
   try {
     names = await readdir(cacheDir);
   } catch (err) {
-    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
+    if (errnoOf(err) === 'ENOENT') return undefined;
     throw err;
   }
   const prefix = `${safeName(requirement.package)}_`;
@@ -171,7 +166,7 @@ async function findCached(
     const manifest = await readFile(join(dir, manifestFile), 'utf8').then(
       (text) => JSON.parse(text) as Manifest,
       (err: unknown) => {
-        if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
+        if (errnoOf(err) === 'ENOENT') return undefined;
         throw err;
       },
     );

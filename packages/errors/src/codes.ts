@@ -65,6 +65,8 @@ export const ErrorCode = {
   NatsServerStart: 'ERR_NATS_SERVER_START',
   /** A Debian Python package the tests need is neither importable by the system python3 nor fetchable. */
   PythonPackageUnavailable: 'ERR_PYTHON_PACKAGE_UNAVAILABLE',
+  /** A tool from a Debian package (faketime, ip, promtool, …) is neither given, on PATH, cached nor fetchable. */
+  DebianToolUnavailable: 'ERR_DEBIAN_TOOL_UNAVAILABLE',
   /** The requested operation is not supported by the current test-server mode. */
   TestkitMode: 'ERR_TESTKIT_MODE',
   /** The federation file is unreadable as YAML, does not match its schema, or is inconsistent. */

@@ -6,13 +6,19 @@ import { ErrorCode, MosaicError, errnoOf, isProcessAlive } from '@mosaic/errors'
  * Takes an exclusive lock shared between processes: a directory created with `mkdir`, which
  * is atomic. A lock whose owner process is gone is taken over. Resolves to the release
  * function.
+ *
+ * @example
+ * ```ts
+ * const release = await acquireLock(cacheDir, { onWait: log });
+ * try { … } finally { await release(); }
+ * ```
  */
 export async function acquireLock(
   dir: string,
   options: {
     timeoutMs?: number;
     onWait?: (owner: string) => void;
-    /** The code of the error thrown when the lock stays taken. Default: nats-server's. */
+    /** The code of the error thrown when the lock stays taken. Default: `ERR_DEBIAN_TOOL_UNAVAILABLE`. */
     code?: ErrorCode;
   } = {},
 ): Promise<() => Promise<void>> {
@@ -54,7 +60,7 @@ export async function acquireLock(
     }
     if (Date.now() > deadline)
       throw new MosaicError(
-        options.code ?? ErrorCode.NatsServerUnavailable,
+        options.code ?? ErrorCode.DebianToolUnavailable,
         `another setup (pid ${owner ?? 'unknown'}) still holds ${lock}; remove it if no setup is running`,
       );
     if (!told) options.onWait?.(`waiting for another setup (pid ${owner ?? 'unknown'}) to finish`);
