@@ -1,3 +1,13 @@
+export { ensureDebianTool, toolEnvVar } from './tool.ts';
+export type {
+  DebianTool,
+  DebianToolRequest,
+  DebianToolSource,
+  EnsureDebianToolOptions,
+} from './tool.ts';
+export { debianTools, parseToolArg } from './tools.ts';
+export { ensureFaketime } from './faketime.ts';
+export type { Faketime } from './faketime.ts';
 export { defaultCacheDir } from './cache.ts';
 export {
   debianArchiveKeyring,
