@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultCacheDir as cacheDirOf } from '@mosaic/debian';
-import { acquireLock, safeName } from '@mosaic/debian/internal';
+import { findOrFetch, safeName } from '@mosaic/debian/internal';
 import { ErrorCode, MosaicError, errnoOf, isMosaicError } from '@mosaic/errors';
 import { fetchFromDebian, manifestFile } from './fetch.ts';
 import type { Manifest } from './fetch.ts';
@@ -109,32 +109,29 @@ export async function ensurePythonPackage(
   const reasons = [`not installed (${lastLine(installed.reason)})`];
 
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
-  const cached = await findCached(requirement, probe.value, cacheDir, log);
-  if (cached !== undefined) return use(cached);
-
-  const release = await acquireLock(cacheDir, {
-    onWait: log,
-    code: ErrorCode.PythonPackageUnavailable,
-  });
   try {
-    // Another process may have filled the cache while we waited for the lock.
-    const again = await findCached(requirement, probe.value, cacheDir, log);
-    if (again !== undefined) return use(again);
-    const { dir, manifest } = await fetchFromDebian({
-      package: requirement.package,
-      imports: requirement.imports,
-      python: probe.value,
-      cacheDir,
-      log,
-      ...(options.etcApt === undefined ? {} : { etcApt: options.etcApt }),
+    const found = await findOrFetch(cacheDir, {
+      find: () => findCached(requirement, probe.value, cacheDir, log),
+      fetch: async () => {
+        const { dir, manifest } = await fetchFromDebian({
+          package: requirement.package,
+          imports: requirement.imports,
+          python: probe.value,
+          cacheDir,
+          log,
+          ...(options.etcApt === undefined ? {} : { etcApt: options.etcApt }),
+        });
+        const paths = manifest.paths.map((p) => join(dir, p));
+        return { python, paths, source: 'debian' as const };
+      },
+      onWait: log,
+      code: ErrorCode.PythonPackageUnavailable,
     });
-    return use({ python, paths: manifest.paths.map((p) => join(dir, p)), source: 'debian' });
+    return use(found);
   } catch (err) {
     if (isMosaicError(err, ErrorCode.PythonPackageUnavailable))
       throw unavailable(requirement, python, [...reasons, err.message], err);
     throw err;
-  } finally {
-    await release();
   }
 }
 

@@ -6,4 +6,4 @@ export type { AptInstall } from './apt-output.ts';
 export { safeName } from './cache.ts';
 export { findOnPath, run } from './exec.ts';
 export type { RunOutcome, RunResult } from './exec.ts';
-export { acquireLock } from './lock.ts';
+export { acquireLock, findOrFetch } from './lock.ts';

@@ -68,3 +68,36 @@ export async function acquireLock(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/**
+ * What `find` finds in the cache, else what `fetch` puts there, fetched by one process at a
+ * time: `find` runs again once the lock of `cacheDir` is held, since another process may
+ * have filled the cache while this one waited.
+ *
+ * @example
+ * ```ts
+ * const tool = await findOrFetch(cacheDir, { find: () => findCached(cacheDir), fetch: () => fetchInto(cacheDir) });
+ * ```
+ */
+export async function findOrFetch<T>(
+  cacheDir: string,
+  options: {
+    find: () => Promise<T | undefined>;
+    fetch: () => Promise<T>;
+    onWait?: (line: string) => void;
+    /** The code of the error thrown when the lock stays taken. */
+    code?: ErrorCode;
+  },
+): Promise<T> {
+  const cached = await options.find();
+  if (cached !== undefined) return cached;
+  const release = await acquireLock(cacheDir, {
+    ...(options.onWait === undefined ? {} : { onWait: options.onWait }),
+    ...(options.code === undefined ? {} : { code: options.code }),
+  });
+  try {
+    return (await options.find()) ?? (await options.fetch());
+  } finally {
+    await release();
+  }
+}

@@ -5,7 +5,7 @@ import type { AptInstall } from './apt-output.ts';
 import { openPrivateApt } from './apt.ts';
 import { defaultCacheDir, safeName } from './cache.ts';
 import { findOnPath, run } from './exec.ts';
-import { acquireLock } from './lock.ts';
+import { findOrFetch } from './lock.ts';
 
 /** A program from a Debian package. */
 export interface DebianToolRequest {
@@ -143,36 +143,46 @@ export async function ensureDebianTool(
   }
 
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir('debian'));
-  const cached = await findCached(request, cacheDir, log);
-  if (cached !== undefined) return use(cached);
-
-  const release = await acquireLock(cacheDir, { onWait: log });
   try {
-    // Another process may have filled the cache while we waited for the lock.
-    const again = await findCached(request, cacheDir, log);
-    if (again !== undefined) return use(again);
-    reasons.push(`none cached in ${cacheDir}`);
-    const entry = await fetchPackage(request.package, cacheDir, log, options.etcApt);
-    const tool = await toolIn(entry, request, 'debian');
-    if (tool === undefined)
-      throw new MosaicError(
-        ErrorCode.DebianToolUnavailable,
-        `${request.package} ${entry.manifest.version} holds no ${binDirs.map((d) => `${d}/${request.binary}`).join(', ')}`,
-      );
-    const works = await probe(tool, request);
-    if (!works.ok)
-      throw new MosaicError(
-        ErrorCode.DebianToolUnavailable,
-        `the fetched ${tool.path} cannot be used: ${works.reason}`,
-      );
-    return use(tool);
+    return use(
+      await findOrFetch(cacheDir, {
+        find: () => findCached(request, cacheDir, log),
+        fetch: async () => {
+          reasons.push(`none cached in ${cacheDir}`);
+          return fetchTool(request, cacheDir, log, options.etcApt);
+        },
+        onWait: log,
+      }),
+    );
   } catch (err) {
     if (isMosaicError(err, ErrorCode.DebianToolUnavailable))
       throw unavailable(request, envVar, [...reasons, err.message], err);
     throw err;
-  } finally {
-    await release();
   }
+}
+
+/** Fetches the package into the cache and finds the program in it. */
+async function fetchTool(
+  request: DebianToolRequest,
+  cacheDir: string,
+  log: (line: string) => void,
+  etcApt: string | undefined,
+): Promise<DebianTool> {
+  const entry = await fetchPackage(request.package, cacheDir, log, etcApt);
+  const tool = await toolIn(entry, request, 'debian');
+  if (tool === undefined)
+    throw new MosaicError(
+      ErrorCode.DebianToolUnavailable,
+      `${request.package} ${entry.manifest.version} holds no ` +
+        binDirs.map((d) => `${d}/${request.binary}`).join(', '),
+    );
+  const works = await probe(tool, request);
+  if (!works.ok)
+    throw new MosaicError(
+      ErrorCode.DebianToolUnavailable,
+      `the fetched ${tool.path} cannot be used: ${works.reason}`,
+    );
+  return tool;
 }
 
 /** `/` for `/usr/sbin/ip`; `<tree>` for `<tree>/usr/bin/faketime`. */

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultCacheDir as cacheDirOf } from '@mosaic/debian';
-import { acquireLock, findOnPath } from '@mosaic/debian/internal';
+import { findOnPath, findOrFetch } from '@mosaic/debian/internal';
 import { ErrorCode, MosaicError, errnoOf, isMosaicError } from '@mosaic/errors';
 import { fetchFromDebian } from './debian.ts';
 import { isAtLeast, probeNatsServer } from './probe.ts';
@@ -105,26 +105,22 @@ export async function ensureNatsServer(
   }
 
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
-  const cached = await findCached(cacheDir, minVersion, log);
-  if (cached !== undefined) return use(cached);
-
-  const release = await acquireLock(cacheDir, {
-    onWait: log,
-    code: ErrorCode.NatsServerUnavailable,
-  });
   try {
-    // Another process may have filled the cache while we waited for the lock.
-    const again = await findCached(cacheDir, minVersion, log);
-    if (again !== undefined) return use(again);
-    reasons.push(`none cached in ${cacheDir}`);
-    const fetched = await fetchFromDebian({ cacheDir, minVersion, log });
-    return use({ ...fetched, source: 'debian' });
+    const found = await findOrFetch(cacheDir, {
+      find: () => findCached(cacheDir, minVersion, log),
+      fetch: async () => {
+        reasons.push(`none cached in ${cacheDir}`);
+        const fetched = await fetchFromDebian({ cacheDir, minVersion, log });
+        return { ...fetched, source: 'debian' as const };
+      },
+      onWait: log,
+      code: ErrorCode.NatsServerUnavailable,
+    });
+    return use(found);
   } catch (err) {
     if (isMosaicError(err, ErrorCode.NatsServerUnavailable))
       throw unavailable(minVersion, [...reasons, err.message], err);
     throw err;
-  } finally {
-    await release();
   }
 }
 
