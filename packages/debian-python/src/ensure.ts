@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
-import { acquireLock } from '@mosaic/nats-server/internal';
-import { fetchFromDebian, manifestFile, safeName } from './fetch.ts';
+import { defaultCacheDir as cacheDirOf } from '@mosaic/debian';
+import { findOrFetch, safeName } from '@mosaic/debian/internal';
+import { ErrorCode, MosaicError, errnoOf, isMosaicError } from '@mosaic/errors';
+import { fetchFromDebian, manifestFile } from './fetch.ts';
 import type { Manifest } from './fetch.ts';
 import { canImport, probePython } from './python.ts';
 import type { PythonInfo } from './python.ts';
@@ -50,14 +50,9 @@ export interface PythonPackage {
 /** The system interpreter Debian's Python packages are built for. */
 export const systemPython = '/usr/bin/python3';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
 /** The cache directory used when `ensurePythonPackage` is given none. */
 export function defaultCacheDir(): string {
-  const base = process.env['MOSAIC_CACHE_DIR'];
-  return base !== undefined && base !== ''
-    ? join(resolve(base), 'python')
-    : join(repoRoot, '.cache', 'python');
+  return cacheDirOf('python');
 }
 
 function unavailable(
@@ -114,32 +109,29 @@ export async function ensurePythonPackage(
   const reasons = [`not installed (${lastLine(installed.reason)})`];
 
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
-  const cached = await findCached(requirement, probe.value, cacheDir, log);
-  if (cached !== undefined) return use(cached);
-
-  const release = await acquireLock(cacheDir, {
-    onWait: log,
-    code: ErrorCode.PythonPackageUnavailable,
-  });
   try {
-    // Another process may have filled the cache while we waited for the lock.
-    const again = await findCached(requirement, probe.value, cacheDir, log);
-    if (again !== undefined) return use(again);
-    const { dir, manifest } = await fetchFromDebian({
-      package: requirement.package,
-      imports: requirement.imports,
-      python: probe.value,
-      cacheDir,
-      log,
-      ...(options.etcApt === undefined ? {} : { etcApt: options.etcApt }),
+    const found = await findOrFetch(cacheDir, {
+      find: () => findCached(requirement, probe.value, cacheDir, log),
+      fetch: async () => {
+        const { dir, manifest } = await fetchFromDebian({
+          package: requirement.package,
+          imports: requirement.imports,
+          python: probe.value,
+          cacheDir,
+          log,
+          ...(options.etcApt === undefined ? {} : { etcApt: options.etcApt }),
+        });
+        const paths = manifest.paths.map((p) => join(dir, p));
+        return { python, paths, source: 'debian' as const };
+      },
+      onWait: log,
+      code: ErrorCode.PythonPackageUnavailable,
     });
-    return use({ python, paths: manifest.paths.map((p) => join(dir, p)), source: 'debian' });
+    return use(found);
   } catch (err) {
     if (isMosaicError(err, ErrorCode.PythonPackageUnavailable))
       throw unavailable(requirement, python, [...reasons, err.message], err);
     throw err;
-  } finally {
-    await release();
   }
 }
 
@@ -158,7 +150,7 @@ async function findCached(
   try {
     names = await readdir(cacheDir);
   } catch (err) {
-    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
+    if (errnoOf(err) === 'ENOENT') return undefined;
     throw err;
   }
   const prefix = `${safeName(requirement.package)}_`;
@@ -171,7 +163,7 @@ async function findCached(
     const manifest = await readFile(join(dir, manifestFile), 'utf8').then(
       (text) => JSON.parse(text) as Manifest,
       (err: unknown) => {
-        if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
+        if (errnoOf(err) === 'ENOENT') return undefined;
         throw err;
       },
     );

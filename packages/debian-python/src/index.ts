@@ -6,8 +6,5 @@ export type {
   PythonRequirement,
 } from './ensure.ts';
 export { pythonArgs } from './python.ts';
-export { parseAptSimulation } from './apt-output.ts';
-export type { AptInstall } from './apt-output.ts';
 export { packagesToProvide, topLevelModules } from './modules.ts';
 export type { PackageModules } from './modules.ts';
-export { ownReleaseSourceLines } from './sources.ts';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { run } from '@mosaic/nats-server/internal';
+import { run } from '@mosaic/debian/internal';
 
 const bootstrap = fileURLToPath(new URL('./bootstrap.py', import.meta.url));
 

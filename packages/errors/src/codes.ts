@@ -112,6 +112,12 @@ export const errorCatalogue = {
     retryable: false,
   },
   /** The requested operation is not supported by the current test-server mode. */
+  /** A tool from a Debian package (faketime, ip, promtool, …) is neither given, on PATH, cached nor fetchable. */
+  DebianToolUnavailable: {
+    code: 'ERR_DEBIAN_TOOL_UNAVAILABLE',
+    class: 'environment',
+    retryable: false,
+  },
   TestkitMode: { code: 'ERR_TESTKIT_MODE', class: 'internal', retryable: false },
   /** A child process a test started exited, or did not print its ready line in time. */
   TestChild: { code: 'ERR_TEST_CHILD', class: 'environment', retryable: false },

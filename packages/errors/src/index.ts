@@ -6,3 +6,4 @@ export type { Issue, IssueSource } from './issues.ts';
 export { MosaicError, isMosaicError } from './mosaic-error.ts';
 export type { ErrorBody } from './mosaic-error.ts';
 export { unavailable } from './unavailable.ts';
+export { errnoOf, isProcessAlive } from './system-error.ts';

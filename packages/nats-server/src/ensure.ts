@@ -1,10 +1,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import { defaultCacheDir as cacheDirOf } from '@mosaic/debian';
+import { findOnPath, findOrFetch } from '@mosaic/debian/internal';
+import { ErrorCode, MosaicError, errnoOf, isMosaicError } from '@mosaic/errors';
 import { fetchFromDebian } from './debian.ts';
-import { findOnPath, isAtLeast, probeNatsServer } from './exec.ts';
-import { acquireLock } from './lock.ts';
+import { isAtLeast, probeNatsServer } from './probe.ts';
 import { compareVersions, parseNatsVersion } from './version.ts';
 
 /** Where a nats-server binary came from. */
@@ -30,14 +30,9 @@ export interface EnsureNatsServerOptions {
 /** The oldest nats-server Mosaic supports (`sync_interval`, multi-filter consumers). */
 export const minNatsServerVersion = '2.10.0';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
 /** The cache directory used when `ensureNatsServer` is given none. */
 export function defaultCacheDir(): string {
-  const base = process.env['MOSAIC_CACHE_DIR'];
-  return base !== undefined && base !== ''
-    ? join(resolve(base), 'nats-server')
-    : join(repoRoot, '.cache', 'nats-server');
+  return cacheDirOf('nats-server');
 }
 
 function unavailable(minVersion: string, reasons: readonly string[], cause?: unknown): MosaicError {
@@ -110,23 +105,22 @@ export async function ensureNatsServer(
   }
 
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
-  const cached = await findCached(cacheDir, minVersion, log);
-  if (cached !== undefined) return use(cached);
-
-  const release = await acquireLock(cacheDir, { onWait: log });
   try {
-    // Another process may have filled the cache while we waited for the lock.
-    const again = await findCached(cacheDir, minVersion, log);
-    if (again !== undefined) return use(again);
-    reasons.push(`none cached in ${cacheDir}`);
-    const fetched = await fetchFromDebian({ cacheDir, minVersion, log });
-    return use({ ...fetched, source: 'debian' });
+    const found = await findOrFetch(cacheDir, {
+      find: () => findCached(cacheDir, minVersion, log),
+      fetch: async () => {
+        reasons.push(`none cached in ${cacheDir}`);
+        const fetched = await fetchFromDebian({ cacheDir, minVersion, log });
+        return { ...fetched, source: 'debian' as const };
+      },
+      onWait: log,
+      code: ErrorCode.NatsServerUnavailable,
+    });
+    return use(found);
   } catch (err) {
     if (isMosaicError(err, ErrorCode.NatsServerUnavailable))
       throw unavailable(minVersion, [...reasons, err.message], err);
     throw err;
-  } finally {
-    await release();
   }
 }
 
@@ -140,7 +134,7 @@ async function findCached(
   try {
     names = await readdir(cacheDir);
   } catch (err) {
-    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
+    if (errnoOf(err) === 'ENOENT') return undefined;
     throw err;
   }
   const versions = names
@@ -151,7 +145,7 @@ async function findCached(
     const exists = await stat(path).then(
       (s) => s.isFile(),
       (err: unknown) => {
-        if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return false;
+        if (errnoOf(err) === 'ENOENT') return false;
         throw err;
       },
     );

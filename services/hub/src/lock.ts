@@ -2,30 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { ErrorCode, MosaicError, errnoOf, isProcessAlive } from '@mosaic/errors';
 
 /** The lock a running hub holds on its data dir; release it once (idempotent). */
 export interface DataDirLock {
   readonly path: string;
   release(): Promise<void>;
-}
-
-function errno(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string'
-    ? err.code
-    : undefined;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if (errno(err) === 'ESRCH') return false;
-    // EPERM: the pid exists but belongs to another user.
-    if (errno(err) === 'EPERM') return true;
-    throw err;
-  }
 }
 
 function ioError(path: string, cause: unknown): MosaicError {
@@ -41,7 +23,7 @@ async function ownerOf(path: string): Promise<number | undefined> {
     const text = await readFile(path, 'utf8');
     return /^\d+\n?$/.test(text) ? Number.parseInt(text, 10) : Number.NaN;
   } catch (err) {
-    if (errno(err) === 'ENOENT') return undefined;
+    if (errnoOf(err) === 'ENOENT') return undefined;
     throw ioError(path, err);
   }
 }
@@ -56,16 +38,16 @@ async function takeOverStale(path: string, pid: number): Promise<void> {
   try {
     await rename(path, aside);
   } catch (err) {
-    if (errno(err) === 'ENOENT') return;
+    if (errnoOf(err) === 'ENOENT') return;
     throw ioError(path, err);
   }
   const moved = await ownerOf(aside);
-  if (moved !== undefined && moved !== pid && !Number.isNaN(moved) && alive(moved))
+  if (moved !== undefined && moved !== pid && !Number.isNaN(moved) && isProcessAlive(moved))
     await link(aside, path).catch((err: unknown) => {
-      if (errno(err) !== 'EEXIST') throw ioError(path, err);
+      if (errnoOf(err) !== 'EEXIST') throw ioError(path, err);
     });
   await unlink(aside).catch((err: unknown) => {
-    if (errno(err) !== 'ENOENT') throw ioError(aside, err);
+    if (errnoOf(err) !== 'ENOENT') throw ioError(aside, err);
   });
 }
 
@@ -98,13 +80,13 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
       }
       break;
     } catch (err) {
-      if (errno(err) !== 'EEXIST') throw ioError(path, err);
+      if (errnoOf(err) !== 'EEXIST') throw ioError(path, err);
     }
     const owner = await ownerOf(path);
     if (owner === undefined) continue;
     // A lock without a pid is one being written right now, or a crash in between: both
     // are treated as held, so a hub never starts on a dir another one is taking.
-    if (Number.isNaN(owner) || alive(owner) || attempt >= 5)
+    if (Number.isNaN(owner) || isProcessAlive(owner) || attempt >= 5)
       throw new MosaicError(
         ErrorCode.HubLocked,
         `another hub (pid ${Number.isNaN(owner) ? 'unknown' : String(owner)}) is using ${dataDir}` +
@@ -122,7 +104,7 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
     try {
       unlinkSync(path);
     } catch (err) {
-      if (errno(err) !== 'ENOENT') throw err;
+      if (errnoOf(err) !== 'ENOENT') throw err;
     }
   };
   process.once('exit', onExit);
@@ -135,7 +117,7 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
       // Only our own lock: never remove one a later hub took after a stale takeover.
       if ((await ownerOf(path)) !== process.pid) return;
       await unlink(path).catch((err: unknown) => {
-        if (errno(err) !== 'ENOENT') throw ioError(path, err);
+        if (errnoOf(err) !== 'ENOENT') throw ioError(path, err);
       });
     },
   };

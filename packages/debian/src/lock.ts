@@ -1,35 +1,24 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCode, MosaicError } from '@mosaic/errors';
-
-function errno(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string'
-    ? err.code
-    : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if (errno(err) === 'ESRCH') return false;
-    if (errno(err) === 'EPERM') return true;
-    throw err;
-  }
-}
+import { ErrorCode, MosaicError, errnoOf, isProcessAlive } from '@mosaic/errors';
 
 /**
  * Takes an exclusive lock shared between processes: a directory created with `mkdir`, which
  * is atomic. A lock whose owner process is gone is taken over. Resolves to the release
  * function.
+ *
+ * @example
+ * ```ts
+ * const release = await acquireLock(cacheDir, { onWait: log });
+ * try { … } finally { await release(); }
+ * ```
  */
 export async function acquireLock(
   dir: string,
   options: {
     timeoutMs?: number;
     onWait?: (owner: string) => void;
-    /** The code of the error thrown when the lock stays taken. Default: nats-server's. */
+    /** The code of the error thrown when the lock stays taken. Default: `ERR_DEBIAN_TOOL_UNAVAILABLE`. */
     code?: ErrorCode;
   } = {},
 ): Promise<() => Promise<void>> {
@@ -44,12 +33,12 @@ export async function acquireLock(
       await writeFile(ownerFile, `${process.pid}\n`);
       return () => rm(lock, { recursive: true, force: true });
     } catch (err) {
-      if (errno(err) !== 'EEXIST') throw err;
+      if (errnoOf(err) !== 'EEXIST') throw err;
     }
     const owner = await readFile(ownerFile, 'utf8').then(
       (text) => Number.parseInt(text, 10),
       (err: unknown) => {
-        if (errno(err) === 'ENOENT') return undefined;
+        if (errnoOf(err) === 'ENOENT') return undefined;
         throw err;
       },
     );
@@ -60,22 +49,55 @@ export async function acquireLock(
         ? await stat(lock).then(
             (s) => Date.now() - s.mtimeMs > 30_000,
             (err: unknown) => {
-              if (errno(err) === 'ENOENT') return false;
+              if (errnoOf(err) === 'ENOENT') return false;
               throw err;
             },
           )
-        : Number.isNaN(owner) || !isAlive(owner);
+        : Number.isNaN(owner) || !isProcessAlive(owner);
     if (stale) {
       await rm(lock, { recursive: true, force: true });
       continue;
     }
     if (Date.now() > deadline)
       throw new MosaicError(
-        options.code ?? ErrorCode.NatsServerUnavailable,
+        options.code ?? ErrorCode.DebianToolUnavailable,
         `another setup (pid ${owner ?? 'unknown'}) still holds ${lock}; remove it if no setup is running`,
       );
     if (!told) options.onWait?.(`waiting for another setup (pid ${owner ?? 'unknown'}) to finish`);
     told = true;
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * What `find` finds in the cache, else what `fetch` puts there, fetched by one process at a
+ * time: `find` runs again once the lock of `cacheDir` is held, since another process may
+ * have filled the cache while this one waited.
+ *
+ * @example
+ * ```ts
+ * const tool = await findOrFetch(cacheDir, { find: () => findCached(cacheDir), fetch: () => fetchInto(cacheDir) });
+ * ```
+ */
+export async function findOrFetch<T>(
+  cacheDir: string,
+  options: {
+    find: () => Promise<T | undefined>;
+    fetch: () => Promise<T>;
+    onWait?: (line: string) => void;
+    /** The code of the error thrown when the lock stays taken. */
+    code?: ErrorCode;
+  },
+): Promise<T> {
+  const cached = await options.find();
+  if (cached !== undefined) return cached;
+  const release = await acquireLock(cacheDir, {
+    ...(options.onWait === undefined ? {} : { onWait: options.onWait }),
+    ...(options.code === undefined ? {} : { code: options.code }),
+  });
+  try {
+    return (await options.find()) ?? (await options.fetch());
+  } finally {
+    await release();
   }
 }

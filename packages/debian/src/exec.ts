@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { compareVersions, parseNatsVersion } from './version.ts';
+import { errnoOf } from '@mosaic/errors';
 
 export interface RunResult {
   stdout: string;
@@ -14,7 +14,13 @@ export type RunOutcome = ({ ok: true } & RunResult) | ({ ok: false; reason: stri
 export function run(
   file: string,
   args: readonly string[],
-  options: { cwd?: string; timeoutMs?: number; label?: string } = {},
+  options: {
+    cwd?: string;
+    timeoutMs?: number;
+    label?: string;
+    /** Added to the environment (which always has `LC_ALL=C`). */
+    env?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<RunOutcome> {
   return new Promise((resolve) => {
     execFile(
@@ -25,7 +31,7 @@ export function run(
         timeout: options.timeoutMs ?? 10_000,
         maxBuffer: 32 * 1024 * 1024,
         encoding: 'utf8',
-        env: { ...process.env, LC_ALL: 'C' },
+        env: { ...process.env, LC_ALL: 'C', ...options.env },
       },
       (err, stdout, stderr) => {
         if (err === null) {
@@ -50,23 +56,6 @@ export function run(
   });
 }
 
-export type Probe = { ok: true; version: string } | { ok: false; reason: string };
-
-/** Runs `<path> --version` and reads the version it prints. */
-export async function probeNatsServer(path: string): Promise<Probe> {
-  const out = await run(path, ['--version']);
-  if (!out.ok) return { ok: false, reason: out.reason };
-  const version = parseNatsVersion(`${out.stdout}\n${out.stderr}`);
-  if (version === undefined)
-    return { ok: false, reason: `${path} --version printed no version: ${out.stdout.trim()}` };
-  return { ok: true, version };
-}
-
-/** True when `probe` found a version at least `minVersion`. */
-export function isAtLeast(version: string, minVersion: string): boolean {
-  return compareVersions(version, minVersion) >= 0;
-}
-
 /** The first executable file called `name` in `PATH`, like `command -v`. */
 export function findOnPath(name: string, path = process.env['PATH'] ?? ''): string | undefined {
   for (const dir of path.split(delimiter)) {
@@ -77,7 +66,7 @@ export function findOnPath(name: string, path = process.env['PATH'] ?? ''): stri
       accessSync(candidate, constants.X_OK);
       return candidate;
     } catch (err) {
-      if (err instanceof Error && 'code' in err && typeof err.code === 'string') continue;
+      if (errnoOf(err) !== undefined) continue;
       throw err;
     }
   }

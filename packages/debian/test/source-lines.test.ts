@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseDeb822Sources, parseOneLineSources } from '@mosaic/nats-server';
-import { ownReleaseSourceLines } from '../src/index.ts';
+import {
+  mirrorSuiteSourceLines,
+  ownReleaseSourceLines,
+  parseDeb822Sources,
+  parseOneLineSources,
+} from '../src/index.ts';
 
 describe('ownReleaseSourceLines', () => {
   it("keeps the machine's release with its updates and security suites, main only", () => {
@@ -29,6 +33,20 @@ describe('ownReleaseSourceLines', () => {
       'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.example/debian bookworm main',
       'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.example/debian bookworm-updates main',
       'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://security.example/debian-security bookworm-security main',
+    ]);
+  });
+});
+
+describe('mirrorSuiteSourceLines', () => {
+  it("names the given suites of the mirror, signed like the mirror's own entry", () => {
+    const [mirror] = parseOneLineSources(
+      'deb [signed-by=/etc/apt/keyrings/debian.gpg] http://deb.example/debian bookworm main\n',
+      'sources.list',
+    );
+    expect(mirror).toBeDefined();
+    expect(mirrorSuiteSourceLines(mirror!, ['unstable', 'testing'])).toEqual([
+      'deb [signed-by=/etc/apt/keyrings/debian.gpg] http://deb.example/debian unstable main',
+      'deb [signed-by=/etc/apt/keyrings/debian.gpg] http://deb.example/debian testing main',
     ]);
   });
 });
