@@ -2,7 +2,7 @@
  * Edit distance: insertions, deletions, substitutions and transpositions of two adjacent
  * letters, one each (optimal string alignment), so `veriyf` is one edit from `verify`.
  */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let before: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

@@ -17,7 +17,7 @@ import { makeSelector, SelectorKind, type Selector } from './kinds.ts';
 const text = z.string().max(MAX_SPELLING);
 
 /** What each kind of selector is made from; checked at run time, since queries come from outside. */
-export const selectorValueSchemas = {
+const selectorValueSchemas = {
   [SelectorKind.Phone]: z.union([text, z.strictObject({ number: text, country: text.optional() })]),
   [SelectorKind.Email]: text,
   [SelectorKind.Handle]: z.strictObject({ platform: text, handle: text }),

@@ -70,7 +70,7 @@ function agencyIdentity(agency: string): StixObject {
 }
 
 /** The identity that publishes the Mosaic extension definition. */
-export function mosaicIdentity(): StixObject {
+function mosaicIdentity(): StixObject {
   return {
     type: 'identity',
     spec_version: '2.1',
@@ -84,7 +84,7 @@ export function mosaicIdentity(): StixObject {
 }
 
 /** The Mosaic extension definition object. */
-export function mosaicExtensionDefinition(): StixObject {
+function mosaicExtensionDefinition(): StixObject {
   return {
     type: 'extension-definition',
     spec_version: '2.1',

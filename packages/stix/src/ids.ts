@@ -4,7 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 export const STIX_SCO_NAMESPACE = '00abedb4-aa42-52ef-85a0-e26aa8e2148b';
 
 /** Mosaic's own namespace for ids derived from non-sensitive names (issuer, report id). */
-export const MOSAIC_NAMESPACE = '69cb7c26-61f6-4e6c-b410-2e57301949f7';
+const MOSAIC_NAMESPACE = '69cb7c26-61f6-4e6c-b410-2e57301949f7';
 
 function uuidBytes(uuid: string): Buffer {
   return Buffer.from(uuid.replaceAll('-', ''), 'hex');

@@ -19,19 +19,19 @@ const TYPE = '[a-z0-9][a-z0-9-]{1,248}[a-z0-9]';
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** The id of a STIX object of `type`: `<type>--<uuid>`, lower case. */
-export function stixIdOf(type: string) {
+function stixIdOf(type: string) {
   return z.string().regex(new RegExp(`^${type}--${UUID}$`), {
     message: `must be ${type}--<uuid> in lower case`,
   });
 }
 
 /** A reference to any STIX object. */
-export const stixRefSchema = z
+const stixRefSchema = z
   .string()
   .regex(new RegExp(`^${TYPE}--${UUID}$`), { message: 'must be <type>--<uuid> in lower case' });
 
 /** A STIX 2.1 timestamp: RFC 3339 in UTC ending in Z. */
-export const stixTimestampSchema = z
+const stixTimestampSchema = z
   .string()
   .regex(TIMESTAMP, { message: 'must be an RFC 3339 UTC timestamp ending in Z' })
   .refine((value) => !Number.isNaN(Date.parse(value)), { message: 'is not a real date and time' });
@@ -88,7 +88,6 @@ export const handlingExtensionSchema = z
     description:
       'Property extension of a marking-definition: the jurisdictions and agencies an object may and may not be released to. Every listed restriction applies.',
   });
-export type HandlingExtension = z.infer<typeof handlingExtensionSchema>;
 
 /** The Mosaic property extension of OpenCTI's bank-account and cryptocurrency-wallet SCOs. */
 export const observableExtensionSchema = z
@@ -184,21 +183,21 @@ export const organisationScoSchema = mosaicSco('x-mosaic-organisation', {
   country: country.optional(),
 }).meta({ id: 'MosaicOrganisationObservable', description: 'A company or other organisation.' });
 
-export const emailScoSchema = z.strictObject({ ...scoEnvelope('email-addr'), value: text(254) });
-export const userAccountScoSchema = z.strictObject({
+const emailScoSchema = z.strictObject({ ...scoEnvelope('email-addr'), value: text(254) });
+const userAccountScoSchema = z.strictObject({
   ...scoEnvelope('user-account'),
   account_login: text(128),
   account_type: text(64),
 });
-export const phoneScoSchema = z.strictObject({ ...scoEnvelope('phone-number'), value: text(32) });
-export const bankAccountScoSchema = z.strictObject({
+const phoneScoSchema = z.strictObject({ ...scoEnvelope('phone-number'), value: text(32) });
+const bankAccountScoSchema = z.strictObject({
   ...scoEnvelope('bank-account'),
   value: text(64),
   iban: text(64),
   bic: text(16).optional(),
   extensions: z.strictObject({ [MOSAIC_EXTENSION_ID]: observableExtensionSchema }).optional(),
 });
-export const walletScoSchema = z.strictObject({
+const walletScoSchema = z.strictObject({
   ...scoEnvelope('cryptocurrency-wallet'),
   value: text(128),
   extensions: z.strictObject({ [MOSAIC_EXTENSION_ID]: observableExtensionSchema }),
@@ -255,18 +254,17 @@ const handlingMarkingSchema = z.strictObject({
 });
 
 /** The marking definitions the mapping reads: official TLP 2.0 and Mosaic handling. */
-export const markingDefinitionSchema = z.union([tlpMarkingSchema, handlingMarkingSchema]);
+const markingDefinitionSchema = z.union([tlpMarkingSchema, handlingMarkingSchema]);
 export type HandlingMarking = z.infer<typeof handlingMarkingSchema>;
 
-export const identitySchema = z.strictObject({
+const identitySchema = z.strictObject({
   ...common('identity'),
   name: text(256),
   identity_class: z.enum(['organization', 'system']),
   object_marking_refs: markingRefs,
 });
-export type StixIdentity = z.infer<typeof identitySchema>;
 
-export const extensionDefinitionSchema = z.strictObject({
+const extensionDefinitionSchema = z.strictObject({
   ...common('extension-definition'),
   created_by_ref: stixIdOf('identity'),
   name: text(256),
@@ -277,7 +275,7 @@ export const extensionDefinitionSchema = z.strictObject({
   object_marking_refs: markingRefs,
 });
 
-export const reportSchemaStix = z.strictObject({
+const reportSchemaStix = z.strictObject({
   ...common('report'),
   created_by_ref: stixIdOf('identity'),
   name: text(256),
@@ -292,7 +290,7 @@ export const reportSchemaStix = z.strictObject({
 });
 export type StixReport = z.infer<typeof reportSchemaStix>;
 
-export const indicatorSchemaStix = z.strictObject({
+const indicatorSchemaStix = z.strictObject({
   ...common('indicator'),
   created_by_ref: stixIdOf('identity'),
   name: text(256),
@@ -305,7 +303,7 @@ export const indicatorSchemaStix = z.strictObject({
 });
 export type StixIndicator = z.infer<typeof indicatorSchemaStix>;
 
-export const observedDataSchema = z.strictObject({
+const observedDataSchema = z.strictObject({
   ...common('observed-data'),
   created_by_ref: stixIdOf('identity'),
   first_observed: stixTimestampSchema,
@@ -314,9 +312,8 @@ export const observedDataSchema = z.strictObject({
   object_refs: z.array(stixRefSchema).length(1),
   object_marking_refs: markingRefs,
 });
-export type StixObservedData = z.infer<typeof observedDataSchema>;
 
-export const relationshipSchema = z.strictObject({
+const relationshipSchema = z.strictObject({
   ...common('relationship'),
   created_by_ref: stixIdOf('identity'),
   relationship_type: z.literal('based-on'),

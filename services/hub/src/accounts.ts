@@ -10,7 +10,7 @@ const CLAIMS_UPDATE = '$SYS.REQ.CLAIMS.UPDATE';
  * cluster stores it in its resolver and applies it at once (new accounts can connect,
  * revocations disconnect). Throws ERR_UNAVAILABLE when no server confirms it.
  */
-export async function pushAccountJwt(system: NatsConnection, jwt: string): Promise<void> {
+async function pushAccountJwt(system: NatsConnection, jwt: string): Promise<void> {
   let text: string;
   try {
     text = (await system.request(CLAIMS_UPDATE, jwt, { timeout: 5_000 })).string();

@@ -10,7 +10,7 @@ import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { writeFileAtomic } from './files.ts';
 
 /** The name of the hub's checkpoint key (the checkpoints' origin line). */
-export const HUB_KEY_NAME = 'mosaic-hub';
+const HUB_KEY_NAME = 'mosaic-hub';
 
 interface StoredHubKey {
   name: string;

@@ -7,7 +7,7 @@ import { createLogger } from '@mosaic/log';
 import { readPrivateKeyFile, signReport } from '@mosaic/signing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
-export const examples = new URL('../../../schemas/examples/valid/', import.meta.url);
+const examples = new URL('../../../schemas/examples/valid/', import.meta.url);
 
 /** A temp dir removed on dispose. */
 export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
@@ -50,7 +50,7 @@ export async function submit(
   return submitJws(nc, agency, jws);
 }
 
-export async function submitJws(nc: NatsConnection, agency: string, jws: string): Promise<Reply> {
+async function submitJws(nc: NatsConnection, agency: string, jws: string): Promise<Reply> {
   const msg = await nc.request(`mosaic.ingest.${agency}`, jws, { timeout: 10_000 });
   return msg.json<Reply>();
 }

@@ -12,7 +12,7 @@ export const elementBytes = z.instanceof(Uint8Array).refine((b) => b.length === 
 });
 
 /** A batch of encoded elements: 1..MAX_BATCH arrays of 32 bytes. */
-export const elementBatchSchema = z.array(elementBytes).min(1).max(MAX_BATCH);
+const elementBatchSchema = z.array(elementBytes).min(1).max(MAX_BATCH);
 
 export function elementError(message: string, details: Record<string, unknown>): MosaicError {
   return new MosaicError(ErrorCode.OprfElement, message, { details });

@@ -1,8 +1,12 @@
 import { createPrivateKey, randomUUID, sign } from 'node:crypto';
-import { Streams } from '@mosaic/protocol';
 import { accountDirectory } from '@mosaic/identities';
 import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
-import { parseFederation, staticRegistryView, type Federation, type RegistryView } from '@mosaic/federation';
+import {
+  parseFederation,
+  staticRegistryView,
+  type Federation,
+  type RegistryView,
+} from '@mosaic/federation';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
 import { logSink } from '@mosaic/testkit';
 import type { StoredMsg } from '@nats-io/jetstream';
@@ -15,16 +19,16 @@ export const DE = 'de-bka';
 export const NGO = 'ngo-x';
 
 /** Key ids of nl-police: a current key, one whose window ended in 2021, one revoked in 2020. */
-export const KeyIds = { Current: 'k1', Expired: 'old', Revoked: 'lost' } as const;
+const KeyIds = { Current: 'k1', Expired: 'old', Revoked: 'lost' } as const;
 
-export interface TestKeys {
+interface TestKeys {
   /** The current key of each agency. */
   current: Map<string, AgencyKeyPair>;
   expired: AgencyKeyPair;
   revoked: AgencyKeyPair;
 }
 
-export async function testKeys(): Promise<TestKeys> {
+async function testKeys(): Promise<TestKeys> {
   const current = new Map<string, AgencyKeyPair>();
   for (const agency of [NL, DE, NGO])
     current.set(agency, await generateAgencyKey(agency, { keyId: KeyIds.Current }));
@@ -35,7 +39,7 @@ export async function testKeys(): Promise<TestKeys> {
   };
 }
 
-export function testFederation(keys: TestKeys): Federation {
+function testFederation(keys: TestKeys): Federation {
   const key = (agency: string) => ({
     keyId: KeyIds.Current,
     publicJwk: keys.current.get(agency)!.publicJwk,
@@ -190,5 +194,3 @@ function matches(filter: string, subject: string): boolean {
   }
   return f.length === s.length;
 }
-
-export { Streams };

@@ -39,7 +39,7 @@ const ORIGIN: Record<string, string> = {
  * nl-police), be-police Benelux recruitment+exploitation up to GREEN, ngo-x NL exploitation,
  * fr-police NL recruitment up to AMBER without any agreement, nl-police DE/BE recruitment.
  */
-export function testFederation(keys: Map<string, AgencyKeyPair>): Federation {
+function testFederation(keys: Map<string, AgencyKeyPair>): Federation {
   const agency = (id: string, jurisdictions: string[], subscriptions: object[]) => ({
     id,
     name: id,
