@@ -53,10 +53,10 @@ export const publicJwkSchema = z
     x: z.string().regex(/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/, {
       message: 'must be a 32-byte public key in unpadded base64url',
     }),
-    kid: z.string().max(130).optional(),
-    alg: z.enum(['EdDSA', 'Ed25519']).optional(),
-    use: z.literal('sig').optional(),
-    key_ops: z.tuple([z.literal('verify')]).optional(),
+    kid: z.string().max(130).exactOptional(),
+    alg: z.enum(['EdDSA', 'Ed25519']).exactOptional(),
+    use: z.literal('sig').exactOptional(),
+    key_ops: z.tuple([z.literal('verify')]).exactOptional(),
   })
   .meta({ description: 'Ed25519 public key (OKP JWK). Never a private key: no "d".' });
 

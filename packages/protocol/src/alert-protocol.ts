@@ -57,7 +57,9 @@ export const AlertHeaders = {
 
 /** The part of a report that decides what its alerts announce. */
 interface LineageOf {
-  lineage?: { retracts?: string; supersedes?: readonly string[] } | undefined;
+  lineage?:
+    | { retracts?: string | undefined; supersedes?: readonly string[] | undefined }
+    | undefined;
 }
 
 /**

@@ -12,9 +12,9 @@ export interface KeyRecord {
   agency: string;
   keyId: string;
   publicJwk: JWK;
-  notBefore?: string;
-  notAfter?: string;
-  revokedAt?: string;
+  notBefore?: string | undefined;
+  notAfter?: string | undefined;
+  revokedAt?: string | undefined;
 }
 
 /** Resolves a `kid` to a key record. The federation registry implements it too. */

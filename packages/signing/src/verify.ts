@@ -170,14 +170,25 @@ function keyAlgorithm(jwk: JWK): SignatureAlgorithm | undefined {
   return undefined;
 }
 
+/** The members of a public key jose imports (kty, crv, x and, for EC, y), the absent ones left out. */
+function publicMembers(jwk: JWK): JWK {
+  const out: JWK = {};
+  for (const member of jwk.kty === 'EC'
+    ? (['kty', 'crv', 'x', 'y'] as const)
+    : (['kty', 'crv', 'x'] as const)) {
+    const value = jwk[member];
+    if (value !== undefined) out[member] = value;
+  }
+  return out;
+}
+
 // Importing a key costs about as much as a verification; registry records are long-lived objects.
 const importedKeys = new WeakMap<JWK, Promise<CryptoKey>>();
 
 async function verificationKey(record: KeyRecord, alg: SignatureAlgorithm): Promise<CryptoKey> {
   let key = importedKeys.get(record.publicJwk);
   if (key === undefined) {
-    const { kty, crv, x, y } = record.publicJwk;
-    key = importJWK(kty === 'EC' ? { kty, crv, x, y } : { kty, crv, x }, alg) as Promise<CryptoKey>;
+    key = importJWK(publicMembers(record.publicJwk), alg) as Promise<CryptoKey>;
     importedKeys.set(record.publicJwk, key);
   }
   try {

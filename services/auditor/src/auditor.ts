@@ -220,7 +220,11 @@ class Writer {
     this.#key = key;
     this.#publicKey = {
       name: key.name,
-      publicJwk: { kty: 'OKP', crv: 'Ed25519', x: key.privateJwk.x },
+      publicJwk: {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        ...(key.privateJwk.x === undefined ? {} : { x: key.privateJwk.x }),
+      },
     };
   }
 

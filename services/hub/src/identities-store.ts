@@ -19,7 +19,7 @@ const keySeed = (prefix: 'O' | 'A') =>
 
 const user = z.object({
   role: z.enum(Roles),
-  agency: z.string().optional(),
+  agency: z.string().exactOptional(),
   publicKey: z.string().regex(/^U[A-Z2-7]{55}$/),
   seed: z.string().regex(/^SU[A-Z2-7]{56}$/),
   inboxPrefix: z.string(),
