@@ -9,10 +9,7 @@ function overlaps(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 }
 
 /** The first of I0–I7 (docs/policy.md, P10-interest) the rule fails, or undefined if it matches. */
-function failedCondition(
-  rule: IndexedRule,
-  context: ReportContext,
-): InterestCondition | undefined {
+function failedCondition(rule: IndexedRule, context: ReportContext): InterestCondition | undefined {
   if (rule.defect !== undefined) return InterestCondition.WellDefined;
   if (!overlaps(rule.countries, context.countries)) return InterestCondition.Jurisdiction;
   if (!rule.categories.has(context.category)) return InterestCondition.Category;

@@ -58,8 +58,7 @@ export const AlertHeaders = {
 /** The part of a report that decides what its alerts announce. */
 interface LineageOf {
   lineage?:
-    | { retracts?: string | undefined; supersedes?: readonly string[] | undefined }
-    | undefined;
+    { retracts?: string | undefined; supersedes?: readonly string[] | undefined } | undefined;
 }
 
 /**
