@@ -442,7 +442,14 @@ const steps = new Map<string, Step>([
     'npm run schemas',
     {
       by: 'elsewhere',
-      why: 'rewrites schemas/ in the repository; packages/contract/test/json-schema.test.ts checks that the committed schema is what it generates',
+      why: 'rewrites schemas/ in the repository; each package json-schema test checks that the committed schema is what it generates',
+    },
+  ],
+  [
+    'npm run docs',
+    {
+      by: 'elsewhere',
+      why: 'rewrites docs/architecture.md in the repository; test/dependency-graph.test.ts checks that the committed table is what it generates',
     },
   ],
   [
