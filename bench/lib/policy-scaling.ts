@@ -3,7 +3,7 @@
  * countries and 3 groups, in a random federation and with fixed interest plus bystanders
  * (`npm run bench -- --only=policy`).
  */
-import type { Category, IndicatorType, Tlp } from '@mosaic/contract';
+import { Category, type IndicatorType, type Tlp } from '@mosaic/contract';
 import type { Federation, JurisdictionGroup, SubscriptionRule } from '@mosaic/federation';
 import { buildPolicyIndex, route, type RoutableReport } from '@mosaic/policy';
 import type { PolicyScalingRow } from './stats.ts';
@@ -17,15 +17,7 @@ const GROUPS: JurisdictionGroup[] = [
   { id: 'NORDIC', name: 'Nordic', members: ['DK', 'FI', 'SE', 'NO'] },
   { id: 'BALTIC', name: 'Baltic', members: ['EE', 'LT', 'LV'] },
 ];
-const CATEGORIES: Category[] = [
-  'recruitment',
-  'transport',
-  'exploitation',
-  'financial-flow',
-  'online-advertising',
-  'document-fraud',
-  'other',
-];
+const CATEGORIES: Category[] = Object.values(Category);
 const TYPES: IndicatorType[] = ['person', 'phone', 'email', 'vehicle', 'financial-account'];
 const TLPS: Tlp[] = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
 const RULES_PER_AGENCY = 4;

@@ -1,17 +1,10 @@
+import { Category } from '@mosaic/contract';
 import type { Federation, JurisdictionGroup, SubscriptionRule } from '@mosaic/federation';
 import { buildPolicyIndex, route, type RoutableReport, type RouteOptions } from '@mosaic/policy';
 
 export const NOW = Date.parse('2026-03-01T12:00:00Z');
 
-const ALL_CATEGORIES = [
-  'recruitment',
-  'transport',
-  'exploitation',
-  'financial-flow',
-  'online-advertising',
-  'document-fraud',
-  'other',
-] as const;
+const ALL_CATEGORIES = Object.values(Category);
 
 export function rule(overrides: Partial<SubscriptionRule> = {}): SubscriptionRule {
   return { jurisdictions: ['NL'], categories: [...ALL_CATEGORIES], maxTlp: 'RED', ...overrides };
