@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { accountDirectory, contextFile } from '@mosaic/identities';
 import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
-import { parseFederation, staticRegistryView } from '@mosaic/federation';
+import { staticRegistryView } from '@mosaic/federation';
+import { agencyKeys, policeFederation } from '@mosaic/federation/internal';
 import { startIngest } from '@mosaic/ingest';
 import { createLogger } from '@mosaic/log';
-import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mosaic } from './helpers.ts';
 
@@ -23,21 +23,8 @@ let keyNl: string;
 let publicKeyNl: object;
 
 beforeAll(async () => {
-  const keys = new Map<string, AgencyKeyPair>();
-  for (const a of [NL, DE]) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
-  const federation = parseFederation(
-    JSON.stringify({
-      version: 1,
-      agencies: [NL, DE].map((id) => ({
-        id,
-        name: id,
-        kind: 'police',
-        jurisdictions: [id === NL ? 'NL' : 'DE'],
-        contact: { email: `${id}@example.org` },
-        keys: [{ keyId: 'k1', publicJwk: keys.get(id)!.publicJwk }],
-      })),
-    }),
-  );
+  const keys = await agencyKeys([NL, DE]);
+  const federation = policeFederation({ [NL]: 'NL', [DE]: 'DE' }, keys);
   hub = await startBrokerHub(federation, { dirPrefix: 'mosaic-cli-publish-' });
   const { ids } = hub;
   hub.stopOnDispose(

@@ -21,8 +21,8 @@ import {
 } from '@mosaic/protocol';
 import { contextFile } from '@mosaic/identities';
 import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
-import { parseFederation } from '@mosaic/federation';
-import { generateAgencyKey, signReport, type AgencyKeyPair } from '@mosaic/signing';
+import { agencyKeys, policeFederation } from '@mosaic/federation/internal';
+import { signReport, type AgencyKeyPair } from '@mosaic/signing';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
@@ -45,21 +45,8 @@ let router: NatsConnection;
 const ctx = (agency: string): string => join(dir, `${agency}.json`);
 
 beforeAll(async () => {
-  keys = new Map();
-  for (const a of AGENCIES) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
-  const federation = parseFederation(
-    JSON.stringify({
-      version: 1,
-      agencies: AGENCIES.map((id, i) => ({
-        id,
-        name: id,
-        kind: 'police',
-        jurisdictions: [['NL', 'DE', 'RO'][i]],
-        contact: { email: `${id}@example.org` },
-        keys: [{ keyId: 'k1', publicJwk: keys.get(id)!.publicJwk }],
-      })),
-    }),
-  );
+  keys = await agencyKeys(AGENCIES);
+  const federation = policeFederation({ [NL]: 'NL', [DE]: 'DE', [RO]: 'RO' }, keys);
   hub = await startBrokerHub(federation, { dirPrefix: 'mosaic-cli-subscribe-' });
   const { ids, jsm } = hub;
   router = await hub.connectAs(ids.services.router);

@@ -4,8 +4,9 @@ import { ErrorCode, isMosaicError } from '@mosaic/errors';
 import { INGEST_WILDCARD, QueueGroups } from '@mosaic/protocol';
 import { contextFile, parseContextFile } from '@mosaic/identities';
 import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
-import { parseFederation, staticRegistryView } from '@mosaic/federation';
-import { generateAgencyKey, verifyReport, type AgencyKeyPair } from '@mosaic/signing';
+import { staticRegistryView } from '@mosaic/federation';
+import { agencyKeys, policeFederation } from '@mosaic/federation/internal';
+import { verifyReport, type AgencyKeyPair } from '@mosaic/signing';
 import type { Msg } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectAgency, type PublishReply } from '../src/index.ts';
@@ -23,21 +24,8 @@ let behaviour: Behaviour;
 let received: Uint8Array[] = [];
 
 beforeAll(async () => {
-  keys = new Map();
-  for (const a of [NL, DE]) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
-  const federation = parseFederation(
-    JSON.stringify({
-      version: 1,
-      agencies: [NL, DE].map((id) => ({
-        id,
-        name: id,
-        kind: 'police',
-        jurisdictions: [id === NL ? 'NL' : 'DE'],
-        contact: { email: `${id}@example.org` },
-        keys: [{ keyId: 'k1', publicJwk: keys.get(id)!.publicJwk }],
-      })),
-    }),
-  );
+  keys = await agencyKeys([NL, DE]);
+  const federation = policeFederation({ [NL]: 'NL', [DE]: 'DE' }, keys);
   registry = staticRegistryView(federation);
   hub = await startBrokerHub(federation, { streams: false, dirPrefix: 'mosaic-sdk-' });
   // A stand-in for ingest on the real broker, with the ingest identity and its permissions.

@@ -21,8 +21,9 @@ import {
   HUB_API_PREFIX,
 } from '@mosaic/protocol';
 import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
-import { parseFederation, type Federation } from '@mosaic/federation';
-import { generateAgencyKey, jwksKeyLookup, signReport, type AgencyKeyPair } from '@mosaic/signing';
+import type { Federation } from '@mosaic/federation';
+import { agencyKeys, policeFederation } from '@mosaic/federation/internal';
+import { jwksKeyLookup, signReport, type AgencyKeyPair } from '@mosaic/signing';
 import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { PermissionViolationError, headers, type NatsConnection } from '@nats-io/transport-node';
@@ -43,31 +44,17 @@ let router: NatsConnection;
 let jsm: JetStreamManager;
 let keysKv: KV;
 
+/** The test federation; `revokedAt` revokes ro-dicot's key. */
 function federationWith(revokedAt?: string): Federation {
-  return parseFederation(
-    JSON.stringify({
-      version: 1,
-      agencies: AGENCIES.map((id) => ({
-        id,
-        name: id,
-        kind: 'police',
-        jurisdictions: [id === NL ? 'NL' : id === DE ? 'DE' : 'RO'],
-        contact: { email: `${id}@example.org` },
-        keys: [
-          {
-            keyId: 'k1',
-            publicJwk: keys.get(id)!.publicJwk,
-            ...(id === RO && revokedAt !== undefined ? { revokedAt } : {}),
-          },
-        ],
-      })),
-    }),
+  return policeFederation(
+    { [NL]: 'NL', [DE]: 'DE', [RO]: 'RO' },
+    keys,
+    revokedAt === undefined ? {} : { [RO]: revokedAt },
   );
 }
 
 beforeAll(async () => {
-  keys = new Map();
-  for (const a of AGENCIES) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
+  keys = await agencyKeys(AGENCIES);
   federation = federationWith();
   hub = await startBrokerHub(federation, { dirPrefix: 'mosaic-sdk-subscribe-' });
   const { ids } = hub;
