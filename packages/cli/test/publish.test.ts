@@ -1,88 +1,48 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  accountDirectory,
-  brokerAuthConfig,
-  contextConnectOptions,
-  contextFile,
-  createIdentities,
-  parseContextFile,
-  type IdentitySet,
-  type NatsIdentity,
-} from '@mosaic/identities';
-import { ensureStreams } from '@mosaic/protocol';
-import { parseFederation, staticRegistryView } from '@mosaic/federation';
-import { startIngest, type IngestService } from '@mosaic/ingest';
+import { accountDirectory, contextFile } from '@mosaic/identities';
+import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
+import { staticRegistryView } from '@mosaic/federation';
+import { agencyKeys, policeFederation } from '@mosaic/federation/internal';
+import { startIngest } from '@mosaic/ingest';
 import { createLogger } from '@mosaic/log';
-import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mosaic } from './helpers.ts';
 
 const NL = 'nl-police';
 const DE = 'de-bka';
 
-let server: NatsServerHandle;
-let ids: IdentitySet;
+let hub: BrokerHub;
 let dir: string;
-let ingest: IngestService;
-const connections: NatsConnection[] = [];
 let contextNl: string;
 let keyNl: string;
 let publicKeyNl: object;
 
-async function connectAs(identity: NatsIdentity): Promise<NatsConnection> {
-  const nc = await connect(
-    contextConnectOptions(parseContextFile(contextFile(identity, server.url))),
-  );
-  connections.push(nc);
-  return nc;
-}
-
 beforeAll(async () => {
-  const keys = new Map<string, AgencyKeyPair>();
-  for (const a of [NL, DE]) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
-  const federation = parseFederation(
-    JSON.stringify({
-      version: 1,
-      agencies: [NL, DE].map((id) => ({
-        id,
-        name: id,
-        kind: 'police',
-        jurisdictions: [id === NL ? 'NL' : 'DE'],
-        contact: { email: `${id}@example.org` },
-        keys: [{ keyId: 'k1', publicJwk: keys.get(id)!.publicJwk }],
-      })),
+  const keys = await agencyKeys([NL, DE]);
+  const federation = policeFederation({ [NL]: 'NL', [DE]: 'DE' }, keys);
+  hub = await startBrokerHub(federation, { dirPrefix: 'mosaic-cli-publish-' });
+  const { ids } = hub;
+  hub.stopOnDispose(
+    await startIngest({
+      nc: await hub.connectAs(ids.services.ingest),
+      registry: staticRegistryView(federation),
+      log: createLogger({ service: 'ingest', level: 'silent' }),
+      accounts: accountDirectory(ids),
     }),
   );
-  ids = await createIdentities(federation);
-  server = await startServer({ config: await brokerAuthConfig(federation, ids) });
-  await ensureStreams(await jetstreamManager(await connectAs(ids.admin)));
-  ingest = await startIngest({
-    nc: await connectAs(ids.services.ingest),
-    registry: staticRegistryView(federation),
-    log: createLogger({ service: 'ingest', level: 'silent' }),
-    accounts: accountDirectory(ids),
-  });
-  dir = await mkdtemp(join(tmpdir(), 'mosaic-cli-publish-'));
-  contextNl = join(dir, 'nl-police.json');
-  await writeFile(contextNl, contextFile(ids.agencies.get(NL)!, server.url), { mode: 0o600 });
+  dir = hub.dir;
+  contextNl = await hub.contextPath(ids.agencies.get(NL)!);
   keyNl = join(dir, 'nl-police.jwk');
   await writeFile(keyNl, JSON.stringify(keys.get(NL)!.privateJwk), { mode: 0o600 });
   publicKeyNl = keys.get(NL)!.publicJwk;
 });
 afterAll(async () => {
-  await ingest.stop();
-  for (const nc of connections) await nc.close();
-  await server[Symbol.asyncDispose]();
-  await rm(dir, { recursive: true, force: true });
+  await hub[Symbol.asyncDispose]();
 });
 
 function report(overrides: Record<string, unknown> = {}) {
@@ -153,7 +113,7 @@ describe('mosaic publish', () => {
     const { port } = probe.address() as { port: number };
     await new Promise((resolve) => probe.close(resolve));
     const context = join(dir, 'unreachable.json');
-    await writeFile(context, contextFile(ids.agencies.get(NL)!, `nats://127.0.0.1:${port}`), {
+    await writeFile(context, contextFile(hub.ids.agencies.get(NL)!, `nats://127.0.0.1:${port}`), {
       mode: 0o600,
     });
     const res = await mosaic([

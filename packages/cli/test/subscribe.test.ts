@@ -4,9 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -18,24 +17,15 @@ import {
   alertMsgId,
   alertSubject,
   alertsConsumerConfig,
-  ensureStreams,
   syncPublicKeys,
 } from '@mosaic/protocol';
-import {
-  brokerAuthConfig,
-  contextConnectOptions,
-  contextFile,
-  createIdentities,
-  parseContextFile,
-  type IdentitySet,
-  type NatsIdentity,
-} from '@mosaic/identities';
-import { parseFederation } from '@mosaic/federation';
-import { generateAgencyKey, signReport, type AgencyKeyPair } from '@mosaic/signing';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { contextFile } from '@mosaic/identities';
+import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
+import { agencyKeys, policeFederation } from '@mosaic/federation/internal';
+import { signReport, type AgencyKeyPair } from '@mosaic/signing';
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable, Writable } from 'node:stream';
 import { run } from '../src/index.ts';
@@ -48,54 +38,28 @@ const AGENCIES = [NL, DE, RO];
 const bin = fileURLToPath(new URL('../bin/mosaic.js', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-let server: NatsServerHandle;
-let ids: IdentitySet;
+let hub: BrokerHub;
 let keys: Map<string, AgencyKeyPair>;
 let dir: string;
 let router: NatsConnection;
-const connections: NatsConnection[] = [];
 const ctx = (agency: string): string => join(dir, `${agency}.json`);
 
-async function as(identity: NatsIdentity): Promise<NatsConnection> {
-  const nc = await connect(
-    contextConnectOptions(parseContextFile(contextFile(identity, server.url))),
-  );
-  connections.push(nc);
-  return nc;
-}
-
 beforeAll(async () => {
-  keys = new Map();
-  for (const a of AGENCIES) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
-  const federation = parseFederation(
-    JSON.stringify({
-      version: 1,
-      agencies: AGENCIES.map((id, i) => ({
-        id,
-        name: id,
-        kind: 'police',
-        jurisdictions: [['NL', 'DE', 'RO'][i]],
-        contact: { email: `${id}@example.org` },
-        keys: [{ keyId: 'k1', publicJwk: keys.get(id)!.publicJwk }],
-      })),
-    }),
-  );
-  ids = await createIdentities(federation);
-  server = await startServer({ config: await brokerAuthConfig(federation, ids) });
-  const operator = await as(ids.admin);
-  router = await as(ids.services.router);
-  const jsm = await jetstreamManager(operator);
-  await ensureStreams(jsm);
+  keys = await agencyKeys(AGENCIES);
+  const federation = policeFederation({ [NL]: 'NL', [DE]: 'DE', [RO]: 'RO' }, keys);
+  hub = await startBrokerHub(federation, { dirPrefix: 'mosaic-cli-subscribe-' });
+  const { ids, jsm } = hub;
+  router = await hub.connectAs(ids.services.router);
   for (const a of AGENCIES) await jsm.consumers.add(Streams.Alerts, alertsConsumerConfig(a));
-  await syncPublicKeys(await new Kvm(operator).create(PUBLIC_KEYS_BUCKET), federation);
-  dir = await mkdtemp(join(tmpdir(), 'mosaic-cli-subscribe-'));
-  for (const a of AGENCIES)
-    await writeFile(ctx(a), contextFile(ids.agencies.get(a)!, server.url), { mode: 0o600 });
+  await syncPublicKeys(
+    await new Kvm(await hub.connectAs(ids.admin)).create(PUBLIC_KEYS_BUCKET),
+    federation,
+  );
+  dir = hub.dir;
+  for (const a of AGENCIES) await hub.contextPath(ids.agencies.get(a)!);
 });
 afterAll(async () => {
-  for (const nc of connections) await nc.close();
-  await server[Symbol.asyncDispose]();
-  await rm(dir, { recursive: true, force: true });
+  await hub[Symbol.asyncDispose]();
 });
 
 interface Written {
@@ -227,7 +191,7 @@ describe('mosaic subscribe', () => {
       });
     });
     const path = join(dir, 'down.json');
-    await writeFile(path, contextFile(ids.agencies.get(NL)!, `nats://127.0.0.1:${port}`), {
+    await writeFile(path, contextFile(hub.ids.agencies.get(NL)!, `nats://127.0.0.1:${port}`), {
       mode: 0o600,
     });
     const res = await mosaic(['subscribe', '--context', path]);
@@ -294,9 +258,7 @@ describe('mosaic subscribe', () => {
     expect(code).toBe(141);
     expect(Buffer.concat(stderr).toString('utf8')).toBe('');
     expect(lines(printed.join('')).map((l) => l['seq'])).toEqual([w[0]!.seq]);
-    const info = await jetstreamManager(await as(ids.admin)).then((jsm) =>
-      jsm.consumers.info(Streams.Alerts, `alerts-${NL}`),
-    );
+    const info = await hub.jsm.consumers.info(Streams.Alerts, `alerts-${NL}`);
     expect(info.ack_floor.stream_seq).toBe(w[0]!.seq);
     const rest = await mosaic(['subscribe', '--context', ctx(NL)]);
     expect(lines(rest.stdout).map((l) => l['seq'])).toEqual([w[1]!.seq, w[2]!.seq]);
@@ -327,9 +289,7 @@ describe('mosaic subscribe', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
     expect(JSON.parse(first.split('\n')[0]!)).toMatchObject({ seq: written[0]!.seq });
-    const info = await jetstreamManager(await as(ids.admin)).then((jsm) =>
-      jsm.consumers.info(Streams.Alerts, `alerts-${RO}`),
-    );
+    const info = await hub.jsm.consumers.info(Streams.Alerts, `alerts-${RO}`);
     const last = written.at(-1)!.seq;
     expect(info.ack_floor.stream_seq).toBeGreaterThanOrEqual(written[0]!.seq);
     expect(info.ack_floor.stream_seq).toBeLessThan(last);

@@ -1,33 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ErrorCode, isMosaicError } from '@mosaic/errors';
 import { INGEST_WILDCARD, QueueGroups } from '@mosaic/protocol';
-import {
-  brokerAuthConfig,
-  contextConnectOptions,
-  contextFile,
-  createIdentities,
-  parseContextFile,
-  type IdentitySet,
-} from '@mosaic/identities';
-import { parseFederation, staticRegistryView } from '@mosaic/federation';
-import { generateAgencyKey, verifyReport, type AgencyKeyPair } from '@mosaic/signing';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
-import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { contextFile, parseContextFile } from '@mosaic/identities';
+import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
+import { staticRegistryView } from '@mosaic/federation';
+import { agencyKeys, policeFederation } from '@mosaic/federation/internal';
+import { verifyReport, type AgencyKeyPair } from '@mosaic/signing';
+import type { Msg } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectAgency, type PublishReply } from '../src/index.ts';
 
 const NL = 'nl-police';
 const DE = 'de-bka';
 
-let server: NatsServerHandle;
-let ids: IdentitySet;
+let hub: BrokerHub;
 let keys: Map<string, AgencyKeyPair>;
-let dir: string;
-let hubSide: NatsConnection;
 let registry: ReturnType<typeof staticRegistryView>;
 
 /** What the stand-in hub does with the n-th submission (1-based) it receives. */
@@ -36,29 +24,12 @@ let behaviour: Behaviour;
 let received: Uint8Array[] = [];
 
 beforeAll(async () => {
-  keys = new Map();
-  for (const a of [NL, DE]) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
-  const federation = parseFederation(
-    JSON.stringify({
-      version: 1,
-      agencies: [NL, DE].map((id) => ({
-        id,
-        name: id,
-        kind: 'police',
-        jurisdictions: [id === NL ? 'NL' : 'DE'],
-        contact: { email: `${id}@example.org` },
-        keys: [{ keyId: 'k1', publicJwk: keys.get(id)!.publicJwk }],
-      })),
-    }),
-  );
+  keys = await agencyKeys([NL, DE]);
+  const federation = policeFederation({ [NL]: 'NL', [DE]: 'DE' }, keys);
   registry = staticRegistryView(federation);
-  ids = await createIdentities(federation);
-  server = await startServer({ config: await brokerAuthConfig(federation, ids) });
-  dir = await mkdtemp(join(tmpdir(), 'mosaic-sdk-'));
+  hub = await startBrokerHub(federation, { streams: false, dirPrefix: 'mosaic-sdk-' });
   // A stand-in for ingest on the real broker, with the ingest identity and its permissions.
-  hubSide = await connect(
-    contextConnectOptions(parseContextFile(contextFile(ids.services.ingest, server.url))),
-  );
+  const hubSide = await hub.connectAs(hub.ids.services.ingest);
   hubSide.subscribe(INGEST_WILDCARD, {
     queue: QueueGroups.Ingest,
     callback: (_err, msg) => {
@@ -74,16 +45,11 @@ afterEach(() => {
   received = [];
 });
 afterAll(async () => {
-  await hubSide.close();
-  await server[Symbol.asyncDispose]();
-  await rm(dir, { recursive: true, force: true });
+  await hub[Symbol.asyncDispose]();
 });
 
-async function contextPath(agency: string): Promise<string> {
-  const path = join(dir, `${agency}.json`);
-  await writeFile(path, contextFile(ids.agencies.get(agency)!, server.url), { mode: 0o600 });
-  return path;
-}
+const contextPath = (agency: string): Promise<string> =>
+  hub.contextPath(hub.ids.agencies.get(agency)!);
 
 function report(issuer: string) {
   return {
@@ -215,7 +181,7 @@ describe('connectAgency + publish', () => {
     const { port } = probe.address() as { port: number };
     await new Promise((resolve) => probe.close(resolve));
     const context = parseContextFile(
-      contextFile(ids.agencies.get(NL)!, `nats://127.0.0.1:${port}`),
+      contextFile(hub.ids.agencies.get(NL)!, `nats://127.0.0.1:${port}`),
     );
     const err = await connectAgency({ context }).catch((e: unknown) => e);
     expect(isMosaicError(err, ErrorCode.Unavailable)).toBe(true);
@@ -228,7 +194,7 @@ describe('connectAgency + publish', () => {
     }).catch((e: unknown) => e);
     expect(isMosaicError(wrongKey, ErrorCode.SignerNotConnected)).toBe(true);
     const operator = await connectAgency({
-      context: parseContextFile(contextFile(ids.operator, server.url)),
+      context: parseContextFile(contextFile(hub.ids.operator, hub.server.url)),
     }).catch((e: unknown) => e);
     expect(isMosaicError(operator, ErrorCode.ContextFile)).toBe(true);
     await using keyless = await connectAgency({ context: await contextPath(NL) });

@@ -4,8 +4,6 @@
  * alert-protocol.ts), so every check here is about the agency's side alone.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '@mosaic/errors';
 import {
@@ -18,31 +16,17 @@ import {
   alertSubject,
   alertsConsumer,
   alertsConsumerConfig,
-  ensureStreams,
   seedRegistry,
   syncPublicKeys,
   HUB_API_PREFIX,
 } from '@mosaic/protocol';
-import {
-  brokerAuthConfig,
-  contextConnectOptions,
-  contextFile,
-  createIdentities,
-  parseContextFile,
-  type IdentitySet,
-  type NatsIdentity,
-} from '@mosaic/identities';
-import { parseFederation, type Federation } from '@mosaic/federation';
-import { generateAgencyKey, jwksKeyLookup, signReport, type AgencyKeyPair } from '@mosaic/signing';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
+import type { Federation } from '@mosaic/federation';
+import { agencyKeys, policeFederation } from '@mosaic/federation/internal';
+import { jwksKeyLookup, signReport, type AgencyKeyPair } from '@mosaic/signing';
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import {
-  PermissionViolationError,
-  connect,
-  headers,
-  type NatsConnection,
-} from '@nats-io/transport-node';
+import { PermissionViolationError, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAgency, keysFromHub, type Alert, type InvalidAlert } from '../src/index.ts';
 
@@ -51,8 +35,7 @@ const DE = 'de-bka';
 const RO = 'ro-dicot';
 const AGENCIES = [NL, DE, RO];
 
-let server: NatsServerHandle;
-let ids: IdentitySet;
+let hub: BrokerHub;
 let keys: Map<string, AgencyKeyPair>;
 let federation: Federation;
 let dir: string;
@@ -60,62 +43,32 @@ let operator: NatsConnection;
 let router: NatsConnection;
 let jsm: JetStreamManager;
 let keysKv: KV;
-const connections: NatsConnection[] = [];
 
-async function as(identity: NatsIdentity): Promise<NatsConnection> {
-  const nc = await connect(
-    contextConnectOptions(parseContextFile(contextFile(identity, server.url))),
-  );
-  connections.push(nc);
-  return nc;
-}
-
+/** The test federation; `revokedAt` revokes ro-dicot's key. */
 function federationWith(revokedAt?: string): Federation {
-  return parseFederation(
-    JSON.stringify({
-      version: 1,
-      agencies: AGENCIES.map((id) => ({
-        id,
-        name: id,
-        kind: 'police',
-        jurisdictions: [id === NL ? 'NL' : id === DE ? 'DE' : 'RO'],
-        contact: { email: `${id}@example.org` },
-        keys: [
-          {
-            keyId: 'k1',
-            publicJwk: keys.get(id)!.publicJwk,
-            ...(id === RO && revokedAt !== undefined ? { revokedAt } : {}),
-          },
-        ],
-      })),
-    }),
+  return policeFederation(
+    { [NL]: 'NL', [DE]: 'DE', [RO]: 'RO' },
+    keys,
+    revokedAt === undefined ? {} : { [RO]: revokedAt },
   );
 }
 
 beforeAll(async () => {
-  keys = new Map();
-  for (const a of AGENCIES) keys.set(a, await generateAgencyKey(a, { keyId: 'k1' }));
+  keys = await agencyKeys(AGENCIES);
   federation = federationWith();
-  ids = await createIdentities(federation);
-  server = await startServer({ config: await brokerAuthConfig(federation, ids) });
-  operator = await as(ids.admin);
-  router = await as(ids.services.router);
-  jsm = await jetstreamManager(operator);
-  await ensureStreams(jsm);
+  hub = await startBrokerHub(federation, { dirPrefix: 'mosaic-sdk-subscribe-' });
+  const { ids } = hub;
+  ({ jsm, dir } = hub);
+  operator = await hub.connectAs(ids.admin);
+  router = await hub.connectAs(ids.services.router);
   for (const a of AGENCIES) await jsm.consumers.add(Streams.Alerts, alertsConsumerConfig(a));
   keysKv = await new Kvm(operator).create(PUBLIC_KEYS_BUCKET, { history: 4 });
   await syncPublicKeys(keysKv, federation);
   await seedRegistry(await new Kvm(operator).create(REGISTRY_BUCKET), federation);
-  dir = await mkdtemp(join(tmpdir(), 'mosaic-sdk-subscribe-'));
-  for (const a of AGENCIES)
-    await writeFile(join(dir, `${a}.json`), contextFile(ids.agencies.get(a)!, server.url), {
-      mode: 0o600,
-    });
+  for (const a of AGENCIES) await hub.contextPath(ids.agencies.get(a)!);
 });
 afterAll(async () => {
-  for (const nc of connections) await nc.close();
-  await server[Symbol.asyncDispose]();
-  await rm(dir, { recursive: true, force: true });
+  await hub[Symbol.asyncDispose]();
 });
 
 function report(issuer: string, overrides: Record<string, unknown> = {}) {
