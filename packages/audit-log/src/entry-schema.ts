@@ -11,6 +11,7 @@ export const AUDIT_ACTIONS = [
   'operator.replay',
   'operator.export',
   'admin.api',
+  'selectors.evaluated',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -198,6 +198,13 @@ export const errorCatalogue = {
   OprfProof: { code: 'ERR_OPRF_PROOF', class: 'environment', retryable: false, status: 502 },
   /** An agency's selector evaluations would exceed its quota for the day. */
   QuotaExceeded: { code: 'ERR_QUOTA_EXCEEDED', class: 'input', retryable: false, status: 429 },
+  /** A selector evaluation names a key epoch other than the key service's current one: fetch its public key again. */
+  SelectorKeyEpoch: {
+    code: 'ERR_SELECTOR_KEY_EPOCH',
+    class: 'input',
+    retryable: false,
+    status: 409,
+  },
   /** A STIX bundle or object is malformed: not a bundle, a bad id, spec_version or timestamp, or a property the mapping does not know. */
   StixInvalid: { code: 'ERR_STIX_INVALID', class: 'input', retryable: false, status: 400 },
   /** A well-formed STIX object cannot be mapped to or from a Mosaic report (unknown type, missing object or extension, inconsistent properties). */

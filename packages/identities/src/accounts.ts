@@ -9,6 +9,8 @@ import {
   hubApiSubject,
   importedApiSubject,
   ingestSubject,
+  SELECTOR_EVALUATE_WILDCARD,
+  selectorEvaluateSubject,
 } from '@mosaic/protocol';
 
 /**
@@ -64,6 +66,7 @@ export function hubExports(): ServiceExport[] {
   });
   return [
     exp('ingest', INGEST_WILDCARD),
+    exp('selector-evaluate', SELECTOR_EVALUATE_WILDCARD),
     exp('audit-operator', auditRequestSubject('operator')),
     exp('stream-info', hubApiSubject('STREAM', 'INFO', '*')),
     exp('stream-msg-get', hubApiSubject('STREAM', 'MSG', 'GET', '*')),
@@ -87,7 +90,8 @@ function apiImport(name: string, ...tokens: string[]): ServiceImport {
 
 /**
  * An agency's imports: its own ingest subject (attested), its own alerts consumer (info,
- * next message, acks), and reads of the public-keys bucket.
+ * next message, acks), reads of the public-keys bucket, and its own selector evaluation
+ * subject (attested: the key service charges the quota of the account the broker names).
  */
 export function agencyImports(agency: string): ServiceImport[] {
   const consumer = alertsConsumer(agency);
@@ -109,6 +113,12 @@ export function agencyImports(agency: string): ServiceImport[] {
     apiImport('keys-msg-get', 'STREAM', 'MSG', 'GET', PUBLIC_KEYS_STREAM),
     apiImport('keys-direct-get', 'DIRECT', 'GET', PUBLIC_KEYS_STREAM),
     apiImport('keys-direct-get-subject', 'DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
+    {
+      name: 'selector-evaluate',
+      subject: selectorEvaluateSubject(agency),
+      localSubject: selectorEvaluateSubject(agency),
+      share: true,
+    },
   ];
 }
 

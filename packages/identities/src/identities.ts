@@ -75,6 +75,7 @@ function permissionsOf(identity: PublicIdentity): Permissions {
     case Roles.Ingest:
     case Roles.Router:
     case Roles.Auditor:
+    case Roles.SelectorKeys:
       return servicePermissions(identity.role);
     case Roles.Operator:
       return operatorPermissions();
@@ -148,6 +149,17 @@ async function newIdentity(
 }
 
 /**
+ * A fresh user for a hub service, for a data dir written before the service existed (the
+ * hub adds it to the identities it keeps).
+ */
+export function newServiceIdentity(
+  accounts: AccountKeySet,
+  service: HubService,
+): Promise<NatsIdentity> {
+  return newIdentity(accounts, service, hubInboxPrefix(service));
+}
+
+/**
  * Generates fresh keys: the NATS operator, the system, hub and operator accounts, one
  * account per agency, and one user per agency, per hub service, for the hub runner, the
  * break-glass admin, the system user and the routine operator. Seeds are returned for the
@@ -179,6 +191,7 @@ export async function createIdentities(federation: {
       [HubServices.Ingest]: await user(Roles.Ingest, HubServices.Ingest),
       [HubServices.Router]: await user(Roles.Router, HubServices.Router),
       [HubServices.Auditor]: await user(Roles.Auditor, HubServices.Auditor),
+      [HubServices.SelectorKeys]: await user(Roles.SelectorKeys, HubServices.SelectorKeys),
     },
     hub: await user(Roles.Hub, 'hub'),
     admin: await user(Roles.Admin, 'admin'),
@@ -254,6 +267,7 @@ export async function reissueUserJwts(set: IdentitySet): Promise<IdentitySet> {
       [HubServices.Ingest]: await again(set.services[HubServices.Ingest]),
       [HubServices.Router]: await again(set.services[HubServices.Router]),
       [HubServices.Auditor]: await again(set.services[HubServices.Auditor]),
+      [HubServices.SelectorKeys]: await again(set.services[HubServices.SelectorKeys]),
     },
     hub: await again(set.hub),
     admin: await again(set.admin),

@@ -26,6 +26,7 @@ export {
 export type { IsolationBreach } from './isolation.ts';
 export {
   createIdentities,
+  newServiceIdentity,
   withAgencies,
   reissueUserJwts,
   usersOf,

@@ -15,6 +15,8 @@ import {
   auditRequestSubject,
   hubApiSubject,
   ingestSubject,
+  SELECTOR_EVALUATE_WILDCARD,
+  selectorEvaluateSubject,
 } from '@mosaic/protocol';
 
 /** Drops the queue group of a subscribe permission (`"<subject> <queue>"`). */
@@ -71,6 +73,7 @@ function agencyPrivateSubjects(agency: string): string[] {
   const consumer = alertsConsumer(agency);
   return [
     ingestSubject(agency),
+    selectorEvaluateSubject(agency),
     alertsSubjectFilter(agency),
     hubApiSubject('CONSUMER', 'INFO', Streams.Alerts, consumer),
     hubApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, consumer),
@@ -94,6 +97,7 @@ function agencyAllowedImports(agency: string): string[] {
     hubApiSubject('STREAM', 'MSG', 'GET', PUBLIC_KEYS_STREAM),
     hubApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM),
     hubApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
+    selectorEvaluateSubject(agency),
   ];
 }
 
@@ -169,8 +173,10 @@ function operatorForbiddenSubjects(): string[] {
     AUDIT_CHECKPOINTS_SUBJECT,
     `$KV.${PUBLIC_KEYS_BUCKET}.>`,
     INGEST_WILDCARD,
+    SELECTOR_EVALUATE_WILDCARD,
     auditRequestSubject('ingest'),
     auditRequestSubject('router'),
+    auditRequestSubject('selector-keys'),
     hubApiSubject('STREAM', 'CREATE', '>'),
     hubApiSubject('STREAM', 'UPDATE', '>'),
     hubApiSubject('STREAM', 'DELETE', '>'),

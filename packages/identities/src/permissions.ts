@@ -11,6 +11,7 @@ import {
   REGISTRY_STREAM,
   RESPONSE_PREFIX,
   ROUTER_CONSUMER,
+  SELECTOR_EVALUATE_WILDCARD,
   StreamSubjects,
   Streams,
   ackSubjects,
@@ -21,6 +22,7 @@ import {
   hubInboxPrefix,
   importedApiSubject,
   ingestSubject,
+  selectorEvaluateSubject,
   type HubService,
 } from '@mosaic/protocol';
 
@@ -30,6 +32,7 @@ export const Roles = {
   Ingest: HubServices.Ingest,
   Router: HubServices.Router,
   Auditor: HubServices.Auditor,
+  SelectorKeys: HubServices.SelectorKeys,
   /** The routine operator: registry administration, replays, audit checks. */
   Operator: 'operator',
   /** The hub runner itself: creates streams and buckets, seeds the registry, projects keys. */
@@ -116,6 +119,7 @@ export function agencyPermissions(agency: string): Permissions {
         importedApiSubject('STREAM', 'MSG', 'GET', PUBLIC_KEYS_STREAM),
         importedApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM),
         importedApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
+        selectorEvaluateSubject(agency),
       ],
     },
     subscribe: { allow: [`${agencyInboxPrefix(agency)}.>`] },
@@ -137,6 +141,9 @@ export function agencyPermissions(agency: string): Permissions {
  *   answers into the hub identities' inboxes or, for the operator, on response subjects;
  *   sees the ack samples of the alerts consumers (consultations) and the JetStream API
  *   advisories (break-glass use); appends and reads its signed checkpoints.
+ * - selector-keys: serves `mosaic.selectors.evaluate.*` in queue group `selector-keys`;
+ *   answers only on the broker's response subjects; records each batch with the auditor. No stream, bucket or
+ *   JetStream API: its key is a file in the hub data dir, its quota ledger in memory.
  */
 export function servicePermissions(service: HubService): Permissions {
   switch (service) {
@@ -195,6 +202,7 @@ export function servicePermissions(service: HubService): Permissions {
             `${hubInboxPrefix(HubServices.Ingest)}.>`,
             `${hubInboxPrefix(HubServices.Router)}.>`,
             `${hubInboxPrefix('hub')}.>`,
+            `${hubInboxPrefix(HubServices.SelectorKeys)}.>`,
             IMPORTED_REPLIES,
           ],
         },
@@ -204,6 +212,18 @@ export function servicePermissions(service: HubService): Permissions {
             `${hubInboxPrefix(HubServices.Auditor)}.>`,
             `$JS.EVENT.METRIC.CONSUMER.ACK.${Streams.Alerts}.>`,
             '$JS.EVENT.ADVISORY.API',
+          ],
+        },
+      };
+    case HubServices.SelectorKeys:
+      return {
+        publish: {
+          allow: [auditRequestSubject(HubServices.SelectorKeys), IMPORTED_REPLIES],
+        },
+        subscribe: {
+          allow: [
+            `${SELECTOR_EVALUATE_WILDCARD} ${QueueGroups.SelectorKeys}`,
+            `${hubInboxPrefix(HubServices.SelectorKeys)}.>`,
           ],
         },
       };

@@ -42,8 +42,8 @@ describe('createIdentities', () => {
   it('creates a distinct NKey user per agency, per hub role and for the operator, each with its JWT', async () => {
     const ids = await createIdentities(federation);
     const all = usersOf(ids).map(([, i]) => i);
-    expect(all).toHaveLength(9);
-    expect(new Set(all.map((i) => i.publicKey)).size).toBe(9);
+    expect(all).toHaveLength(10);
+    expect(new Set(all.map((i) => i.publicKey)).size).toBe(10);
     for (const identity of all) {
       expect(identity.publicKey).toMatch(/^U[A-Z2-7]{55}$/);
       expect(identity.seed).toMatch(/^SU[A-Z2-7]{56}$/);
@@ -133,8 +133,12 @@ describe('brokerAuthConfig', () => {
       '$JS.API.STREAM.MSG.GET.KV_mosaic-keys',
       '$JS.API.DIRECT.GET.KV_mosaic-keys',
       '$JS.API.DIRECT.GET.KV_mosaic-keys.>',
+      'mosaic.selectors.evaluate.nl',
     ]);
     expect(nl.nats.imports?.find((i) => i.subject === 'mosaic.ingest.nl')?.share).toBe(true);
+    expect(nl.nats.imports?.find((i) => i.subject === 'mosaic.selectors.evaluate.nl')?.share).toBe(
+      true,
+    );
     for (const i of nl.nats.imports ?? []) expect(i.account).toBe(ids.accounts.hub.publicKey);
     const op = account(ids.accounts.operatorAccount.publicKey);
     expect(op.nats.imports?.map((i) => i.subject)).not.toContain('$JS.API.STREAM.DELETE.*');

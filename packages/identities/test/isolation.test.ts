@@ -36,6 +36,7 @@ function privateSubjectsOf(b: string): string[] {
   const consumer = alertsConsumer(b);
   return [
     `mosaic.ingest.${b}`,
+    `mosaic.selectors.evaluate.${b}`,
     `mosaic.alerts.${b}.report`,
     `$JS.API.CONSUMER.INFO.ALERTS.${consumer}`,
     `$JS.API.CONSUMER.MSG.NEXT.ALERTS.${consumer}`,
@@ -82,7 +83,9 @@ const hubOnly = [
   'mosaic.rejections.x',
   'mosaic.audit',
   'mosaic.hub.audit.ingest',
+  'mosaic.hub.audit.selector-keys',
   '_INBOX.abc',
+  '_INBOX_HUB_SELECTOR-KEYS.abc',
   '_INBOX_HUB_INGEST.abc',
   '_INBOX_HUB_OPERATOR.abc',
 ];
@@ -145,6 +148,7 @@ describe('agency accounts and permissions', () => {
           `${p}.STREAM.MSG.GET.KV_mosaic-keys`,
           `${p}.DIRECT.GET.KV_mosaic-keys`,
           `${p}.DIRECT.GET.KV_mosaic-keys.>`,
+          'mosaic.selectors.evaluate.nl-police',
         ],
       },
       subscribe: { allow: ['_INBOX_nl-police.>'] },
@@ -157,7 +161,14 @@ describe('agency accounts and permissions', () => {
       '$JS.API.STREAM.MSG.GET.KV_mosaic-keys',
       '$JS.API.DIRECT.GET.KV_mosaic-keys',
       '$JS.API.DIRECT.GET.KV_mosaic-keys.>',
+      'mosaic.selectors.evaluate.nl-police',
     ]);
+    // Both attested: the broker names the sending account to ingest and the key service.
+    expect(
+      agencyImports('nl-police')
+        .filter((i) => i.share)
+        .map((i) => i.subject),
+    ).toEqual(['mosaic.ingest.nl-police', 'mosaic.selectors.evaluate.nl-police']);
   });
 
   it('reach all of its own services', () => {
@@ -226,6 +237,20 @@ describe('agency accounts and permissions', () => {
       'another agency’s ingest',
       () => ({ subject: 'mosaic.ingest.b', localSubject: 'mosaic.ingest.b' }),
     ],
+    [
+      'another agency’s selector evaluations',
+      () => ({
+        subject: 'mosaic.selectors.evaluate.b',
+        localSubject: 'mosaic.selectors.evaluate.b',
+      }),
+    ],
+    [
+      'every agency’s selector evaluations',
+      () => ({
+        subject: 'mosaic.selectors.evaluate.*',
+        localSubject: 'mosaic.selectors.evaluate.*',
+      }),
+    ],
     ['a stream’s subjects', () => ({ subject: 'mosaic.audit', localSubject: 'mosaic.audit' })],
     [
       'stream administration',
@@ -251,6 +276,16 @@ describe('hub service and operator permissions', () => {
       expect.arrayContaining(['_R_.>', 'mosaic.reports.>', 'mosaic.rejections.>']),
     );
     expect(p.publish.allow.some((s) => s.startsWith('_INBOX_'))).toBe(false);
+    expect(p).not.toHaveProperty('allow_responses');
+  });
+
+  it('the selector key service serves only in its queue group, answers only broker-made response subjects and touches no stream', () => {
+    const p = servicePermissions(HubServices.SelectorKeys);
+    expect(p.subscribe.allow).toEqual([
+      'mosaic.selectors.evaluate.* selector-keys',
+      '_INBOX_HUB_SELECTOR-KEYS.>',
+    ]);
+    expect(p.publish.allow).toEqual(['mosaic.hub.audit.selector-keys', '_R_.>']);
     expect(p).not.toHaveProperty('allow_responses');
   });
 

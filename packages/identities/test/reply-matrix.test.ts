@@ -47,6 +47,8 @@ let admin: NatsConnection;
 let jsm: JetStreamManager;
 /** What the broker attested for each submission the naive ingest saw, by its body. */
 const attested = new Map<string, string | undefined>();
+/** The same for the naive selector key service, by its subject. */
+const attestedEvaluations: { subject: string; account: string | undefined }[] = [];
 /** Every subject seen in the hub account, by a break-glass subscriber to `>`. */
 const seenInHub: string[] = [];
 
@@ -95,6 +97,7 @@ function requestsOf(attacker: string): { subject: string; data: string }[] {
       data: '',
     },
     { subject: `$JS.ACK.ALERTS.${consumer}.1.1.1.1700000000000000000.0`, data: '+ACK' },
+    { subject: `mosaic.selectors.evaluate.${attacker}`, data: '{"op":"key"}' },
   ];
 }
 
@@ -111,11 +114,15 @@ function targetsOf(attacker: string, victim: string): string[] {
     `$KV.${REGISTRY_BUCKET}.agency.${victim}`,
     `$KV.${PUBLIC_KEYS_BUCKET}.${victim}.k1`,
     `mosaic.ingest.${victim}`,
+    `mosaic.selectors.evaluate.${victim}`,
+    'mosaic.selectors.evaluate.hub',
     'mosaic.hub.audit.ingest',
+    'mosaic.hub.audit.selector-keys',
     'mosaic.hub.audit.router',
     'mosaic.hub.audit.operator',
     `_INBOX_${victim}.stolen`,
     `_INBOX_HUB_INGEST.stolen`,
+    `_INBOX_HUB_SELECTOR-KEYS.stolen`,
     `_INBOX_HUB_OPERATOR.stolen`,
     `$JS.ACK.ALERTS.alerts-${victim}.1.1.1.1700000000000000000.0`,
     `$JS.API.CONSUMER.MSG.NEXT.ALERTS.alerts-${victim}`,
@@ -169,6 +176,15 @@ beforeAll(async () => {
       m.respond('answered');
     },
   });
+  const selectorKeys = await as(ids.services['selector-keys']);
+  selectorKeys.subscribe('mosaic.selectors.evaluate.*', {
+    queue: 'selector-keys',
+    callback: (_err, m) => {
+      attestedEvaluations.push({ subject: m.subject, account: attestedAccount(m.headers) });
+      m.respond('{"ok":true,"epoch":1,"publicKey":"AA"}');
+    },
+  });
+  await selectorKeys.flush();
   const auditor = await as(ids.services.auditor);
   auditor.subscribe('mosaic.hub.audit.*', {
     queue: 'auditor',
@@ -256,7 +272,13 @@ describe('replies cannot cross accounts', () => {
       for (const subject of got)
         if (subject.includes('stolen')) landed.push(`→ ${agency} ${subject}`);
     }
-    expect(attempts).toBe(AGENCIES.length * (AGENCIES.length - 1) * 25 * 7);
+    expect(attempts).toBe(AGENCIES.length * (AGENCIES.length - 1) * 29 * 8);
+    // Every evaluation request reached the key service attested as its sender's account.
+    for (const { subject, account } of attestedEvaluations) {
+      const agency = subject.split('.').at(-1)!;
+      expect(account).toBe(ids.accounts.agencies.get(agency)!.publicKey);
+    }
+    expect(attestedEvaluations.length).toBeGreaterThan(0);
     expect(landed).toEqual([]);
     expect(await streamState()).toEqual(before);
     // Every stream is still there, with its protections.

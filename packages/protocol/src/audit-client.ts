@@ -14,6 +14,7 @@ import { auditRequestSubject } from './subjects.ts';
 export const AUDIT_SENDERS = {
   ingest: { kinds: ['agency'], actions: ['report.accepted', 'report.rejected'] },
   router: { kinds: ['service'], actions: ['alert.disclosed', 'report.retracted'] },
+  'selector-keys': { kinds: ['agency'], actions: ['selectors.evaluated'] },
   operator: {
     kinds: ['operator'],
     actions: ['operator.replay', 'operator.export', 'registry.changed'],

@@ -14,6 +14,9 @@ export {
   AUDIT_CHECKPOINTS_SUBJECT,
   ingestSubject,
   agencyOfIngestSubject,
+  selectorEvaluateSubject,
+  agencyOfSelectorEvaluateSubject,
+  SELECTOR_EVALUATE_WILDCARD,
   alertsSubjectFilter,
   alertsConsumer,
   alertsConsumerConfig,
@@ -78,3 +81,5 @@ export type {
 } from './registry-watch.ts';
 export { syncPublicKeys, publicKeyEntry, parsePublicKeyRecord } from './public-keys.ts';
 export type { PublicKeysKv } from './public-keys.ts';
+export { selectorRequestSchema, selectorReplySchema } from './selector-protocol.ts';
+export type { SelectorRequest, SelectorReply } from './selector-protocol.ts';

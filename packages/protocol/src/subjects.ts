@@ -29,10 +29,20 @@ export const REGISTRY_STREAM = `KV_${REGISTRY_BUCKET}`;
 export const ROUTER_CONSUMER = 'router';
 
 /** Queue groups of the horizontally scaled services. */
-export const QueueGroups = { Ingest: 'ingest', Auditor: 'auditor' } as const;
+export const QueueGroups = {
+  Ingest: 'ingest',
+  Auditor: 'auditor',
+  SelectorKeys: 'selector-keys',
+} as const;
 
 /** The hub services, each with its own NATS identity. */
-export const HubServices = { Ingest: 'ingest', Router: 'router', Auditor: 'auditor' } as const;
+export const HubServices = {
+  Ingest: 'ingest',
+  Router: 'router',
+  Auditor: 'auditor',
+  /** Holds the selector OPRF key and evaluates blinded selectors (`@mosaic/selector-keys`). */
+  SelectorKeys: 'selector-keys',
+} as const;
 export type HubService = (typeof HubServices)[keyof typeof HubServices];
 
 /** Subject on which an agency submits reports (request/reply). */
@@ -59,6 +69,38 @@ export function agencyOfIngestSubject(subject: string): string | undefined {
   const tokens = subject.split('.');
   const agency = tokens[2];
   return tokens.length === 3 && tokens[0] === 'mosaic' && tokens[1] === 'ingest' && agency !== ''
+    ? agency
+    : undefined;
+}
+
+/**
+ * Subject on which an agency asks the selector key service for its public key and for
+ * evaluations of blinded selectors (request/reply, attested like ingest). The hub's own
+ * identities reach the service inside the hub account on `selectorEvaluateSubject('hub')`.
+ */
+export function selectorEvaluateSubject(agency: string): string {
+  return `mosaic.selectors.evaluate.${agency}`;
+}
+
+/** Wildcard the selector key service listens on. */
+export const SELECTOR_EVALUATE_WILDCARD = 'mosaic.selectors.evaluate.*';
+
+/**
+ * The agency of a selector evaluation subject, or undefined for any other subject.
+ *
+ * @example
+ * ```ts
+ * agencyOfSelectorEvaluateSubject('mosaic.selectors.evaluate.nl-police'); // 'nl-police'
+ * ```
+ */
+export function agencyOfSelectorEvaluateSubject(subject: string): string | undefined {
+  const tokens = subject.split('.');
+  const agency = tokens[3];
+  return tokens.length === 4 &&
+    tokens[0] === 'mosaic' &&
+    tokens[1] === 'selectors' &&
+    tokens[2] === 'evaluate' &&
+    agency !== ''
     ? agency
     : undefined;
 }
@@ -91,7 +133,9 @@ export function hubInboxPrefix(name: HubService | 'operator' | 'hub' | 'admin' |
  * `auditor`); the auditor alone appends to AUDIT. Only `mosaic.hub.audit.operator` is
  * exported, to the operator's account; the others are reachable inside the hub account only.
  */
-export function auditRequestSubject(from: 'ingest' | 'router' | 'operator'): string {
+export function auditRequestSubject(
+  from: 'ingest' | 'router' | 'operator' | 'selector-keys',
+): string {
   return `mosaic.hub.audit.${from}`;
 }
 export const AUDIT_REQUEST_WILDCARD = 'mosaic.hub.audit.*';

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   AlertKind,
   agencyOfIngestSubject,
+  agencyOfSelectorEvaluateSubject,
+  selectorEvaluateSubject,
   alertSubject,
   ingestSubject,
   parseAlertSubject,
@@ -44,6 +46,9 @@ describe('subjects: each builder has a parser that inverts it', () => {
       fc.property(token, (agency) => {
         expect(parseRejectionSubject(rejectionSubject(agency))).toEqual({ agency });
         expect(agencyOfIngestSubject(ingestSubject(agency))).toBe(agency);
+        expect(agencyOfSelectorEvaluateSubject(selectorEvaluateSubject(agency))).toBe(agency);
+        expect(agencyOfIngestSubject(selectorEvaluateSubject(agency))).toBeUndefined();
+        expect(agencyOfSelectorEvaluateSubject(ingestSubject(agency))).toBeUndefined();
       }),
     );
   });

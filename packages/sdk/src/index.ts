@@ -12,3 +12,5 @@ export type {
   SubscribeOptions,
   SubscribeSummary,
 } from './subscribe.ts';
+export { selectorKeyInfo, selectorTokens } from './selector-tokens.ts';
+export type { SelectorKeyInfo, SelectorTokensOptions } from './selector-tokens.ts';

@@ -24,6 +24,8 @@ export interface DataDirLayout {
   hubKeyFile: string;
   /** The hub's public checkpoint key as a JWKS: what `mosaic audit verify --jwks` takes. */
   hubJwksFile: string;
+  /** The selector key service's OPRF key (0600); never leaves the data dir. */
+  selectorKeyFile: string;
   /** `checkpoint`: the latest signed checkpoint of the AUDIT log. */
   auditDir: string;
 }
@@ -40,6 +42,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     keysDir: join(dataDir, 'keys'),
     hubKeyFile: join(dataDir, 'hub.jwk'),
     hubJwksFile: join(dataDir, 'hub.jwks'),
+    selectorKeyFile: join(dataDir, 'selector-key.json'),
     auditDir: join(dataDir, 'audit'),
   };
 }

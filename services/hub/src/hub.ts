@@ -22,7 +22,8 @@ import {
   type IdentitySet,
   type NatsIdentity,
 } from '@mosaic/identities';
-import { auditClient, ensureAuditStreams } from '@mosaic/protocol';
+import { HubServices, auditClient, ensureAuditStreams } from '@mosaic/protocol';
+import { loadOrCreateSelectorKey, startSelectorKeys } from '@mosaic/selector-keys';
 import { startAuditor, type Auditor } from '@mosaic/auditor';
 import { startIngest, type IngestService } from '@mosaic/ingest';
 import { startRouter, type RouterService } from '@mosaic/router';
@@ -68,6 +69,8 @@ export interface StartHubOptions {
   checkpointEvery?: { entries?: number; seconds?: number; quietSeconds?: number };
   /** How long nats-server may take to start. Default 30 s. */
   startTimeoutMs?: number;
+  /** Selector evaluations each agency may ask for per UTC day. Default 10 000. */
+  selectorQuotaPerDay?: number;
 }
 
 /** A running hub. Dispose it (or `stop()`) to shut everything down. */
@@ -301,6 +304,27 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       adminUser: identities.admin.publicKey,
     });
     cleanup.push(() => auditor.stop());
+
+    // The key service holds the one selector key; agencies reach it through their imports.
+    const selectorKey = await loadOrCreateSelectorKey(layout.selectorKeyFile);
+    const selectorKeysNc = await connectAs(identities.services[HubServices.SelectorKeys], url);
+    cleanup.push(() => selectorKeysNc.close());
+    const selectorKeys = await startSelectorKeys({
+      nc: selectorKeysNc,
+      key: selectorKey,
+      accounts: {
+        accountOf: (agency) =>
+          authorized.includes(agency)
+            ? identities.accounts.agencies.get(agency)?.publicKey
+            : undefined,
+      },
+      log,
+      audit: auditClient(selectorKeysNc, HubServices.SelectorKeys),
+      ...(options.selectorQuotaPerDay === undefined
+        ? {}
+        : { quotaPerDay: options.selectorQuotaPerDay }),
+    });
+    cleanup.push(() => selectorKeys.stop());
 
     const ingestNc = await connectAs(identities.services.ingest, url);
     cleanup.push(() => ingestNc.close());

@@ -3,6 +3,7 @@ import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { HubServices, agencyInboxPrefix, hubInboxPrefix } from '@mosaic/protocol';
 import {
   Roles,
+  newServiceIdentity,
   reissueUserJwts,
   type IdentitySet,
   type KeySeed,
@@ -39,6 +40,8 @@ const stored = z.strictObject({
     ingest: user,
     router: user,
     auditor: user,
+    // Absent in a data dir written before the selector key service: created at start.
+    'selector-keys': user.optional(),
     hub: user,
     admin: user,
     system: user,
@@ -91,11 +94,12 @@ export async function readIdentities(path: string): Promise<IdentitySet | undefi
     if (s.accounts.agencies[id] === undefined) throw corrupt(path, `agencies.${id} has no account`);
     agencies.set(id, check(u, Roles.Agency, agencyInboxPrefix(id), `agencies.${id}`));
   }
+  const accounts = {
+    ...s.accounts,
+    agencies: new Map<string, KeySeed>(Object.entries(s.accounts.agencies)),
+  };
   const set: IdentitySet = {
-    accounts: {
-      ...s.accounts,
-      agencies: new Map<string, KeySeed>(Object.entries(s.accounts.agencies)),
-    },
+    accounts,
     operator: check(s.users.operator, Roles.Operator, hubInboxPrefix('operator'), 'operator'),
     services: {
       [HubServices.Ingest]: check(s.users.ingest, Roles.Ingest, hubInboxPrefix('ingest'), 'ingest'),
@@ -106,6 +110,15 @@ export async function readIdentities(path: string): Promise<IdentitySet | undefi
         hubInboxPrefix('auditor'),
         'auditor',
       ),
+      [HubServices.SelectorKeys]:
+        s.users['selector-keys'] === undefined
+          ? await newServiceIdentity(accounts, HubServices.SelectorKeys)
+          : check(
+              s.users['selector-keys'],
+              Roles.SelectorKeys,
+              hubInboxPrefix(HubServices.SelectorKeys),
+              'selector-keys',
+            ),
     },
     hub: check(s.users.hub, Roles.Hub, hubInboxPrefix('hub'), 'hub'),
     admin: check(s.users.admin, Roles.Admin, hubInboxPrefix('admin'), 'admin'),
@@ -133,6 +146,7 @@ export async function writeIdentities(path: string, set: IdentitySet): Promise<v
       ingest: strip(set.services.ingest),
       router: strip(set.services.router),
       auditor: strip(set.services.auditor),
+      'selector-keys': strip(set.services['selector-keys']),
       hub: strip(set.hub),
       admin: strip(set.admin),
       system: strip(set.system),

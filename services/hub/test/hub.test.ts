@@ -26,6 +26,7 @@ describe('startHub', () => {
     let firstPid = 0;
     let seq = 0;
     let firstUrl = '';
+    let selectorKey: unknown;
     const contextPath = join(dir.path, 'contexts', 'de-bka.json');
     const keyPath = join(dir.path, 'keys', 'de-bka.jwk');
     const report = await freshReport();
@@ -38,7 +39,11 @@ describe('startHub', () => {
         const file = join(hub.contextsDir, `${name}.json`);
         expect((await stat(file)).mode & 0o777, file).toBe(0o600);
       }
-      for (const file of [keyPath, join(dir.path, 'identities.json')])
+      for (const file of [
+        keyPath,
+        join(dir.path, 'identities.json'),
+        join(dir.path, 'selector-key.json'),
+      ])
         expect((await stat(file)).mode & 0o777, file).toBe(0o600);
       expect(await readFile(join(dir.path, 'nats-server.conf'), 'utf8')).toContain('max_payload');
 
@@ -47,6 +52,11 @@ describe('startHub', () => {
       expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
       seq = reply.seq ?? 0;
       expect(seq).toBeGreaterThan(0);
+      // The selector key service answers the agency through its own import.
+      selectorKey = (
+        await nc.request('mosaic.selectors.evaluate.de-bka', '{"op":"key"}', { timeout: 5000 })
+      ).json();
+      expect(selectorKey).toMatchObject({ ok: true, epoch: 1 });
     }
     expect(isRunning(firstPid)).toBe(false);
 
@@ -66,6 +76,11 @@ describe('startHub', () => {
     await using nc = await connect(contextConnectOptions(await readContextFile(contextPath)));
     const again = await submit(nc, 'de-bka', keyPath, report);
     expect(again).toMatchObject({ ok: true, duplicate: true, seq });
+    // The selector key survives the restart: tokens made before still match.
+    const key = await nc.request('mosaic.selectors.evaluate.de-bka', '{"op":"key"}', {
+      timeout: 5000,
+    });
+    expect(key.json()).toEqual(selectorKey);
   });
 
   it('keeps registry changes across restarts; --reseed replaces them from the file', async () => {
