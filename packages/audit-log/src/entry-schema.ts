@@ -11,6 +11,8 @@ export const AUDIT_ACTIONS = [
   'operator.replay',
   'operator.export',
   'admin.api',
+  'gateway.token.issued',
+  'gateway.token.revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -2,6 +2,8 @@ import {
   AUDIT_CHECKPOINTS_STREAM,
   AUDIT_CHECKPOINTS_SUBJECT,
   AUDIT_REQUEST_WILDCARD,
+  GATEWAY_TOKENS_BUCKET,
+  GATEWAY_TOKENS_STREAM,
   HubServices,
   INGEST_WILDCARD,
   PUBLIC_KEYS_BUCKET,
@@ -221,6 +223,7 @@ export function hubPermissions(): Permissions {
     AUDIT_CHECKPOINTS_STREAM,
     REGISTRY_STREAM,
     PUBLIC_KEYS_STREAM,
+    GATEWAY_TOKENS_STREAM,
   ];
   return {
     publish: {
@@ -242,7 +245,7 @@ export function hubPermissions(): Permissions {
 /**
  * The routine operator, inside its own account: reads every hub stream (stream info, get
  * and direct get, batch reads for replays), reads consumer state, reads and writes the
- * registry, asks the auditor to record its actions. It cannot create consumers (a push
+ * registry, writes the gateway's agency tokens, asks the auditor to record its actions. It cannot create consumers (a push
  * consumer would make the broker deliver stream contents to any subject of the hub),
  * update, purge or delete a stream, publish to a stream's subjects or answer for a service:
  * its account imports nothing that would.
@@ -257,6 +260,7 @@ export function operatorPermissions(): Permissions {
         importedApiSubject('DIRECT', 'GET', '*', '>'),
         importedApiSubject('CONSUMER', 'INFO', '*', '*'),
         `${importedApiSubject(`$KV`, REGISTRY_BUCKET)}.>`,
+        `${importedApiSubject(`$KV`, GATEWAY_TOKENS_BUCKET)}.>`,
         auditRequestSubject('operator'),
       ],
     },

@@ -16,7 +16,13 @@ export const AUDIT_SENDERS = {
   router: { kinds: ['service'], actions: ['alert.disclosed', 'report.retracted'] },
   operator: {
     kinds: ['operator'],
-    actions: ['operator.replay', 'operator.export', 'registry.changed'],
+    actions: [
+      'operator.replay',
+      'operator.export',
+      'registry.changed',
+      'gateway.token.issued',
+      'gateway.token.revoked',
+    ],
   },
 } as const satisfies Record<
   string,

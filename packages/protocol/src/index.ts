@@ -7,6 +7,8 @@ export {
   REGISTRY_STREAM,
   PUBLIC_KEYS_BUCKET,
   PUBLIC_KEYS_STREAM,
+  GATEWAY_TOKENS_BUCKET,
+  GATEWAY_TOKENS_STREAM,
   ROUTER_CONSUMER,
   INGEST_WILDCARD,
   AUDIT_REQUEST_WILDCARD,
@@ -78,3 +80,12 @@ export type {
 } from './registry-watch.ts';
 export { syncPublicKeys, publicKeyEntry, parsePublicKeyRecord } from './public-keys.ts';
 export type { PublicKeysKv } from './public-keys.ts';
+export {
+  gatewayTokenRecordSchema,
+  tokenIdSchema,
+  newGatewayToken,
+  parseGatewayToken,
+  tokenHash,
+  tokenMatches,
+} from './gateway-tokens.ts';
+export type { GatewayTokenRecord } from './gateway-tokens.ts';

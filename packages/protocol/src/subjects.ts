@@ -183,3 +183,12 @@ export function alertsConsumerConfig(agency: string): {
  */
 export const PUBLIC_KEYS_BUCKET = 'mosaic-keys';
 export const PUBLIC_KEYS_STREAM = `KV_${PUBLIC_KEYS_BUCKET}`;
+
+/**
+ * The KV bucket of the gateway's agency credentials, one entry per token id holding its
+ * `GatewayTokenRecord` (agency, SHA-256 of the secret, validity; never the secret). Only
+ * the operator writes it (`mosaic agency token …`), only the gateway and the operator read
+ * it; agencies import nothing of it.
+ */
+export const GATEWAY_TOKENS_BUCKET = 'mosaic-gateway-tokens';
+export const GATEWAY_TOKENS_STREAM = `KV_${GATEWAY_TOKENS_BUCKET}`;

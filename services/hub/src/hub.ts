@@ -4,6 +4,7 @@ import { resolve as resolvePath, join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { DEMO_FEDERATION_PATH, loadFederation, type Federation } from '@mosaic/federation';
 import {
+  GATEWAY_TOKENS_BUCKET,
   PUBLIC_KEYS_BUCKET,
   REGISTRY_BUCKET,
   RegistryKeys,
@@ -235,6 +236,12 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
 
     // What agencies verify alerts with (they may not read the registry): kept equal to it.
     const publicKeys = await new Kvm(hubNc).create(PUBLIC_KEYS_BUCKET, {
+      history: REGISTRY_HISTORY,
+      storage: 'file',
+      replicas: 1,
+    });
+    // The HTTP gateway's agency credentials: written by the operator, read by the gateway.
+    await new Kvm(hubNc).create(GATEWAY_TOKENS_BUCKET, {
       history: REGISTRY_HISTORY,
       storage: 'file',
       replicas: 1,
