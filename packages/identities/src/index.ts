@@ -4,6 +4,7 @@ export {
   servicePermissions,
   operatorPermissions,
   hubPermissions,
+  gatewayPermissions,
   adminPermissions,
   systemPermissions,
 } from './permissions.ts';
@@ -27,6 +28,8 @@ export type { IsolationBreach } from './isolation.ts';
 export {
   createIdentities,
   withAgencies,
+  gatewayServiceIdentity,
+  gatewayAgencyIdentity,
   reissueUserJwts,
   usersOf,
   accountDirectory,

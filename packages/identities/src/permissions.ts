@@ -40,6 +40,8 @@ export const Roles = {
   Admin: 'admin',
   /** The hub runner's system-account user: pushes account updates to the servers. */
   System: 'system',
+  /** The HTTP gateway's hub-account user: token lookups, alert reads, consultations. */
+  Gateway: 'gateway',
 } as const;
 export type Role = (typeof Roles)[keyof typeof Roles];
 
@@ -197,6 +199,7 @@ export function servicePermissions(service: HubService): Permissions {
             `${hubInboxPrefix(HubServices.Ingest)}.>`,
             `${hubInboxPrefix(HubServices.Router)}.>`,
             `${hubInboxPrefix('hub')}.>`,
+            `${hubInboxPrefix('gateway')}.>`,
             IMPORTED_REPLIES,
           ],
         },
@@ -265,6 +268,30 @@ export function operatorPermissions(): Permissions {
       ],
     },
     subscribe: { allow: [`${hubInboxPrefix('operator')}.>`] },
+  };
+}
+
+/**
+ * The HTTP gateway, inside the hub account: looks up agency tokens (direct get of the
+ * tokens bucket), reads ALERTS by sequence (direct get; it filters each read by the
+ * authenticated agency's own alert subjects) and records consultations. It cannot write
+ * a stream, create a consumer or submit a report: submissions go through the agency's own
+ * account (a gateway user of the agency account with the agency's permissions).
+ */
+export function gatewayPermissions(): Permissions {
+  return {
+    publish: {
+      allow: [
+        api('STREAM', 'INFO', GATEWAY_TOKENS_STREAM),
+        api('DIRECT', 'GET', GATEWAY_TOKENS_STREAM),
+        api('DIRECT', 'GET', GATEWAY_TOKENS_STREAM, '>'),
+        api('STREAM', 'INFO', Streams.Alerts),
+        api('DIRECT', 'GET', Streams.Alerts),
+        api('DIRECT', 'GET', Streams.Alerts, '>'),
+        auditRequestSubject('gateway'),
+      ],
+    },
+    subscribe: { allow: [`${hubInboxPrefix('gateway')}.>`] },
   };
 }
 

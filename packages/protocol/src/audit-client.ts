@@ -14,6 +14,8 @@ import { auditRequestSubject } from './subjects.ts';
 export const AUDIT_SENDERS = {
   ingest: { kinds: ['agency'], actions: ['report.accepted', 'report.rejected'] },
   router: { kinds: ['service'], actions: ['alert.disclosed', 'report.retracted'] },
+  // The HTTP gateway reads alerts for the agency it authenticated: the consultation is the agency's.
+  gateway: { kinds: ['agency'], actions: ['alert.consulted'] },
   operator: {
     kinds: ['operator'],
     actions: [

@@ -82,7 +82,9 @@ export function agencyInboxPrefix(agency: string): string {
 }
 
 /** Inbox prefix of a hub service or the operator. */
-export function hubInboxPrefix(name: HubService | 'operator' | 'hub' | 'admin' | 'system'): string {
+export function hubInboxPrefix(
+  name: HubService | 'operator' | 'hub' | 'admin' | 'system' | 'gateway',
+): string {
   return `_INBOX_HUB_${name.toUpperCase()}`;
 }
 
@@ -91,7 +93,7 @@ export function hubInboxPrefix(name: HubService | 'operator' | 'hub' | 'admin' |
  * `auditor`); the auditor alone appends to AUDIT. Only `mosaic.hub.audit.operator` is
  * exported, to the operator's account; the others are reachable inside the hub account only.
  */
-export function auditRequestSubject(from: 'ingest' | 'router' | 'operator'): string {
+export function auditRequestSubject(from: 'ingest' | 'router' | 'operator' | 'gateway'): string {
   return `mosaic.hub.audit.${from}`;
 }
 export const AUDIT_REQUEST_WILDCARD = 'mosaic.hub.audit.*';

@@ -18,6 +18,8 @@ import {
   contextConnectOptions,
   contextFile,
   createIdentities,
+  gatewayAgencyIdentity,
+  gatewayServiceIdentity,
   parseContextFile,
   withAgencies,
   type IdentitySet,
@@ -25,6 +27,7 @@ import {
 } from '@mosaic/identities';
 import { auditClient, ensureAuditStreams } from '@mosaic/protocol';
 import { startAuditor, type Auditor } from '@mosaic/auditor';
+import { startGateway, type Gateway, type GatewayOptions } from '@mosaic/gateway';
 import { startIngest, type IngestService } from '@mosaic/ingest';
 import { startRouter, type RouterService } from '@mosaic/router';
 import { createLogger, type Logger } from '@mosaic/log';
@@ -69,6 +72,8 @@ export interface StartHubOptions {
   checkpointEvery?: { entries?: number; seconds?: number; quietSeconds?: number };
   /** How long nats-server may take to start. Default 30 s. */
   startTimeoutMs?: number;
+  /** The HTTP gateway's listener: port (default a free one), TLS files, rate limit. */
+  gateway?: Pick<GatewayOptions, 'host' | 'port' | 'tls' | 'rateLimit'>;
 }
 
 /** A running hub. Dispose it (or `stop()`) to shut everything down. */
@@ -88,6 +93,8 @@ export interface Hub extends AsyncDisposable {
   readonly hubJwksFile: string;
   /** The auditor (the single writer of AUDIT) running in this hub. */
   readonly auditor: Auditor;
+  /** The HTTP gateway's base URL (`http://127.0.0.1:<port>`, https with TLS). */
+  readonly gatewayUrl: string;
   /** Drains the router and ingest, closes the connections, stops nats-server and waits. */
   stop(): Promise<void>;
 }
@@ -97,6 +104,48 @@ const REGISTRY_HISTORY = 16;
 function connectAs(identity: NatsIdentity, url: string): Promise<NatsConnection> {
   const context = parseContextFile(contextFile(identity, url), identity.role);
   return connect({ ...contextConnectOptions(context), maxReconnectAttempts: -1 });
+}
+
+/**
+ * Starts the HTTP gateway on its own hub-account user and, per agency on first use, a
+ * gateway user of that agency's account (kept until the hub stops; made again when the
+ * broker closed it). Both users are made at every start and never written to disk.
+ */
+async function startHubGateway(
+  o: {
+    url: string;
+    log: Logger;
+    registry: LiveRegistryView;
+    accounts: () => IdentitySet['accounts'];
+    cleanup: (() => Promise<void>)[];
+  } & Pick<GatewayOptions, 'host' | 'port' | 'tls' | 'rateLimit'>,
+): Promise<Gateway> {
+  const { url, log, registry, accounts, cleanup, ...listen } = o;
+  const nc = await connectAs(await gatewayServiceIdentity(accounts()), url);
+  cleanup.push(() => nc.close());
+  const agencies = new Map<string, Promise<NatsConnection>>();
+  cleanup.push(async () => {
+    for (const c of agencies.values()) await (await c).close();
+  });
+  const agencyConnection = async (agency: string): Promise<NatsConnection> => {
+    const cached = agencies.get(agency);
+    if (cached !== undefined && !(await cached).isClosed()) return cached;
+    const fresh = gatewayAgencyIdentity(accounts(), agency).then((identity) =>
+      connectAs(identity, url),
+    );
+    agencies.set(agency, fresh);
+    fresh.catch(() => agencies.delete(agency));
+    return fresh;
+  };
+  const gateway = await startGateway({
+    nc,
+    agencyConnection,
+    isMember: (agency) => registry.agency(agency) !== undefined,
+    log: log.child({ component: 'gateway' }),
+    ...listen,
+  });
+  cleanup.push(() => gateway.stop());
+  return gateway;
 }
 
 /** True when nothing listens on 127.0.0.1:`port`. */
@@ -334,6 +383,15 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       audit: auditClient(routerNc, 'router'),
     });
     cleanup.push(() => router.stop());
+
+    const gateway = await startHubGateway({
+      url,
+      log,
+      registry,
+      accounts: () => identities.accounts,
+      cleanup,
+      ...(options.gateway === undefined ? {} : options.gateway),
+    });
     log.info(
       { url, agencies: authorized, contexts: layout.contextsDir, revision: registry.revision() },
       'hub ready',
@@ -350,6 +408,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       serverPid: server.pid,
       hubJwksFile: layout.hubJwksFile,
       auditor,
+      gatewayUrl: gateway.url,
       stop,
       [Symbol.asyncDispose]: stop,
     };

@@ -1,0 +1,2 @@
+export { startGateway } from './gateway.ts';
+export type { Gateway, GatewayOptions } from './gateway.ts';
