@@ -293,3 +293,41 @@ describe('HTTP gateway', () => {
     expect(pages).toBeGreaterThanOrEqual(100);
   }, 180_000);
 });
+
+describe('HTTP gateway rate limit', () => {
+  it('limits each agency on its own, and unauthenticated clients by address, with a coded 429', async () => {
+    await using small = await tempDir();
+    await using limited = await startHub({
+      dataDir: small.path,
+      port: 0,
+      log: quietLog,
+      gateway: { rateLimit: { max: 3, windowMs: 60_000 } },
+    });
+    await using op = await connectOperator(join(limited.contextsDir, 'operator.json'));
+    const nl = (await issueGatewayToken(op, { agency: 'nl-police', justification: 'rate test' }))
+      .token;
+    const de = (await issueGatewayToken(op, { agency: 'de-bka', justification: 'rate test' }))
+      .token;
+    const status = async (auth?: string) => {
+      const res = await fetch(`${limited.gatewayUrl}/v1/alerts?limit=1`, {
+        headers: auth === undefined ? {} : { authorization: `Bearer ${auth}` },
+      });
+      return {
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        body: await res.json(),
+      };
+    };
+    for (let i = 0; i < 3; i++) expect((await status(nl)).status).toBe(200);
+    const over = await status(nl);
+    expect(over.status).toBe(429);
+    expect(over.retryAfter).not.toBeNull();
+    expect(over.body).toMatchObject({ code: 'ERR_RATE_LIMITED', status: 429, retryable: true });
+    // Another agency has its own allowance.
+    expect((await status(de)).status).toBe(200);
+    // Guessing tokens is limited per address too: 401 until the allowance is spent, then 429.
+    const guesses = [];
+    for (let i = 0; i < 4; i++) guesses.push((await status()).status);
+    expect(guesses).toEqual([401, 401, 401, 429]);
+  }, 120_000);
+});
