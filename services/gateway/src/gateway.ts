@@ -26,6 +26,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authenticate, bucketLookup, type Authenticated } from './auth.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { generateOpenApi } from './openapi.ts';
 
 /** Options of `startGateway`. */
 export interface GatewayOptions {
@@ -270,8 +271,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return Object.assign(err, { statusCode: 429 });
     },
   });
+  const publicPaths = new Set(['/v1/openapi.json']);
   app.addHook('preParsing', (request, _reply, payload, done) => {
-    done(request.authError ?? null, payload);
+    const open = publicPaths.has(request.routeOptions.url ?? '');
+    done(open ? null : (request.authError ?? null), payload);
   });
 
   app.setErrorHandler((err: FastifyError | MosaicError, request, reply) => {
@@ -311,6 +314,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }),
     );
   });
+
+  const openapi = generateOpenApi();
+  app.get('/v1/openapi.json', (_request, reply) => reply.type('application/json').send(openapi));
 
   app.get('/v1/alerts', async (request, reply) => {
     const who = request.agency;

@@ -2,6 +2,7 @@
  * The HTTP gateway of a real hub: tokens issued by the operator, reports submitted and
  * alerts paged over real HTTP (fetch), every agency against every other.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEntry } from '@mosaic/audit-log';
@@ -146,6 +147,15 @@ describe('HTTP gateway', () => {
     const res = await get('/v1/alerts', bearer('nl-police'));
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('strict-transport-security')).not.toBeNull();
+  });
+
+  it('serves its OpenAPI document without a token, and nothing else', async () => {
+    const res = await fetch(`${hub.gatewayUrl}/v1/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(
+      await readFile(new URL('../../../schemas/openapi.json', import.meta.url), 'utf8'),
+    );
+    expect((await get('/v1/alerts', undefined)).status).toBe(401);
   });
 
   it('submits as the authenticated agency through the same ingest checks, and no other', async () => {
