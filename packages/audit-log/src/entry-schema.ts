@@ -12,6 +12,8 @@ export const AUDIT_ACTIONS = [
   'operator.export',
   'admin.api',
   'selectors.evaluated',
+  'gateway.token.issued',
+  'gateway.token.revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -67,6 +67,16 @@ describe('mosaic dev (child process)', () => {
       expect(stdout.trim()).toBe(`mosaic: hub ready ${context.url}`);
       const nc = await connect(contextConnectOptions(context));
       await nc.close();
+      // The HTTP gateway's URL and how to get a token, on stderr; it answers unauthenticated
+      // requests with a coded problem.
+      const gateway =
+        /mosaic: HTTP gateway (http:\/\/127\.0\.0\.1:\d+) — a token: mosaic agency token issue /.exec(
+          stderr,
+        );
+      expect(gateway, stderr).not.toBeNull();
+      const res = await fetch(`${gateway?.[1] ?? ''}/v1/alerts`);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ code: 'ERR_UNAUTHENTICATED' });
 
       // A second hub on the same dir refuses to start, with the first one's pid.
       const second = await mosaic(['dev', '--data-dir', dataDir, '--port', '0']);

@@ -215,6 +215,23 @@ export const errorCatalogue = {
   StixLineage: { code: 'ERR_STIX_LINEAGE', class: 'input', retryable: false },
   /** The originator JWS carried as provenance is malformed or signs another report. */
   StixProvenance: { code: 'ERR_STIX_PROVENANCE', class: 'input', retryable: false },
+  /** No gateway token with that id belongs to that agency (`mosaic agency token revoke`). */
+  TokenUnknown: { code: 'ERR_TOKEN_UNKNOWN', class: 'input', retryable: false, status: 404 },
+  /** The HTTP gateway could not authenticate the request: no credential, or one that is unknown, revoked, expired or does not match. */
+  Unauthenticated: {
+    code: 'ERR_UNAUTHENTICATED',
+    class: 'input',
+    retryable: false,
+    status: 401,
+  },
+  /** The HTTP gateway does not take or give this media type (`Content-Type` or `Accept`). */
+  MediaType: { code: 'ERR_MEDIA_TYPE', class: 'input', retryable: false, status: 415 },
+  /** The HTTP gateway has no such resource for the authenticated agency. */
+  NotFound: { code: 'ERR_NOT_FOUND', class: 'input', retryable: false, status: 404 },
+  /** A paging cursor or query parameter of the HTTP gateway is malformed. */
+  QueryInvalid: { code: 'ERR_QUERY_INVALID', class: 'input', retryable: false, status: 400 },
+  /** The agency sent more HTTP requests than its rate allows; retry after `Retry-After`. */
+  RateLimited: { code: 'ERR_RATE_LIMITED', class: 'environment', retryable: true, status: 429 },
 } as const satisfies Record<string, ErrorSpec>;
 
 type Catalogue = typeof errorCatalogue;

@@ -73,7 +73,8 @@ describe('classes', () => {
       input: (s) => s >= 400 && s < 500,
       usage: (s) => s === 400,
       // 502: an upstream service (the selector key service) answered with something that does not verify.
-      environment: (s) => [403, 409, 500, 502, 503].includes(s),
+      // 429: the HTTP gateway's per-agency request rate, spent for a moment.
+      environment: (s) => [403, 409, 429, 500, 502, 503].includes(s),
       internal: (s) => s === 500,
     };
     const byDefault: Record<ErrorClass, (retryable: boolean) => number> = {

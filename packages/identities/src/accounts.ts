@@ -1,4 +1,5 @@
 import {
+  GATEWAY_TOKENS_BUCKET,
   INGEST_WILDCARD,
   PUBLIC_KEYS_STREAM,
   REGISTRY_BUCKET,
@@ -76,6 +77,7 @@ export function hubExports(): ServiceExport[] {
     exp('alerts-next', hubApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, '*'), 'Stream'),
     exp('alerts-ack', `$JS.ACK.${Streams.Alerts}.*.>`),
     exp('registry-write', `$KV.${REGISTRY_BUCKET}.>`),
+    exp('gateway-tokens-write', `$KV.${GATEWAY_TOKENS_BUCKET}.>`),
   ];
 }
 
@@ -123,8 +125,8 @@ export function agencyImports(agency: string): ServiceImport[] {
 }
 
 /**
- * The routine operator's imports: reads of every stream and consumer, registry writes, and
- * its audit requests (attested). No consumer creation, no stream administration.
+ * The routine operator's imports: reads of every stream and consumer, registry and gateway
+ * token writes, and its audit requests (attested). No consumer creation, no stream administration.
  */
 export function operatorImports(): ServiceImport[] {
   return [
@@ -137,6 +139,12 @@ export function operatorImports(): ServiceImport[] {
       name: 'registry-write',
       subject: `$KV.${REGISTRY_BUCKET}.>`,
       localSubject: `${importedApiSubject('$KV', REGISTRY_BUCKET)}.>`,
+      share: false,
+    },
+    {
+      name: 'gateway-tokens-write',
+      subject: `$KV.${GATEWAY_TOKENS_BUCKET}.>`,
+      localSubject: `${importedApiSubject('$KV', GATEWAY_TOKENS_BUCKET)}.>`,
       share: false,
     },
     {

@@ -4,6 +4,7 @@ import {
   Roles,
   adminPermissions,
   agencyPermissions,
+  gatewayPermissions,
   hubPermissions,
   operatorPermissions,
   servicePermissions,
@@ -85,6 +86,8 @@ function permissionsOf(identity: PublicIdentity): Permissions {
       return adminPermissions();
     case Roles.System:
       return systemPermissions();
+    case Roles.Gateway:
+      return gatewayPermissions();
   }
 }
 
@@ -237,6 +240,33 @@ export async function withAgencies(
     set: { ...set, accounts, agencies: new Map([...set.agencies, ...fresh]) },
     added: missing,
   };
+}
+
+/**
+ * The HTTP gateway's hub-account user (`gatewayPermissions`), made afresh (new key) at every
+ * hub start and never written to disk.
+ */
+export function gatewayServiceIdentity(accounts: AccountKeySet): Promise<NatsIdentity> {
+  return newIdentity(accounts, Roles.Gateway, hubInboxPrefix('gateway'));
+}
+
+/**
+ * A gateway user of agency `agency`'s own account with exactly the agency's permissions,
+ * made afresh and never written to disk. The gateway submits the agency's reports on its
+ * connection, so ingest sees the broker's attestation of the agency's account as for any
+ * of the agency's clients; removing the agency revokes every user of its account, this
+ * one included.
+ *
+ * @example
+ * ```ts
+ * const user = await gatewayAgencyIdentity(set.accounts, 'nl-police'); // role agency
+ * ```
+ */
+export function gatewayAgencyIdentity(
+  accounts: AccountKeySet,
+  agency: string,
+): Promise<NatsIdentity> {
+  return newIdentity(accounts, Roles.Agency, agencyInboxPrefix(agency), agency);
 }
 
 /** Every user of the set with its path (`operator`, `services.ingest`, `agencies.<id>`, …). */

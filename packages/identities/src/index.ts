@@ -4,6 +4,7 @@ export {
   servicePermissions,
   operatorPermissions,
   hubPermissions,
+  gatewayPermissions,
   adminPermissions,
   systemPermissions,
 } from './permissions.ts';
@@ -28,6 +29,8 @@ export {
   createIdentities,
   newServiceIdentity,
   withAgencies,
+  gatewayServiceIdentity,
+  gatewayAgencyIdentity,
   reissueUserJwts,
   usersOf,
   accountDirectory,

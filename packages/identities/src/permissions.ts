@@ -2,6 +2,8 @@ import {
   AUDIT_CHECKPOINTS_STREAM,
   AUDIT_CHECKPOINTS_SUBJECT,
   AUDIT_REQUEST_WILDCARD,
+  GATEWAY_TOKENS_BUCKET,
+  GATEWAY_TOKENS_STREAM,
   HubServices,
   INGEST_WILDCARD,
   PUBLIC_KEYS_BUCKET,
@@ -41,6 +43,8 @@ export const Roles = {
   Admin: 'admin',
   /** The hub runner's system-account user: pushes account updates to the servers. */
   System: 'system',
+  /** The HTTP gateway's hub-account user: token lookups, alert reads, consultations. */
+  Gateway: 'gateway',
 } as const;
 export type Role = (typeof Roles)[keyof typeof Roles];
 
@@ -203,6 +207,7 @@ export function servicePermissions(service: HubService): Permissions {
             `${hubInboxPrefix(HubServices.Router)}.>`,
             `${hubInboxPrefix('hub')}.>`,
             `${hubInboxPrefix(HubServices.SelectorKeys)}.>`,
+            `${hubInboxPrefix('gateway')}.>`,
             IMPORTED_REPLIES,
           ],
         },
@@ -241,6 +246,7 @@ export function hubPermissions(): Permissions {
     AUDIT_CHECKPOINTS_STREAM,
     REGISTRY_STREAM,
     PUBLIC_KEYS_STREAM,
+    GATEWAY_TOKENS_STREAM,
   ];
   return {
     publish: {
@@ -262,7 +268,7 @@ export function hubPermissions(): Permissions {
 /**
  * The routine operator, inside its own account: reads every hub stream (stream info, get
  * and direct get, batch reads for replays), reads consumer state, reads and writes the
- * registry, asks the auditor to record its actions. It cannot create consumers (a push
+ * registry, writes the gateway's agency tokens, asks the auditor to record its actions. It cannot create consumers (a push
  * consumer would make the broker deliver stream contents to any subject of the hub),
  * update, purge or delete a stream, publish to a stream's subjects or answer for a service:
  * its account imports nothing that would.
@@ -277,10 +283,35 @@ export function operatorPermissions(): Permissions {
         importedApiSubject('DIRECT', 'GET', '*', '>'),
         importedApiSubject('CONSUMER', 'INFO', '*', '*'),
         `${importedApiSubject(`$KV`, REGISTRY_BUCKET)}.>`,
+        `${importedApiSubject(`$KV`, GATEWAY_TOKENS_BUCKET)}.>`,
         auditRequestSubject('operator'),
       ],
     },
     subscribe: { allow: [`${hubInboxPrefix('operator')}.>`] },
+  };
+}
+
+/**
+ * The HTTP gateway, inside the hub account: looks up agency tokens (direct get of the
+ * tokens bucket), reads ALERTS by sequence (direct get; it filters each read by the
+ * authenticated agency's own alert subjects) and records consultations. It cannot write
+ * a stream, create a consumer or submit a report: submissions go through the agency's own
+ * account (a gateway user of the agency account with the agency's permissions).
+ */
+export function gatewayPermissions(): Permissions {
+  return {
+    publish: {
+      allow: [
+        api('STREAM', 'INFO', GATEWAY_TOKENS_STREAM),
+        api('DIRECT', 'GET', GATEWAY_TOKENS_STREAM),
+        api('DIRECT', 'GET', GATEWAY_TOKENS_STREAM, '>'),
+        api('STREAM', 'INFO', Streams.Alerts),
+        api('DIRECT', 'GET', Streams.Alerts),
+        api('DIRECT', 'GET', Streams.Alerts, '>'),
+        auditRequestSubject('gateway'),
+      ],
+    },
+    subscribe: { allow: [`${hubInboxPrefix('gateway')}.>`] },
   };
 }
 

@@ -15,3 +15,5 @@ export {
 export type { AuditCheckpoints, AuditCoverageSummary } from './audit.ts';
 export { replaySelects, resolveReplayRange } from './replay.ts';
 export type { ReplayBounds, ReplayRange, ReplaySelection } from './replay.ts';
+export { issueGatewayToken, revokeGatewayToken, listGatewayTokens } from './tokens.ts';
+export type { GatewayTokenInfo } from './tokens.ts';

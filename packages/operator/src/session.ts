@@ -71,8 +71,12 @@ export interface OperatorSession extends AsyncDisposable {
   readonly nc: NatsConnection;
   /** The hub's JetStream API as the operator's account reaches it (reads only). */
   readonly jsm: JetStreamManager;
-  /** Records an operator action (`operator.replay`, `operator.export`) in AUDIT. */
-  record(action: 'operator.replay' | 'operator.export', audit: OperatorAudit): Promise<number>;
+  /** Records an operator action (replay, export, gateway token change) in AUDIT. */
+  record(
+    action:
+      'operator.replay' | 'operator.export' | 'gateway.token.issued' | 'gateway.token.revoked',
+    audit: OperatorAudit,
+  ): Promise<number>;
   /** The whole registry, validated. */
   federation(): Promise<Federation>;
   /** One agency; ERR_AGENCY_UNKNOWN when there is none with that id. */
@@ -278,7 +282,12 @@ class Session implements OperatorSession {
   }
 
   record(
-    action: 'operator.replay' | 'operator.export' | 'registry.changed',
+    action:
+      | 'operator.replay'
+      | 'operator.export'
+      | 'registry.changed'
+      | 'gateway.token.issued'
+      | 'gateway.token.revoked',
     audit: OperatorAudit,
   ): Promise<number> {
     const justification = requireJustification(audit.justification);

@@ -15,9 +15,17 @@ export const AUDIT_SENDERS = {
   ingest: { kinds: ['agency'], actions: ['report.accepted', 'report.rejected'] },
   router: { kinds: ['service'], actions: ['alert.disclosed', 'report.retracted'] },
   'selector-keys': { kinds: ['agency'], actions: ['selectors.evaluated'] },
+  // The HTTP gateway reads alerts for the agency it authenticated: the consultation is the agency's.
+  gateway: { kinds: ['agency'], actions: ['alert.consulted'] },
   operator: {
     kinds: ['operator'],
-    actions: ['operator.replay', 'operator.export', 'registry.changed'],
+    actions: [
+      'operator.replay',
+      'operator.export',
+      'registry.changed',
+      'gateway.token.issued',
+      'gateway.token.revoked',
+    ],
   },
 } as const satisfies Record<
   string,

@@ -7,6 +7,8 @@ export {
   REGISTRY_STREAM,
   PUBLIC_KEYS_BUCKET,
   PUBLIC_KEYS_STREAM,
+  GATEWAY_TOKENS_BUCKET,
+  GATEWAY_TOKENS_STREAM,
   ROUTER_CONSUMER,
   INGEST_WILDCARD,
   AUDIT_REQUEST_WILDCARD,
@@ -83,3 +85,12 @@ export { syncPublicKeys, publicKeyEntry, parsePublicKeyRecord } from './public-k
 export type { PublicKeysKv } from './public-keys.ts';
 export { selectorRequestSchema, selectorReplySchema } from './selector-protocol.ts';
 export type { SelectorRequest, SelectorReply } from './selector-protocol.ts';
+export {
+  gatewayTokenRecordSchema,
+  tokenIdSchema,
+  newGatewayToken,
+  parseGatewayToken,
+  tokenHash,
+  tokenMatches,
+} from './gateway-tokens.ts';
+export type { GatewayTokenRecord } from './gateway-tokens.ts';

@@ -124,7 +124,9 @@ export function agencyInboxPrefix(agency: string): string {
 }
 
 /** Inbox prefix of a hub service or the operator. */
-export function hubInboxPrefix(name: HubService | 'operator' | 'hub' | 'admin' | 'system'): string {
+export function hubInboxPrefix(
+  name: HubService | 'operator' | 'hub' | 'admin' | 'system' | 'gateway',
+): string {
   return `_INBOX_HUB_${name.toUpperCase()}`;
 }
 
@@ -134,7 +136,7 @@ export function hubInboxPrefix(name: HubService | 'operator' | 'hub' | 'admin' |
  * exported, to the operator's account; the others are reachable inside the hub account only.
  */
 export function auditRequestSubject(
-  from: 'ingest' | 'router' | 'operator' | 'selector-keys',
+  from: 'ingest' | 'router' | 'operator' | 'selector-keys' | 'gateway',
 ): string {
   return `mosaic.hub.audit.${from}`;
 }
@@ -227,3 +229,12 @@ export function alertsConsumerConfig(agency: string): {
  */
 export const PUBLIC_KEYS_BUCKET = 'mosaic-keys';
 export const PUBLIC_KEYS_STREAM = `KV_${PUBLIC_KEYS_BUCKET}`;
+
+/**
+ * The KV bucket of the gateway's agency credentials, one entry per token id holding its
+ * `GatewayTokenRecord` (agency, SHA-256 of the secret, validity; never the secret). Only
+ * the operator writes it (`mosaic agency token …`), only the gateway and the operator read
+ * it; agencies import nothing of it.
+ */
+export const GATEWAY_TOKENS_BUCKET = 'mosaic-gateway-tokens';
+export const GATEWAY_TOKENS_STREAM = `KV_${GATEWAY_TOKENS_BUCKET}`;

@@ -4,6 +4,7 @@ import { resolve as resolvePath, join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { DEMO_FEDERATION_PATH, loadFederation, type Federation } from '@mosaic/federation';
 import {
+  GATEWAY_TOKENS_BUCKET,
   PUBLIC_KEYS_BUCKET,
   REGISTRY_BUCKET,
   RegistryKeys,
@@ -17,6 +18,8 @@ import {
   contextConnectOptions,
   contextFile,
   createIdentities,
+  gatewayAgencyIdentity,
+  gatewayServiceIdentity,
   parseContextFile,
   withAgencies,
   type IdentitySet,
@@ -25,6 +28,7 @@ import {
 import { HubServices, auditClient, ensureAuditStreams } from '@mosaic/protocol';
 import { loadOrCreateSelectorKey, startSelectorKeys } from '@mosaic/selector-keys';
 import { startAuditor, type Auditor } from '@mosaic/auditor';
+import { startGateway, type Gateway, type GatewayOptions } from '@mosaic/gateway';
 import { startIngest, type IngestService } from '@mosaic/ingest';
 import { startRouter, type RouterService } from '@mosaic/router';
 import { createLogger, type Logger } from '@mosaic/log';
@@ -71,6 +75,8 @@ export interface StartHubOptions {
   startTimeoutMs?: number;
   /** Selector evaluations each agency may ask for per UTC day. Default 10 000. */
   selectorQuotaPerDay?: number;
+  /** The HTTP gateway's listener: port (default a free one), TLS files, rate limit. */
+  gateway?: Pick<GatewayOptions, 'host' | 'port' | 'tls' | 'rateLimit'>;
 }
 
 /** A running hub. Dispose it (or `stop()`) to shut everything down. */
@@ -90,6 +96,8 @@ export interface Hub extends AsyncDisposable {
   readonly hubJwksFile: string;
   /** The auditor (the single writer of AUDIT) running in this hub. */
   readonly auditor: Auditor;
+  /** The HTTP gateway's base URL (`http://127.0.0.1:<port>`, https with TLS). */
+  readonly gatewayUrl: string;
   /** Drains the router and ingest, closes the connections, stops nats-server and waits. */
   stop(): Promise<void>;
 }
@@ -99,6 +107,48 @@ const REGISTRY_HISTORY = 16;
 function connectAs(identity: NatsIdentity, url: string): Promise<NatsConnection> {
   const context = parseContextFile(contextFile(identity, url), identity.role);
   return connect({ ...contextConnectOptions(context), maxReconnectAttempts: -1 });
+}
+
+/**
+ * Starts the HTTP gateway on its own hub-account user and, per agency on first use, a
+ * gateway user of that agency's account (kept until the hub stops; made again when the
+ * broker closed it). Both users are made at every start and never written to disk.
+ */
+async function startHubGateway(
+  o: {
+    url: string;
+    log: Logger;
+    registry: LiveRegistryView;
+    accounts: () => IdentitySet['accounts'];
+    cleanup: (() => Promise<void>)[];
+  } & Pick<GatewayOptions, 'host' | 'port' | 'tls' | 'rateLimit'>,
+): Promise<Gateway> {
+  const { url, log, registry, accounts, cleanup, ...listen } = o;
+  const nc = await connectAs(await gatewayServiceIdentity(accounts()), url);
+  cleanup.push(() => nc.close());
+  const agencies = new Map<string, Promise<NatsConnection>>();
+  cleanup.push(async () => {
+    for (const c of agencies.values()) await (await c).close();
+  });
+  const agencyConnection = async (agency: string): Promise<NatsConnection> => {
+    const cached = agencies.get(agency);
+    if (cached !== undefined && !(await cached).isClosed()) return cached;
+    const fresh = gatewayAgencyIdentity(accounts(), agency).then((identity) =>
+      connectAs(identity, url),
+    );
+    agencies.set(agency, fresh);
+    fresh.catch(() => agencies.delete(agency));
+    return fresh;
+  };
+  const gateway = await startGateway({
+    nc,
+    agencyConnection,
+    isMember: (agency) => registry.agency(agency) !== undefined,
+    log: log.child({ component: 'gateway' }),
+    ...listen,
+  });
+  cleanup.push(() => gateway.stop());
+  return gateway;
 }
 
 /** True when nothing listens on 127.0.0.1:`port`. */
@@ -242,6 +292,12 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       storage: 'file',
       replicas: 1,
     });
+    // The HTTP gateway's agency credentials: written by the operator, read by the gateway.
+    await new Kvm(hubNc).create(GATEWAY_TOKENS_BUCKET, {
+      history: REGISTRY_HISTORY,
+      storage: 'file',
+      replicas: 1,
+    });
 
     const writeContext = (name: string, identity: NatsIdentity): Promise<void> =>
       writeFileAtomic(join(layout.contextsDir, `${name}.json`), contextFile(identity, url));
@@ -351,6 +407,15 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       audit: auditClient(routerNc, 'router'),
     });
     cleanup.push(() => router.stop());
+
+    const gateway = await startHubGateway({
+      url,
+      log,
+      registry,
+      accounts: () => identities.accounts,
+      cleanup,
+      ...(options.gateway === undefined ? {} : options.gateway),
+    });
     log.info(
       { url, agencies: authorized, contexts: layout.contextsDir, revision: registry.revision() },
       'hub ready',
@@ -367,6 +432,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       serverPid: server.pid,
       hubJwksFile: layout.hubJwksFile,
       auditor,
+      gatewayUrl: gateway.url,
       stop,
       [Symbol.asyncDispose]: stop,
     };

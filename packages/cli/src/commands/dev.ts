@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { defineCommand } from '../command.ts';
@@ -43,6 +44,9 @@ the registry, and runs every hub service in this process. When it accepts report
 prints exactly one line on stdout:
 
   mosaic: hub ready nats://127.0.0.1:<port>
+
+and on stderr the HTTP gateway's URL (http://127.0.0.1:<port>, a free port) with the
+command that issues an agency its gateway token.
 
 Logs go to stderr: on a terminal one brief line per record (info and above), otherwise
 JSON lines (MOSAIC_LOG_FORMAT=json forces them; MOSAIC_LOG_LEVEL=debug for more). Ctrl-C (SIGINT), SIGTERM or a hang-up (SIGHUP: its terminal closed) shuts everything down cleanly:
@@ -117,6 +121,10 @@ dir, another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
         log,
       });
       writeLine(io.stdout, `mosaic: hub ready ${hub.url}`);
+      writeLine(
+        io.stderr,
+        `mosaic: HTTP gateway ${hub.gatewayUrl} — a token: mosaic agency token issue --context ${join(hub.contextsDir, 'operator.json')} --agency <id> --reason "<why>"`,
+      );
       const again = values['demo-again'];
       if (values.demo || again) {
         const demo = runDevDemo(hub, io, { again });
