@@ -6,6 +6,7 @@ import { agreementsAdd, agreementsList, agreementsRemove } from './commands/agre
 import { auditCheckProof, auditProve, auditVerify } from './commands/audit.ts';
 import { demo } from './commands/demo.ts';
 import { dev } from './commands/dev.ts';
+import { hubInit } from './commands/hub-init.ts';
 import { keysGenerate } from './commands/keys-generate.ts';
 import { keysRevoke } from './commands/keys-revoke.ts';
 import { keysRotate } from './commands/keys-rotate.ts';
@@ -27,6 +28,7 @@ export const commands: readonly Command[] = [
   schemaValidate,
   demo,
   dev,
+  hubInit,
   publish,
   subscribe,
   agencyAdd,
