@@ -213,6 +213,7 @@ export async function initCluster(options: InitClusterOptions): Promise<InitClus
       system: 'services/system.json',
     },
     identities: 'identities.json',
+    agencyContexts: 'contexts',
     federation: 'federation.yaml',
     hubKey: 'hub.jwk',
     hubJwks: 'hub.jwks',

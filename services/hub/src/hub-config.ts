@@ -51,6 +51,8 @@ export const hubConfigSchema = z
       .describe('Context file of each service identity (user JWT and NKey seed, mode 0600)'),
     /** Every NATS key of the hub (seeds): account JWTs for agencies added later are signed from it. */
     identities: path,
+    /** Where the account keeper writes each agency's context once the servers took its account. */
+    agencyContexts: path.default('contexts'),
     /** Seeds the registry when it is empty. */
     federation: path,
     /** The hub's private checkpoint signing key, and its public JWKS. */
@@ -122,6 +124,7 @@ export function parseHubConfig(text: string, file: string): HubConfig {
       system: at(c.contexts.system),
     },
     identities: at(c.identities),
+    agencyContexts: at(c.agencyContexts),
     federation: at(c.federation),
     hubKey: at(c.hubKey),
     hubJwks: at(c.hubJwks),

@@ -12,3 +12,7 @@ export {
   readHubConfig,
 } from './hub-config.ts';
 export type { HubConfig, ServeService } from './hub-config.ts';
+export { serve } from './serve.ts';
+export type { ServeOptions, Served } from './serve.ts';
+export { NotReady, readinessProblems } from './readiness.ts';
+export type { ReadinessProblem, ReadinessTarget } from './readiness.ts';
