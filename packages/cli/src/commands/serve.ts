@@ -4,7 +4,7 @@ import { createLogger } from '@mosaic/log';
 import { defineCommand } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { writeLine } from '../io.ts';
-import { list, string } from '../options.ts';
+import { integer, list, string } from '../options.ts';
 import { untilSignal } from './dev.ts';
 
 function services(names: readonly string[] | undefined): ServeService[] {
@@ -21,7 +21,8 @@ function services(names: readonly string[] | undefined): ServeService[] {
 export const serveCommand = defineCommand({
   path: ['serve'],
   summary: 'run hub services against the NATS cluster of a hub.yaml until SIGTERM',
-  usage: 'Usage: mosaic serve --config <hub.yaml> [--only <ingest,router,auditor>]',
+  usage:
+    'Usage: mosaic serve --config <hub.yaml> [--only <ingest,router,auditor>] [--http-port <n>]',
   description: `Runs the chosen hub services (default: all) in this process against the servers of
 <hub.yaml> (written by mosaic hub init). Run as many processes as you like: ingest
 instances share the queue group, routers the durable consumer, and auditors append with
@@ -46,6 +47,11 @@ SIGTERM, SIGINT or SIGHUP drains the services and exits.`,
       placeholder: '<ingest,router,auditor>',
       description: 'the services to run in this process (default: all)',
     }),
+    'http-port': integer({
+      min: 0,
+      max: 65535,
+      description: "port of /healthz and /readyz (default: hub.yaml's http.port; 0: any free one)",
+    }),
   },
   footer: `Example:
   mosaic serve --config hub/hub.yaml --only ingest,router
@@ -59,7 +65,13 @@ Exit codes: 0 stopped by a signal, 1 invalid hub.yaml (ERR_HUB_CONFIG), 2 usage 
     const log = createLogger({ service: 'hub', destination: io.stderr });
     let served: Served | undefined;
     try {
-      served = await serve({ config: await readHubConfig(values.config), only, log });
+      const config = await readHubConfig(values.config);
+      const port = values['http-port'];
+      served = await serve({
+        config: port === undefined ? config : { ...config, http: { ...config.http, port } },
+        only,
+        log,
+      });
       writeLine(io.stdout, `mosaic: serving ${only.join(',')} ${served.httpUrl}`);
       const signal = await signals.signalled;
       log.info({ signal }, 'draining');
