@@ -29,11 +29,13 @@ import { startRouter } from '@mosaic/router';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Registry } from 'prom-client';
 import { syncAgencyAccounts } from './accounts.ts';
 import { writeFileAtomic } from './files.ts';
 import { ensureHubKey } from './hub-key.ts';
 import { ServeServices, type HubConfig, type ServeService } from './hub-config.ts';
 import { readIdentities, writeIdentities } from './identities-store.ts';
+import { serviceMetrics } from './metrics.ts';
 import { readinessProblems, type ReadinessProblem } from './readiness.ts';
 
 /** Options of `serve`. */
@@ -48,7 +50,7 @@ export interface ServeOptions {
 
 /** Hub services running in this process. Dispose it (or `stop()`) to drain them. */
 export interface Served extends AsyncDisposable {
-  /** `http://<host>:<port>`: `/healthz`, `/readyz`. */
+  /** `http://<host>:<port>`: `/healthz`, `/readyz`, `/metrics`. */
   readonly httpUrl: string;
   readonly services: readonly ServeService[];
   /** What keeps the process from being ready now; empty when it is. */
@@ -112,7 +114,7 @@ async function identitiesWith(file: string, agencies: readonly string[]): Promis
  * expected-last-sequence, so the audit log stays one ordered chain. Every process ensures
  * the streams and buckets (with the configured replicas) and follows the registry; the
  * processes running the auditor also keep the servers' agency accounts equal to it.
- * Serves `/healthz` and `/readyz` (see `readinessProblems`).
+ * Serves `/healthz`, `/readyz` (see `readinessProblems`) and `/metrics` (`serviceMetrics`).
  *
  * @example
  * ```ts
@@ -138,6 +140,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
     const hubNc = await connectWith(config.contexts.hub, servers);
     cleanup.push(() => hubNc.close());
     const jsm = await jetstreamManager(hubNc);
+    const metrics = serviceMetrics(jsm);
     await ensureStreams(jsm, config.replicas);
     await ensureAuditStreams(jsm, config.replicas);
     const bucket = {
@@ -232,6 +235,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
         },
         log,
         audit: auditClient(nc, 'ingest'),
+        observe: metrics.ingest,
       });
       cleanup.push(() => ingest.stop());
     }
@@ -249,7 +253,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
         replicas: config.replicas,
         minServerVersion: config.cluster.minServerVersion,
       });
-    const http = await listen(config.http, readiness);
+    const http = await listen(config.http, readiness, () => metrics.registry);
     cleanup.push(
       () =>
         new Promise<void>((resolve) => {
@@ -282,10 +286,14 @@ export async function serve(options: ServeOptions): Promise<Served> {
   }
 }
 
-/** `/healthz`: the process runs. `/readyz`: 200 with no problems, else 503 with them. */
+/**
+ * `/healthz`: the process runs. `/readyz`: 200 with no problems, else 503 with them.
+ * `/metrics`: the Prometheus text format.
+ */
 async function listen(
   at: { host: string; port: number },
   readiness: () => Promise<ReadinessProblem[]>,
+  metrics: () => Registry,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -303,7 +311,19 @@ async function listen(
           json(503, { ok: false, problems: [], error: (err as Error).message });
         },
       );
-    else json(404, { ok: false });
+    else if (path === '/metrics') {
+      const registry = metrics();
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`${(err as Error).message}\n`);
+        },
+      );
+    } else json(404, { ok: false });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { debianTools, ensureDebianTool } from '@mosaic/debian';
 import { DEMO_FEDERATION_PATH } from '@mosaic/federation';
 import { contextConnectOptions, contextFile, parseContextFile } from '@mosaic/identities';
 import {
@@ -131,6 +133,46 @@ async function routerIdle(jsm: JetStreamManager): Promise<void> {
   throw new Error('the routers did not route every report within 30 s');
 }
 
+let promtool: { path: string; env: NodeJS.ProcessEnv } | undefined;
+
+/**
+ * `/metrics` of a service process, checked by promtool (`check metrics`: the text format
+ * and the naming conventions), as a map from series (name and labels) to value.
+ */
+async function scrape(httpUrl: string): Promise<Map<string, number>> {
+  const res = await fetch(new URL('/metrics', httpUrl));
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  promtool ??= await ensureDebianTool(debianTools.promtool);
+  const tool = promtool;
+  const lint = await new Promise<{ code: number; output: string }>((resolve, reject) => {
+    const child = execFile(
+      tool.path,
+      ['check', 'metrics'],
+      { env: { ...process.env, ...tool.env } },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : err.code;
+        if (typeof code === 'number') resolve({ code, output: `${stdout}${stderr}` });
+        else reject(new Error('promtool did not run', { cause: err }));
+      },
+    );
+    child.stdin?.end(text);
+  });
+  // prom-client's own default nodejs_active_*_total gauges break a naming convention;
+  // everything else, ours included, must pass.
+  const problems = lint.output
+    .split('\n')
+    .filter((l) => l !== '' && !/^nodejs_active_\w+_total /.test(l));
+  expect(problems).toEqual([]);
+  expect(lint.code === 0 || lint.output.includes('nodejs_active_'), lint.output).toBe(true);
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined) values.set(m[1], Number(m[2]));
+  }
+  return values;
+}
+
 describe('serve on a 3-node cluster', () => {
   it('two processes of every service: reports sent through every node are stored once, routed the same, alerts never duplicated', async () => {
     await using a = await serve({ config, log: quietLog });
@@ -138,6 +180,7 @@ describe('serve on a 3-node cluster', () => {
     expect(await a.readiness()).toEqual([]);
     const ready = await fetch(new URL('/readyz', b.httpUrl));
     expect(ready.status).toBe(200);
+    const before = await scrape(a.httpUrl);
 
     // The examples a demo agency issues, each twice through every node.
     const names = ['recruitment-advert.json', 'financial-flow.json', 'recruitment-advert.json'];
@@ -194,6 +237,24 @@ describe('serve on a 3-node cluster', () => {
         expect(new Set(routes).size, name).toBe(1);
       }
       expect([...recipients.values()].flat().length).toBeGreaterThan(0);
+
+      // Both processes answered some; together, every submission once.
+      const after = [await scrape(a.httpUrl), await scrape(b.httpUrl)];
+      const sum = (name: string): number => after.reduce((n, m) => n + (m.get(name) ?? 0), 0);
+      expect(sum('mosaic_submissions_total{outcome="accepted",code=""}')).toBe(sent.length);
+      expect(sum('mosaic_verify_duration_seconds_count')).toBe(sent.length);
+      const [first] = after;
+      expect(first?.get('mosaic_alerts_written_total')).toBe(alerts.state.last_seq);
+      expect(first?.get('mosaic_alerts_written_total')).toBeGreaterThan(
+        before.get('mosaic_alerts_written_total') ?? 0,
+      );
+      expect(first?.get('mosaic_audit_entries')).toBeGreaterThan(
+        before.get('mosaic_audit_entries') ?? 0,
+      );
+      expect(
+        first?.get('mosaic_consumer_pending_messages{stream="REPORTS",consumer="router"}'),
+      ).toBe(0);
+      expect(first?.get('process_cpu_seconds_total')).toBeGreaterThan(0);
     } finally {
       await hub.close();
     }
