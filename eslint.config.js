@@ -51,10 +51,16 @@ export default defineConfig(
     },
   },
   // The CLI acts on a running hub as its operator (@mosaic/operator) or as an agency
-  // (@mosaic/sdk); only `mosaic dev` runs a hub in its own process.
+  // (@mosaic/sdk); only `mosaic dev` runs a hub in its own process, and `mosaic hub init`
+  // writes a production hub's configuration, and `mosaic serve` runs its services.
   {
     files: ['packages/cli/src/**'],
-    ignores: ['packages/cli/src/commands/dev.ts', 'packages/cli/src/dev-demo.ts'],
+    ignores: [
+      'packages/cli/src/commands/dev.ts',
+      'packages/cli/src/dev-demo.ts',
+      'packages/cli/src/commands/hub-init.ts',
+      'packages/cli/src/commands/serve.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -63,7 +69,7 @@ export default defineConfig(
             {
               name: '@mosaic/hub',
               message:
-                'only mosaic dev (commands/dev.ts, dev-demo.ts) runs a hub; act on one with @mosaic/operator, @mosaic/sdk, @mosaic/protocol or @mosaic/identities',
+                'only mosaic dev (commands/dev.ts, dev-demo.ts) runs a hub mosaic hub init (commands/hub-init.ts) configures one and mosaic serve (commands/serve.ts) runs its services; act on one with @mosaic/operator, @mosaic/sdk, @mosaic/protocol or @mosaic/identities',
             },
           ],
           patterns: [publicEntryOnly],

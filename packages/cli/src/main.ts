@@ -7,6 +7,8 @@ import { agreementsAdd, agreementsList, agreementsRemove } from './commands/agre
 import { auditCheckProof, auditProve, auditVerify } from './commands/audit.ts';
 import { demo } from './commands/demo.ts';
 import { dev } from './commands/dev.ts';
+import { hubInit } from './commands/hub-init.ts';
+import { serveCommand } from './commands/serve.ts';
 import { keysGenerate } from './commands/keys-generate.ts';
 import { keysRevoke } from './commands/keys-revoke.ts';
 import { keysRotate } from './commands/keys-rotate.ts';
@@ -28,6 +30,8 @@ export const commands: readonly Command[] = [
   schemaValidate,
   demo,
   dev,
+  hubInit,
+  serveCommand,
   publish,
   subscribe,
   agencyAdd,

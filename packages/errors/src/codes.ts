@@ -184,6 +184,8 @@ export const errorCatalogue = {
   },
   /** A file of the hub's data directory (identities, keys) is unreadable or inconsistent. */
   HubDataDir: { code: 'ERR_HUB_DATA_DIR', class: 'environment', retryable: false },
+  /** A hub configuration (`hub.yaml`) is unreadable or not valid. */
+  HubConfig: { code: 'ERR_HUB_CONFIG', class: 'input', retryable: false },
   /** Another running hub holds the data directory's lock. */
   HubLocked: { code: 'ERR_HUB_LOCKED', class: 'environment', retryable: false, status: 409 },
   /** The audit log is not intact: an entry was removed, altered, reordered or truncated, a checkpoint does not verify, or a stored report or alert has no audit entry. */

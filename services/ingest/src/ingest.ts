@@ -82,7 +82,17 @@ export const DEFAULT_MAX_REPORT_AGE_MS = 30 * 24 * 3_600_000;
 /** Default number of submissions one instance processes at a time. */
 export const DEFAULT_INGEST_CONCURRENCY = 64;
 
+/** What a process exporting metrics learns of each submission. */
+export interface IngestObserver {
+  /** The checks of one submission (parse, verification, registry) took `seconds`. */
+  verified(seconds: number): void;
+  /** A submission was answered with `reply`. */
+  answered(reply: IngestReply): void;
+}
+
 export interface IngestOptions {
+  /** Told of every check and answer (metrics); must not throw. */
+  observe?: IngestObserver;
   /** A connection as the ingest identity (its context's inbox prefix). */
   nc: NatsConnection;
   /** The federation as the hub currently knows it; read afresh for every submission. */
@@ -146,6 +156,7 @@ interface Context {
   skewMs: number;
   maxAgeMs: number;
   now: () => Date;
+  observe: IngestObserver | undefined;
 }
 
 function rejection(code: ErrorCode, message: string, details: object): MosaicError {
@@ -437,7 +448,11 @@ async function handle(
   parentLog: Logger,
 ): Promise<void> {
   const known: Known = { log: parentLog.child({ agency: sub.agency }) };
-  const answer = replier(nc, sub, known);
+  const send = replier(nc, sub, known);
+  const answer = (reply: IngestReply): void => {
+    ctx.observe?.answered(reply);
+    send(reply);
+  };
   if (!attested(sub, ctx)) {
     known.log.warn(
       { code: ErrorCode.SenderNotAttested, attestedAccount: sub.attestedAccount ?? null },
@@ -451,12 +466,15 @@ async function handle(
     return;
   }
   let accepted: IngestAccepted;
+  const started = performance.now();
   try {
     accepted = await accept(sub, ctx, known);
   } catch (err) {
+    ctx.observe?.verified((performance.now() - started) / 1000);
     await rejected(err, sub, ctx, known, answer);
     return;
   }
+  ctx.observe?.verified((performance.now() - started) / 1000);
   await acceptedReport(accepted, sub, ctx, known, answer);
 }
 
@@ -498,6 +516,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
     skewMs: options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
     maxAgeMs: options.maxReportAgeMs ?? DEFAULT_MAX_REPORT_AGE_MS,
     now: options.now ?? (() => new Date()),
+    observe: options.observe,
   };
   const tasks = limit<Msg>(options.concurrency ?? DEFAULT_INGEST_CONCURRENCY, {
     onError: (err) => {

@@ -12,7 +12,7 @@ import { flag, integer, string } from '../options.ts';
  * hub's nats-server has a process group of its own, so a hang-up (the terminal closed) must
  * stop the hub as Ctrl-C does, or it would leave the server running.
  */
-function untilSignal(): { signalled: Promise<NodeJS.Signals>; dispose(): void } {
+export function untilSignal(): { signalled: Promise<NodeJS.Signals>; dispose(): void } {
   let resolveSignal: (signal: NodeJS.Signals) => void = () => undefined;
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     resolveSignal = resolve;

@@ -1,0 +1,84 @@
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { ServeServices, readHubConfig, serve, type ServeService, type Served } from '@mosaic/hub';
+import { createLogger } from '@mosaic/log';
+import { defineCommand } from '../command.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { writeLine } from '../io.ts';
+import { integer, list, string } from '../options.ts';
+import { untilSignal } from './dev.ts';
+
+function services(names: readonly string[] | undefined): ServeService[] {
+  if (names === undefined) return [...ServeServices];
+  const unknown = names.filter((n) => !(ServeServices as readonly string[]).includes(n));
+  if (unknown.length > 0)
+    throw new MosaicError(
+      ErrorCode.Usage,
+      `--only: ${unknown.join(', ')} is not a hub service (${ServeServices.join(', ')})`,
+    );
+  return ServeServices.filter((s) => names.includes(s));
+}
+
+export const serveCommand = defineCommand({
+  path: ['serve'],
+  summary: 'run hub services against the NATS cluster of a hub.yaml until SIGTERM',
+  usage:
+    'Usage: mosaic serve --config <hub.yaml> [--only <ingest,router,auditor>] [--http-port <n>]',
+  description: `Runs the chosen hub services (default: all) in this process against the servers of
+<hub.yaml> (written by mosaic hub init). Run as many processes as you like: ingest
+instances share the queue group, routers the durable consumer, and auditors append with
+expected-last-sequence, so the audit log stays one ordered chain. Every process creates
+missing streams and buckets with the configured replicas and follows the registry; those
+running the auditor keep the servers' agency accounts equal to it and write a new agency's
+context. When the services run it prints one line on stdout:
+
+  mosaic: serving <services> <http-url>
+
+<http-url>/healthz answers while the process runs; <http-url>/readyz answers 200 only when
+every server fsyncs every write (sync_interval always), is at least the supported version,
+and every hub stream has the configured replicas, else 503 with the problems.
+SIGTERM, SIGINT or SIGHUP drains the services and exits.`,
+  options: {
+    config: string({
+      placeholder: '<hub.yaml>',
+      description: 'the hub configuration',
+      required: true,
+    }),
+    only: list({
+      placeholder: '<ingest,router,auditor>',
+      description: 'the services to run in this process (default: all)',
+    }),
+    'http-port': integer({
+      min: 0,
+      max: 65535,
+      description: "port of /healthz and /readyz (default: hub.yaml's http.port; 0: any free one)",
+    }),
+  },
+  footer: `Example:
+  mosaic serve --config hub/hub.yaml --only ingest,router
+
+Exit codes: 0 stopped by a signal, 1 invalid hub.yaml (ERR_HUB_CONFIG), 2 usage error,
+3 the services could not start.`,
+  positionals: { min: 0, max: 0 },
+  async run({ values }, io) {
+    const only = services(values.only);
+    const signals = untilSignal();
+    const log = createLogger({ service: 'hub', destination: io.stderr });
+    let served: Served | undefined;
+    try {
+      const config = await readHubConfig(values.config);
+      const port = values['http-port'];
+      served = await serve({
+        config: port === undefined ? config : { ...config, http: { ...config.http, port } },
+        only,
+        log,
+      });
+      writeLine(io.stdout, `mosaic: serving ${only.join(',')} ${served.httpUrl}`);
+      const signal = await signals.signalled;
+      log.info({ signal }, 'draining');
+      return ExitCode.Ok;
+    } finally {
+      await served?.stop();
+      signals.dispose();
+    }
+  },
+});

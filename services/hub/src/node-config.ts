@@ -1,0 +1,92 @@
+import { brokerAuthConfig, type IdentitySet } from '@mosaic/identities';
+
+/** Where one node of the cluster listens. */
+export interface ClusterNode {
+  /** `server_name`, e.g. `mosaic-n1`. */
+  name: string;
+  /** The address the node listens on and the others reach it at. */
+  host: string;
+  port: number;
+  clusterPort: number;
+  /** Monitoring (`/healthz`, `/varz`): what readiness of the services reads. */
+  httpPort: number;
+}
+
+/** The node's directories: JetStream store, resolver and ports file. */
+export interface NodeDirs {
+  dir: string;
+  storeDir: string;
+  resolverDir: string;
+}
+
+/** JetStream store limits of a node. */
+export interface StoreLimits {
+  maxFileStore: string;
+  maxMemoryStore: string;
+}
+
+const q = (s: string): string => JSON.stringify(s);
+
+/**
+ * The nats-server configuration of one cluster node: client, route and monitoring
+ * listeners, routes to every other node, JetStream with `sync_interval: always` (a report
+ * acknowledged is on disk on a majority of nodes, not in a page cache), store limits, TLS
+ * blocks to fill in, and the decentralised JWT auth of `brokerAuthConfig` with a `full`
+ * resolver in the node's directory, so account updates pushed through the system account
+ * apply on every node without a restart.
+ */
+export async function renderNodeConfig(c: {
+  cluster: string;
+  node: ClusterNode;
+  nodes: readonly ClusterNode[];
+  dirs: NodeDirs;
+  limits: StoreLimits;
+  agencies: readonly string[];
+  identities: IdentitySet;
+}): Promise<string> {
+  const auth = await brokerAuthConfig(
+    { agencies: c.agencies.map((id) => ({ id })) },
+    c.identities,
+    {
+      resolverDir: c.dirs.resolverDir,
+    },
+  );
+  const routes = c.nodes
+    .filter((n) => n.name !== c.node.name)
+    .map((n) => `    ${q(`nats-route://${n.host}:${String(n.clusterPort)}`)}`);
+  return [
+    '# Written by mosaic hub init. Fill in the tls blocks before the cluster leaves one machine.',
+    `server_name: ${q(c.node.name)}`,
+    `host: ${q(c.node.host)}`,
+    `port: ${String(c.node.port)}`,
+    `http: ${q(`${c.node.host}:${String(c.node.httpPort)}`)}`,
+    `ports_file_dir: ${q(c.dirs.dir)}`,
+    'max_payload: 2MB',
+    '# tls {',
+    '#   cert_file: "/etc/mosaic/tls/server.pem"',
+    '#   key_file: "/etc/mosaic/tls/server-key.pem"',
+    '#   ca_file: "/etc/mosaic/tls/ca.pem"',
+    '#   timeout: 2',
+    '# }',
+    'jetstream {',
+    `  store_dir: ${q(c.dirs.storeDir)}`,
+    '  sync_interval: always',
+    `  max_file_store: ${c.limits.maxFileStore}`,
+    `  max_memory_store: ${c.limits.maxMemoryStore}`,
+    '}',
+    'cluster {',
+    `  name: ${q(c.cluster)}`,
+    `  listen: ${q(`${c.node.host}:${String(c.node.clusterPort)}`)}`,
+    '  routes: [',
+    ...routes,
+    '  ]',
+    '  # tls {',
+    '  #   cert_file: "/etc/mosaic/tls/route.pem"',
+    '  #   key_file: "/etc/mosaic/tls/route-key.pem"',
+    '  #   ca_file: "/etc/mosaic/tls/ca.pem"',
+    '  #   verify: true',
+    '  # }',
+    '}',
+    auth,
+  ].join('\n');
+}

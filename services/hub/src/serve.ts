@@ -1,0 +1,335 @@
+import { createServer, type Server } from 'node:http';
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { loadFederation, type Federation } from '@mosaic/federation';
+import {
+  accountDirectory,
+  contextFile,
+  contextConnectOptions,
+  readContextFile,
+  withAgencies,
+  type IdentitySet,
+} from '@mosaic/identities';
+import { createLogger, type Logger } from '@mosaic/log';
+import {
+  PUBLIC_KEYS_BUCKET,
+  REGISTRY_BUCKET,
+  RegistryKeys,
+  auditClient,
+  ensureAuditStreams,
+  ensureStreams,
+  seedRegistry,
+  syncPublicKeys,
+  watchRegistry,
+} from '@mosaic/protocol';
+import { startAuditor } from '@mosaic/auditor';
+import { startIngest } from '@mosaic/ingest';
+import { startRouter } from '@mosaic/router';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Registry } from 'prom-client';
+import { syncAgencyAccounts } from './accounts.ts';
+import { writeFileAtomic } from './files.ts';
+import { ensureHubKey } from './hub-key.ts';
+import { ServeServices, type HubConfig, type ServeService } from './hub-config.ts';
+import { readIdentities, writeIdentities } from './identities-store.ts';
+import { serviceMetrics } from './metrics.ts';
+import { readinessProblems, type ReadinessProblem } from './readiness.ts';
+
+/** Options of `serve`. */
+export interface ServeOptions {
+  config: HubConfig;
+  /** The services this process runs. Default: all of them. */
+  only?: readonly ServeService[];
+  log?: Logger;
+  /** When the auditor signs a checkpoint. Default: the auditor's. */
+  checkpointEvery?: { entries?: number; seconds?: number; quietSeconds?: number };
+}
+
+/** Hub services running in this process. Dispose it (or `stop()`) to drain them. */
+export interface Served extends AsyncDisposable {
+  /** `http://<host>:<port>`: `/healthz`, `/readyz`, `/metrics`. */
+  readonly httpUrl: string;
+  readonly services: readonly ServeService[];
+  /** What keeps the process from being ready now; empty when it is. */
+  readiness(): Promise<ReadinessProblem[]>;
+  /** Drains the services (the router and ingest finish what they hold), closes the connections. */
+  stop(): Promise<void>;
+}
+
+const REGISTRY_HISTORY = 16;
+
+async function connectWith(
+  contextPath: string,
+  servers: readonly string[],
+): Promise<NatsConnection> {
+  const context = await readContextFile(contextPath);
+  return connect({
+    ...contextConnectOptions(context),
+    servers: [...servers],
+    maxReconnectAttempts: -1,
+  });
+}
+
+/**
+ * Creates the agencies' identities under an exclusive lock next to the identities file, so
+ * two processes that see the same new agency never make two different keys for it: the
+ * second one reads what the first wrote.
+ */
+async function identitiesWith(file: string, agencies: readonly string[]): Promise<IdentitySet> {
+  const lock = `${file}.lock`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await (await open(lock, 'wx', 0o600)).close();
+      break;
+    } catch (err) {
+      if (!(err instanceof Error && 'code' in err && err.code === 'EEXIST') || attempt > 200)
+        throw new MosaicError(ErrorCode.HubDataDir, `cannot lock ${file}`, {
+          details: { path: lock },
+          cause: err,
+        });
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  try {
+    const current = await readIdentities(file);
+    if (current === undefined)
+      throw new MosaicError(ErrorCode.HubDataDir, `${file} is missing: run mosaic hub init`, {
+        details: { path: file },
+      });
+    const next = await withAgencies(current, agencies);
+    if (next.added.length > 0) await writeIdentities(file, next.set);
+    return next.set;
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+/**
+ * Runs the chosen hub services against the cluster of `hub.yaml`, each on a connection of
+ * its own identity to every server. Any number of processes may run any of them: ingest
+ * instances share the queue group, routers the durable consumer, and auditors append with
+ * expected-last-sequence, so the audit log stays one ordered chain. Every process ensures
+ * the streams and buckets (with the configured replicas) and follows the registry; the
+ * processes running the auditor also keep the servers' agency accounts equal to it.
+ * Serves `/healthz`, `/readyz` (see `readinessProblems`) and `/metrics` (`serviceMetrics`).
+ *
+ * @example
+ * ```ts
+ * await using served = await serve({ config: await readHubConfig('hub/hub.yaml'), only: ['ingest'] });
+ * ```
+ */
+export async function serve(options: ServeOptions): Promise<Served> {
+  const { config } = options;
+  const services = [...(options.only ?? ServeServices)];
+  const log = options.log ?? createLogger({ service: 'hub' });
+  const cleanup: (() => Promise<void>)[] = [];
+  const shutdown = async (): Promise<void> => {
+    for (const step of cleanup.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        log.error({ err }, 'shutdown step failed');
+      }
+    }
+  };
+  try {
+    const servers = config.cluster.servers;
+    const hubNc = await connectWith(config.contexts.hub, servers);
+    cleanup.push(() => hubNc.close());
+    const jsm = await jetstreamManager(hubNc);
+    const metrics = serviceMetrics(jsm);
+    await ensureStreams(jsm, config.replicas);
+    await ensureAuditStreams(jsm, config.replicas);
+    const bucket = {
+      history: REGISTRY_HISTORY,
+      storage: 'file' as const,
+      replicas: config.replicas,
+    };
+    const kv = await new Kvm(hubNc).create(REGISTRY_BUCKET, bucket);
+    if ((await kv.get(RegistryKeys.meta)) === null)
+      await seedRegistry(kv, await loadFederation({ path: config.federation }));
+    const publicKeys = await new Kvm(hubNc).create(PUBLIC_KEYS_BUCKET, bucket);
+
+    let identities = await identitiesWith(config.identities, []);
+    const keepsAccounts = services.includes('auditor');
+    let system: NatsConnection | undefined;
+    if (keepsAccounts) {
+      const nc = await connectWith(config.contexts.system, servers);
+      system = nc;
+      cleanup.push(() => nc.close());
+    }
+    let authorized: string[] | undefined;
+    const sync = async (federation: Federation, revision: number): Promise<void> => {
+      const agencies = federation.agencies.map((a) => a.id).sort();
+      identities = await identitiesWith(config.identities, agencies);
+      if (system === undefined) {
+        authorized = agencies;
+        return;
+      }
+      await syncPublicKeys(publicKeys, federation);
+      // At start every agency's account is pushed once: the resolver may hold an older one.
+      const added = agencies.filter((id) => !(authorized ?? []).includes(id));
+      const removed = (authorized ?? [...identities.agencies.keys()]).filter(
+        (id) => !agencies.includes(id),
+      );
+      if (added.length + removed.length > 0) {
+        await syncAgencyAccounts(system, identities, agencies, { added, removed });
+        log.info({ agencies, added, removed, revision }, 'broker accounts updated');
+      }
+      authorized = agencies;
+      // After the account update, so a context that exists is one the servers accept.
+      for (const id of removed)
+        await rm(join(config.agencyContexts, `${id}.json`), { force: true });
+      for (const id of added) {
+        const identity = identities.agencies.get(id);
+        if (identity !== undefined)
+          await writeFileAtomic(
+            join(config.agencyContexts, `${id}.json`),
+            contextFile(identity, servers[0] ?? ''),
+          );
+      }
+    };
+    const registry = watchRegistry(kv, {
+      onChange: sync,
+      onError: (err) => {
+        log.error({ err }, 'registry change not applied; the previous registry stays in force');
+      },
+      onInvalidEntry: (key, err) => {
+        log.warn({ key, err, code: err.code }, 'registry entry left out of the live registry');
+      },
+    });
+    cleanup.push(() => registry.close());
+    await registry.ready;
+
+    if (services.includes('auditor')) {
+      const nc = await connectWith(config.contexts.auditor, servers);
+      cleanup.push(() => nc.close());
+      const hubKey = await ensureHubKey(config.hubKey, config.hubJwks);
+      const auditor = await startAuditor({
+        nc,
+        hubKey,
+        log,
+        reconcileWith: jsm,
+        ...(options.checkpointEvery === undefined
+          ? {}
+          : { checkpointEvery: options.checkpointEvery }),
+        operatorAccount: identities.accounts.operatorAccount.publicKey,
+        adminUser: identities.admin.publicKey,
+      });
+      cleanup.push(() => auditor.stop());
+    }
+    if (services.includes('ingest')) {
+      const nc = await connectWith(config.contexts.ingest, servers);
+      cleanup.push(() => nc.close());
+      const ingest = await startIngest({
+        nc,
+        registry,
+        accounts: {
+          accountOf: (agency) =>
+            (authorized ?? []).includes(agency)
+              ? accountDirectory(identities).accountOf(agency)
+              : undefined,
+        },
+        log,
+        audit: auditClient(nc, 'ingest'),
+        observe: metrics.ingest,
+      });
+      cleanup.push(() => ingest.stop());
+    }
+    if (services.includes('router')) {
+      const nc = await connectWith(config.contexts.router, servers);
+      cleanup.push(() => nc.close());
+      const router = await startRouter({ nc, registry, log, audit: auditClient(nc, 'router') });
+      cleanup.push(() => router.stop());
+    }
+
+    const readiness = (): Promise<ReadinessProblem[]> =>
+      readinessProblems({
+        monitoring: config.cluster.monitoring,
+        jsm,
+        replicas: config.replicas,
+        minServerVersion: config.cluster.minServerVersion,
+      });
+    const http = await listen(config.http, readiness, () => metrics.registry);
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          http.server.close(() => {
+            resolve();
+          });
+          http.server.closeAllConnections();
+        }),
+    );
+    log.info({ services, http: http.url, servers }, 'hub services ready');
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => (stopping ??= shutdown());
+    return {
+      httpUrl: http.url,
+      services,
+      readiness,
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (err) {
+    await shutdown();
+    if (err instanceof MosaicError) throw err;
+    throw new MosaicError(
+      ErrorCode.Internal,
+      `the hub services did not start: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/**
+ * `/healthz`: the process runs. `/readyz`: 200 with no problems, else 503 with them.
+ * `/metrics`: the Prometheus text format.
+ */
+async function listen(
+  at: { host: string; port: number },
+  readiness: () => Promise<ReadinessProblem[]>,
+  metrics: () => Registry,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const json = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify(body)}\n`);
+    };
+    if (path === '/healthz') json(200, { ok: true });
+    else if (path === '/readyz')
+      readiness().then(
+        (problems) => {
+          json(problems.length === 0 ? 200 : 503, { ok: problems.length === 0, problems });
+        },
+        (err: unknown) => {
+          json(503, { ok: false, problems: [], error: (err as Error).message });
+        },
+      );
+    else if (path === '/metrics') {
+      const registry = metrics();
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`${(err as Error).message}\n`);
+        },
+      );
+    } else json(404, { ok: false });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : at.port;
+  return { server, url: `http://${at.host}:${String(port)}` };
+}

@@ -1,0 +1,178 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEMO_FEDERATION_PATH } from '@mosaic/federation';
+import { ensureNatsServer, startNatsServerProcess } from '@mosaic/nats-server';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Streams, ensureStreams } from '@mosaic/protocol';
+import { connectContext, tempDir } from './helpers.ts';
+import { clusterNodes, initCluster, readHubConfig } from '../src/index.ts';
+
+/** Distinct free ports on 127.0.0.1, all held until all are known. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = createServer();
+      servers.push(s);
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+}
+
+async function nodesOnFreePorts(count: number) {
+  const ports = await freePorts(count * 3);
+  return clusterNodes(count, ['127.0.0.1'], { port: 0, clusterPort: 0, httpPort: 0 }).map(
+    (node, i) => ({
+      ...node,
+      port: ports[i * 3] ?? 0,
+      clusterPort: ports[i * 3 + 1] ?? 0,
+      httpPort: ports[i * 3 + 2] ?? 0,
+    }),
+  );
+}
+
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true }))
+    if (entry.isFile()) {
+      const path = join(entry.parentPath, entry.name);
+      files.set(path.slice(dir.length + 1), await readFile(path, 'utf8'));
+    }
+  return files;
+}
+
+describe('clusterNodes', () => {
+  it('puts every node on one host on ports of its own, or each on its host on the base ports', () => {
+    const base = { port: 4222, clusterPort: 6222, httpPort: 8222 };
+    expect(clusterNodes(3, ['10.0.0.1'], base).map((n) => [n.name, n.host, n.port])).toEqual([
+      ['mosaic-n1', '10.0.0.1', 4222],
+      ['mosaic-n2', '10.0.0.1', 4223],
+      ['mosaic-n3', '10.0.0.1', 4224],
+    ]);
+    expect(clusterNodes(2, ['a', 'b'], base).map((n) => [n.host, n.clusterPort])).toEqual([
+      ['a', 6222],
+      ['b', 6222],
+    ]);
+    expect(() => clusterNodes(3, ['a', 'b'], base)).toThrow(/one per node/);
+  });
+});
+
+describe('initCluster', () => {
+  it('writes node configs, contexts (0600), keys and hub.yaml, and a second run keeps every file', async () => {
+    await using dir = await tempDir();
+    const out = join(dir.path, 'hub');
+    const nodes = await nodesOnFreePorts(3);
+    const first = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
+    expect(first.kept).toEqual([]);
+    for (const file of [
+      'identities.json',
+      'hub.jwk',
+      'contexts/nl-police.json',
+      'contexts/operator.json',
+      'services/ingest.json',
+      'services/router.json',
+      'services/auditor.json',
+      'services/hub.json',
+      'services/system.json',
+      'breakglass/admin.json',
+      'nodes/mosaic-n1/nats-server.conf',
+    ]) {
+      expect(first.written).toContain(file);
+      expect((await stat(join(out, file))).mode & 0o777).toBe(0o600);
+    }
+    const conf = await readFile(join(out, 'nodes/mosaic-n2/nats-server.conf'), 'utf8');
+    expect(conf).toMatch(/^\s*sync_interval: always$/m);
+    expect(conf).toContain(`nats-route://127.0.0.1:${String(nodes[0]?.clusterPort)}`);
+    expect(conf).not.toContain(`nats-route://127.0.0.1:${String(nodes[1]?.clusterPort)}`);
+    expect(conf).toMatch(/resolver: \{ type: full/);
+
+    const config = await readHubConfig(first.hubConfigFile);
+    expect(config.replicas).toBe(3);
+    expect(config.cluster.servers).toEqual(nodes.map((n) => `nats://127.0.0.1:${String(n.port)}`));
+    expect(config.contexts.ingest).toBe(join(out, 'services/ingest.json'));
+
+    const before = await snapshot(out);
+    const second = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
+    expect(second.written).toEqual([]);
+    expect(second.kept).toEqual(expect.arrayContaining([...first.written]));
+    const after = await snapshot(out);
+    // hub.jwks is rewritten from the kept private key: the same text.
+    expect(after).toEqual(before);
+  });
+
+  it('gives an agency new to the federation its keys and keeps every other key', async () => {
+    await using dir = await tempDir();
+    const out = join(dir.path, 'hub');
+    const nodes = await nodesOnFreePorts(1);
+    const demo = await readFile(DEMO_FEDERATION_PATH, 'utf8');
+    const { writeFile } = await import('node:fs/promises');
+    const small = join(dir.path, 'small.yaml');
+    // The demo federation without ngo-lastrada, then the full one.
+    const { parse, stringify } = await import('yaml');
+    const parsed = parse(demo) as { agencies: { id: string }[] };
+    await writeFile(
+      small,
+      stringify({
+        ...parsed,
+        agencies: parsed.agencies.filter((a) => a.id !== 'ngo-lastrada'),
+        agreements: [],
+      }),
+    );
+    await initCluster({ federationPath: small, outDir: out, nodes });
+    const before = JSON.parse(await readFile(join(out, 'identities.json'), 'utf8')) as {
+      accounts: { operator: unknown; agencies: Record<string, unknown> };
+    };
+    const second = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
+    expect(second.written).toEqual(['contexts/ngo-lastrada.json']);
+    const after = JSON.parse(await readFile(join(out, 'identities.json'), 'utf8')) as typeof before;
+    expect(after.accounts.operator).toEqual(before.accounts.operator);
+    expect(after.accounts.agencies).toEqual({
+      ...before.accounts.agencies,
+      'ngo-lastrada': expect.anything() as unknown,
+    });
+  });
+
+  it('gives configs a 3-node cluster starts from: R3 JetStream, every context connects', async () => {
+    await using dir = await tempDir();
+    const out = join(dir.path, 'hub');
+    const nodes = await nodesOnFreePorts(3);
+    const init = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
+    const binary = await ensureNatsServer();
+    // A JetStream cluster node waits for its routes: all start together.
+    const servers = await Promise.all(
+      init.nodeConfigFiles.map((configFile) =>
+        startNatsServerProcess({
+          binary: binary.path,
+          configFile,
+          portsFileDir: join(configFile, '..'),
+          monitoring: true,
+        }),
+      ),
+    );
+    try {
+      const config = await readHubConfig(init.hubConfigFile);
+      const hub = await connectContext(config.contexts.hub);
+      try {
+        const jsm = await jetstreamManager(hub);
+        await ensureStreams(jsm, config.replicas);
+        const info = await jsm.streams.info(Streams.Reports);
+        expect(info.config.num_replicas).toBe(3);
+        expect(info.cluster?.replicas?.length).toBe(2);
+      } finally {
+        await hub.close();
+      }
+      const agency = await connectContext(join(out, 'contexts/nl-police.json'));
+      await agency.close();
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+});

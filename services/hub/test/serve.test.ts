@@ -1,0 +1,349 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { debianTools, ensureDebianTool } from '@mosaic/debian';
+import { DEMO_FEDERATION_PATH } from '@mosaic/federation';
+import { contextConnectOptions, contextFile, parseContextFile } from '@mosaic/identities';
+import {
+  ensureNatsServer,
+  startNatsServerProcess,
+  type NatsServerProcess,
+} from '@mosaic/nats-server';
+import { AlertHeaders, ROUTER_CONSUMER, Streams, ensureStreams } from '@mosaic/protocol';
+import { generateAgencyKey, signReport, type AgencyPrivateJwk } from '@mosaic/signing';
+import { startServer } from '@mosaic/testkit';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { parse, stringify } from 'yaml';
+import { example, quietLog, tempDir } from './helpers.ts';
+import {
+  NotReady,
+  clusterNodes,
+  initCluster,
+  readHubConfig,
+  readinessProblems,
+  serve,
+  type HubConfig,
+} from '../src/index.ts';
+import { readIdentities } from '../src/identities-store.ts';
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = createServer();
+      servers.push(s);
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+}
+
+let dir: AsyncDisposable & { path: string };
+let config: HubConfig;
+let servers: NatsServerProcess[] = [];
+const keys = new Map<string, AgencyPrivateJwk>();
+
+beforeAll(async () => {
+  dir = await tempDir();
+  const demo = parse(await readFile(DEMO_FEDERATION_PATH, 'utf8')) as {
+    agencies: { id: string; keys?: unknown[] }[];
+  };
+  for (const agency of demo.agencies) {
+    const pair = await generateAgencyKey(agency.id, { keyId: 'k1' });
+    keys.set(agency.id, pair.privateJwk);
+    agency.keys = [{ keyId: pair.keyId, publicJwk: pair.publicJwk }];
+  }
+  const federation = join(dir.path, 'federation.yaml');
+  await writeFile(federation, stringify(demo));
+  const ports = await freePorts(9);
+  const nodes = clusterNodes(3, ['127.0.0.1'], { port: 0, clusterPort: 0, httpPort: 0 }).map(
+    (n, i) => ({
+      ...n,
+      port: ports[i * 3] ?? 0,
+      clusterPort: ports[i * 3 + 1] ?? 0,
+      httpPort: ports[i * 3 + 2] ?? 0,
+    }),
+  );
+  const init = await initCluster({
+    federationPath: federation,
+    outDir: join(dir.path, 'hub'),
+    nodes,
+  });
+  // Health on any free port: several service processes of the test share the machine.
+  const yamlText = (await readFile(init.hubConfigFile, 'utf8')).replace('port: 9464', 'port: 0');
+  await writeFile(init.hubConfigFile, yamlText);
+  config = await readHubConfig(init.hubConfigFile);
+  const binary = await ensureNatsServer();
+  servers = await Promise.all(
+    init.nodeConfigFiles.map((configFile) =>
+      startNatsServerProcess({
+        binary: binary.path,
+        configFile,
+        portsFileDir: join(configFile, '..'),
+        monitoring: true,
+      }),
+    ),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  await dir[Symbol.asyncDispose]();
+});
+
+async function connectAgency(agency: string, server: string): Promise<NatsConnection> {
+  const identities = await readIdentities(config.identities);
+  const identity = identities?.agencies.get(agency);
+  if (identity === undefined) throw new Error(`no identity for ${agency}`);
+  const context = parseContextFile(contextFile(identity, server));
+  return connect({ ...contextConnectOptions(context), timeout: 5_000, reconnect: false });
+}
+
+async function reissued(name: string): Promise<{ issuer: string; bytes: Uint8Array; id: string }> {
+  const report = JSON.parse(Buffer.from(await example(name)).toString('utf8')) as {
+    issuer: string;
+    reportId: string;
+    issuedAt: string;
+    lineage?: unknown;
+  };
+  const id = randomUUID();
+  // A new report of its own: no lineage pointing at the example's predecessors.
+  delete report.lineage;
+  const bytes = Buffer.from(
+    JSON.stringify({ ...report, reportId: id, issuedAt: new Date().toISOString() }),
+  );
+  return { issuer: report.issuer, bytes, id };
+}
+
+async function routerIdle(jsm: JetStreamManager): Promise<void> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+    const info = await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
+    if (info.num_pending + info.num_ack_pending === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the routers did not route every report within 30 s');
+}
+
+let promtool: { path: string; env: NodeJS.ProcessEnv } | undefined;
+
+/**
+ * `/metrics` of a service process, checked by promtool (`check metrics`: the text format
+ * and the naming conventions), as a map from series (name and labels) to value.
+ */
+async function scrape(httpUrl: string): Promise<Map<string, number>> {
+  const res = await fetch(new URL('/metrics', httpUrl));
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  promtool ??= await ensureDebianTool(debianTools.promtool);
+  const tool = promtool;
+  const lint = await new Promise<{ code: number; output: string }>((resolve, reject) => {
+    const child = execFile(
+      tool.path,
+      ['check', 'metrics'],
+      { env: { ...process.env, ...tool.env } },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : err.code;
+        if (typeof code === 'number') resolve({ code, output: `${stdout}${stderr}` });
+        else reject(new Error('promtool did not run', { cause: err }));
+      },
+    );
+    child.stdin?.end(text);
+  });
+  // prom-client's own default nodejs_active_*_total gauges break a naming convention;
+  // everything else, ours included, must pass.
+  const problems = lint.output
+    .split('\n')
+    .filter((l) => l !== '' && !/^nodejs_active_\w+_total /.test(l));
+  expect(problems).toEqual([]);
+  expect(lint.code === 0 || lint.output.includes('nodejs_active_'), lint.output).toBe(true);
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined) values.set(m[1], Number(m[2]));
+  }
+  return values;
+}
+
+describe('serve on a 3-node cluster', () => {
+  it('two processes of every service: reports sent through every node are stored once, routed the same, alerts never duplicated', async () => {
+    await using a = await serve({ config, log: quietLog });
+    await using b = await serve({ config, log: quietLog });
+    expect(await a.readiness()).toEqual([]);
+    const ready = await fetch(new URL('/readyz', b.httpUrl));
+    expect(ready.status).toBe(200);
+    const before = await scrape(a.httpUrl);
+
+    // The examples a demo agency issues, each twice through every node.
+    const names = ['recruitment-advert.json', 'financial-flow.json', 'recruitment-advert.json'];
+    const sent: { id: string; name: string }[] = [];
+    for (const [i, server] of config.cluster.servers.entries())
+      for (const name of names) {
+        const r = await reissued(name);
+        const nc = await connectAgency(r.issuer, server);
+        try {
+          const key = keys.get(r.issuer);
+          if (key === undefined) throw new Error(`no key for ${r.issuer}`);
+          const jws = await signReport(r.bytes, key);
+          const reply = (
+            await nc.request(`mosaic.ingest.${r.issuer}`, jws, { timeout: 10_000 })
+          ).json<{ ok: boolean; code?: string }>();
+          expect(
+            reply,
+            `${name} through node ${String(i + 1)}: ${JSON.stringify(reply)}`,
+          ).toMatchObject({ ok: true });
+          sent.push({ id: r.id, name });
+        } finally {
+          await nc.close();
+        }
+      }
+
+    const hub = await connect({
+      ...contextConnectOptions(
+        parseContextFile(await readFile(config.contexts.hub, 'utf8'), 'hub'),
+      ),
+      servers: config.cluster.servers,
+    });
+    try {
+      const jsm = await jetstreamManager(hub);
+      const reports = await jsm.streams.info(Streams.Reports);
+      expect(reports.state.messages).toBe(sent.length);
+      expect(reports.config.num_replicas).toBe(3);
+      await routerIdle(jsm);
+      const alerts = await jsm.streams.info(Streams.Alerts);
+      const recipients = new Map<string, string[]>();
+      for (let seq = alerts.state.first_seq; seq <= alerts.state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage(Streams.Alerts, { seq });
+        const id = m?.header.get(AlertHeaders.ReportId) ?? '';
+        recipients.set(id, [
+          ...(recipients.get(id) ?? []),
+          m?.header.get(AlertHeaders.Recipient) ?? '',
+        ]);
+      }
+      for (const list of recipients.values()) expect(new Set(list).size).toBe(list.length);
+      // The same report, whichever node and process took it, reaches the same agencies.
+      for (const name of names) {
+        const routes = sent
+          .filter((s) => s.name === name)
+          .map((s) => [...(recipients.get(s.id) ?? [])].sort().join(','));
+        expect(new Set(routes).size, name).toBe(1);
+      }
+      expect([...recipients.values()].flat().length).toBeGreaterThan(0);
+
+      // Both processes answered some; together, every submission once.
+      const after = [await scrape(a.httpUrl), await scrape(b.httpUrl)];
+      const sum = (name: string): number => after.reduce((n, m) => n + (m.get(name) ?? 0), 0);
+      expect(sum('mosaic_submissions_total{outcome="accepted",code=""}')).toBe(sent.length);
+      expect(sum('mosaic_verify_duration_seconds_count')).toBe(sent.length);
+      const [first] = after;
+      expect(first?.get('mosaic_alerts_written_total')).toBe(alerts.state.last_seq);
+      expect(first?.get('mosaic_alerts_written_total')).toBeGreaterThan(
+        before.get('mosaic_alerts_written_total') ?? 0,
+      );
+      expect(first?.get('mosaic_audit_entries')).toBeGreaterThan(
+        before.get('mosaic_audit_entries') ?? 0,
+      );
+      expect(
+        first?.get('mosaic_consumer_pending_messages{stream="REPORTS",consumer="router"}'),
+      ).toBe(0);
+      expect(first?.get('process_cpu_seconds_total')).toBeGreaterThan(0);
+    } finally {
+      await hub.close();
+    }
+  }, 120_000);
+
+  it('an agency added while it runs connects through every node within 5 s; removed, it is refused on every node within 5 s', async () => {
+    // The auditor's process keeps the servers' agency accounts.
+    await using keeper = await serve({ config, only: ['auditor'], log: quietLog });
+    expect(keeper.services).toEqual(['auditor']);
+    const { connectOperator } = await import('@mosaic/operator');
+    await using op = await connectOperator(join(config.agencyContexts, 'operator.json'));
+    const entry = parse(
+      await readFile(new URL('../../../deploy/agency.example.yaml', import.meta.url), 'utf8'),
+    ) as { id: string };
+    await op.addAgency(entry, { justification: 'test' });
+    const within = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
+      const deadline = Date.now() + 5_000;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error(`${what} not within 5 s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    // The context the hub wrote: its user JWT predates the revocation (a JWT issued later
+    // would be a new credential, not the agency's).
+    const contextPath = join(config.agencyContexts, `${entry.id}.json`);
+    await within('context written', async () => {
+      try {
+        await readFile(contextPath);
+        return true;
+      } catch (err) {
+        if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return false;
+        throw err;
+      }
+    });
+    const context = parseContextFile(await readFile(contextPath, 'utf8'));
+    const connects = (server: string) => async (): Promise<boolean> => {
+      try {
+        const nc = await connect({
+          ...contextConnectOptions(context),
+          servers: server,
+          timeout: 2_000,
+          reconnect: false,
+        });
+        await nc.flush();
+        await nc.close();
+        return true;
+      } catch (err) {
+        if (err instanceof Error) return false;
+        throw err;
+      }
+    };
+    for (const server of config.cluster.servers)
+      await within(`connect ${server}`, connects(server));
+    await op.removeAgency(entry.id, { justification: 'test' });
+    for (const server of config.cluster.servers)
+      await within(`refused ${server}`, async () => !(await connects(server)()));
+  }, 60_000);
+});
+
+describe('readiness', () => {
+  it('is red for a server without sync_interval always, a stream with fewer replicas, and a server older than the minimum', async () => {
+    await using server = await startServer({ jetstream: true });
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await ensureStreams(jsm, 1);
+      const monitoring = [server.monitorUrl ?? ''];
+      const problems = await readinessProblems({
+        monitoring,
+        jsm,
+        replicas: 3,
+        minServerVersion: '2.10.0',
+      });
+      const causes = new Set(problems.map((p) => p.cause));
+      expect(causes).toContain(NotReady.SyncNotAlways);
+      expect(causes).toContain(NotReady.TooFewReplicas);
+      expect(causes).not.toContain(NotReady.ServerTooOld);
+      expect(problems.find((p) => p.cause === NotReady.TooFewReplicas)?.subject).toBe(
+        Streams.Reports,
+      );
+      const old = await readinessProblems({
+        monitoring,
+        jsm,
+        replicas: 1,
+        minServerVersion: '99.0.0',
+      });
+      expect(old.map((p) => p.cause)).toContain(NotReady.ServerTooOld);
+    } finally {
+      await nc.close();
+    }
+  });
+});
