@@ -65,7 +65,13 @@ describe('context files', () => {
     ['another agency’s inbox prefix', (c) => (c['inboxPrefix'] = '_INBOX_nl'), 'inboxPrefix'],
     [
       'a corrupted seed',
-      (c) => (c['nkeySeed'] = `${String(c['nkeySeed']).slice(0, -2)}AA`),
+      // One payload character changed: CRC-16 catches every error burst of 16 bits or fewer,
+      // so this is refused whatever the seed (rewriting the tail could leave it unchanged,
+      // or change only padding bits).
+      (c) => {
+        const seed = String(c['nkeySeed']);
+        c['nkeySeed'] = `${seed.slice(0, 10)}${seed[10] === 'A' ? 'B' : 'A'}${seed.slice(11)}`;
+      },
       'nkeySeed',
     ],
     ['an account seed', (c) => (c['nkeySeed'] = `SA${String(c['nkeySeed']).slice(2)}`), 'nkeySeed'],
