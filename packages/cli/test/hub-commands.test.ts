@@ -67,12 +67,10 @@ describe('mosaic dev (child process)', () => {
       expect(stdout.trim()).toBe(`mosaic: hub ready ${context.url}`);
       const nc = await connect(contextConnectOptions(context));
       await nc.close();
-      // The HTTP gateway's URL and how to get a token, on stderr; it answers unauthenticated
-      // requests with a coded problem.
-      const gateway =
-        /mosaic: HTTP gateway (http:\/\/127\.0\.0\.1:\d+) — a token: mosaic agency token issue /.exec(
-          stderr,
-        );
+      // The HTTP gateway's URL and how to get a token, logged on stderr; it answers
+      // unauthenticated requests with a coded problem.
+      const gateway = /"gateway":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr);
+      expect(stderr).toContain('"tokenCommand":"mosaic agency token issue --context ');
       expect(gateway, stderr).not.toBeNull();
       const res = await fetch(`${gateway?.[1] ?? ''}/v1/alerts`);
       expect(res.status).toBe(401);

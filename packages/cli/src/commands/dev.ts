@@ -121,9 +121,13 @@ dir, another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
         log,
       });
       writeLine(io.stdout, `mosaic: hub ready ${hub.url}`);
-      writeLine(
-        io.stderr,
-        `mosaic: HTTP gateway ${hub.gatewayUrl} — a token: mosaic agency token issue --context ${join(hub.contextsDir, 'operator.json')} --agency <id> --reason "<why>"`,
+      // A log record like every other line on stderr; stdout keeps its one ready line.
+      log.info(
+        {
+          gateway: hub.gatewayUrl,
+          tokenCommand: `mosaic agency token issue --context ${join(hub.contextsDir, 'operator.json')} --agency <id> --reason "<why>"`,
+        },
+        'HTTP gateway ready',
       );
       const again = values['demo-again'];
       if (values.demo || again) {
