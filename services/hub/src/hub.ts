@@ -53,6 +53,7 @@ import { syncAgencyAccounts } from './accounts.ts';
 import { lockDataDir } from './lock.ts';
 import { readIdentities, writeIdentities } from './identities-store.ts';
 import { renderServerConfig } from './server-config.ts';
+import { shutdownSteps } from './shutdown-steps.ts';
 
 /** Options of `startHub`. */
 export interface StartHubOptions {
@@ -198,16 +199,7 @@ async function previousPort(layout: DataDirLayout): Promise<number | undefined> 
 export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
   const log = options.log ?? createLogger({ service: 'hub' });
   const layout = dataDirLayout(resolvePath(options.dataDir ?? '.mosaic'));
-  const cleanup: (() => Promise<void>)[] = [];
-  const shutdown = async (): Promise<void> => {
-    for (const step of cleanup.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        log.error({ err }, 'shutdown step failed');
-      }
-    }
-  };
+  const { cleanup, run: shutdown } = shutdownSteps(log);
   try {
     // Before anything else: a second hub on this dir would share its JetStream store.
     const lock = await lockDataDir(layout.dataDir);

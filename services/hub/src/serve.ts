@@ -37,6 +37,7 @@ import { ServeServices, type HubConfig, type ServeService } from './hub-config.t
 import { readIdentities, writeIdentities } from './identities-store.ts';
 import { serviceMetrics } from './metrics.ts';
 import { readinessProblems, type ReadinessProblem } from './readiness.ts';
+import { shutdownSteps } from './shutdown-steps.ts';
 
 /** Options of `serve`. */
 export interface ServeOptions {
@@ -125,16 +126,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const { config } = options;
   const services = [...(options.only ?? ServeServices)];
   const log = options.log ?? createLogger({ service: 'hub' });
-  const cleanup: (() => Promise<void>)[] = [];
-  const shutdown = async (): Promise<void> => {
-    for (const step of cleanup.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        log.error({ err }, 'shutdown step failed');
-      }
-    }
-  };
+  const { cleanup, run: shutdown } = shutdownSteps(log);
   try {
     const servers = config.cluster.servers;
     const hubNc = await connectWith(config.contexts.hub, servers);
