@@ -23,7 +23,7 @@ export interface NatsClusterHandle extends AsyncDisposable {
 export type StartClusterOptions = Omit<StartServerOptions, 'serverName' | 'jetstream'>;
 
 /** Reserves `n` distinct free TCP ports on 127.0.0.1 (all held open until all are known). */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < n; i++) {

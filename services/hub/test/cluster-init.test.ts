@@ -1,5 +1,4 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_FEDERATION_PATH } from '@mosaic/federation';
@@ -8,24 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Streams, ensureStreams } from '@mosaic/protocol';
 import { connectContext, tempDir } from './helpers.ts';
 import { clusterNodes, initCluster, readHubConfig } from '../src/index.ts';
-
-/** Distinct free ports on 127.0.0.1, all held until all are known. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      servers.push(s);
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', resolve);
-      });
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
-}
+import { freePorts } from '@mosaic/testkit';
 
 async function nodesOnFreePorts(count: number) {
   const ports = await freePorts(count * 3);

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianTools, ensureDebianTool } from '@mosaic/debian';
@@ -14,7 +13,7 @@ import {
 } from '@mosaic/nats-server';
 import { AlertHeaders, ROUTER_CONSUMER, Streams, ensureStreams } from '@mosaic/protocol';
 import { generateAgencyKey, signReport, type AgencyPrivateJwk } from '@mosaic/signing';
-import { startServer } from '@mosaic/testkit';
+import { freePorts, startServer } from '@mosaic/testkit';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, stringify } from 'yaml';
@@ -29,23 +28,6 @@ import {
   type HubConfig,
 } from '../src/index.ts';
 import { readIdentities } from '../src/identities-store.ts';
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      servers.push(s);
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', resolve);
-      });
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
-}
 
 let dir: AsyncDisposable & { path: string };
 let config: HubConfig;
