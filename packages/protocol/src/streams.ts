@@ -30,13 +30,20 @@ export function streamConfigs(replicas = 1): Record<Stream, HubStreamConfig> {
       subjects: [StreamSubjects.REJECTIONS],
     },
     [Streams.Alerts]: { ...base, name: Streams.Alerts, subjects: [StreamSubjects.ALERTS] },
-    [Streams.Audit]: { ...base, name: Streams.Audit, subjects: [StreamSubjects.AUDIT] },
+    // The auditor appends entries in atomic batches (nats-server 2.12 and later).
+    [Streams.Audit]: {
+      ...base,
+      name: Streams.Audit,
+      subjects: [StreamSubjects.AUDIT],
+      allow_atomic: true,
+    },
   };
 }
 
 /**
  * Creates the hub streams that do not exist yet and leaves existing ones as they are
- * (their data is never touched). Returns the names it created.
+ * (their data is never touched), except that an AUDIT stream made before the auditor
+ * wrote atomic batches gets `allow_atomic`. Returns the names it created.
  *
  * @example
  * ```ts
@@ -48,7 +55,14 @@ export async function ensureStreams(jsm: JetStreamManager, replicas = 1): Promis
   for await (const name of jsm.streams.names()) existing.add(name);
   const created: Stream[] = [];
   for (const config of Object.values(streamConfigs(replicas))) {
-    if (existing.has(config.name)) continue;
+    if (existing.has(config.name)) {
+      if (config.allow_atomic === true) {
+        const info = await jsm.streams.info(config.name);
+        if (info.config.allow_atomic !== true)
+          await jsm.streams.update(config.name, { ...info.config, allow_atomic: true });
+      }
+      continue;
+    }
     await jsm.streams.add(config);
     created.push(config.name);
   }

@@ -36,10 +36,17 @@ import {
   JetStreamApiCodes,
   JetStreamApiError,
   PubHeaders,
+  type ApiError,
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
-import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  headers,
+  nuid,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { breakGlassEntry, checkAuditContent, checkAuditSender } from './attest.ts';
 import type { AuditReply, AuditRequest } from '@mosaic/protocol';
 import { Coverage, reconcile } from './reconcile.ts';
@@ -122,21 +129,24 @@ export interface Auditor extends HealthReportingService<AuditorHealth> {
  * before it is refused — shorter than the client's 10 s request timeout.
  */
 const CONTENDED_APPEND_MS = 8_000;
-/** Entries published in flight at once (pipelined, each chained to the one before). */
+/** Entries stored in one atomic batch (nats-server accepts up to 1,000). */
 const MAX_BATCH = 256;
 /** Longest pause after a lost race (jittered), so two busy writers do not keep colliding. */
 const MAX_BACKOFF_MS = 25;
 
-/** JetStream's "wrong last msg ID" (the expected previous entry is not the last one). */
-const WRONG_LAST_MSG_ID = 10070;
+/** The headers of a JetStream atomic batch publish (nats-server 2.12 and later). */
+const BatchHeaders = {
+  Id: 'Nats-Batch-Id',
+  Sequence: 'Nats-Batch-Sequence',
+  Commit: 'Nats-Batch-Commit',
+} as const;
 
 function isWrongLastSequence(err: unknown): boolean {
   for (let e = err; e instanceof Error; e = e.cause)
     if (
       e instanceof JetStreamApiError &&
       (e.code === JetStreamApiCodes.StreamWrongLastSequence ||
-        e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown ||
-        e.code === WRONG_LAST_MSG_ID)
+        e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
     )
       return true;
   return false;
@@ -182,15 +192,16 @@ interface Built {
 }
 
 /**
- * The ordered writer. Requests queue up; a pump publishes them in batches, pipelined, each
- * entry expecting both the stream's last sequence and — after the first of a batch — the
- * previous entry's msg id (its leaf hash). So an entry is stored only directly after the
- * entry it chains to: when another writer got in between, that entry and every later one
- * of the batch fail, the pump re-reads the stream (the truth), settles what was stored and
- * re-chains the rest after the other writer's entries. No fork, no broken `prev` chain.
+ * The ordered writer. Requests queue up; a pump stores them in batches, each batch one
+ * atomic JetStream batch whose first entry expects the stream's last sequence: so a batch
+ * is stored whole, directly after the entry it chains to, or not at all. When another
+ * writer got in between, the pump re-reads the stream (the truth), settles what was stored
+ * and re-chains the rest after the other writer's entries. No fork, no broken `prev` chain.
  */
 class Writer {
+  readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
+  readonly #timeoutMs: number;
   readonly #jsm: JetStreamManager;
   readonly #log: Logger;
   readonly #now: () => Date;
@@ -207,12 +218,16 @@ class Writer {
   #checkpoints: Promise<unknown> = Promise.resolve();
 
   constructor(
+    nc: NatsConnection,
+    timeoutMs: number,
     js: JetStreamClient,
     jsm: JetStreamManager,
     log: Logger,
     now: () => Date,
     key: HubSigningKey,
   ) {
+    this.#nc = nc;
+    this.#timeoutMs = timeoutMs;
     this.#js = js;
     this.#jsm = jsm;
     this.#log = log;
@@ -399,32 +414,27 @@ class Writer {
       built.push({ pending, data, leaf, id: prev });
     }
     const base = this.#lastSeq;
-    const results = await Promise.allSettled(
-      built.map((b, i) =>
-        this.#js.publish(StreamSubjects[Streams.Audit], b.data, {
-          msgID: b.id,
-          expect: {
-            streamName: Streams.Audit,
-            lastSequence: base + i,
-            ...(i === 0 ? {} : { lastMsgID: (built[i - 1] as Built).id }),
-          },
-        }),
-      ),
-    );
-    let stored = 0;
-    for (const [i, b] of built.entries()) {
-      const r = results[i];
-      if (r?.status !== 'fulfilled' || r.value.duplicate || r.value.seq !== base + i + 1) break;
-      this.#commit(b.data, r.value.seq);
-      b.pending.resolve(r.value.seq);
-      stored++;
+    let failure: unknown;
+    try {
+      const last = await this.#store(built, base);
+      if (last !== base + built.length)
+        throw new MosaicError(
+          ErrorCode.Unavailable,
+          `AUDIT stored the batch at sequence ${String(last)}, not ${String(base + built.length)}`,
+        );
+      for (const b of built) {
+        const seq = this.#lastSeq + 1;
+        this.#commit(b.data, seq);
+        b.pending.resolve(seq);
+      }
+      return;
+    } catch (err) {
+      failure = err;
     }
-    if (stored === built.length) return;
 
     // Lost a race (or a publish failed): the stream is the truth. Whatever of ours it holds
     // is settled; the rest is re-chained after what it holds and tried again.
-    const failure = results.slice(stored).find((r) => r.status === 'rejected')?.reason as unknown;
-    const open = new Map(built.slice(stored).map((b) => [b.id, b]));
+    const open = new Map(built.map((b) => [b.id, b]));
     try {
       await this.catchUp((seq, id) => {
         const mine = open.get(id);
@@ -461,6 +471,51 @@ class Writer {
         : Math.min(1_000, 50 * attempts),
     );
     this.#queue.unshift(...retry);
+  }
+
+  /**
+   * Stores the entries after AUDIT's sequence `base` and returns the sequence of the last.
+   * More than one go as one atomic batch (all stored or none) whose first message expects
+   * the stream's last sequence to be `base`: so they land directly after the entry the first
+   * chains to, in order, with no other writer's entry in between. (Chaining pipelined
+   * single publishes by an expected last msg id is not safe on a clustered stream: the
+   * replicas check it only when they apply the entry, and a mismatch there halts the stream.)
+   */
+  async #store(built: readonly Built[], base: number): Promise<number> {
+    const subject = StreamSubjects[Streams.Audit];
+    const expect = { streamName: Streams.Audit, lastSequence: base };
+    if (built.length === 1 && built[0] !== undefined) {
+      const { id, data } = built[0];
+      const ack = await this.#js.publish(subject, data, { msgID: id, expect });
+      if (ack.duplicate)
+        throw new MosaicError(ErrorCode.Unavailable, `AUDIT already holds entry ${id}`);
+      return ack.seq;
+    }
+    const batch = nuid.next();
+    let reply: Msg | undefined;
+    for (const [i, { id, data }] of built.entries()) {
+      const h = headers();
+      h.set(BatchHeaders.Id, batch);
+      h.set(BatchHeaders.Sequence, String(i + 1));
+      h.set(PubHeaders.MsgIdHdr, id);
+      if (i === 0) {
+        h.set(PubHeaders.ExpectedStreamHdr, expect.streamName);
+        h.set(PubHeaders.ExpectedLastSeqHdr, String(base));
+      }
+      if (i < built.length - 1) this.#nc.publish(subject, data, { headers: h });
+      else {
+        h.set(BatchHeaders.Commit, '1');
+        reply = await this.#nc.request(subject, data, { headers: h, timeout: this.#timeoutMs });
+      }
+    }
+    const ack = reply?.json<{ seq?: number; count?: number; error?: ApiError }>();
+    if (ack?.error !== undefined) throw new JetStreamApiError(ack.error);
+    if (ack?.seq === undefined || ack.count !== built.length)
+      throw new MosaicError(
+        ErrorCode.Unavailable,
+        `AUDIT answered a batch of ${String(built.length)} entries with ${JSON.stringify(ack)}`,
+      );
+    return ack.seq;
   }
 
   /**
@@ -572,7 +627,7 @@ function refusal(err: unknown): AuditReply {
 /**
  * Starts the auditor: rebuilds the Merkle log from AUDIT, then appends every audit request
  * of `mosaic.hub.audit.*` (queue group `auditor`) and every ack sample of an alerts
- * consumer (`alert.consulted`), one at a time, each with expected-last-sequence — so any
+ * consumer (`alert.consulted`), in atomic batches with expected-last-sequence — so any
  * number of auditors can run and the log never forks: a writer that lost the race
  * re-reads the tail and chains after it. Signs a checkpoint every N entries or T seconds.
  * See services/auditor/README.md.
@@ -587,7 +642,15 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
   const log = serviceLogger('auditor', options.log);
   const timeout = options.timeoutMs ?? 5_000;
   const { js, jsm } = await serviceJetStream(nc, timeout);
-  const writer = new Writer(js, jsm, log, options.now ?? (() => new Date()), options.hubKey);
+  const writer = new Writer(
+    nc,
+    timeout,
+    js,
+    jsm,
+    log,
+    options.now ?? (() => new Date()),
+    options.hubKey,
+  );
   const coverage = new Coverage();
   try {
     await writer.catchUp((_seq, _id, entry) => {

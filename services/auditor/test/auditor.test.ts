@@ -9,7 +9,7 @@ import {
 import { ErrorCode } from '@mosaic/errors';
 import { Streams, streamConfigs } from '@mosaic/protocol';
 import { createLogger } from '@mosaic/log';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import { startCluster, startServer, testNatsMode, type NatsServerHandle } from '@mosaic/testkit';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,57 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
 
+/**
+ * Two auditors, both started from the same tail, append N entries alternately: every append
+ * of one makes the other's state stale. The log must come out as one chain with every entry
+ * once, checkpoints verifying.
+ */
+async function race(urls: string | string[], admin: JetStreamManager): Promise<void> {
+  const [a, b] = await Promise.all([connect({ servers: urls }), connect({ servers: urls })]);
+  const read = async (): Promise<Uint8Array[]> => {
+    const out: Uint8Array[] = [];
+    for await (const m of readStream(admin, Streams.Audit)) out.push(m.data);
+    return out;
+  };
+  const before = (await read()).length;
+  const one = await startAuditor({
+    nc: a,
+    hubKey: key,
+    log,
+    consultations: false,
+    checkpointEvery: { entries: 50 },
+  });
+  const two = await startAuditor({
+    nc: b,
+    hubKey: key,
+    log,
+    consultations: false,
+    checkpointEvery: { entries: 50 },
+  });
+  const N = 600;
+  let seqs: number[];
+  try {
+    seqs = await Promise.all(
+      Array.from({ length: N }, (_, i) => (i % 2 === 0 ? one : two).append(collected(1000 + i))),
+    );
+  } finally {
+    await Promise.all([one.stop(), two.stop()]);
+    await Promise.all([a.close(), b.close()]);
+  }
+  expect(new Set(seqs).size).toBe(N);
+  const data = await read();
+  expect(data).toHaveLength(before + N);
+  for (let i = 1; i < data.length; i++)
+    expect(decodeEntry(data[i] ?? new Uint8Array()).prev, `entry ${i}`).toBe(
+      hex(leafHash(data[i - 1] ?? new Uint8Array())),
+    );
+  const keys = hubJwks([{ name: key.name, publicJwk: key.publicJwk }]);
+  const cps = (await readAuditCheckpoints(admin)).map((c) => c.text);
+  expect(await verifyAuditLog(items(data), cps, hubKeysFromJwks(keys))).toMatchObject({
+    ok: true,
+  });
+}
+
 describe('auditor', () => {
   it('appends requests in order with time and the prev chain, signs checkpoints, resumes after a restart', async () => {
     const anc = await connect({ servers: server.url });
@@ -134,49 +185,27 @@ describe('auditor', () => {
   });
 
   it('two auditors racing on one log never fork it: expected-last-sequence, re-read, retry', async () => {
-    const [a, b] = await Promise.all([
-      connect({ servers: server.url }),
-      connect({ servers: server.url }),
-    ]);
-    const before = (await entries()).length;
-    const one = await startAuditor({
-      nc: a,
-      hubKey: key,
-      log,
-      consultations: false,
-      checkpointEvery: { entries: 50 },
-    });
-    const two = await startAuditor({
-      nc: b,
-      hubKey: key,
-      log,
-      consultations: false,
-      checkpointEvery: { entries: 50 },
-    });
-    // Both started from the same tail: every append of one makes the other's state stale.
-    const N = 600;
-    let seqs: number[];
-    try {
-      seqs = await Promise.all(
-        Array.from({ length: N }, (_, i) => (i % 2 === 0 ? one : two).append(collected(1000 + i))),
-      );
-    } finally {
-      await Promise.all([one.stop(), two.stop()]);
-      await Promise.all([a.close(), b.close()]);
-    }
-    expect(new Set(seqs).size).toBe(N);
-    const data = await entries();
-    expect(data).toHaveLength(before + N);
-    for (let i = 1; i < data.length; i++)
-      expect(decodeEntry(data[i] ?? new Uint8Array()).prev, `entry ${i}`).toBe(
-        hex(leafHash(data[i - 1] ?? new Uint8Array())),
-      );
-    const keys = hubJwks([{ name: key.name, publicJwk: key.publicJwk }]);
-    const cps = (await readAuditCheckpoints(jsm)).map((c) => c.text);
-    expect(await verifyAuditLog(items(data), cps, hubKeysFromJwks(keys))).toMatchObject({
-      ok: true,
-    });
+    await race(server.url, jsm);
   });
+
+  it.skipIf(testNatsMode() !== 'local')(
+    'two auditors racing on a 3-node cluster (AUDIT with 3 replicas): one chain, and the stream keeps taking entries',
+    async () => {
+      await using cluster = await startCluster(3);
+      const admin = await connect({ servers: cluster.urls });
+      try {
+        const clusterJsm = await jetstreamManager(admin);
+        await clusterJsm.streams.add(streamConfigs(3)[Streams.Audit]);
+        await ensureAuditStreams(clusterJsm, 3);
+        await race(cluster.urls, clusterJsm);
+        // Every replica applied every entry: none stopped on an entry it could not apply.
+        const info = await clusterJsm.streams.info(Streams.Audit);
+        expect(info.cluster?.replicas?.map((r) => r.current)).toEqual([true, true]);
+      } finally {
+        await admin.close();
+      }
+    },
+  );
 
   it('refuses what is not an audit entry, and an operator action without justification', async () => {
     const anc = await connect({ servers: server.url });
