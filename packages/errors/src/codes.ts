@@ -97,7 +97,7 @@ export const errorCatalogue = {
   Usage: { code: 'ERR_USAGE', class: 'usage', retryable: false },
   /** The reader of a command's standard output went away (EPIPE, e.g. `| head -1`): the command stopped writing. */
   OutputClosed: { code: 'ERR_OUTPUT_CLOSED', class: 'environment', retryable: false },
-  /** No usable nats-server (>= 2.10) could be found or fetched. */
+  /** No usable nats-server (>= 2.12) could be found or fetched. */
   NatsServerUnavailable: {
     code: 'ERR_NATS_SERVER_UNAVAILABLE',
     class: 'environment',

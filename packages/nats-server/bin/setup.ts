@@ -1,5 +1,5 @@
 /**
- * `npm run setup`: makes sure a nats-server >= 2.10 is available for the hub and the tests.
+ * `npm run setup`: makes sure a nats-server >= 2.12 is available for the hub and the tests.
  * Prints `nats-server <version> at <path> (<source>)`; `--quiet` prints nothing on success.
  */
 import { isMosaicError } from '@mosaic/errors';

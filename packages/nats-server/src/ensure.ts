@@ -21,14 +21,17 @@ export interface NatsServerBinary {
 export interface EnsureNatsServerOptions {
   /** Default: `$MOSAIC_CACHE_DIR/nats-server`, else `<repo root>/.cache/nats-server`. */
   cacheDir?: string;
-  /** Default: `2.10.0`. */
+  /** Default: `2.12.0`. */
   minVersion?: string;
   /** Receives one line per step (what was skipped, what is used). Default: silent. */
   log?: (line: string) => void;
 }
 
-/** The oldest nats-server Mosaic supports (`sync_interval`, multi-filter consumers). */
-export const minNatsServerVersion = '2.10.0';
+/**
+ * The oldest nats-server Mosaic supports (`sync_interval`, multi-filter consumers, atomic
+ * batch publish for the audit log).
+ */
+export const minNatsServerVersion = '2.12.0';
 
 /** The cache directory used when `ensureNatsServer` is given none. */
 export function defaultCacheDir(): string {
@@ -51,7 +54,7 @@ function unavailable(minVersion: string, reasons: readonly string[], cause?: unk
 }
 
 /**
- * Finds a nats-server >= 2.10, or fetches one. In order: `MOSAIC_NATS_SERVER` (which must
+ * Finds a nats-server >= 2.12, or fetches one. In order: `MOSAIC_NATS_SERVER` (which must
  * work: it is never silently passed over), `nats-server` on `PATH`, a binary unpacked
  * earlier into the cache, and Debian's package from a newer suite fetched with apt through
  * the machine's own Debian mirror. Concurrent calls (tests, CLI) are serialised by a lock

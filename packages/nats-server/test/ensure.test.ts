@@ -50,7 +50,7 @@ const fixes = [
 ];
 
 describe('ensureNatsServer', () => {
-  it('provides a working nats-server >= 2.10 (integration)', async () => {
+  it('provides a working nats-server >= 2.12 (integration)', async () => {
     const lines: string[] = [];
     const binary = await ensureNatsServer({ log: (line) => lines.push(line) });
     const printed = execFileSync(binary.path, ['--version'], { encoding: 'utf8' });
@@ -71,61 +71,61 @@ describe('ensureNatsServer', () => {
     for (const fix of fixes) expect(message).toContain(fix);
   });
 
-  it('refuses a MOSAIC_NATS_SERVER older than 2.10 rather than looking elsewhere', async () => {
-    vi.stubEnv('MOSAIC_NATS_SERVER', fakeServer('2.9.11'));
+  it('refuses a MOSAIC_NATS_SERVER older than 2.12 rather than looking elsewhere', async () => {
+    vi.stubEnv('MOSAIC_NATS_SERVER', fakeServer('2.11.9'));
     const err = await ensureNatsServer().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_NATS_SERVER_UNAVAILABLE' });
-    expect((err as Error).message).toMatch(/is nats-server 2\.9\.11, older than 2\.10/);
+    expect((err as Error).message).toMatch(/is nats-server 2\.11\.9, older than 2\.12/);
     for (const fix of fixes) expect((err as Error).message).toContain(fix);
   });
 
   it('uses a MOSAIC_NATS_SERVER that is new enough', async () => {
-    vi.stubEnv('MOSAIC_NATS_SERVER', fakeServer('2.10.4', 'my-nats'));
+    vi.stubEnv('MOSAIC_NATS_SERVER', fakeServer('2.12.4', 'my-nats'));
     await expect(ensureNatsServer()).resolves.toEqual({
       path: join(tmp, 'my-nats'),
-      version: '2.10.4',
+      version: '2.12.4',
       source: 'env',
     });
   });
 
   it('uses a nats-server on PATH that is new enough', async () => {
-    fakeServer('2.12.0');
+    fakeServer('2.13.0');
     vi.stubEnv('PATH', `${tmp}${delimiter}${process.env['PATH'] ?? ''}`);
     await expect(ensureNatsServer({ cacheDir: join(tmp, 'cache') })).resolves.toEqual({
       path: join(tmp, 'nats-server'),
-      version: '2.12.0',
+      version: '2.13.0',
       source: 'path',
     });
   });
 
   it('skips a too-old nats-server on PATH, says so, and takes the cached one', async () => {
     const cacheDir = join(tmp, 'cache');
-    const cached = join(cacheDir, '2.11.3');
+    const cached = join(cacheDir, '2.14.3');
     mkdirSync(cached, { recursive: true });
-    writeFileSync(join(cached, 'nats-server'), '#!/bin/sh\necho "nats-server: v2.11.3"\n');
+    writeFileSync(join(cached, 'nats-server'), '#!/bin/sh\necho "nats-server: v2.14.3"\n');
     chmodSync(join(cached, 'nats-server'), 0o755);
     // An older and a broken cache entry must lose against the good one.
-    mkdirSync(join(cacheDir, '2.10.0'));
+    mkdirSync(join(cacheDir, '2.11.0'));
     writeFileSync(
-      join(cacheDir, '2.10.0', 'nats-server'),
-      '#!/bin/sh\necho "nats-server: v2.10.0"\n',
+      join(cacheDir, '2.11.0', 'nats-server'),
+      '#!/bin/sh\necho "nats-server: v2.11.0"\n',
     );
-    chmodSync(join(cacheDir, '2.10.0', 'nats-server'), 0o755);
-    mkdirSync(join(cacheDir, '2.12.0'));
-    writeFileSync(join(cacheDir, '2.12.0', 'nats-server'), '#!/bin/sh\nexit 3\n');
-    chmodSync(join(cacheDir, '2.12.0', 'nats-server'), 0o755);
+    chmodSync(join(cacheDir, '2.11.0', 'nats-server'), 0o755);
+    mkdirSync(join(cacheDir, '2.15.0'));
+    writeFileSync(join(cacheDir, '2.15.0', 'nats-server'), '#!/bin/sh\nexit 3\n');
+    chmodSync(join(cacheDir, '2.15.0', 'nats-server'), 0o755);
     fakeServer('2.9.11');
     vi.stubEnv('PATH', `${tmp}${delimiter}${pathWithoutNatsServer()}`);
     const lines: string[] = [];
     await expect(ensureNatsServer({ cacheDir, log: (l) => lines.push(l) })).resolves.toEqual({
       path: join(cached, 'nats-server'),
-      version: '2.11.3',
+      version: '2.14.3',
       source: 'cache',
     });
     expect(lines).toContain(
-      `skipping ${join(tmp, 'nats-server')} is nats-server 2.9.11, older than 2.10.0 (Debian 12 ships 2.9)`,
+      `skipping ${join(tmp, 'nats-server')} is nats-server 2.9.11, older than 2.12.0 (Debian 12 ships 2.9)`,
     );
-    expect(lines.some((l) => l.startsWith(`ignoring cached ${join(cacheDir, '2.12.0')}`))).toBe(
+    expect(lines.some((l) => l.startsWith(`ignoring cached ${join(cacheDir, '2.15.0')}`))).toBe(
       true,
     );
   });
@@ -186,7 +186,7 @@ describe('bin/setup.ts', () => {
     expect(res.status).toBe(1);
     expect(res.stdout).toBe('');
     expect(res.stderr).toMatch(
-      /^error ERR_NATS_SERVER_UNAVAILABLE: no usable nats-server >= 2\.10: /,
+      /^error ERR_NATS_SERVER_UNAVAILABLE: no usable nats-server >= 2\.12: /,
     );
   });
 

@@ -203,7 +203,7 @@ export async function initCluster(options: InitClusterOptions): Promise<InitClus
       servers: nodes.map((n) => `nats://${n.host}:${String(n.port)}`),
       monitoring: nodes.map((n) => `http://${n.host}:${String(n.httpPort)}`),
       replicas: options.replicas ?? defaultReplicas(nodes.length),
-      minServerVersion: '2.10.0',
+      minServerVersion: '2.12.0',
     },
     contexts: {
       ingest: 'services/ingest.json',

@@ -37,7 +37,7 @@ export const hubConfigSchema = z
         minServerVersion: z
           .string()
           .regex(/^\d+\.\d+\.\d+$/)
-          .default('2.10.0'),
+          .default('2.12.0'),
       })
       .describe('The NATS cluster the services use'),
     contexts: z

@@ -308,7 +308,7 @@ describe('readiness', () => {
         monitoring,
         jsm,
         replicas: 3,
-        minServerVersion: '2.10.0',
+        minServerVersion: '2.12.0',
       });
       const causes = new Set(problems.map((p) => p.cause));
       expect(causes).toContain(NotReady.SyncNotAlways);

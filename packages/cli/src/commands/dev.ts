@@ -38,7 +38,7 @@ export const dev = defineCommand({
   summary: 'run the whole hub locally (nats-server, registry, ingest) until Ctrl-C',
   usage: `Usage: mosaic dev [--data-dir <dir>] [--federation <file>] [--port <n>] [--reseed]
                   [--demo | --demo-again]`,
-  description: `Runs the hub on this machine: finds or fetches nats-server (>= 2.10), writes its
+  description: `Runs the hub on this machine: finds or fetches nats-server (>= 2.12), writes its
 configuration into the data dir and starts it with JetStream, loads the federation into
 the registry, and runs every hub service in this process. When it accepts reports it
 prints exactly one line on stdout:
