@@ -11,6 +11,21 @@ import {
 const BATCH = 1_000;
 
 /**
+ * How long a read keeps asking for sequences the stream's state counts but a direct get did
+ * not return. Any replica answers a direct get, and a follower may not have applied the
+ * newest entries yet; it catches up within milliseconds, while a message that is really
+ * gone stays gone.
+ */
+const LAGGING_REPLICA_MS = 5_000;
+
+/** Pauses before asking again (growing, capped), or false once `deadline` passed. */
+async function askAgain(deadline: number, attempt: number): Promise<boolean> {
+  if (Date.now() >= deadline) return false;
+  await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * 2 ** attempt)));
+  return true;
+}
+
+/**
  * The messages of `stream` with sequences `from`…`to` (inclusive; `to` defaults to the
  * last sequence when the read starts), in order, through batched direct gets — read-only
  * access to one stream, no consumer. Sequences the stream no longer holds are skipped.
@@ -28,19 +43,31 @@ export async function* readStream(
   const info = await jsm.streams.info(stream);
   const last = Math.min(range.to ?? info.state.last_seq, info.state.last_seq);
   let seq = Math.max(range.from ?? 1, info.state.first_seq, 1);
-  while (seq <= last) {
-    const batch = await jsm.direct.getBatch(stream, {
-      seq,
-      batch: Math.min(BATCH, last - seq + 1),
-    });
+  let deadline = 0;
+  for (let attempt = 0; seq <= last;) {
     let got = 0;
-    for await (const m of batch) {
-      if (m.seq > last) break;
-      got++;
-      seq = m.seq + 1;
-      yield m;
+    try {
+      const batch = await jsm.direct.getBatch(stream, {
+        seq,
+        batch: Math.min(BATCH, last - seq + 1),
+      });
+      for await (const m of batch) {
+        if (m.seq > last) break;
+        got++;
+        seq = m.seq + 1;
+        yield m;
+      }
+    } catch (err) {
+      if (!isNoMessage(err)) throw err;
     }
-    if (got === 0) break;
+    if (got > 0) {
+      attempt = 0;
+      continue;
+    }
+    // Nothing at or after `seq` although the state counts up to `last`: a lagging replica
+    // answered, or the rest is gone.
+    if (attempt === 0) deadline = Date.now() + LAGGING_REPLICA_MS;
+    if (!(await askAgain(deadline, attempt++))) break;
   }
 }
 
@@ -74,7 +101,8 @@ export async function* readSequences(
   const info = await jsm.streams.info(stream);
   const last = info.state.last_seq;
   let seq = Math.max(range.from ?? 1, 1);
-  while (seq <= last) {
+  let deadline = 0;
+  for (let attempt = 0; seq <= last;) {
     let got = 0;
     try {
       const batch = await jsm.direct.getBatch(stream, {
@@ -92,7 +120,14 @@ export async function* readSequences(
       // Nothing at or after `seq` can be read although the state counts up to `last`.
       if (!isNoMessage(err)) throw err;
     }
-    if (got === 0) for (; seq <= last; seq++) yield { seq, msg: undefined };
+    if (got > 0) {
+      attempt = 0;
+      continue;
+    }
+    // As in readStream: ask again while a lagging replica may be the one answering.
+    if (attempt === 0) deadline = Date.now() + LAGGING_REPLICA_MS;
+    if (!(await askAgain(deadline, attempt++)))
+      for (; seq <= last; seq++) yield { seq, msg: undefined };
   }
 }
 
