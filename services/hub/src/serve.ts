@@ -38,6 +38,7 @@ import { readIdentities, writeIdentities } from './identities-store.ts';
 import { serviceMetrics } from './metrics.ts';
 import { readinessProblems, type ReadinessProblem } from './readiness.ts';
 import { shutdownSteps } from './shutdown-steps.ts';
+import { whenJetStreamReady } from './jetstream-ready.ts';
 
 /** Options of `serve`. */
 export interface ServeOptions {
@@ -61,6 +62,8 @@ export interface Served extends AsyncDisposable {
 }
 
 const REGISTRY_HISTORY = 16;
+/** How long a starting process waits for a cluster that has no JetStream leaders yet. */
+const START_TIMEOUT_MS = 120_000;
 
 async function connectWith(
   contextPath: string,
@@ -131,19 +134,26 @@ export async function serve(options: ServeOptions): Promise<Served> {
     const servers = config.cluster.servers;
     const hubNc = await connectWith(config.contexts.hub, servers);
     cleanup.push(() => hubNc.close());
-    const jsm = await jetstreamManager(hubNc);
+    // Every step is idempotent: a cluster that is still electing its leaders is waited for.
+    const { jsm, kv, publicKeys } = await whenJetStreamReady(
+      async () => {
+        const jsm = await jetstreamManager(hubNc);
+        await ensureStreams(jsm, config.replicas);
+        await ensureAuditStreams(jsm, config.replicas);
+        const bucket = {
+          history: REGISTRY_HISTORY,
+          storage: 'file' as const,
+          replicas: config.replicas,
+        };
+        const kv = await new Kvm(hubNc).create(REGISTRY_BUCKET, bucket);
+        if ((await kv.get(RegistryKeys.meta)) === null)
+          await seedRegistry(kv, await loadFederation({ path: config.federation }));
+        const publicKeys = await new Kvm(hubNc).create(PUBLIC_KEYS_BUCKET, bucket);
+        return { jsm, kv, publicKeys };
+      },
+      { log, timeoutMs: START_TIMEOUT_MS, what: 'create the hub streams and buckets' },
+    );
     const metrics = serviceMetrics(jsm);
-    await ensureStreams(jsm, config.replicas);
-    await ensureAuditStreams(jsm, config.replicas);
-    const bucket = {
-      history: REGISTRY_HISTORY,
-      storage: 'file' as const,
-      replicas: config.replicas,
-    };
-    const kv = await new Kvm(hubNc).create(REGISTRY_BUCKET, bucket);
-    if ((await kv.get(RegistryKeys.meta)) === null)
-      await seedRegistry(kv, await loadFederation({ path: config.federation }));
-    const publicKeys = await new Kvm(hubNc).create(PUBLIC_KEYS_BUCKET, bucket);
 
     let identities = await identitiesWith(config.identities, []);
     const keepsAccounts = services.includes('auditor');

@@ -1,4 +1,4 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_FEDERATION_PATH } from '@mosaic/federation';
@@ -6,8 +6,8 @@ import { ensureNatsServer, startNatsServerProcess } from '@mosaic/nats-server';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Streams, ensureStreams } from '@mosaic/protocol';
 import { connectContext, tempDir } from './helpers.ts';
-import { clusterNodes, initCluster, readHubConfig } from '../src/index.ts';
-import { freePorts } from '@mosaic/testkit';
+import { clusterNodes, initCluster, readHubConfig, serve } from '../src/index.ts';
+import { bounded, freePorts, logSink } from '@mosaic/testkit';
 
 async function nodesOnFreePorts(count: number) {
   const ports = await freePorts(count * 3);
@@ -157,4 +157,51 @@ describe('initCluster', () => {
       await Promise.all(servers.map((s) => s.stop()));
     }
   });
+
+  it('serve started before the cluster has a JetStream leader waits for one, then starts', async () => {
+    await using dir = await tempDir();
+    const out = join(dir.path, 'hub');
+    const nodes = await nodesOnFreePorts(3);
+    const init = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
+    const yamlText = (await readFile(init.hubConfigFile, 'utf8')).replace('port: 9464', 'port: 0');
+    await writeFile(init.hubConfigFile, yamlText);
+    const config = await readHubConfig(init.hubConfigFile);
+    const binary = await ensureNatsServer();
+    const start = (configFile: string) =>
+      startNatsServerProcess({
+        binary: binary.path,
+        configFile,
+        portsFileDir: join(configFile, '..'),
+        // Not `monitoring`: its /healthz waits for JetStream, which one node alone never has.
+      });
+    const [first, ...rest] = init.nodeConfigFiles;
+    if (first === undefined) throw new Error('no node config');
+    const servers = [await start(first)];
+    try {
+      // One node of three: no quorum, so no JetStream leader until the others join.
+      const sink = logSink('hub');
+      const starting = serve({ config, only: ['ingest'], log: sink.log });
+      const waiting = () =>
+        sink.records.some(
+          (r) => r['msg'] === 'waiting for JetStream to create the hub streams and buckets',
+        );
+      for (const deadline = Date.now() + 30_000; !waiting();) {
+        if (Date.now() > deadline) throw new Error('serve never said it waits for JetStream');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      servers.push(...(await Promise.all(rest.map(start))));
+      await using served = await bounded(starting, 60_000, 'serve once the cluster formed');
+      expect(served.services).toEqual(['ingest']);
+      const hub = await connectContext(config.contexts.hub);
+      try {
+        const info = await (await jetstreamManager(hub)).streams.info(Streams.Audit);
+        expect(info.config.num_replicas).toBe(3);
+        expect(info.config.allow_atomic).toBe(true);
+      } finally {
+        await hub.close();
+      }
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  }, 120_000);
 });
