@@ -4,14 +4,20 @@ import { errors } from '@nats-io/transport-node';
 import type { Logger } from '@mosaic/log';
 
 /**
+ * JetStream's "no suitable peers for placement" and "insufficient resources": a stream
+ * with more replicas than the peers the meta leader knows of yet.
+ */
+const PEERS_NOT_YET_KNOWN = new Set([10005, 10023]);
+
+/**
  * True for what a cluster answers while it is still forming: no meta leader yet, the
- * account's JetStream not yet enabled on the node asked (HTTP-like status 503), a request
- * nobody answered in time, or nobody listening yet.
+ * account's JetStream not yet enabled on the node asked (HTTP-like status 503), not yet
+ * enough peers for the replicas, a request nobody answered in time, or nobody listening.
  */
 export function isStartingUp(err: unknown): boolean {
   for (let e = err; e instanceof Error; e = e.cause)
     if (
-      (e instanceof JetStreamApiError && e.status === 503) ||
+      (e instanceof JetStreamApiError && (e.status === 503 || PEERS_NOT_YET_KNOWN.has(e.code))) ||
       e instanceof jserrors.JetStreamNotEnabled ||
       e instanceof errors.TimeoutError ||
       e instanceof errors.NoRespondersError
