@@ -14,7 +14,7 @@ const PEERS_NOT_YET_KNOWN = new Set([10005, 10023]);
  * account's JetStream not yet enabled on the node asked (HTTP-like status 503), not yet
  * enough peers for the replicas, a request nobody answered in time, or nobody listening.
  */
-export function isStartingUp(err: unknown): boolean {
+function isStartingUp(err: unknown): boolean {
   for (let e = err; e instanceof Error; e = e.cause)
     if (
       (e instanceof JetStreamApiError && (e.status === 503 || PEERS_NOT_YET_KNOWN.has(e.code))) ||
