@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ErrorCode, isMosaicError } from '@mosaic/errors';
 import { parseCommandArgs, type Command } from './command.ts';
 import { agencyAdd, agencyList, agencyRemove, agencyShow } from './commands/agency.ts';
+import { agencyLeafnode } from './commands/agency-leafnode.ts';
 import { agencyTokenIssue, agencyTokenList, agencyTokenRevoke } from './commands/agency-token.ts';
 import { agreementsAdd, agreementsList, agreementsRemove } from './commands/agreements.ts';
 import { auditCheckProof, auditProve, auditVerify } from './commands/audit.ts';
@@ -38,6 +39,7 @@ export const commands: readonly Command[] = [
   agencyList,
   agencyShow,
   agencyRemove,
+  agencyLeafnode,
   agencyTokenIssue,
   agencyTokenRevoke,
   agencyTokenList,

@@ -4,8 +4,13 @@ import {
   PUBLIC_KEYS_STREAM,
   REGISTRY_BUCKET,
   Streams,
+  LEAF_DELIVER_WILDCARD,
   ackSubjects,
   alertsConsumer,
+  flowControlSubjects,
+  leafAlertsConsumer,
+  leafCheckConsumer,
+  leafDeliverSubject,
   auditRequestSubject,
   hubApiSubject,
   importedApiSubject,
@@ -54,6 +59,18 @@ export interface ServiceImport {
   share: boolean;
 }
 
+/** A stream (plain messages) the hub account exports, imported by the account named in each import. */
+export interface StreamExport {
+  name: string;
+  subject: string;
+}
+
+/** A stream an account imports from the hub account: messages the hub publishes there. */
+export interface StreamImport {
+  name: string;
+  subject: string;
+}
+
 /**
  * What the hub account exports. Exports are public; they are not what isolates agencies —
  * the imports are, and every account is issued by the hub's operator key, so no account
@@ -76,9 +93,24 @@ export function hubExports(): ServiceExport[] {
     exp('consumer-info', hubApiSubject('CONSUMER', 'INFO', '*', '*')),
     exp('alerts-next', hubApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, '*'), 'Stream'),
     exp('alerts-ack', `$JS.ACK.${Streams.Alerts}.*.>`),
+    exp('consumer-reset', hubApiSubject('CONSUMER', 'RESET', Streams.Alerts, '*')),
+    exp('alerts-flow-control', `$JS.FC.${Streams.Alerts}.*.>`),
     exp('registry-write', `$KV.${REGISTRY_BUCKET}.>`),
     exp('gateway-tokens-write', `$KV.${GATEWAY_TOKENS_BUCKET}.>`),
   ];
+}
+
+/**
+ * The streams the hub account exports: the deliveries of every agency's leaf consumer
+ * (`mosaic.leaf.<agency>.alerts`), each imported by that agency's account alone.
+ */
+export function hubStreamExports(): StreamExport[] {
+  return [{ name: 'leaf-alerts', subject: LEAF_DELIVER_WILDCARD }];
+}
+
+/** An agency's stream imports: the deliveries of its own leaf consumer. */
+export function agencyStreamImports(agency: string): StreamImport[] {
+  return [{ name: 'leaf-alerts', subject: leafDeliverSubject(agency) }];
 }
 
 function apiImport(name: string, ...tokens: string[]): ServiceImport {
@@ -112,6 +144,26 @@ export function agencyImports(agency: string): ServiceImport[] {
       localSubject: ackSubjects(Streams.Alerts, consumer),
       share: false,
     },
+    // A leaf node's source: reset (resume) its own leaf consumer and answer its flow control.
+    apiImport('leaf-info', 'CONSUMER', 'INFO', Streams.Alerts, leafAlertsConsumer(agency)),
+    apiImport('leaf-reset', 'CONSUMER', 'RESET', Streams.Alerts, leafAlertsConsumer(agency)),
+    {
+      name: 'leaf-flow-control',
+      subject: flowControlSubjects(Streams.Alerts, leafAlertsConsumer(agency)),
+      localSubject: flowControlSubjects(Streams.Alerts, leafAlertsConsumer(agency)),
+      share: false,
+    },
+    // The SDK's completeness check of the leaf copy: walk its own alerts, no acks.
+    apiImport('leafcheck-info', 'CONSUMER', 'INFO', Streams.Alerts, leafCheckConsumer(agency)),
+    apiImport(
+      'leafcheck-next',
+      'CONSUMER',
+      'MSG',
+      'NEXT',
+      Streams.Alerts,
+      leafCheckConsumer(agency),
+    ),
+    apiImport('leafcheck-reset', 'CONSUMER', 'RESET', Streams.Alerts, leafCheckConsumer(agency)),
     apiImport('keys-msg-get', 'STREAM', 'MSG', 'GET', PUBLIC_KEYS_STREAM),
     apiImport('keys-direct-get', 'DIRECT', 'GET', PUBLIC_KEYS_STREAM),
     apiImport('keys-direct-get-subject', 'DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),

@@ -13,7 +13,9 @@ import {
   AccountNames,
   agencyAccountName,
   agencyImports,
+  agencyStreamImports,
   hubExports,
+  hubStreamExports,
   operatorImports,
   type ServiceImport,
 } from './accounts.ts';
@@ -140,12 +142,19 @@ function imports(hub: string, list: readonly ServiceImport[]): Import[] {
 
 /** The account JWT of the hub: JetStream, and the exported services. */
 function hubAccountJwt(accounts: IdentitySet['accounts']): Promise<string> {
-  const exports: Export[] = hubExports().map((e) => ({
-    name: e.name,
-    type: 'service',
-    subject: e.subject,
-    response_type: e.responseType,
-  }));
+  const exports: Export[] = [
+    ...hubExports().map((e): Export => ({
+      name: e.name,
+      type: 'service',
+      subject: e.subject,
+      response_type: e.responseType,
+    })),
+    ...hubStreamExports().map((e): Export => ({
+      name: e.name,
+      type: 'stream',
+      subject: e.subject,
+    })),
+  ];
   return encodeAccount(
     AccountNames.Hub,
     accounts.hub.publicKey,
@@ -170,7 +179,15 @@ export function agencyAccountJwt(
     account.publicKey,
     {
       limits: UNLIMITED,
-      imports: imports(accounts.hub.publicKey, agencyImports(agency)),
+      imports: [
+        ...imports(accounts.hub.publicKey, agencyImports(agency)),
+        ...agencyStreamImports(agency).map((i): Import => ({
+          name: i.name,
+          type: 'stream',
+          account: accounts.hub.publicKey,
+          subject: i.subject,
+        })),
+      ],
       ...(options.revokedAt === undefined ? {} : { revocations: { '*': options.revokedAt } }),
     },
     { ...v2, signer: accounts.operator.seed },

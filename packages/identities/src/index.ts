@@ -15,8 +15,16 @@ export {
   hubExports,
   agencyImports,
   operatorImports,
+  hubStreamExports,
+  agencyStreamImports,
 } from './accounts.ts';
-export type { ServiceExport, ServiceImport, ResponseType } from './accounts.ts';
+export type {
+  ServiceExport,
+  ServiceImport,
+  StreamExport,
+  StreamImport,
+  ResponseType,
+} from './accounts.ts';
 export {
   subjectsIntersect,
   subjectCovers,
@@ -52,3 +60,5 @@ export {
   contextSchema,
 } from './context.ts';
 export type { NatsContext, ContextConnectOptions } from './context.ts';
+export { leafNodeConfig, leafCredentials, leafDomain } from './leafnode.ts';
+export type { LeafNodeConfigOptions } from './leafnode.ts';

@@ -1,6 +1,12 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { agencyImports, operatorImports, type ServiceImport } from './accounts.ts';
-import { agencyPermissions, operatorPermissions } from './permissions.ts';
+import {
+  agencyImports,
+  agencyStreamImports,
+  operatorImports,
+  type ServiceImport,
+  type StreamImport,
+} from './accounts.ts';
+import { agencyPermissions, agencySubscribe, operatorPermissions } from './permissions.ts';
 import {
   AUDIT_CHECKPOINTS_SUBJECT,
   INGEST_WILDCARD,
@@ -13,6 +19,10 @@ import {
   alertsConsumer,
   alertsSubjectFilter,
   auditRequestSubject,
+  flowControlSubjects,
+  leafAlertsConsumer,
+  leafCheckConsumer,
+  leafDeliverSubject,
   hubApiSubject,
   ingestSubject,
   SELECTOR_EVALUATE_WILDCARD,
@@ -82,7 +92,25 @@ function agencyPrivateSubjects(agency: string): string[] {
     hubApiSubject('CONSUMER', 'DURABLE', 'CREATE', Streams.Alerts, consumer),
     hubApiSubject('CONSUMER', 'DELETE', Streams.Alerts, consumer),
     ackSubjects(Streams.Alerts, consumer),
+    ...leafConsumerSubjects(agency),
+    hubApiSubject('CONSUMER', 'CREATE', Streams.Alerts, leafAlertsConsumer(agency), '>'),
+    hubApiSubject('CONSUMER', 'CREATE', Streams.Alerts, leafCheckConsumer(agency), '>'),
+    leafDeliverSubject(agency),
     `${agencyInboxPrefix(agency)}.>`,
+  ];
+}
+
+/** The hub subjects of an agency's leaf consumer and leaf check consumer. */
+function leafConsumerSubjects(agency: string): string[] {
+  const leaf = leafAlertsConsumer(agency);
+  const check = leafCheckConsumer(agency);
+  return [
+    hubApiSubject('CONSUMER', 'INFO', Streams.Alerts, leaf),
+    hubApiSubject('CONSUMER', 'RESET', Streams.Alerts, leaf),
+    flowControlSubjects(Streams.Alerts, leaf),
+    hubApiSubject('CONSUMER', 'INFO', Streams.Alerts, check),
+    hubApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, check),
+    hubApiSubject('CONSUMER', 'RESET', Streams.Alerts, check),
   ];
 }
 
@@ -94,6 +122,7 @@ function agencyAllowedImports(agency: string): string[] {
     hubApiSubject('CONSUMER', 'INFO', Streams.Alerts, consumer),
     hubApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, consumer),
     ackSubjects(Streams.Alerts, consumer),
+    ...leafConsumerSubjects(agency),
     hubApiSubject('STREAM', 'MSG', 'GET', PUBLIC_KEYS_STREAM),
     hubApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM),
     hubApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
@@ -121,16 +150,29 @@ export interface IsolationBreach {
  * - every import is one of its own services or a read of the public keys;
  * - no import reaches another agency's subjects;
  * - its users may publish only on import subjects and subscribe only to its own inbox, so
- *   the permission and the account say the same thing.
+ *   the permission and the account say the same thing;
+ * - it imports as a stream only its own leaf consumer's deliveries, which the hub
+ *   publishes (the consumer is the router's, its deliver subject fixed), and which only
+ *   carry its own alerts.
  * Empty when the agencies are isolated from each other and from the hub.
  */
 export function findIsolationBreaches(
   agencies: readonly string[],
   importsOf: (agency: string) => ServiceImport[] = agencyImports,
+  streamImportsOf: (agency: string) => StreamImport[] = agencyStreamImports,
 ): IsolationBreach[] {
   const breaches: IsolationBreach[] = [];
   for (const agency of agencies) {
     const account = `agency:${agency}`;
+    for (const i of streamImportsOf(agency))
+      if (i.subject !== leafDeliverSubject(agency))
+        breaches.push({
+          account,
+          via: 'import',
+          subject: i.subject,
+          reaches: i.subject,
+          of: 'hub',
+        });
     const imports = importsOf(agency);
     const allowed = agencyAllowedImports(agency);
     for (const i of imports) {
@@ -159,8 +201,9 @@ export function findIsolationBreaches(
     for (const subject of publish.allow)
       if (!imports.some((i) => subjectCovers(i.localSubject, subject)))
         breaches.push({ account, via: 'permission', subject, reaches: subject, of: agency });
+    const own = agencySubscribe(agency);
     for (const subject of subscribe.allow)
-      if (!subjectCovers(`${agencyInboxPrefix(agency)}.>`, subjectOf(subject)))
+      if (!own.some((mine) => subjectCovers(mine, subjectOf(subject))))
         breaches.push({ account, via: 'permission', subject, reaches: subject, of: agency });
   }
   return breaches;

@@ -19,6 +19,10 @@ import {
   ackSubjects,
   agencyInboxPrefix,
   alertsConsumer,
+  flowControlSubjects,
+  leafAlertsConsumer,
+  leafCheckConsumer,
+  leafDeliverSubject,
   auditRequestSubject,
   hubApiSubject as api,
   hubInboxPrefix,
@@ -120,15 +124,33 @@ export function agencyPermissions(agency: string): Permissions {
         importedApiSubject('CONSUMER', 'INFO', Streams.Alerts, consumer),
         importedApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, consumer),
         ackSubjects(Streams.Alerts, consumer),
+        importedApiSubject('CONSUMER', 'INFO', Streams.Alerts, leafAlertsConsumer(agency)),
+        importedApiSubject('CONSUMER', 'RESET', Streams.Alerts, leafAlertsConsumer(agency)),
+        flowControlSubjects(Streams.Alerts, leafAlertsConsumer(agency)),
+        importedApiSubject('CONSUMER', 'INFO', Streams.Alerts, leafCheckConsumer(agency)),
+        importedApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, leafCheckConsumer(agency)),
+        importedApiSubject('CONSUMER', 'RESET', Streams.Alerts, leafCheckConsumer(agency)),
         importedApiSubject('STREAM', 'MSG', 'GET', PUBLIC_KEYS_STREAM),
         importedApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM),
         importedApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
         selectorEvaluateSubject(agency),
       ],
     },
-    subscribe: { allow: [`${agencyInboxPrefix(agency)}.>`] },
+    subscribe: { allow: agencySubscribe(agency) },
   };
 }
+
+/**
+ * What an agency's users may receive, all inside its own account: its inbox; for its leaf
+ * node, the deliveries of its leaf consumer and the answers to the leaf server's own
+ * JetStream requests (`$JSC.R.…`, a reply prefix nats-server does not let one configure).
+ */
+export function agencySubscribe(agency: string): string[] {
+  return [`${agencyInboxPrefix(agency)}.>`, leafDeliverSubject(agency), LEAF_SERVER_REPLIES];
+}
+
+/** Reply subjects of a nats-server's internal JetStream requests (source setup, resets). */
+const LEAF_SERVER_REPLIES = '$JSC.R.>';
 
 /**
  * A hub service, inside the hub account.

@@ -70,7 +70,7 @@ describe('createIdentities', () => {
     const nl = decode<User>(ids.agencies.get('nl')!.jwt).nats;
     expect(nl.pub?.allow).toContain('mosaic.ingest.nl');
     expect(nl.pub?.allow).toContain(`${HUB_API_PREFIX}.CONSUMER.MSG.NEXT.ALERTS.alerts-nl`);
-    expect(nl.sub?.allow).toEqual(['_INBOX_nl.>']);
+    expect(nl.sub?.allow).toEqual(['_INBOX_nl.>', 'mosaic.leaf.nl.alerts', '$JSC.R.>']);
     expect(nl.bearer_token).toBe(false);
   });
 
@@ -130,10 +130,18 @@ describe('brokerAuthConfig', () => {
       '$JS.API.CONSUMER.INFO.ALERTS.alerts-nl',
       '$JS.API.CONSUMER.MSG.NEXT.ALERTS.alerts-nl',
       '$JS.ACK.ALERTS.alerts-nl.>',
+      '$JS.API.CONSUMER.INFO.ALERTS.leaf-nl',
+      '$JS.API.CONSUMER.RESET.ALERTS.leaf-nl',
+      '$JS.FC.ALERTS.leaf-nl.>',
+      '$JS.API.CONSUMER.INFO.ALERTS.leafcheck-nl',
+      '$JS.API.CONSUMER.MSG.NEXT.ALERTS.leafcheck-nl',
+      '$JS.API.CONSUMER.RESET.ALERTS.leafcheck-nl',
       '$JS.API.STREAM.MSG.GET.KV_mosaic-keys',
       '$JS.API.DIRECT.GET.KV_mosaic-keys',
       '$JS.API.DIRECT.GET.KV_mosaic-keys.>',
       'mosaic.selectors.evaluate.nl',
+      // A stream import: the deliveries of its own leaf consumer.
+      'mosaic.leaf.nl.alerts',
     ]);
     expect(nl.nats.imports?.find((i) => i.subject === 'mosaic.ingest.nl')?.share).toBe(true);
     expect(nl.nats.imports?.find((i) => i.subject === 'mosaic.selectors.evaluate.nl')?.share).toBe(

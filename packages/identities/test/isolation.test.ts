@@ -9,6 +9,7 @@ import {
 } from '@mosaic/protocol';
 import {
   agencyImports,
+  agencyStreamImports,
   agencyPermissions,
   findIsolationBreaches,
   findOperatorBreaches,
@@ -145,19 +146,31 @@ describe('agency accounts and permissions', () => {
           `${p}.CONSUMER.INFO.ALERTS.alerts-nl-police`,
           `${p}.CONSUMER.MSG.NEXT.ALERTS.alerts-nl-police`,
           '$JS.ACK.ALERTS.alerts-nl-police.>',
+          `${p}.CONSUMER.INFO.ALERTS.leaf-nl-police`,
+          `${p}.CONSUMER.RESET.ALERTS.leaf-nl-police`,
+          '$JS.FC.ALERTS.leaf-nl-police.>',
+          `${p}.CONSUMER.INFO.ALERTS.leafcheck-nl-police`,
+          `${p}.CONSUMER.MSG.NEXT.ALERTS.leafcheck-nl-police`,
+          `${p}.CONSUMER.RESET.ALERTS.leafcheck-nl-police`,
           `${p}.STREAM.MSG.GET.KV_mosaic-keys`,
           `${p}.DIRECT.GET.KV_mosaic-keys`,
           `${p}.DIRECT.GET.KV_mosaic-keys.>`,
           'mosaic.selectors.evaluate.nl-police',
         ],
       },
-      subscribe: { allow: ['_INBOX_nl-police.>'] },
+      subscribe: { allow: ['_INBOX_nl-police.>', 'mosaic.leaf.nl-police.alerts', '$JSC.R.>'] },
     });
     expect(reach('nl-police')).toEqual([
       'mosaic.ingest.nl-police',
       '$JS.API.CONSUMER.INFO.ALERTS.alerts-nl-police',
       '$JS.API.CONSUMER.MSG.NEXT.ALERTS.alerts-nl-police',
       '$JS.ACK.ALERTS.alerts-nl-police.>',
+      '$JS.API.CONSUMER.INFO.ALERTS.leaf-nl-police',
+      '$JS.API.CONSUMER.RESET.ALERTS.leaf-nl-police',
+      '$JS.FC.ALERTS.leaf-nl-police.>',
+      '$JS.API.CONSUMER.INFO.ALERTS.leafcheck-nl-police',
+      '$JS.API.CONSUMER.MSG.NEXT.ALERTS.leafcheck-nl-police',
+      '$JS.API.CONSUMER.RESET.ALERTS.leafcheck-nl-police',
       '$JS.API.STREAM.MSG.GET.KV_mosaic-keys',
       '$JS.API.DIRECT.GET.KV_mosaic-keys',
       '$JS.API.DIRECT.GET.KV_mosaic-keys.>',
@@ -253,6 +266,21 @@ describe('agency accounts and permissions', () => {
     ],
     ['a stream’s subjects', () => ({ subject: 'mosaic.audit', localSubject: 'mosaic.audit' })],
     [
+      'another agency’s leaf consumer reset',
+      () => ({ subject: '$JS.API.CONSUMER.RESET.ALERTS.leaf-b', localSubject: 'x.reset' }),
+    ],
+    [
+      'another agency’s leaf flow control',
+      () => ({ subject: '$JS.FC.ALERTS.leaf-b.>', localSubject: 'x.fc.>' }),
+    ],
+    [
+      'consumer creation on ALERTS for its own leaf (it would choose the deliver subject)',
+      () => ({
+        subject: '$JS.API.CONSUMER.CREATE.ALERTS.leaf-a.>',
+        localSubject: 'x.create.>',
+      }),
+    ],
+    [
       'stream administration',
       () => ({ subject: '$JS.API.STREAM.DELETE.AUDIT', localSubject: 'x.del' }),
     ],
@@ -262,6 +290,32 @@ describe('agency accounts and permissions', () => {
       { name: 'extra', share: false, ...extra(a) },
     ]);
     expect(breaches.some((b) => b.account === 'agency:a' && b.via === 'import')).toBe(true);
+  });
+});
+
+describe('leaf deliveries (stream imports)', () => {
+  it.each([
+    ['another agency’s leaf deliveries', 'mosaic.leaf.b.alerts'],
+    ['every agency’s leaf deliveries', 'mosaic.leaf.*.alerts'],
+    ['the alerts stream’s subjects', 'mosaic.alerts.>'],
+  ])('the model reports a stream import of %s', (_what, subject) => {
+    const breaches = findIsolationBreaches(['a', 'b'], agencyImports, (a) => [
+      ...agencyStreamImports(a),
+      { name: 'extra', subject },
+    ]);
+    expect(breaches).toContainEqual({
+      account: 'agency:a',
+      via: 'import',
+      subject,
+      reaches: subject,
+      of: 'hub',
+    });
+  });
+
+  it('an agency imports only its own leaf deliveries', () => {
+    expect(agencyStreamImports('nl-police')).toEqual([
+      { name: 'leaf-alerts', subject: 'mosaic.leaf.nl-police.alerts' },
+    ]);
   });
 });
 

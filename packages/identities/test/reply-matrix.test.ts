@@ -4,11 +4,13 @@
  * stream, bucket or service listens on and to every subject of another agency, for every
  * ordered pair of agencies — and the same for the routine operator against the streams'
  * administration. The broker, JetStream and a service that answers whatever reply subject
- * it is handed all answer; nothing may land outside the requester's own account.
+ * it is handed all answer; nothing may land outside the requester's own account. The same
+ * matrix runs again from each agency's leaf node (the configuration `leafNodeConfig`
+ * writes, linked with the agency's credentials).
  */
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import { freePorts, startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,6 +24,8 @@ import {
   Streams,
   alertsConsumerConfig,
   ensureStreams,
+  leafAlertsConsumerConfig,
+  leafCheckConsumerConfig,
   REQUEST_INFO_HEADER,
   attestedAccount,
 } from '@mosaic/protocol';
@@ -33,16 +37,20 @@ import {
   parseContextFile,
   type NatsIdentity,
 } from '../src/index.ts';
+import { startLeafNode, type LeafNode } from './support/leaf-node.ts';
 
 // `nl` is a prefix of `nl-police`: an id is never a wildcard for a longer one.
 const AGENCIES = ['nl', 'nl-police', 'de-bka', 'ro-dicot'] as const;
 const federation = { agencies: AGENCIES.map((id) => ({ id })) };
 const ids = await createIdentities(federation);
-/** Alerts queued per agency, so every pull in the matrix hands over a real alert. */
-const ALERTS_EACH = 150;
+/** Alerts queued per agency, so every pull in both runs of the matrix hands over a real alert. */
+const ALERTS_EACH = 250;
 
 let server: NatsServerHandle;
+/** Where agencies' leaf nodes connect. */
+let leafPort: number | undefined;
 const open: NatsConnection[] = [];
+const leaves: LeafNode[] = [];
 let admin: NatsConnection;
 let jsm: JetStreamManager;
 /** What the broker attested for each submission the naive ingest saw, by its body. */
@@ -98,6 +106,16 @@ function requestsOf(attacker: string): { subject: string; data: string }[] {
     },
     { subject: `$JS.ACK.ALERTS.${consumer}.1.1.1.1700000000000000000.0`, data: '+ACK' },
     { subject: `mosaic.selectors.evaluate.${attacker}`, data: '{"op":"key"}' },
+    // What its leaf node's source and the SDK's completeness check send.
+    { subject: `${p}.CONSUMER.INFO.ALERTS.leaf-${attacker}`, data: '' },
+    { subject: `${p}.CONSUMER.RESET.ALERTS.leaf-${attacker}`, data: '' },
+    { subject: `$JS.FC.ALERTS.leaf-${attacker}.AbCd`, data: '' },
+    { subject: `${p}.CONSUMER.INFO.ALERTS.leafcheck-${attacker}`, data: '' },
+    {
+      subject: `${p}.CONSUMER.MSG.NEXT.ALERTS.leafcheck-${attacker}`,
+      data: JSON.stringify({ batch: 1, no_wait: true }),
+    },
+    { subject: `${p}.CONSUMER.RESET.ALERTS.leafcheck-${attacker}`, data: '{"seq":1}' },
   ];
 }
 
@@ -133,11 +151,17 @@ function targetsOf(attacker: string, victim: string): string[] {
     `$JS.API.CONSUMER.CREATE.${Streams.Alerts}.evil`,
     `${HUB_API_PREFIX}.STREAM.DELETE.${Streams.Audit}`,
     '$SYS.REQ.CLAIMS.UPDATE',
+    `mosaic.leaf.${victim}.alerts`,
+    `$JS.FC.ALERTS.leaf-${victim}.AbCd`,
+    `$JS.API.CONSUMER.RESET.ALERTS.leaf-${victim}`,
   ];
 }
 
 beforeAll(async () => {
-  server = await startServer({ config: await brokerAuthConfig(federation, ids) });
+  [leafPort] = await freePorts(1);
+  server = await startServer({
+    config: `leafnodes { listen: "127.0.0.1:${String(leafPort)}", no_advertise: true }\n${await brokerAuthConfig(federation, ids)}`,
+  });
   admin = await as(ids.admin);
   jsm = await jetstreamManager(admin);
   await ensureStreams(jsm);
@@ -159,6 +183,8 @@ beforeAll(async () => {
   const rjs = jetstream(router);
   for (const agency of AGENCIES) {
     await rjsm.consumers.add(Streams.Alerts, alertsConsumerConfig(agency));
+    await rjsm.consumers.add(Streams.Alerts, leafAlertsConsumerConfig(agency));
+    await rjsm.consumers.add(Streams.Alerts, leafCheckConsumerConfig(agency));
     await Promise.all(
       Array.from({ length: ALERTS_EACH }, (_, i) =>
         rjs.publish(`mosaic.alerts.${agency}.report.x.${i}`, `alert ${i} for ${agency}`),
@@ -204,6 +230,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(open.map((nc) => nc.close()));
+  for (const leaf of leaves) await leaf[Symbol.asyncDispose]();
   await server[Symbol.asyncDispose]();
 });
 
@@ -218,7 +245,8 @@ async function barrier(
   requests: { subject: string; data: string }[],
 ): Promise<void> {
   for (const [i, r] of requests.entries()) {
-    if (r.subject.startsWith('$JS.ACK.')) continue; // an ack of nothing has no answer
+    // An ack, or a flow control answer, of nothing has no answer.
+    if (r.subject.startsWith('$JS.ACK.') || r.subject.startsWith('$JS.FC.')) continue;
     const inbox = `${inboxPrefix}.barrier.${String(i)}.${Date.now().toString(36)}`;
     const sub = nc.subscribe(inbox, { max: 1, timeout: 5000 });
     nc.publish(r.subject, r.data, { reply: inbox });
@@ -229,61 +257,100 @@ async function barrier(
   }
 }
 
-describe('replies cannot cross accounts', () => {
-  it('no request of any agency, with any reply subject, lands on a hub subject or another agency’s', async () => {
-    const victims = new Map<string, { nc: NatsConnection; got: string[] }>();
-    for (const agency of AGENCIES) {
-      const nc = await as(ids.agencies.get(agency)!);
-      const got: string[] = [];
-      nc.subscribe(`_INBOX_${agency}.>`, {
-        callback: (_err, m) => {
-          got.push(m.subject);
-        },
-      });
-      await nc.flush();
-      victims.set(agency, { nc, got });
-    }
-    const before = await streamState();
-    let attempts = 0;
-    const landed: string[] = [];
-    for (const attacker of AGENCIES) {
-      const { nc } = victims.get(attacker)!;
-      const requests = requestsOf(attacker);
-      const targets = new Set<string>();
-      for (const victim of AGENCIES) {
-        if (victim === attacker) continue;
-        for (const target of targetsOf(attacker, victim)) {
-          targets.add(target);
-          for (const r of requests) {
-            nc.publish(r.subject, r.data, { reply: target });
-            attempts++;
-          }
+/**
+ * Every request each agency may send, on the connection `attackerConnection` gives it,
+ * with its reply subject set to every hub subject and every subject of every other agency:
+ * nothing lands outside its own account, no stream changes.
+ */
+async function expectNoCrossing(
+  attackerConnection: (agency: string) => Promise<NatsConnection>,
+): Promise<void> {
+  const victims = new Map<string, { nc: NatsConnection; got: string[] }>();
+  for (const agency of AGENCIES) {
+    const nc = await as(ids.agencies.get(agency)!);
+    const got: string[] = [];
+    nc.subscribe(`_INBOX_${agency}.>`, {
+      callback: (_err, m) => {
+        got.push(m.subject);
+      },
+    });
+    await nc.flush();
+    victims.set(agency, { nc, got });
+  }
+  const before = await streamState();
+  let attempts = 0;
+  const landed: string[] = [];
+  for (const attacker of AGENCIES) {
+    const nc = await attackerConnection(attacker);
+    const requests = requestsOf(attacker);
+    const targets = new Set<string>();
+    for (const victim of AGENCIES) {
+      if (victim === attacker) continue;
+      for (const target of targetsOf(attacker, victim)) {
+        targets.add(target);
+        for (const r of requests) {
+          nc.publish(r.subject, r.data, { reply: target });
+          attempts++;
         }
       }
-      await nc.flush();
-      await barrier(nc, `_INBOX_${attacker}`, requests);
-      await admin.flush();
-      for (const subject of seenInHub)
-        if (targets.has(subject)) landed.push(`${attacker} → ${subject}`);
-      seenInHub.length = 0;
     }
-    for (const [agency, { nc, got }] of victims) {
-      await nc.flush();
-      for (const subject of got)
-        if (subject.includes('stolen')) landed.push(`→ ${agency} ${subject}`);
+    await nc.flush();
+    await barrier(nc, `_INBOX_${attacker}`, requests);
+    await admin.flush();
+    for (const subject of seenInHub)
+      if (targets.has(subject)) landed.push(`${attacker} → ${subject}`);
+    seenInHub.length = 0;
+  }
+  for (const [agency, { nc, got }] of victims) {
+    await nc.flush();
+    for (const subject of got)
+      if (subject.includes('stolen')) landed.push(`→ ${agency} ${subject}`);
+  }
+  expect(attempts).toBe(AGENCIES.length * (AGENCIES.length - 1) * 32 * 14);
+  // Every evaluation request reached the key service attested as its sender's account.
+  for (const { subject, account } of attestedEvaluations) {
+    const agency = subject.split('.').at(-1)!;
+    expect(account).toBe(ids.accounts.agencies.get(agency)!.publicKey);
+  }
+  expect(attestedEvaluations.length).toBeGreaterThan(0);
+  expect(landed).toEqual([]);
+  expect(await streamState()).toEqual(before);
+  // Every stream is still there, with its protections.
+  expect((await jsm.streams.info(Streams.Audit)).config.deny_delete).toBe(true);
+  expect(await jsm.streams.info('EVIL').catch((e: unknown) => e)).toBeInstanceOf(Error);
+}
+
+describe('replies cannot cross accounts', () => {
+  it('no request of any agency, with any reply subject, lands on a hub subject or another agency’s', async () => {
+    await expectNoCrossing((agency) => as(ids.agencies.get(agency)!));
+  });
+
+  it('nor through each agency’s leaf node: its applications reach exactly what its account does', async () => {
+    for (const agency of AGENCIES) {
+      const context = parseContextFile(contextFile(ids.agencies.get(agency)!, server.url));
+      leaves.push(await startLeafNode(context, leafPort!));
     }
-    expect(attempts).toBe(AGENCIES.length * (AGENCIES.length - 1) * 29 * 8);
-    // Every evaluation request reached the key service attested as its sender's account.
-    for (const { subject, account } of attestedEvaluations) {
-      const agency = subject.split('.').at(-1)!;
-      expect(account).toBe(ids.accounts.agencies.get(agency)!.publicKey);
-    }
-    expect(attestedEvaluations.length).toBeGreaterThan(0);
-    expect(landed).toEqual([]);
-    expect(await streamState()).toEqual(before);
-    // Every stream is still there, with its protections.
-    expect((await jsm.streams.info(Streams.Audit)).config.deny_delete).toBe(true);
-    expect(await jsm.streams.info('EVIL').catch((e: unknown) => e)).toBeInstanceOf(Error);
+    await expectNoCrossing(async (agency) => {
+      const leaf = leaves[AGENCIES.indexOf(agency as (typeof AGENCIES)[number])]!;
+      // The leaf's local clients need no credentials; the link is the agency's identity.
+      const nc = await connect({ servers: leaf.url, inboxPrefix: `_INBOX_${agency}` });
+      open.push(nc);
+      // The link is up once a request through it is answered.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const answered = await nc
+          .request(`${HUB_API_PREFIX}.CONSUMER.INFO.ALERTS.alerts-${agency}`, '', {
+            timeout: 1000,
+          })
+          .then(
+            () => true,
+            () => false,
+          );
+        if (answered) return nc;
+        if (Date.now() > deadline) throw new Error(`the leaf of ${agency} never linked`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
   });
 
   it('the routine operator’s requests, with any reply subject, administer nothing and write no stream', async () => {

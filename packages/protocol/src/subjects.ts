@@ -238,3 +238,82 @@ export const PUBLIC_KEYS_STREAM = `KV_${PUBLIC_KEYS_BUCKET}`;
  */
 export const GATEWAY_TOKENS_BUCKET = 'mosaic-gateway-tokens';
 export const GATEWAY_TOKENS_STREAM = `KV_${GATEWAY_TOKENS_BUCKET}`;
+
+/**
+ * Name of the durable push consumer through which a leaf node's `ALERTS` stream (in the
+ * agency's own JetStream domain) sources the agency's alerts. The router creates it with a
+ * fixed deliver subject; the leaf only resets it (durable sourcing, nats-server ≥ 2.14), so
+ * no agency ever chooses where the hub delivers.
+ */
+export function leafAlertsConsumer(agency: string): string {
+  return `leaf-${agency}`;
+}
+
+/**
+ * Name of the pull consumer (no acks, so no consultations) through which an agency's SDK
+ * walks its alerts on the hub to check its leaf copy for gaps.
+ */
+export function leafCheckConsumer(agency: string): string {
+  return `leafcheck-${agency}`;
+}
+
+/** Where the hub delivers an agency's leaf consumer: a hub subject exported to that agency alone. */
+export function leafDeliverSubject(agency: string): string {
+  return `mosaic.leaf.${agency}.alerts`;
+}
+
+/** Every agency's leaf deliver subject, as the hub account exports it. */
+export const LEAF_DELIVER_WILDCARD = 'mosaic.leaf.*.alerts';
+
+/**
+ * Flow control replies of one consumer's deliveries (`$JS.FC.<stream>.<consumer>.<id>`): a
+ * durable sourcing consumer counts its deliveries as acknowledged when these are answered.
+ */
+export function flowControlSubjects(stream: string, consumer: string): string {
+  return `$JS.FC.${stream}.${consumer}.>`;
+}
+
+/** One second: nats-server requires exactly this heartbeat of a flow-control-acked consumer. */
+const SOURCE_HEARTBEAT_NS = 1_000_000_000;
+
+/**
+ * The hub-side consumer a leaf node sources an agency's alerts through: push to the
+ * agency's leaf deliver subject, acknowledged by answers to flow control (`flow_control`
+ * ack policy), so after a broken link the leaf resumes at the first alert it did not store.
+ */
+export function leafAlertsConsumerConfig(agency: string): {
+  durable_name: string;
+  filter_subject: string;
+  deliver_subject: string;
+  deliver_policy: 'all';
+  ack_policy: 'flow_control';
+  flow_control: true;
+  idle_heartbeat: number;
+  max_ack_pending: number;
+} {
+  return {
+    durable_name: leafAlertsConsumer(agency),
+    filter_subject: alertsSubjectFilter(agency),
+    deliver_subject: leafDeliverSubject(agency),
+    deliver_policy: 'all',
+    ack_policy: 'flow_control',
+    flow_control: true,
+    idle_heartbeat: SOURCE_HEARTBEAT_NS,
+    max_ack_pending: 10_000,
+  };
+}
+
+/** The pull consumer an agency's SDK checks its leaf copy with (see `leafCheckConsumer`). */
+export function leafCheckConsumerConfig(agency: string): {
+  durable_name: string;
+  filter_subject: string;
+  ack_policy: 'none';
+  deliver_policy: 'all';
+} {
+  return {
+    durable_name: leafCheckConsumer(agency),
+    filter_subject: alertsSubjectFilter(agency),
+    ack_policy: 'none',
+    deliver_policy: 'all',
+  };
+}

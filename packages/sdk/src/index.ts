@@ -14,3 +14,13 @@ export type {
 } from './subscribe.ts';
 export { selectorKeyInfo, selectorTokens } from './selector-tokens.ts';
 export type { SelectorKeyInfo, SelectorTokensOptions } from './selector-tokens.ts';
+export {
+  LeafStreams,
+  HUB_SEQ_HEADER,
+  outboxSubject,
+  ensureLeafStreams,
+  queueSubmission,
+  forwardOutbox,
+  checkLeafAlerts,
+} from './leaf.ts';
+export type { ForwardOutboxOptions, LeafAlertsCheck } from './leaf.ts';

@@ -78,6 +78,11 @@ export interface StartHubOptions {
   selectorQuotaPerDay?: number;
   /** The HTTP gateway's listener: port (default a free one), TLS files, rate limit. */
   gateway?: Pick<GatewayOptions, 'host' | 'port' | 'tls' | 'rateLimit'>;
+  /**
+   * Accept agencies' leaf nodes (`mosaic agency leafnode`) on this address. Each leaf
+   * authenticates as its agency and lands in the agency's own account. Default: none.
+   */
+  leafnodes?: { host: string; port: number };
 }
 
 /** A running hub. Dispose it (or `stop()`) to shut everything down. */
@@ -230,7 +235,13 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
           : ((await previousPort(layout)) ?? -1);
     await writeFileAtomic(
       layout.configFile,
-      await renderServerConfig({ layout, port, agencies: authorized, identities }),
+      await renderServerConfig({
+        layout,
+        port,
+        agencies: authorized,
+        identities,
+        ...(options.leafnodes === undefined ? {} : { leafnodes: options.leafnodes }),
+      }),
     );
     if (await adoptGlobalAccountStore(layout.storeDir, identities.accounts.hub.publicKey))
       log.warn(

@@ -10,6 +10,8 @@ export interface HubServerConfig {
   /** The agencies whose accounts the resolver is preloaded with: those of the registry. */
   agencies: readonly string[];
   identities: IdentitySet;
+  /** Where agencies' leaf nodes connect (`nats-leaf://…`); none when absent. */
+  leafnodes?: { host: string; port: number };
 }
 
 const q = (s: string): string => JSON.stringify(s);
@@ -35,6 +37,13 @@ export async function renderServerConfig(c: HubServerConfig): Promise<string> {
     `ports_file_dir: ${q(c.layout.dataDir)}`,
     `jetstream { store_dir: ${q(c.layout.storeDir)} }`,
     'max_payload: 2MB',
+    ...(c.leafnodes === undefined
+      ? []
+      : // One node: a leaf knows the one address it was given; advertising the listener
+        // (a loopback address here) would only hand leaves a second, wrong way in.
+        [
+          `leafnodes { listen: ${q(`${c.leafnodes.host}:${String(c.leafnodes.port)}`)}, no_advertise: true }`,
+        ]),
     auth,
   ].join('\n');
 }

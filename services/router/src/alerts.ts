@@ -3,6 +3,8 @@ import {
   AlertHeaders,
   Streams,
   alertMsgId,
+  leafAlertsConsumerConfig,
+  leafCheckConsumerConfig,
   alertSubject,
   alertsConsumer,
   alertsConsumerConfig,
@@ -228,6 +230,22 @@ export class AlertStore {
     }
     await this.#jsm.consumers.add(Streams.Alerts, wanted);
     return true;
+  }
+
+  /**
+   * Creates the agency's leaf consumers unless they exist: `leaf-<agency>`, through which a
+   * leaf node of the agency sources its alerts (the deliver subject is fixed here, never
+   * chosen by the agency), and `leafcheck-<agency>`, which its SDK walks to find gaps in
+   * the leaf copy. True when one was created.
+   */
+  async ensureLeafConsumers(agency: string): Promise<boolean> {
+    let created = false;
+    for (const config of [leafAlertsConsumerConfig(agency), leafCheckConsumerConfig(agency)]) {
+      if (await this.consumerExists(Streams.Alerts, config.durable_name)) continue;
+      await this.#jsm.consumers.add(Streams.Alerts, config);
+      created = true;
+    }
+    return created;
   }
 
   /** Whether the durable consumer exists on the stream. */

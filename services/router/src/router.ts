@@ -380,7 +380,7 @@ class Router {
 }
 
 /**
- * Creates the `alerts-<agency>` consumer of each agency that lacks one. An agency the
+ * Creates the `alerts-<agency>` consumer, and the leaf consumers, of each agency that lacks them. An agency the
  * broker does not authorise yet (the hub reloads its configuration right after a registry
  * change) is left for the next round.
  */
@@ -394,6 +394,7 @@ async function ensureAlertsConsumers(
     if (done.has(agency)) continue;
     try {
       if (await store.ensureAlertsConsumer(agency)) log.info({ agency }, 'alerts consumer created');
+      if (await store.ensureLeafConsumers(agency)) log.info({ agency }, 'leaf consumers created');
       done.add(agency);
     } catch (err) {
       log.warn({ err, agency }, 'alerts consumer not ensured yet; retrying');

@@ -96,3 +96,6 @@ export async function startBrokerHub(
     },
   };
 }
+
+export { startLeafNode, startLinkRelay } from './leaf-node.ts';
+export type { LeafNode, LinkRelay } from './leaf-node.ts';

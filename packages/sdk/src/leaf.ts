@@ -1,0 +1,308 @@
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import {
+  HUB_API_PREFIX,
+  Streams,
+  alertsSubjectFilter,
+  leafAlertsConsumer,
+  leafCheckConsumer,
+  leafDeliverSubject,
+} from '@mosaic/protocol';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type JsMsg,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+import type { AgencyClient, PublishReply } from './agency.ts';
+
+/**
+ * The streams of an agency's leaf node, in the leaf's own JetStream domain: `ALERTS`, the
+ * agency's copy of its alerts (sourced from the hub's ALERTS through the router's
+ * `leaf-<agency>` consumer), and `OUTBOX`, its submissions queued until the hub answered.
+ */
+export const LeafStreams = { Alerts: 'ALERTS', Outbox: 'OUTBOX' } as const;
+
+/** Where a leaf's applications queue submissions (`queueSubmission`); local to the leaf. */
+export function outboxSubject(agency: string): string {
+  return `mosaic.outbox.${agency}`;
+}
+
+/** The durable consumer of OUTBOX that `forwardOutbox` works through. */
+const FORWARDER = 'forwarder';
+
+/** Header of an alert the completeness check copied in itself: its ALERTS sequence on the hub. */
+export const HUB_SEQ_HEADER = 'Mosaic-Hub-Seq';
+
+/** Header nats-server puts on a sourced message: `<source> <sequence> <filter> <transform> <subject>`. */
+const STREAM_SOURCE_HEADER = 'Nats-Stream-Source';
+
+function leafStreamConfigs(agency: string): (Partial<StreamConfig> & { name: string })[] {
+  return [
+    {
+      name: LeafStreams.Alerts,
+      // The source delivers the hub's copies; the subjects take the copies the completeness
+      // check repairs (each with its hub sequence, deduplicated by it).
+      subjects: [alertsSubjectFilter(agency)],
+      storage: StorageType.File,
+      sources: [
+        {
+          name: Streams.Alerts,
+          external: { api: HUB_API_PREFIX, deliver: '' },
+          consumer: {
+            name: leafAlertsConsumer(agency),
+            deliver_subject: leafDeliverSubject(agency),
+          },
+        },
+      ],
+    },
+    {
+      name: LeafStreams.Outbox,
+      subjects: [outboxSubject(agency)],
+      storage: StorageType.File,
+      // A submission leaves the outbox once the hub answered it.
+      retention: RetentionPolicy.Workqueue,
+    },
+  ];
+}
+
+/**
+ * Creates the leaf node's streams when missing (run it once against a fresh leaf, or at
+ * every start: existing streams are left as they are). `nc` is a connection to the leaf.
+ *
+ * @example
+ * ```ts
+ * const nc = await connect({ servers: 'nats://127.0.0.1:4222', inboxPrefix: '_INBOX_nl-police' });
+ * await ensureLeafStreams(nc, 'nl-police');
+ * ```
+ */
+export async function ensureLeafStreams(nc: NatsConnection, agency: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for (const config of leafStreamConfigs(agency)) {
+    try {
+      await jsm.streams.info(config.name);
+      continue;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound)
+        throw err;
+    }
+    await jsm.streams.add(config);
+  }
+}
+
+/**
+ * Queues a signed submission on the leaf: resolves once the leaf stored it (fsync'd), link
+ * to the hub up or not. `forwardOutbox` submits it when the hub can be reached. The report
+ * id is the message id, so queuing the same report twice keeps one copy.
+ */
+export async function queueSubmission(
+  nc: NatsConnection,
+  agency: string,
+  jws: string,
+  reportId: string,
+): Promise<{ seq: number; duplicate: boolean }> {
+  const ack = await jetstream(nc).publish(outboxSubject(agency), jws, {
+    msgID: reportId,
+    expect: { streamName: LeafStreams.Outbox },
+  });
+  return { seq: ack.seq, duplicate: ack.duplicate };
+}
+
+/** Options of `forwardOutbox`. */
+export interface ForwardOutboxOptions {
+  /** Stops forwarding (after the submission in flight). */
+  signal: AbortSignal;
+  /** Each hub answer, accepted or rejected, with the queued JWS. */
+  onReply?: (reply: PublishReply, jws: string) => void;
+  /** Wait before retrying a submission the hub did not answer; default 1 000 ms. */
+  retryDelayMs?: number;
+}
+
+/**
+ * Forwards the leaf's queued submissions to the hub, in order, until `signal` aborts. A
+ * submission leaves the outbox only when the hub answered it (accepted, or rejected with
+ * its error code); while the link is down the hub cannot answer and the submission stays,
+ * to be sent again. Ingest is idempotent by report id, so a resend after a lost answer
+ * gets the same answer and stores nothing twice. `client` is connected to the leaf.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * const done = forwardOutbox(agency, { signal: ac.signal, onReply: (r) => log(r) });
+ * ```
+ */
+export async function forwardOutbox(
+  client: AgencyClient,
+  options: ForwardOutboxOptions,
+): Promise<{ forwarded: number }> {
+  const nc = client.connection;
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.consumers.info(LeafStreams.Outbox, FORWARDER);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.ConsumerNotFound)
+      throw err;
+    await jsm.consumers.add(LeafStreams.Outbox, {
+      durable_name: FORWARDER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      max_ack_pending: 1,
+      ack_wait: 60_000_000_000,
+    });
+  }
+  const consumer = await jetstream(nc).consumers.get(LeafStreams.Outbox, FORWARDER);
+  const retryDelay = options.retryDelayMs ?? 1_000;
+  let forwarded = 0;
+  while (!options.signal.aborted && !nc.isClosed()) {
+    const batch = await consumer.fetch({ max_messages: 1, expires: 1_000 });
+    for await (const msg of batch) {
+      if (await forwardOne(client, msg, options)) forwarded++;
+      else msg.nak(retryDelay);
+      if (options.signal.aborted) break;
+    }
+  }
+  return { forwarded };
+}
+
+async function forwardOne(
+  client: AgencyClient,
+  msg: JsMsg,
+  options: ForwardOutboxOptions,
+): Promise<boolean> {
+  const jws = msg.string();
+  let reply: PublishReply;
+  try {
+    reply = await client.publishSigned(jws);
+  } catch (err) {
+    // The hub did not answer (link down, hub unavailable): keep it queued.
+    if (isMosaicError(err) && err.code === ErrorCode.Unavailable) return false;
+    throw err;
+  }
+  await msg.ackAck();
+  options.onReply?.(reply, jws);
+  return true;
+}
+
+/** What `checkLeafAlerts` found. */
+export interface LeafAlertsCheck {
+  /** The agency's alerts on the hub, by ALERTS sequence. */
+  hub: number;
+  /** Of those, how many the leaf copy holds. */
+  present: number;
+  /** Hub sequences the leaf copy lacks (before repair). */
+  missing: number[];
+  /** How many of the missing ones were copied into the leaf (with `repair`). */
+  repaired: number;
+}
+
+/** The hub sequence of an alert in the leaf copy (sourced, or copied in by a repair). */
+function hubSeqOf(msg: { headers?: { get(k: string): string } | undefined }): number | undefined {
+  const repaired = msg.headers?.get(HUB_SEQ_HEADER);
+  if (repaired !== undefined && repaired !== '') return Number(repaired);
+  const source = msg.headers?.get(STREAM_SOURCE_HEADER);
+  if (source === undefined || source === '') return undefined;
+  const seq = Number(source.split(' ')[1]);
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : undefined;
+}
+
+/** Every hub sequence the leaf's ALERTS copy holds. */
+async function leafHubSeqs(nc: NatsConnection): Promise<Set<number>> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(LeafStreams.Alerts);
+  const seqs = new Set<number>();
+  if (info.state.messages === 0) return seqs;
+  const consumer = await jetstream(nc).consumers.get(LeafStreams.Alerts, {
+    deliver_policy: DeliverPolicy.All,
+  });
+  try {
+    const total = info.state.last_seq;
+    const messages = await consumer.consume({ max_messages: 512 });
+    for await (const m of messages) {
+      const seq = hubSeqOf(m);
+      if (seq !== undefined) seqs.add(seq);
+      if (m.seq >= total) break;
+    }
+  } finally {
+    await consumer.delete();
+  }
+  return seqs;
+}
+
+/**
+ * Checks the leaf's copy of the agency's alerts against the hub: walks the agency's alerts
+ * on the hub (its `leafcheck-<agency>` consumer, reset to the start; no acks, so nothing
+ * counts as consulted) and reports every ALERTS sequence the copy lacks. With `repair`,
+ * copies each missing alert into the leaf's ALERTS as it is on the hub (subject, signed
+ * payload, routing headers, plus `Mosaic-Hub-Seq`), deduplicated by its hub sequence.
+ * Sourcing over leaf links has had defects upstream; this is the agency's own proof that its
+ * copy is complete. `nc` is a connection to the leaf with the agency's inbox prefix; run
+ * one check at a time per agency (the walk resets one consumer).
+ *
+ * @example
+ * ```ts
+ * const check = await checkLeafAlerts(nc, 'nl-police', { repair: true });
+ * if (check.missing.length > 0) log.warn(check, 'leaf copy had gaps; repaired');
+ * ```
+ */
+export async function checkLeafAlerts(
+  nc: NatsConnection,
+  agency: string,
+  options: { repair?: boolean; timeoutMs?: number } = {},
+): Promise<LeafAlertsCheck> {
+  const have = await leafHubSeqs(nc);
+  const hubJsm = await jetstreamManager(nc, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
+  const name = leafCheckConsumer(agency);
+  let reset: Awaited<ReturnType<typeof hubJsm.consumers.reset>>;
+  try {
+    reset = await hubJsm.consumers.reset(Streams.Alerts, name, 1);
+  } catch (err) {
+    throw new MosaicError(
+      ErrorCode.Unavailable,
+      `cannot reach the hub's ${name} consumer to check the leaf copy: ${err instanceof Error ? err.message : String(err)}`,
+      { details: { consumer: name }, cause: err },
+    );
+  }
+  const result: LeafAlertsCheck = { hub: 0, present: 0, missing: [], repaired: 0 };
+  let pending = reset.num_pending;
+  const consumer = await jetstream(nc, { apiPrefix: HUB_API_PREFIX }).consumers.get(
+    Streams.Alerts,
+    name,
+  );
+  const local = jetstream(nc);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  while (pending > 0) {
+    if (Date.now() > deadline)
+      throw new MosaicError(ErrorCode.Unavailable, `the check of the leaf copy timed out`, {
+        details: { consumer: name, pending },
+      });
+    const batch = await consumer.fetch({ max_messages: Math.min(pending, 256), expires: 2_000 });
+    for await (const m of batch) {
+      result.hub++;
+      pending = m.info.pending;
+      if (have.has(m.seq)) {
+        result.present++;
+        continue;
+      }
+      result.missing.push(m.seq);
+      if (options.repair !== true) continue;
+      const h = headers();
+      // The hub's JetStream headers (message id, expectations) are not the copy's own.
+      for (const [k, v] of m.headers ?? [])
+        if (!k.startsWith('Nats-')) for (const value of v) h.append(k, value);
+      h.set(HUB_SEQ_HEADER, String(m.seq));
+      await local.publish(m.subject, m.data, {
+        headers: h,
+        msgID: `hub-${String(m.seq)}`,
+        expect: { streamName: LeafStreams.Alerts },
+      });
+      result.repaired++;
+    }
+  }
+  return result;
+}

@@ -1,0 +1,342 @@
+/**
+ * An agency's leaf node against the real hub (`startHub`: nats-server with a leafnode
+ * listener, ingest, router), run from the configuration `leafNodeConfig` writes, linked
+ * through a TCP relay the test can cut:
+ * - the agency's applications publish and subscribe through the leaf on the agency's own
+ *   identity; its alerts are sourced into ALERTS in the leaf's own JetStream domain;
+ * - with the link down for 30 s and back, nothing is lost in either direction: queued
+ *   submissions reach the hub once each, alerts routed meanwhile reach the leaf copy;
+ * - the SDK's completeness check finds a gap made in the copy and repairs it.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { contextConnectOptions, readContextFile, type NatsContext } from '@mosaic/identities';
+import {
+  startLeafNode,
+  startLinkRelay,
+  type LeafNode,
+  type LinkRelay,
+} from '@mosaic/identities/test-support';
+import { startHub, type Hub } from '@mosaic/hub';
+import { createLogger } from '@mosaic/log';
+import { HUB_API_PREFIX, ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
+import { freePorts } from '@mosaic/testkit';
+import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  LeafStreams,
+  checkLeafAlerts,
+  connectAgency,
+  ensureLeafStreams,
+  forwardOutbox,
+  queueSubmission,
+  type AgencyClient,
+  type PublishReply,
+} from '../src/index.ts';
+
+const NL = 'nl-police';
+const DE = 'de-bka';
+const BE = 'be-fedpol';
+const IDS = [NL, DE, BE] as const;
+const JURISDICTION = { [NL]: 'NL', [DE]: 'DE', [BE]: 'BE' } as const;
+/** The acceptance figure: how long the link stays down. */
+const LINK_DOWN_MS = 30_000;
+
+let dir: string;
+let hub: Hub;
+let relay: LinkRelay;
+let leaf: LeafNode;
+let admin: NatsConnection;
+const keys = new Map<string, AgencyKeyPair>();
+/** The agency on the leaf (its context pointed at the leaf) and the others on the hub. */
+let nlLeaf: AgencyClient;
+let nlLocal: NatsConnection;
+const onHub = new Map<string, AgencyClient>();
+
+function report(issuer: string, narrative: string): Record<string, unknown> {
+  return {
+    schemaVersion: '1.0',
+    reportId: randomUUID(),
+    issuer,
+    issuedAt: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    origin: JURISDICTION[issuer as keyof typeof JURISDICTION],
+    jurisdictions: ['NL', 'DE', 'BE'],
+    category: 'recruitment',
+    indicators: [{ type: 'phone', number: '+31612345678' }],
+    narrative,
+    grading: { sourceReliability: 'B', informationCredibility: 2, confidence: 80 },
+    handling: { tlp: 'GREEN' },
+  };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function hubJsm() {
+  return jetstreamManager(admin, { checkAPI: false });
+}
+
+/** ALERTS sequences on the hub of the agency's alerts. */
+async function hubAlertSeqs(agency: string): Promise<number[]> {
+  const jsm = await hubJsm();
+  const seqs: number[] = [];
+  const info = await jsm.streams.info(Streams.Alerts);
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && seq > 0; seq++) {
+    const m = await jsm.streams.getMessage(Streams.Alerts, { seq });
+    if (m?.subject.startsWith(`mosaic.alerts.${agency}.`)) seqs.push(seq);
+  }
+  return seqs;
+}
+
+async function leafAlertCount(): Promise<number> {
+  const jsm = await jetstreamManager(nlLocal);
+  return (await jsm.streams.info(LeafStreams.Alerts)).state.messages;
+}
+
+/** Bounded wait until the router has routed every stored report. */
+async function routed(): Promise<void> {
+  const jsm = await hubJsm();
+  await until('the router', async () => {
+    const [reports, router] = await Promise.all([
+      jsm.streams.info(Streams.Reports),
+      jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER).catch(() => undefined),
+    ]);
+    return router !== undefined &&
+      router.ack_floor.stream_seq >= reports.state.last_seq &&
+      router.num_pending === 0 &&
+      router.num_ack_pending === 0
+      ? true
+      : undefined;
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mosaic-leaf-e2e-'));
+  for (const id of IDS) keys.set(id, await generateAgencyKey(id, { keyId: 'k1' }));
+  const federation = {
+    version: 1,
+    agencies: IDS.map((id) => ({
+      id,
+      name: id,
+      kind: 'police',
+      jurisdictions: [JURISDICTION[id]],
+      contact: { email: `${id}@example.org` },
+      keys: [{ keyId: 'k1', publicJwk: keys.get(id)!.publicJwk }],
+      subscriptions: [
+        { jurisdictions: ['NL', 'DE', 'BE'], categories: ['recruitment'], maxTlp: 'AMBER' },
+      ],
+    })),
+    agreements: [],
+  };
+  const federationPath = join(dir, 'federation.json');
+  await writeFile(federationPath, JSON.stringify(federation));
+  const [leafPort] = await freePorts(1);
+  hub = await startHub({
+    dataDir: join(dir, 'data'),
+    federationPath,
+    port: 0,
+    leafnodes: { host: '127.0.0.1', port: leafPort! },
+    log: createLogger({ service: 'hub', level: 'silent' }),
+  });
+  admin = await connect({
+    ...contextConnectOptions(await readContextFile(join(hub.dataDir, 'breakglass', 'admin.json'))),
+    maxReconnectAttempts: -1,
+  });
+  // The router makes the leaf consumers with the agency's alerts consumer.
+  const jsm = await hubJsm();
+  await until(
+    'the leaf consumers',
+    async () =>
+      (await jsm.consumers.info(Streams.Alerts, `leaf-${NL}`).catch(() => undefined)) &&
+      (await jsm.consumers.info(Streams.Alerts, `leafcheck-${NL}`).catch(() => undefined)),
+  );
+
+  relay = await startLinkRelay(leafPort!);
+  const context: NatsContext = await readContextFile(join(hub.contextsDir, `${NL}.json`));
+  leaf = await startLeafNode(context, relay.port);
+  // The agency's applications use the same context, pointed at their leaf.
+  nlLeaf = await connectAgency({
+    context: { ...context, url: leaf.url },
+    key: keys.get(NL)!.privateJwk,
+    timeoutMs: 2_000,
+    retry: { attempts: 2, initialDelayMs: 50, maxDelayMs: 200 },
+  });
+  nlLocal = nlLeaf.connection;
+  await ensureLeafStreams(nlLocal, NL);
+  for (const id of [DE, BE])
+    onHub.set(
+      id,
+      await connectAgency({
+        context: join(hub.contextsDir, `${id}.json`),
+        key: keys.get(id)!.privateJwk,
+      }),
+    );
+  // The link is up once a request through it is answered.
+  await until('the leaf link', async () => {
+    const r = await nlLeaf.publish(report(NL, 'link check')).catch(() => undefined);
+    return r?.ok === true ? r : undefined;
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of onHub.values()) await c.close();
+  await nlLeaf?.close();
+  await admin?.close();
+  await leaf?.[Symbol.asyncDispose]();
+  await relay?.[Symbol.asyncDispose]();
+  await hub?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('an agency leaf node', () => {
+  it('the written configuration has the agency’s own JetStream domain and one remote with its credentials', () => {
+    expect(leaf.config).toContain(`domain: "leaf-${NL}"`);
+    expect(leaf.config).toContain('sync_interval: always');
+    expect(leaf.config).toMatch(/credentials: ".*nl-police\.creds"/);
+  });
+
+  it('publishes and subscribes through the leaf, and sources its alerts into its own domain', async () => {
+    const mine = await nlLeaf.publish(report(NL, 'from the leaf'));
+    expect(mine.ok).toBe(true);
+    const theirs = await onHub.get(DE)!.publish(report(DE, 'for the leaf'));
+    expect(theirs.ok).toBe(true);
+    await routed();
+    // Subscribe through the leaf (the hub's alerts-<agency> consumer, verified end to end).
+    const got: string[] = [];
+    const summary = await nlLeaf.subscribe((alert) => {
+      got.push(alert.report.narrative);
+    });
+    expect(summary.invalid).toBe(0);
+    expect(got).toContain('for the leaf');
+    // The report from the leaf reached the others.
+    const be: string[] = [];
+    await onHub.get(BE)!.subscribe((alert) => {
+      be.push(alert.report.narrative);
+    });
+    expect(be).toContain('from the leaf');
+    // The copy in the leaf's domain holds every alert of the agency on the hub.
+    const onHubSeqs = await hubAlertSeqs(NL);
+    await until('the leaf copy', async () =>
+      (await leafAlertCount()) === onHubSeqs.length ? true : undefined,
+    );
+    const check = await checkLeafAlerts(nlLocal, NL);
+    expect(check).toEqual({
+      hub: onHubSeqs.length,
+      present: onHubSeqs.length,
+      missing: [],
+      repaired: 0,
+    });
+  });
+
+  it(
+    'with the link down for 30 s and back, nothing is lost in either direction',
+    async () => {
+      const replies: PublishReply[] = [];
+      const ac = new AbortController();
+      const forwarding = forwardOutbox(nlLeaf, {
+        signal: ac.signal,
+        retryDelayMs: 500,
+        onReply: (r) => replies.push(r),
+      });
+      const alertsBefore = (await hubAlertSeqs(NL)).length;
+      const copyBefore = await leafAlertCount();
+
+      await relay.cut();
+      const cutAt = Date.now();
+      // Submissions made on the leaf while the link is down: queued there.
+      const queued: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const r = report(NL, `queued ${String(i)}`);
+        const jws = await nlLeaf.sign(r);
+        await queueSubmission(nlLocal, NL, jws, r['reportId'] as string);
+        queued.push(r['reportId'] as string);
+      }
+      // Alerts routed to the agency meanwhile: stored on the hub, not yet on the leaf.
+      for (let i = 0; i < 20; i++)
+        expect((await onHub.get(DE)!.publish(report(DE, `while down ${String(i)}`))).ok).toBe(true);
+      await routed();
+      expect(await leafAlertCount()).toBe(copyBefore);
+      expect(replies).toEqual([]);
+      // The acceptance figure: the link stays down 30 s (a scenario, not a synchronisation).
+      await new Promise((r) => setTimeout(r, LINK_DOWN_MS - (Date.now() - cutAt)));
+      await relay.restore();
+
+      const accepted = await until('the queued submissions', () =>
+        Promise.resolve(replies.length >= queued.length ? replies : undefined),
+      );
+      ac.abort();
+      await forwarding;
+      expect(accepted.every((r) => r.ok)).toBe(true);
+      expect(new Set(accepted.map((r) => (r.ok ? r.reportId : ''))).size).toBe(queued.length);
+      expect(accepted.map((r) => (r.ok ? r.reportId : '')).sort()).toEqual([...queued].sort());
+      expect(accepted.filter((r) => r.ok && r.duplicate)).toEqual([]);
+      expect(
+        (await (await jetstreamManager(nlLocal)).streams.info(LeafStreams.Outbox)).state.messages,
+      ).toBe(0);
+
+      await routed();
+      const onHubSeqs = await hubAlertSeqs(NL);
+      expect(onHubSeqs.length).toBe(alertsBefore + 20);
+      await until('the leaf copy after the link is back', async () =>
+        (await leafAlertCount()) === onHubSeqs.length ? true : undefined,
+      );
+      const check = await checkLeafAlerts(nlLocal, NL);
+      expect(check.missing).toEqual([]);
+      expect(check.hub).toBe(onHubSeqs.length);
+      // The queued reports reached the other agencies once each.
+      const be: string[] = [];
+      await onHub.get(BE)!.subscribe((alert) => {
+        be.push(alert.report.reportId);
+      });
+      for (const id of queued) expect(be.filter((x) => x === id)).toHaveLength(1);
+    },
+    LINK_DOWN_MS + 120_000,
+  );
+
+  it('the completeness check finds a gap in the leaf copy and repairs it from the hub', async () => {
+    const jsm = await jetstreamManager(nlLocal);
+    const info = await jsm.streams.info(LeafStreams.Alerts);
+    // A gap: one alert lost from the copy (as an upstream sourcing defect would).
+    const victim = info.state.first_seq + 1;
+    expect(await jsm.streams.deleteMessage(LeafStreams.Alerts, victim, true)).toBe(true);
+    const found = await checkLeafAlerts(nlLocal, NL);
+    expect(found.missing).toHaveLength(1);
+    expect(found.repaired).toBe(0);
+    const repaired = await checkLeafAlerts(nlLocal, NL, { repair: true });
+    expect(repaired.missing).toEqual(found.missing);
+    expect(repaired.repaired).toBe(1);
+    const again = await checkLeafAlerts(nlLocal, NL);
+    expect(again.missing).toEqual([]);
+    expect(again.present).toBe(again.hub);
+    // The repaired alert is the hub's own: same signed payload.
+    const hubCopy = await (
+      await hubJsm()
+    ).streams.getMessage(Streams.Alerts, {
+      seq: found.missing[0]!,
+    });
+    if (hubCopy === null) throw new Error('the hub lost the alert');
+    const local = await jsm.streams.getMessage(LeafStreams.Alerts, {
+      last_by_subj: hubCopy.subject,
+    });
+    expect(local?.string()).toBe(hubCopy.string());
+    expect(local?.header.get('Mosaic-Hub-Seq')).toBe(String(found.missing[0]));
+  });
+
+  it('the leaf cannot reach the hub’s JetStream API beyond its imports', async () => {
+    const hubApi = await jetstreamManager(nlLocal, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
+    await expect(hubApi.streams.info(Streams.Alerts)).rejects.toThrow();
+    await expect(hubApi.consumers.info(Streams.Alerts, `leaf-${DE}`)).rejects.toThrow();
+    await expect(hubApi.consumers.reset(Streams.Alerts, `leafcheck-${DE}`, 1)).rejects.toThrow();
+  });
+});
