@@ -29,6 +29,7 @@ import {
   importedApiSubject,
   ingestSubject,
   selectorEvaluateSubject,
+  SERVICE_API_PREFIX,
   type HubService,
 } from '@mosaic/protocol';
 
@@ -260,7 +261,10 @@ export function servicePermissions(service: HubService): Permissions {
 /**
  * The hub runner: creates the streams and buckets when missing (never updates, purges or
  * deletes one), seeds the registry, projects the public keys, reads consumer state, records
- * its own audit entries. Its credentials stay in the data dir; no context file names it.
+ * its own audit entries. It also answers the NATS service API (`$SRV.PING|INFO|STATS`) for
+ * the ingest, router and auditor instances of its process, and asks it of the others: the
+ * answers go into its own inbox, so the services' own identities keep their narrower
+ * reply rules. Its credentials stay in the data dir; no context file names it.
  */
 export function hubPermissions(): Permissions {
   const streams = [
@@ -281,9 +285,13 @@ export function hubPermissions(): Permissions {
         ...bucketRead(PUBLIC_KEYS_STREAM),
         `$KV.${REGISTRY_BUCKET}.>`,
         `$KV.${PUBLIC_KEYS_BUCKET}.>`,
+        `${SERVICE_API_PREFIX}.>`,
+        `${hubInboxPrefix('hub')}.>`,
       ],
     },
-    subscribe: { allow: [`${hubInboxPrefix('hub')}.>`] },
+    // `$SRV.>`, not a pattern per service: the user JWT travels in the CONNECT line, which
+    // the server caps at 4 KB (max_control_line), and this one is close.
+    subscribe: { allow: [`${hubInboxPrefix('hub')}.>`, `${SERVICE_API_PREFIX}.>`] },
   };
 }
 

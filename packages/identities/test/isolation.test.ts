@@ -89,6 +89,10 @@ const hubOnly = [
   '_INBOX_HUB_SELECTOR-KEYS.abc',
   '_INBOX_HUB_INGEST.abc',
   '_INBOX_HUB_OPERATOR.abc',
+  '_INBOX_HUB_HUB.abc',
+  '$SRV.PING',
+  '$SRV.INFO.mosaic-ingest',
+  '$SRV.STATS.mosaic-router.abc',
 ];
 
 describe('subjectsIntersect', () => {

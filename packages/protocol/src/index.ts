@@ -38,6 +38,8 @@ export {
   hubApiSubject,
   importedApiSubject,
   ackSubjects,
+  SERVICE_API_PREFIX,
+  serviceApiName,
 } from './subjects.ts';
 export type { Stream, HubService } from './subjects.ts';
 export { attestedAccount, REQUEST_INFO_HEADER } from './attestation.ts';

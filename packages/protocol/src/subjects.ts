@@ -149,6 +149,14 @@ export const AUDIT_REQUEST_WILDCARD = 'mosaic.hub.audit.*';
 export const AUDIT_CHECKPOINTS_STREAM = 'AUDIT_CHECKPOINTS';
 export const AUDIT_CHECKPOINTS_SUBJECT = 'mosaic.checkpoints';
 
+/** Subjects of the NATS service API (`$SRV.PING|INFO|STATS[.<name>[.<id>]]`). */
+export const SERVICE_API_PREFIX = '$SRV';
+
+/** The name a hub service has in the NATS service API, e.g. `mosaic-ingest`. */
+export function serviceApiName(service: HubService): string {
+  return `mosaic-${service}`;
+}
+
 /**
  * Prefix under which agencies and the operator reach the hub's JetStream API from their own
  * accounts (`jetstream(nc, { apiPrefix: HUB_API_PREFIX })`). Each account imports only the

@@ -13,6 +13,8 @@ export {
 } from './hub-config.ts';
 export type { HubConfig, ServeService } from './hub-config.ts';
 export { serve } from './serve.ts';
+export { announceServices } from './service-api.ts';
+export type { AnnouncedServices } from './service-api.ts';
 export type { ServeOptions, Served } from './serve.ts';
 export { NotReady, readinessProblems } from './readiness.ts';
 export type { ReadinessProblem, ReadinessTarget } from './readiness.ts';

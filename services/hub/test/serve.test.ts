@@ -15,11 +15,13 @@ import { AlertHeaders, ROUTER_CONSUMER, Streams, ensureStreams } from '@mosaic/p
 import { generateAgencyKey, signReport, type AgencyPrivateJwk } from '@mosaic/signing';
 import { freePorts, startServer } from '@mosaic/testkit';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Svcm, type ServiceIdentity } from '@nats-io/services';
+import { PermissionViolationError, connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, stringify } from 'yaml';
-import { example, quietLog, tempDir } from './helpers.ts';
+import { connectContext, example, quietLog, tempDir } from './helpers.ts';
 import {
   NotReady,
+  announceServices,
   clusterNodes,
   initCluster,
   readHubConfig,
@@ -328,4 +330,98 @@ describe('readiness', () => {
       await nc.close();
     }
   });
+});
+
+async function collect<T>(answers: Promise<AsyncIterable<T>>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const a of await answers) all.push(a);
+  return all;
+}
+
+const names = (found: readonly ServiceIdentity[]): string[] => found.map((s) => s.name).sort();
+
+describe('the NATS service API', () => {
+  it('$SRV.PING, INFO and STATS answer for every service of every mosaic serve process, until it stops', async () => {
+    await using served = await serve({ config, log: quietLog });
+    await using first = await announceServices({
+      config,
+      services: served.services,
+      httpUrl: served.httpUrl,
+    });
+    // A second process running ingest only.
+    const second = await announceServices({
+      config,
+      services: ['ingest'],
+      httpUrl: 'http://127.0.0.1:9999',
+    });
+    const hub = await connectContext(config.contexts.hub);
+    try {
+      const client = new Svcm(hub).client({ strategy: 'stall', maxWait: 2_000 });
+      expect(names(await collect(client.ping()))).toEqual([
+        'mosaic-auditor',
+        'mosaic-ingest',
+        'mosaic-ingest',
+        'mosaic-router',
+      ]);
+      const ingest = await collect(client.info('mosaic-ingest'));
+      expect(new Set(ingest.map((s) => s.id))).toEqual(
+        new Set([first.ids.get('ingest'), second.ids.get('ingest')]),
+      );
+      const mine = ingest.find((s) => s.id === first.ids.get('ingest'));
+      expect(mine).toMatchObject({
+        type: 'io.nats.micro.v1.info_response',
+        version: '0.1.0',
+        metadata: { metrics: `${served.httpUrl}/metrics`, pid: String(process.pid) },
+      });
+      expect(mine?.description).toMatch(/queue group ingest/);
+      const stats = await collect(client.stats('mosaic-router', first.ids.get('router')));
+      expect(stats).toHaveLength(1);
+      expect(stats[0]).toMatchObject({ type: 'io.nats.micro.v1.stats_response' });
+      expect(Date.parse(stats[0]?.started ?? '')).toBeLessThanOrEqual(Date.now());
+
+      // The plain request a monitoring tool makes, answered into the hub identity's inbox.
+      const raw = await hub.request('$SRV.PING.mosaic-auditor', '', { timeout: 5_000 });
+      expect(raw.json()).toMatchObject({ name: 'mosaic-auditor', id: first.ids.get('auditor') });
+
+      await second.stop();
+      expect((await collect(client.ping('mosaic-ingest'))).map((s) => s.id)).toEqual([
+        first.ids.get('ingest'),
+      ]);
+    } finally {
+      await hub.close();
+    }
+  }, 60_000);
+
+  it('agencies cannot reach the hub account’s $SRV: publishing there is refused by the broker', async () => {
+    await using served = await serve({ config, only: ['ingest'], log: quietLog });
+    await using announced = await announceServices({
+      config,
+      services: served.services,
+      httpUrl: served.httpUrl,
+    });
+    expect([...announced.ids.keys()]).toEqual(['ingest']);
+    const agency: NatsConnection = await connectContext(
+      join(config.agencyContexts, 'nl-police.json'),
+    );
+    const operator: NatsConnection = await connectContext(
+      join(config.agencyContexts, 'operator.json'),
+    );
+    try {
+      for (const nc of [agency, operator])
+        for (const subject of ['$SRV.PING', '$SRV.INFO.mosaic-ingest', '$SRV.STATS']) {
+          const err: unknown = await nc.request(subject, '', { timeout: 5_000 }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          let cause: unknown = err;
+          while (cause instanceof Error && !(cause instanceof PermissionViolationError))
+            cause = cause.cause;
+          expect(cause, `${subject}: ${String(err)}`).toBeInstanceOf(PermissionViolationError);
+          expect(cause).toMatchObject({ operation: 'publish', subject });
+        }
+    } finally {
+      await agency.close();
+      await operator.close();
+    }
+  }, 60_000);
 });

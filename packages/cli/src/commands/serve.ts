@@ -1,5 +1,13 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { ServeServices, readHubConfig, serve, type ServeService, type Served } from '@mosaic/hub';
+import {
+  ServeServices,
+  announceServices,
+  readHubConfig,
+  serve,
+  type AnnouncedServices,
+  type ServeService,
+  type Served,
+} from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { defineCommand } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -36,6 +44,8 @@ context. When the services run it prints one line on stdout:
 <http-url>/healthz answers while the process runs; <http-url>/readyz answers 200 only when
 every server fsyncs every write (sync_interval always), is at least the supported version,
 and every hub stream has the configured replicas, else 503 with the problems.
+Each service also answers the NATS service API ($SRV.PING, $SRV.INFO, $SRV.STATS) as
+mosaic-<service> (with its /metrics URL) to the hub identity (services/hub.json).
 SIGTERM, SIGINT or SIGHUP drains the services and exits.`,
   options: {
     config: string({
@@ -64,12 +74,16 @@ Exit codes: 0 stopped by a signal, 1 invalid hub.yaml (ERR_HUB_CONFIG), 2 usage 
     const signals = untilSignal();
     const log = createLogger({ service: 'hub', destination: io.stderr });
     let served: Served | undefined;
+    let announced: AnnouncedServices | undefined;
     try {
-      const config = await readHubConfig(values.config);
+      const read = await readHubConfig(values.config);
       const port = values['http-port'];
-      served = await serve({
-        config: port === undefined ? config : { ...config, http: { ...config.http, port } },
-        only,
+      const config = port === undefined ? read : { ...read, http: { ...read.http, port } };
+      served = await serve({ config, only, log });
+      announced = await announceServices({
+        config,
+        services: served.services,
+        httpUrl: served.httpUrl,
         log,
       });
       writeLine(io.stdout, `mosaic: serving ${only.join(',')} ${served.httpUrl}`);
@@ -77,6 +91,8 @@ Exit codes: 0 stopped by a signal, 1 invalid hub.yaml (ERR_HUB_CONFIG), 2 usage 
       log.info({ signal }, 'draining');
       return ExitCode.Ok;
     } finally {
+      // Leave the service API first: monitors see the instance go before it drains.
+      await announced?.stop();
       await served?.stop();
       signals.dispose();
     }
