@@ -16,3 +16,5 @@ export { serve } from './serve.ts';
 export type { ServeOptions, Served } from './serve.ts';
 export { NotReady, readinessProblems } from './readiness.ts';
 export type { ReadinessProblem, ReadinessTarget } from './readiness.ts';
+export { startDevCluster } from './dev-cluster.ts';
+export type { DevCluster, DevClusterProcess, StartDevClusterOptions } from './dev-cluster.ts';
