@@ -32,6 +32,7 @@ export {
   gatewayServiceIdentity,
   gatewayAgencyIdentity,
   reissueUserJwts,
+  issueUserJwt,
   usersOf,
   accountDirectory,
 } from './identities.ts';
