@@ -301,7 +301,10 @@ export async function startDevCluster(options: StartDevClusterOptions): Promise<
               if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
               await new Promise<void>((resolve) => {
                 if (child.exitCode !== null || child.signalCode !== null) resolve();
-                else child.once('exit', () => resolve());
+                else
+                  child.once('exit', () => {
+                    resolve();
+                  });
               });
             });
           },
