@@ -107,7 +107,16 @@ function freePort(host: string): Promise<number> {
  */
 async function clusterNodesOf(file: string, count: number): Promise<ClusterNode[]> {
   if (await fileExists(file)) {
-    const parsed = nodesFileSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    let value: unknown;
+    try {
+      value = JSON.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new MosaicError(ErrorCode.HubDataDir, `${file} cannot be read as JSON`, {
+        details: { path: file },
+        cause: err,
+      });
+    }
+    const parsed = nodesFileSchema.safeParse(value);
     if (!parsed.success)
       throw new MosaicError(ErrorCode.HubDataDir, `${file} is not a node list of mosaic dev`, {
         details: { path: file },
