@@ -82,6 +82,11 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  // SIGTERM first: a SIGKILLed mosaic dev could not stop the processes it started.
+  if (hub?.running === true) {
+    hub.child.kill('SIGTERM');
+    await bounded(hub.exited, 60_000, 'mosaic dev --cluster stops').catch(() => undefined);
+  }
   await hub?.[Symbol.asyncDispose]();
   await rm(dir, { recursive: true, force: true });
 });
