@@ -4,7 +4,7 @@
  *
  *   npm run bench                 full run (< 10 min on 2 cores)
  *   npm run bench -- --quick      ~1-minute smoke run with small sizes
- *   options: --only=limits,policy,e2e,profile,replay  --e2e-seconds=S (sustained phase)
+ *   options: --only=limits,policy,e2e,profile,replay,cluster  --e2e-seconds=S (sustained phase)
  *            --reports=N (instead: a fixed count)  --replay-reports=N
  *            --publishers=N  --in-flight=N  --fsync=default|always|both  --no-profile
  *            --keep (the work dir: hub logs, data dirs)  --out=<file>
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureNatsServer } from '@mosaic/nats-server';
 import { generateAgencyKey } from '@mosaic/signing';
+import { clusterBench } from './lib/cluster.ts';
 import { endToEnd } from './lib/e2e.ts';
 import { benchReport, fastSigner } from './lib/fixtures.ts';
 import { cores, rawPublish, verifyRates } from './lib/limits.ts';
@@ -47,7 +48,7 @@ const num = (name: string, fallback: number): number => {
 
 const quick = flag('quick');
 const only = new Set(
-  (option('only') ?? 'limits,policy,e2e,profile,replay').split(',').map((s) => s.trim()),
+  (option('only') ?? 'limits,policy,e2e,profile,replay,cluster').split(',').map((s) => s.trim()),
 );
 if (flag('no-profile')) only.delete('profile');
 const sizes = {
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
       verifyReportAllCores: Number.NaN,
       workers: pool.size,
     };
-    if (only.has('limits') || only.has('e2e') || only.has('replay') || only.has('profile')) {
+    if (['limits', 'e2e', 'replay', 'profile', 'cluster'].some((stage) => only.has(stage))) {
       for (const fsync of ['default', 'always'] as const) {
         publish.push(await rawPublish(fsync, payload, sizes.inFlight, sizes.rawMs));
         log(`  raw publish fsync ${fsync}: ${publish.at(-1)!.perSec.toFixed(0)}/s`);
@@ -216,6 +217,10 @@ async function main(): Promise<void> {
       }
     }
 
+    const cluster = only.has('cluster')
+      ? await clusterBench(e2eOptions('always', sizes.reports))
+      : null;
+
     const loadAfter = await otherLoad();
     const partial: Omit<BenchResult, 'targets'> = {
       schema: 'mosaic-bench/1',
@@ -237,6 +242,7 @@ async function main(): Promise<void> {
       policy,
       replay: replayResult ?? null,
       profile,
+      cluster,
     };
     const result: BenchResult = { ...partial, targets: checkTargets(partial) };
     const out = option('out') ?? join(root, 'bench', 'results', resultFileName(startedAt));

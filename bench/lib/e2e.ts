@@ -52,7 +52,41 @@ export interface EndToEndOptions {
   cores: number;
   /** Profile the hub child's CPU over the sustained phase into this `.cpuprofile` file. */
   profileFile?: string;
+  /** Starts the hub under test. Default: `startHubChild` (one process around one nats-server). */
+  startHub?: (federationPath: string) => Promise<HubUnderTest>;
   log: (line: string) => void;
+}
+
+/** A running hub the end-to-end run measures, whatever its shape. */
+export interface HubUnderTest {
+  contextsDir: string;
+  /** The processes whose CPU counts as the hub's, and as nats-server's. */
+  hubPids: number[];
+  serverPids: number[];
+  /** The single hub child, which can profile itself over IPC. */
+  child?: ChildProcess;
+  /** Stops it; resolves with the hub processes' peak RSS in kB (summed). */
+  stop(): Promise<number>;
+  /** Ends it at once (the run failed). */
+  kill(): void;
+}
+
+/** A `startHubChild` hub as a `HubUnderTest`. */
+async function hubChildUnderTest(
+  o: EndToEndOptions,
+  federationPath: string,
+): Promise<HubUnderTest> {
+  const hub = await startHubChild(o, federationPath);
+  return {
+    contextsDir: hub.contextsDir,
+    hubPids: [hub.child.pid ?? 0],
+    serverPids: [hub.serverPid],
+    child: hub.child,
+    stop: () => stopHubChild(hub),
+    kill: () => {
+      if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGTERM');
+    },
+  };
 }
 
 export interface HubChild {
@@ -151,7 +185,7 @@ export async function stopHubChild(hub: HubChild): Promise<number> {
 }
 
 /** Peak resident set (VmHWM) of a running process, in MB. */
-async function peakRssMb(pid: number): Promise<number> {
+export async function peakRssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
@@ -166,14 +200,16 @@ async function cpuMs(pid: number): Promise<number> {
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
-/** CPU ms of the bench process, the hub and its nats-server. */
+/** CPU ms of the bench process, the hub's processes and its nats-servers. */
 async function cpuSnapshot(
-  hub: HubChild,
+  hub: HubUnderTest,
 ): Promise<{ bench: number; hub: number; natsServer: number }> {
+  const sum = async (pids: number[]): Promise<number> =>
+    (await Promise.all(pids.map(cpuMs))).reduce((a, b) => a + b, 0);
   return {
     bench: await cpuMs(process.pid),
-    hub: await cpuMs(hub.child.pid ?? 0),
-    natsServer: await cpuMs(hub.serverPid),
+    hub: await sum(hub.hubPids),
+    natsServer: await sum(hub.serverPids),
   };
 }
 
@@ -216,7 +252,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
   const federationPath = join(o.workDir, `federation-${o.label}.json`);
   await writeFile(federationPath, JSON.stringify(benchFederation(keys)));
 
-  const hub = await startHubChild(o, federationPath);
+  const hub = await (o.startHub ?? ((f: string) => hubChildUnderTest(o, f)))(federationPath);
   const publishers: AgencyClient[] = [];
   const recipients: AgencyClient[] = [];
   const abort = new AbortController();
@@ -253,8 +289,9 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
     let published = 0;
     const submit = async (p: number, item: { jws: string }): Promise<void> => {
       const reply = await publishers[p]!.publishSigned(item.jws);
-      if (!reply.ok || reply.duplicate)
-        throw new Error(`hub refused a report: ${JSON.stringify(reply)}`);
+      // A duplicate is the SDK's retry of an attempt whose reply came late (a loaded
+      // machine): stored once, answered the same, so it counts as the one report it is.
+      if (!reply.ok) throw new Error(`hub refused a report: ${JSON.stringify(reply)}`);
       published++;
     };
     /** Closed loop: `inFlight` lanes, each submitting its publisher's next report. */
@@ -288,16 +325,17 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
     const batches = await signed(per, 1_000_000);
     const before = published;
     const profiler = async (command: 'start' | 'stop'): Promise<void> => {
-      if (o.profileFile === undefined) return;
+      if (o.profileFile === undefined || hub.child === undefined) return;
+      const child = hub.child;
       const answered = message(
-        hub.child,
+        child,
         (m) =>
           typeof m === 'object' && m !== null && 'profile' in m && m.profile === command
             ? true
             : undefined,
         60_000,
       );
-      hub.child.send({ profile: command, file: o.profileFile });
+      child.send({ profile: command, file: o.profileFile });
       await answered;
     };
     await profiler('start');
@@ -379,14 +417,14 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
       (streams[Streams.Alerts] ?? 0) +
       (streams[Streams.Audit] ?? 0);
     const writesPerReport = writes / Math.max(1, streams[Streams.Reports] ?? 0);
-    const natsServerPeakRssMb = await peakRssMb(hub.serverPid);
+    const natsServerPeakRssMb = Math.max(...(await Promise.all(hub.serverPids.map(peakRssMb))));
 
     abort.abort();
     await Promise.allSettled(subscriptions);
     for (const c of [...publishers, ...recipients]) await c.close();
     publishers.length = 0;
     recipients.length = 0;
-    const hubPeakRssMb = (await stopHubChild(hub)) / 1024;
+    const hubPeakRssMb = (await hub.stop()) / 1024;
 
     const limit = computeLimit({
       rawWritesPerSec: o.rawWritesPerSec,
@@ -428,8 +466,6 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
     abort.abort();
     await Promise.allSettled(subscriptions);
     for (const c of [...publishers, ...recipients]) await c.close().catch(() => undefined);
-    if (hub.child.exitCode === null && hub.child.signalCode === null) {
-      hub.child.kill('SIGTERM');
-    }
+    hub.kill();
   }
 }

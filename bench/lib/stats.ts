@@ -164,6 +164,21 @@ export interface ReplayResult {
     | { skipped: string };
 }
 
+/** The hub on a local cluster next to the single node, both fsync always, in one run. */
+export interface ClusterBenchResult {
+  nodes: number;
+  replicas: number;
+  /** One hub process around one nats-server (`sync_interval: always`). */
+  singleNode: EndToEndResult;
+  /**
+   * `mosaic dev --cluster`: R3 streams, every node fsyncs, ingest, router and auditor each a
+   * process (their CPU and RSS summed as the hub's; the limit is the single node's).
+   */
+  cluster: EndToEndResult;
+  /** `addAgency` (what `mosaic agency add` does) → first successful connection, per node. */
+  agencyAdd: { node: string; ms: number }[];
+}
+
 export interface BenchResult {
   schema: 'mosaic-bench/1';
   startedAt: string;
@@ -187,6 +202,8 @@ export interface BenchResult {
   replay: ReplayResult | null;
   /** CPU profile of the hub child during a separate (shorter) end-to-end run. */
   profile: (ProfileSummary & { fsync: FsyncMode; reportsPerSec: number }) | null;
+  /** Absent in results written before the cluster stage; null when not run. */
+  cluster?: ClusterBenchResult | null;
   targets: TargetCheck[];
 }
 
@@ -344,6 +361,31 @@ function tableRows(r: BenchResult): [string, string, string][] {
       `storage ${fmt(e.limit.storage)}, verify ${fmt(e.limit.verify)} → bound by ${e.limit.boundBy}`,
     ]);
     rows.push([`${tag}: end-to-end ÷ limit`, `${(e.ratio * 100).toFixed(1)} %`, '']);
+  }
+  if (r.cluster !== undefined && r.cluster !== null) {
+    const c = r.cluster;
+    for (const [tag, e] of [
+      ['single node, fsync always', c.singleNode],
+      [`${String(c.nodes)} nodes R${String(c.replicas)}, fsync always`, c.cluster],
+    ] as const) {
+      rows.push([
+        `cluster stage, ${tag}: sustained`,
+        `${fmt(e.reportsPerSec)} reports/s`,
+        `${e.publishers} publishers, ${e.inFlight} in flight, ${e.recipientsPerReport} recipients, ${fmt(e.reports)} reports`,
+      ]);
+      rows.push([
+        `cluster stage, ${tag}: publish→alert p50/p95/p99`,
+        `${fmt(e.latency.p50, 1)} / ${fmt(e.latency.p95, 1)} / ${fmt(e.latency.p99, 1)} ms`,
+        `offered ${fmt(e.latency.offeredPerSec)}/s, ${fmt(e.latency.count)} alerts, max ${fmt(e.latency.max, 1)} ms`,
+      ]);
+      rows.push([
+        `cluster stage, ${tag}: CPU per report`,
+        `${fmt(e.cpuUsPerReport.hub + e.cpuUsPerReport.natsServer + e.cpuUsPerReport.bench)} µs`,
+        `hub ${fmt(e.cpuUsPerReport.hub)}, nats-server ${fmt(e.cpuUsPerReport.natsServer)}, publishers+subscribers ${fmt(e.cpuUsPerReport.bench)}`,
+      ]);
+    }
+    for (const a of c.agencyAdd)
+      rows.push([`cluster stage: agency add → connected via ${a.node}`, `${fmt(a.ms)} ms`, '']);
   }
   for (const p of r.policy)
     rows.push([

@@ -15,6 +15,9 @@ import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@na
 import type { CliIo } from './io.ts';
 import { writeLine } from './io.ts';
 
+/** What the demo needs of a running hub, a single node or a cluster. */
+type DemoHub = Pick<Hub, 'dataDir' | 'contextsDir' | 'keysDir' | 'registry'>;
+
 const examplesDir = new URL('../../../schemas/examples/valid/', import.meta.url);
 
 async function exists(path: string): Promise<boolean> {
@@ -116,7 +119,7 @@ function why(reason: AlertReason): string {
  * routed to them since.
  */
 async function showAlerts(
-  hub: Hub,
+  hub: DemoHub,
   jsm: JetStreamManager,
   before: ReadonlyMap<string, number | undefined>,
   published: ReadonlyMap<string, { file: string; issuer: string }>,
@@ -190,7 +193,7 @@ async function showAlerts(
 }
 
 /** What to try next, from another terminal. */
-function hints(hub: Hub, issuer: string, file: string): string {
+function hints(hub: DemoHub, issuer: string, file: string): string {
   const here = (path: string): string => relative(process.cwd(), path);
   return (
     `  npx mosaic publish --context ${here(join(hub.contextsDir, `${issuer}.json`))} --key ${here(join(hub.keysDir, `${issuer}.jwk`))} ${here(join(hub.dataDir, 'examples', file))}\n` +
@@ -210,7 +213,7 @@ function hints(hub: Hub, issuer: string, file: string): string {
  * `again`: a restart must not publish, nor read and record as consulted, anything.
  */
 export async function runDevDemo(
-  hub: Hub,
+  hub: DemoHub,
   io: CliIo,
   options: { again?: boolean } = {},
 ): Promise<void> {

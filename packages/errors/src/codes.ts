@@ -188,6 +188,8 @@ export const errorCatalogue = {
   HubConfig: { code: 'ERR_HUB_CONFIG', class: 'input', retryable: false },
   /** Another running hub holds the data directory's lock. */
   HubLocked: { code: 'ERR_HUB_LOCKED', class: 'environment', retryable: false, status: 409 },
+  /** A hub service process (`mosaic serve`) started by `mosaic dev --cluster` exited or did not become ready. */
+  HubServiceStart: { code: 'ERR_HUB_SERVICE_START', class: 'environment', retryable: false },
   /** The audit log is not intact: an entry was removed, altered, reordered or truncated, a checkpoint does not verify, or a stored report or alert has no audit entry. */
   AuditInvalid: { code: 'ERR_AUDIT_INVALID', class: 'input', retryable: false },
   /** An inclusion proof (or its signed checkpoint) does not verify. */

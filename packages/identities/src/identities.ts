@@ -117,7 +117,10 @@ function userName(identity: PublicIdentity): string {
  * Issues (signs) the user JWT of an identity with its account key: its permissions, no
  * bearer use, no expiry (revocation goes through the account).
  */
-async function issueUserJwt(accounts: AccountKeySet, identity: PublicIdentity): Promise<string> {
+export async function issueUserJwt(
+  accounts: AccountKeySet,
+  identity: PublicIdentity,
+): Promise<string> {
   const p = permissionsOf(identity);
   return encodeUser(
     userName(identity),

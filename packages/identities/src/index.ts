@@ -40,6 +40,7 @@ export {
   gatewayServiceIdentity,
   gatewayAgencyIdentity,
   reissueUserJwts,
+  issueUserJwt,
   usersOf,
   accountDirectory,
 } from './identities.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { access, chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 
@@ -123,4 +123,15 @@ export async function adoptGlobalAccountStore(
     throw ioError(target, err);
   }
   return true;
+}
+
+/** True when `path` exists; ERR_IO when it cannot be told. */
+export async function fileExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return false;
+    throw new MosaicError(ErrorCode.Io, `cannot read ${path}`, { details: { path }, cause: err });
+  }
 }

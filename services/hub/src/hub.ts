@@ -43,6 +43,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { withDemoKeys } from './demo-keys.ts';
 import {
   adoptGlobalAccountStore,
+  fileExists,
   dataDirLayout,
   makeDataDir,
   writeFileAtomic,
@@ -209,6 +210,13 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     // Before anything else: a second hub on this dir would share its JetStream store.
     const lock = await lockDataDir(layout.dataDir);
     cleanup.push(() => lock.release());
+    const clusterConfig = join(layout.dataDir, 'hub.yaml');
+    if (await fileExists(clusterConfig))
+      throw new MosaicError(
+        ErrorCode.HubDataDir,
+        `${layout.dataDir} holds a cluster (mosaic dev --cluster): start it with --cluster, or use another --data-dir`,
+        { details: { path: clusterConfig } },
+      );
     await makeDataDir(layout);
     const binary = await ensureNatsServer({
       log: (line) => {

@@ -60,8 +60,13 @@ function corrupt(path: string, problem: string, cause?: unknown): MosaicError {
  * Reads `identities.json` (every NATS key of the hub) and issues fresh user JWTs from it;
  * undefined when it does not exist yet, or was written by an earlier version without
  * accounts (the hub then creates new identities and rewrites every context file).
+ * `{ userJwts: false }` leaves every user JWT empty: signing them all takes a while in
+ * pure-JS Ed25519, and a reader that needs one issues it (`issueUserJwt`).
  */
-export async function readIdentities(path: string): Promise<IdentitySet | undefined> {
+export async function readIdentities(
+  path: string,
+  options: { userJwts?: boolean } = {},
+): Promise<IdentitySet | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -125,7 +130,7 @@ export async function readIdentities(path: string): Promise<IdentitySet | undefi
     system: check(s.users.system, Roles.System, hubInboxPrefix('system'), 'system'),
     agencies,
   };
-  return reissueUserJwts(set);
+  return options.userJwts === false ? set : reissueUserJwts(set);
 }
 
 /** Writes `identities.json` (mode 0600: it holds every seed). User JWTs are re-issued at start. */

@@ -18,3 +18,5 @@ export type { AnnouncedServices } from './service-api.ts';
 export type { ServeOptions, Served } from './serve.ts';
 export { NotReady, readinessProblems } from './readiness.ts';
 export type { ReadinessProblem, ReadinessTarget } from './readiness.ts';
+export { startDevCluster } from './dev-cluster.ts';
+export type { DevCluster, DevClusterProcess, StartDevClusterOptions } from './dev-cluster.ts';

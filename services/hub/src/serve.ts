@@ -7,6 +7,7 @@ import {
   accountDirectory,
   contextFile,
   contextConnectOptions,
+  issueUserJwt,
   readContextFile,
   withAgencies,
   type IdentitySet,
@@ -98,7 +99,8 @@ async function identitiesWith(file: string, agencies: readonly string[]): Promis
     }
   }
   try {
-    const current = await readIdentities(file);
+    // User JWTs are issued where one is needed: a context written for a new agency.
+    const current = await readIdentities(file, { userJwts: false });
     if (current === undefined)
       throw new MosaicError(ErrorCode.HubDataDir, `${file} is missing: run mosaic hub init`, {
         details: { path: file },
@@ -164,9 +166,12 @@ export async function serve(options: ServeOptions): Promise<Served> {
       cleanup.push(() => nc.close());
     }
     let authorized: string[] | undefined;
+    // Only the processes that use the identities read them, and only for an agency new to them.
+    const needsIdentities = keepsAccounts || services.includes('ingest');
     const sync = async (federation: Federation, revision: number): Promise<void> => {
       const agencies = federation.agencies.map((a) => a.id).sort();
-      identities = await identitiesWith(config.identities, agencies);
+      if (needsIdentities && !agencies.every((id) => identities.agencies.has(id)))
+        identities = await identitiesWith(config.identities, agencies);
       if (system === undefined) {
         authorized = agencies;
         return;
@@ -190,7 +195,10 @@ export async function serve(options: ServeOptions): Promise<Served> {
         if (identity !== undefined)
           await writeFileAtomic(
             join(config.agencyContexts, `${id}.json`),
-            contextFile(identity, servers[0] ?? ''),
+            contextFile(
+              { ...identity, jwt: await issueUserJwt(identities.accounts, identity) },
+              servers[0] ?? '',
+            ),
           );
       }
     };

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
-import { startHub, type Hub } from '@mosaic/hub';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { startDevCluster, startHub, type DevCluster, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { defineCommand } from '../command.ts';
 import { runDevDemo } from '../dev-demo.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { writeLine } from '../io.ts';
+import { writeLine, type CliIo } from '../io.ts';
 import { flag, integer, string } from '../options.ts';
 
 /**
@@ -33,11 +35,51 @@ export function untilSignal(): { signalled: Promise<NodeJS.Signals>; dispose(): 
   };
 }
 
+const mosaicBin = fileURLToPath(new URL('../../bin/mosaic.js', import.meta.url));
+
+async function runCluster(
+  nodes: number,
+  values: {
+    'data-dir': string;
+    federation?: string | undefined;
+    demo: boolean;
+    'demo-again': boolean;
+  },
+  io: CliIo,
+): Promise<ExitCode> {
+  const signals = untilSignal();
+  const log = createLogger({ service: 'hub', destination: io.stderr });
+  let cluster: DevCluster | undefined;
+  try {
+    cluster = await startDevCluster({
+      dataDir: values['data-dir'],
+      nodes,
+      ...(values.federation === undefined ? {} : { federationPath: values.federation }),
+      serveCommand: [process.execPath, mosaicBin, 'serve'],
+      log,
+      childStderr: (chunk) => {
+        io.stderr.write(chunk);
+      },
+    });
+    writeLine(io.stdout, `mosaic: hub ready ${cluster.urls.join(',')}`);
+    const again = values['demo-again'];
+    if (values.demo || again)
+      await Promise.race([runDevDemo(cluster, io, { again }), signals.signalled]);
+    const signal = await signals.signalled;
+    log.info({ signal }, 'shutting down');
+    return ExitCode.Ok;
+  } finally {
+    await cluster?.stop();
+    signals.dispose();
+  }
+}
+
 export const dev = defineCommand({
   path: ['dev'],
   summary: 'run the whole hub locally (nats-server, registry, ingest) until Ctrl-C',
   usage: `Usage: mosaic dev [--data-dir <dir>] [--federation <file>] [--port <n>] [--reseed]
-                  [--demo | --demo-again]`,
+                  [--demo | --demo-again]
+       mosaic dev --cluster <n> [--data-dir <dir>] [--federation <file>] [--demo | --demo-again]`,
   description: `Runs the hub on this machine: finds or fetches nats-server (>= 2.12), writes its
 configuration into the data dir and starts it with JetStream, loads the federation into
 the registry, and runs every hub service in this process. When it accepts reports it
@@ -63,7 +105,21 @@ The data dir keeps everything across restarts:
 
 The federation file seeds the registry only when the registry is empty; after that the
 registry is the source of truth and changes made with "mosaic agency" and "mosaic keys"
-survive restarts. --reseed replaces the registry with the file.`,
+survive restarts. --reseed replaces the registry with the file.
+
+--cluster <n> runs the production shape on this machine instead: the configuration
+"mosaic hub init" writes for <n> nodes on 127.0.0.1 (free ports, kept across restarts),
+one nats-server process per node (routes, sync_interval always, streams and buckets with 3
+replicas from 3 nodes on), and the auditor, ingest and router each as its own
+"mosaic serve --only <service>" process. The ready line names every node:
+
+  mosaic: hub ready nats://127.0.0.1:<p1>,nats://127.0.0.1:<p2>,…
+
+The contexts, demo keys, hub key and --demo are those of the single-node hub; the node
+directories (nodes/<name>/) and hub.yaml are added. On stderr it logs the pids of the nodes
+and of the service processes: kill one node and the others keep every stream and serve
+the clients, which reconnect to them. The HTTP gateway and the selector key service are
+not run in this mode. A data dir is either a single-node hub or a cluster, never both.`,
   options: {
     'data-dir': string({
       placeholder: '<dir>',
@@ -92,10 +148,17 @@ survive restarts. --reseed replaces the registry with the file.`,
     'demo-again': flag({
       description: 'the same, even when the data dir already holds reports',
     }),
+    cluster: integer({
+      min: 3,
+      max: 5,
+      description:
+        'run a local cluster of <n> nodes, each service in a process of its own (see above); not with --port or --reseed',
+    }),
   },
   footer: `Examples:
   mosaic dev
   mosaic dev --data-dir /var/lib/mosaic --federation deploy/federation.example.yaml --port 4222
+  mosaic dev --cluster 3 --demo --data-dir .mosaic-cluster
   # from another terminal, after --demo:
   npx mosaic publish --context .mosaic/contexts/de-bka.json --key .mosaic/keys/de-bka.jwk \\
       .mosaic/examples/financial-flow.json
@@ -106,6 +169,14 @@ dir, another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
   positionals: { min: 0, max: 0 },
   async run({ values }, io) {
     const { port, federation } = values;
+    if (values.cluster !== undefined) {
+      if (port !== undefined || values.reseed)
+        throw new MosaicError(
+          ErrorCode.Usage,
+          '--cluster takes free ports of its own and seeds the registry only when it is empty: drop --port and --reseed',
+        );
+      return runCluster(values.cluster, values, io);
+    }
     const signals = untilSignal();
     const log = createLogger({
       service: 'hub',
