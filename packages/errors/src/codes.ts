@@ -229,6 +229,13 @@ export const errorCatalogue = {
     status: 401,
   },
   /** The HTTP gateway does not take or give this media type (`Content-Type` or `Accept`). */
+  /** The gateway does not take this method here: TAXII is read-only (import goes through `mosaic import stix`). */
+  MethodNotAllowed: {
+    code: 'ERR_METHOD_NOT_ALLOWED',
+    class: 'input',
+    retryable: false,
+    status: 405,
+  },
   MediaType: { code: 'ERR_MEDIA_TYPE', class: 'input', retryable: false, status: 415 },
   /** The HTTP gateway has no such resource for the authenticated agency. */
   NotFound: { code: 'ERR_NOT_FOUND', class: 'input', retryable: false, status: 404 },
