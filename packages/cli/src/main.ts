@@ -18,6 +18,7 @@ import { replay } from './commands/replay.ts';
 import { rulesSet, rulesShow } from './commands/rules.ts';
 import { schemaValidate } from './commands/schema-validate.ts';
 import { sign } from './commands/sign.ts';
+import { exportStix, importStix } from './commands/stix.ts';
 import { subscribe } from './commands/subscribe.ts';
 import { verify } from './commands/verify.ts';
 import { nearestCommands } from './suggest.ts';
@@ -51,6 +52,8 @@ export const commands: readonly Command[] = [
   rulesShow,
   rulesSet,
   replay,
+  exportStix,
+  importStix,
   auditVerify,
   auditProve,
   auditCheckProof,

@@ -219,6 +219,8 @@ export const errorCatalogue = {
   StixLineage: { code: 'ERR_STIX_LINEAGE', class: 'input', retryable: false },
   /** The originator JWS carried as provenance is malformed or signs another report. */
   StixProvenance: { code: 'ERR_STIX_PROVENANCE', class: 'input', retryable: false },
+  /** `mosaic import stix` met a report issued by another agency than the importing one: re-signing it would re-release it under the importer's rules. */
+  StixIssuer: { code: 'ERR_STIX_ISSUER', class: 'input', retryable: false, status: 403 },
   /** No gateway token with that id belongs to that agency (`mosaic agency token revoke`). */
   TokenUnknown: { code: 'ERR_TOKEN_UNKNOWN', class: 'input', retryable: false, status: 404 },
   /** The HTTP gateway could not authenticate the request: no credential, or one that is unknown, revoked, expired or does not match. */
@@ -229,6 +231,13 @@ export const errorCatalogue = {
     status: 401,
   },
   /** The HTTP gateway does not take or give this media type (`Content-Type` or `Accept`). */
+  /** The gateway does not take this method here: TAXII is read-only (import goes through `mosaic import stix`). */
+  MethodNotAllowed: {
+    code: 'ERR_METHOD_NOT_ALLOWED',
+    class: 'input',
+    retryable: false,
+    status: 405,
+  },
   MediaType: { code: 'ERR_MEDIA_TYPE', class: 'input', retryable: false, status: 415 },
   /** The HTTP gateway has no such resource for the authenticated agency. */
   NotFound: { code: 'ERR_NOT_FOUND', class: 'input', retryable: false, status: 404 },

@@ -267,10 +267,11 @@ function exportOne({ report, jws }: ExportInput, version: StixVersion, objects: 
     let sco: StixObject = {
       ...body,
       spec_version: '2.1',
-      id: publicContent ? deterministicScoId(body) : randomId(body.type),
+      // Otherwise named like the indicator: by report, not by selector, and the same on every export.
+      id: publicContent ? deterministicScoId(body) : derivedId(body.type, `${key}/${index}`),
       object_marking_refs: markings,
     };
-    if (objects.conflicts(sco)) sco = { ...sco, id: randomId(body.type) };
+    if (objects.conflicts(sco)) sco = { ...sco, id: derivedId(body.type, `${key}/${index}`) };
     const indicatorId = derivedId('indicator', `${key}/${index}`);
     const observedId = derivedId('observed-data', `${key}/${index}`);
     const relationshipId = derivedId('relationship', `${key}/${index}`);

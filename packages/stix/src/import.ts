@@ -33,6 +33,8 @@ export interface StixProblem {
 /** A report read back from STIX, unsigned, with the originator's JWS when the bundle has it. */
 export interface ImportedReport {
   report: Report;
+  /** The id of the STIX `report` object it was read from (versions share one id). */
+  objectId: string;
   provenance?: { jws: string; kid: string };
 }
 
@@ -313,7 +315,9 @@ function reportFrom(report: StixReport, bundle: Bundle): ImportedReport {
       report.id,
       'its provenance names another key than its JWS',
     );
-  return provenance === undefined ? { report: mapped } : { report: mapped, provenance };
+  return provenance === undefined
+    ? { report: mapped, objectId: report.id }
+    : { report: mapped, objectId: report.id, provenance };
 }
 
 function problemOf(err: MosaicError, fallbackId: string): StixProblem {

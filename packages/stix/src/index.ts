@@ -11,4 +11,5 @@ export {
   credibilityOfConfidence,
   tlpMarkingDefinition,
 } from './constants.ts';
+export { derivedId } from './ids.ts';
 export { generateStixExtensionJsonSchema, STIX_EXTENSION_JSON_SCHEMA_ID } from './json-schema.ts';

@@ -153,16 +153,22 @@ describe('identifiers', () => {
       .filter((object) => ['phone-number', 'user-account', 'bank-account'].includes(object.type))
       .map((object) => object.id);
 
-  it('gives observables of AMBER and RED reports random ids, never a hash of the selector', () => {
+  it('names observables of AMBER and RED reports by their report, never by a hash of the selector', () => {
     for (const tlp of ['AMBER', 'AMBER+STRICT', 'RED'] as const) {
       const report = example('recruitment-advert');
       report.handling = { tlp };
+      const other = { ...report, reportId: '0192f3a4-7b2c-7d3e-9f10-000000000009' };
       const first = selectorIds(reportsToBundle([{ report }]));
-      const second = selectorIds(reportsToBundle([{ report }]));
+      const again = selectorIds(reportsToBundle([{ report }]));
+      const ofOther = selectorIds(reportsToBundle([{ report: other }]));
+      report.handling = { tlp: 'GREEN' };
+      const hashes = selectorIds(reportsToBundle([{ report }]));
       expect(first.length).toBeGreaterThan(0);
+      // The same on every export (a TAXII collection serves stable ids), another per report.
+      expect(again).toEqual(first);
       for (const [i, id] of first.entries()) {
-        expect(id).toMatch(/--[0-9a-f]{8}-[0-9a-f]{4}-4/);
-        expect(id).not.toBe(second[i]);
+        expect(id).not.toBe(ofOther[i]);
+        expect(id).not.toBe(hashes[i]);
       }
     }
   });

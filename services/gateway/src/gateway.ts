@@ -11,22 +11,15 @@ import {
   unavailable,
 } from '@mosaic/errors';
 import type { Logger } from '@mosaic/log';
-import {
-  AlertHeaders,
-  Streams,
-  alertsSubjectFilter,
-  auditClient,
-  ingestSubject,
-  isNoMessage,
-  parseAlertSubject,
-  parseIngestReply,
-} from '@mosaic/protocol';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Streams, auditClient, ingestSubject, parseIngestReply } from '@mosaic/protocol';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authenticate, bucketLookup, type Authenticated } from './auth.ts';
+import { readAlerts } from './alerts.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { generateOpenApi } from './openapi.ts';
+import { TAXII_MEDIA, registerTaxii, taxiiBody, taxiiError } from './taxii.ts';
 
 /** Options of `startGateway`. */
 export interface GatewayOptions {
@@ -119,10 +112,16 @@ function asMosaic(err: FastifyError | MosaicError | Error): MosaicError {
 function send(reply: FastifyReply, request: FastifyRequest, err: MosaicError): FastifyReply {
   if (err.code === ErrorCode.Unauthenticated)
     void reply.header('WWW-Authenticate', 'Bearer realm="mosaic", Basic realm="mosaic"');
-  return reply
-    .code(httpStatus(err.code))
-    .type(PROBLEM)
-    .send(problem(err, request.url.split('?')[0] ?? ''));
+  // A status the error carries (406 for an Accept the TAXII server cannot meet) else the code's.
+  const own = (err as { statusCode?: unknown }).statusCode;
+  const status = typeof own === 'number' ? own : httpStatus(err.code);
+  const path = request.url.split('?')[0] ?? '';
+  if (path.startsWith('/taxii2/'))
+    return reply
+      .code(status)
+      .header('content-type', TAXII_MEDIA)
+      .send(taxiiBody({ ...taxiiError(err), http_status: String(status) }));
+  return reply.code(status).type(PROBLEM).send(problem(err, path));
 }
 
 function queryInvalid(path: string, message: string): MosaicError {
@@ -137,70 +136,6 @@ function pageLimit(raw: unknown): number {
   if (typeof raw !== 'string' || !/^[1-9][0-9]{0,6}$/.test(raw))
     throw queryInvalid('limit', 'must be a positive integer');
   return Math.min(Number(raw), MAX_ALERTS_PAGE);
-}
-
-/** One alert as the HTTP API gives it: the originator's JWS verbatim, and where it came from. */
-interface HttpAlert {
-  seq: number;
-  id: string;
-  kind: string;
-  issuer: string;
-  reportId: string;
-  reason?: unknown;
-  storedAt: string;
-  jws: string;
-}
-
-/**
- * Up to `limit` of the agency's alerts from ALERTS sequence `from` on, in stream order. The
- * subject filter is built from the authenticated agency alone; each message's subject is
- * checked against it again before it is handed out.
- */
-async function readAlerts(
-  jsm: JetStreamManager,
-  agency: string,
-  from: number,
-  limit: number,
-): Promise<HttpAlert[]> {
-  const out: HttpAlert[] = [];
-  let batch;
-  try {
-    batch = await jsm.direct.getBatch(Streams.Alerts, {
-      seq: from,
-      batch: limit,
-      next_by_subj: alertsSubjectFilter(agency),
-    });
-  } catch (err) {
-    if (isNoMessage(err)) return out;
-    throw unavailable('ALERTS read', err);
-  }
-  try {
-    for await (const m of batch) {
-      const parts = parseAlertSubject(m.subject);
-      if (parts?.recipient !== agency)
-        throw new MosaicError(ErrorCode.Internal, 'an alert read for one agency named another', {
-          details: { seq: m.seq },
-        });
-      const reason = m.header.get(AlertHeaders.Reason);
-      let parsedReason: unknown;
-      if (reason !== '') parsedReason = JSON.parse(reason) as unknown;
-      out.push({
-        seq: m.seq,
-        id: m.header.get(AlertHeaders.MsgId),
-        kind: parts.kind,
-        issuer: parts.issuer,
-        reportId: parts.reportId,
-        ...(parsedReason === undefined ? {} : { reason: parsedReason }),
-        storedAt: m.time.toISOString(),
-        jws: m.string(),
-      });
-    }
-  } catch (err) {
-    if (isMosaicError(err)) throw err;
-    if (isNoMessage(err)) return out;
-    throw unavailable('ALERTS read', err);
-  }
-  return out;
 }
 
 /**
@@ -338,6 +273,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const last = alerts.at(-1);
     return reply.send({ alerts, next: encodeCursor(last === undefined ? from : last.seq + 1) });
   });
+
+  registerTaxii(app, { jsm, audit });
 
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   log.info({ url: address }, 'gateway listening');
