@@ -29,7 +29,7 @@ const q = (s: string): string => JSON.stringify(s);
 
 /**
  * The nats-server configuration of one cluster node: client, route and monitoring
- * listeners, routes to every other node, JetStream with `sync_interval: always` (a report
+ * listeners, routes to every other node (no cluster block when it is the only node), JetStream with `sync_interval: always` (a report
  * acknowledged is on disk on a majority of nodes, not in a page cache), store limits, TLS
  * blocks to fill in, and the decentralised JWT auth of `brokerAuthConfig` with a `full`
  * resolver in the node's directory, so account updates pushed through the system account
@@ -74,19 +74,24 @@ export async function renderNodeConfig(c: {
     `  max_file_store: ${c.limits.maxFileStore}`,
     `  max_memory_store: ${c.limits.maxMemoryStore}`,
     '}',
-    'cluster {',
-    `  name: ${q(c.cluster)}`,
-    `  listen: ${q(`${c.node.host}:${String(c.node.clusterPort)}`)}`,
-    '  routes: [',
-    ...routes,
-    '  ]',
-    '  # tls {',
-    '  #   cert_file: "/etc/mosaic/tls/route.pem"',
-    '  #   key_file: "/etc/mosaic/tls/route-key.pem"',
-    '  #   ca_file: "/etc/mosaic/tls/ca.pem"',
-    '  #   verify: true',
-    '  # }',
-    '}',
+    // One node is a server of its own: a JetStream cluster block needs routes.
+    ...(c.nodes.length === 1
+      ? []
+      : [
+          'cluster {',
+          `  name: ${q(c.cluster)}`,
+          `  listen: ${q(`${c.node.host}:${String(c.node.clusterPort)}`)}`,
+          '  routes: [',
+          ...routes,
+          '  ]',
+          '  # tls {',
+          '  #   cert_file: "/etc/mosaic/tls/route.pem"',
+          '  #   key_file: "/etc/mosaic/tls/route-key.pem"',
+          '  #   ca_file: "/etc/mosaic/tls/ca.pem"',
+          '  #   verify: true',
+          '  # }',
+          '}',
+        ]),
     auth,
   ].join('\n');
 }

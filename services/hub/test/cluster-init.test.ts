@@ -158,6 +158,37 @@ describe('initCluster', () => {
     }
   });
 
+  it('gives a single node a config it starts from, without a cluster block', async () => {
+    await using dir = await tempDir();
+    const out = join(dir.path, 'hub');
+    const nodes = await nodesOnFreePorts(1);
+    const init = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
+    const [configFile] = init.nodeConfigFiles;
+    if (configFile === undefined) throw new Error('no node config');
+    expect(await readFile(configFile, 'utf8')).not.toMatch(/^cluster \{/m);
+    const binary = await ensureNatsServer();
+    const server = await startNatsServerProcess({
+      binary: binary.path,
+      configFile,
+      portsFileDir: join(configFile, '..'),
+      monitoring: true,
+    });
+    try {
+      const config = await readHubConfig(init.hubConfigFile);
+      expect(config.replicas).toBe(1);
+      const hub = await connectContext(config.contexts.hub);
+      try {
+        expect(await ensureStreams(await jetstreamManager(hub), config.replicas)).toContain(
+          Streams.Reports,
+        );
+      } finally {
+        await hub.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('serve started before the cluster has a JetStream leader waits for one, then starts', async () => {
     await using dir = await tempDir();
     const out = join(dir.path, 'hub');
