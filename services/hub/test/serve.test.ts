@@ -330,6 +330,22 @@ describe('readiness', () => {
       await nc.close();
     }
   });
+
+  it('/readyz of a serve process answers 503 with the problem while a cause holds, 200 without it', async () => {
+    const tooOld = {
+      ...config,
+      cluster: { ...config.cluster, minServerVersion: '99.0.0' },
+    };
+    await using red = await serve({ config: tooOld, only: ['router'], log: quietLog });
+    const res = await fetch(new URL('/readyz', red.httpUrl));
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { ok: boolean; problems: { cause: string }[] };
+    expect(body.ok).toBe(false);
+    expect(body.problems.map((p) => p.cause)).toContain(NotReady.ServerTooOld);
+    await using green = await serve({ config, only: ['router'], log: quietLog });
+    const ok = await fetch(new URL('/readyz', green.httpUrl));
+    expect(ok.status, await ok.text()).toBe(200);
+  });
 });
 
 async function collect<T>(answers: Promise<AsyncIterable<T>>): Promise<T[]> {
