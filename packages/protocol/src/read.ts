@@ -40,35 +40,7 @@ export async function* readStream(
   stream: string,
   range: { from?: number; to?: number } = {},
 ): AsyncGenerator<StoredMsg> {
-  const info = await jsm.streams.info(stream);
-  const last = Math.min(range.to ?? info.state.last_seq, info.state.last_seq);
-  let seq = Math.max(range.from ?? 1, info.state.first_seq, 1);
-  let deadline = 0;
-  for (let attempt = 0; seq <= last;) {
-    let got = 0;
-    try {
-      const batch = await jsm.direct.getBatch(stream, {
-        seq,
-        batch: Math.min(BATCH, last - seq + 1),
-      });
-      for await (const m of batch) {
-        if (m.seq > last) break;
-        got++;
-        seq = m.seq + 1;
-        yield m;
-      }
-    } catch (err) {
-      if (!isNoMessage(err)) throw err;
-    }
-    if (got > 0) {
-      attempt = 0;
-      continue;
-    }
-    // Nothing at or after `seq` although the state counts up to `last`: a lagging replica
-    // answered, or the rest is gone.
-    if (attempt === 0) deadline = Date.now() + LAGGING_REPLICA_MS;
-    if (!(await askAgain(deadline, attempt++))) break;
-  }
+  for await (const { msg } of readSequences(jsm, stream, range)) if (msg !== undefined) yield msg;
 }
 
 /** HTTP-like status of a direct get that found nothing (JetStream answers it as a status, not an API error). */
@@ -87,7 +59,8 @@ export interface SequenceRead {
 }
 
 /**
- * Every sequence `from`…last of `stream` in order, each with its message or with
+ * Every sequence `from`…`to` of `stream` (`to` defaults to the last sequence when the read
+ * starts) in order, each with its message or with
  * `msg: undefined` when the stream's state counts it but no read returns it (a message
  * dropped by the server's checksum on a damaged block, or removed). For streams that must
  * have no holes (AUDIT, AUDIT_CHECKPOINTS, REPORTS): unlike {@link readStream} nothing is
@@ -96,10 +69,10 @@ export interface SequenceRead {
 export async function* readSequences(
   jsm: JetStreamManager,
   stream: string,
-  range: { from?: number } = {},
+  range: { from?: number; to?: number } = {},
 ): AsyncGenerator<SequenceRead> {
   const info = await jsm.streams.info(stream);
-  const last = info.state.last_seq;
+  const last = Math.min(range.to ?? info.state.last_seq, info.state.last_seq);
   let seq = Math.max(range.from ?? 1, 1);
   let deadline = 0;
   for (let attempt = 0; seq <= last;) {
@@ -124,7 +97,8 @@ export async function* readSequences(
       attempt = 0;
       continue;
     }
-    // As in readStream: ask again while a lagging replica may be the one answering.
+    // Nothing at or after `seq` although the state counts up to `last`: a lagging replica
+    // answered, or the rest is gone.
     if (attempt === 0) deadline = Date.now() + LAGGING_REPLICA_MS;
     if (!(await askAgain(deadline, attempt++)))
       for (; seq <= last; seq++) yield { seq, msg: undefined };
