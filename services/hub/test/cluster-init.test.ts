@@ -21,6 +21,19 @@ async function nodesOnFreePorts(count: number) {
   );
 }
 
+/**
+ * Starts the nats-server of a node config `hub init` wrote. With `monitoring` it waits for
+ * `/healthz`, which waits for JetStream: a node alone of several never gets there.
+ */
+async function startNode(configFile: string, monitoring = true) {
+  return startNatsServerProcess({
+    binary: (await ensureNatsServer()).path,
+    configFile,
+    portsFileDir: join(configFile, '..'),
+    monitoring,
+  });
+}
+
 async function snapshot(dir: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true }))
@@ -127,18 +140,8 @@ describe('initCluster', () => {
     const out = join(dir.path, 'hub');
     const nodes = await nodesOnFreePorts(3);
     const init = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
-    const binary = await ensureNatsServer();
     // A JetStream cluster node waits for its routes: all start together.
-    const servers = await Promise.all(
-      init.nodeConfigFiles.map((configFile) =>
-        startNatsServerProcess({
-          binary: binary.path,
-          configFile,
-          portsFileDir: join(configFile, '..'),
-          monitoring: true,
-        }),
-      ),
-    );
+    const servers = await Promise.all(init.nodeConfigFiles.map((file) => startNode(file)));
     try {
       const config = await readHubConfig(init.hubConfigFile);
       const hub = await connectContext(config.contexts.hub);
@@ -166,13 +169,7 @@ describe('initCluster', () => {
     const [configFile] = init.nodeConfigFiles;
     if (configFile === undefined) throw new Error('no node config');
     expect(await readFile(configFile, 'utf8')).not.toMatch(/^cluster \{/m);
-    const binary = await ensureNatsServer();
-    const server = await startNatsServerProcess({
-      binary: binary.path,
-      configFile,
-      portsFileDir: join(configFile, '..'),
-      monitoring: true,
-    });
+    const server = await startNode(configFile);
     try {
       const config = await readHubConfig(init.hubConfigFile);
       expect(config.replicas).toBe(1);
@@ -197,14 +194,7 @@ describe('initCluster', () => {
     const yamlText = (await readFile(init.hubConfigFile, 'utf8')).replace('port: 9464', 'port: 0');
     await writeFile(init.hubConfigFile, yamlText);
     const config = await readHubConfig(init.hubConfigFile);
-    const binary = await ensureNatsServer();
-    const start = (configFile: string) =>
-      startNatsServerProcess({
-        binary: binary.path,
-        configFile,
-        portsFileDir: join(configFile, '..'),
-        // Not `monitoring`: its /healthz waits for JetStream, which one node alone never has.
-      });
+    const start = (configFile: string) => startNode(configFile, false);
     const [first, ...rest] = init.nodeConfigFiles;
     if (first === undefined) throw new Error('no node config');
     const servers = [await start(first)];
