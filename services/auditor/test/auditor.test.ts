@@ -11,7 +11,7 @@ import { Streams, streamConfigs } from '@mosaic/protocol';
 import { createLogger } from '@mosaic/log';
 import { startCluster, startServer, testNatsMode, type NatsServerHandle } from '@mosaic/testkit';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditClient,
@@ -206,6 +206,34 @@ describe('auditor', () => {
       }
     },
   );
+
+  it('a batch whose writer died before its commit stores nothing: the next append chains after the last stored entry', async () => {
+    const before = await entries();
+    // A writer crashed between two messages of its atomic batch: no commit ever comes.
+    for (const n of [1, 2]) {
+      const h = headers();
+      h.set('Nats-Batch-Id', `crashed-${String(before.length)}`);
+      h.set('Nats-Batch-Sequence', String(n));
+      h.set('Nats-Expected-Last-Sequence', String(before.length));
+      nc.publish('mosaic.audit', new TextEncoder().encode(`half-${String(n)}`), { headers: h });
+    }
+    await nc.flush();
+    const auditorNc = await connect({ servers: server.url });
+    const auditor = await startAuditor({ nc: auditorNc, hubKey: key, log, consultations: false });
+    try {
+      const seq = await auditor.append(collected(5000));
+      expect(seq).toBe(before.length + 1);
+      expect(auditor.health()).toEqual({ ok: true });
+    } finally {
+      await auditor.stop();
+      await auditorNc.close();
+    }
+    const after = await entries();
+    expect(after).toHaveLength(before.length + 1);
+    expect(decodeEntry(after.at(-1) ?? new Uint8Array()).prev).toBe(
+      before.length === 0 ? undefined : hex(leafHash(before.at(-1) ?? new Uint8Array())),
+    );
+  });
 
   it('refuses what is not an audit entry, and an operator action without justification', async () => {
     const anc = await connect({ servers: server.url });
