@@ -290,7 +290,7 @@ export function hubPermissions(): Permissions {
       ],
     },
     // `$SRV.>`, not a pattern per service: the user JWT travels in the CONNECT line, which
-    // the server caps at 4 KB (max_control_line), and this one is close.
+    // the hub's server configs cap at 16 KB (max_control_line; nats-server's default is 4 KB).
     subscribe: { allow: [`${hubInboxPrefix('hub')}.>`, `${SERVICE_API_PREFIX}.>`] },
   };
 }

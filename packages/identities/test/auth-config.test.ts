@@ -91,7 +91,7 @@ describe('brokerAuthConfig', () => {
     const ids = await createIdentities(federation);
     const config = await brokerAuthConfig(federation, ids);
     expect(config).toMatch(
-      /^# Generated .*\noperator: "[^"]+"\nsystem_account: "A[A-Z2-7]{55}"\nresolver: MEMORY\n/,
+      /^# Generated .*\noperator: "[^"]+"\nsystem_account: "A[A-Z2-7]{55}"\nmax_control_line: 16KB\nresolver: MEMORY\n/,
     );
     for (const [, identity] of usersOf(ids)) expect(config).not.toContain(identity.seed);
     for (const key of [

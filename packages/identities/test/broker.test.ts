@@ -9,6 +9,8 @@ import { isMosaicError } from '@mosaic/errors';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import { encodeUser } from '@nats-io/jwt';
+import { createUser } from '@nats-io/nkeys';
 import {
   PermissionViolationError,
   connect,
@@ -375,6 +377,27 @@ describe('hub identities', () => {
     });
     const reply = await agencyB.nc.request(`mosaic.ingest.${B}`, 'r', { timeout: 5000 });
     expect(reply.json()).toEqual({ ok: true, subject: `mosaic.ingest.${B}` });
+  });
+
+  it('a hub user whose JWT outgrows the 4 KB default CONNECT line still connects', async () => {
+    const kp = createUser();
+    const subjects = Array.from({ length: 120 }, (_, i) => `mosaic.hub.service-${String(i)}.>`);
+    const jwt = await encodeUser('mosaic-router', kp.getPublicKey(), ids.accounts.hub.seed, {
+      pub: { allow: subjects },
+      sub: { allow: [`${ids.services.router.inboxPrefix}.>`] },
+      subs: -1,
+      data: -1,
+      payload: -1,
+    });
+    expect(jwt.length).toBeGreaterThan(4096);
+    const big = await as({
+      ...ids.services.router,
+      publicKey: kp.getPublicKey(),
+      seed: new TextDecoder().decode(kp.getSeed()),
+      jwt,
+    });
+    await big.nc.flush();
+    expect(big.nc.isClosed()).toBe(false);
   });
 });
 
