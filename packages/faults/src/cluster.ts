@@ -311,7 +311,11 @@ export class FaultCluster implements AsyncDisposable {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
     });
-    return { nc: this.#hub, jsm: await jetstreamManager(this.#hub, { timeout: 10_000 }) };
+    // No API check: it is a request, and the node asked may be the one paused.
+    return {
+      nc: this.#hub,
+      jsm: await jetstreamManager(this.#hub, { timeout: 10_000, checkAPI: false }),
+    };
   }
 
   /** The server name of a stream's leader, waiting (bounded) until it has one. */
@@ -333,6 +337,43 @@ export class FaultCluster implements AsyncDisposable {
       timeoutMs,
       `a leader of ${stream}`,
     );
+  }
+
+  /**
+   * Asks the stream's leader to step down in favour of `preferred` (break-glass stream
+   * administration), until it leads (bounded); says what happened.
+   */
+  async moveLeader(stream: string, preferred: string, attempts = 5): Promise<string> {
+    const admin = await connect({
+      ...contextConnectOptions(await readContextFile(join(this.dir, 'breakglass', 'admin.json'))),
+      servers: this.urls,
+    });
+    try {
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const before = await this.leader(stream);
+        if (before === preferred)
+          return `${preferred} leads after ${String(attempt - 1)} step-downs`;
+        const reply = await admin.request(
+          `$JS.API.STREAM.LEADER.STEPDOWN.${stream}`,
+          JSON.stringify({ placement: { preferred } }),
+          { timeout: 10_000 },
+        );
+        const answer = reply.json<{ success?: boolean; error?: { description?: string } }>();
+        if (answer.success !== true)
+          return `step-down refused: ${answer.error?.description ?? reply.string()}`;
+        await bounded(
+          (async () => {
+            while ((await this.leader(stream)) === before)
+              await new Promise((resolve) => setTimeout(resolve, 200));
+          })(),
+          60_000,
+          `a new ${stream} leader`,
+        );
+      }
+      return `still led by ${await this.leader(stream)} after ${String(attempts)} step-downs`;
+    } finally {
+      await admin.close();
+    }
   }
 
   /** Stops the services (each drains), then the nodes; removes the directory unless kept. */

@@ -1,5 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ensureFaketime } from '@mosaic/debian';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
@@ -7,11 +7,15 @@ import { Streams } from '@mosaic/protocol';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { FaultCluster, type FaultNode } from './cluster.ts';
-import { checkInvariants, type InvariantReport } from './invariants.ts';
+import {
+  checkInvariants,
+  type CheckInvariantsOptions,
+  type InvariantReport,
+} from './invariants.ts';
 import { Load } from './load.ts';
 
 /** The faults this suite injects, in the order it runs them. */
-export const FaultIds = ['F1', 'F2', 'F3', 'F10', 'F7', 'F9'] as const;
+export const FaultIds = ['F1', 'F2', 'F3', 'F10', 'F7', 'F9', 'F8'] as const;
 export type FaultId = (typeof FaultIds)[number];
 
 /** How big a run is: a smoke run (one short cycle) or the full one. */
@@ -373,7 +377,76 @@ const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
       };
     },
   },
+  F8: {
+    fault: 'file corruption',
+    async inject(run) {
+      const leader = await run.cluster.leader(Streams.Reports);
+      const node = run.cluster.nodes.find((n) => n.name !== leader) ?? pick(run.cluster.nodes);
+      run.targets.add(node.name);
+      await run.cluster.stopNode(node);
+      const damage: string[] = [];
+      const reports = await messageBlocks(node.storeDir, Streams.Reports);
+      const audit = await messageBlocks(node.storeDir, Streams.Audit);
+      const reportsBlock = reports[0];
+      const auditBlock = audit.at(-1);
+      if (reportsBlock === undefined || auditBlock === undefined)
+        throw new MosaicError(ErrorCode.Internal, `${node.name} has no REPORTS or AUDIT block`);
+      damage.push(await flipBit(reportsBlock));
+      damage.push(await truncateThird(auditBlock));
+      const t0 = Date.now();
+      await run.cluster.startNodes([node]);
+      await replicasCurrent(run.cluster);
+      const moved: string[] = [];
+      for (const stream of [Streams.Reports, Streams.Audit])
+        moved.push(`${stream}: ${await run.cluster.moveLeader(stream, node.name)}`);
+      run.recoveryMs.push(await recovery(run.load, t0));
+      const said = (node.server?.logs() ?? '')
+        .split('\n')
+        .filter((l) => /corrupt|checksum|truncat|bad|lost|rebuil|mismatch|\[ERR\]|\[WRN\]/i.test(l))
+        .slice(0, 12)
+        .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, ''));
+      run.observations.push(
+        `damaged on ${node.name} while stopped: ${damage.join('; ')}`,
+        `leadership moved to it: ${moved.join(', ')}`,
+        `what ${node.name} logged: ${said.length === 0 ? 'nothing about it' : said.join(' | ')}`,
+      );
+      return {
+        cycles: 1,
+        did: `stop a follower, flip a bit in a REPORTS message block and cut the last third off an AUDIT block, restart it, move both leaders to it`,
+      };
+    },
+  },
 };
+
+/** The message block files of a stream in a node's store, in block order. */
+async function messageBlocks(storeDir: string, stream: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(storeDir, { recursive: true, withFileTypes: true }))
+    if (
+      entry.isFile() &&
+      entry.name.endsWith('.blk') &&
+      entry.parentPath.endsWith(join('streams', stream, 'msgs'))
+    )
+      found.push(join(entry.parentPath, entry.name));
+  return found.sort((a, b) => Number(basename(a, '.blk')) - Number(basename(b, '.blk')));
+}
+
+/** Flips the lowest bit of the byte in the middle of `file`; says where. */
+async function flipBit(file: string): Promise<string> {
+  const bytes = await readFile(file);
+  const at = Math.floor(bytes.length / 2);
+  bytes[at] = (bytes[at] ?? 0) ^ 1;
+  await writeFile(file, bytes);
+  return `bit 0 of byte ${String(at)} of ${String(bytes.length)} flipped in ${basename(dirname(dirname(file)))}/${basename(file)}`;
+}
+
+/** Cuts the last third off `file`; says how much. */
+async function truncateThird(file: string): Promise<string> {
+  const { size } = await stat(file);
+  const keep = Math.floor((size * 2) / 3);
+  await truncate(file, keep);
+  return `${basename(dirname(dirname(file)))}/${basename(file)} truncated from ${String(size)} to ${String(keep)} bytes`;
+}
 
 /** A refusal `probe` must see within the bounded wait: the hub's own answer, no retries. */
 async function refusal(load: Load, code: string, timeoutMs = 120_000): Promise<string> {
@@ -402,6 +475,16 @@ export interface RunFaultsOptions {
    * everything submitted since the cluster started.
    */
   shared?: boolean;
+  /**
+   * Called after each fault's check while its cluster still runs, with what the check was
+   * given (e.g. to show the checker fails on data that breaks an invariant).
+   */
+  inspect?: (state: {
+    id: FaultId;
+    cluster: FaultCluster;
+    checked: CheckInvariantsOptions;
+    result: FaultResult;
+  }) => Promise<void>;
 }
 
 function emptyResult(id: FaultId): FaultResult {
@@ -434,7 +517,12 @@ async function faultOn(
   cluster: FaultCluster,
   load: Load,
   id: FaultId,
-  o: { sizes: FaultSizes; log: (line: string) => void; since: number },
+  o: {
+    sizes: FaultSizes;
+    log: (line: string) => void;
+    since: number;
+    inspect: RunFaultsOptions['inspect'];
+  },
   result: FaultResult,
 ): Promise<void> {
   const warm = Date.now();
@@ -454,14 +542,14 @@ async function faultOn(
   await delay(o.sizes.settleMs);
   const end = Date.now();
   await load.pausePublishing();
-  const firstAck = load.acked().find((s) => (s.acked?.at ?? 0) >= o.since)?.acked?.at ?? warm;
+  const firstAck = load.acked()[0]?.acked?.at ?? warm;
   result.throughput = {
     before: ackRate(load, Math.max(warm - 10_000, firstAck), warm),
     during: ackRate(load, warm, end),
   };
   o.log(`${id}: checking the invariants`);
   const { jsm } = await cluster.hub();
-  const check = await checkInvariants({
+  const checked: CheckInvariantsOptions = {
     jsm,
     dataDir: cluster.dir,
     federationFile: cluster.federationFile,
@@ -475,7 +563,8 @@ async function faultOn(
     crashed: cluster.unexpectedExits
       .filter((e) => e.at >= warm && !run.targets.has(e.name))
       .map((e) => `${e.name} (pid ${String(e.pid)}, ${String(e.signal ?? e.code)})`),
-  });
+  };
+  const check = await checkInvariants(checked);
   result.check = check;
   const mine = [...load.submissions.values()].filter((s) => s.startedAt >= o.since);
   const ids = new Set(mine.map((s) => s.reportId));
@@ -493,6 +582,7 @@ async function faultOn(
       `subscriptions resumed ${String(load.subscriberErrors.length)}× so far (first: ${load.subscriberErrors[0] ?? ''})`,
     );
   result.verdict = check.ok ? 'pass' : 'fail';
+  await o.inspect?.({ id, cluster, checked, result });
   load.publish();
 }
 
@@ -521,7 +611,13 @@ export async function runFaults(
         results.push(result);
         const since = Date.now();
         try {
-          await faultOn(cluster, load, id, { sizes: options.sizes, log, since }, result);
+          await faultOn(
+            cluster,
+            load,
+            id,
+            { sizes: options.sizes, log, since, inspect: options.inspect },
+            result,
+          );
         } catch (err) {
           result.error = err instanceof Error ? err.message : String(err);
         }

@@ -158,6 +158,8 @@ export interface InvariantReport {
   crashed: string[];
   /** One line per broken invariant. */
   violations: string[];
+  /** ms spent waiting for the router, reading the streams, for deliveries, in audit verify. */
+  timings: { routerIdle: number; streams: number; deliveries: number; auditVerify: number };
 }
 
 export interface CheckInvariantsOptions {
@@ -193,7 +195,15 @@ export async function checkInvariants(o: CheckInvariantsOptions): Promise<Invari
   const submitted = new Map<string, CheckedSubmission>();
   for (const s of o.submissions) submitted.set(`${s.issuer}/${s.reportId}`, s);
 
+  let mark = Date.now();
+  const lap = (): number => {
+    const now = Date.now();
+    const ms = now - mark;
+    mark = now;
+    return ms;
+  };
   await routerIdle(o.jsm);
+  const timings = { routerIdle: lap(), streams: 0, deliveries: 0, auditVerify: 0 };
   const { byId, holes } = await readReports(o.jsm);
   const acked = [...submitted.values()].filter((s) => s.ackedSeq !== undefined);
   const lost = acked.filter((s) => !byId.has(`${s.issuer}/${s.reportId}`)).map((s) => s.reportId);
@@ -220,6 +230,7 @@ export async function checkInvariants(o: CheckInvariantsOptions): Promise<Invari
   if (comparison.duplicated.length > 0)
     violations.push(`alerts in ALERTS more than once: ${sample(comparison.duplicated)}`);
 
+  timings.streams = lap();
   const recipientOf = (id: AlertId): string => id.slice(id.lastIndexOf('/') + 1);
   const undeliveredNow = (): AlertId[] =>
     [...alerts.keys()].filter((id) => o.received.get(recipientOf(id))?.has(id) !== true);
@@ -235,7 +246,9 @@ export async function checkInvariants(o: CheckInvariantsOptions): Promise<Invari
   if (deliveredNotStored.length > 0)
     violations.push(`handed to a subscriber but not in ALERTS: ${sample(deliveredNotStored)}`);
 
+  timings.deliveries = lap();
   const audit = await auditVerify(o.dataDir);
+  timings.auditVerify = lap();
   const auditAccepted = audit.ok
     ? o.auditDestroyed === undefined
     : o.auditDestroyed?.(audit) === true;
@@ -263,5 +276,6 @@ export async function checkInvariants(o: CheckInvariantsOptions): Promise<Invari
     audit,
     crashed: [...o.crashed],
     violations,
+    timings,
   };
 }
