@@ -227,6 +227,8 @@ describe('serve on a 3-node cluster', () => {
       const sum = (name: string): number => after.reduce((n, m) => n + (m.get(name) ?? 0), 0);
       expect(sum('mosaic_submissions_total{outcome="accepted",code=""}')).toBe(sent.length);
       expect(sum('mosaic_verify_duration_seconds_count')).toBe(sent.length);
+      expect(sum('mosaic_store_duration_seconds_count')).toBe(sent.length);
+      expect(sum('mosaic_route_duration_seconds_count')).toBe(sent.length);
       const [first] = after;
       expect(first?.get('mosaic_alerts_written_total')).toBe(alerts.state.last_seq);
       expect(first?.get('mosaic_alerts_written_total')).toBeGreaterThan(
