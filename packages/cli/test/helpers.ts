@@ -3,8 +3,6 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { expect } from 'vitest';
-import type { JetStreamManager } from '@nats-io/jetstream';
-import { ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
 import { run, type CliIo } from '../src/index.ts';
 
 export interface CliResult {
@@ -48,14 +46,7 @@ export async function mosaic(
 }
 
 /** Waits (bounded) until the router has acknowledged every stored report. */
-export async function routerIdle(jsm: JetStreamManager, timeoutMs = 60_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-    const info = await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
-    if (info.num_pending + info.num_ack_pending === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`the router did not route every report within ${String(timeoutMs / 1000)} s`);
-}
+export { routerIdle } from '@mosaic/faults';
 
 /**
  * Adds agency be-police (key `k1`, generated into `dir` as `be-police.k1.private.jwk`) to a

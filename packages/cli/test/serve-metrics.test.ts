@@ -44,7 +44,7 @@ beforeAll(async () => {
   const federation = join(dir, 'federation.yaml');
   await writeFile(federation, stringify(demo));
   out = join(dir, 'hub');
-  const [port, clusterPort, httpPort] = await freePorts(3);
+  const [port, clusterPort, httpPort, leafPort] = await freePorts(4);
   const init = await mosaic([
     'hub',
     'init',
@@ -60,6 +60,8 @@ beforeAll(async () => {
     String(clusterPort),
     '--http-port',
     String(httpPort),
+    '--leaf-port',
+    String(leafPort),
   ]);
   expect(init.code, init.stderr).toBe(0);
   hubYaml = init.stdout.trim();

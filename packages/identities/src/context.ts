@@ -162,6 +162,14 @@ export interface ContextConnectOptions {
    * every request failure in a MosaicError naming the operation anyway.
    */
   noAsyncTraces: boolean;
+  /**
+   * A server that stops answering while its socket stays open (paused, hung, cut off) is
+   * left for another within ~15 s: a PING every `pingInterval` ms, the connection stale
+   * after `maxPingOut` unanswered. With nats.js's defaults (2 min, 2) a service attached to a
+   * SIGSTOPped node, and every request only it could answer, waited for minutes.
+   */
+  pingInterval: number;
+  maxPingOut: number;
 }
 
 /**
@@ -188,5 +196,7 @@ export function contextConnectOptions(context: NatsContext): ContextConnectOptio
       return { nkey: kp.getPublicKey(), sig, jwt: context.jwt };
     },
     noAsyncTraces: true,
+    pingInterval: 5_000,
+    maxPingOut: 2,
   };
 }

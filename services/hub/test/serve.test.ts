@@ -48,15 +48,15 @@ beforeAll(async () => {
   }
   const federation = join(dir.path, 'federation.yaml');
   await writeFile(federation, stringify(demo));
-  const ports = await freePorts(9);
-  const nodes = clusterNodes(3, ['127.0.0.1'], { port: 0, clusterPort: 0, httpPort: 0 }).map(
-    (n, i) => ({
-      ...n,
-      port: ports[i * 3] ?? 0,
-      clusterPort: ports[i * 3 + 1] ?? 0,
-      httpPort: ports[i * 3 + 2] ?? 0,
-    }),
-  );
+  const ports = await freePorts(12);
+  const base = { port: 0, clusterPort: 0, httpPort: 0, leafPort: 0 };
+  const nodes = clusterNodes(3, ['127.0.0.1'], base).map((n, i) => ({
+    ...n,
+    port: ports[i * 4] ?? 0,
+    clusterPort: ports[i * 4 + 1] ?? 0,
+    httpPort: ports[i * 4 + 2] ?? 0,
+    leafPort: ports[i * 4 + 3] ?? 0,
+  }));
   const init = await initCluster({
     federationPath: federation,
     outDir: join(dir.path, 'hub'),

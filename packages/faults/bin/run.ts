@@ -1,0 +1,84 @@
+/**
+ * `npm run faults` — the fault-injection suite (not part of `npm test`, whose smoke run is
+ * packages/faults/test/smoke.test.ts). Each fault runs on a fresh local 3-node cluster with
+ * the services as separate processes, under publish load, and ends with the shared
+ * invariant check. Prints a table and writes `packages/faults/results/<timestamp>.json`.
+ *
+ *   npm run faults                  every fault, full sizes
+ *   npm run faults -- --quick       the smoke sizes (one short cycle each)
+ *   npm run faults -- --long        F1 and F3 with 200 cycles each
+ *   options: --only=F1,F3  --cycles=N  --shared (one cluster for all)  --keep (the cluster
+ *            directories)  --out=<file>
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureNatsServer } from '@mosaic/nats-server';
+import {
+  FaultIds,
+  fullSizes,
+  renderFaultTable,
+  runFaults,
+  smokeSizes,
+  type FaultId,
+  type FaultResult,
+} from '../src/index.ts';
+
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(`--${name}`);
+const option = (name: string): string | undefined =>
+  argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+const long = flag('long');
+const known = new Set<string>(FaultIds);
+const only = (option('only') ?? (long ? 'F1,F3' : FaultIds.join(',')))
+  .split(',')
+  .map((s) => s.trim());
+const unknown = only.filter((id) => !known.has(id));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown fault ${unknown.join(', ')}; known: ${FaultIds.join(', ')}\n`);
+  process.exit(2);
+}
+const base = flag('quick') ? smokeSizes : fullSizes;
+const cycles = Number(option('cycles') ?? (long ? 200 : base.cycles));
+const sizes = { ...base, cycles };
+const log = (line: string): void => {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+};
+
+const binary = await ensureNatsServer();
+const started = new Date();
+const results: FaultResult[] = await runFaults(only as FaultId[], {
+  sizes,
+  log,
+  keep: flag('keep'),
+  shared: flag('shared'),
+});
+
+const out =
+  option('out') ??
+  join(
+    fileURLToPath(new URL('../results/', import.meta.url)),
+    `${started.toISOString().replace(/[:.]/g, '-')}.json`,
+  );
+await mkdir(dirname(out), { recursive: true });
+await writeFile(
+  out,
+  `${JSON.stringify(
+    {
+      startedAt: started.toISOString(),
+      seconds: Math.round((Date.now() - started.getTime()) / 1000),
+      machine: { cores: cpus().length, loadavg: loadavg() },
+      natsServer: binary.version,
+      mode: long ? 'long' : flag('quick') ? 'quick' : 'full',
+      sizes,
+      results,
+    },
+    null,
+    2,
+  )}\n`,
+);
+process.stdout.write(`${renderFaultTable(results)}\n`);
+log(`written ${out}`);
+process.exitCode = results.every((r) => r.verdict === 'pass') ? 0 : 1;

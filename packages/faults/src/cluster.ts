@@ -1,0 +1,352 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import { DEMO_FEDERATION_PATH } from '@mosaic/federation';
+import { initCluster, type ClusterNode, type ServeService } from '@mosaic/hub';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
+import {
+  ensureNatsServer,
+  startNatsServerProcess,
+  type NatsServerProcess,
+} from '@mosaic/nats-server';
+import { generateAgencyKey, type AgencyPrivateJwk } from '@mosaic/signing';
+import { bounded, freePorts, spawnReady, type ReadyChild } from '@mosaic/testkit';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { parse, stringify } from 'yaml';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const mosaicBin = join(repoRoot, 'packages/cli/bin/mosaic.js');
+
+/** A process of the cluster that ended without the harness asking it to. */
+export interface UnexpectedExit {
+  name: string;
+  pid: number;
+  code: number | null;
+  signal: string | null;
+  at: number;
+}
+
+/** One nats-server node: its configuration and, while it runs, its process. */
+export interface FaultNode {
+  readonly name: string;
+  readonly url: string;
+  readonly monitoring: string;
+  readonly configFile: string;
+  readonly storeDir: string;
+  server: NatsServerProcess | undefined;
+}
+
+/** One `mosaic serve --only <service>` process. */
+export interface FaultService {
+  readonly name: ServeService;
+  child: ReadyChild;
+  /** `http://…`: `/healthz`, `/readyz`, `/metrics`. */
+  url: string;
+}
+
+export interface StartFaultClusterOptions {
+  /** Where everything lives; default a new temporary directory, removed on stop. */
+  dir?: string;
+  /** Keep the directory after stop (node logs, stores). */
+  keep?: boolean;
+  /** How long a node or service may take to start. Default 120 s (a loaded 2-core machine). */
+  startTimeoutMs?: number;
+  /** Receives the service processes' stderr (JSON log lines). Default: dropped. */
+  serviceLog?: (service: string, chunk: string) => void;
+}
+
+/**
+ * The production shape on one machine for fault injection: `hub init`'s configuration of
+ * three nats-server nodes (routes, `sync_interval: always`, decentralised JWT auth, R3
+ * streams), each node a process the harness can SIGKILL, SIGSTOP and restart, and the
+ * auditor, ingest and router each as a `mosaic serve --only` process. Every agency of the
+ * demo federation gets a fresh signing key (`keys`).
+ */
+export class FaultCluster implements AsyncDisposable {
+  readonly dir: string;
+  readonly hubConfigFile: string;
+  readonly contextsDir: string;
+  readonly federationFile: string;
+  readonly keys: ReadonlyMap<string, AgencyPrivateJwk>;
+  readonly nodes: readonly FaultNode[];
+  readonly services: FaultService[] = [];
+  readonly unexpectedExits: UnexpectedExit[] = [];
+  readonly #binary: string;
+  readonly #timeoutMs: number;
+  readonly #keep: boolean;
+  readonly #serviceLog: (service: string, chunk: string) => void;
+  /** Processes the harness stopped or killed on purpose. */
+  readonly #intended = new Set<number>();
+  #hub: NatsConnection | undefined;
+
+  private constructor(o: {
+    dir: string;
+    hubConfigFile: string;
+    federationFile: string;
+    keys: Map<string, AgencyPrivateJwk>;
+    nodes: FaultNode[];
+    binary: string;
+    timeoutMs: number;
+    keep: boolean;
+    serviceLog: (service: string, chunk: string) => void;
+  }) {
+    this.dir = o.dir;
+    this.hubConfigFile = o.hubConfigFile;
+    this.contextsDir = join(o.dir, 'contexts');
+    this.federationFile = o.federationFile;
+    this.keys = o.keys;
+    this.nodes = o.nodes;
+    this.#binary = o.binary;
+    this.#timeoutMs = o.timeoutMs;
+    this.#keep = o.keep;
+    this.#serviceLog = o.serviceLog;
+  }
+
+  /** Writes the configuration, starts the three nodes, then auditor, ingest and router. */
+  static async start(options: StartFaultClusterOptions = {}): Promise<FaultCluster> {
+    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'mosaic-faults-')));
+    const demo = parse(await readFile(DEMO_FEDERATION_PATH, 'utf8')) as {
+      agencies: { id: string; keys?: unknown[] }[];
+    };
+    const keys = new Map<string, AgencyPrivateJwk>();
+    for (const agency of demo.agencies) {
+      const pair = await generateAgencyKey(agency.id, { keyId: 'k1' });
+      keys.set(agency.id, pair.privateJwk);
+      agency.keys = [{ keyId: pair.keyId, publicJwk: pair.publicJwk }];
+    }
+    const federationFile = join(dir, 'federation.source.yaml');
+    await writeFile(federationFile, stringify(demo));
+    const ports = await freePorts(9);
+    const port = (i: number): number => {
+      const p = ports[i];
+      if (p === undefined) throw new MosaicError(ErrorCode.Internal, 'no free port');
+      return p;
+    };
+    const nodes: ClusterNode[] = [0, 1, 2].map((i) => ({
+      name: `mosaic-n${String(i + 1)}`,
+      host: '127.0.0.1',
+      port: port(i * 3),
+      clusterPort: port(i * 3 + 1),
+      httpPort: port(i * 3 + 2),
+    }));
+    const init = await initCluster({ federationPath: federationFile, outDir: dir, nodes });
+    const binary = await ensureNatsServer();
+    const cluster = new FaultCluster({
+      dir,
+      hubConfigFile: init.hubConfigFile,
+      federationFile: join(dir, 'federation.yaml'),
+      keys,
+      nodes: nodes.map((n) => ({
+        name: n.name,
+        url: `nats://${n.host}:${String(n.port)}`,
+        monitoring: `http://${n.host}:${String(n.httpPort)}`,
+        configFile: join(dir, 'nodes', n.name, 'nats-server.conf'),
+        storeDir: join(dir, 'nodes', n.name, 'jetstream'),
+        server: undefined,
+      })),
+      binary: binary.path,
+      timeoutMs: options.startTimeoutMs ?? 120_000,
+      keep: options.keep ?? false,
+      serviceLog: options.serviceLog ?? (() => undefined),
+    });
+    try {
+      await cluster.startNodes(cluster.nodes);
+      // The auditor first: ingest and the router answer only once their entries are written.
+      for (const service of ['auditor', 'ingest', 'router'] as const)
+        cluster.services.push(await cluster.#startService(service));
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  get urls(): string[] {
+    return this.nodes.map((n) => n.url);
+  }
+
+  node(name: string): FaultNode {
+    const node = this.nodes.find((n) => n.name === name);
+    if (node === undefined) throw new MosaicError(ErrorCode.Internal, `no node ${name}`);
+    return node;
+  }
+
+  service(name: ServeService): FaultService {
+    const service = this.services.find((s) => s.name === name);
+    if (service === undefined) throw new MosaicError(ErrorCode.Internal, `no service ${name}`);
+    return service;
+  }
+
+  #watch(
+    name: string,
+    pid: number,
+    exited: Promise<unknown>,
+    status: () => [number | null, string | null],
+  ): void {
+    void exited.then(() => {
+      if (this.#intended.has(pid)) return;
+      const [code, signal] = status();
+      this.unexpectedExits.push({ name, pid, code, signal, at: Date.now() });
+    });
+  }
+
+  /** Starts these nodes (at once: a node alone cannot become healthy without a quorum). */
+  async startNodes(nodes: readonly FaultNode[]): Promise<void> {
+    await Promise.all(
+      nodes.map(async (node) => {
+        if (node.server?.running === true) return;
+        let child: { exitCode: number | null; signalCode: string | null } | undefined;
+        const server = await startNatsServerProcess({
+          binary: this.#binary,
+          configFile: node.configFile,
+          portsFileDir: join(this.dir, 'nodes', node.name),
+          name: `nats-server ${node.name}`,
+          monitoring: true,
+          startTimeoutMs: this.#timeoutMs,
+          onSpawn: (c) => {
+            child = c;
+          },
+        });
+        node.server = server;
+        this.#watch(node.name, server.pid, server.exited, () => [
+          child?.exitCode ?? null,
+          child?.signalCode ?? null,
+        ]);
+      }),
+    );
+  }
+
+  /** SIGKILL a node (expected: not counted as a crash) and wait until it is gone. */
+  async killNode(node: FaultNode): Promise<void> {
+    const server = node.server;
+    if (server === undefined) return;
+    this.#intended.add(server.pid);
+    await server.kill();
+  }
+
+  /** SIGKILL several nodes at the same instant. */
+  async killNodes(nodes: readonly FaultNode[]): Promise<void> {
+    const servers = nodes.flatMap((n) => (n.server === undefined ? [] : [n.server]));
+    for (const s of servers) {
+      this.#intended.add(s.pid);
+      process.kill(s.pid, 'SIGKILL');
+    }
+    await Promise.all(servers.map((s) => s.exited));
+  }
+
+  /** SIGSTOP or SIGCONT a node's process. */
+  signalNode(node: FaultNode, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (node.server?.running === true) process.kill(node.server.pid, signal);
+  }
+
+  /** Stops a node gracefully (SIGTERM). */
+  async stopNode(node: FaultNode): Promise<void> {
+    const server = node.server;
+    if (server === undefined) return;
+    this.#intended.add(server.pid);
+    await server.stop();
+  }
+
+  async #startService(name: ServeService, env: Record<string, string> = {}): Promise<FaultService> {
+    const child = await spawnReady(
+      process.execPath,
+      [mosaicBin, 'serve', '--config', this.hubConfigFile, '--only', name, '--http-port', '0'],
+      {
+        cwd: repoRoot,
+        env: { MOSAIC_LOG_FORMAT: 'json', ...env },
+        ready: /mosaic: serving \S+ http:\S+\n/,
+        timeoutMs: this.#timeoutMs,
+      },
+    );
+    child.child.stderr?.on('data', (chunk: Buffer | string) => {
+      this.#serviceLog(name, chunk.toString());
+    });
+    this.#watch(name, child.pid, child.exited, () => [
+      child.child.exitCode,
+      child.child.signalCode,
+    ]);
+    const url = /mosaic: serving \S+ (http:\S+)/.exec(child.stdout())?.[1] ?? '';
+    return { name, child, url };
+  }
+
+  /** Stops a service (SIGTERM, it drains) and starts it again, with `env` added. */
+  async restartService(
+    name: ServeService,
+    env: Record<string, string> = {},
+  ): Promise<FaultService> {
+    const index = this.services.findIndex((s) => s.name === name);
+    const old = this.services[index];
+    if (old === undefined) throw new MosaicError(ErrorCode.Internal, `no service ${name}`);
+    await this.#stopService(old);
+    const started = await this.#startService(name, env);
+    this.services[index] = started;
+    return started;
+  }
+
+  async #stopService(service: FaultService): Promise<void> {
+    this.#intended.add(service.child.pid);
+    if (!service.child.running) return;
+    service.child.child.kill('SIGTERM');
+    const exited = await bounded(service.child.exited, 30_000, `${service.name} stopping`).then(
+      () => true,
+      (err: unknown) => {
+        if (!isMosaicError(err)) throw err;
+        return false;
+      },
+    );
+    if (!exited) {
+      service.child.child.kill('SIGKILL');
+      await service.child.exited;
+    }
+  }
+
+  /** The hub's own connection (the hub runner's identity), through every node. */
+  async hub(): Promise<{ nc: NatsConnection; jsm: JetStreamManager }> {
+    this.#hub ??= await connect({
+      ...contextConnectOptions(await readContextFile(join(this.dir, 'services', 'hub.json'))),
+      servers: this.urls,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    return { nc: this.#hub, jsm: await jetstreamManager(this.#hub, { timeout: 10_000 }) };
+  }
+
+  /** The server name of a stream's leader, waiting (bounded) until it has one. */
+  async leader(stream: string, timeoutMs = 60_000): Promise<string> {
+    const { jsm } = await this.hub();
+    return bounded(
+      (async () => {
+        for (;;) {
+          try {
+            const leader = (await jsm.streams.info(stream)).cluster?.leader;
+            if (leader !== undefined && leader !== '') return leader;
+          } catch (err) {
+            // No leader yet or the node asked went away: ask again.
+            if (!(err instanceof Error)) throw err;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })(),
+      timeoutMs,
+      `a leader of ${stream}`,
+    );
+  }
+
+  /** Stops the services (each drains), then the nodes; removes the directory unless kept. */
+  async stop(): Promise<void> {
+    await this.#hub?.close();
+    this.#hub = undefined;
+    for (const service of [...this.services].reverse()) await this.#stopService(service);
+    // A paused node cannot stop.
+    for (const node of this.nodes) this.signalNode(node, 'SIGCONT');
+    await Promise.all(this.nodes.map((n) => this.stopNode(n)));
+    if (!this.#keep) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}

@@ -1,0 +1,539 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureFaketime } from '@mosaic/debian';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
+import { Streams } from '@mosaic/protocol';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { FaultCluster, type FaultNode } from './cluster.ts';
+import { checkInvariants, type InvariantReport } from './invariants.ts';
+import { Load } from './load.ts';
+
+/** The faults this suite injects, in the order it runs them. */
+export const FaultIds = ['F1', 'F2', 'F3', 'F10', 'F7', 'F9'] as const;
+export type FaultId = (typeof FaultIds)[number];
+
+/** How big a run is: a smoke run (one short cycle) or the full one. */
+export interface FaultSizes {
+  /** Acknowledged reports before the first fault. */
+  warmup: number;
+  /** Fault cycles (F1, F3). */
+  cycles: number;
+  /** How long a node stays down in F1 / F2, ms. */
+  downMs: number;
+  /** How long the leader stays stopped in F3 (beyond the election timeout), ms. */
+  pauseMs: number;
+  /** Load after the last cycle before the check, ms. */
+  settleMs: number;
+  /** How long a stream limit (F7) or a clock skew (F9) holds, ms. */
+  holdMs: number;
+}
+
+export const smokeSizes: FaultSizes = {
+  warmup: 10,
+  cycles: 1,
+  downMs: 1_000,
+  pauseMs: 8_000,
+  settleMs: 1_000,
+  holdMs: 3_000,
+};
+export const fullSizes: FaultSizes = {
+  warmup: 50,
+  cycles: 6,
+  downMs: 3_000,
+  pauseMs: 12_000,
+  settleMs: 5_000,
+  holdMs: 15_000,
+};
+
+/** One fault's figures and verdict. */
+export interface FaultResult {
+  id: FaultId;
+  fault: string;
+  /** What the run did, in a sentence. */
+  did: string;
+  cycles: number;
+  /** Submissions in all, answered `ok: true`, refused with a code (never acked). */
+  submitted: number;
+  acked: number;
+  refused: Record<string, number>;
+  lost: number;
+  duplicatedReports: number;
+  duplicatedAlerts: number;
+  /** Per cycle: ms from the fault until a submission started after it was acknowledged. */
+  recoveryMs: number[];
+  /** Acknowledged per second in the 10 s before the first fault, and while faults ran. */
+  throughput: { before: number; during: number };
+  /** What the fault showed besides the invariants (readiness, leaders chosen…). */
+  observations: string[];
+  verdict: 'pass' | 'fail';
+  check: InvariantReport | undefined;
+  error?: string;
+}
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new MosaicError(
+        ErrorCode.TestChild,
+        `${what}: not within ${String(timeoutMs / 1000)} s`,
+      );
+    await delay(everyMs);
+  }
+}
+
+/** ms from `t0` until a submission started at or after it is acknowledged. */
+function recovery(load: Load, t0: number): Promise<number> {
+  return until(
+    'a new submission acknowledged after the fault',
+    () => {
+      let first: number | undefined;
+      for (const s of load.submissions.values())
+        if (s.startedAt >= t0 && s.acked !== undefined)
+          first = Math.min(first ?? Number.POSITIVE_INFINITY, s.acked.at);
+      return Promise.resolve(first === undefined ? undefined : first - t0);
+    },
+    300_000,
+  );
+}
+
+/** Waits until every replica of REPORTS, ALERTS and AUDIT is current (a restarted node caught up). */
+async function replicasCurrent(cluster: FaultCluster): Promise<void> {
+  const { jsm } = await cluster.hub();
+  await until(
+    'every stream replica current',
+    async () => {
+      for (const name of [Streams.Reports, Streams.Alerts, Streams.Audit]) {
+        try {
+          const info = await jsm.streams.info(name);
+          const replicas = info.cluster?.replicas ?? [];
+          if (info.cluster?.leader === undefined || replicas.length < 2) return undefined;
+          if (replicas.some((r) => !r.current || (r.offline ?? false))) return undefined;
+        } catch (err) {
+          if (!(err instanceof Error)) throw err;
+          return undefined;
+        }
+      }
+      return true;
+    },
+    180_000,
+    250,
+  );
+}
+
+async function untilAcked(load: Load, n: number): Promise<void> {
+  await until(`${String(n)} reports acknowledged`, () =>
+    Promise.resolve(load.acked().length >= n ? true : undefined),
+  );
+}
+
+function ackRate(load: Load, from: number, to: number): number {
+  const n = load
+    .acked()
+    .filter((s) => (s.acked?.at ?? 0) >= from && (s.acked?.at ?? 0) < to).length;
+  return Math.round((n / Math.max((to - from) / 1000, 1e-3)) * 10) / 10;
+}
+
+async function readyz(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(new URL('/readyz', url));
+  return { status: res.status, body: await res.text() };
+}
+
+interface FaultRun {
+  cluster: FaultCluster;
+  load: Load;
+  sizes: FaultSizes;
+  recoveryMs: number[];
+  observations: string[];
+  /** Processes the fault targets: their ends are not crashes. */
+  targets: Set<string>;
+  log: (line: string) => void;
+}
+
+type Injector = (run: FaultRun) => Promise<{ cycles: number; did: string }>;
+
+const pick = <T>(items: readonly T[]): T => {
+  const item = items[Math.floor(Math.random() * items.length)];
+  if (item === undefined) throw new MosaicError(ErrorCode.Internal, 'nothing to pick from');
+  return item;
+};
+
+const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
+  F1: {
+    fault: 'node crash',
+    async inject(run) {
+      const leaders: string[] = [];
+      for (let cycle = 0; cycle < run.sizes.cycles; cycle++) {
+        // The REPORTS leader every third cycle (the first included), else any node.
+        const leader = await run.cluster.leader(Streams.Reports);
+        const victim: FaultNode =
+          cycle % 3 === 0 ? run.cluster.node(leader) : pick(run.cluster.nodes);
+        leaders.push(`${victim.name}${victim.name === leader ? ' (leader)' : ''}`);
+        run.targets.add(victim.name);
+        const t0 = Date.now();
+        await run.cluster.killNode(victim);
+        await delay(run.sizes.downMs);
+        await run.cluster.startNodes([victim]);
+        run.recoveryMs.push(await recovery(run.load, t0));
+        await replicasCurrent(run.cluster);
+      }
+      run.observations.push(`killed: ${leaders.join(', ')}`);
+      return {
+        cycles: run.sizes.cycles,
+        did: `SIGKILL one node (the REPORTS leader every 3rd cycle, else a random node), down ${String(run.sizes.downMs / 1000)} s, restart, wait until its replicas are current`,
+      };
+    },
+  },
+  F2: {
+    fault: 'whole cluster crash',
+    async inject(run) {
+      for (const n of run.cluster.nodes) run.targets.add(n.name);
+      const t0 = Date.now();
+      await run.cluster.killNodes(run.cluster.nodes);
+      await delay(run.sizes.downMs);
+      await run.cluster.startNodes(run.cluster.nodes);
+      run.recoveryMs.push(await recovery(run.load, t0));
+      await replicasCurrent(run.cluster);
+      return {
+        cycles: 1,
+        did: `SIGKILL all three nodes at the same instant, down ${String(run.sizes.downMs / 1000)} s, restart all`,
+      };
+    },
+  },
+  F3: {
+    fault: 'pause',
+    async inject(run) {
+      const moved: string[] = [];
+      for (let cycle = 0; cycle < run.sizes.cycles; cycle++) {
+        const leader = run.cluster.node(await run.cluster.leader(Streams.Reports));
+        const t0 = Date.now();
+        run.cluster.signalNode(leader, 'SIGSTOP');
+        run.log(`F3: ${leader.name} (REPORTS leader) stopped`);
+        try {
+          const next = await run.cluster.leader(Streams.Reports).then(async (l) =>
+            l === leader.name
+              ? until(
+                  'a new REPORTS leader',
+                  async () => {
+                    const now = await run.cluster.leader(Streams.Reports);
+                    return now === leader.name ? undefined : now;
+                  },
+                  run.sizes.pauseMs + 60_000,
+                  250,
+                )
+              : l,
+          );
+          moved.push(`${leader.name}→${next}`);
+          run.log(`F3: REPORTS leader now ${next} after ${String(Date.now() - t0)} ms`);
+          run.recoveryMs.push(await recovery(run.load, t0));
+          run.log(`F3: acknowledging again after ${String(Date.now() - t0)} ms`);
+          const left = run.sizes.pauseMs - (Date.now() - t0);
+          if (left > 0) await delay(left);
+        } finally {
+          run.cluster.signalNode(leader, 'SIGCONT');
+        }
+        await replicasCurrent(run.cluster);
+      }
+      run.observations.push(`REPORTS leadership moved: ${moved.join(', ')}`);
+      return {
+        cycles: run.sizes.cycles,
+        did: `SIGSTOP the REPORTS leader for ${String(run.sizes.pauseMs / 1000)} s (beyond the election timeout), SIGCONT, wait until its replicas are current`,
+      };
+    },
+  },
+  F10: {
+    fault: 'unsafe config',
+    async inject(run) {
+      const node = run.cluster.nodes[2] ?? pick(run.cluster.nodes);
+      const ingest = run.cluster.service('ingest');
+      const original = await readFile(node.configFile, 'utf8');
+      if (!original.includes('sync_interval: always'))
+        throw new MosaicError(
+          ErrorCode.Internal,
+          `${node.configFile} has no sync_interval: always`,
+        );
+      const before = await readyz(ingest.url);
+      run.targets.add(node.name);
+      const t0 = Date.now();
+      await writeFile(node.configFile, original.replace(/^\s*sync_interval: always\n/m, ''));
+      try {
+        await run.cluster.stopNode(node);
+        await run.cluster.startNodes([node]);
+        const red = await until('readiness red', async () => {
+          const r = await readyz(ingest.url);
+          return r.status === 503 && r.body.includes('sync-not-always') ? r : undefined;
+        });
+        run.observations.push(
+          `before: /readyz ${String(before.status)}; ${node.name} without sync_interval: /readyz ${String(red.status)} ${red.body.trim()}`,
+        );
+        run.recoveryMs.push(await recovery(run.load, t0));
+      } finally {
+        await writeFile(node.configFile, original);
+      }
+      await run.cluster.stopNode(node);
+      await run.cluster.startNodes([node]);
+      const green = await until('readiness green again', async () => {
+        const r = await readyz(ingest.url);
+        return r.status === 200 ? r : undefined;
+      });
+      run.observations.push(`config restored: /readyz ${String(green.status)}`);
+      await replicasCurrent(run.cluster);
+      return {
+        cycles: 1,
+        did: `restart ${node.name} without sync_interval: always, read ingest's /readyz, restore and restart`,
+      };
+    },
+  },
+  F7: {
+    fault: 'store limit reached',
+    async inject(run) {
+      // Break-glass stream administration: a REPORTS message limit just above what it holds.
+      const admin = await connect({
+        ...contextConnectOptions(
+          await readContextFile(join(run.cluster.dir, 'breakglass', 'admin.json')),
+        ),
+        servers: run.cluster.urls,
+      });
+      try {
+        const jsm = await jetstreamManager(admin, { timeout: 10_000 });
+        const held = (await jsm.streams.info(Streams.Reports)).state.messages;
+        const limit = held + 5;
+        await jsm.streams.update(Streams.Reports, { max_msgs: limit });
+        const t0 = Date.now();
+        const refused = await refusal(run.load, ErrorCode.Unavailable);
+        const refusedAfter = Date.now() - t0;
+        const ingest = run.cluster.service('ingest');
+        const health = await fetch(new URL('/healthz', ingest.url));
+        await delay(run.sizes.holdMs);
+        const stored = (await jsm.streams.info(Streams.Reports)).state.messages;
+        const ackedAbove = run.load.acked().filter((s) => (s.acked?.seq ?? 0) > limit).length;
+        run.observations.push(
+          `REPORTS max_msgs ${String(limit)} (held ${String(held)}): a probe refused after ${String(refusedAfter)} ms with ${refused}; ingest /healthz ${String(health.status)}; REPORTS held ${String(stored)} at the end of the hold; acknowledged beyond the limit: ${String(ackedAbove)}`,
+        );
+        if (stored > limit || ackedAbove > 0)
+          throw new MosaicError(
+            ErrorCode.Internal,
+            `REPORTS went past its limit (${String(stored)} > ${String(limit)}) or an ack named a sequence past it`,
+          );
+        const lifted = Date.now();
+        await jsm.streams.update(Streams.Reports, { max_msgs: -1 });
+        run.recoveryMs.push(await recovery(run.load, lifted));
+      } finally {
+        await admin.close();
+      }
+      return {
+        cycles: 1,
+        did: `break-glass: REPORTS max_msgs set 5 above what it held for ${String(run.sizes.holdMs / 1000)} s (discard new), then lifted; a probe sent without retries reads ingest's own answer`,
+      };
+    },
+  },
+  F9: {
+    fault: 'clock skew',
+    async inject(run) {
+      const faketime = await ensureFaketime();
+      // Wall clock only: the services' timers (monotonic) keep running normally.
+      const skewed = (spec: string): Record<string, string> => ({
+        ...faketime.env(spec),
+        FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      });
+      const services = ['auditor', 'ingest', 'router'] as const;
+      for (const name of services) run.targets.add(name);
+      const phases: string[] = [];
+      for (const spec of ['+5m', '-5m']) {
+        const t0 = Date.now();
+        for (const name of services) await run.cluster.restartService(name, skewed(spec));
+        const ms = await recovery(run.load, t0);
+        run.recoveryMs.push(ms);
+        await delay(run.sizes.holdMs);
+        phases.push(
+          `services at ${spec}: acknowledging again ${String(ms)} ms after the restart began`,
+        );
+      }
+      // Beyond the documented 5-minute skew: a report is "from the future" to ingest.
+      await run.cluster.restartService('ingest', skewed('-6m'));
+      phases.push(`ingest at -6m: ${await refusal(run.load, ErrorCode.IssuedInFuture)}`);
+      const t0 = Date.now();
+      for (const name of services) await run.cluster.restartService(name);
+      run.recoveryMs.push(await recovery(run.load, t0));
+      run.observations.push(...phases);
+      return {
+        cycles: 3,
+        did: `auditor, ingest and router restarted under faketime +5 min, then -5 min (${String(run.sizes.holdMs / 1000)} s each), then ingest alone at -6 min, then all on the real clock`,
+      };
+    },
+  },
+};
+
+/** A refusal `probe` must see within the bounded wait: the hub's own answer, no retries. */
+async function refusal(load: Load, code: string, timeoutMs = 120_000): Promise<string> {
+  return until(
+    `a submission refused with ${code}`,
+    async () => {
+      const reply = await load.probe();
+      if (reply?.ok === false && reply.code === code)
+        return `${reply.code}${reply.retryable === true ? ' (retryable)' : ''}: ${reply.message}`;
+      return undefined;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
+export interface RunFaultsOptions {
+  sizes: FaultSizes;
+  /** Progress lines. */
+  log?: (line: string) => void;
+  /** Keep the clusters' directories (node logs, stores). */
+  keep?: boolean;
+  /**
+   * One cluster for all the faults, one after the other (the smoke run: a cluster start is
+   * the slow part), instead of a fresh cluster per fault. Each fault's check still covers
+   * everything submitted since the cluster started.
+   */
+  shared?: boolean;
+}
+
+function emptyResult(id: FaultId): FaultResult {
+  return {
+    id,
+    fault: injectors[id].fault,
+    did: '',
+    cycles: 0,
+    submitted: 0,
+    acked: 0,
+    refused: {},
+    lost: 0,
+    duplicatedReports: 0,
+    duplicatedAlerts: 0,
+    recoveryMs: [],
+    throughput: { before: 0, during: 0 },
+    observations: [],
+    verdict: 'fail',
+    check: undefined,
+  };
+}
+
+/**
+ * One fault on a running cluster under load: inject, settle, stop publishing, then the
+ * shared invariant check; publishing resumes afterwards. Figures count the submissions
+ * started since `since`. Throws only when the harness itself fails (a node that does not
+ * come back): a broken invariant is in the result.
+ */
+async function faultOn(
+  cluster: FaultCluster,
+  load: Load,
+  id: FaultId,
+  o: { sizes: FaultSizes; log: (line: string) => void; since: number },
+  result: FaultResult,
+): Promise<void> {
+  const warm = Date.now();
+  const run: FaultRun = {
+    cluster,
+    load,
+    sizes: o.sizes,
+    recoveryMs: result.recoveryMs,
+    observations: result.observations,
+    targets: new Set(),
+    log: o.log,
+  };
+  o.log(`${id}: ${String(load.acked().length)} acknowledged so far, injecting`);
+  const injected = await injectors[id].inject(run);
+  result.did = injected.did;
+  result.cycles = injected.cycles;
+  await delay(o.sizes.settleMs);
+  const end = Date.now();
+  await load.pausePublishing();
+  const firstAck = load.acked().find((s) => (s.acked?.at ?? 0) >= o.since)?.acked?.at ?? warm;
+  result.throughput = {
+    before: ackRate(load, Math.max(warm - 10_000, firstAck), warm),
+    during: ackRate(load, warm, end),
+  };
+  o.log(`${id}: checking the invariants`);
+  const { jsm } = await cluster.hub();
+  const check = await checkInvariants({
+    jsm,
+    dataDir: cluster.dir,
+    federationFile: cluster.federationFile,
+    submissions: [...load.submissions.values()].map((s) => ({
+      reportId: s.reportId,
+      issuer: s.issuer,
+      report: s.report,
+      ...(s.acked === undefined ? {} : { ackedSeq: s.acked.seq }),
+    })),
+    received: load.received,
+    crashed: cluster.unexpectedExits
+      .filter((e) => e.at >= warm && !run.targets.has(e.name))
+      .map((e) => `${e.name} (pid ${String(e.pid)}, ${String(e.signal ?? e.code)})`),
+  });
+  result.check = check;
+  const mine = [...load.submissions.values()].filter((s) => s.startedAt >= o.since);
+  const ids = new Set(mine.map((s) => s.reportId));
+  const reportIdOf = (alertOrMsgId: string): string => alertOrMsgId.split('/')[1] ?? '';
+  result.submitted = mine.length;
+  result.acked = mine.filter((s) => s.acked !== undefined).length;
+  for (const s of mine)
+    if (s.refused !== undefined)
+      result.refused[s.refused.code] = (result.refused[s.refused.code] ?? 0) + 1;
+  result.lost = check.lost.filter((r) => ids.has(r)).length;
+  result.duplicatedReports = check.duplicatedReports.filter((m) => ids.has(reportIdOf(m))).length;
+  result.duplicatedAlerts = check.alerts.duplicated.filter((a) => ids.has(reportIdOf(a))).length;
+  if (load.subscriberErrors.length > 0)
+    result.observations.push(
+      `subscriptions resumed ${String(load.subscriberErrors.length)}× so far (first: ${load.subscriberErrors[0] ?? ''})`,
+    );
+  result.verdict = check.ok ? 'pass' : 'fail';
+  load.publish();
+}
+
+/**
+ * Runs the faults in order, each under load and ending with the shared invariant check, on
+ * a fresh cluster each (or one shared cluster). Never throws for a broken invariant or a
+ * fault the harness could not complete: each result says so.
+ */
+export async function runFaults(
+  ids: readonly FaultId[],
+  options: RunFaultsOptions,
+): Promise<FaultResult[]> {
+  const log = options.log ?? (() => undefined);
+  const results: FaultResult[] = [];
+  const groups = options.shared === true ? [ids] : ids.map((id) => [id]);
+  for (const group of groups) {
+    log(`starting a cluster for ${group.join(', ')}`);
+    await using cluster = await FaultCluster.start({ keep: options.keep ?? false });
+    const load = new Load(cluster);
+    try {
+      await load.connect();
+      load.publish();
+      await untilAcked(load, options.sizes.warmup);
+      for (const id of group) {
+        const result = emptyResult(id);
+        results.push(result);
+        const since = Date.now();
+        try {
+          await faultOn(cluster, load, id, { sizes: options.sizes, log, since }, result);
+        } catch (err) {
+          result.error = err instanceof Error ? err.message : String(err);
+        }
+        log(
+          `${id}: ${result.verdict} (${String(result.acked)} acked, ${String(result.lost)} lost, recovery ${result.recoveryMs.join('/')} ms)${result.error === undefined ? '' : `: ${result.error}`}`,
+        );
+        // A cluster the harness lost track of cannot carry the next fault.
+        if (result.error !== undefined) break;
+      }
+    } finally {
+      await load.stop();
+    }
+  }
+  return results;
+}

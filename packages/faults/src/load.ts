@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import type { RoutableReport } from '@mosaic/policy';
+import { ingestSubject, parseIngestReply } from '@mosaic/protocol';
+import { connectAgency, type AgencyClient, type PublishReply } from '@mosaic/sdk';
+import type { FaultCluster } from './cluster.ts';
+
+const example = fileURLToPath(
+  new URL('../../../schemas/examples/valid/recruitment-advert.json', import.meta.url),
+);
+
+/** The agencies of the demo federation that publish, with the jurisdiction of their reports. */
+export const PUBLISHERS = { 'ro-dicot': 'RO', 'nl-police': 'NL', 'de-bka': 'DE' } as const;
+/** Every agency of the demo federation reads its alerts. */
+export const SUBSCRIBERS = ['nl-police', 'de-bka', 'ro-dicot', 'ngo-lastrada'] as const;
+
+const variants = [
+  { category: 'recruitment', tlp: 'GREEN', jurisdictions: ['RO', 'NL', 'DE'] },
+  { category: 'recruitment', tlp: 'AMBER', jurisdictions: ['RO', 'NL'] },
+  { category: 'transport', tlp: 'AMBER', jurisdictions: ['RO', 'NL', 'DE'] },
+  { category: 'financial-flow', tlp: 'AMBER', jurisdictions: ['DE', 'NL'] },
+] as const;
+
+/** One submission: when it started, how it ended. */
+export interface Submission {
+  readonly reportId: string;
+  readonly issuer: string;
+  readonly report: RoutableReport;
+  readonly startedAt: number;
+  /** Acknowledged (`ok: true`): the REPORTS sequence and when. */
+  acked?: { seq: number; at: number; duplicate: boolean };
+  /** Refused with a code (`ok: false`), or the SDK gave up (ERR_UNAVAILABLE): never acked. */
+  refused?: { code: string; at: number };
+}
+
+export interface LoadOptions {
+  /** Submissions in flight per publishing agency. Default 2. */
+  inFlight?: number;
+  /** Pause between one worker's submissions. Default 20 ms: a steady, not saturating, load. */
+  pauseMs?: number;
+  /** Stop after this many submissions in all. Default: until `stop()`. */
+  max?: number;
+  /** The SDK's wait per attempt; default 5 000 ms. */
+  timeoutMs?: number;
+}
+
+/**
+ * Steady publish load from the publishing agencies (the SDK: each report signed with the
+ * agency's key, transport failures retried with the same bytes) and a subscriber per agency
+ * that verifies each alert end to end and acknowledges it after recording it.
+ */
+export class Load {
+  readonly submissions = new Map<string, Submission>();
+  /** Alert ids (`<issuer>/<reportId>/<recipient>`) each subscriber was handed, with counts. */
+  readonly received = new Map<string, Map<string, number>>();
+  /** Errors a subscription ended with (it is resumed each time). */
+  readonly subscriberErrors: string[] = [];
+  readonly #cluster: FaultCluster;
+  readonly #options: Required<Omit<LoadOptions, 'max'>> & { max: number };
+  readonly #clients: AgencyClient[] = [];
+  readonly #abort = new AbortController();
+  #publishing = new AbortController();
+  #running: Promise<void>[] = [];
+  #subscribing: Promise<void>[] = [];
+  #template: Record<string, unknown> | undefined;
+
+  constructor(cluster: FaultCluster, options: LoadOptions = {}) {
+    this.#cluster = cluster;
+    this.#options = {
+      inFlight: options.inFlight ?? 2,
+      pauseMs: options.pauseMs ?? 20,
+      max: options.max ?? Number.POSITIVE_INFINITY,
+      timeoutMs: options.timeoutMs ?? 5_000,
+    };
+  }
+
+  /** Connects the agencies and starts the subscribers; `publish()` starts the publishers. */
+  async connect(): Promise<void> {
+    this.#template = JSON.parse(await readFile(example, 'utf8')) as Record<string, unknown>;
+    for (const agency of SUBSCRIBERS) {
+      const client = await connectAgency({
+        context: join(this.#cluster.contextsDir, `${agency}.json`),
+        key: this.#cluster.keys.get(agency) ?? {},
+        timeoutMs: this.#options.timeoutMs,
+        retry: { attempts: 8, maxDelayMs: 4_000 },
+      });
+      this.#clients.push(client);
+      this.received.set(agency, new Map());
+      this.#subscribing.push(this.#subscribe(client));
+    }
+  }
+
+  async #subscribe(client: AgencyClient): Promise<void> {
+    const seen = this.received.get(client.agency) ?? new Map<string, number>();
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      try {
+        await client.subscribe(
+          (alert) => {
+            seen.set(alert.id, (seen.get(alert.id) ?? 0) + 1);
+          },
+          { follow: true, signal, reconnectTimeoutMs: 300_000 },
+        );
+      } catch (err) {
+        // A failover the subscription did not ride out: resume, as an agency's client would.
+        if (!isMosaicError(err) && !(err instanceof Error)) throw err;
+        this.subscriberErrors.push(`${client.agency}: ${err.message}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  #report(issuer: keyof typeof PUBLISHERS, n: number): Record<string, unknown> {
+    const variant = variants[n % variants.length] ?? variants[0];
+    const origin = PUBLISHERS[issuer];
+    return {
+      ...this.#template,
+      reportId: randomUUID(),
+      issuer,
+      origin,
+      issuedAt: new Date().toISOString(),
+      category: variant.category,
+      jurisdictions: [...new Set([origin, ...variant.jurisdictions])],
+      handling: {
+        tlp: variant.tlp,
+        releasableTo: { jurisdictions: ['RO', 'NL', 'DE'] },
+        validFrom: '2025-03-14T09:26:53Z',
+        validUntil: '2031-03-14T00:00:00Z',
+      },
+    };
+  }
+
+  /** Starts (or resumes) the publishers. */
+  publish(): void {
+    this.#publishing = new AbortController();
+    const signal = this.#publishing.signal;
+    let n = this.submissions.size;
+    for (const client of this.#clients) {
+      if (!Object.hasOwn(PUBLISHERS, client.agency)) continue;
+      const issuer = client.agency as keyof typeof PUBLISHERS;
+      for (let w = 0; w < this.#options.inFlight; w++)
+        this.#running.push(
+          (async () => {
+            while (!signal.aborted && this.submissions.size < this.#options.max) {
+              const report = this.#report(issuer, n++);
+              const reportId = report['reportId'] as string;
+              const submission: Submission = {
+                reportId,
+                issuer,
+                report: report as unknown as RoutableReport,
+                startedAt: Date.now(),
+              };
+              this.submissions.set(reportId, submission);
+              try {
+                const reply = await client.publish(report);
+                if (reply.ok)
+                  submission.acked = { seq: reply.seq, at: Date.now(), duplicate: reply.duplicate };
+                else submission.refused = { code: reply.code, at: Date.now() };
+              } catch (err) {
+                if (!isMosaicError(err)) throw err;
+                submission.refused = { code: err.code, at: Date.now() };
+              }
+              if (this.#options.pauseMs > 0)
+                await new Promise((resolve) => setTimeout(resolve, this.#options.pauseMs));
+            }
+          })(),
+        );
+    }
+  }
+
+  /** Stops the publishers and waits for every submission in flight to end. */
+  async pausePublishing(): Promise<void> {
+    this.#publishing.abort();
+    const running = this.#running;
+    this.#running = [];
+    await Promise.all(running);
+  }
+
+  /** Acknowledged submissions, in the order they were acknowledged. */
+  acked(): Submission[] {
+    return [...this.submissions.values()]
+      .filter((s) => s.acked !== undefined)
+      .sort((a, b) => (a.acked?.at ?? 0) - (b.acked?.at ?? 0));
+  }
+
+  /**
+   * One submission sent once, without the SDK's retries, so the hub's own answer is seen
+   * (a retryable refusal included). Recorded like every other submission.
+   */
+  async probe(issuer: keyof typeof PUBLISHERS = 'ro-dicot'): Promise<PublishReply | undefined> {
+    const client = this.#clients.find((c) => c.agency === issuer);
+    if (client === undefined)
+      throw new MosaicError(ErrorCode.Internal, `${issuer} is not connected`);
+    const report = this.#report(issuer, this.submissions.size);
+    const reportId = report['reportId'] as string;
+    const submission: Submission = {
+      reportId,
+      issuer,
+      report: report as unknown as RoutableReport,
+      startedAt: Date.now(),
+    };
+    this.submissions.set(reportId, submission);
+    let msg;
+    try {
+      msg = await client.connection.request(ingestSubject(issuer), await client.sign(report), {
+        timeout: this.#options.timeoutMs,
+      });
+    } catch (err) {
+      // No answer in time: the submission stays undecided, as a client would see it.
+      if (err instanceof Error && /timeout|no responders/i.test(err.message)) return undefined;
+      throw err;
+    }
+    const reply = parseIngestReply(msg.data);
+    if (reply?.ok === true)
+      submission.acked = { seq: reply.seq, at: Date.now(), duplicate: reply.duplicate };
+    else if (reply !== undefined) submission.refused = { code: reply.code, at: Date.now() };
+    return reply;
+  }
+
+  /** Stops publishers and subscribers and closes the connections. */
+  async stop(): Promise<void> {
+    await this.pausePublishing();
+    this.#abort.abort();
+    await Promise.all(this.#subscribing);
+    for (const client of this.#clients) await client.close();
+  }
+}
