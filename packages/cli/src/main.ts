@@ -19,6 +19,7 @@ import { rulesSet, rulesShow } from './commands/rules.ts';
 import { schemaValidate } from './commands/schema-validate.ts';
 import { sign } from './commands/sign.ts';
 import { exportStix, importStix } from './commands/stix.ts';
+import { exportMispFeed } from './commands/misp.ts';
 import { subscribe } from './commands/subscribe.ts';
 import { verify } from './commands/verify.ts';
 import { nearestCommands } from './suggest.ts';
@@ -53,6 +54,7 @@ export const commands: readonly Command[] = [
   rulesSet,
   replay,
   exportStix,
+  exportMispFeed,
   importStix,
   auditVerify,
   auditProve,

@@ -81,7 +81,12 @@ beforeAll(async () => {
   federationFile = federation;
   await writeFile(federation, stringify(demo));
   out = join(dir, 'hub');
-  const ports = [await freePortOnAll(), await freePortOnAll(), await freePortOnAll()];
+  const ports = [
+    await freePortOnAll(),
+    await freePortOnAll(),
+    await freePortOnAll(),
+    await freePortOnAll(),
+  ];
   const init = await mosaic([
     'hub',
     'init',
@@ -97,6 +102,8 @@ beforeAll(async () => {
     String(ports[1]),
     '--http-port',
     String(ports[2]),
+    '--leaf-port',
+    String(ports[3]),
   ]);
   expect(init.code, init.stderr).toBe(0);
   hubYaml = init.stdout.trim();

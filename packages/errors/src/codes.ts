@@ -221,6 +221,8 @@ export const errorCatalogue = {
   StixProvenance: { code: 'ERR_STIX_PROVENANCE', class: 'input', retryable: false },
   /** `mosaic import stix` met a report issued by another agency than the importing one: re-signing it would re-release it under the importer's rules. */
   StixIssuer: { code: 'ERR_STIX_ISSUER', class: 'input', retryable: false, status: 403 },
+  /** A report's handling cannot be written into a MISP event, so a MISP feed would drop a restriction. */
+  MispUnmappable: { code: 'ERR_MISP_UNMAPPABLE', class: 'input', retryable: false },
   /** No gateway token with that id belongs to that agency (`mosaic agency token revoke`). */
   TokenUnknown: { code: 'ERR_TOKEN_UNKNOWN', class: 'input', retryable: false, status: 404 },
   /** The HTTP gateway could not authenticate the request: no credential, or one that is unknown, revoked, expired or does not match. */

@@ -119,7 +119,7 @@ export class FaultCluster implements AsyncDisposable {
     }
     const federationFile = join(dir, 'federation.source.yaml');
     await writeFile(federationFile, stringify(demo));
-    const ports = await freePorts(9);
+    const ports = await freePorts(12);
     const port = (i: number): number => {
       const p = ports[i];
       if (p === undefined) throw new MosaicError(ErrorCode.Internal, 'no free port');
@@ -128,9 +128,10 @@ export class FaultCluster implements AsyncDisposable {
     const nodes: ClusterNode[] = [0, 1, 2].map((i) => ({
       name: `mosaic-n${String(i + 1)}`,
       host: '127.0.0.1',
-      port: port(i * 3),
-      clusterPort: port(i * 3 + 1),
-      httpPort: port(i * 3 + 2),
+      port: port(i * 4),
+      clusterPort: port(i * 4 + 1),
+      httpPort: port(i * 4 + 2),
+      leafPort: port(i * 4 + 3),
     }));
     const init = await initCluster({ federationPath: federationFile, outDir: dir, nodes });
     const binary = await ensureNatsServer();

@@ -47,6 +47,13 @@ export interface ExportOptions {
    * the same export is found without it.
    */
   previousVersion?: (issuer: string, reportId: string) => StixVersion | undefined;
+  /**
+   * What a report whose earlier report is found nowhere becomes: `'refuse'` (the default)
+   * fails with ERR_STIX_LINEAGE; `'first-version'` makes it the first version of its own
+   * STIX object, for a reader that may hold a later report of a chain without its start
+   * (a TAXII collection of what one agency received).
+   */
+  missingEarlier?: 'refuse' | 'first-version';
 }
 
 const millis = (timestamp: string): string => new Date(timestamp).toISOString();
@@ -126,13 +133,15 @@ function versionResolver(reports: readonly Report[], options: ExportOptions) {
         inBatch === undefined
           ? options.previousVersion?.(report.issuer, earlier)
           : versionOf(inBatch);
-      if (version === undefined)
+      if (version === undefined && options.missingEarlier === 'first-version')
+        version = { id: derivedId('report', key), created: millis(report.issuedAt) };
+      else if (version === undefined)
         throw new MosaicError(
           ErrorCode.StixLineage,
           `${key} refers to ${report.issuer}/${earlier}, whose STIX object is neither in this export nor known to previousVersion`,
           { details: { report: key, refersTo: `${report.issuer}/${earlier}` } },
         );
-      if (!(Date.parse(report.issuedAt) > Date.parse(version.created)))
+      else if (!(Date.parse(report.issuedAt) > Date.parse(version.created)))
         throw new MosaicError(
           ErrorCode.StixLineage,
           `${key} is not issued after ${report.issuer}/${earlier}, so it cannot be a newer version of it`,

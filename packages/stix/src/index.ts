@@ -13,3 +13,13 @@ export {
 } from './constants.ts';
 export { derivedId } from './ids.ts';
 export { generateStixExtensionJsonSchema, STIX_EXTENSION_JSON_SCHEMA_ID } from './json-schema.ts';
+export {
+  reportToMispEvent,
+  reportsToMispFeed,
+  mispEventUuid,
+  mispManifestEntry,
+  mispHashLines,
+  MISP_TLP_TAGS,
+  MISP_DISTRIBUTION_ORGANISATION,
+} from './misp.ts';
+export type { MispAttribute, MispEventFile, MispFeed, MispManifestEntry, MispTag } from './misp.ts';

@@ -228,6 +228,20 @@ describe('lineage', () => {
     );
   });
 
+  it('makes such a supersede the first version of its own object when asked to', () => {
+    const bundle = reportsToBundle([{ report: update }], { missingEarlier: 'first-version' });
+    const alone = bundle.objects.find((o) => o.type === 'report');
+    const updated = byType(reportsToBundle([{ report: original }, { report: update }]), 'report');
+    expect(alone?.['created']).toBe(alone?.['modified']);
+    expect(alone?.['modified']).toBe(updated[1]?.['modified']);
+    expect(updated.map((o) => o.id)).not.toContain(alone?.id);
+    // An earlier report that is known still makes it a version of that one.
+    const known = reportsToBundle([{ report: original }, { report: update }], {
+      missingEarlier: 'first-version',
+    });
+    expect(byType(known, 'report').map((o) => o.id)).toEqual(updated.map((o) => o.id));
+  });
+
   it('refuses a newer version issued no later than the version it replaces', () => {
     const early = { ...update, issuedAt: original.issuedAt };
     expect(() => reportsToBundle([{ report: original }, { report: early }])).toThrow(

@@ -28,3 +28,29 @@ export function decodeCursor(cursor: string, parameter = 'cursor'): number {
     );
   return seq;
 }
+
+/** A position among the STIX objects of a collection: an alert, and how many of its objects were sent. */
+export interface ObjectCursor {
+  seq: number;
+  skip: number;
+}
+
+/** The opaque TAXII cursor that resumes at object `skip` of the alert at ALERTS sequence `seq`. */
+export function encodeObjectCursor(at: ObjectCursor): string {
+  return Buffer.from(`t1:${String(at.seq)}.${String(at.skip)}`).toString('base64url');
+}
+
+/**
+ * The position a TAXII cursor resumes at; ERR_QUERY_INVALID for anything the gateway did not
+ * issue. An alerts cursor (`encodeCursor`) resumes at the start of its alert.
+ */
+export function decodeObjectCursor(cursor: string, parameter: string): ObjectCursor {
+  const text = /^[A-Za-z0-9_-]{1,48}$/.test(cursor)
+    ? Buffer.from(cursor, 'base64url').toString('utf8')
+    : '';
+  const m = /^t1:([1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,5})$/.exec(text);
+  if (m === null) return { seq: decodeCursor(cursor, parameter), skip: 0 };
+  const seq = Number(m[1]);
+  if (!Number.isSafeInteger(seq)) return { seq: decodeCursor(cursor, parameter), skip: 0 };
+  return { seq, skip: Number(m[2]) };
+}

@@ -12,20 +12,21 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticated } from './auth.ts';
 import { alertOfReport, readAlerts, type AlertsFrom, type HttpAlert } from './alerts.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { ObjectIndex } from './object-index.ts';
+import { decodeObjectCursor, encodeObjectCursor, type ObjectCursor } from './cursor.ts';
 
 /** The TAXII 2.1 media type of every response and of an acceptable `Accept`. */
 export const TAXII_MEDIA = 'application/taxii+json;version=2.1';
 const STIX_MEDIA = 'application/stix+json;version=2.1';
 /** The one API root. */
 const TAXII_ROOT = '/taxii2/mosaic/';
-/** Largest `limit` (alerts per page); a larger one is capped, not refused. */
+/** Largest `limit` (objects per page); a larger one is capped, not refused. */
 const MAX_TAXII_PAGE = 1000;
 const DEFAULT_TAXII_PAGE = 100;
 /** Longest supersede chain followed to find a report's first STIX version. */
 const MAX_CHAIN = 32;
-/** Alerts read per batch while looking for an object by id. */
-const SCAN_BATCH = 1000;
+/** Alerts read per batch while paging or indexing. */
+const READ_BATCH = 200;
 
 /** The id of the one collection of an agency: derived from its (public) agency id. */
 export function collectionId(agency: string): string {
@@ -96,33 +97,32 @@ function earlierOf(report: Report): string | undefined {
 }
 
 /**
- * The STIX objects of a run of alerts. A supersede or retraction is a new version of the
- * first report of its chain: that report is looked up among the alerts the agency received,
- * since a version must keep the first one's id and `created`. The agency never received it:
- * ERR_STIX_LINEAGE.
+ * The STIX objects of one alert, in the order the mapping writes them (the same on every
+ * read). A supersede or retraction is a new version of the first report of its chain: that
+ * report is looked up among the alerts the agency received, since a version keeps the first
+ * one's id and `created`. Where the chain reaches a report the agency never received, the
+ * alert's report is the first version the agency has (its own id): a collection pages past
+ * it, and the STIX object names nothing the agency was not sent.
  */
-async function objectsOf(
+async function alertObjects(
   jsm: JetStreamManager,
   agency: string,
-  alerts: HttpAlert[],
+  alert: HttpAlert,
 ): Promise<StixObject[]> {
-  const inputs: ExportInput[] = alerts.map((alert) => ({
-    report: reportOf(alert),
-    jws: alert.jws,
-  }));
+  const input: ExportInput = { report: reportOf(alert), jws: alert.jws };
   const earlier = new Map<string, Report>();
-  const pending = inputs.map((input) => input.report);
-  for (let depth = 0; pending.length > 0 && depth < MAX_CHAIN * alerts.length; depth++) {
+  const pending = [input.report];
+  for (let depth = 0; pending.length > 0 && depth < MAX_CHAIN; depth++) {
     const report = pending.pop();
     const before = report === undefined ? undefined : earlierOf(report);
     if (report === undefined || before === undefined) continue;
     const key = `${report.issuer}/${before}`;
     if (earlier.has(key)) continue;
-    const alert = await alertOfReport(jsm, agency, report.issuer, before);
-    if (alert === undefined) continue;
-    const found = reportOf(alert);
-    earlier.set(key, found);
-    pending.push(found);
+    const found = await alertOfReport(jsm, agency, report.issuer, before);
+    if (found === undefined) continue;
+    const foundReport = reportOf(found);
+    earlier.set(key, foundReport);
+    pending.push(foundReport);
   }
   const versions = new Map<string, StixVersion | undefined>();
   const previousVersion = (issuer: string, reportId: string): StixVersion | undefined => {
@@ -131,24 +131,54 @@ async function objectsOf(
     const report = earlier.get(key);
     if (report === undefined) return undefined;
     versions.set(key, undefined);
-    const object = reportsToBundle([{ report }], { previousVersion }).objects.find(
-      (o) => o.type === 'report',
-    );
+    const object = reportsToBundle([{ report }], {
+      previousVersion,
+      missingEarlier: 'first-version',
+    }).objects.find((o) => o.type === 'report');
     const version =
       object === undefined ? undefined : { id: object.id, created: String(object['created']) };
     versions.set(key, version);
     return version;
   };
-  return reportsToBundle(inputs, { previousVersion }).objects;
+  return reportsToBundle([input], { previousVersion, missingEarlier: 'first-version' }).objects;
 }
 
-/** One page: the alerts, where the next page starts, and whether there may be one. */
+/** An object of a page, with the alert it came from. */
+interface PagedObject {
+  object: StixObject;
+  alert: HttpAlert;
+}
+
+/**
+ * One page: at most `limit` objects, the alerts they came from, where the next page starts,
+ * and whether there may be one.
+ */
 interface Page {
+  objects: PagedObject[];
   alerts: HttpAlert[];
   more: boolean;
   next?: string;
 }
 
+/** Within a page an object appears once: per id, and per version for a report. */
+function pageKey(object: StixObject): string {
+  return object.type === 'report' ? `${object.id}@${versionOf(object)}` : object.id;
+}
+
+/** The same observable in two reports of a page: all markings of both apply to it. */
+function mergeMarkings(present: StixObject, object: StixObject): void {
+  const a = present['object_marking_refs'];
+  const b = object['object_marking_refs'];
+  if (!Array.isArray(a) || !Array.isArray(b)) return;
+  present['object_marking_refs'] = [...new Set([...(a as string[]), ...(b as string[])])];
+}
+
+/**
+ * The objects of the agency's alerts in ALERTS order, `limit` of them at most. The cursor
+ * names an alert's sequence and how many of its objects were sent, so an alert whose
+ * objects straddle the limit continues on the next page and no alert is skipped or repeated.
+ * An object already on the page (a marking, an agency) is not sent twice on it.
+ */
 async function page(
   jsm: JetStreamManager,
   agency: string,
@@ -158,26 +188,58 @@ async function page(
   const addedAfter = single(query, 'added_after');
   const limit = pageLimit(single(query, 'limit'));
   const after = addedAfter === undefined ? undefined : timestamp(addedAfter, 'added_after');
-  // The cursor is a stream sequence: it wins over added_after, which only places the first page.
-  const from: AlertsFrom =
-    next !== undefined
-      ? { seq: decodeCursor(next, 'next') }
-      : after !== undefined
-        ? { time: after }
-        : { seq: 1 };
-  // One more than asked tells whether another page exists.
-  let alerts = await readAlerts(jsm, agency, from, limit + 1);
-  if (after !== undefined && next === undefined)
-    alerts = alerts.filter((a) => Date.parse(a.storedAt) > after.getTime());
-  const more = alerts.length > limit;
-  const shown = alerts.slice(0, limit);
-  const last = shown.at(-1);
+  // The cursor wins over added_after, which only places the first page.
+  const at: ObjectCursor =
+    next === undefined ? { seq: 1, skip: 0 } : decodeObjectCursor(next, 'next');
+  let from: AlertsFrom =
+    next === undefined && after !== undefined ? { time: after } : { seq: at.seq };
   // An empty page read by time has no position in the stream to resume from.
-  const resume = last === undefined ? ('seq' in from ? from.seq : undefined) : last.seq + 1;
+  let resume: ObjectCursor | undefined = 'seq' in from ? at : undefined;
+  const objects: PagedObject[] = [];
+  const onPage = new Map<string, StixObject>();
+  const alerts: HttpAlert[] = [];
+  const batchSize = Math.min(limit + 1, READ_BATCH);
+  for (;;) {
+    const batch = await readAlerts(jsm, agency, from, batchSize);
+    for (const alert of batch) {
+      if (
+        after !== undefined &&
+        next === undefined &&
+        !(Date.parse(alert.storedAt) > after.getTime())
+      ) {
+        resume = { seq: alert.seq + 1, skip: 0 };
+        continue;
+      }
+      const all = await alertObjects(jsm, agency, alert);
+      const first = alert.seq === at.seq ? at.skip : 0;
+      for (let i = first; i < all.length; i++) {
+        const object = all[i] as StixObject;
+        const present = onPage.get(pageKey(object));
+        if (present === undefined && objects.length === limit) {
+          const full = { seq: alert.seq, skip: i };
+          return { objects, alerts, more: true, next: encodeObjectCursor(full) };
+        }
+        // An alert is disclosed (consulted) by the first of its objects on the page.
+        if (alerts.at(-1) !== alert) alerts.push(alert);
+        if (present !== undefined) {
+          mergeMarkings(present, object);
+          continue;
+        }
+        const copy = { ...object };
+        onPage.set(pageKey(copy), copy);
+        objects.push({ object: copy, alert });
+      }
+      resume = { seq: alert.seq + 1, skip: 0 };
+    }
+    const last = batch.at(-1);
+    if (last === undefined || batch.length < batchSize) break;
+    from = { seq: last.seq + 1 };
+  }
   return {
-    alerts: shown,
-    more,
-    ...(resume === undefined ? {} : { next: encodeCursor(resume) }),
+    objects,
+    alerts,
+    more: false,
+    ...(resume === undefined ? {} : { next: encodeObjectCursor(resume) }),
   };
 }
 
@@ -315,7 +377,7 @@ export function registerTaxii(app: FastifyInstance, options: TaxiiOptions): void
   app.get(`${TAXII_ROOT}collections/:collection/objects/`, async (request, reply) => {
     const agency = collection(request);
     const got = await page(jsm, agency.agency, request.query as Record<string, unknown>);
-    const objects = got.alerts.length === 0 ? [] : await objectsOf(jsm, agency.agency, got.alerts);
+    const objects = got.objects.map((o) => o.object);
     await consulted(agency, got.alerts, 'objects');
     dateHeaders(reply, got.alerts);
     return send(reply, {
@@ -328,15 +390,12 @@ export function registerTaxii(app: FastifyInstance, options: TaxiiOptions): void
   app.get(`${TAXII_ROOT}collections/:collection/manifest/`, async (request, reply) => {
     const agency = collection(request);
     const got = await page(jsm, agency.agency, request.query as Record<string, unknown>);
-    const objects: { id: string; date_added: string; version: string; media_type: string }[] = [];
-    for (const alert of got.alerts)
-      for (const object of await objectsOf(jsm, agency.agency, [alert]))
-        objects.push({
-          id: object.id,
-          date_added: alert.storedAt,
-          version: versionOf(object),
-          media_type: STIX_MEDIA,
-        });
+    const objects = got.objects.map(({ object, alert }) => ({
+      id: object.id,
+      date_added: alert.storedAt,
+      version: versionOf(object),
+      media_type: STIX_MEDIA,
+    }));
     await consulted(agency, got.alerts, 'manifest');
     dateHeaders(reply, got.alerts);
     return send(reply, {
@@ -346,35 +405,38 @@ export function registerTaxii(app: FastifyInstance, options: TaxiiOptions): void
     });
   });
 
+  const index = new ObjectIndex(
+    (agency, seq, limit) => readAlerts(jsm, agency, seq, limit),
+    (agency, alert) => alertObjects(jsm, agency, alert),
+    versionOf,
+  );
+
   /** Every version of one object among the agency's alerts, with the alerts that carry it. */
   const versionsOf = async (
     agency: string,
     objectId: string,
   ): Promise<{ objects: StixObject[]; alerts: HttpAlert[] }> => {
-    if (!/^[a-z0-9-]{1,64}--[0-9a-f-]{36}$/.test(objectId))
-      throw new MosaicError(ErrorCode.NotFound, 'no such object', { details: { id: objectId } });
+    const notFound = () =>
+      new MosaicError(ErrorCode.NotFound, 'no such object', { details: { id: objectId } });
+    if (!/^[a-z0-9-]{1,64}--[0-9a-f-]{36}$/.test(objectId)) throw notFound();
+    const versions = await index.lookup(agency, objectId);
+    if (versions === undefined) throw notFound();
     const byVersion = new Map<string, StixObject>();
     const alerts: HttpAlert[] = [];
-    for (let seq = 1; ;) {
-      const batch = await readAlerts(jsm, agency, seq, SCAN_BATCH);
-      for (const alert of batch) {
-        // A report's objects are only worth building when its JWS could name the object.
-        const objects = await objectsOf(jsm, agency, [alert]);
-        const hits = objects.filter((o) => o.id === objectId);
-        if (hits.length === 0) continue;
-        alerts.push(alert);
-        for (const hit of hits) byVersion.set(versionOf(hit), hit);
-      }
-      const last = batch.at(-1);
-      if (last === undefined || batch.length < SCAN_BATCH) break;
-      seq = last.seq + 1;
+    for (const seq of new Set(versions.values())) {
+      const [alert] = await readAlerts(jsm, agency, seq, 1);
+      if (alert?.seq !== seq) continue;
+      const hits = (await alertObjects(jsm, agency, alert)).filter((o) => o.id === objectId);
+      if (hits.length === 0) continue;
+      alerts.push(alert);
+      for (const hit of hits)
+        if (versions.get(versionOf(hit)) === seq) byVersion.set(versionOf(hit), hit);
     }
-    if (byVersion.size === 0)
-      throw new MosaicError(ErrorCode.NotFound, 'no such object', { details: { id: objectId } });
+    if (byVersion.size === 0) throw notFound();
     const objects = [...byVersion.entries()]
       .sort(([a], [b]) => Date.parse(a) - Date.parse(b))
       .map(([, object]) => object);
-    return { objects, alerts };
+    return { objects, alerts: alerts.sort((a, b) => a.seq - b.seq) };
   };
 
   app.get(`${TAXII_ROOT}collections/:collection/objects/:id/`, async (request, reply) => {

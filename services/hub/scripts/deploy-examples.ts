@@ -43,7 +43,12 @@ export function withAuthInclude(text: string): string {
 export async function renderDeployExamples(federationPath: string): Promise<Map<string, string>> {
   const out = await mkdtemp(join(tmpdir(), 'mosaic-deploy-'));
   try {
-    const nodes = clusterNodes(3, DEPLOY_HOSTS, { port: 4222, clusterPort: 6222, httpPort: 8222 });
+    const nodes = clusterNodes(3, DEPLOY_HOSTS, {
+      port: 4222,
+      clusterPort: 6222,
+      httpPort: 8222,
+      leafPort: 7422,
+    });
     const result = await initCluster({ federationPath, outDir: out, nodes });
     const moved = (text: string): string => text.replaceAll(out, DEPLOY_HUB_DIR);
     const files = new Map<string, string>();

@@ -37,18 +37,19 @@ export interface InitClusterResult {
 
 /**
  * The nodes of a cluster on `hosts`: one host for every node puts them all on it, each on
- * its own ports (base + index); one host per node gives every node the base ports.
+ * its own ports (base + index); one host per node gives every node the base ports. The
+ * conventional bases are NATS's: 4222 clients, 6222 routes, 8222 monitoring, 7422 leaf nodes.
  *
  * @example
  * ```ts
- * clusterNodes(3, ['127.0.0.1'], { port: 4222, clusterPort: 6222, httpPort: 8222 });
- * // mosaic-n1 on 4222/6222/8222, mosaic-n2 on 4223/6223/8223, …
+ * clusterNodes(3, ['127.0.0.1'], { port: 4222, clusterPort: 6222, httpPort: 8222, leafPort: 7422 });
+ * // mosaic-n1 on 4222/6222/8222/7422, mosaic-n2 on 4223/6223/8223/7423, …
  * ```
  */
 export function clusterNodes(
   count: number,
   hosts: readonly string[],
-  base: { port: number; clusterPort: number; httpPort: number },
+  base: { port: number; clusterPort: number; httpPort: number; leafPort: number },
 ): ClusterNode[] {
   if (!Number.isInteger(count) || count < 1)
     throw new MosaicError(
@@ -69,6 +70,7 @@ export function clusterNodes(
       port: base.port + offset,
       clusterPort: base.clusterPort + offset,
       httpPort: base.httpPort + offset,
+      leafPort: base.leafPort + offset,
     };
   });
 }
@@ -115,7 +117,7 @@ async function makeDir(dir: string): Promise<void> {
  * @example
  * ```ts
  * await initCluster({ federationPath: 'federation.yaml', outDir: 'hub',
- *   nodes: clusterNodes(3, ['127.0.0.1'], { port: 4222, clusterPort: 6222, httpPort: 8222 }) });
+ *   nodes: clusterNodes(3, ['127.0.0.1'], { port: 4222, clusterPort: 6222, httpPort: 8222, leafPort: 7422 }) });
  * ```
  */
 export async function initCluster(options: InitClusterOptions): Promise<InitClusterResult> {
@@ -202,6 +204,7 @@ export async function initCluster(options: InitClusterOptions): Promise<InitClus
     cluster: {
       servers: nodes.map((n) => `nats://${n.host}:${String(n.port)}`),
       monitoring: nodes.map((n) => `http://${n.host}:${String(n.httpPort)}`),
+      leafnodes: nodes.map((n) => `nats-leaf://${n.host}:${String(n.leafPort)}`),
       replicas: options.replicas ?? defaultReplicas(nodes.length),
       minServerVersion: '2.12.0',
     },

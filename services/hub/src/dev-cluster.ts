@@ -82,6 +82,8 @@ const nodesFileSchema = z.strictObject({
         port: z.int().min(1).max(65535),
         clusterPort: z.int().min(1).max(65535),
         httpPort: z.int().min(1).max(65535),
+        /** Absent in the node list of an older run: a free port is taken then. */
+        leafPort: z.int().min(1).max(65535).optional(),
       }),
     )
     .min(1),
@@ -127,7 +129,12 @@ async function clusterNodesOf(file: string, count: number): Promise<ClusterNode[
         `the data dir holds a cluster of ${String(parsed.data.nodes.length)} nodes, not ${String(count)}: use --cluster ${String(parsed.data.nodes.length)} or another --data-dir`,
         { details: { path: file } },
       );
-    return parsed.data.nodes;
+    const nodes: ClusterNode[] = [];
+    for (const node of parsed.data.nodes)
+      nodes.push({ ...node, leafPort: node.leafPort ?? (await freePort(node.host)) });
+    if (parsed.data.nodes.some((n) => n.leafPort === undefined))
+      await writeFileAtomic(file, `${JSON.stringify({ version: 1, nodes }, null, 2)}\n`, 0o644);
+    return nodes;
   }
   const host = '127.0.0.1';
   const taken = new Set<number>();
@@ -148,6 +155,7 @@ async function clusterNodesOf(file: string, count: number): Promise<ClusterNode[
       port: await port(),
       clusterPort: await port(),
       httpPort: await port(),
+      leafPort: await port(),
     });
   await writeFileAtomic(file, `${JSON.stringify({ version: 1, nodes }, null, 2)}\n`, 0o644);
   return nodes;
@@ -396,6 +404,7 @@ export async function startDevCluster(options: StartDevClusterOptions): Promise<
     log.info(
       {
         urls,
+        leafnodes: nodes.map((n) => `nats-leaf://${n.host}:${String(n.leafPort)}`),
         contexts: layout.contextsDir,
         services: ServeServices,
         revision: registry.revision(),

@@ -15,6 +15,10 @@ const natsUrl = z.url({
   protocol: /^(nats|tls)$/,
   message: 'must be a nats:// or tls:// URL',
 });
+const leafUrl = z.url({
+  protocol: /^(nats-leaf|tls)$/,
+  message: 'must be a nats-leaf:// or tls:// URL',
+});
 const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' });
 const path = z.string().min(1);
 
@@ -31,6 +35,11 @@ export const hubConfigSchema = z
         servers: z.array(natsUrl).min(1),
         /** Every node's monitoring endpoint (`http_port`): readiness reads `/varz` there. */
         monitoring: z.array(httpUrl).min(1),
+        /**
+         * Every node's leafnode listener: what agencies give `mosaic agency leafnode --hub`.
+         * The services do not use it.
+         */
+        leafnodes: z.array(leafUrl).min(1).optional(),
         /** Replicas of every stream and KV bucket. Default: 3 on a cluster of 3 or more, else 1. */
         replicas: z.int().min(1).max(5).optional(),
         /** The oldest nats-server version readiness accepts. */

@@ -1,4 +1,5 @@
 import type { IngestObserver } from '@mosaic/ingest';
+import type { RouterObserver } from '@mosaic/router';
 import {
   AUDIT_CHECKPOINTS_STREAM,
   ROUTER_CONSUMER,
@@ -13,7 +14,14 @@ export interface ServiceMetrics {
   readonly registry: Registry;
   /** What ingest reports of every submission. */
   readonly ingest: IngestObserver;
+  /** What the router reports of every routed report. */
+  readonly router: RouterObserver;
 }
+
+/** Seconds, from half a millisecond to 5 s: a check, a JetStream write, a routed report. */
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
 
 /** The sequence (or count) a stream has reached; undefined when it cannot be read now. */
 async function streamState(
@@ -30,8 +38,8 @@ async function streamState(
 }
 
 /**
- * The process's metrics: its submissions and verification times (counted here, as ingest
- * answers), and, read from JetStream at each scrape rather than kept beside it, the alerts
+ * The process's metrics: its submissions and its check, store and route times (counted here,
+ * as ingest answers and the router finishes), and, read from JetStream at each scrape rather than kept beside it, the alerts
  * written, the router consumer's pending and redelivered messages, the audit log's size and
  * the age of its last checkpoint; plus the default process metrics.
  */
@@ -46,8 +54,20 @@ export function serviceMetrics(jsm: JetStreamManager): ServiceMetrics {
   });
   const verify = new Histogram({
     name: 'mosaic_verify_duration_seconds',
-    help: 'Time ingest took to check one submission (parse, signature, registry)',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    help: 'Time ingest took to check one submission (size, signature, registry, duplicate, claims)',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const store = new Histogram({
+    name: 'mosaic_store_duration_seconds',
+    help: 'Time ingest took to store one accepted report in REPORTS (until its PubAck)',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const route = new Histogram({
+    name: 'mosaic_route_duration_seconds',
+    help: 'Time the router took for one report: route it, store its alerts, audit the disclosure, ack',
+    buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
   new Counter({
@@ -117,8 +137,16 @@ export function serviceMetrics(jsm: JetStreamManager): ServiceMetrics {
       verified: (seconds) => {
         verify.observe(seconds);
       },
+      stored: (seconds) => {
+        store.observe(seconds);
+      },
       answered: (reply) => {
         submissions.inc(outcome(reply));
+      },
+    },
+    router: {
+      routed: (seconds) => {
+        route.observe(seconds);
       },
     },
   };

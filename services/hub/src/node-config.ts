@@ -10,6 +10,8 @@ export interface ClusterNode {
   clusterPort: number;
   /** Monitoring (`/healthz`, `/varz`): what readiness of the services reads. */
   httpPort: number;
+  /** Where agencies' leaf nodes connect (`nats-leaf://<host>:<leafPort>`). */
+  leafPort: number;
 }
 
 /** The node's directories: JetStream store, resolver and ports file. */
@@ -28,12 +30,15 @@ export interface StoreLimits {
 const q = (s: string): string => JSON.stringify(s);
 
 /**
- * The nats-server configuration of one cluster node: client, route and monitoring
+ * The nats-server configuration of one cluster node: client, route, monitoring and leafnode
  * listeners, routes to every other node (no cluster block when it is the only node), JetStream with `sync_interval: always` (a report
  * acknowledged is on disk on a majority of nodes, not in a page cache), store limits, TLS
  * blocks to fill in, and the decentralised JWT auth of `brokerAuthConfig` with a `full`
  * resolver in the node's directory, so account updates pushed through the system account
- * apply on every node without a restart.
+ * apply on every node without a restart. An agency's leaf node (`mosaic agency leafnode`)
+ * connects to the leafnode listener with the agency's own credentials, so it lands in the
+ * agency's account; `no_advertise` keeps the cluster's other leafnode addresses to the
+ * URLs the agency was given.
  */
 export async function renderNodeConfig(c: {
   cluster: string;
@@ -92,6 +97,16 @@ export async function renderNodeConfig(c: {
           '  # }',
           '}',
         ]),
+    'leafnodes {',
+    `  listen: ${q(`${c.node.host}:${String(c.node.leafPort)}`)}`,
+    '  no_advertise: true',
+    '  # Agencies connect from their own networks: TLS before the hub leaves one machine.',
+    '  # tls {',
+    '  #   cert_file: "/etc/mosaic/tls/leaf.pem"',
+    '  #   key_file: "/etc/mosaic/tls/leaf-key.pem"',
+    '  #   timeout: 2',
+    '  # }',
+    '}',
     auth,
   ].join('\n');
 }

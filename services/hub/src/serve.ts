@@ -252,7 +252,13 @@ export async function serve(options: ServeOptions): Promise<Served> {
     if (services.includes('router')) {
       const nc = await connectWith(config.contexts.router, servers);
       cleanup.push(() => nc.close());
-      const router = await startRouter({ nc, registry, log, audit: auditClient(nc, 'router') });
+      const router = await startRouter({
+        nc,
+        registry,
+        log,
+        audit: auditClient(nc, 'router'),
+        observe: metrics.router,
+      });
       cleanup.push(() => router.stop());
     }
 

@@ -1,24 +1,30 @@
+import { randomUUID } from 'node:crypto';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_FEDERATION_PATH } from '@mosaic/federation';
+import { contextConnectOptions, readContextFile } from '@mosaic/identities';
+import { startLeafNode } from '@mosaic/identities/test-support';
 import { ensureNatsServer, startNatsServerProcess } from '@mosaic/nats-server';
+import { generateAgencyKey, signReport } from '@mosaic/signing';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { Streams, ensureStreams } from '@mosaic/protocol';
-import { connectContext, tempDir } from './helpers.ts';
+import { parse, stringify } from 'yaml';
+import { connectContext, example, quietLog, tempDir } from './helpers.ts';
 import { clusterNodes, initCluster, readHubConfig, serve } from '../src/index.ts';
 import { bounded, freePorts, logSink } from '@mosaic/testkit';
 
 async function nodesOnFreePorts(count: number) {
-  const ports = await freePorts(count * 3);
-  return clusterNodes(count, ['127.0.0.1'], { port: 0, clusterPort: 0, httpPort: 0 }).map(
-    (node, i) => ({
-      ...node,
-      port: ports[i * 3] ?? 0,
-      clusterPort: ports[i * 3 + 1] ?? 0,
-      httpPort: ports[i * 3 + 2] ?? 0,
-    }),
-  );
+  const ports = await freePorts(count * 4);
+  const base = { port: 0, clusterPort: 0, httpPort: 0, leafPort: 0 };
+  return clusterNodes(count, ['127.0.0.1'], base).map((node, i) => ({
+    ...node,
+    port: ports[i * 4] ?? 0,
+    clusterPort: ports[i * 4 + 1] ?? 0,
+    httpPort: ports[i * 4 + 2] ?? 0,
+    leafPort: ports[i * 4 + 3] ?? 0,
+  }));
 }
 
 /**
@@ -46,7 +52,7 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
 
 describe('clusterNodes', () => {
   it('puts every node on one host on ports of its own, or each on its host on the base ports', () => {
-    const base = { port: 4222, clusterPort: 6222, httpPort: 8222 };
+    const base = { port: 4222, clusterPort: 6222, httpPort: 8222, leafPort: 7422 };
     expect(clusterNodes(3, ['10.0.0.1'], base).map((n) => [n.name, n.host, n.port])).toEqual([
       ['mosaic-n1', '10.0.0.1', 4222],
       ['mosaic-n2', '10.0.0.1', 4223],
@@ -185,6 +191,98 @@ describe('initCluster', () => {
       await server.stop();
     }
   });
+
+  it("an agency's leaf node links to a node's leafnode listener as the agency and submits through it", async () => {
+    await using dir = await tempDir();
+    const out = join(dir.path, 'hub');
+    const agency = 'nl-police';
+    // The demo federation with a key of the agency's that this test holds.
+    const demo = parse(await readFile(DEMO_FEDERATION_PATH, 'utf8')) as {
+      agencies: { id: string; keys?: unknown[] }[];
+    };
+    const pair = await generateAgencyKey(agency, { keyId: 'k1' });
+    for (const a of demo.agencies)
+      if (a.id === agency) a.keys = [{ keyId: pair.keyId, publicJwk: pair.publicJwk }];
+    const federationPath = join(dir.path, 'federation.yaml');
+    await writeFile(federationPath, stringify(demo));
+    const nodes = await nodesOnFreePorts(1);
+    const init = await initCluster({ federationPath, outDir: out, nodes });
+    const [configFile] = init.nodeConfigFiles;
+    const [node] = nodes;
+    if (configFile === undefined || node === undefined) throw new Error('no node config');
+    expect(await readFile(configFile, 'utf8')).toContain(
+      `leafnodes {\n  listen: "127.0.0.1:${String(node.leafPort)}"`,
+    );
+    const yamlText = (await readFile(init.hubConfigFile, 'utf8')).replace('port: 9464', 'port: 0');
+    await writeFile(init.hubConfigFile, yamlText);
+    const config = await readHubConfig(init.hubConfigFile);
+    expect(config.cluster.leafnodes).toEqual([`nats-leaf://127.0.0.1:${String(node.leafPort)}`]);
+
+    const server = await startNode(configFile);
+    try {
+      await using served = await serve({ config, only: ['auditor', 'ingest'], log: quietLog });
+      expect(served.services).toEqual(['auditor', 'ingest']);
+      // The leaf node exactly as mosaic agency leafnode writes it, with the agency's context.
+      const context = await readContextFile(join(out, 'contexts', `${agency}.json`));
+      await using leaf = await startLeafNode(context, node.leafPort);
+      const local = await connect({
+        ...contextConnectOptions({ ...context, url: leaf.url }),
+        timeout: 5_000,
+      });
+      try {
+        const report = JSON.parse(
+          Buffer.from(await example('recruitment-advert.json')).toString('utf8'),
+        ) as Record<string, unknown>;
+        delete report['lineage'];
+        const reportId = randomUUID();
+        const jws = await signReport(
+          Buffer.from(
+            JSON.stringify({
+              ...report,
+              issuer: agency,
+              origin: 'NL',
+              reportId,
+              issuedAt: new Date().toISOString(),
+            }),
+          ),
+          pair.privateJwk,
+        );
+        // Published on the leaf, answered by the hub's ingest back through the leaf.
+        const reply = await bounded(
+          (async () => {
+            for (;;) {
+              const answer = await local
+                .request(`mosaic.ingest.${agency}`, jws, { timeout: 2_000 })
+                .then(
+                  (m) => m.json<{ ok: boolean; reportId?: string; code?: string }>(),
+                  (err: unknown) => {
+                    // No route over the link yet: no responders, or a timeout.
+                    if (err instanceof Error) return undefined;
+                    throw err;
+                  },
+                );
+              if (answer !== undefined) return answer;
+              await new Promise((resolve) => setTimeout(resolve, 200));
+            }
+          })(),
+          60_000,
+          'an answer through the leaf node',
+        );
+        expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, reportId });
+        const hub = await connectContext(config.contexts.hub);
+        try {
+          const stored = await (await jetstreamManager(hub)).streams.info(Streams.Reports);
+          expect(stored.state.messages).toBe(1);
+        } finally {
+          await hub.close();
+        }
+      } finally {
+        await local.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
 
   it('serve started before the cluster has a JetStream leader waits for one, then starts', async () => {
     await using dir = await tempDir();

@@ -48,15 +48,15 @@ beforeAll(async () => {
   }
   const federation = join(dir.path, 'federation.yaml');
   await writeFile(federation, stringify(demo));
-  const ports = await freePorts(9);
-  const nodes = clusterNodes(3, ['127.0.0.1'], { port: 0, clusterPort: 0, httpPort: 0 }).map(
-    (n, i) => ({
-      ...n,
-      port: ports[i * 3] ?? 0,
-      clusterPort: ports[i * 3 + 1] ?? 0,
-      httpPort: ports[i * 3 + 2] ?? 0,
-    }),
-  );
+  const ports = await freePorts(12);
+  const base = { port: 0, clusterPort: 0, httpPort: 0, leafPort: 0 };
+  const nodes = clusterNodes(3, ['127.0.0.1'], base).map((n, i) => ({
+    ...n,
+    port: ports[i * 4] ?? 0,
+    clusterPort: ports[i * 4 + 1] ?? 0,
+    httpPort: ports[i * 4 + 2] ?? 0,
+    leafPort: ports[i * 4 + 3] ?? 0,
+  }));
   const init = await initCluster({
     federationPath: federation,
     outDir: join(dir.path, 'hub'),
@@ -227,6 +227,8 @@ describe('serve on a 3-node cluster', () => {
       const sum = (name: string): number => after.reduce((n, m) => n + (m.get(name) ?? 0), 0);
       expect(sum('mosaic_submissions_total{outcome="accepted",code=""}')).toBe(sent.length);
       expect(sum('mosaic_verify_duration_seconds_count')).toBe(sent.length);
+      expect(sum('mosaic_store_duration_seconds_count')).toBe(sent.length);
+      expect(sum('mosaic_route_duration_seconds_count')).toBe(sent.length);
       const [first] = after;
       expect(first?.get('mosaic_alerts_written_total')).toBe(alerts.state.last_seq);
       expect(first?.get('mosaic_alerts_written_total')).toBeGreaterThan(

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEntry } from '@mosaic/audit-log';
 import { collectionId } from '@mosaic/gateway';
@@ -46,10 +47,12 @@ function basic(user: string, token: string): string {
   return `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
 }
 
+type StixObject = { id: string; type: string } & Record<string, unknown>;
+
 interface Envelope {
   more: boolean;
   next?: string;
-  objects: { id: string; type: string }[];
+  objects: StixObject[];
 }
 
 async function taxii(
@@ -77,24 +80,25 @@ function objectsPath(agency: string, query = ''): string {
   return `${ROOT}collections/${collectionId(agency)}/objects/${query}`;
 }
 
-/** The Mosaic report ids of the STIX report objects of an envelope. */
-function reportIds(envelope: Envelope): string[] {
-  return envelope.objects
-    .filter((o) => o.type === 'report')
-    .map((o) => {
-      const ext = (o as unknown as { extensions: Record<string, { report_id: string }> })
-        .extensions;
-      return Object.values(ext)[0]?.report_id ?? '';
-    });
+/** The Mosaic report id of a STIX report object. */
+function reportIdOf(object: StixObject): string {
+  const ext = (object as unknown as { extensions: Record<string, { report_id: string }> })
+    .extensions;
+  return Object.values(ext)[0]?.report_id ?? '';
 }
 
-/** Every page of an agency's collection from the start (or from `next`). */
-async function readAll(
+/** The Mosaic report ids of the STIX report objects of an envelope. */
+function reportIds(envelope: Envelope): string[] {
+  return envelope.objects.filter((o) => o.type === 'report').map(reportIdOf);
+}
+
+/** Every page of an agency's collection from the start (or from `next`), page by page. */
+async function readPages(
   agency: string,
   limit: number,
   from?: string,
-): Promise<{ ids: string[]; next?: string }> {
-  const ids: string[] = [];
+): Promise<{ pages: Envelope[]; next?: string }> {
+  const pages: Envelope[] = [];
   let next = from;
   for (;;) {
     const res = await taxii(
@@ -103,9 +107,51 @@ async function readAll(
     );
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const envelope = res.body as unknown as Envelope;
-    ids.push(...reportIds(envelope));
+    pages.push(envelope);
     if (envelope.next !== undefined) next = envelope.next;
-    if (!envelope.more) return { ids, ...(next === undefined ? {} : { next }) };
+    if (!envelope.more) return { pages, ...(next === undefined ? {} : { next }) };
+  }
+}
+
+/** The report ids of every page of an agency's collection from the start (or from `next`). */
+async function readAll(
+  agency: string,
+  limit: number,
+  from?: string,
+): Promise<{ ids: string[]; next?: string }> {
+  const { pages, next } = await readPages(agency, limit, from);
+  return { ids: pages.flatMap(reportIds), ...(next === undefined ? {} : { next }) };
+}
+
+/** An object as a page holds it, its markings aside (a page merges those of a shared observable). */
+function unmarked(object: StixObject): string {
+  const rest: Record<string, unknown> = { ...object };
+  delete rest['object_marking_refs'];
+  return JSON.stringify(rest);
+}
+
+/** Within a page an object appears once per id (per id and version for a report). */
+function pageKey(object: StixObject): string {
+  return object.type === 'report' ? `${object.id}@${String(object['modified'])}` : object.id;
+}
+
+/** Publishes alerts to `agency` directly into ALERTS, as the router would. */
+async function deliver(
+  agency: string,
+  alerts: {
+    kind: 'report' | 'supersede' | 'retraction';
+    issuer: string;
+    reportId: string;
+    jws: string;
+  }[],
+): Promise<void> {
+  const js = jetstream(admin);
+  for (const alert of alerts) {
+    const h = headers();
+    h.set('Nats-Msg-Id', alertMsgId(alert.issuer, alert.reportId, agency));
+    await js.publish(alertSubject(agency, alert.kind, alert.issuer, alert.reportId), alert.jws, {
+      headers: h,
+    });
   }
 }
 
@@ -131,7 +177,13 @@ async function releasedTo(agency: string): Promise<string[]> {
 
 beforeAll(async () => {
   dir = await tempDir();
-  hub = await startHub({ dataDir: dir.path, port: 0, log: quietLog });
+  // Paging 10,000 alerts by 100 objects takes about a thousand requests of one agency.
+  hub = await startHub({
+    dataDir: dir.path,
+    port: 0,
+    log: quietLog,
+    gateway: { rateLimit: { max: 100_000, windowMs: 60_000 } },
+  });
   admin = await connectContext(join(dir.path, 'breakglass', 'admin.json'));
   adminJsm = await jetstreamManager(admin);
   await using op = await connectOperator(join(hub.contextsDir, 'operator.json'));
@@ -218,20 +270,26 @@ describe('TAXII 2.1 server', () => {
     for (const [candidate] of AGENCIES)
       if (agency === '' && (await releasedTo(candidate)).length > 0) agency = candidate;
     expect(agency).not.toBe('');
-    const page = (await taxii(objectsPath(agency, '?limit=1'), bearer(agency)))
+    const page = (await taxii(objectsPath(agency, '?limit=40'), bearer(agency)))
       .body as unknown as Envelope;
     const report = page.objects.find((o) => o.type === 'report');
     expect(report).toBeDefined();
     const byId = await taxii(objectsPath(agency, `${report?.id ?? ''}/`), bearer(agency));
     expect(byId.status).toBe(200);
     expect((byId.body as unknown as Envelope).objects).toEqual([report]);
+    const indicator = page.objects.find((o) => o.type === 'indicator');
+    const indicatorById = await taxii(
+      objectsPath(agency, `${indicator?.id ?? ''}/`),
+      bearer(agency),
+    );
+    expect((indicatorById.body as unknown as Envelope).objects).toEqual([indicator]);
     const versions = await taxii(
       objectsPath(agency, `${report?.id ?? ''}/versions/`),
       bearer(agency),
     );
     expect(versions.body).toMatchObject({ more: false, versions: [expect.any(String)] });
     const manifest = await taxii(
-      `${ROOT}collections/${collectionId(agency)}/manifest/?limit=1`,
+      `${ROOT}collections/${collectionId(agency)}/manifest/?limit=40`,
       bearer(agency),
     );
     const entries = (manifest.body as { objects: { id: string }[] }).objects;
@@ -291,11 +349,155 @@ describe('TAXII 2.1 server', () => {
     expect((await taxii('/taxii2/', auth)).status).toBe(200);
   });
 
+  it('limit counts objects; a page ends inside an alert and the next one resumes there (property)', async () => {
+    const agency = 'nl-police';
+    // Reports of 5 and 1 indicators; the GREEN ones share observables (deterministic ids).
+    const key = await readPrivateKeyFile(join(hub.keysDir, 'de-bka.jwk'));
+    const base = JSON.parse(new TextDecoder().decode(await freshReport())) as {
+      indicators: unknown[];
+    } & Record<string, unknown>;
+    const green = { ...base, handling: { tlp: 'GREEN' } };
+    const variants = [base, green, { ...base, indicators: base.indicators.slice(0, 1) }, green];
+    await deliver(
+      agency,
+      await Promise.all(
+        variants.map(async (report) => {
+          const reportId = randomUUID();
+          const bytes = new TextEncoder().encode(JSON.stringify({ ...report, reportId }));
+          const jws = await signReport(bytes, key.privateJwk);
+          return { kind: 'report' as const, issuer: 'de-bka', reportId, jws };
+        }),
+      ),
+    );
+    const whole = await taxii(objectsPath(agency, '?limit=1000'), bearer(agency));
+    const reference = (whole.body as unknown as Envelope).objects;
+    expect((whole.body as unknown as Envelope).more).toBe(false);
+    expect(reportIds(whole.body as unknown as Envelope).length).toBeGreaterThan(1);
+    const byKey = new Map(reference.map((o) => [pageKey(o), unmarked(o)]));
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 60 }), async (limit) => {
+        const { pages } = await readPages(agency, limit);
+        const firsts: string[] = [];
+        const seen = new Set<string>();
+        for (const envelope of pages) {
+          expect(envelope.objects.length).toBeLessThanOrEqual(limit);
+          const keys = envelope.objects.map(pageKey);
+          expect(new Set(keys).size).toBe(keys.length);
+          for (const object of envelope.objects) {
+            expect(unmarked(object)).toBe(byKey.get(pageKey(object)));
+            if (!seen.has(pageKey(object))) firsts.push(pageKey(object));
+            seen.add(pageKey(object));
+          }
+        }
+        // Every object, in the order of the alerts; every report exactly once.
+        expect(firsts).toEqual(reference.map(pageKey));
+        expect(pages.flatMap(reportIds)).toEqual(reportIds({ more: false, objects: reference }));
+        expect(pages.slice(0, -1).every((p) => p.objects.length === limit)).toBe(true);
+      }),
+      { numRuns: 12, examples: [[1], [2]] },
+    );
+    const manifest = await taxii(
+      `${ROOT}collections/${collectionId(agency)}/manifest/?limit=7`,
+      bearer(agency),
+    );
+    expect((manifest.body as { objects: { id: string }[] }).objects.map((o) => o.id)).toEqual(
+      reference.slice(0, 7).map((o) => o.id),
+    );
+  }, 300_000);
+
+  it('a version whose earlier report never reached the agency is served as its first version', async () => {
+    const agency = 'ro-dicot';
+    const issuer = 'de-bka';
+    const { next: end } = await readAll(agency, 1000);
+    const key = await readPrivateKeyFile(join(hub.keysDir, `${issuer}.jwk`));
+    const template = JSON.parse(new TextDecoder().decode(await freshReport(issuer))) as {
+      issuedAt: string;
+    } & Record<string, unknown>;
+    const t0 = Date.parse(template.issuedAt) - 60_000;
+    const make = async (n: number, extra: Record<string, unknown>) => {
+      const reportId = randomUUID();
+      const issuedAt = new Date(t0 + n * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const report = {
+        ...template,
+        reportId,
+        issuedAt,
+        narrative: `lineage ${reportId}`,
+        ...extra,
+      };
+      const jws = await signReport(
+        new TextEncoder().encode(JSON.stringify(report)),
+        key.privateJwk,
+      );
+      return { issuer, reportId, issuedAt, jws };
+    };
+    const a = await make(0, {});
+    const b = await make(1, { lineage: { supersedes: [a.reportId] } });
+    const c = await make(2, { lineage: { supersedes: [b.reportId] } });
+    const d = await make(3, { lineage: { supersedes: [a.reportId] } });
+    const e = await make(4, { indicators: [], lineage: { retracts: randomUUID() } });
+    // B went to another agency only; the agency holds A, C (supersedes B), D (supersedes A), E.
+    await deliver('nl-police', [{ kind: 'supersede', ...b }]);
+    await deliver(agency, [
+      { kind: 'report', ...a },
+      { kind: 'supersede', ...c },
+      { kind: 'supersede', ...d },
+      { kind: 'retraction', ...e },
+    ]);
+    const { pages } = await readPages(agency, 3, end);
+    const objects = pages.flatMap((p) => p.objects);
+    const reports = new Map(
+      objects.filter((o) => o.type === 'report').map((o) => [reportIdOf(o), o]),
+    );
+    expect([...reports.keys()].sort()).toEqual(
+      [a.reportId, c.reportId, d.reportId, e.reportId].sort(),
+    );
+    const [ra, rc, rd, re] = [a, c, d, e].map((r) => reports.get(r.reportId));
+    // D is the second version of A; C and E start objects of their own, named by themselves.
+    expect(rd).toMatchObject({
+      id: ra?.id,
+      created: ra?.['created'],
+      modified: `${d.issuedAt.slice(0, -1)}.000Z`,
+    });
+    expect(rc?.id).not.toBe(ra?.id);
+    expect(rc?.['created']).toBe(rc?.['modified']);
+    expect(re).toMatchObject({ revoked: true });
+    expect(re?.['created']).toBe(re?.['modified']);
+    // Nothing of B but the id C names in its own signed lineage.
+    expect(JSON.stringify(objects)).not.toContain(`lineage ${b.reportId}`);
+    const versions = await taxii(objectsPath(agency, `${ra?.id ?? ''}/versions/`), bearer(agency));
+    expect(versions.body).toEqual({
+      more: false,
+      versions: [ra?.['modified'], rd?.['modified']],
+    });
+    const all = await taxii(
+      objectsPath(agency, `${ra?.id ?? ''}/?match[version]=all`),
+      bearer(agency),
+    );
+    expect((all.body as unknown as Envelope).objects.map(reportIdOf)).toEqual([
+      a.reportId,
+      d.reportId,
+    ]);
+    // The index sees alerts stored after its last lookup.
+    const f = await make(5, { lineage: { supersedes: [d.reportId] } });
+    await deliver(agency, [{ kind: 'supersede', ...f }]);
+    const later = await taxii(objectsPath(agency, `${ra?.id ?? ''}/versions/`), bearer(agency));
+    expect((later.body as { versions: string[] }).versions).toHaveLength(3);
+    const rcVersions = await taxii(
+      objectsPath(agency, `${rc?.id ?? ''}/versions/`),
+      bearer(agency),
+    );
+    expect(rcVersions.body).toEqual({ more: false, versions: [rc?.['modified']] });
+  }, 120_000);
+
   it('pages 10,000 alerts with limit 100 while more arrive: no gaps, no duplicates', async () => {
     const agency = 'ngo-lastrada';
     const js = jetstream(admin);
     const key = await readPrivateKeyFile(join(hub.keysDir, 'de-bka.jwk'));
-    const template = JSON.parse(new TextDecoder().decode(await freshReport())) as object;
+    // One indicator per report keeps the number of pages of 100 objects near 600.
+    const full = JSON.parse(new TextDecoder().decode(await freshReport())) as {
+      indicators: unknown[];
+    };
+    const template = { ...full, indicators: full.indicators.slice(0, 1) };
     const written: string[] = [];
     const write = async (n: number): Promise<void> => {
       for (let done = 0; done < n; done += 250) {
@@ -333,6 +535,6 @@ describe('TAXII 2.1 server', () => {
     expect(all.sort()).toEqual([...before, ...written].sort());
     // A limit above the cap is capped, not refused.
     const capped = await taxii(objectsPath(agency, '?limit=5000'), bearer(agency));
-    expect(reportIds(capped.body as unknown as Envelope)).toHaveLength(1000);
+    expect((capped.body as unknown as Envelope).objects).toHaveLength(1000);
   }, 300_000);
 });

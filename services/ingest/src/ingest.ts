@@ -84,8 +84,13 @@ export const DEFAULT_INGEST_CONCURRENCY = 64;
 
 /** What a process exporting metrics learns of each submission. */
 export interface IngestObserver {
-  /** The checks of one submission (parse, verification, registry) took `seconds`. */
+  /**
+   * The checks of one submission (size, signature, registry, duplicate and claims, steps
+   * 1–12) took `seconds`; told of every submission that passed step 0, accepted or not.
+   */
   verified(seconds: number): void;
+  /** Appending one report to REPORTS (step 13, until its PubAck) took `seconds`. */
+  stored(seconds: number): void;
   /** A submission was answered with `reply`. */
   answered(reply: IngestReply): void;
 }
@@ -182,6 +187,8 @@ interface Known {
   /** Set once the signature is verified: every later record names the report. */
   reportId?: string;
   log: Logger;
+  /** When the checks ended and storing began (`performance.now()`); unset before. */
+  checked?: number;
 }
 
 /**
@@ -301,7 +308,10 @@ async function accept(sub: Submission, ctx: Context, known: Known): Promise<Inge
   const duplicate = await alreadyStored(sub, ctx, verified.report);
   if (duplicate !== undefined) return duplicate;
   await checkClaims(sub, ctx, verified.report);
-  return store(sub, ctx, verified);
+  known.checked = performance.now();
+  const stored = await store(sub, ctx, verified);
+  ctx.observe?.stored((performance.now() - known.checked) / 1000);
+  return stored;
 }
 
 function encodeReply(reply: IngestReply): Uint8Array {
@@ -467,14 +477,18 @@ async function handle(
   }
   let accepted: IngestAccepted;
   const started = performance.now();
+  // The checks end where storing begins, or where the submission was decided without it.
+  const checked = (): void => {
+    ctx.observe?.verified(((known.checked ?? performance.now()) - started) / 1000);
+  };
   try {
     accepted = await accept(sub, ctx, known);
   } catch (err) {
-    ctx.observe?.verified((performance.now() - started) / 1000);
+    checked();
     await rejected(err, sub, ctx, known, answer);
     return;
   }
-  ctx.observe?.verified((performance.now() - started) / 1000);
+  checked();
   await acceptedReport(accepted, sub, ctx, known, answer);
 }
 

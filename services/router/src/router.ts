@@ -35,7 +35,19 @@ const MAX_NOT_YET_VALID_DELAY_MS = 3_600_000;
 /** Finished sequences kept before the router asks for the ack floor to forget older ones. */
 const PRUNE_ABOVE = 10_000;
 
+/** What a process exporting metrics learns of each routed report. */
+export interface RouterObserver {
+  /**
+   * One report was routed: from its delivery to the router until its alerts were stored, its
+   * disclosure audited and the report acked, `seconds`. A report routed to nobody counts too
+   * (no alerts to write); one deferred or offered again does not until it is finished.
+   */
+  routed(seconds: number): void;
+}
+
 export interface RouterOptions {
+  /** Told of every report routed (metrics); must not throw. */
+  observe?: RouterObserver;
   /** A connection as the router identity (its context's inbox prefix). */
   nc: NatsConnection;
   /**
@@ -91,6 +103,7 @@ class Router {
   readonly #log: Logger;
   readonly #now: () => Date;
   readonly #audit: AuditClient | undefined;
+  readonly #observe: RouterObserver | undefined;
   /** Reports being routed by this instance, by REPORTS sequence. */
   readonly inFlight: Limit<number>;
   /**
@@ -107,7 +120,9 @@ class Router {
     now: () => Date,
     concurrency: number,
     audit?: AuditClient,
+    observe?: RouterObserver,
   ) {
+    this.#observe = observe;
     this.inFlight = limit(concurrency, {
       onError: (err) => {
         log.error({ err, code: ErrorCode.Internal }, 'report handler failed');
@@ -359,8 +374,11 @@ class Router {
    * the report for later, any other terminates it.
    */
   async run(msg: JsMsg): Promise<void> {
+    const started = performance.now();
     try {
-      await this.handle(msg);
+      const outcome = await this.handle(msg);
+      if (outcome === 'routed' || outcome === 'blocked')
+        this.#observe?.routed((performance.now() - started) / 1000);
     } catch (err) {
       if (isMosaicError(err) && isRetryable(err.code)) {
         this.#log.warn(
@@ -440,6 +458,7 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
     options.now ?? (() => new Date()),
     options.concurrency ?? DEFAULT_ROUTER_CONCURRENCY,
     options.audit,
+    options.observe,
   );
   const concurrency = router.inFlight.max;
   const ensured = new Set<string>();

@@ -8,10 +8,11 @@ export const hubInit = defineCommand({
   path: ['hub', 'init'],
   summary: 'write the configuration of a production hub on a NATS cluster',
   usage: `Usage: mosaic hub init --federation <file> --out <dir> [--nodes <n>] [--host <a,b,…>]
-                       [--port <n>] [--cluster-port <n>] [--http-port <n>] [--replicas <n>]`,
+                       [--port <n>] [--cluster-port <n>] [--http-port <n>] [--leaf-port <n>]
+                       [--replicas <n>]`,
   description: `Writes everything an operator needs to run the hub on a NATS cluster into <dir>:
-  nodes/<name>/nats-server.conf  one per node: client, route and monitoring listeners,
-                                 routes to the other nodes, JetStream with sync_interval
+  nodes/<name>/nats-server.conf  one per node: client, route, monitoring and leafnode
+                                 (agencies' leaf nodes) listeners, routes to the other nodes, JetStream with sync_interval
                                  always and store limits, TLS blocks to fill in, and
                                  decentralised JWT auth with a full account resolver
   identities.json                every NATS key (seeds), mode 0600
@@ -21,7 +22,8 @@ export const hubInit = defineCommand({
   breakglass/admin.json          stream administration, audited
   hub.jwk, hub.jwks              the audit checkpoint key and its public half
   federation.yaml                a copy of the federation file: seeds an empty registry
-  hub.yaml                       what mosaic serve --config reads
+  hub.yaml                       what mosaic serve --config reads; cluster.leafnodes
+                                 lists the URLs an agency's leaf node connects to
 One host puts every node on it, each on ports of its own (the base ports + 0, 1, 2…); one
 host per node gives each the base ports. A file that exists is kept: running it again
 never replaces a key, and gives agencies new to the federation their keys and contexts.
@@ -46,6 +48,12 @@ The files written and kept are listed on stderr; hub.yaml's path is printed on s
       default: 8222,
       description: 'base monitoring port (/healthz, /varz)',
     }),
+    'leaf-port': integer({
+      min: 1,
+      max: 65535,
+      default: 7422,
+      description: "base leafnode port (agencies' leaf nodes connect here)",
+    }),
     replicas: integer({
       min: 1,
       max: 5,
@@ -62,6 +70,7 @@ Exit codes: 0 written, 2 usage error, 3 files could not be written.`,
       port: values.port,
       clusterPort: values['cluster-port'],
       httpPort: values['http-port'],
+      leafPort: values['leaf-port'],
     });
     const result = await initCluster({
       federationPath: values.federation,
