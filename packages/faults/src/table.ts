@@ -11,7 +11,7 @@ const seconds = (ms: number | undefined): string =>
   ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`;
 
 /**
- * The Markdown table of docs/faults.md: fault, what the run did, cycles, acknowledged,
+ * The Markdown table of docs/reliability.md: fault, what the run did, cycles, acknowledged,
  * acknowledged-and-lost, duplicated reports and alerts, recovery p50/p99, throughput
  * before/during, verdict.
  */

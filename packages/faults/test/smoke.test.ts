@@ -13,7 +13,7 @@ import {
 // One short cycle of every fault on one shared cluster (a cluster start is the slow part);
 // `npm run faults` runs them at full size, each on a fresh cluster. F8 (a corrupted message
 // block) is left out: on nats-server 2.15.1 it loses an acknowledged report, a server-side
-// finding written up in docs/faults.md that the full run reports as a failure.
+// finding written up in docs/reliability.md that the full run reports as a failure.
 const smokeFaults = FaultIds.filter((id) => id !== 'F8');
 
 describe('fault injection, smoke run', () => {
