@@ -41,8 +41,8 @@ function options(words: readonly string[]): Map<string, string> {
 
 describe('deploy/systemd', () => {
   it('each mosaic unit runs mosaic serve with options it has, one unit template per service role', async () => {
-    const units = (await readdir(systemdDir)).filter((f) => /^mosaic-\w+@\.service$/.test(f));
-    const roles = units.map((u) => /^mosaic-(\w+)@/.exec(u)?.[1]).filter((r) => r !== 'nats');
+    const units = (await readdir(systemdDir)).filter((f) => /^mosaic-[\w-]+@\.service$/.test(f));
+    const roles = units.map((u) => /^mosaic-([\w-]+)@/.exec(u)?.[1]).filter((r) => r !== 'nats');
     expect(roles.sort()).toEqual([...ServeServices].sort());
     for (const role of roles) {
       const service = serviceSection(

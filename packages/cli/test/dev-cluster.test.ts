@@ -96,8 +96,14 @@ describe('mosaic dev --cluster 3', () => {
     if (hub === undefined) throw new Error('no hub');
     const { nodes, services } = clusterLog(hub);
     expect(nodes.map((n) => n.name)).toEqual(['mosaic-n1', 'mosaic-n2', 'mosaic-n3']);
-    expect(services.map((s) => s.name)).toEqual(['auditor', 'ingest', 'router']);
-    expect(new Set([...nodes, ...services].map((p) => p.pid)).size).toBe(6);
+    expect(services.map((s) => s.name)).toEqual([
+      'auditor',
+      'ingest',
+      'router',
+      'selector-keys',
+      'gateway',
+    ]);
+    expect(new Set([...nodes, ...services].map((p) => p.pid)).size).toBe(8);
     expect(hub.stdout()).toContain(`mosaic: hub ready ${nodes.map((n) => n.url).join(',')}`);
     for (const service of services) {
       const ready = await fetch(new URL('/readyz', service.url));

@@ -153,7 +153,7 @@ export const AUDIT_CHECKPOINTS_SUBJECT = 'mosaic.checkpoints';
 export const SERVICE_API_PREFIX = '$SRV';
 
 /** The name a hub service has in the NATS service API, e.g. `mosaic-ingest`. */
-export function serviceApiName(service: HubService): string {
+export function serviceApiName(service: HubService | 'gateway'): string {
   return `mosaic-${service}`;
 }
 

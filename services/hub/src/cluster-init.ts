@@ -4,6 +4,7 @@ import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { loadFederation } from '@mosaic/federation';
 import { contextFile, createIdentities, withAgencies, type NatsIdentity } from '@mosaic/identities';
 import { HubServices } from '@mosaic/protocol';
+import { DEFAULT_SELECTOR_QUOTA, loadOrCreateSelectorKey } from '@mosaic/selector-keys';
 import { writeFileAtomic } from './files.ts';
 import { ensureHubKey } from './hub-key.ts';
 import { defaultReplicas, renderHubConfig, type HubConfigInput } from './hub-config.ts';
@@ -24,6 +25,8 @@ export interface InitClusterOptions {
   limits?: StoreLimits;
   /** Replicas of streams and buckets. Default: 3 with 3 or more nodes, else 1. */
   replicas?: number;
+  /** The HTTP gateway's port in `hub.yaml`. Default 8443 (0: any free one). */
+  gatewayPort?: number;
 }
 
 /** What `initCluster` did, file by file (paths relative to the output directory). */
@@ -107,6 +110,7 @@ async function makeDir(dir: string): Promise<void> {
  * services/<service>.json       ingest, router, auditor, hub, system — 0600
  * breakglass/admin.json         stream administration, audited — 0600
  * hub.jwk, hub.jwks             the checkpoint signing key (0600) and its public half
+ * selector-key.json             the selector key service's OPRF key (0600)
  * federation.yaml               a copy of the federation file: seeds an empty registry
  * hub.yaml                      what `mosaic serve --config` reads
  * ```
@@ -155,6 +159,12 @@ export async function initCluster(options: InitClusterOptions): Promise<InitClus
   const hadHubKey = await exists(hubKeyFile);
   await ensureHubKey(hubKeyFile, hubJwksFile);
   (hadHubKey ? kept : written).push(rel(hubKeyFile));
+
+  // The selector key service's OPRF key: made once here, read by every key service process.
+  const selectorKeyFile = join(out, 'selector-key.json');
+  const hadSelectorKey = await exists(selectorKeyFile);
+  await loadOrCreateSelectorKey(selectorKeyFile);
+  (hadSelectorKey ? kept : written).push(rel(selectorKeyFile));
 
   const federationCopy = join(out, 'federation.yaml');
   if (await exists(federationCopy)) kept.push(rel(federationCopy));
@@ -214,6 +224,7 @@ export async function initCluster(options: InitClusterOptions): Promise<InitClus
       auditor: 'services/auditor.json',
       hub: 'services/hub.json',
       system: 'services/system.json',
+      selectorKeys: `services/${HubServices.SelectorKeys}.json`,
     },
     identities: 'identities.json',
     agencyContexts: 'contexts',
@@ -221,6 +232,8 @@ export async function initCluster(options: InitClusterOptions): Promise<InitClus
     hubKey: 'hub.jwk',
     hubJwks: 'hub.jwks',
     http: { host: '127.0.0.1', port: 9464 },
+    gateway: { host: '127.0.0.1', port: options.gatewayPort ?? 8443 },
+    selectorKeys: { keyFile: 'selector-key.json', quotaPerDay: DEFAULT_SELECTOR_QUOTA },
   };
   await writeNew(hubConfigFile, () => renderHubConfig(config), 0o644);
   return { written, kept, hubConfigFile, nodeConfigFiles };

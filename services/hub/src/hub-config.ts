@@ -8,7 +8,7 @@ import { z } from 'zod';
 export const HUB_CONFIG_JSON_SCHEMA_ID = 'https://mosaic.example/schemas/hub-config-1.schema.json';
 
 /** The hub services `mosaic serve` can run. */
-export const ServeServices = ['ingest', 'router', 'auditor'] as const;
+export const ServeServices = ['ingest', 'router', 'auditor', 'gateway', 'selector-keys'] as const;
 export type ServeService = (typeof ServeServices)[number];
 
 const natsUrl = z.url({
@@ -56,6 +56,8 @@ export const hubConfigSchema = z
         auditor: path,
         hub: path,
         system: path,
+        /** The selector key service's identity. */
+        selectorKeys: path.default('services/selector-keys.json'),
       })
       .describe('Context file of each service identity (user JWT and NKey seed, mode 0600)'),
     /** Every NATS key of the hub (seeds): account JWTs for agencies added later are signed from it. */
@@ -67,6 +69,32 @@ export const hubConfigSchema = z
     /** The hub's private checkpoint signing key, and its public JWKS. */
     hubKey: path,
     hubJwks: path,
+    /** The HTTP gateway (HTTP API and TAXII) of `mosaic serve --only gateway`. */
+    gateway: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        /** 0: any free port (logged at start). */
+        port: z.int().min(0).max(65535).default(8443),
+        /** PEM files: the gateway then serves HTTPS only. */
+        tls: z.strictObject({ certFile: path, keyFile: path }).optional(),
+        /** Requests per agency (or client address before authentication) per window. */
+        rateLimit: z.strictObject({ max: z.int().min(1), windowMs: z.int().min(1) }).optional(),
+      })
+      .prefault({}),
+    /** The selector key service of `mosaic serve --only selector-keys`. */
+    selectorKeys: z
+      .strictObject({
+        /** The OPRF key (0600), written by hub init; every key service process reads it. */
+        keyFile: path.default('selector-key.json'),
+        /**
+         * Evaluations each agency may ask for per UTC day. Counted by each key service
+         * process: run one (systemd restarts it) so the quota is the hub's.
+         */
+        quotaPerDay: z.int().min(1).default(10_000),
+        /** Quotas of named agencies, replacing `quotaPerDay` for them. */
+        quotaPerAgency: z.record(z.string().min(1), z.int().min(1)).optional(),
+      })
+      .prefault({}),
     /** Where each service process serves /healthz, /readyz and /metrics. */
     http: z
       .strictObject({
@@ -131,7 +159,15 @@ export function parseHubConfig(text: string, file: string): HubConfig {
       auditor: at(c.contexts.auditor),
       hub: at(c.contexts.hub),
       system: at(c.contexts.system),
+      selectorKeys: at(c.contexts.selectorKeys),
     },
+    gateway: {
+      ...c.gateway,
+      ...(c.gateway.tls === undefined
+        ? {}
+        : { tls: { certFile: at(c.gateway.tls.certFile), keyFile: at(c.gateway.tls.keyFile) } }),
+    },
+    selectorKeys: { ...c.selectorKeys, keyFile: at(c.selectorKeys.keyFile) },
     identities: at(c.identities),
     agencyContexts: at(c.agencyContexts),
     federation: at(c.federation),

@@ -18,8 +18,6 @@ import {
   contextConnectOptions,
   contextFile,
   createIdentities,
-  gatewayAgencyIdentity,
-  gatewayServiceIdentity,
   parseContextFile,
   withAgencies,
   type IdentitySet,
@@ -28,7 +26,6 @@ import {
 import { HubServices, auditClient, ensureAuditStreams } from '@mosaic/protocol';
 import { loadOrCreateSelectorKey, startSelectorKeys } from '@mosaic/selector-keys';
 import { startAuditor, type Auditor } from '@mosaic/auditor';
-import { startGateway, type Gateway, type GatewayOptions } from '@mosaic/gateway';
 import { startIngest, type IngestService } from '@mosaic/ingest';
 import { startRouter, type RouterService } from '@mosaic/router';
 import { createLogger, type Logger } from '@mosaic/log';
@@ -41,6 +38,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { withDemoKeys } from './demo-keys.ts';
+import { startHubGateway, type HubGatewayListen } from './hub-gateway.ts';
 import {
   adoptGlobalAccountStore,
   fileExists,
@@ -78,7 +76,7 @@ export interface StartHubOptions {
   /** Selector evaluations each agency may ask for per UTC day. Default 10 000. */
   selectorQuotaPerDay?: number;
   /** The HTTP gateway's listener: port (default a free one), TLS files, rate limit. */
-  gateway?: Pick<GatewayOptions, 'host' | 'port' | 'tls' | 'rateLimit'>;
+  gateway?: HubGatewayListen;
   /**
    * Accept agencies' leaf nodes (`mosaic agency leafnode`) on this address. Each leaf
    * authenticates as its agency and lands in the agency's own account. Default: none.
@@ -114,48 +112,6 @@ const REGISTRY_HISTORY = 16;
 function connectAs(identity: NatsIdentity, url: string): Promise<NatsConnection> {
   const context = parseContextFile(contextFile(identity, url), identity.role);
   return connect({ ...contextConnectOptions(context), maxReconnectAttempts: -1 });
-}
-
-/**
- * Starts the HTTP gateway on its own hub-account user and, per agency on first use, a
- * gateway user of that agency's account (kept until the hub stops; made again when the
- * broker closed it). Both users are made at every start and never written to disk.
- */
-async function startHubGateway(
-  o: {
-    url: string;
-    log: Logger;
-    registry: LiveRegistryView;
-    accounts: () => IdentitySet['accounts'];
-    cleanup: (() => Promise<void>)[];
-  } & Pick<GatewayOptions, 'host' | 'port' | 'tls' | 'rateLimit'>,
-): Promise<Gateway> {
-  const { url, log, registry, accounts, cleanup, ...listen } = o;
-  const nc = await connectAs(await gatewayServiceIdentity(accounts()), url);
-  cleanup.push(() => nc.close());
-  const agencies = new Map<string, Promise<NatsConnection>>();
-  cleanup.push(async () => {
-    for (const c of agencies.values()) await (await c).close();
-  });
-  const agencyConnection = async (agency: string): Promise<NatsConnection> => {
-    const cached = agencies.get(agency);
-    if (cached !== undefined && !(await cached).isClosed()) return cached;
-    const fresh = gatewayAgencyIdentity(accounts(), agency).then((identity) =>
-      connectAs(identity, url),
-    );
-    agencies.set(agency, fresh);
-    fresh.catch(() => agencies.delete(agency));
-    return fresh;
-  };
-  const gateway = await startGateway({
-    nc,
-    agencyConnection,
-    isMember: (agency) => registry.agency(agency) !== undefined,
-    log: log.child({ component: 'gateway' }),
-    ...listen,
-  });
-  cleanup.push(() => gateway.stop());
-  return gateway;
 }
 
 /** True when nothing listens on 127.0.0.1:`port`. */
@@ -420,7 +376,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     cleanup.push(() => router.stop());
 
     const gateway = await startHubGateway({
-      url,
+      connectAs: (identity) => connectAs(identity, url),
       log,
       registry,
       accounts: () => identities.accounts,

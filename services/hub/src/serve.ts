@@ -8,12 +8,16 @@ import {
   contextFile,
   contextConnectOptions,
   issueUserJwt,
+  parseContextFile,
   readContextFile,
   withAgencies,
   type IdentitySet,
+  type NatsContext,
 } from '@mosaic/identities';
 import { createLogger, type Logger } from '@mosaic/log';
 import {
+  GATEWAY_TOKENS_BUCKET,
+  HubServices,
   PUBLIC_KEYS_BUCKET,
   REGISTRY_BUCKET,
   RegistryKeys,
@@ -27,6 +31,7 @@ import {
 import { startAuditor } from '@mosaic/auditor';
 import { startIngest } from '@mosaic/ingest';
 import { startRouter } from '@mosaic/router';
+import { readSelectorKey, startSelectorKeys } from '@mosaic/selector-keys';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -34,6 +39,7 @@ import type { Registry } from 'prom-client';
 import { syncAgencyAccounts } from './accounts.ts';
 import { writeFileAtomic } from './files.ts';
 import { ensureHubKey } from './hub-key.ts';
+import { startHubGateway } from './hub-gateway.ts';
 import { ServeServices, type HubConfig, type ServeService } from './hub-config.ts';
 import { readIdentities, writeIdentities } from './identities-store.ts';
 import { serviceMetrics } from './metrics.ts';
@@ -55,6 +61,8 @@ export interface ServeOptions {
 export interface Served extends AsyncDisposable {
   /** `http://<host>:<port>`: `/healthz`, `/readyz`, `/metrics`. */
   readonly httpUrl: string;
+  /** The HTTP gateway's base URL when this process runs it. */
+  readonly gatewayUrl: string | undefined;
   readonly services: readonly ServeService[];
   /** What keeps the process from being ready now; empty when it is. */
   readiness(): Promise<ReadinessProblem[]>;
@@ -70,7 +78,10 @@ async function connectWith(
   contextPath: string,
   servers: readonly string[],
 ): Promise<NatsConnection> {
-  const context = await readContextFile(contextPath);
+  return connectContext(await readContextFile(contextPath), servers);
+}
+
+function connectContext(context: NatsContext, servers: readonly string[]): Promise<NatsConnection> {
   return connect({
     ...contextConnectOptions(context),
     servers: [...servers],
@@ -151,6 +162,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
         if ((await kv.get(RegistryKeys.meta)) === null)
           await seedRegistry(kv, await loadFederation({ path: config.federation }));
         const publicKeys = await new Kvm(hubNc).create(PUBLIC_KEYS_BUCKET, bucket);
+        // The gateway's agency credentials: written by the operator, read by the gateway.
+        await new Kvm(hubNc).create(GATEWAY_TOKENS_BUCKET, bucket);
         return { jsm, kv, publicKeys };
       },
       { log, timeoutMs: START_TIMEOUT_MS, what: 'create the hub streams and buckets' },
@@ -167,7 +180,17 @@ export async function serve(options: ServeOptions): Promise<Served> {
     }
     let authorized: string[] | undefined;
     // Only the processes that use the identities read them, and only for an agency new to them.
-    const needsIdentities = keepsAccounts || services.includes('ingest');
+    const needsIdentities =
+      keepsAccounts ||
+      (['ingest', 'gateway', 'selector-keys'] as const).some((s) => services.includes(s));
+    // Ingest and the key service take a submission as an agency's only when the broker
+    // attests it came from that agency's account, and only while the agency is authorised.
+    const agencyAccounts = {
+      accountOf: (agency: string) =>
+        (authorized ?? []).includes(agency)
+          ? accountDirectory(identities).accountOf(agency)
+          : undefined,
+    };
     const sync = async (federation: Federation, revision: number): Promise<void> => {
       const agencies = federation.agencies.map((a) => a.id).sort();
       if (needsIdentities && !agencies.every((id) => identities.agencies.has(id)))
@@ -237,12 +260,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
       const ingest = await startIngest({
         nc,
         registry,
-        accounts: {
-          accountOf: (agency) =>
-            (authorized ?? []).includes(agency)
-              ? accountDirectory(identities).accountOf(agency)
-              : undefined,
-        },
+        accounts: agencyAccounts,
         log,
         audit: auditClient(nc, 'ingest'),
         observe: metrics.ingest,
@@ -260,6 +278,40 @@ export async function serve(options: ServeOptions): Promise<Served> {
         observe: metrics.router,
       });
       cleanup.push(() => router.stop());
+    }
+    if (services.includes('selector-keys')) {
+      // Read, never made here: two processes must not make two keys (hub init writes it).
+      const key = await readSelectorKey(config.selectorKeys.keyFile);
+      const nc = await connectWith(config.contexts.selectorKeys, servers);
+      cleanup.push(() => nc.close());
+      const selectorKeys = await startSelectorKeys({
+        nc,
+        key,
+        accounts: agencyAccounts,
+        log,
+        audit: auditClient(nc, HubServices.SelectorKeys),
+        quotaPerDay: config.selectorKeys.quotaPerDay,
+        ...(config.selectorKeys.quotaPerAgency === undefined
+          ? {}
+          : { quotaPerAgency: config.selectorKeys.quotaPerAgency }),
+      });
+      cleanup.push(() => selectorKeys.stop());
+    }
+    let gatewayUrl: string | undefined;
+    if (services.includes('gateway')) {
+      const gateway = await startHubGateway({
+        connectAs: (identity) =>
+          connectContext(parseContextFile(contextFile(identity, servers[0] ?? '')), servers),
+        log,
+        registry,
+        accounts: () => identities.accounts,
+        cleanup,
+        host: config.gateway.host,
+        port: config.gateway.port,
+        ...(config.gateway.tls === undefined ? {} : { tls: config.gateway.tls }),
+        ...(config.gateway.rateLimit === undefined ? {} : { rateLimit: config.gateway.rateLimit }),
+      });
+      gatewayUrl = gateway.url;
     }
 
     const readiness = (): Promise<ReadinessProblem[]> =>
@@ -279,11 +331,12 @@ export async function serve(options: ServeOptions): Promise<Served> {
           http.server.closeAllConnections();
         }),
     );
-    log.info({ services, http: http.url, servers }, 'hub services ready');
+    log.info({ services, http: http.url, gateway: gatewayUrl, servers }, 'hub services ready');
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => (stopping ??= shutdown());
     return {
       httpUrl: http.url,
+      gatewayUrl,
       services,
       readiness,
       stop,

@@ -20,6 +20,8 @@ const DESCRIPTIONS: Record<ServeService, string> = {
   ingest: 'verifies and stores agency submissions (queue group ingest)',
   router: 'routes stored reports to the entitled agencies (durable consumer router)',
   auditor: 'appends the audit log and signs its checkpoints',
+  gateway: 'the HTTP API and TAXII 2.1 server for agencies without a NATS client',
+  'selector-keys': 'evaluates blinded selectors under the OPRF key, within each agency quota',
 };
 
 async function hubVersion(): Promise<string> {

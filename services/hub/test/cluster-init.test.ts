@@ -13,6 +13,7 @@ import { Streams, ensureStreams } from '@mosaic/protocol';
 import { parse, stringify } from 'yaml';
 import { connectContext, example, quietLog, tempDir } from './helpers.ts';
 import { clusterNodes, initCluster, readHubConfig, serve } from '../src/index.ts';
+import { whenJetStreamReady } from '../src/jetstream-ready.ts';
 import { bounded, freePorts, logSink } from '@mosaic/testkit';
 
 async function nodesOnFreePorts(count: number) {
@@ -152,8 +153,15 @@ describe('initCluster', () => {
       const config = await readHubConfig(init.hubConfigFile);
       const hub = await connectContext(config.contexts.hub);
       try {
-        const jsm = await jetstreamManager(hub);
-        await ensureStreams(jsm, config.replicas);
+        // A node answers /healthz before the cluster has given the account its JetStream.
+        const jsm = await whenJetStreamReady(
+          async () => {
+            const jsm = await jetstreamManager(hub);
+            await ensureStreams(jsm, config.replicas);
+            return jsm;
+          },
+          { log: quietLog, timeoutMs: 60_000, what: 'create the hub streams' },
+        );
         const info = await jsm.streams.info(Streams.Reports);
         expect(info.config.num_replicas).toBe(3);
         expect(info.cluster?.replicas?.length).toBe(2);

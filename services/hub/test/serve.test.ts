@@ -63,7 +63,9 @@ beforeAll(async () => {
     nodes,
   });
   // Health on any free port: several service processes of the test share the machine.
-  const yamlText = (await readFile(init.hubConfigFile, 'utf8')).replace('port: 9464', 'port: 0');
+  const yamlText = (await readFile(init.hubConfigFile, 'utf8'))
+    .replace('port: 9464', 'port: 0')
+    .replace('port: 8443', 'port: 0');
   await writeFile(init.hubConfigFile, yamlText);
   config = await readHubConfig(init.hubConfigFile);
   const binary = await ensureNatsServer();
@@ -377,9 +379,11 @@ describe('the NATS service API', () => {
       const client = new Svcm(hub).client({ strategy: 'stall', maxWait: 2_000 });
       expect(names(await collect(client.ping()))).toEqual([
         'mosaic-auditor',
+        'mosaic-gateway',
         'mosaic-ingest',
         'mosaic-ingest',
         'mosaic-router',
+        'mosaic-selector-keys',
       ]);
       const ingest = await collect(client.info('mosaic-ingest'));
       expect(new Set(ingest.map((s) => s.id))).toEqual(

@@ -110,16 +110,17 @@ survive restarts. --reseed replaces the registry with the file.
 --cluster <n> runs the production shape on this machine instead: the configuration
 "mosaic hub init" writes for <n> nodes on 127.0.0.1 (free ports, kept across restarts),
 one nats-server process per node (routes, sync_interval always, streams and buckets with 3
-replicas from 3 nodes on), and the auditor, ingest and router each as its own
-"mosaic serve --only <service>" process. The ready line names every node:
+replicas from 3 nodes on), and the auditor, ingest, router, selector key service and HTTP
+gateway each as its own "mosaic serve --only <service>" process. The ready line names every node:
 
   mosaic: hub ready nats://127.0.0.1:<p1>,nats://127.0.0.1:<p2>,…
 
 The contexts, demo keys, hub key and --demo are those of the single-node hub; the node
 directories (nodes/<name>/) and hub.yaml are added. On stderr it logs the pids of the nodes
 and of the service processes: kill one node and the others keep every stream and serve
-the clients, which reconnect to them. The HTTP gateway and the selector key service are
-not run in this mode. A data dir is either a single-node hub or a cluster, never both.`,
+the clients, which reconnect to them. The gateway listens on hub.yaml's gateway port,
+chosen free on the first run, and each node on a leafnode port for agencies' leaf nodes
+(in hub.yaml's cluster.leafnodes). A data dir is either a single-node hub or a cluster, never both.`,
   options: {
     'data-dir': string({
       placeholder: '<dir>',

@@ -29,16 +29,20 @@ function services(names: readonly string[] | undefined): ServeService[] {
 export const serveCommand = defineCommand({
   path: ['serve'],
   summary: 'run hub services against the NATS cluster of a hub.yaml until SIGTERM',
-  usage:
-    'Usage: mosaic serve --config <hub.yaml> [--only <ingest,router,auditor>] [--http-port <n>]',
+  usage: 'Usage: mosaic serve --config <hub.yaml> [--only <services>] [--http-port <n>]',
   description: `Runs the chosen hub services (default: all) in this process against the servers of
-<hub.yaml> (written by mosaic hub init). Run as many processes as you like: ingest
-instances share the queue group, routers the durable consumer, and auditors append with
-expected-last-sequence, so the audit log stays one ordered chain. Every process creates
-missing streams and buckets with the configured replicas and follows the registry; those
-running the auditor keep the servers' agency accounts equal to it and write a new agency's
-context. When the services run it prints one line on stdout:
+<hub.yaml> (written by mosaic hub init): ingest, router, auditor, gateway (the HTTP API
+and TAXII 2.1 server, on hub.yaml's gateway.host:port, HTTPS with gateway.tls) and
+selector-keys (the OPRF key service: selectorKeys.keyFile, selectorKeys.quotaPerDay).
+Run as many processes as you like: ingest instances share the queue group, routers the
+durable consumer, auditors append with expected-last-sequence, so the audit log stays one
+ordered chain, and gateways answer alike behind a load balancer; run one selector-keys
+process, since each counts the daily quota itself. Every process creates missing streams
+and buckets with the configured replicas and follows the registry; those running the
+auditor keep the servers' agency accounts equal to it and write a new agency's context.
+When the services run it prints on stdout (the first line only with the gateway):
 
+  mosaic: gateway <gateway-url>
   mosaic: serving <services> <http-url>
 
 <http-url>/healthz answers while the process runs; <http-url>/readyz answers 200 only when
@@ -54,8 +58,8 @@ SIGTERM, SIGINT or SIGHUP drains the services and exits.`,
       required: true,
     }),
     only: list({
-      placeholder: '<ingest,router,auditor>',
-      description: 'the services to run in this process (default: all)',
+      placeholder: '<services>',
+      description: `the services to run in this process (default: all): ${ServeServices.join(',')}`,
     }),
     'http-port': integer({
       min: 0,
@@ -65,6 +69,7 @@ SIGTERM, SIGINT or SIGHUP drains the services and exits.`,
   },
   footer: `Example:
   mosaic serve --config hub/hub.yaml --only ingest,router
+  mosaic serve --config hub/hub.yaml --only gateway,selector-keys --http-port 9467
 
 Exit codes: 0 stopped by a signal, 1 invalid hub.yaml (ERR_HUB_CONFIG), 2 usage error,
 3 the services could not start.`,
@@ -86,6 +91,8 @@ Exit codes: 0 stopped by a signal, 1 invalid hub.yaml (ERR_HUB_CONFIG), 2 usage 
         httpUrl: served.httpUrl,
         log,
       });
+      if (served.gatewayUrl !== undefined)
+        writeLine(io.stdout, `mosaic: gateway ${served.gatewayUrl}`);
       writeLine(io.stdout, `mosaic: serving ${only.join(',')} ${served.httpUrl}`);
       const signal = await signals.signalled;
       log.info({ signal }, 'draining');

@@ -18,6 +18,7 @@ import { generateAgencyKey, signReport, type AgencyPrivateJwk } from '@mosaic/si
 import { freePorts, spawnReady, type ReadyChild } from '@mosaic/testkit';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, stringify } from 'yaml';
+import { selectorKeyInfo } from '@mosaic/sdk';
 import { mosaic } from './helpers.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -65,6 +66,10 @@ beforeAll(async () => {
   ]);
   expect(init.code, init.stderr).toBe(0);
   hubYaml = init.stdout.trim();
+  // The gateway on any free port: other tests share the machine.
+  const yamlText = await readFile(hubYaml, 'utf8');
+  expect(yamlText).toContain('port: 8443');
+  await writeFile(hubYaml, yamlText.replace('port: 8443', 'port: 0'));
   server = await startNatsServerProcess({
     binary: (await ensureNatsServer()).path,
     configFile: join(out, 'nodes', 'mosaic-n1', 'nats-server.conf'),
@@ -304,4 +309,73 @@ describe('/metrics of mosaic serve processes under load', () => {
       await auditor.exited;
     }
   }, 300_000);
+});
+
+describe('the gateway and the selector key service as mosaic serve processes', () => {
+  it('serve --only gateway,selector-keys: health, readiness, metrics and drain as the others; the gateway takes a report over HTTP, the key service answers an agency over NATS', async () => {
+    await using core = await serveChild('auditor,ingest');
+    const edge = await serveChild('gateway,selector-keys');
+    try {
+      const gatewayUrl = /mosaic: gateway (\S+)\n/.exec(edge.stdout())?.[1] ?? '';
+      expect(gatewayUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await fetch(new URL('/healthz', httpUrl(edge)))).status).toBe(200);
+      const ready = await fetch(new URL('/readyz', httpUrl(edge)));
+      expect(ready.status, await ready.text()).toBe(200);
+      const before = await scrape(edge);
+      expect(count(before, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+
+      // The operator issues the agency a gateway token; the agency submits over HTTP.
+      const issued = await mosaic([
+        'agency',
+        'token',
+        'issue',
+        '--context',
+        join(out, 'contexts', 'operator.json'),
+        '--agency',
+        AGENCY,
+        '--reason',
+        'gateway test',
+      ]);
+      expect(issued.code, issued.stderr).toBe(0);
+      const { token } = JSON.parse(issued.stdout) as { token: string };
+      const submitted = await fetch(new URL('/v1/reports', gatewayUrl), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/jose' },
+        body: await signedReport(),
+      });
+      const body = (await submitted.json()) as { ok: boolean; duplicate?: boolean };
+      expect(submitted.ok, JSON.stringify(body)).toBe(true);
+      expect(body).toMatchObject({ ok: true, duplicate: false });
+      const refused = await fetch(new URL('/v1/reports', gatewayUrl), {
+        method: 'POST',
+        headers: { authorization: 'Bearer mgt_0_wrong', 'content-type': 'application/jose' },
+        body: await signedReport(),
+      });
+      expect(refused.status).toBe(401);
+
+      // The key service answers the agency with the public half of the key hub init wrote.
+      const keyFile = JSON.parse(await readFile(join(out, 'selector-key.json'), 'utf8')) as {
+        epoch: number;
+        publicKey: string;
+      };
+      const context = await readContextFile(join(out, 'contexts', `${AGENCY}.json`));
+      const nc = await connect({ ...contextConnectOptions(context), timeout: 5_000 });
+      try {
+        const info = await selectorKeyInfo(nc, AGENCY);
+        expect(info.epoch).toBe(keyFile.epoch);
+        expect(Buffer.from(info.publicKey).toString('base64url')).toBe(keyFile.publicKey);
+      } finally {
+        await nc.close();
+      }
+      expect(count(await scrape(edge), 'process_cpu_seconds_total')).toBeGreaterThan(
+        count(before, 'process_cpu_seconds_total'),
+      );
+    } finally {
+      edge.child.kill('SIGTERM');
+    }
+    // SIGTERM drains and exits as for the other services.
+    expect(await edge.exited).toEqual({ code: 0, signal: null });
+    core.child.kill('SIGTERM');
+    expect(await core.exited).toEqual({ code: 0, signal: null });
+  }, 180_000);
 });
