@@ -4,7 +4,7 @@
  *
  *   npm run bench                 full run (< 10 min on 2 cores)
  *   npm run bench -- --quick      ~1-minute smoke run with small sizes
- *   options: --only=limits,policy,e2e,profile,replay,cluster  --e2e-seconds=S (sustained phase)
+ *   options: --only=limits,policy,e2e,profile,replay,cluster,interop  --e2e-seconds=S (sustained phase)
  *            --reports=N (instead: a fixed count)  --replay-reports=N
  *            --publishers=N  --in-flight=N  --fsync=default|always|both  --no-profile
  *            --keep (the work dir: hub logs, data dirs)  --out=<file>
@@ -19,6 +19,7 @@ import { ensureNatsServer } from '@mosaic/nats-server';
 import { generateAgencyKey } from '@mosaic/signing';
 import { clusterBench } from './lib/cluster.ts';
 import { endToEnd } from './lib/e2e.ts';
+import { interopBench } from './lib/interop.ts';
 import { benchReport, fastSigner } from './lib/fixtures.ts';
 import { cores, rawPublish, verifyRates } from './lib/limits.ts';
 import { policyScaling } from './lib/policy-scaling.ts';
@@ -48,7 +49,9 @@ const num = (name: string, fallback: number): number => {
 
 const quick = flag('quick');
 const only = new Set(
-  (option('only') ?? 'limits,policy,e2e,profile,replay,cluster').split(',').map((s) => s.trim()),
+  (option('only') ?? 'limits,policy,e2e,profile,replay,cluster,interop')
+    .split(',')
+    .map((s) => s.trim()),
 );
 if (flag('no-profile')) only.delete('profile');
 const sizes = {
@@ -66,6 +69,9 @@ const sizes = {
   policyReports: quick ? 500 : 2_000,
   policyRounds: quick ? 2 : 5,
   replayReports: num('replay-reports', quick ? 10_000 : 100_000),
+  // Under the gateway's default 600 requests a minute per agency.
+  interopReports: quick ? 100 : 500,
+  stixReports: quick ? 1_000 : 5_000,
 };
 
 const log = (line: string): void => {
@@ -221,6 +227,17 @@ async function main(): Promise<void> {
       ? await clusterBench(e2eOptions('always', sizes.reports))
       : null;
 
+    const interop = only.has('interop')
+      ? await interopBench({
+          workDir,
+          reports: sizes.interopReports,
+          concurrency: 16,
+          pageLimits: [100, 1000],
+          stixReports: sizes.stixReports,
+          log,
+        })
+      : null;
+
     const loadAfter = await otherLoad();
     const partial: Omit<BenchResult, 'targets'> = {
       schema: 'mosaic-bench/1',
@@ -243,6 +260,7 @@ async function main(): Promise<void> {
       replay: replayResult ?? null,
       profile,
       cluster,
+      interop,
     };
     const result: BenchResult = { ...partial, targets: checkTargets(partial) };
     const out = option('out') ?? join(root, 'bench', 'results', resultFileName(startedAt));

@@ -125,6 +125,17 @@ const CtrlC = 'SIGINT';
 /** What a shell reports for a command that Ctrl-C ended. */
 const interruptedExit = 130;
 
+/**
+ * The "existing tools" block is one shell session: `$GW`, `$TOKEN` and `$JWS` are set by one
+ * command for the next, which separate `bash -c` runs cannot share. Each step is tested
+ * where it lives: services/hub/test/taxii.test.ts and gateway.test.ts (TAXII, HTTP API,
+ * tokens), packages/cli/test/stix.test.ts and misp.test.ts (export, import, MISP feed).
+ */
+const toolsSession: Step = {
+  by: 'elsewhere',
+  why: 'one shell session sharing $GW, $TOKEN and $JWS; each step has its own suite (see toolsSession)',
+};
+
 const steps = new Map<string, Step>([
   ['npm ci', { by: 'ci' }],
   ['npm start', { by: 'hub' }],
@@ -428,6 +439,46 @@ const steps = new Map<string, Step>([
         expect(json(r.stdout)).toEqual(example);
       },
     },
+  ],
+  ['GW=http://127.0.0.1:<port>', toolsSession],
+  [
+    'TOKEN=$(npx mosaic agency token issue --context .mosaic/contexts/operator.json --agency de-bka --reason "de-bka\'s OpenCTI" | node -pe \'JSON.parse(require("fs").readFileSync(0)).token\')',
+    toolsSession,
+  ],
+  [
+    'curl -s -H "Authorization: Bearer $TOKEN" -H \'Accept: application/taxii+json;version=2.1\' "$GW/taxii2/mosaic/collections/"',
+    toolsSession,
+  ],
+  [
+    'curl -s -H "Authorization: Bearer $TOKEN" -H \'Accept: application/taxii+json;version=2.1\' "$GW/taxii2/mosaic/collections/<id>/objects/?limit=100"',
+    toolsSession,
+  ],
+  [
+    'node -p \'JSON.stringify({ ...require("./.mosaic/examples/financial-flow.json"), reportId: crypto.randomUUID() })\' > de-report.json',
+    toolsSession,
+  ],
+  ['JWS=$(npx mosaic sign --key .mosaic/keys/de-bka.jwk de-report.json)', toolsSession],
+  [
+    'curl -s -H "Authorization: Bearer $TOKEN" -H \'Content-Type: application/jose\' --data-binary "$JWS" "$GW/v1/reports"',
+    toolsSession,
+  ],
+  ['curl -s -H "Authorization: Bearer $TOKEN" "$GW/v1/alerts?limit=100"', toolsSession],
+  ['curl -s "$GW/v1/openapi.json"', toolsSession],
+  [
+    'npx mosaic export stix --context .mosaic/contexts/de-bka.json --out alerts.stix.json',
+    toolsSession,
+  ],
+  [
+    'npx mosaic export stix --context .mosaic/contexts/operator.json --agency de-bka --reason "de-bka\'s own reports" --out de-bka.stix.json',
+    toolsSession,
+  ],
+  [
+    'npx mosaic import stix de-bka.stix.json --context .mosaic/contexts/de-bka.json --key .mosaic/keys/de-bka.jwk',
+    toolsSession,
+  ],
+  [
+    'npx mosaic export misp-feed --context .mosaic/contexts/operator.json --agency de-bka --out de-bka.misp --reason "MISP feed for de-bka"',
+    toolsSession,
   ],
   ['npm run typecheck', { by: 'ci' }],
   ['npm run lint', { by: 'ci' }],

@@ -179,6 +179,23 @@ export interface ClusterBenchResult {
   agencyAdd: { node: string; ms: number }[];
 }
 
+/** STIX export, HTTP next to NATS publish, and TAXII paging, in one run. */
+export interface InteropResult {
+  /** `reportsToBundle`, offline, bundles of 50 reports like the examples. */
+  stixExport: { reports: number; objects: number; objectsPerSec: number };
+  /** The same number of signed reports over NATS request/reply and over `POST /v1/reports`. */
+  publish: { reports: number; concurrency: number; natsPerSec: number; httpPerSec: number };
+  /** One agency's whole collection paged through over HTTP, once per `limit`. */
+  taxii: {
+    agency: string;
+    alerts: number;
+    objects: number;
+    pages: number;
+    pageLimit: number;
+    objectsPerSec: number;
+  }[];
+}
+
 export interface BenchResult {
   schema: 'mosaic-bench/1';
   startedAt: string;
@@ -204,6 +221,8 @@ export interface BenchResult {
   profile: (ProfileSummary & { fsync: FsyncMode; reportsPerSec: number }) | null;
   /** Absent in results written before the cluster stage; null when not run. */
   cluster?: ClusterBenchResult | null;
+  /** Absent in results written before the interop stage; null when not run. */
+  interop?: InteropResult | null;
   targets: TargetCheck[];
 }
 
@@ -386,6 +405,25 @@ function tableRows(r: BenchResult): [string, string, string][] {
     }
     for (const a of c.agencyAdd)
       rows.push([`cluster stage: agency add → connected via ${a.node}`, `${fmt(a.ms)} ms`, '']);
+  }
+  if (r.interop !== undefined && r.interop !== null) {
+    const x = r.interop;
+    rows.push([
+      'interop: STIX export (reportsToBundle)',
+      `${fmt(x.stixExport.objectsPerSec)} objects/s`,
+      `${fmt(x.stixExport.reports)} reports, ${fmt(x.stixExport.objects)} objects`,
+    ]);
+    rows.push([
+      'interop: publish over NATS / over HTTP',
+      `${fmt(x.publish.natsPerSec)} / ${fmt(x.publish.httpPerSec)} reports/s`,
+      `${fmt(x.publish.reports)} each, ${fmt(x.publish.concurrency)} in flight, one mosaic dev`,
+    ]);
+    for (const t of x.taxii)
+      rows.push([
+        `interop: TAXII paged to a client, limit ${fmt(t.pageLimit)}`,
+        `${fmt(t.objectsPerSec)} objects/s`,
+        `${fmt(t.objects)} objects of ${fmt(t.alerts)} alerts (${t.agency}), ${fmt(t.pages)} pages`,
+      ]);
   }
   for (const p of r.policy)
     rows.push([

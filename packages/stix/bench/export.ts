@@ -1,7 +1,7 @@
 /**
  * STIX export (and import) throughput, offline: `tsx packages/stix/bench/export.ts [out.json]
  * [--reports=N]`. Prints objects/s to stdout and, given a path, writes the result as JSON.
- * Not part of `npm run bench` yet.
+ * `npm run bench` measures the same export in its interop stage (`bench/lib/interop.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';

@@ -48,12 +48,13 @@ export interface ExportOptions {
    */
   previousVersion?: (issuer: string, reportId: string) => StixVersion | undefined;
   /**
-   * What a report whose earlier report is found nowhere becomes: `'refuse'` (the default)
-   * fails with ERR_STIX_LINEAGE; `'first-version'` makes it the first version of its own
-   * STIX object, for a reader that may hold a later report of a chain without its start
-   * (a TAXII collection of what one agency received).
+   * What a supersede or retraction becomes when it cannot be a version of its earlier
+   * report — that report is found nowhere, or it is not issued after it: `'refuse'` (the
+   * default) fails with ERR_STIX_LINEAGE; `'first-version'` makes it the first version of
+   * its own STIX object, for a reader that must serve whatever it holds (a TAXII collection
+   * of what one agency received, which may lack the start of a chain).
    */
-  missingEarlier?: 'refuse' | 'first-version';
+  unlinkable?: 'refuse' | 'first-version';
 }
 
 const millis = (timestamp: string): string => new Date(timestamp).toISOString();
@@ -118,6 +119,8 @@ function versionResolver(reports: readonly Report[], options: ExportOptions) {
     const key = `${report.issuer}/${report.reportId}`;
     const known = resolved.get(key);
     if (known !== undefined) return known;
+    if (resolving.has(key) && options.unlinkable === 'first-version')
+      return { id: derivedId('report', key), created: millis(report.issuedAt) };
     if (resolving.has(key))
       throw new MosaicError(ErrorCode.StixLineage, `the lineage of ${key} is a cycle`, {
         details: { report: key },
@@ -133,14 +136,17 @@ function versionResolver(reports: readonly Report[], options: ExportOptions) {
         inBatch === undefined
           ? options.previousVersion?.(report.issuer, earlier)
           : versionOf(inBatch);
-      if (version === undefined && options.missingEarlier === 'first-version')
-        version = { id: derivedId('report', key), created: millis(report.issuedAt) };
+      const own = { id: derivedId('report', key), created: millis(report.issuedAt) };
+      const lenient = options.unlinkable === 'first-version';
+      if (version === undefined && lenient) version = own;
       else if (version === undefined)
         throw new MosaicError(
           ErrorCode.StixLineage,
           `${key} refers to ${report.issuer}/${earlier}, whose STIX object is neither in this export nor known to previousVersion`,
           { details: { report: key, refersTo: `${report.issuer}/${earlier}` } },
         );
+      else if (!(Date.parse(report.issuedAt) > Date.parse(version.created)) && lenient)
+        version = own;
       else if (!(Date.parse(report.issuedAt) > Date.parse(version.created)))
         throw new MosaicError(
           ErrorCode.StixLineage,

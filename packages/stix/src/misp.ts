@@ -101,7 +101,7 @@ export function mispEventUuid(issuer: string, reportId: string): string {
 }
 
 /** The uuid of the MISP organisation that stands for an agency. */
-export function mispOrgUuid(agency: string): string {
+function mispOrgUuid(agency: string): string {
   return uuidV5(MISP_NAMESPACE, `org:${agency}`);
 }
 

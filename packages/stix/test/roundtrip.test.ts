@@ -229,7 +229,7 @@ describe('lineage', () => {
   });
 
   it('makes such a supersede the first version of its own object when asked to', () => {
-    const bundle = reportsToBundle([{ report: update }], { missingEarlier: 'first-version' });
+    const bundle = reportsToBundle([{ report: update }], { unlinkable: 'first-version' });
     const alone = bundle.objects.find((o) => o.type === 'report');
     const updated = byType(reportsToBundle([{ report: original }, { report: update }]), 'report');
     expect(alone?.['created']).toBe(alone?.['modified']);
@@ -237,9 +237,19 @@ describe('lineage', () => {
     expect(updated.map((o) => o.id)).not.toContain(alone?.id);
     // An earlier report that is known still makes it a version of that one.
     const known = reportsToBundle([{ report: original }, { report: update }], {
-      missingEarlier: 'first-version',
+      unlinkable: 'first-version',
     });
     expect(byType(known, 'report').map((o) => o.id)).toEqual(updated.map((o) => o.id));
+    // Issued no later than the report it replaces: not a version, its own object.
+    const early = { ...update, issuedAt: original.issuedAt };
+    const [, own] = byType(
+      reportsToBundle([{ report: original }, { report: early }], {
+        unlinkable: 'first-version',
+      }),
+      'report',
+    );
+    expect(own?.id).not.toBe(updated[0]?.id);
+    expect(own?.['created']).toBe(own?.['modified']);
   });
 
   it('refuses a newer version issued no later than the version it replaces', () => {

@@ -133,14 +133,14 @@ async function alertObjects(
     versions.set(key, undefined);
     const object = reportsToBundle([{ report }], {
       previousVersion,
-      missingEarlier: 'first-version',
+      unlinkable: 'first-version',
     }).objects.find((o) => o.type === 'report');
     const version =
       object === undefined ? undefined : { id: object.id, created: String(object['created']) };
     versions.set(key, version);
     return version;
   };
-  return reportsToBundle([input], { previousVersion, missingEarlier: 'first-version' }).objects;
+  return reportsToBundle([input], { previousVersion, unlinkable: 'first-version' }).objects;
 }
 
 /** An object of a page, with the alert it came from. */

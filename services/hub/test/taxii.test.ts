@@ -435,6 +435,8 @@ describe('TAXII 2.1 server', () => {
     const c = await make(2, { lineage: { supersedes: [b.reportId] } });
     const d = await make(3, { lineage: { supersedes: [a.reportId] } });
     const e = await make(4, { indicators: [], lineage: { retracts: randomUUID() } });
+    // Issued in the same second as A: it cannot be a newer version of A.
+    const g = await make(0, { lineage: { supersedes: [a.reportId] } });
     // B went to another agency only; the agency holds A, C (supersedes B), D (supersedes A), E.
     await deliver('nl-police', [{ kind: 'supersede', ...b }]);
     await deliver(agency, [
@@ -442,6 +444,7 @@ describe('TAXII 2.1 server', () => {
       { kind: 'supersede', ...c },
       { kind: 'supersede', ...d },
       { kind: 'retraction', ...e },
+      { kind: 'supersede', ...g },
     ]);
     const { pages } = await readPages(agency, 3, end);
     const objects = pages.flatMap((p) => p.objects);
@@ -449,8 +452,11 @@ describe('TAXII 2.1 server', () => {
       objects.filter((o) => o.type === 'report').map((o) => [reportIdOf(o), o]),
     );
     expect([...reports.keys()].sort()).toEqual(
-      [a.reportId, c.reportId, d.reportId, e.reportId].sort(),
+      [a.reportId, c.reportId, d.reportId, e.reportId, g.reportId].sort(),
     );
+    const rg = reports.get(g.reportId);
+    expect(rg?.id).not.toBe(reports.get(a.reportId)?.id);
+    expect(rg?.['created']).toBe(rg?.['modified']);
     const [ra, rc, rd, re] = [a, c, d, e].map((r) => reports.get(r.reportId));
     // D is the second version of A; C and E start objects of their own, named by themselves.
     expect(rd).toMatchObject({
