@@ -14,6 +14,10 @@ export const AUDIT_ACTIONS = [
   'selectors.evaluated',
   'gateway.token.issued',
   'gateway.token.revoked',
+  'holdings.registered',
+  'holdings.withdrawn',
+  'holdings.checked',
+  'holdings.hit',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -17,6 +17,7 @@ import { publish } from './commands/publish.ts';
 import { replay } from './commands/replay.ts';
 import { rulesSet, rulesShow } from './commands/rules.ts';
 import { schemaValidate } from './commands/schema-validate.ts';
+import { selectorsCheck, selectorsRegister, selectorsWithdraw } from './commands/selectors.ts';
 import { sign } from './commands/sign.ts';
 import { exportStix, importStix } from './commands/stix.ts';
 import { exportMispFeed } from './commands/misp.ts';
@@ -37,6 +38,9 @@ export const commands: readonly Command[] = [
   serveCommand,
   publish,
   subscribe,
+  selectorsRegister,
+  selectorsWithdraw,
+  selectorsCheck,
   agencyAdd,
   agencyList,
   agencyShow,

@@ -130,6 +130,15 @@ export function checkFederation(federation: Federation): FederationProblem[] {
     });
   });
 
+  federation.agencies.forEach((agency, a) => {
+    (agency.hitPolicy?.nameTo ?? []).forEach((named, j) => {
+      const path = formatPath(['agencies', a, 'hitPolicy', 'nameTo', j]);
+      if (!agencies.has(named)) problems.push({ path, message: `agency ${named} is not defined` });
+      else if (named === agency.id)
+        problems.push({ path, message: 'an agency is never told of its own holdings' });
+    });
+  });
+
   federation.agreements.forEach((agreement, i) => {
     const at = (...rest: PropertyKey[]): PropertyKey[] => ['agreements', i, ...rest];
     if (!agencies.has(agreement.from))

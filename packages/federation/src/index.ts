@@ -20,6 +20,7 @@ export type {
   PublicJwk,
   Contact,
   SubscriptionRule,
+  HitPolicy,
   JurisdictionGroup,
   Agreement,
 } from './schema.ts';

@@ -107,6 +107,17 @@ export const subscriptionRuleSchema = z.strictObject({
   maxTlp: z.enum(Tlp),
 });
 
+/**
+ * Whom a hit on the agency's private holdings may name it to. A check that matches one of
+ * its holdings always notifies the agency; the asker learns the agency's name only when it
+ * is listed here. Absent, or an agency not listed (or not in the registry): not named.
+ */
+const hitPolicySchema = z.strictObject({
+  nameTo: list(agencyIdSchema, 1024).meta({
+    description: 'Agencies told which agency holds a selector they check.',
+  }),
+});
+
 export const agencySchema = z.strictObject({
   id: agencyIdSchema,
   name: lineText(200),
@@ -119,6 +130,7 @@ export const agencySchema = z.strictObject({
     description: 'Public signing keys. An agency without keys can receive but not publish.',
   }),
   subscriptions: z.array(subscriptionRuleSchema).max(64).default([]),
+  hitPolicy: hitPolicySchema.optional(),
 });
 
 export const jurisdictionGroupDefinitionSchema = z.strictObject({
@@ -152,6 +164,7 @@ export type AgencyKey = Agency['keys'][number];
 export type PublicJwk = AgencyKey['publicJwk'];
 export type Contact = Agency['contact'];
 export type SubscriptionRule = Agency['subscriptions'][number];
+export type HitPolicy = NonNullable<Agency['hitPolicy']>;
 export type JurisdictionGroup = Federation['groups'][number];
 export type Agreement = Federation['agreements'][number];
 

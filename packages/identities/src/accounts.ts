@@ -17,6 +17,8 @@ import {
   ingestSubject,
   SELECTOR_EVALUATE_WILDCARD,
   selectorEvaluateSubject,
+  HOLDINGS_WILDCARD,
+  holdingsSubject,
 } from '@mosaic/protocol';
 
 /**
@@ -85,6 +87,7 @@ export function hubExports(): ServiceExport[] {
   return [
     exp('ingest', INGEST_WILDCARD),
     exp('selector-evaluate', SELECTOR_EVALUATE_WILDCARD),
+    exp('holdings', HOLDINGS_WILDCARD),
     exp('audit-operator', auditRequestSubject('operator')),
     exp('stream-info', hubApiSubject('STREAM', 'INFO', '*')),
     exp('stream-msg-get', hubApiSubject('STREAM', 'MSG', 'GET', '*')),
@@ -171,6 +174,12 @@ export function agencyImports(agency: string): ServiceImport[] {
       name: 'selector-evaluate',
       subject: selectorEvaluateSubject(agency),
       localSubject: selectorEvaluateSubject(agency),
+      share: true,
+    },
+    {
+      name: 'holdings',
+      subject: holdingsSubject(agency),
+      localSubject: holdingsSubject(agency),
       share: true,
     },
   ];

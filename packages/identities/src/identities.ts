@@ -77,6 +77,7 @@ function permissionsOf(identity: PublicIdentity): Permissions {
     case Roles.Router:
     case Roles.Auditor:
     case Roles.SelectorKeys:
+    case Roles.Holdings:
       return servicePermissions(identity.role);
     case Roles.Operator:
       return operatorPermissions();
@@ -198,6 +199,7 @@ export async function createIdentities(federation: {
       [HubServices.Router]: await user(Roles.Router, HubServices.Router),
       [HubServices.Auditor]: await user(Roles.Auditor, HubServices.Auditor),
       [HubServices.SelectorKeys]: await user(Roles.SelectorKeys, HubServices.SelectorKeys),
+      [HubServices.Holdings]: await user(Roles.Holdings, HubServices.Holdings),
     },
     hub: await user(Roles.Hub, 'hub'),
     admin: await user(Roles.Admin, 'admin'),
@@ -301,6 +303,7 @@ export async function reissueUserJwts(set: IdentitySet): Promise<IdentitySet> {
       [HubServices.Router]: await again(set.services[HubServices.Router]),
       [HubServices.Auditor]: await again(set.services[HubServices.Auditor]),
       [HubServices.SelectorKeys]: await again(set.services[HubServices.SelectorKeys]),
+      [HubServices.Holdings]: await again(set.services[HubServices.Holdings]),
     },
     hub: await again(set.hub),
     admin: await again(set.admin),

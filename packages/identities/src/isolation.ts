@@ -27,6 +27,9 @@ import {
   ingestSubject,
   SELECTOR_EVALUATE_WILDCARD,
   selectorEvaluateSubject,
+  HOLDINGS_BUCKET,
+  HOLDINGS_WILDCARD,
+  holdingsSubject,
 } from '@mosaic/protocol';
 
 /** Drops the queue group of a subscribe permission (`"<subject> <queue>"`). */
@@ -84,6 +87,7 @@ function agencyPrivateSubjects(agency: string): string[] {
   return [
     ingestSubject(agency),
     selectorEvaluateSubject(agency),
+    holdingsSubject(agency),
     alertsSubjectFilter(agency),
     hubApiSubject('CONSUMER', 'INFO', Streams.Alerts, consumer),
     hubApiSubject('CONSUMER', 'MSG', 'NEXT', Streams.Alerts, consumer),
@@ -127,6 +131,7 @@ function agencyAllowedImports(agency: string): string[] {
     hubApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM),
     hubApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
     selectorEvaluateSubject(agency),
+    holdingsSubject(agency),
   ];
 }
 
@@ -217,6 +222,9 @@ function operatorForbiddenSubjects(): string[] {
     `$KV.${PUBLIC_KEYS_BUCKET}.>`,
     INGEST_WILDCARD,
     SELECTOR_EVALUATE_WILDCARD,
+    HOLDINGS_WILDCARD,
+    `$KV.${HOLDINGS_BUCKET}.>`,
+    auditRequestSubject('holdings'),
     auditRequestSubject('ingest'),
     auditRequestSubject('router'),
     auditRequestSubject('selector-keys'),

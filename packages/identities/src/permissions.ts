@@ -14,6 +14,10 @@ import {
   RESPONSE_PREFIX,
   ROUTER_CONSUMER,
   SELECTOR_EVALUATE_WILDCARD,
+  HOLDINGS_BUCKET,
+  HOLDINGS_STREAM,
+  HOLDINGS_WILDCARD,
+  HIT_ALERT_KIND,
   StreamSubjects,
   Streams,
   ackSubjects,
@@ -29,6 +33,7 @@ import {
   importedApiSubject,
   ingestSubject,
   selectorEvaluateSubject,
+  holdingsSubject,
   SERVICE_API_PREFIX,
   type HubService,
 } from '@mosaic/protocol';
@@ -40,6 +45,7 @@ export const Roles = {
   Router: HubServices.Router,
   Auditor: HubServices.Auditor,
   SelectorKeys: HubServices.SelectorKeys,
+  Holdings: HubServices.Holdings,
   /** The routine operator: registry administration, replays, audit checks. */
   Operator: 'operator',
   /** The hub runner itself: creates streams and buckets, seeds the registry, projects keys. */
@@ -135,6 +141,7 @@ export function agencyPermissions(agency: string): Permissions {
         importedApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM),
         importedApiSubject('DIRECT', 'GET', PUBLIC_KEYS_STREAM, '>'),
         selectorEvaluateSubject(agency),
+        holdingsSubject(agency),
       ],
     },
     subscribe: { allow: agencySubscribe(agency) },
@@ -168,6 +175,10 @@ const LEAF_SERVER_REPLIES = '$JSC.R.>';
  *   answers into the hub identities' inboxes or, for the operator, on response subjects;
  *   sees the ack samples of the alerts consumers (consultations) and the JetStream API
  *   advisories (break-glass use); appends and reads its signed checkpoints.
+ * - holdings: serves `mosaic.holdings.*` in queue group `holdings`; answers only on the
+ *   broker's response subjects; the single reader and writer of the holdings bucket; appends
+ *   `hit` alerts (and only those: `mosaic.alerts.*.hit.>`) to ALERTS; records registrations,
+ *   checks and hits with the auditor.
  * - selector-keys: serves `mosaic.selectors.evaluate.*` in queue group `selector-keys`;
  *   answers only on the broker's response subjects; records each batch with the auditor. No stream, bucket or
  *   JetStream API: its key is a file in the hub data dir, its quota ledger in memory.
@@ -230,6 +241,7 @@ export function servicePermissions(service: HubService): Permissions {
             `${hubInboxPrefix(HubServices.Router)}.>`,
             `${hubInboxPrefix('hub')}.>`,
             `${hubInboxPrefix(HubServices.SelectorKeys)}.>`,
+            `${hubInboxPrefix(HubServices.Holdings)}.>`,
             `${hubInboxPrefix('gateway')}.>`,
             IMPORTED_REPLIES,
           ],
@@ -240,6 +252,26 @@ export function servicePermissions(service: HubService): Permissions {
             `${hubInboxPrefix(HubServices.Auditor)}.>`,
             `$JS.EVENT.METRIC.CONSUMER.ACK.${Streams.Alerts}.>`,
             '$JS.EVENT.ADVISORY.API',
+          ],
+        },
+      };
+    case HubServices.Holdings:
+      return {
+        publish: {
+          allow: [
+            `$KV.${HOLDINGS_BUCKET}.>`,
+            ...bucketRead(HOLDINGS_STREAM),
+            // Hit alerts only: the kind token is fixed, so no report alert can be forged.
+            `mosaic.alerts.*.${HIT_ALERT_KIND}.>`,
+            api('STREAM', 'INFO', Streams.Alerts),
+            auditRequestSubject(HubServices.Holdings),
+            IMPORTED_REPLIES,
+          ],
+        },
+        subscribe: {
+          allow: [
+            `${HOLDINGS_WILDCARD} ${QueueGroups.Holdings}`,
+            `${hubInboxPrefix(HubServices.Holdings)}.>`,
           ],
         },
       };
@@ -273,6 +305,7 @@ export function hubPermissions(): Permissions {
     REGISTRY_STREAM,
     PUBLIC_KEYS_STREAM,
     GATEWAY_TOKENS_STREAM,
+    HOLDINGS_STREAM,
   ];
   return {
     publish: {

@@ -42,8 +42,8 @@ describe('createIdentities', () => {
   it('creates a distinct NKey user per agency, per hub role and for the operator, each with its JWT', async () => {
     const ids = await createIdentities(federation);
     const all = usersOf(ids).map(([, i]) => i);
-    expect(all).toHaveLength(10);
-    expect(new Set(all.map((i) => i.publicKey)).size).toBe(10);
+    expect(all).toHaveLength(11);
+    expect(new Set(all.map((i) => i.publicKey)).size).toBe(11);
     for (const identity of all) {
       expect(identity.publicKey).toMatch(/^U[A-Z2-7]{55}$/);
       expect(identity.seed).toMatch(/^SU[A-Z2-7]{56}$/);
@@ -140,6 +140,7 @@ describe('brokerAuthConfig', () => {
       '$JS.API.DIRECT.GET.KV_mosaic-keys',
       '$JS.API.DIRECT.GET.KV_mosaic-keys.>',
       'mosaic.selectors.evaluate.nl',
+      'mosaic.holdings.nl',
       // A stream import: the deliveries of its own leaf consumer.
       'mosaic.leaf.nl.alerts',
     ]);
@@ -147,6 +148,7 @@ describe('brokerAuthConfig', () => {
     expect(nl.nats.imports?.find((i) => i.subject === 'mosaic.selectors.evaluate.nl')?.share).toBe(
       true,
     );
+    expect(nl.nats.imports?.find((i) => i.subject === 'mosaic.holdings.nl')?.share).toBe(true);
     for (const i of nl.nats.imports ?? []) expect(i.account).toBe(ids.accounts.hub.publicKey);
     const op = account(ids.accounts.operatorAccount.publicKey);
     expect(op.nats.imports?.map((i) => i.subject)).not.toContain('$JS.API.STREAM.DELETE.*');

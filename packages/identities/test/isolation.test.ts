@@ -38,7 +38,9 @@ function privateSubjectsOf(b: string): string[] {
   return [
     `mosaic.ingest.${b}`,
     `mosaic.selectors.evaluate.${b}`,
+    `mosaic.holdings.${b}`,
     `mosaic.alerts.${b}.report`,
+    `mosaic.alerts.${b}.hit.${b}x.0b6f`,
     `$JS.API.CONSUMER.INFO.ALERTS.${consumer}`,
     `$JS.API.CONSUMER.MSG.NEXT.ALERTS.${consumer}`,
     `$JS.API.CONSUMER.CREATE.ALERTS.${consumer}`,
@@ -85,6 +87,14 @@ const hubOnly = [
   'mosaic.audit',
   'mosaic.hub.audit.ingest',
   'mosaic.hub.audit.selector-keys',
+  'mosaic.hub.audit.holdings',
+  '$KV.mosaic-holdings.x.tok',
+  '$JS.API.STREAM.INFO.KV_mosaic-holdings',
+  '$JS.API.STREAM.MSG.GET.KV_mosaic-holdings',
+  '$JS.API.DIRECT.GET.KV_mosaic-holdings',
+  '$JS.API.DIRECT.GET.KV_mosaic-holdings.$KV.mosaic-holdings.x.tok',
+  '$JS.API.CONSUMER.CREATE.KV_mosaic-holdings.x',
+  '_INBOX_HUB_HOLDINGS.abc',
   '_INBOX.abc',
   '_INBOX_HUB_SELECTOR-KEYS.abc',
   '_INBOX_HUB_INGEST.abc',
@@ -160,6 +170,7 @@ describe('agency accounts and permissions', () => {
           `${p}.DIRECT.GET.KV_mosaic-keys`,
           `${p}.DIRECT.GET.KV_mosaic-keys.>`,
           'mosaic.selectors.evaluate.nl-police',
+          'mosaic.holdings.nl-police',
         ],
       },
       subscribe: { allow: ['_INBOX_nl-police.>', 'mosaic.leaf.nl-police.alerts', '$JSC.R.>'] },
@@ -179,13 +190,18 @@ describe('agency accounts and permissions', () => {
       '$JS.API.DIRECT.GET.KV_mosaic-keys',
       '$JS.API.DIRECT.GET.KV_mosaic-keys.>',
       'mosaic.selectors.evaluate.nl-police',
+      'mosaic.holdings.nl-police',
     ]);
-    // Both attested: the broker names the sending account to ingest and the key service.
+    // All attested: the broker names the sending account to ingest, the key service and holdings.
     expect(
       agencyImports('nl-police')
         .filter((i) => i.share)
         .map((i) => i.subject),
-    ).toEqual(['mosaic.ingest.nl-police', 'mosaic.selectors.evaluate.nl-police']);
+    ).toEqual([
+      'mosaic.ingest.nl-police',
+      'mosaic.selectors.evaluate.nl-police',
+      'mosaic.holdings.nl-police',
+    ]);
   });
 
   it('reach all of its own services', () => {
@@ -259,6 +275,21 @@ describe('agency accounts and permissions', () => {
       () => ({
         subject: 'mosaic.selectors.evaluate.b',
         localSubject: 'mosaic.selectors.evaluate.b',
+      }),
+    ],
+    [
+      'another agency’s holdings (registering or checking in its name)',
+      () => ({ subject: 'mosaic.holdings.b', localSubject: 'mosaic.holdings.b' }),
+    ],
+    [
+      'every agency’s holdings',
+      () => ({ subject: 'mosaic.holdings.*', localSubject: 'mosaic.holdings.*' }),
+    ],
+    [
+      'reads of the holdings bucket',
+      () => ({
+        subject: '$JS.API.DIRECT.GET.KV_mosaic-holdings.>',
+        localSubject: 'x.holdings.>',
       }),
     ],
     [
@@ -344,6 +375,34 @@ describe('hub service and operator permissions', () => {
       '_INBOX_HUB_SELECTOR-KEYS.>',
     ]);
     expect(p.publish.allow).toEqual(['mosaic.hub.audit.selector-keys', '_R_.>']);
+    expect(p).not.toHaveProperty('allow_responses');
+  });
+
+  it('the holdings service serves only in its queue group, answers only broker-made response subjects, writes only its bucket and hit alerts', () => {
+    const p = servicePermissions(HubServices.Holdings);
+    expect(p.subscribe.allow).toEqual(['mosaic.holdings.* holdings', '_INBOX_HUB_HOLDINGS.>']);
+    expect(p.publish.allow).toEqual(
+      expect.arrayContaining([
+        '$KV.mosaic-holdings.>',
+        'mosaic.alerts.*.hit.>',
+        'mosaic.hub.audit.holdings',
+        '_R_.>',
+      ]),
+    );
+    // No report alert, no other stream or bucket, no consumer on ALERTS.
+    for (const subject of [
+      'mosaic.alerts.a.report.b.r1',
+      'mosaic.alerts.a.retraction.b.r1',
+      'mosaic.reports.NL.recruitment',
+      '$KV.mosaic-registry.agency.a',
+      '$KV.mosaic-keys.a.k',
+      '$JS.API.CONSUMER.CREATE.ALERTS.alerts-a',
+      'mosaic.hub.audit.router',
+    ])
+      expect(
+        p.publish.allow.some((allowed) => subjectsIntersect(allowed, subject)),
+        subject,
+      ).toBe(false);
     expect(p).not.toHaveProperty('allow_responses');
   });
 

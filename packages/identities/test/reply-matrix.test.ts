@@ -17,6 +17,8 @@ import {
   AUDIT_CHECKPOINTS_STREAM,
   AUDIT_CHECKPOINTS_SUBJECT,
   HUB_API_PREFIX,
+  HOLDINGS_BUCKET,
+  HOLDINGS_STREAM,
   PUBLIC_KEYS_BUCKET,
   PUBLIC_KEYS_STREAM,
   REGISTRY_BUCKET,
@@ -57,6 +59,8 @@ let jsm: JetStreamManager;
 const attested = new Map<string, string | undefined>();
 /** The same for the naive selector key service, by its subject. */
 const attestedEvaluations: { subject: string; account: string | undefined }[] = [];
+/** The same for the naive holdings service. */
+const attestedHoldings: { subject: string; account: string | undefined }[] = [];
 /** Every subject seen in the hub account, by a break-glass subscriber to `>`. */
 const seenInHub: string[] = [];
 
@@ -73,6 +77,7 @@ const ALL_STREAMS = [
   AUDIT_CHECKPOINTS_STREAM,
   REGISTRY_STREAM,
   PUBLIC_KEYS_STREAM,
+  HOLDINGS_STREAM,
 ];
 
 async function streamState(): Promise<Record<string, number>> {
@@ -106,6 +111,7 @@ function requestsOf(attacker: string): { subject: string; data: string }[] {
     },
     { subject: `$JS.ACK.ALERTS.${consumer}.1.1.1.1700000000000000000.0`, data: '+ACK' },
     { subject: `mosaic.selectors.evaluate.${attacker}`, data: '{"op":"key"}' },
+    { subject: `mosaic.holdings.${attacker}`, data: '{"op":"prune"}' },
     // What its leaf node's source and the SDK's completeness check send.
     { subject: `${p}.CONSUMER.INFO.ALERTS.leaf-${attacker}`, data: '' },
     { subject: `${p}.CONSUMER.RESET.ALERTS.leaf-${attacker}`, data: '' },
@@ -134,6 +140,11 @@ function targetsOf(attacker: string, victim: string): string[] {
     `mosaic.ingest.${victim}`,
     `mosaic.selectors.evaluate.${victim}`,
     'mosaic.selectors.evaluate.hub',
+    `mosaic.holdings.${victim}`,
+    `$KV.${HOLDINGS_BUCKET}.${victim}.tok`,
+    `mosaic.alerts.${victim}.hit.${attacker}.c1`,
+    'mosaic.hub.audit.holdings',
+    `_INBOX_HUB_HOLDINGS.stolen`,
     'mosaic.hub.audit.ingest',
     'mosaic.hub.audit.selector-keys',
     'mosaic.hub.audit.router',
@@ -175,6 +186,7 @@ beforeAll(async () => {
   const kvm = new Kvm(admin);
   await (await kvm.create(REGISTRY_BUCKET)).put('meta', '{}');
   const keys = await kvm.create(PUBLIC_KEYS_BUCKET, { allow_direct: true });
+  await kvm.create(HOLDINGS_BUCKET);
   for (const agency of AGENCIES) await keys.put(`${agency}.k1`, `{"kid":"${agency}/k1"}`);
 
   // The router creates the consumers and queues alerts for every agency.
@@ -211,6 +223,15 @@ beforeAll(async () => {
     },
   });
   await selectorKeys.flush();
+  const holdings = await as(ids.services.holdings);
+  holdings.subscribe('mosaic.holdings.*', {
+    queue: 'holdings',
+    callback: (_err, m) => {
+      attestedHoldings.push({ subject: m.subject, account: attestedAccount(m.headers) });
+      m.respond('{"ok":true,"op":"prune","withdrawn":0}');
+    },
+  });
+  await holdings.flush();
   const auditor = await as(ids.services.auditor);
   auditor.subscribe('mosaic.hub.audit.*', {
     queue: 'auditor',
@@ -306,13 +327,19 @@ async function expectNoCrossing(
     for (const subject of got)
       if (subject.includes('stolen')) landed.push(`→ ${agency} ${subject}`);
   }
-  expect(attempts).toBe(AGENCIES.length * (AGENCIES.length - 1) * 32 * 14);
+  expect(attempts).toBe(AGENCIES.length * (AGENCIES.length - 1) * 37 * 15);
   // Every evaluation request reached the key service attested as its sender's account.
   for (const { subject, account } of attestedEvaluations) {
     const agency = subject.split('.').at(-1)!;
     expect(account).toBe(ids.accounts.agencies.get(agency)!.publicKey);
   }
   expect(attestedEvaluations.length).toBeGreaterThan(0);
+  // And every holdings request reached the holdings service attested the same way.
+  for (const { subject, account } of attestedHoldings) {
+    const agency = subject.split('.').at(-1)!;
+    expect(account).toBe(ids.accounts.agencies.get(agency)!.publicKey);
+  }
+  expect(attestedHoldings.length).toBeGreaterThan(0);
   expect(landed).toEqual([]);
   expect(await streamState()).toEqual(before);
   // Every stream is still there, with its protections.

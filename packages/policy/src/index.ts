@@ -7,3 +7,5 @@ export { lineageReferences } from './lineage.ts';
 export { Clause, InterestCondition, Via } from './clauses.ts';
 export type { ReportClause, ReleaseClause } from './clauses.ts';
 export { tlpRank } from './tlp.ts';
+export { holderNamedTo } from './hit.ts';
+export type { HitRegistry } from './hit.ts';

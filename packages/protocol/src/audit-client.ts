@@ -15,6 +15,10 @@ export const AUDIT_SENDERS = {
   ingest: { kinds: ['agency'], actions: ['report.accepted', 'report.rejected'] },
   router: { kinds: ['service'], actions: ['alert.disclosed', 'report.retracted'] },
   'selector-keys': { kinds: ['agency'], actions: ['selectors.evaluated'] },
+  holdings: {
+    kinds: ['agency'],
+    actions: ['holdings.registered', 'holdings.withdrawn', 'holdings.checked', 'holdings.hit'],
+  },
   // The HTTP gateway reads alerts for the agency it authenticated: the consultation is the agency's.
   gateway: { kinds: ['agency'], actions: ['alert.consulted'] },
   operator: {

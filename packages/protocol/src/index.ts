@@ -19,6 +19,11 @@ export {
   selectorEvaluateSubject,
   agencyOfSelectorEvaluateSubject,
   SELECTOR_EVALUATE_WILDCARD,
+  holdingsSubject,
+  agencyOfHoldingsSubject,
+  HOLDINGS_WILDCARD,
+  HOLDINGS_BUCKET,
+  HOLDINGS_STREAM,
   alertsSubjectFilter,
   alertsConsumer,
   alertsConsumerConfig,
@@ -94,6 +99,26 @@ export { syncPublicKeys, publicKeyEntry, parsePublicKeyRecord } from './public-k
 export type { PublicKeysKv } from './public-keys.ts';
 export { selectorRequestSchema, selectorReplySchema } from './selector-protocol.ts';
 export type { SelectorRequest, SelectorReply } from './selector-protocol.ts';
+export {
+  MAX_HOLDINGS_BATCH,
+  HIT_ALERT_KIND,
+  holdingsRequestSchema,
+  holdingsReplySchema,
+  holdingRecordSchema,
+  holdingReferenceSchema,
+  hitAlertSchema,
+  holdingKey,
+  parseHoldingKey,
+  hitAlertSubject,
+  hitAlertMsgId,
+} from './holdings-protocol.ts';
+export type {
+  HoldingsRequest,
+  HoldingsReply,
+  HoldingRecord,
+  CheckResult,
+  HitAlert,
+} from './holdings-protocol.ts';
 export {
   gatewayTokenRecordSchema,
   tokenIdSchema,

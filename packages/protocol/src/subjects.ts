@@ -33,6 +33,7 @@ export const QueueGroups = {
   Ingest: 'ingest',
   Auditor: 'auditor',
   SelectorKeys: 'selector-keys',
+  Holdings: 'holdings',
 } as const;
 
 /** The hub services, each with its own NATS identity. */
@@ -42,6 +43,8 @@ export const HubServices = {
   Auditor: 'auditor',
   /** Holds the selector OPRF key and evaluates blinded selectors (`@mosaic/selector-keys`). */
   SelectorKeys: 'selector-keys',
+  /** Keeps agencies' private holdings (tokens only) and answers hit/no-hit checks (`@mosaic/holdings`). */
+  Holdings: 'holdings',
 } as const;
 export type HubService = (typeof HubServices)[keyof typeof HubServices];
 
@@ -105,6 +108,41 @@ export function agencyOfSelectorEvaluateSubject(subject: string): string | undef
     : undefined;
 }
 
+/**
+ * Subject on which an agency registers, withdraws and checks private holdings (request/reply,
+ * attested like ingest): only selector tokens and the agency's own references travel on it.
+ */
+export function holdingsSubject(agency: string): string {
+  return `mosaic.holdings.${agency}`;
+}
+
+/** Wildcard the holdings service listens on. */
+export const HOLDINGS_WILDCARD = 'mosaic.holdings.*';
+
+/**
+ * The agency of a holdings subject, or undefined for any other subject.
+ *
+ * @example
+ * ```ts
+ * agencyOfHoldingsSubject('mosaic.holdings.nl-police'); // 'nl-police'
+ * ```
+ */
+export function agencyOfHoldingsSubject(subject: string): string | undefined {
+  const tokens = subject.split('.');
+  const agency = tokens[2];
+  return tokens.length === 3 && tokens[0] === 'mosaic' && tokens[1] === 'holdings' && agency !== ''
+    ? agency
+    : undefined;
+}
+
+/**
+ * The KV bucket of private holdings, one entry `<holder>.<token>` per registered selector
+ * token holding its `HoldingRecord` (the holder's own reference, kind, epoch; never a
+ * selector). Only the holdings service writes and reads it; agencies import nothing of it.
+ */
+export const HOLDINGS_BUCKET = 'mosaic-holdings';
+export const HOLDINGS_STREAM = `KV_${HOLDINGS_BUCKET}`;
+
 /** Subjects of an agency's alerts in ALERTS (`mosaic.alerts.<agency>.<kind>`). */
 export function alertsSubjectFilter(agency: string): string {
   return `mosaic.alerts.${agency}.>`;
@@ -136,7 +174,7 @@ export function hubInboxPrefix(
  * exported, to the operator's account; the others are reachable inside the hub account only.
  */
 export function auditRequestSubject(
-  from: 'ingest' | 'router' | 'operator' | 'selector-keys' | 'gateway',
+  from: 'ingest' | 'router' | 'operator' | 'selector-keys' | 'gateway' | 'holdings',
 ): string {
   return `mosaic.hub.audit.${from}`;
 }

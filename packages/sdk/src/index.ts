@@ -8,12 +8,15 @@ export type { KeysFromHubOptions } from './keys.ts';
 export type {
   Alert,
   AlertReason,
+  HitNotice,
   InvalidAlert,
   SubscribeOptions,
   SubscribeSummary,
 } from './subscribe.ts';
 export { selectorKeyInfo, selectorTokens } from './selector-tokens.ts';
 export type { SelectorKeyInfo, SelectorTokensOptions } from './selector-tokens.ts';
+export { registerHoldings, withdrawHoldings, checkSelectors } from './holdings.ts';
+export type { Holding, HoldingsOptions } from './holdings.ts';
 export {
   LeafStreams,
   HUB_SEQ_HEADER,

@@ -16,7 +16,12 @@ import {
   alertRefersTo,
   alertSubject,
   alertsConsumer,
+  HIT_ALERT_KIND,
   HUB_API_PREFIX,
+  hitAlertMsgId,
+  hitAlertSchema,
+  hitAlertSubject,
+  type HitAlert,
 } from '@mosaic/protocol';
 import { verifyReport, type KeyLookup } from '@mosaic/signing';
 import {
@@ -63,6 +68,27 @@ export interface Alert {
   readonly redelivered: boolean;
 }
 
+/**
+ * A `hit` alert: another agency checked a selector the agency registered as a private
+ * holding. It names the asker and the agency's own references of the matching holdings; the
+ * follow-up is an exchange between the two agencies.
+ */
+export interface HitNotice {
+  /** `hit/<checkId>/<agency>`: the same on every redelivery — dedupe on it. */
+  readonly id: string;
+  readonly kind: 'hit';
+  /** The agency that checked. */
+  readonly asker: string;
+  readonly checkId: string;
+  readonly checkedAt: Date;
+  /** The matching holdings: kind, the agency's own reference, and whether the asker was told its name. */
+  readonly holdings: HitAlert['holdings'];
+  /** Sequence of the alert in ALERTS. */
+  readonly seq: number;
+  readonly storedAt: Date;
+  readonly redelivered: boolean;
+}
+
 /** An alert that failed verification: terminated, never handed to the handler. */
 export interface InvalidAlert {
   readonly seq: number;
@@ -87,6 +113,11 @@ export interface SubscribeOptions {
   keys?: KeyLookup;
   /** Stops the subscription after the alert being handled is acknowledged. */
   signal?: AbortSignal;
+  /**
+   * Handed every `hit` alert (acknowledged once it resolved). Without it, hit alerts stay
+   * on the hub unacknowledged for a later reader that takes them (counted as `hitsWaiting`).
+   */
+  onHit?: (hit: HitNotice) => Promise<void> | void;
   /** Told about every alert that failed verification (after it was terminated). */
   onInvalid?: (alert: InvalidAlert) => void;
   /** Alerts pulled per request; default 100. */
@@ -106,12 +137,18 @@ export interface SubscribeSummary {
   invalid: number;
   /** Alerts stored before `since`, acknowledged unseen. */
   skipped: number;
+  /** Hit alerts handed to `onHit` and acknowledged. */
+  hits: number;
+  /** Hit alerts left unacknowledged because no `onHit` was given. */
+  hitsWaiting: number;
   /** ALERTS sequence of the last alert delivered. */
   lastSeq?: number;
   stopped: 'drained' | 'max' | 'aborted';
 }
 
 const KINDS: ReadonlySet<string> = new Set(Object.values(AlertKind));
+/** How long a hit alert nobody takes stays away before it is offered again. */
+const HIT_WAIT_MS = 60_000;
 const DRAIN_EXPIRES_MS = 2_000;
 const FOLLOW_EXPIRES_MS = 10_000;
 const RETRY_MS = 1_000;
@@ -192,6 +229,37 @@ async function toAlert(m: JsMsg, agency: string, keys: KeyLookup, storedAt: Date
   };
 }
 
+function toHitNotice(m: JsMsg, agency: string, storedAt: Date): HitNotice {
+  const where = { seq: m.seq, subject: m.subject };
+  if ((m.headers?.get(AlertHeaders.Recipient) ?? '') !== agency)
+    throw invalid(`hit alert not for ${agency}`, where);
+  let body: unknown;
+  try {
+    body = m.json();
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    throw invalid('hit alert is not JSON', where);
+  }
+  const parsed = hitAlertSchema.safeParse(body);
+  if (!parsed.success) throw invalid('hit alert is malformed', where);
+  const hit = parsed.data;
+  if (m.subject !== hitAlertSubject(agency, hit.asker, hit.checkId))
+    throw invalid('hit alert subject does not match its content', where);
+  if ((m.headers?.get(AlertHeaders.MsgId) ?? '') !== hitAlertMsgId(hit.checkId, agency))
+    throw invalid('hit alert message id does not name this check and holder', where);
+  return {
+    id: hitAlertMsgId(hit.checkId, agency),
+    kind: HIT_ALERT_KIND,
+    asker: hit.asker,
+    checkId: hit.checkId,
+    checkedAt: new Date(hit.checkedAt),
+    holdings: hit.holdings,
+    seq: m.seq,
+    storedAt,
+    redelivered: m.redelivered,
+  };
+}
+
 async function openConsumer(nc: NatsConnection, agency: string): Promise<Consumer> {
   const name = alertsConsumer(agency);
   try {
@@ -231,7 +299,14 @@ export async function subscribeAlerts(
     throw new MosaicError(ErrorCode.Usage, 'subscribe: reconnectTimeoutMs must be >= 0');
   const keys = options.keys ?? keysFromHub({ connection: nc });
   const consumer = await openConsumer(nc, agency);
-  const summary: SubscribeSummary = { delivered: 0, invalid: 0, skipped: 0, stopped: 'drained' };
+  const summary: SubscribeSummary = {
+    delivered: 0,
+    invalid: 0,
+    skipped: 0,
+    hits: 0,
+    hitsWaiting: 0,
+    stopped: 'drained',
+  };
   let current: ConsumerMessages | undefined;
   let stop: SubscribeSummary['stopped'] | undefined;
   const onAbort = (): void => {
@@ -278,9 +353,15 @@ export async function subscribeAlerts(
       summary.skipped++;
       return;
     }
-    let alert: Alert;
+    const isHit = m.headers?.get(AlertHeaders.Kind) === HIT_ALERT_KIND;
+    if (isHit && options.onHit === undefined) {
+      m.nak(HIT_WAIT_MS);
+      summary.hitsWaiting++;
+      return;
+    }
+    let alert: Alert | HitNotice;
     try {
-      alert = await toAlert(m, agency, keys, storedAt);
+      alert = isHit ? toHitNotice(m, agency, storedAt) : await toAlert(m, agency, keys, storedAt);
     } catch (err) {
       // Only a refused alert is terminated; a failure of the hub, a key file or a bug is not.
       if (!isMosaicError(err) || errorClass(err.code) !== ErrorClass.Input) {
@@ -302,12 +383,17 @@ export async function subscribeAlerts(
       return;
     }
     try {
-      await handler(alert);
+      if (alert.kind === HIT_ALERT_KIND) await options.onHit?.(alert);
+      else await handler(alert);
     } catch (err) {
       m.nak();
       throw err;
     }
     await confirm(m);
+    if (alert.kind === HIT_ALERT_KIND) {
+      summary.hits++;
+      return;
+    }
     summary.delivered++;
     summary.lastSeq = alert.seq;
     if (max !== undefined && summary.delivered >= max) stop ??= 'max';

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { AuditEntry } from '@mosaic/audit-log';
-import { AlertHeaders, AlertKind, ReportHeaders, Streams, readSequences } from '@mosaic/protocol';
+import {
+  AlertHeaders,
+  AlertKind,
+  HIT_ALERT_KIND,
+  ReportHeaders,
+  Streams,
+  parseAlertSubject,
+  readSequences,
+} from '@mosaic/protocol';
 import type { Logger } from '@mosaic/log';
 import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import type { AuditRequest } from '@mosaic/protocol';
@@ -43,6 +51,9 @@ export class Coverage {
     if (entry.action === 'report.accepted') {
       for (const ref of entry.refs ?? [])
         if (ref.stream === Streams.Reports) this.#collected.add(ref.seq);
+    } else if (entry.action === 'holdings.hit') {
+      for (const ref of entry.refs ?? [])
+        if (ref.stream === Streams.Alerts) this.#alerts.add(ref.seq);
     } else if (entry.action === 'alert.disclosed' || entry.action === 'report.retracted') {
       for (const ref of entry.refs ?? [])
         if (ref.stream === Streams.Alerts) this.#alerts.add(ref.seq);
@@ -59,6 +70,11 @@ export class Coverage {
 
   get alertsThrough(): number {
     return this.#alerts.prefix;
+  }
+
+  /** True when an entry names this ALERTS sequence (a disclosure, retraction or hit). */
+  alerted(seq: number): boolean {
+    return this.#alerts.has(seq);
   }
 
   collected(seq: number): boolean {
@@ -154,6 +170,22 @@ export async function reconcile(
   })) {
     if (msg === undefined) {
       result.unreadable.push({ stream: Streams.Alerts, seq });
+      continue;
+    }
+    if (coverage.alerted(seq)) continue;
+    if (msg.header.get(AlertHeaders.Kind) === HIT_ALERT_KIND) {
+      // A hit alert of the holdings service: its asker is the subject's fourth token.
+      const tokens = parseAlertSubject(msg.subject);
+      writes.push(
+        append({
+          actor: { kind: 'agency', id: tokens?.issuer ?? 'unknown' },
+          action: 'holdings.hit',
+          recipients: [{ agency: msg.header.get(AlertHeaders.Recipient) }],
+          refs: [{ stream: Streams.Alerts, seq }],
+          ...(tokens === undefined ? {} : { details: { checkId: tokens.reportId } }),
+        }),
+      );
+      result.disclosed++;
       continue;
     }
     const recipient = msg.header.get(AlertHeaders.Recipient);

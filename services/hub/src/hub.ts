@@ -5,6 +5,7 @@ import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { DEMO_FEDERATION_PATH, loadFederation, type Federation } from '@mosaic/federation';
 import {
   GATEWAY_TOKENS_BUCKET,
+  HOLDINGS_BUCKET,
   PUBLIC_KEYS_BUCKET,
   REGISTRY_BUCKET,
   RegistryKeys,
@@ -26,6 +27,7 @@ import {
 import { HubServices, auditClient, ensureAuditStreams } from '@mosaic/protocol';
 import { loadOrCreateSelectorKey, startSelectorKeys } from '@mosaic/selector-keys';
 import { startAuditor, type Auditor } from '@mosaic/auditor';
+import { startHoldings } from '@mosaic/holdings';
 import { startIngest, type IngestService } from '@mosaic/ingest';
 import { startRouter, type RouterService } from '@mosaic/router';
 import { createLogger, type Logger } from '@mosaic/log';
@@ -266,6 +268,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       replicas: 1,
     });
 
+    // Agencies' private holdings (tokens and their own references): the holdings service's alone.
+    await new Kvm(hubNc).create(HOLDINGS_BUCKET, { history: 1, storage: 'file', replicas: 1 });
+
     const writeContext = (name: string, identity: NatsIdentity): Promise<void> =>
       writeFileAtomic(join(layout.contextsDir, `${name}.json`), contextFile(identity, url));
 
@@ -374,6 +379,22 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       audit: auditClient(routerNc, 'router'),
     });
     cleanup.push(() => router.stop());
+
+    const holdingsNc = await connectAs(identities.services[HubServices.Holdings], url);
+    cleanup.push(() => holdingsNc.close());
+    const holdings = await startHoldings({
+      nc: holdingsNc,
+      registry,
+      accounts: {
+        accountOf: (agency) =>
+          authorized.includes(agency)
+            ? identities.accounts.agencies.get(agency)?.publicKey
+            : undefined,
+      },
+      log,
+      audit: auditClient(holdingsNc, HubServices.Holdings),
+    });
+    cleanup.push(() => holdings.stop());
 
     const gateway = await startHubGateway({
       connectAs: (identity) => connectAs(identity, url),

@@ -42,6 +42,8 @@ const stored = z.strictObject({
     auditor: user,
     // Absent in a data dir written before the selector key service: created at start.
     'selector-keys': user.optional(),
+    // Absent in a data dir written before the holdings service: created at start.
+    holdings: user.optional(),
     hub: user,
     admin: user,
     system: user,
@@ -124,6 +126,15 @@ export async function readIdentities(
               hubInboxPrefix(HubServices.SelectorKeys),
               'selector-keys',
             ),
+      [HubServices.Holdings]:
+        s.users.holdings === undefined
+          ? await newServiceIdentity(accounts, HubServices.Holdings)
+          : check(
+              s.users.holdings,
+              Roles.Holdings,
+              hubInboxPrefix(HubServices.Holdings),
+              'holdings',
+            ),
     },
     hub: check(s.users.hub, Roles.Hub, hubInboxPrefix('hub'), 'hub'),
     admin: check(s.users.admin, Roles.Admin, hubInboxPrefix('admin'), 'admin'),
@@ -152,6 +163,7 @@ export async function writeIdentities(path: string, set: IdentitySet): Promise<v
       router: strip(set.services.router),
       auditor: strip(set.services.auditor),
       'selector-keys': strip(set.services['selector-keys']),
+      holdings: strip(set.services.holdings),
       hub: strip(set.hub),
       admin: strip(set.admin),
       system: strip(set.system),

@@ -1,4 +1,10 @@
-import { connectAgency, type Alert, type AgencyClient, type SubscribeSummary } from '@mosaic/sdk';
+import {
+  connectAgency,
+  type Alert,
+  type AgencyClient,
+  type HitNotice,
+  type SubscribeSummary,
+} from '@mosaic/sdk';
 import { readPublicKeyFile } from '@mosaic/signing';
 import { defineCommand, usageError } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -21,8 +27,23 @@ function line(alert: Alert): string {
   });
 }
 
+/** One NDJSON line of a hit alert: who checked, and which of your holdings matched. */
+function hitLine(hit: HitNotice): string {
+  return JSON.stringify({
+    id: hit.id,
+    kind: hit.kind,
+    asker: hit.asker,
+    checkId: hit.checkId,
+    checkedAt: hit.checkedAt.toISOString(),
+    holdings: hit.holdings,
+    seq: hit.seq,
+    storedAt: hit.storedAt.toISOString(),
+  });
+}
+
 function summaryLine(s: SubscribeSummary): string {
   const parts = [`${s.delivered} alerts`];
+  if (s.hits > 0) parts.push(`${s.hits} hits`);
   if (s.invalid > 0) parts.push(`${s.invalid} refused`);
   if (s.skipped > 0) parts.push(`${s.skipped} skipped (stored before --since)`);
   const why = { drained: 'none pending', max: '--max reached', aborted: 'interrupted' }[s.stopped];
@@ -43,6 +64,11 @@ line per alert on stdout:
 "report" is the report exactly as its originator signed it; "reason" is why the rules
 sent it to you; "seq" is the alert's sequence in ALERTS. Retractions and supersedes
 (kind "retraction" / "supersede") carry "refersTo": the report ids they concern.
+A "hit" alert says another agency checked a selector you registered as a private holding
+(mosaic selectors register):
+  {"id":"hit/<checkId>/<you>","kind":"hit","asker":"de-bka","checkId":"…","checkedAt":"…",
+   "holdings":[{"kind":"phone","reference":"<your reference>","named":true}],"seq":13,…}
+"named" tells whether the asker was told it is you (your hit policy).
 
 Each alert is acknowledged only after its line was written, so a later run resumes after
 the last line printed; an alert may be printed twice after a crash — dedupe on "id".
@@ -118,6 +144,7 @@ Exit codes: 0 ok, 1 at least one alert refused (failed verification), 2 usage er
         ...(since === undefined ? {} : { since }),
         ...(keys === undefined ? {} : { keys }),
         ...(reconnectTimeoutMs === undefined ? {} : { reconnectTimeoutMs }),
+        onHit: (hit) => writeOut(io.stdout, hitLine(hit)),
         onInvalid: (bad) => {
           writeLine(io.stderr, `refused seq ${bad.seq}: ${bad.code}: ${bad.message}`);
         },

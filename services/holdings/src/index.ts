@@ -1,0 +1,2 @@
+export { startHoldings } from './holdings.ts';
+export type { HoldingsOptions, HoldingsService } from './holdings.ts';
