@@ -26,6 +26,8 @@ import {
   hubApiSubject,
   ingestSubject,
   SELECTOR_EVALUATE_WILDCARD,
+  HUB_SELECTOR_EVALUATE_SUBJECT,
+  SELECTOR_INDEX_SUBJECTS,
   selectorEvaluateSubject,
 } from '@mosaic/protocol';
 
@@ -217,6 +219,8 @@ function operatorForbiddenSubjects(): string[] {
     `$KV.${PUBLIC_KEYS_BUCKET}.>`,
     INGEST_WILDCARD,
     SELECTOR_EVALUATE_WILDCARD,
+    HUB_SELECTOR_EVALUATE_SUBJECT,
+    SELECTOR_INDEX_SUBJECTS,
     auditRequestSubject('ingest'),
     auditRequestSubject('router'),
     auditRequestSubject('selector-keys'),

@@ -19,6 +19,10 @@ export {
   selectorEvaluateSubject,
   agencyOfSelectorEvaluateSubject,
   SELECTOR_EVALUATE_WILDCARD,
+  HUB_SELECTOR_EVALUATE_SUBJECT,
+  SELECTOR_INDEX_STREAM,
+  SELECTOR_INDEX_SUBJECTS,
+  selectorIndexSubject,
   alertsSubjectFilter,
   alertsConsumer,
   alertsConsumerConfig,
@@ -92,8 +96,14 @@ export type {
 } from './registry-watch.ts';
 export { syncPublicKeys, publicKeyEntry, parsePublicKeyRecord } from './public-keys.ts';
 export type { PublicKeysKv } from './public-keys.ts';
-export { selectorRequestSchema, selectorReplySchema } from './selector-protocol.ts';
-export type { SelectorRequest, SelectorReply } from './selector-protocol.ts';
+export {
+  selectorRequestSchema,
+  selectorReplySchema,
+  askKeyService,
+  keyServiceKey,
+  evaluateAtKeyService,
+} from './selector-protocol.ts';
+export type { SelectorRequest, SelectorReply, SelectorEvaluation } from './selector-protocol.ts';
 export {
   gatewayTokenRecordSchema,
   tokenIdSchema,
@@ -103,3 +113,15 @@ export {
   tokenMatches,
 } from './gateway-tokens.ts';
 export type { GatewayTokenRecord } from './gateway-tokens.ts';
+export {
+  selectorIndexEntrySchema,
+  selectorIndexStreamConfig,
+  ensureSelectorIndexStream,
+  appendIndexEntries,
+  readIndexEntries,
+  relatedReportSchema,
+  relatedHeaderSchema,
+  MAX_INDEX_ENTRIES_PER_TOKEN,
+  MAX_RELATED,
+} from './selector-index.ts';
+export type { SelectorIndexEntry, RelatedReport } from './selector-index.ts';

@@ -14,6 +14,7 @@ function line(alert: Alert): string {
     reportId: alert.report.reportId,
     reason: alert.reason,
     ...(alert.refersTo === undefined ? {} : { refersTo: alert.refersTo }),
+    ...(alert.related.length === 0 ? {} : { related: alert.related }),
     seq: alert.seq,
     reportSeq: alert.reportSeq,
     storedAt: alert.storedAt.toISOString(),
@@ -43,6 +44,9 @@ line per alert on stdout:
 "report" is the report exactly as its originator signed it; "reason" is why the rules
 sent it to you; "seq" is the alert's sequence in ALERTS. Retractions and supersedes
 (kind "retraction" / "supersede") carry "refersTo": the report ids they concern.
+An alert whose report shares a selector (phone number, IBAN, document, …, compared as
+OPRF tokens, never in clear) with earlier reports you hold — received, or your own —
+carries "related": [{"issuer":"ro-dicot","reportId":"…","seq":3,"kinds":["phone"]}].
 
 Each alert is acknowledged only after its line was written, so a later run resumes after
 the last line printed; an alert may be printed twice after a crash — dedupe on "id".
