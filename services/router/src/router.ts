@@ -149,6 +149,13 @@ class Router {
   readonly #routed = new Map<number, ReadonlySet<string>>();
   /** Reports this instance offered again at their `validFrom`: nobody holds them yet. */
   readonly #notYetValid = new Set<number>();
+  /**
+   * Reports being routed here, by REPORTS sequence: resolved once their alerts are stored
+   * (or the attempt ended), so a later report sharing a selector waits for those alerts,
+   * not for the audit entry and ack behind them.
+   */
+  readonly #alerting = new Map<number, () => void>();
+  readonly #alerted = new Map<number, Promise<void>>();
 
   constructor(
     store: AlertStore,
@@ -505,8 +512,8 @@ class Router {
     reportId: string,
     log: Logger,
   ): Promise<ReadonlySet<string> | undefined> {
-    const running = this.inFlight.running(seq);
-    if (running !== undefined) await running;
+    const alerted = this.#alerted.get(seq);
+    if (alerted !== undefined) await alerted;
     const known = this.#routed.get(seq);
     if (known !== undefined) return known;
     if (this.#notYetValid.has(seq)) return new Set();
@@ -518,6 +525,7 @@ class Router {
   #remember(seq: number, recipients: ReadonlySet<string>): void {
     this.#routed.set(seq, recipients);
     this.#notYetValid.delete(seq);
+    this.#alerting.get(seq)?.();
     if (this.#routed.size > ROUTED_CACHE_SIZE) {
       const oldest = this.#routed.keys().next();
       if (oldest.done !== true) this.#routed.delete(oldest.value);
@@ -560,6 +568,12 @@ class Router {
    */
   async run(prepared: Prepared): Promise<void> {
     const { msg } = prepared;
+    this.#alerted.set(
+      msg.seq,
+      new Promise<void>((resolve) => {
+        this.#alerting.set(msg.seq, resolve);
+      }),
+    );
     try {
       await this.handle(prepared);
     } catch (err) {
@@ -576,6 +590,10 @@ class Router {
         'report cannot be routed; terminated',
       );
       msg.term('router failure');
+    } finally {
+      this.#alerting.get(msg.seq)?.();
+      this.#alerting.delete(msg.seq);
+      this.#alerted.delete(msg.seq);
     }
   }
 }
