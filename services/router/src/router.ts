@@ -154,8 +154,7 @@ class Router {
    * (or the attempt ended), so a later report sharing a selector waits for those alerts,
    * not for the audit entry and ack behind them.
    */
-  readonly #alerting = new Map<number, () => void>();
-  readonly #alerted = new Map<number, Promise<void>>();
+  readonly #alerting = new Map<number, { alerted: Promise<void>; resolve: () => void }>();
 
   constructor(
     store: AlertStore,
@@ -512,8 +511,8 @@ class Router {
     reportId: string,
     log: Logger,
   ): Promise<ReadonlySet<string> | undefined> {
-    const alerted = this.#alerted.get(seq);
-    if (alerted !== undefined) await alerted;
+    const alerting = this.#alerting.get(seq);
+    if (alerting !== undefined) await alerting.alerted;
     const known = this.#routed.get(seq);
     if (known !== undefined) return known;
     if (this.#notYetValid.has(seq)) return new Set();
@@ -525,7 +524,7 @@ class Router {
   #remember(seq: number, recipients: ReadonlySet<string>): void {
     this.#routed.set(seq, recipients);
     this.#notYetValid.delete(seq);
-    this.#alerting.get(seq)?.();
+    this.#alerting.get(seq)?.resolve();
     if (this.#routed.size > ROUTED_CACHE_SIZE) {
       const oldest = this.#routed.keys().next();
       if (oldest.done !== true) this.#routed.delete(oldest.value);
@@ -568,12 +567,14 @@ class Router {
    */
   async run(prepared: Prepared): Promise<void> {
     const { msg } = prepared;
-    this.#alerted.set(
-      msg.seq,
-      new Promise<void>((resolve) => {
-        this.#alerting.set(msg.seq, resolve);
-      }),
-    );
+    // A redelivery can overlap a slow earlier attempt of the same report: each attempt
+    // resolves its own entry when it ends, so nobody waits on a replaced one forever.
+    let resolve = (): void => {};
+    const alerted = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const entry = { alerted, resolve };
+    this.#alerting.set(msg.seq, entry);
     try {
       await this.handle(prepared);
     } catch (err) {
@@ -591,9 +592,8 @@ class Router {
       );
       msg.term('router failure');
     } finally {
-      this.#alerting.get(msg.seq)?.();
-      this.#alerting.delete(msg.seq);
-      this.#alerted.delete(msg.seq);
+      entry.resolve();
+      if (this.#alerting.get(msg.seq) === entry) this.#alerting.delete(msg.seq);
     }
   }
 }
