@@ -4,6 +4,7 @@ import {
   AUDIT_REQUEST_WILDCARD,
   GATEWAY_TOKENS_BUCKET,
   GATEWAY_TOKENS_STREAM,
+  HUB_SELECTOR_EVALUATE_SUBJECT,
   HubServices,
   INGEST_WILDCARD,
   PUBLIC_KEYS_BUCKET,
@@ -18,6 +19,8 @@ import {
   HOLDINGS_STREAM,
   HOLDINGS_WILDCARD,
   HIT_ALERT_KIND,
+  SELECTOR_INDEX_STREAM,
+  SELECTOR_INDEX_SUBJECTS,
   StreamSubjects,
   Streams,
   ackSubjects,
@@ -170,7 +173,9 @@ const LEAF_SERVER_REPLIES = '$JSC.R.>';
  *   to whatever reply subject a requester chose, since response permissions override every
  *   allow list.
  * - router: reads REPORTS through its durable `router`; appends to ALERTS; creates the
- *   agencies' `alerts-<agency>` consumers; reads the registry.
+ *   agencies' `alerts-<agency>` consumers; reads the registry; asks the key service on
+ *   `mosaic.hub.selectors.evaluate` for the tokens of the reports it routes, and writes and
+ *   reads the selector index.
  * - auditor: the single writer of AUDIT; serves audit requests (queue group `auditor`) and
  *   answers into the hub identities' inboxes or, for the operator, on response subjects;
  *   sees the ack samples of the alerts consumers (consultations) and the JetStream API
@@ -179,8 +184,9 @@ const LEAF_SERVER_REPLIES = '$JSC.R.>';
  *   broker's response subjects; the single reader and writer of the holdings bucket; appends
  *   `hit` alerts (and only those: `mosaic.alerts.*.hit.>`) to ALERTS; records registrations,
  *   checks and hits with the auditor.
- * - selector-keys: serves `mosaic.selectors.evaluate.*` in queue group `selector-keys`;
- *   answers only on the broker's response subjects; records each batch with the auditor. No stream, bucket or
+ * - selector-keys: serves `mosaic.selectors.evaluate.*` and the hub's
+ *   `mosaic.hub.selectors.evaluate` in queue group `selector-keys`; answers only on the
+ *   broker's response subjects and into the router's inboxes; records each agency batch with the auditor. No stream, bucket or
  *   JetStream API: its key is a file in the hub data dir, its quota ledger in memory.
  */
 export function servicePermissions(service: HubService): Permissions {
@@ -220,6 +226,12 @@ export function servicePermissions(service: HubService): Permissions {
             api('CONSUMER', 'CREATE', Streams.Alerts, '*', '>'),
             api('CONSUMER', 'DURABLE', 'CREATE', Streams.Alerts, '*'),
             api('CONSUMER', 'INFO', Streams.Alerts, '*'),
+            // Tokens of the selectors of each report it routes, and the index it alone writes
+            // and reads for the related reports of each alert.
+            HUB_SELECTOR_EVALUATE_SUBJECT,
+            SELECTOR_INDEX_SUBJECTS,
+            api('DIRECT', 'GET', SELECTOR_INDEX_STREAM),
+            api('DIRECT', 'GET', SELECTOR_INDEX_STREAM, '>'),
             ...bucketRead(REGISTRY_STREAM),
             auditRequestSubject(HubServices.Router),
           ],
@@ -278,11 +290,17 @@ export function servicePermissions(service: HubService): Permissions {
     case HubServices.SelectorKeys:
       return {
         publish: {
-          allow: [auditRequestSubject(HubServices.SelectorKeys), IMPORTED_REPLIES],
+          allow: [
+            auditRequestSubject(HubServices.SelectorKeys),
+            IMPORTED_REPLIES,
+            // Answers to the hub's router, which alone may ask on the hub subject.
+            `${hubInboxPrefix(HubServices.Router)}.>`,
+          ],
         },
         subscribe: {
           allow: [
             `${SELECTOR_EVALUATE_WILDCARD} ${QueueGroups.SelectorKeys}`,
+            `${HUB_SELECTOR_EVALUATE_SUBJECT} ${QueueGroups.SelectorKeys}`,
             `${hubInboxPrefix(HubServices.SelectorKeys)}.>`,
           ],
         },
@@ -313,6 +331,8 @@ export function hubPermissions(): Permissions {
         api('INFO'),
         api('STREAM', 'NAMES'),
         ...streams.flatMap((stream) => [api('STREAM', 'CREATE', stream), ...streamRead(stream)]),
+        // Created, never read: only the router reads the index.
+        api('STREAM', 'CREATE', SELECTOR_INDEX_STREAM),
         api('CONSUMER', 'INFO', '*', '*'),
         ...bucketRead(REGISTRY_STREAM),
         ...bucketRead(PUBLIC_KEYS_STREAM),

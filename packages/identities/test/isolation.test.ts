@@ -368,13 +368,18 @@ describe('hub service and operator permissions', () => {
     expect(p).not.toHaveProperty('allow_responses');
   });
 
-  it('the selector key service serves only in its queue group, answers only broker-made response subjects and touches no stream', () => {
+  it('the selector key service serves only in its queue group, answers only broker-made response subjects and the router, and touches no stream', () => {
     const p = servicePermissions(HubServices.SelectorKeys);
     expect(p.subscribe.allow).toEqual([
       'mosaic.selectors.evaluate.* selector-keys',
+      'mosaic.hub.selectors.evaluate selector-keys',
       '_INBOX_HUB_SELECTOR-KEYS.>',
     ]);
-    expect(p.publish.allow).toEqual(['mosaic.hub.audit.selector-keys', '_R_.>']);
+    expect(p.publish.allow).toEqual([
+      'mosaic.hub.audit.selector-keys',
+      '_R_.>',
+      '_INBOX_HUB_ROUTER.>',
+    ]);
     expect(p).not.toHaveProperty('allow_responses');
   });
 
@@ -404,6 +409,15 @@ describe('hub service and operator permissions', () => {
         subject,
       ).toBe(false);
     expect(p).not.toHaveProperty('allow_responses');
+  });
+
+  it('only the router may ask the key service on the hub’s subject or write the selector index', () => {
+    for (const service of Object.values(HubServices))
+      for (const subject of ['mosaic.hub.selectors.evaluate', 'mosaic.index.abc'])
+        expect(
+          publish(service).some((p) => subjectsIntersect(p, subject)),
+          `${service}: ${subject}`,
+        ).toBe(service === HubServices.Router);
   });
 
   it('no service may write the registry, delete or purge streams, or publish everywhere', () => {

@@ -53,6 +53,11 @@ export const AlertHeaders = {
   Reason: 'Mosaic-Route-Reason',
   /** For retractions and supersedes: the report id that was retracted or superseded. */
   Refers: 'Mosaic-Refers-To',
+  /**
+   * JSON array of earlier reports the recipient also holds (received, or issued itself)
+   * that share a selector with this one (`relatedHeaderSchema`); absent when there are none.
+   */
+  Related: 'Mosaic-Related',
 } as const;
 
 /** The part of a report that decides what its alerts announce. */

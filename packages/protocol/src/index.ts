@@ -24,6 +24,10 @@ export {
   HOLDINGS_WILDCARD,
   HOLDINGS_BUCKET,
   HOLDINGS_STREAM,
+  HUB_SELECTOR_EVALUATE_SUBJECT,
+  SELECTOR_INDEX_STREAM,
+  SELECTOR_INDEX_SUBJECTS,
+  selectorIndexSubject,
   alertsSubjectFilter,
   alertsConsumer,
   alertsConsumerConfig,
@@ -97,8 +101,14 @@ export type {
 } from './registry-watch.ts';
 export { syncPublicKeys, publicKeyEntry, parsePublicKeyRecord } from './public-keys.ts';
 export type { PublicKeysKv } from './public-keys.ts';
-export { selectorRequestSchema, selectorReplySchema } from './selector-protocol.ts';
-export type { SelectorRequest, SelectorReply } from './selector-protocol.ts';
+export {
+  selectorRequestSchema,
+  selectorReplySchema,
+  askKeyService,
+  keyServiceKey,
+  evaluateAtKeyService,
+} from './selector-protocol.ts';
+export type { SelectorRequest, SelectorReply, SelectorEvaluation } from './selector-protocol.ts';
 export {
   MAX_HOLDINGS_BATCH,
   HIT_ALERT_KIND,
@@ -128,3 +138,15 @@ export {
   tokenMatches,
 } from './gateway-tokens.ts';
 export type { GatewayTokenRecord } from './gateway-tokens.ts';
+export {
+  selectorIndexEntrySchema,
+  selectorIndexStreamConfig,
+  ensureSelectorIndexStream,
+  appendIndexEntries,
+  readIndexEntries,
+  relatedReportSchema,
+  relatedHeaderSchema,
+  MAX_INDEX_ENTRIES_PER_TOKEN,
+  MAX_RELATED,
+} from './selector-index.ts';
+export type { SelectorIndexEntry, RelatedReport } from './selector-index.ts';

@@ -79,7 +79,7 @@ export function agencyOfIngestSubject(subject: string): string | undefined {
 /**
  * Subject on which an agency asks the selector key service for its public key and for
  * evaluations of blinded selectors (request/reply, attested like ingest). The hub's own
- * identities reach the service inside the hub account on `selectorEvaluateSubject('hub')`.
+ * router asks on `HUB_SELECTOR_EVALUATE_SUBJECT` instead, never on an agency's subject.
  */
 export function selectorEvaluateSubject(agency: string): string {
   return `mosaic.selectors.evaluate.${agency}`;
@@ -87,6 +87,26 @@ export function selectorEvaluateSubject(agency: string): string {
 
 /** Wildcard the selector key service listens on. */
 export const SELECTOR_EVALUATE_WILDCARD = 'mosaic.selectors.evaluate.*';
+
+/**
+ * Subject on which the hub's router, and nobody else, asks the selector key service to
+ * evaluate the blinded selectors of the stored reports it routes. It lies inside the hub
+ * account: no agency account imports it, and only the router identity may publish to it.
+ */
+export const HUB_SELECTOR_EVALUATE_SUBJECT = 'mosaic.hub.selectors.evaluate';
+
+/**
+ * The selector index: one message per (token, stored report) on `mosaic.index.<token>`,
+ * written and read by the router alone (each report's entries before any of its alerts).
+ * Only tokens and report identities, never a selector.
+ */
+export const SELECTOR_INDEX_STREAM = 'SELECTOR_INDEX';
+export const SELECTOR_INDEX_SUBJECTS = 'mosaic.index.>';
+
+/** The index subject of one token (unpadded base64url: a valid subject token). */
+export function selectorIndexSubject(token: string): string {
+  return `mosaic.index.${token}`;
+}
 
 /**
  * The agency of a selector evaluation subject, or undefined for any other subject.

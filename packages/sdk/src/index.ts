@@ -2,7 +2,7 @@ export { connectAgency } from './agency.ts';
 export type { AgencyClient, ConnectAgencyOptions, PublishReply } from './agency.ts';
 export { DEFAULT_RETRY } from './retry.ts';
 export type { RetryOptions } from './retry.ts';
-export type { IngestAccepted, IngestRejected } from '@mosaic/protocol';
+export type { IngestAccepted, IngestRejected, RelatedReport } from '@mosaic/protocol';
 export { keysFromHub } from './keys.ts';
 export type { KeysFromHubOptions } from './keys.ts';
 export type {

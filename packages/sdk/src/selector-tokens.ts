@@ -1,26 +1,13 @@
-import { ErrorCode, MosaicError } from '@mosaic/errors';
+import { evaluateAtKeyService, keyServiceKey, selectorEvaluateSubject } from '@mosaic/protocol';
 import {
-  selectorEvaluateSubject,
-  selectorReplySchema,
-  type SelectorReply,
-  type SelectorRequest,
-} from '@mosaic/protocol';
-import {
-  MAX_BATCH,
-  blind,
-  finalize,
-  selectorKind,
+  tokenise,
   type Selector,
-  type SelectorKind,
+  type SelectorKeyInfo,
   type SelectorToken,
 } from '@mosaic/selectors';
 import type { NatsConnection } from '@nats-io/transport-node';
 
-/** The key service's public key and the key epoch it evaluates under. */
-export interface SelectorKeyInfo {
-  epoch: number;
-  publicKey: Uint8Array;
-}
+export type { SelectorKeyInfo } from '@mosaic/selectors';
 
 export interface SelectorTokensOptions {
   /**
@@ -31,44 +18,6 @@ export interface SelectorTokensOptions {
   key?: SelectorKeyInfo;
   /** How long one request may take; default 10 000 ms. */
   timeoutMs?: number;
-}
-
-async function ask(
-  nc: NatsConnection,
-  agency: string,
-  request: SelectorRequest,
-  timeout: number,
-): Promise<SelectorReply> {
-  let data: unknown;
-  try {
-    const msg = await nc.request(selectorEvaluateSubject(agency), JSON.stringify(request), {
-      timeout,
-    });
-    data = msg.json();
-  } catch (err) {
-    if (err instanceof SyntaxError)
-      throw new MosaicError(ErrorCode.OprfProof, 'the key service answered with no JSON', {
-        cause: err,
-      });
-    throw new MosaicError(
-      ErrorCode.Unavailable,
-      `the selector key service did not answer: ${(err as Error).message}`,
-      { details: { operation: request.op }, cause: err },
-    );
-  }
-  const parsed = selectorReplySchema.safeParse(data);
-  if (!parsed.success)
-    throw new MosaicError(ErrorCode.OprfProof, 'the key service’s answer is malformed');
-  const reply = parsed.data;
-  if (!reply.ok) {
-    const known = (Object.values(ErrorCode) as string[]).includes(reply.code);
-    throw new MosaicError(
-      known ? (reply.code as ErrorCode) : ErrorCode.Internal,
-      `the selector key service refused: ${reply.message}`,
-      { details: { ...reply.details, code: reply.code } },
-    );
-  }
-  return reply;
 }
 
 /**
@@ -84,13 +33,7 @@ export async function selectorKeyInfo(
   agency: string,
   options: { timeoutMs?: number } = {},
 ): Promise<SelectorKeyInfo> {
-  const reply = await ask(nc, agency, { op: 'key' }, options.timeoutMs ?? 10_000);
-  if (!('publicKey' in reply))
-    throw new MosaicError(ErrorCode.OprfProof, 'the key service answered no public key');
-  return {
-    epoch: reply.epoch,
-    publicKey: new Uint8Array(Buffer.from(reply.publicKey, 'base64url')),
-  };
+  return keyServiceKey(nc, selectorEvaluateSubject(agency), options.timeoutMs ?? 10_000);
 }
 
 /**
@@ -111,37 +54,8 @@ export async function selectorTokens(
   options: SelectorTokensOptions = {},
 ): Promise<Map<Selector, SelectorToken>> {
   const timeout = options.timeoutMs ?? 10_000;
-  const tokens = new Map<Selector, SelectorToken>();
-  if (selectors.length === 0) return tokens;
-  const key = options.key ?? (await selectorKeyInfo(nc, agency, { timeoutMs: timeout }));
-  const byKind = new Map<SelectorKind, Selector[]>();
-  for (const selector of new Set(selectors)) {
-    const kind = selectorKind(selector);
-    byKind.set(kind, [...(byKind.get(kind) ?? []), selector]);
-  }
-  for (const [kind, all] of byKind)
-    for (let i = 0; i < all.length; i += MAX_BATCH) {
-      const batch = all.slice(i, i + MAX_BATCH);
-      const context = { kind, epoch: key.epoch };
-      const pending = blind(batch, key.publicKey, context);
-      const reply = await ask(
-        nc,
-        agency,
-        {
-          op: 'evaluate',
-          kind,
-          epoch: key.epoch,
-          blinded: pending.blinded.map((b) => Buffer.from(b).toString('base64url')),
-        },
-        timeout,
-      );
-      if (!('proof' in reply))
-        throw new MosaicError(ErrorCode.OprfProof, 'the key service answered no evaluation');
-      const made = finalize(pending, {
-        evaluated: reply.evaluated.map((e) => new Uint8Array(Buffer.from(e, 'base64url'))),
-        proof: new Uint8Array(Buffer.from(reply.proof, 'base64url')),
-      });
-      batch.forEach((selector, j) => tokens.set(selector, made[j] as SelectorToken));
-    }
-  return tokens;
+  if (selectors.length === 0) return new Map();
+  const subject = selectorEvaluateSubject(agency);
+  const key = options.key ?? (await keyServiceKey(nc, subject, timeout));
+  return tokenise(selectors, key, (batch) => evaluateAtKeyService(nc, subject, batch, timeout));
 }

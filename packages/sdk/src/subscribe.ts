@@ -22,6 +22,8 @@ import {
   hitAlertSchema,
   hitAlertSubject,
   type HitAlert,
+  relatedHeaderSchema,
+  type RelatedReport,
 } from '@mosaic/protocol';
 import { verifyReport, type KeyLookup } from '@mosaic/signing';
 import {
@@ -58,6 +60,12 @@ export interface Alert {
   readonly reason: AlertReason;
   /** Retractions and supersedes: the report ids they refer to. */
   readonly refersTo?: readonly string[];
+  /**
+   * Earlier reports this agency holds (received, or issued itself) that share a selector
+   * with this one, as the hub's selector index found them: issuer, report id, REPORTS
+   * sequence and the kinds of the shared selectors. Empty when there are none.
+   */
+  readonly related: readonly RelatedReport[];
   /** Sequence of the alert in ALERTS. */
   readonly seq: number;
   /** Sequence of the report in REPORTS. */
@@ -160,6 +168,21 @@ function invalid(message: string, details: Record<string, unknown>): MosaicError
   return new MosaicError(ErrorCode.AlertInvalid, message, { details });
 }
 
+/** The `Mosaic-Related` header: absent is none; anything but a valid list refuses the alert. */
+function parseRelated(value: string, where: Record<string, unknown>): RelatedReport[] {
+  if (value === '') return [];
+  let data: unknown;
+  try {
+    data = JSON.parse(value);
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    throw invalid('alert related reports are not JSON', where);
+  }
+  const parsed = relatedHeaderSchema.safeParse(data);
+  if (!parsed.success) throw invalid('alert related reports are malformed', where);
+  return parsed.data;
+}
+
 async function toAlert(m: JsMsg, agency: string, keys: KeyLookup, storedAt: Date): Promise<Alert> {
   const header = (name: string): string => m.headers?.get(name) ?? '';
   const kind = header(AlertHeaders.Kind);
@@ -212,6 +235,7 @@ async function toAlert(m: JsMsg, agency: string, keys: KeyLookup, storedAt: Date
   }
   if (typeof reason !== 'object' || reason === null || Array.isArray(reason))
     throw invalid('alert routing reason is not an object', where);
+  const related = parseRelated(header(AlertHeaders.Related), where);
   return {
     id: alertMsgId(issuer, reportId, agency),
     kind,
@@ -222,6 +246,7 @@ async function toAlert(m: JsMsg, agency: string, keys: KeyLookup, storedAt: Date
     kid: verified.kid,
     reason: reason as AlertReason,
     ...(refers.length > 0 ? { refersTo: refers } : {}),
+    related,
     seq: m.seq,
     reportSeq,
     storedAt,

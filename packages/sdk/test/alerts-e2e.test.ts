@@ -2,7 +2,9 @@
  * Delivery acceptance through the real hub (`startHub`: nats-server, ingest,
  * router, key projection) and the SDK on each agency's own NATS identity:
  * - six agencies, each publishing and each subscribing, receive exactly the alerts that
- *   `route()` of @mosaic/policy entitles them to — nothing more, nothing twice;
+ *   `route()` of @mosaic/policy entitles them to — nothing more, nothing twice — and each
+ *   alert's `related` is exactly what a brute-force reference finds: the earlier reports
+ *   sharing a phone number (however written) that this agency received or issued;
  * - a subscriber offline while 1,000 alerts arrive gets all of them, in stream order.
  */
 import { randomUUID } from 'node:crypto';
@@ -10,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseReport, type Report } from '@mosaic/contract';
-import { HUB_API_PREFIX, ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
+import { HUB_API_PREFIX, MAX_RELATED, ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
@@ -160,6 +162,26 @@ async function drain(id: AgencyId): Promise<Alert[]> {
 const TLPS = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'] as const;
 const CATEGORIES = ['recruitment', 'transport', 'exploitation', 'financial-flow'] as const;
 const PLACES = [['NL'], ['RO'], ['DE', 'NL'], ['BENELUX'], ['FR', 'RO'], ['BE']] as const;
+/**
+ * Five numbers, each in two E.164 spellings that canonicalise to one selector (the national
+ * trunk prefix 0 written after the country code, as people copy it from a local number).
+ */
+const PHONES = [
+  ['+40723456780', '+400723456780'],
+  ['+31612345678', '+310612345678'],
+  ['+40723456781', '+400723456781'],
+  ['+491511234567', '+4901511234567'],
+  ['+33612345678', '+330612345678'],
+] as const;
+
+/** The number of a report's one phone indicator without a trunk prefix. */
+function phoneOf(report: Report): string {
+  const indicator = report.indicators[0];
+  if (indicator?.type !== 'phone') throw new Error('no phone');
+  return PHONES.findIndex((spellings) =>
+    (spellings as readonly string[]).includes(indicator.number),
+  ).toString();
+}
 
 /** A varied, deterministic set of reports for one issuer. */
 function reportsOf(issuer: AgencyId, index: number): Record<string, unknown>[] {
@@ -180,7 +202,7 @@ function reportsOf(issuer: AgencyId, index: number): Record<string, unknown>[] {
       origin: AGENCIES[issuer],
       jurisdictions: [...PLACES[n % PLACES.length]!],
       category: CATEGORIES[(n * 3 + index) % CATEGORIES.length]!,
-      indicators: [{ type: 'phone', number: '+40723456789' }],
+      indicators: [{ type: 'phone', number: PHONES[n % PHONES.length]![v % 2]! }],
       narrative: `e2e ${issuer} #${v}`,
       grading: {
         sourceReliability: ['A', 'B', 'C'][n % 3]!,
@@ -197,12 +219,15 @@ describe('alert delivery through the real hub', () => {
   it('six agencies publishing and subscribing each receive exactly their entitled alerts, once', async () => {
     for (const id of IDS) await drain(id);
     const published: Report[] = [];
+    const seqOf = new Map<string, number>();
     await Promise.all(
       IDS.map(async (issuer, i) => {
         for (const body of reportsOf(issuer, i)) {
           const reply = await clients.get(issuer)!.publish(body);
           expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, duplicate: false });
-          published.push(parseReport(new TextEncoder().encode(JSON.stringify(body))));
+          const report = parseReport(new TextEncoder().encode(JSON.stringify(body)));
+          published.push(report);
+          if (reply.ok) seqOf.set(`${report.issuer}/${report.reportId}`, reply.seq);
         }
       }),
     );
@@ -215,6 +240,7 @@ describe('alert delivery through the real hub', () => {
         expected.get(r.agency as AgencyId)!.set(`${report.issuer}/${report.reportId}`, r.reason);
 
     let total = 0;
+    let relatedTotal = 0;
     for (const id of IDS) {
       const got = await drain(id);
       const keysGot = got.map((a) => `${a.originator}/${a.report.reportId}`);
@@ -226,6 +252,25 @@ describe('alert delivery through the real hub', () => {
         expect(alert.reason).toEqual(
           expected.get(id)!.get(`${alert.originator}/${alert.report.reportId}`),
         );
+        // Brute force: earlier reports with the same number that this agency holds.
+        const holds = (r: Report): boolean =>
+          r.issuer === id || expected.get(id)!.has(`${r.issuer}/${r.reportId}`);
+        const related = published
+          .filter(
+            (r) =>
+              seqOf.get(`${r.issuer}/${r.reportId}`)! < alert.reportSeq &&
+              phoneOf(r) === phoneOf(alert.report) &&
+              holds(r),
+          )
+          .map((r) => ({
+            issuer: r.issuer,
+            reportId: r.reportId,
+            seq: seqOf.get(`${r.issuer}/${r.reportId}`)!,
+            kinds: ['phone'],
+          }))
+          .sort((a, b) => a.seq - b.seq);
+        expect(alert.related, `related of ${alert.id}`).toEqual(related);
+        relatedTotal += related.length;
       }
       expect(got.map((a) => a.seq)).toEqual([...got.map((a) => a.seq)].sort((a, b) => a - b));
       total += got.length;
@@ -234,6 +279,7 @@ describe('alert delivery through the real hub', () => {
       expect(got.length, `${id} received everything`).toBeLessThan(published.length - 8);
     }
     expect(total).toBe([...expected.values()].reduce((n, m) => n + m.size, 0));
+    expect(relatedTotal, 'some alerts are related to earlier reports').toBeGreaterThan(10);
     // Nothing more arrives later, and a second drain hands nothing over again.
     for (const id of IDS) expect(await drain(id)).toEqual([]);
   });
@@ -267,7 +313,9 @@ describe('alert delivery through the real hub', () => {
         }
       }),
     );
-    await routed();
+    // Every report's selector is tokenised through the key service first (OPRF with DLEQ
+    // proofs, CPU-bound): generous bounds, so a loaded machine does not fail the test.
+    await routed(180_000);
 
     await using back = await connectAgency({ context: join(hub.contextsDir, 'ro-dicot.json') });
     const got: Alert[] = [];
@@ -279,5 +327,7 @@ describe('alert delivery through the real hub', () => {
     const seqs = got.map((a) => a.seq);
     expect(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!)).toBe(true);
     expect(got.every((a) => a.originator === 'de-bka' && !a.redelivered)).toBe(true);
-  }, 60_000);
+    // One number in every report: each alert names the latest earlier ones, capped.
+    expect(got.at(-1)!.related).toHaveLength(MAX_RELATED);
+  }, 300_000);
 });

@@ -13,5 +13,7 @@ export { evaluateBatch } from './oprf/evaluate.ts';
 export type { EvaluatedBatch } from './oprf/evaluate.ts';
 export { blind, finalize } from './oprf/client.ts';
 export type { PendingTokens, SelectorToken } from './oprf/client.ts';
+export { tokenise } from './oprf/tokenise.ts';
+export type { EvaluationRequest, SelectorKeyInfo } from './oprf/tokenise.ts';
 export { QuotaLedger } from './quota.ts';
 export type { QuotaLedgerOptions } from './quota.ts';

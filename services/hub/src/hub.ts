@@ -24,7 +24,12 @@ import {
   type IdentitySet,
   type NatsIdentity,
 } from '@mosaic/identities';
-import { HubServices, auditClient, ensureAuditStreams } from '@mosaic/protocol';
+import {
+  HubServices,
+  auditClient,
+  ensureAuditStreams,
+  ensureSelectorIndexStream,
+} from '@mosaic/protocol';
 import { loadOrCreateSelectorKey, startSelectorKeys } from '@mosaic/selector-keys';
 import { startAuditor, type Auditor } from '@mosaic/auditor';
 import { startHoldings } from '@mosaic/holdings';
@@ -240,8 +245,12 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
     const hubJsm = await jetstreamManager(hubNc);
     const created = await ensureStreams(hubJsm);
     const checkpoints = await ensureAuditStreams(hubJsm);
-    if (created.length > 0 || checkpoints)
-      log.info({ streams: created, checkpointsStream: checkpoints }, 'streams created');
+    const index = await ensureSelectorIndexStream(hubJsm);
+    if (created.length > 0 || checkpoints || index)
+      log.info(
+        { streams: created, checkpointsStream: checkpoints, selectorIndexStream: index },
+        'streams created',
+      );
     const kv = await new Kvm(hubNc).create(REGISTRY_BUCKET, {
       history: REGISTRY_HISTORY,
       storage: 'file',
@@ -377,6 +386,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       registry,
       log,
       audit: auditClient(routerNc, 'router'),
+      // The key service runs above: the selectors of every routed report are indexed.
+      indexSelectors: true,
     });
     cleanup.push(() => router.stop());
 

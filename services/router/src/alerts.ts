@@ -13,6 +13,7 @@ import {
   parseAlertSubject,
   reportLookupSubject,
   type AlertKind,
+  type RelatedReport,
 } from '@mosaic/protocol';
 import type { RecipientReason } from '@mosaic/policy';
 import { serviceJetStream } from '@mosaic/service';
@@ -38,6 +39,8 @@ export interface Alert {
   refers: readonly string[];
   /** The originator's verbatim compact JWS. */
   jws: Uint8Array;
+  /** Earlier reports this recipient holds that share a selector with this one. */
+  related?: readonly RelatedReport[];
 }
 
 /** An ALERTS message that does not count as a delivery: not as the router writes alerts. */
@@ -196,6 +199,8 @@ export class AlertStore {
     h.set(AlertHeaders.ReportSeq, String(alert.reportSeq));
     h.set(AlertHeaders.Reason, JSON.stringify(alert.reason));
     if (alert.refers.length > 0) h.set(AlertHeaders.Refers, alert.refers.join(','));
+    if (alert.related !== undefined && alert.related.length > 0)
+      h.set(AlertHeaders.Related, JSON.stringify(alert.related));
     try {
       const ack = await this.#js.publish(
         alertSubject(alert.recipient, alert.kind, alert.issuer, alert.reportId),

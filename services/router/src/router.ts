@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import type { AuditClient } from '@mosaic/protocol';
 import type { Report } from '@mosaic/contract';
 import { ErrorCode, isMosaicError, isRetryable, unavailable } from '@mosaic/errors';
-import { AlertKind, ROUTER_CONSUMER, Streams, parseReportSubject } from '@mosaic/protocol';
+import {
+  AlertKind,
+  ROUTER_CONSUMER,
+  Streams,
+  parseReportSubject,
+  readIndexEntries,
+} from '@mosaic/protocol';
 import type { Federation, RegistryView } from '@mosaic/federation';
 import type { Logger } from '@mosaic/log';
 import { limit, serviceHandle, serviceLogger, type Limit, type Service } from '@mosaic/service';
@@ -18,6 +24,8 @@ import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@na
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AlertStore } from './alerts.ts';
 import { reportOfStoredJws } from './payload.ts';
+import { relatedFor, type RelatedCandidate } from './related.ts';
+import { ReportIndexer, type ReportTokens } from './selector-index.ts';
 
 /** Default number of reports one router instance routes at a time. */
 export const DEFAULT_ROUTER_CONCURRENCY = 64;
@@ -34,6 +42,15 @@ const FOLLOW_UP_DELAY_MS = 250;
 const MAX_NOT_YET_VALID_DELAY_MS = 3_600_000;
 /** Finished sequences kept before the router asks for the ack floor to forget older ones. */
 const PRUNE_ABOVE = 10_000;
+/** Earlier reports looked at for `related`, per routed report: the most recent ones. */
+const MAX_RELATED_CANDIDATES = 128;
+/** Routed reports whose recipients this instance remembers for `related`. */
+const ROUTED_CACHE_SIZE = 50_000;
+/**
+ * Deliveries of a report after which `related` stops waiting for earlier reports another
+ * instance holds and counts the alerts stored so far (~5 s at `FOLLOW_UP_DELAY_MS`).
+ */
+const MAX_RELATED_WAITS = 20;
 
 /** What a process exporting metrics learns of each routed report. */
 export interface RouterObserver {
@@ -80,6 +97,13 @@ export interface RouterOptions {
    * report to be routed again.
    */
   audit?: AuditClient;
+  /**
+   * Index the selectors of the reports it routes and give each alert its `related` reports:
+   * the tokens come from the selector key service on `mosaic.hub.selectors.evaluate` (one
+   * blinded request per kind for each pulled batch), the entries go to SELECTOR_INDEX before
+   * any alert of the batch. The hub sets it when it runs the key service. Default: off.
+   */
+  indexSelectors?: boolean;
 }
 
 /**
@@ -89,6 +113,15 @@ export interface RouterOptions {
 export type RouterService = Service;
 
 type Outcome = 'routed' | 'blocked' | 'deferred' | 'terminated' | 'retry';
+
+/** A pulled report, parsed and (with an index) indexed, ready to be routed. */
+interface Prepared {
+  msg: JsMsg;
+  report: Report;
+  log: Logger;
+  /** Its selectors' tokens, its index entries stored; empty without an index. */
+  tokens: ReportTokens;
+}
 
 /** What an alert for this report announces. */
 function alertKind(report: Report): AlertKind {
@@ -112,6 +145,29 @@ class Router {
    */
   readonly #settled = new Set<number>();
   #indexed: { federation: Federation; index: PolicyIndex } | undefined;
+  readonly #indexer: ReportIndexer | undefined;
+  /** The last ack floor read: every report at or below it is routed (or ended). */
+  #floor = 0;
+  /**
+   * Every REPORTS sequence up to this one is in the selector index (or below the ack floor,
+   * or has nothing to index); `#indexedAbove` holds the ones indexed past it.
+   */
+  #indexedUpTo = 0;
+  readonly #indexedAbove = new Set<number>();
+  /**
+   * The agencies holding an alert of each report this instance routed, by REPORTS sequence,
+   * as stored when it acked it (alerts are never rewritten, so this cannot go stale). Saves
+   * the ALERTS lookups of `related`; insertion order makes the oldest go first.
+   */
+  readonly #routed = new Map<number, ReadonlySet<string>>();
+  /** Reports this instance offered again at their `validFrom`: nobody holds them yet. */
+  readonly #notYetValid = new Set<number>();
+  /**
+   * Reports being routed here, by REPORTS sequence: resolved once their alerts are stored
+   * (or the attempt ended), so a later report sharing a selector waits for those alerts,
+   * not for the audit entry and ack behind them.
+   */
+  readonly #alerting = new Map<number, { alerted: Promise<void>; resolve: () => void }>();
 
   constructor(
     store: AlertStore,
@@ -119,9 +175,11 @@ class Router {
     log: Logger,
     now: () => Date,
     concurrency: number,
-    audit?: AuditClient,
+    audit: AuditClient | undefined,
+    indexer: ReportIndexer | undefined,
     observe?: RouterObserver,
   ) {
+    this.#indexer = indexer;
     this.#observe = observe;
     this.inFlight = limit(concurrency, {
       onError: (err) => {
@@ -153,7 +211,61 @@ class Router {
       throw unavailable('router consumer info', err);
     }
     for (const seq of this.#settled) if (seq <= floor) this.#settled.delete(seq);
+    this.#floor = Math.max(this.#floor, floor);
+    this.#markIndexed(floor);
     return floor;
+  }
+
+  /** Records that `seq` (or, for the ack floor, everything up to it) is in the index. */
+  #markIndexed(seq: number): void {
+    if (seq <= this.#indexedUpTo) return;
+    if (seq === this.#indexedUpTo + 1 || seq <= this.#floor) this.#indexedUpTo = seq;
+    else this.#indexedAbove.add(seq);
+    for (const s of this.#indexedAbove) if (s <= this.#indexedUpTo) this.#indexedAbove.delete(s);
+    while (this.#indexedAbove.delete(this.#indexedUpTo + 1)) this.#indexedUpTo++;
+  }
+
+  /** True when every report before `seq` is in the index. */
+  async #indexedBefore(seq: number): Promise<boolean> {
+    if (this.#indexedUpTo >= seq - 1) return true;
+    await this.ackFloor();
+    return this.#indexedUpTo >= seq - 1;
+  }
+
+  /**
+   * The index stage of a pulled batch, in delivery order: each report parsed (terminated if
+   * it cannot be), then the selectors of all of them tokenised in one blinded request per
+   * kind and their index entries stored — before any of them is routed, so a report's own
+   * tokens are known before its alerts are written and every earlier report is indexed
+   * before a later one looks. A failure naks the batch: it is indexed and routed later.
+   */
+  async prepare(msgs: readonly JsMsg[]): Promise<Prepared[]> {
+    const parsed: Prepared[] = [];
+    for (const msg of msgs) {
+      const p = this.#parse(msg);
+      if (typeof p === 'string') this.#markIndexed(msg.seq);
+      else parsed.push({ msg, ...p, tokens: [] });
+    }
+    if (this.#indexer === undefined || parsed.length === 0) return parsed;
+    let tokens: ReportTokens[];
+    try {
+      tokens = await this.#indexer.index(
+        parsed.map((p) => ({
+          report: p.report,
+          seq: p.msg.seq,
+          storedAt: new Date(Math.floor(p.msg.info.timestampNanos / 1e6)),
+        })),
+      );
+    } catch (err) {
+      this.#log.warn(
+        { err, code: isMosaicError(err) ? err.code : ErrorCode.Internal, reports: parsed.length },
+        'reports not indexed now; they will be offered again',
+      );
+      for (const p of parsed) p.msg.nak(RETRY_DELAY_MS);
+      return [];
+    }
+    for (const p of parsed) this.#markIndexed(p.msg.seq);
+    return parsed.map((p, i) => ({ ...p, tokens: tokens[i] ?? [] }));
   }
 
   /** Keeps the record of finished reports small on a router that sees no follow-ups. */
@@ -191,14 +303,15 @@ class Router {
    * One stored report: parse → resolve recipients → write alerts → audit disclosure → ack.
    * Each step that ends the report here (term, nak, an ack to nobody) says how.
    */
-  async handle(msg: JsMsg): Promise<Outcome> {
-    const parsed = this.#parse(msg);
-    if (typeof parsed === 'string') return parsed;
-    const { report, log } = parsed;
+  async handle({ msg, report, log, tokens }: Prepared): Promise<Outcome> {
     const refs = lineageReferences(report);
     const resolved = await this.#resolveRecipients(msg, report, refs, log);
     if (typeof resolved === 'string') return resolved;
-    const written = await this.#writeAlerts(msg, report, resolved, refs, log);
+    const candidates = await this.#relatedCandidates(msg, tokens, log);
+    if (typeof candidates === 'string') return candidates;
+    const written = await this.#writeAlerts(msg, report, resolved, refs, candidates, log);
+    // Stored alerts are held by their recipients whether or not the audit entry follows.
+    this.#remember(msg.seq, written.recipients);
     await this.#auditDisclosure(msg, report, resolved, refs, written);
     this.#settle(msg.seq);
     msg.ack();
@@ -285,6 +398,7 @@ class Router {
         const from = Date.parse(report.handling.validFrom ?? '');
         const delay = Math.min(Math.max(from - now.getTime(), 1_000), MAX_NOT_YET_VALID_DELAY_MS);
         log.info({ clause: result.blocked.clause, delayMs: delay }, 'report not valid yet');
+        this.#notYetValid.add(seq);
         msg.nak(delay);
         return 'deferred';
       }
@@ -292,6 +406,8 @@ class Router {
         { clause: result.blocked.clause, detail: result.blocked.detail },
         'report routed to nobody',
       );
+      // A redelivered report may hold alerts from an earlier routing: ALERTS knows them.
+      if (!msg.info.redelivered) this.#remember(seq, new Set());
       this.#settle(seq);
       msg.ack();
       return 'blocked';
@@ -308,8 +424,14 @@ class Router {
     report: Report,
     result: RouteResult,
     refs: string[],
+    candidates: readonly RelatedCandidate[],
     log: Logger,
-  ): Promise<{ kind: AlertKind; pending: number; alertSeqs: number[] }> {
+  ): Promise<{
+    kind: AlertKind;
+    pending: number;
+    alertSeqs: number[];
+    recipients: ReadonlySet<string>;
+  }> {
     // Beyond JetStream's dedupe window only the stream itself knows what was stored.
     const stored = msg.info.redelivered
       ? await this.#recipientsOf(report.issuer, report.reportId, log)
@@ -327,6 +449,7 @@ class Router {
           reason: r.reason,
           refers: refs,
           jws: msg.data,
+          related: relatedFor(r.agency, candidates),
         }),
       ),
     );
@@ -336,7 +459,91 @@ class Router {
       kind,
       pending: pending.length,
       alertSeqs: outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.seq] : [])),
+      recipients: new Set([...stored.keys(), ...result.recipients.map((r) => r.agency)]),
     };
+  }
+
+  /**
+   * The earlier reports (lower REPORTS sequence, the most recent 128) sharing a selector
+   * token with this one, each with the agencies that hold an alert of it — once its routing
+   * is over, so `related` is exact: a report this instance is routing is awaited, one
+   * another instance holds is waited for by redelivery (at most `MAX_RELATED_WAITS`
+   * deliveries, then the alerts stored so far count), one waiting for its `validFrom` here
+   * is held by nobody yet.
+   */
+  async #relatedCandidates(
+    msg: JsMsg,
+    tokens: ReportTokens,
+    log: Logger,
+  ): Promise<RelatedCandidate[] | Outcome> {
+    if (tokens.length === 0) return [];
+    const patient = msg.info.deliveryCount <= MAX_RELATED_WAITS;
+    const wait = (why: string): Outcome => {
+      log.debug({ why }, 'related reports wait for earlier reports');
+      msg.nak(FOLLOW_UP_DELAY_MS);
+      return 'deferred';
+    };
+    if (!(await this.#indexedBefore(msg.seq)) && patient) return wait('index');
+    const found = new Map<number, { issuer: string; reportId: string; kinds: Set<string> }>();
+    let lists;
+    try {
+      lists = await Promise.all(
+        [...new Set(tokens.map((t) => t.token))].map((t) =>
+          readIndexEntries(this.#store.manager, t),
+        ),
+      );
+    } catch (err) {
+      throw unavailable('SELECTOR_INDEX read', err);
+    }
+    for (const e of lists.flat()) {
+      // Itself (indexed again on a redelivery), or a later report.
+      if (e.seq >= msg.seq) continue;
+      const seen = found.get(e.seq) ?? { issuer: e.issuer, reportId: e.reportId, kinds: new Set() };
+      seen.kinds.add(e.kind);
+      found.set(e.seq, seen);
+    }
+    const recent = [...found].sort((a, b) => b[0] - a[0]).slice(0, MAX_RELATED_CANDIDATES);
+    const candidates: RelatedCandidate[] = [];
+    for (const [seq, c] of recent) {
+      let recipients = await this.#recipientsOfEarlier(seq, c.issuer, c.reportId, log);
+      if (recipients === undefined) {
+        if (patient) return wait('earlier report');
+        log.warn(
+          { related: seq },
+          'related: an earlier report is not routed yet; its stored alerts count',
+        );
+        recipients = new Set((await this.#recipientsOf(c.issuer, c.reportId, log)).keys());
+      }
+      candidates.push({ ...c, seq, recipients });
+    }
+    return candidates;
+  }
+
+  /** Who holds an alert of the earlier report `seq`, or undefined while it is being routed elsewhere. */
+  async #recipientsOfEarlier(
+    seq: number,
+    issuer: string,
+    reportId: string,
+    log: Logger,
+  ): Promise<ReadonlySet<string> | undefined> {
+    const alerting = this.#alerting.get(seq);
+    if (alerting !== undefined) await alerting.alerted;
+    const known = this.#routed.get(seq);
+    if (known !== undefined) return known;
+    if (this.#notYetValid.has(seq)) return new Set();
+    if (!this.#settled.has(seq) && seq > this.#floor && seq > (await this.ackFloor()))
+      return undefined;
+    return new Set((await this.#recipientsOf(issuer, reportId, log)).keys());
+  }
+
+  #remember(seq: number, recipients: ReadonlySet<string>): void {
+    this.#routed.set(seq, recipients);
+    this.#notYetValid.delete(seq);
+    this.#alerting.get(seq)?.resolve();
+    if (this.#routed.size > ROUTED_CACHE_SIZE) {
+      const oldest = this.#routed.keys().next();
+      if (oldest.done !== true) this.#routed.delete(oldest.value);
+    }
   }
 
   /** One disclosure entry listing every recipient with its reason, before the ack. */
@@ -373,10 +580,19 @@ class Router {
    * Runs `handle`; a retryable failure (JetStream unavailable, the registry not loaded) leaves
    * the report for later, any other terminates it.
    */
-  async run(msg: JsMsg): Promise<void> {
+  async run(prepared: Prepared): Promise<void> {
+    const { msg } = prepared;
     const started = performance.now();
+    // A redelivery can overlap a slow earlier attempt of the same report: each attempt
+    // resolves its own entry when it ends, so nobody waits on a replaced one forever.
+    let resolve = (): void => {};
+    const alerted = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const entry = { alerted, resolve };
+    this.#alerting.set(msg.seq, entry);
     try {
-      const outcome = await this.handle(msg);
+      const outcome = await this.handle(prepared);
       if (outcome === 'routed' || outcome === 'blocked')
         this.#observe?.routed((performance.now() - started) / 1000);
     } catch (err) {
@@ -393,6 +609,9 @@ class Router {
         'report cannot be routed; terminated',
       );
       msg.term('router failure');
+    } finally {
+      entry.resolve();
+      if (this.#alerting.get(msg.seq) === entry) this.#alerting.delete(msg.seq);
     }
   }
 }
@@ -458,6 +677,9 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
     options.now ?? (() => new Date()),
     options.concurrency ?? DEFAULT_ROUTER_CONCURRENCY,
     options.audit,
+    options.indexSelectors === true
+      ? new ReportIndexer(nc, store.jetstream, options.timeoutMs ?? 5_000)
+      : undefined,
     options.observe,
   );
   const concurrency = router.inFlight.max;
@@ -493,11 +715,31 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
     throw unavailable('router consumer', err);
   }
 
+  // Two stages: the reports pulled while the previous batch was indexed form the next
+  // batch, indexed as one; then each is routed under the concurrency limit, in order.
+  let queue: JsMsg[] = [];
+  let indexing: Promise<void> | undefined;
+  const drain = async (): Promise<void> => {
+    try {
+      while (queue.length > 0) {
+        const batch = queue;
+        queue = [];
+        for (const prepared of await router.prepare(batch)) {
+          await router.inFlight.free();
+          void router.inFlight.run(prepared.msg.seq, () => router.run(prepared));
+        }
+      }
+    } finally {
+      indexing = undefined;
+    }
+  };
   const loop = (async () => {
     for await (const msg of messages) {
-      await router.inFlight.free();
-      void router.inFlight.run(msg.seq, () => router.run(msg));
+      queue.push(msg);
+      indexing ??= drain();
+      if (queue.length >= concurrency) await indexing;
     }
+    await indexing;
     await router.inFlight.idle();
   })();
   log.info({ consumer: ROUTER_CONSUMER, concurrency, agencies: ensured.size }, 'router ready');

@@ -16,12 +16,22 @@
  * 8. evaluate — `evaluateBatch` with the DLEQ batch proof; ERR_OPRF_ELEMENT for a
  *    malformed element.
  *
+ * The hub's router asks on its own subject, `mosaic.hub.selectors.evaluate`, inside the hub
+ * account, where only the router identity may publish: steps 1–2 become "the reply subject
+ * is an inbox of the router" (anything else is dropped unanswered) and its batches are
+ * charged to a quota of their own (`hubQuotaPerDay`). They are logged, not audited: every
+ * selector in them is one of a stored report, whose collection entry already records it,
+ * and one entry per batch would make the trail's size depend on how the router batches.
+ *
  * @module
  */
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import {
+  HUB_SELECTOR_EVALUATE_SUBJECT,
+  HubServices,
   QueueGroups,
   SELECTOR_EVALUATE_WILDCARD,
+  hubInboxPrefix,
   agencyOfSelectorEvaluateSubject,
   attestedAccount,
   isImportedReplySubject,
@@ -49,6 +59,9 @@ import type { SelectorKey } from './key-file.ts';
 /** Default evaluations per agency and UTC day. */
 export const DEFAULT_SELECTOR_QUOTA = 10_000;
 
+/** Default evaluations per UTC day for the hub's router (the selectors of stored reports). */
+const DEFAULT_HUB_SELECTOR_QUOTA = 1_000_000;
+
 export interface SelectorKeysOptions {
   /** A connection as the selector-keys identity. */
   nc: NatsConnection;
@@ -62,6 +75,8 @@ export interface SelectorKeysOptions {
   quotaPerDay?: number;
   /** Per-agency quotas replacing `quotaPerDay`. */
   quotaPerAgency?: Readonly<Record<string, number>>;
+  /** Evaluations per UTC day for the hub's router; default 1 000 000. */
+  hubQuotaPerDay?: number;
   /** The clock of the quota's days; default `Date.now`. */
   now?: () => number;
   /** Parent logger; records carry `service: 'selector-keys'`. */
@@ -89,15 +104,21 @@ function refusal(err: MosaicError): SelectorReply {
   };
 }
 
+/** Who asks: an attested agency (audited), or the hub's router on its own subject. */
+type Requester =
+  | { kind: 'agency'; name: string; ledger: QuotaLedger }
+  | { kind: 'service'; name: string; ledger: QuotaLedger };
+
 interface Context {
   options: SelectorKeysOptions;
   ledger: QuotaLedger;
+  hubLedger: QuotaLedger;
   evaluate: NonNullable<SelectorKeysOptions['evaluate']>;
   log: Logger;
 }
 
 /** Steps 3–8 for an attested request; throws a MosaicError for a refusal. */
-async function answer(agency: string, msg: Msg, ctx: Context): Promise<SelectorReply> {
+async function answer(who: Requester, msg: Msg, ctx: Context): Promise<SelectorReply> {
   const { key, audit } = ctx.options;
   let body: unknown;
   try {
@@ -122,19 +143,43 @@ async function answer(agency: string, msg: Msg, ctx: Context): Promise<SelectorR
       { details: { requested: request.epoch, current: key.epoch } },
     );
   const count = request.blinded.length;
-  ctx.ledger.charge(agency, count);
-  await audit.record({
-    actor: { kind: 'agency', id: agency },
-    action: 'selectors.evaluated',
-    details: { kind: request.kind, count, epoch: key.epoch },
-  });
+  who.ledger.charge(who.name, count);
+  if (who.kind === 'agency')
+    await audit.record({
+      actor: { kind: 'agency', id: who.name },
+      action: 'selectors.evaluated',
+      details: { kind: request.kind, count, epoch: key.epoch },
+    });
   const blinded = request.blinded.map((e) => new Uint8Array(Buffer.from(e, 'base64url')));
   const { evaluated, proof } = ctx.evaluate(key.secretKey, blinded, {
     kind: request.kind as OprfContext['kind'],
     epoch: key.epoch,
   });
-  ctx.log.info({ agency, kind: request.kind, count }, 'evaluated');
+  ctx.log.info({ [who.kind]: who.name, kind: request.kind, count }, 'evaluated');
   return { ok: true, epoch: key.epoch, evaluated: evaluated.map(b64), proof: b64(proof) };
+}
+
+async function respond(msg: Msg, who: Requester, ctx: Context): Promise<void> {
+  let reply: SelectorReply;
+  try {
+    reply = await answer(who, msg, ctx);
+  } catch (err) {
+    if (!isMosaicError(err)) throw err;
+    ctx.log.info({ [who.kind]: who.name, code: err.code }, 'evaluation refused');
+    reply = refusal(err);
+  }
+  msg.respond(JSON.stringify(reply));
+}
+
+const ROUTER_INBOX = `${hubInboxPrefix(HubServices.Router)}.`;
+
+/** A request of the hub's router: answered only into an inbox of the router. */
+async function handleHub(msg: Msg, ctx: Context): Promise<void> {
+  if (msg.reply?.startsWith(ROUTER_INBOX) !== true) {
+    ctx.log.warn({ subject: msg.subject }, 'hub request without a router inbox dropped');
+    return;
+  }
+  await respond(msg, { kind: 'service', name: HubServices.Router, ledger: ctx.hubLedger }, ctx);
 }
 
 async function handle(msg: Msg, ctx: Context): Promise<void> {
@@ -145,26 +190,19 @@ async function handle(msg: Msg, ctx: Context): Promise<void> {
     ctx.log.warn({ subject: msg.subject }, 'request without a broker-made reply subject dropped');
     return;
   }
-  let reply: SelectorReply;
   if (agency === undefined || !attested) {
     ctx.log.warn({ subject: msg.subject }, 'unattested evaluation request refused');
-    reply = refusal(
+    const reply = refusal(
       new MosaicError(
         ErrorCode.SenderNotAttested,
         'the broker does not attest this request as sent by the agency of its subject',
         { details: { subject: msg.subject } },
       ),
     );
-  } else {
-    try {
-      reply = await answer(agency, msg, ctx);
-    } catch (err) {
-      if (!isMosaicError(err)) throw err;
-      ctx.log.info({ agency, code: err.code }, 'evaluation refused');
-      reply = refusal(err);
-    }
+    msg.respond(JSON.stringify(reply));
+    return;
   }
-  msg.respond(JSON.stringify(reply));
+  await respond(msg, { kind: 'agency', name: agency, ledger: ctx.ledger }, ctx);
 }
 
 /**
@@ -188,6 +226,10 @@ export async function startSelectorKeys(options: SelectorKeysOptions): Promise<S
       ...(options.quotaPerAgency === undefined ? {} : { perAgency: options.quotaPerAgency }),
       now: options.now ?? Date.now,
     }),
+    hubLedger: new QuotaLedger({
+      perDay: options.hubQuotaPerDay ?? DEFAULT_HUB_SELECTOR_QUOTA,
+      now: options.now ?? Date.now,
+    }),
     evaluate: options.evaluate ?? evaluateBatch,
     log,
   };
@@ -197,17 +239,25 @@ export async function startSelectorKeys(options: SelectorKeysOptions): Promise<S
     },
   });
   const sub = nc.subscribe(SELECTOR_EVALUATE_WILDCARD, { queue: QueueGroups.SelectorKeys });
-  const loop = (async () => {
-    for await (const msg of sub) {
+  const hubSub = nc.subscribe(HUB_SELECTOR_EVALUATE_SUBJECT, { queue: QueueGroups.SelectorKeys });
+  const serve = async (
+    subscription: typeof sub,
+    handler: (msg: Msg, ctx: Context) => Promise<void>,
+  ): Promise<void> => {
+    for await (const msg of subscription) {
       await tasks.free();
-      void tasks.run(msg, () => handle(msg, ctx));
+      void tasks.run(msg, () => handler(msg, ctx));
     }
+  };
+  const loop = (async () => {
+    await Promise.all([serve(sub, handle), serve(hubSub, handleHub)]);
     await tasks.idle();
   })();
   await nc.flush();
   log.info({ epoch: options.key.epoch }, 'selector key service ready');
   return serviceHandle(async () => {
     await drainSubscription(nc, sub);
+    await drainSubscription(nc, hubSub);
     await loop;
     log.info('selector key service stopped');
   });

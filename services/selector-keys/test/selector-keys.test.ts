@@ -7,11 +7,20 @@ import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { loadFederation } from '@mosaic/federation';
 import { accountDirectory } from '@mosaic/identities';
 import { startBrokerHub, type BrokerHub } from '@mosaic/identities/test-support';
-import { Streams, auditClient, ensureAuditStreams, readStream } from '@mosaic/protocol';
+import {
+  HUB_SELECTOR_EVALUATE_SUBJECT,
+  Streams,
+  auditClient,
+  ensureAuditStreams,
+  evaluateAtKeyService,
+  keyServiceKey,
+  readStream,
+} from '@mosaic/protocol';
 import { selectorKeyInfo, selectorTokens } from '@mosaic/sdk';
 import {
   blind,
   canonicalSelector,
+  tokenise,
   evaluateBatch,
   finalize,
   generateOprfKeyPair,
@@ -111,6 +120,28 @@ describe('selector key service', () => {
     ]);
     expect(new Set(mixed.values()).size).toBe(3);
     expect(mixed.get(selector)).toBe(direct);
+  });
+
+  it('answers the hub’s router on the hub’s own subject with the agencies’ tokens, unaudited', async () => {
+    const router = await hub.connectAs(hub.ids.services.router);
+    const before = (await auditEntries()).length;
+    try {
+      const hubKey = await keyServiceKey(router, HUB_SELECTOR_EVALUATE_SUBJECT, 5_000);
+      const selector = phone('+40 723 456 789');
+      const tokens = await tokenise([selector], hubKey, (batch) =>
+        evaluateAtKeyService(router, HUB_SELECTOR_EVALUATE_SUBJECT, batch, 5_000),
+      );
+      // No entry for the router's batch: the report's collection entry already records it.
+      expect(await auditEntries()).toHaveLength(before);
+      // The same token an agency makes: the index and the agencies' tokens meet.
+      expect(tokens.get(selector)).toBe((await selectorTokens(nl, NL, [selector])).get(selector));
+    } finally {
+      await router.close();
+    }
+    // An agency cannot reach the hub subject at all: its account has no such import.
+    await expect(keyServiceKey(nl, HUB_SELECTOR_EVALUATE_SUBJECT, 1_000)).rejects.toMatchObject({
+      code: ErrorCode.Unavailable,
+    });
   });
 
   it('publishes its public key and epoch to every agency', async () => {

@@ -20,6 +20,7 @@ function line(alert: Alert): string {
     reportId: alert.report.reportId,
     reason: alert.reason,
     ...(alert.refersTo === undefined ? {} : { refersTo: alert.refersTo }),
+    ...(alert.related.length === 0 ? {} : { related: alert.related }),
     seq: alert.seq,
     reportSeq: alert.reportSeq,
     storedAt: alert.storedAt.toISOString(),
@@ -69,6 +70,10 @@ A "hit" alert says another agency checked a selector you registered as a private
   {"id":"hit/<checkId>/<you>","kind":"hit","asker":"de-bka","checkId":"…","checkedAt":"…",
    "holdings":[{"kind":"phone","reference":"<your reference>","named":true}],"seq":13,…}
 "named" tells whether the asker was told it is you (your hit policy).
+
+An alert whose report shares a selector (phone number, IBAN, document, …, compared as
+OPRF tokens, never in clear) with earlier reports you hold — received, or your own —
+carries "related": [{"issuer":"ro-dicot","reportId":"…","seq":3,"kinds":["phone"]}].
 
 Each alert is acknowledged only after its line was written, so a later run resumes after
 the last line printed; an alert may be printed twice after a crash — dedupe on "id".

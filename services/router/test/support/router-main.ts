@@ -1,6 +1,7 @@
 /**
  * A router instance in its own process, for crash tests:
- * `node --import tsx router-main.ts <router-context.json> <federation.json> <ackWaitMs>`.
+ * `node --import tsx router-main.ts <router-context.json> <federation.json> <ackWaitMs> [index]`
+ * (`index`: with the selector index, `indexSelectors`).
  * Prints `ready` on stdout once it consumes; SIGTERM drains it.
  */
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
@@ -10,7 +11,7 @@ import { announceReady } from '@mosaic/testkit';
 import { connect } from '@nats-io/transport-node';
 import { startRouter } from '../../src/index.ts';
 
-const [contextPath, federationPath, ackWait] = process.argv.slice(2);
+const [contextPath, federationPath, ackWait, index] = process.argv.slice(2);
 if (contextPath === undefined || federationPath === undefined)
   throw new Error('usage: router-main.ts <context.json> <federation.json> [ackWaitMs]');
 const nc = await connect({
@@ -22,6 +23,7 @@ const service = await startRouter({
   registry: staticRegistryView(await loadFederation({ path: federationPath })),
   log: createLogger({ service: 'router', pretty: false }),
   ...(ackWait === undefined ? {} : { ackWaitMs: Number(ackWait) }),
+  indexSelectors: index === 'index',
 });
 announceReady(async () => {
   await service.stop();
