@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { validateReport, type Report } from '@mosaic/contract';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
@@ -16,6 +15,7 @@ import { ingestSubject, parseIngestReply } from '@mosaic/protocol';
 import { readPrivateKeyFile, signReport } from '@mosaic/signing';
 import { reportsToBundle } from '@mosaic/stix';
 import { connect } from '@nats-io/transport-node';
+import { devGatewayUrl } from './dev-gateway.ts';
 import type { InteropResult } from './stats.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -105,24 +105,7 @@ export async function interopBench(options: InteropOptions): Promise<InteropResu
   );
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
-    const gatewayUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error('mosaic dev did not start its HTTP gateway within 120 s'));
-      }, 120_000);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`mosaic dev exited with ${String(code)}`));
-      });
-      // The gateway's URL is the `gateway` field of the hub's "HTTP gateway ready" log record.
-      createInterface({ input: child.stderr }).on('line', (line) => {
-        if (!line.startsWith('{')) return;
-        const record = JSON.parse(line) as { gateway?: unknown };
-        if (typeof record.gateway === 'string') {
-          clearTimeout(timer);
-          resolve(record.gateway);
-        }
-      });
-    });
+    const gatewayUrl = await devGatewayUrl(child);
     child.stdout.resume();
     const contexts = join(dir, 'contexts');
     const op = await connectOperator(join(contexts, 'operator.json'));

@@ -9,12 +9,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connectOperator, issueGatewayToken } from '@mosaic/operator';
 import { ingestSubject, parseIngestReply } from '@mosaic/protocol';
 import { readPrivateKeyFile, signReport } from '@mosaic/signing';
 import { connect } from '@nats-io/transport-node';
+import { devGatewayUrl } from '../../../bench/lib/dev-gateway.ts';
 
 const [out, countArg, concurrencyArg] = process.argv.slice(2);
 if (out === undefined) {
@@ -30,17 +30,9 @@ const dir = await mkdtemp(join(tmpdir(), 'mosaic-gateway-bench-'));
 const child = spawn(
   process.execPath,
   [join(root, 'packages', 'cli', 'bin', 'mosaic.js'), 'dev', '--data-dir', dir, '--port', '0'],
-  { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MOSAIC_LOG_LEVEL: 'warn' } },
+  { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MOSAIC_LOG_LEVEL: 'info' } },
 );
-const gatewayUrl = await new Promise<string>((resolve, reject) => {
-  child.once('exit', (code) => {
-    reject(new Error(`mosaic dev exited with ${String(code)}`));
-  });
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    const m = /mosaic: HTTP gateway (\S+)/.exec(line);
-    if (m?.[1] !== undefined) resolve(m[1]);
-  });
-});
+const gatewayUrl = await devGatewayUrl(child);
 child.stdout.resume();
 
 try {
