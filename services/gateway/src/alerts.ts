@@ -1,24 +1,65 @@
 import { ErrorCode, MosaicError, isMosaicError, unavailable } from '@mosaic/errors';
 import {
   AlertHeaders,
+  HIT_ALERT_KIND,
   Streams,
   alertSubject,
   alertsSubjectFilter,
   isNoMessage,
+  hitAlertSchema,
   parseAlertSubject,
+  type HitAlert,
 } from '@mosaic/protocol';
 import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 
-/** One alert as the gateway hands it out: the originator's JWS verbatim, and where it came from. */
-export interface HttpAlert {
+/** One report alert as the gateway hands it out: the originator's JWS verbatim, and where it came from. */
+export interface HttpReportAlert {
   seq: number;
   id: string;
-  kind: string;
+  kind: 'report' | 'supersede' | 'retraction';
   issuer: string;
   reportId: string;
   reason?: unknown;
   storedAt: string;
   jws: string;
+}
+
+/**
+ * One hit alert: another agency's check matched the agency's own holdings. Its body is the
+ * holdings service's JSON (validated), not a report: it carries no JWS and no STIX content.
+ */
+export interface HttpHitAlert {
+  seq: number;
+  id: string;
+  kind: typeof HIT_ALERT_KIND;
+  storedAt: string;
+  hit: HitAlert;
+}
+
+/** One of the agency's alerts: a released report (or its supersede/retraction), or a hit. */
+export type HttpAlert = HttpReportAlert | HttpHitAlert;
+
+const REPORT_KINDS = new Set<string>(['report', 'supersede', 'retraction']);
+
+function hitAlertOf(m: StoredMsg): HttpHitAlert {
+  let body: unknown;
+  try {
+    body = JSON.parse(m.string()) as unknown;
+  } catch {
+    body = undefined;
+  }
+  const hit = hitAlertSchema.safeParse(body);
+  if (!hit.success)
+    throw new MosaicError(ErrorCode.Internal, 'a hit alert in ALERTS is not a valid hit body', {
+      details: { seq: m.seq },
+    });
+  return {
+    seq: m.seq,
+    id: m.header.get(AlertHeaders.MsgId),
+    kind: HIT_ALERT_KIND,
+    storedAt: m.time.toISOString(),
+    hit: hit.data,
+  };
 }
 
 /** Where a read starts: an ALERTS sequence, or the first alert stored at or after a time. */
@@ -30,13 +71,18 @@ function alertOf(m: StoredMsg, agency: string): HttpAlert {
     throw new MosaicError(ErrorCode.Internal, 'an alert read for one agency named another', {
       details: { seq: m.seq },
     });
+  if (parts.kind === HIT_ALERT_KIND) return hitAlertOf(m);
+  if (!REPORT_KINDS.has(parts.kind))
+    throw new MosaicError(ErrorCode.Internal, 'an alert of an unknown kind in ALERTS', {
+      details: { seq: m.seq, kind: parts.kind },
+    });
   const reason = m.header.get(AlertHeaders.Reason);
   let parsedReason: unknown;
   if (reason !== '') parsedReason = JSON.parse(reason) as unknown;
   return {
     seq: m.seq,
     id: m.header.get(AlertHeaders.MsgId),
-    kind: parts.kind,
+    kind: parts.kind as HttpReportAlert['kind'],
     issuer: parts.issuer,
     reportId: parts.reportId,
     ...(parsedReason === undefined ? {} : { reason: parsedReason }),
@@ -86,13 +132,15 @@ export async function alertOfReport(
   agency: string,
   issuer: string,
   reportId: string,
-): Promise<HttpAlert | undefined> {
+): Promise<HttpReportAlert | undefined> {
   for (const kind of ['report', 'supersede', 'retraction'] as const) {
     try {
       const m = await jsm.direct.getMessage(Streams.Alerts, {
         last_by_subj: alertSubject(agency, kind, issuer, reportId),
       });
-      if (m !== null) return alertOf(m, agency);
+      if (m === null) continue;
+      const alert = alertOf(m, agency);
+      if (alert.kind !== HIT_ALERT_KIND) return alert;
     } catch (err) {
       if (isMosaicError(err)) throw err;
       if (!isNoMessage(err)) throw unavailable('ALERTS read', err);

@@ -1,4 +1,5 @@
 import { ErrorCode } from '@mosaic/errors';
+import { HIT_ALERT_KIND, hitAlertSchema } from '@mosaic/protocol';
 import { z } from 'zod';
 
 const problemSchema = z
@@ -23,7 +24,7 @@ const acceptedSchema = z
   })
   .describe("Ingest's answer to an accepted (or duplicate) report.");
 
-const alertSchema = z
+const reportAlertSchema = z
   .object({
     seq: z.int().min(1).describe('ALERTS stream sequence'),
     id: z.string().describe('<issuer>/<reportId>/<recipient>'),
@@ -34,7 +35,25 @@ const alertSchema = z
     storedAt: z.iso.datetime(),
     jws: z.string().describe("the originator's compact JWS, verbatim"),
   })
-  .describe('One alert released to the agency.');
+  .describe('A report released to the agency (or its supersede or retraction).');
+
+const hitAlertBodySchema = hitAlertSchema.describe(
+  "The holdings service's hit body: who checked, and which of the agency's own holdings matched (`named`: whether the asker was told this agency holds it).",
+);
+
+const hitAlertHttpSchema = z
+  .object({
+    seq: z.int().min(1).describe('ALERTS stream sequence'),
+    id: z.string().describe('hit/<checkId>/<holder>'),
+    kind: z.literal(HIT_ALERT_KIND),
+    storedAt: z.iso.datetime(),
+    hit: hitAlertBodySchema,
+  })
+  .describe("Another agency's check matched the agency's own holdings; not a report, no JWS.");
+
+const alertSchema = z
+  .discriminatedUnion('kind', [reportAlertSchema, hitAlertHttpSchema])
+  .describe('One alert of the agency: a released report, or a hit on its holdings.');
 
 const alertsPageSchema = z
   .object({

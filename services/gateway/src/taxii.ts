@@ -11,7 +11,13 @@ import {
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticated } from './auth.ts';
-import { alertOfReport, readAlerts, type AlertsFrom, type HttpAlert } from './alerts.ts';
+import {
+  alertOfReport,
+  readAlerts,
+  type AlertsFrom,
+  type HttpAlert,
+  type HttpReportAlert,
+} from './alerts.ts';
 import { ObjectIndex } from './object-index.ts';
 import { decodeObjectCursor, encodeObjectCursor, type ObjectCursor } from './cursor.ts';
 
@@ -87,7 +93,7 @@ function versionOf(object: StixObject): string {
   return typeof modified === 'string' ? modified : typeof created === 'string' ? created : '';
 }
 
-function reportOf(alert: HttpAlert): Report {
+function reportOf(alert: HttpReportAlert): Report {
   return parseReport(Buffer.from(alert.jws.split('.')[1] ?? '', 'base64url'));
 }
 
@@ -102,13 +108,16 @@ function earlierOf(report: Report): string | undefined {
  * report is looked up among the alerts the agency received, since a version keeps the first
  * one's id and `created`. Where the chain reaches a report the agency never received, the
  * alert's report is the first version the agency has (its own id): a collection pages past
- * it, and the STIX object names nothing the agency was not sent.
+ * it, and the STIX object names nothing the agency was not sent. A hit alert (another
+ * agency's check matched the agency's holdings) is not a report and has no objects.
  */
 async function alertObjects(
   jsm: JetStreamManager,
   agency: string,
   alert: HttpAlert,
 ): Promise<StixObject[]> {
+  // A hit alert is not a report: it has no STIX content, so a collection pages past it.
+  if (alert.kind === 'hit') return [];
   const input: ExportInput = { report: reportOf(alert), jws: alert.jws };
   const earlier = new Map<string, Report>();
   const pending = [input.report];

@@ -5,7 +5,7 @@ import { parseReport } from '@mosaic/contract';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { Roles, readContextFile } from '@mosaic/identities';
 import { connectOperator, replaySelects } from '@mosaic/operator';
-import { Streams, readStream } from '@mosaic/protocol';
+import { HIT_ALERT_KIND, Streams, parseAlertSubject, readStream } from '@mosaic/protocol';
 import { connectAgency, type Alert } from '@mosaic/sdk';
 import {
   reportsToMispFeed,
@@ -116,7 +116,10 @@ async function writeFeed(
   return { events: files.size, added: feed.events.length };
 }
 
-/** The operator's feed of an agency: every alert ALERTS holds for it, recorded before reading. */
+/**
+ * The operator's feed of an agency: every report alert ALERTS holds for it, recorded before
+ * reading. Hit alerts (another agency's check matched its holdings) are not reports: skipped.
+ */
 async function operatorInputs(
   context: string,
   agency: string,
@@ -131,6 +134,7 @@ async function operatorInputs(
   const inputs = new Map<string, ExportInput>();
   for await (const m of readStream(op.jsm, Streams.Alerts)) {
     if (!replaySelects(Streams.Alerts, m, { agency })) continue;
+    if (parseAlertSubject(m.subject)?.kind === HIT_ALERT_KIND) continue;
     const jws = decoder.decode(m.data);
     const report = parseReport(Buffer.from(jws.split('.')[1] ?? '', 'base64url'));
     inputs.set(`${report.issuer}/${report.reportId}`, { report, jws });
@@ -207,6 +211,9 @@ With an operator context the feed is every alert ALERTS holds for --agency — e
 the rules released to it — and replaces <dir>; an operator.export audit entry is recorded
 before reading. With an agency's context the agency's pending alerts are verified,
 acknowledged (consulted, as with mosaic subscribe) and added to the feed in <dir>.
+Hit alerts (another agency's check matched your private holdings) are not reports and are
+never in a feed: the operator's feed skips them, and an agency's export leaves them pending
+for mosaic subscribe.
 
 The feed is written beside <dir> and renamed into place: <dir> is the previous feed or the
 new one, never half of one. It is as sensitive as the most restricted report in it: serve

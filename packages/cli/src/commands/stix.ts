@@ -174,7 +174,9 @@ records an operator.export audit entry before reading. With an agency's context 
 the agency's pending alerts from its durable consumer, verifies each originator's
 signature, and acknowledges each once it is mapped: like mosaic subscribe, an alert is then
 consulted (audited) and not offered again. An alert that cannot be mapped (a supersede of a
-report not in this export) stops the export before it is acknowledged.
+report not in this export) stops the export before it is acknowledged. Hit alerts (another
+agency's check matched your private holdings) are not reports: they are not exported and
+stay pending for mosaic subscribe.
 
 With --out the bundle is written to <file>.partial and renamed, so the file is complete or
 absent.`,
