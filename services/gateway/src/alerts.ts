@@ -28,7 +28,7 @@ export interface HttpReportAlert {
  * One hit alert: another agency's check matched the agency's own holdings. Its body is the
  * holdings service's JSON (validated), not a report: it carries no JWS and no STIX content.
  */
-export interface HttpHitAlert {
+interface HttpHitAlert {
   seq: number;
   id: string;
   kind: typeof HIT_ALERT_KIND;
