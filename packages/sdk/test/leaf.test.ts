@@ -21,7 +21,8 @@ import {
 } from '@mosaic/identities/test-support';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
-import { HUB_API_PREFIX, ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
+import { HIT_ALERT_KIND, HUB_API_PREFIX, ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
+import { canonicalSelector } from '@mosaic/selectors';
 import { freePorts } from '@mosaic/testkit';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -30,10 +31,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   LeafStreams,
   checkLeafAlerts,
+  checkSelectors,
   connectAgency,
   ensureLeafStreams,
   forwardOutbox,
   queueSubmission,
+  registerHoldings,
   type AgencyClient,
   type PublishReply,
 } from '../src/index.ts';
@@ -332,6 +335,33 @@ describe('an agency leaf node', () => {
     expect(local?.string()).toBe(hubCopy.string());
     expect(local?.header.get('Mosaic-Hub-Seq')).toBe(String(found.missing[0]));
   });
+
+  it('a hit alert counts like any other alert: in the leaf copy and in the check', async () => {
+    const phone = canonicalSelector('phone', { number: '+31 6 5555 0101' });
+    await registerHoldings(nlLeaf.connection, NL, [{ selector: phone, reference: 'nl-hit-1' }]);
+    const checked = await checkSelectors(onHub.get(DE)!.connection, DE, [phone]);
+    expect(checked.results.get(phone)?.hit).toBe(true);
+    const hubSeqs = await until('the hit alert on the hub', async () => {
+      const seqs = await hubAlertSeqs(NL);
+      for (const seq of seqs) {
+        const m = await (await hubJsm()).streams.getMessage(Streams.Alerts, { seq });
+        if (m?.subject.startsWith(`mosaic.alerts.${NL}.${HIT_ALERT_KIND}.`) === true)
+          return { seqs, hit: seq };
+      }
+      return undefined;
+    });
+    await until('the leaf copy', async () =>
+      (await leafAlertCount()) === hubSeqs.seqs.length ? true : undefined,
+    );
+    const check = await checkLeafAlerts(nlLocal, NL);
+    expect(check).toEqual({
+      hub: hubSeqs.seqs.length,
+      present: hubSeqs.seqs.length,
+      missing: [],
+      repaired: 0,
+    });
+    expect(hubSeqs.seqs).toContain(hubSeqs.hit);
+  }, 120_000);
 
   it('the leaf cannot reach the hub’s JetStream API beyond its imports', async () => {
     const hubApi = await jetstreamManager(nlLocal, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
