@@ -510,6 +510,13 @@ const steps = new Map<string, Step>([
       why: 'a benchmark of several minutes; test/bench.test.ts covers its harness',
     },
   ],
+  [
+    'npm run faults',
+    {
+      by: 'elsewhere',
+      why: 'fault injection of about fifteen minutes; packages/faults/test/smoke.test.ts runs each fault once',
+    },
+  ],
 ]);
 
 interface Running {
