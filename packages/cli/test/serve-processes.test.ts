@@ -256,11 +256,14 @@ describe('/metrics of mosaic serve processes under load', () => {
       const waiting = 4;
       for (let i = 0; i < waiting; i++)
         expect(await submit(nc, await signedReport())).toMatchObject({ ok: true });
+      let seen: number | undefined;
       const pending = await scrapeUntil(
         ingest,
         'pending reports counted',
-        (s) => count(s, 'mosaic_consumer_pending_messages', ROUTER) === waiting,
-      );
+        (s) => (seen = count(s, 'mosaic_consumer_pending_messages', ROUTER)) === waiting,
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)} (last: ${String(seen)})`);
+      });
       expect(count(pending, 'mosaic_consumer_redelivered_messages', ROUTER)).toBe(0);
       const alertsBefore = count(pending, 'mosaic_alerts_written_total');
 
