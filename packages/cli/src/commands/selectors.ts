@@ -174,16 +174,12 @@ Exit codes: 0 registered, 1 unusable rows (nothing sent), 2 usage error, 3 hub o
   async run({ values }, io: CliIo) {
     const rows = await readRows(values.file, true);
     const holdings: Holding[] = rows.map((r) => ({ selector: r.selector, reference: r.reference }));
-    const agency = await connectAgency({ context: values.context });
-    try {
-      const done = await registerHoldings(agency.connection, agency.agency, holdings, {
-        replace: values.replace,
-      });
-      await writeOut(io.stdout, JSON.stringify({ ok: true, ...done }));
-      return ExitCode.Ok;
-    } finally {
-      await agency.close();
-    }
+    await using agency = await connectAgency({ context: values.context });
+    const done = await registerHoldings(agency.connection, agency.agency, holdings, {
+      replace: values.replace,
+    });
+    await writeOut(io.stdout, JSON.stringify({ ok: true, ...done }));
+    return ExitCode.Ok;
   },
 });
 
@@ -217,14 +213,10 @@ Exit codes: 0 withdrawn, 1 unusable rows (nothing sent), 2 usage error, 3 hub un
       values.file === undefined
         ? 'all'
         : (await readRows(values.file, false)).map((r) => r.selector);
-    const agency = await connectAgency({ context: values.context });
-    try {
-      const done = await withdrawHoldings(agency.connection, agency.agency, selectors);
-      await writeOut(io.stdout, JSON.stringify({ ok: true, ...done }));
-      return ExitCode.Ok;
-    } finally {
-      await agency.close();
-    }
+    await using agency = await connectAgency({ context: values.context });
+    const done = await withdrawHoldings(agency.connection, agency.agency, selectors);
+    await writeOut(io.stdout, JSON.stringify({ ok: true, ...done }));
+    return ExitCode.Ok;
   },
 });
 
@@ -260,37 +252,33 @@ Exit codes: 0 checked, 1 unusable rows (nothing sent), 2 usage error, 3 hub or k
   positionals: { min: 0, max: 0 },
   async run({ values }, io: CliIo) {
     const rows = await readRows(values.file, false);
-    const agency = await connectAgency({ context: values.context });
-    try {
-      const { results } = await checkSelectors(
-        agency.connection,
-        agency.agency,
-        rows.map((r) => r.selector),
+    await using agency = await connectAgency({ context: values.context });
+    const { results } = await checkSelectors(
+      agency.connection,
+      agency.agency,
+      rows.map((r) => r.selector),
+    );
+    let hits = 0;
+    for (const row of rows) {
+      const result = results.get(row.selector) ?? { hit: false };
+      const type = row.selector.slice(0, row.selector.indexOf(':'));
+      if (result.hit) hits++;
+      await writeOut(
+        io.stdout,
+        JSON.stringify(
+          result.hit
+            ? {
+                line: row.line,
+                type,
+                result: 'hit',
+                holders: result.holders,
+                othersNotified: result.othersNotified,
+              }
+            : { line: row.line, type, result: 'no-hit' },
+        ),
       );
-      let hits = 0;
-      for (const row of rows) {
-        const result = results.get(row.selector) ?? { hit: false };
-        const type = row.selector.slice(0, row.selector.indexOf(':'));
-        if (result.hit) hits++;
-        await writeOut(
-          io.stdout,
-          JSON.stringify(
-            result.hit
-              ? {
-                  line: row.line,
-                  type,
-                  result: 'hit',
-                  holders: result.holders,
-                  othersNotified: result.othersNotified,
-                }
-              : { line: row.line, type, result: 'no-hit' },
-          ),
-        );
-      }
-      writeLine(io.stderr, `selectors check: ${rows.length} checked, ${hits} hit(s)`);
-      return ExitCode.Ok;
-    } finally {
-      await agency.close();
     }
+    writeLine(io.stderr, `selectors check: ${rows.length} checked, ${hits} hit(s)`);
+    return ExitCode.Ok;
   },
 });
