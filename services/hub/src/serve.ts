@@ -241,42 +241,55 @@ export async function serve(options: ServeOptions): Promise<Served> {
       const nc = await connectWith(config.contexts.auditor, servers);
       cleanup.push(() => nc.close());
       const hubKey = await ensureHubKey(config.hubKey, config.hubJwks);
-      const auditor = await startAuditor({
-        nc,
-        hubKey,
-        log,
-        reconcileWith: jsm,
-        ...(options.checkpointEvery === undefined
-          ? {}
-          : { checkpointEvery: options.checkpointEvery }),
-        operatorAccount: identities.accounts.operatorAccount.publicKey,
-        adminUser: identities.admin.publicKey,
-      });
+      // Reading AUDIT right after a restart can time out while its leader is elected.
+      const auditor = await whenJetStreamReady(
+        () =>
+          startAuditor({
+            nc,
+            hubKey,
+            log,
+            reconcileWith: jsm,
+            ...(options.checkpointEvery === undefined
+              ? {}
+              : { checkpointEvery: options.checkpointEvery }),
+            operatorAccount: identities.accounts.operatorAccount.publicKey,
+            adminUser: identities.admin.publicKey,
+          }),
+        { log, timeoutMs: START_TIMEOUT_MS, what: 'read AUDIT' },
+      );
       cleanup.push(() => auditor.stop());
     }
     if (services.includes('ingest')) {
       const nc = await connectWith(config.contexts.ingest, servers);
       cleanup.push(() => nc.close());
-      const ingest = await startIngest({
-        nc,
-        registry,
-        accounts: agencyAccounts,
-        log,
-        audit: auditClient(nc, 'ingest'),
-        observe: metrics.ingest,
-      });
+      const ingest = await whenJetStreamReady(
+        () =>
+          startIngest({
+            nc,
+            registry,
+            accounts: agencyAccounts,
+            log,
+            audit: auditClient(nc, 'ingest'),
+            observe: metrics.ingest,
+          }),
+        { log, timeoutMs: START_TIMEOUT_MS, what: 'start ingest' },
+      );
       cleanup.push(() => ingest.stop());
     }
     if (services.includes('router')) {
       const nc = await connectWith(config.contexts.router, servers);
       cleanup.push(() => nc.close());
-      const router = await startRouter({
-        nc,
-        registry,
-        log,
-        audit: auditClient(nc, 'router'),
-        observe: metrics.router,
-      });
+      const router = await whenJetStreamReady(
+        () =>
+          startRouter({
+            nc,
+            registry,
+            log,
+            audit: auditClient(nc, 'router'),
+            observe: metrics.router,
+          }),
+        { log, timeoutMs: START_TIMEOUT_MS, what: 'start the router' },
+      );
       cleanup.push(() => router.stop());
     }
     if (services.includes('selector-keys')) {
