@@ -7,32 +7,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEntry } from '@mosaic/audit-log';
 import { connectOperator, issueGatewayToken, revokeGatewayToken } from '@mosaic/operator';
-import {
-  ROUTER_CONSUMER,
-  Streams,
-  alertMsgId,
-  alertSubject,
-  parseAlertSubject,
-  readStream,
-} from '@mosaic/protocol';
+import { Streams, alertMsgId, alertSubject, parseAlertSubject, readStream } from '@mosaic/protocol';
 import { readPrivateKeyFile, signReport } from '@mosaic/signing';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { startHub, type Hub } from '../src/index.ts';
-import { connectContext, freshReport, quietLog, tempDir } from './helpers.ts';
+import { AGENCIES, basic, routerIdle, startGatewayHub, type GatewayHub } from './gateway-hub.ts';
+import { freshReport, quietLog, tempDir } from './helpers.ts';
 
-const AGENCIES = [
-  ['nl-police', 'NL'],
-  ['de-bka', 'DE'],
-  ['ro-dicot', 'RO'],
-  ['ngo-lastrada', 'NL'],
-] as const;
-
-let dir: AsyncDisposable & { path: string };
+let gatewayHub: GatewayHub;
 let hub: Hub;
 let admin: NatsConnection;
 let adminJsm: JetStreamManager;
-const tokens = new Map<string, { token: string; id: string }>();
+let tokens: GatewayHub['tokens'];
 
 async function signedBy(agency: string, report: Uint8Array): Promise<string> {
   const key = await readPrivateKeyFile(join(hub.keysDir, `${agency}.jwk`));
@@ -41,10 +28,6 @@ async function signedBy(agency: string, report: Uint8Array): Promise<string> {
 
 function bearer(agency: string): string {
   return `Bearer ${tokens.get(agency)?.token ?? ''}`;
-}
-
-function basic(user: string, token: string): string {
-  return `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
 }
 
 async function post(
@@ -81,18 +64,6 @@ async function get(path: string, auth: string | undefined) {
   };
 }
 
-async function routerIdle(): Promise<void> {
-  await expect
-    .poll(
-      async () => {
-        const info = await adminJsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
-        return info.num_pending + info.num_ack_pending;
-      },
-      { timeout: 30_000, interval: 50 },
-    )
-    .toBe(0);
-}
-
 /** Every alert of ALERTS by recipient, read with the break-glass identity. */
 async function alertsByRecipient(): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>();
@@ -121,25 +92,11 @@ async function allAlerts(auth: string, limit = 100): Promise<Page['alerts']> {
 }
 
 beforeAll(async () => {
-  dir = await tempDir();
-  hub = await startHub({ dataDir: dir.path, port: 0, log: quietLog });
-  admin = await connectContext(join(dir.path, 'breakglass', 'admin.json'));
-  adminJsm = await jetstreamManager(admin);
-  await using op = await connectOperator(join(hub.contextsDir, 'operator.json'));
-  for (const [agency] of AGENCIES) {
-    const { token, record } = await issueGatewayToken(op, {
-      agency,
-      justification: 'gateway test',
-    });
-    tokens.set(agency, { token, id: record.id });
-  }
+  gatewayHub = await startGatewayHub('gateway test');
+  ({ hub, admin, adminJsm, tokens } = gatewayHub);
 }, 120_000);
 
-afterAll(async () => {
-  await admin.close();
-  await hub.stop();
-  await dir[Symbol.asyncDispose]();
-});
+afterAll(() => gatewayHub.stop());
 
 describe('HTTP gateway', () => {
   it('listens on 127.0.0.1 and sends security headers', async () => {
@@ -179,7 +136,7 @@ describe('HTTP gateway', () => {
   });
 
   it("never lets one agency's credential read another's alerts (N×N)", async () => {
-    await routerIdle();
+    await routerIdle(adminJsm);
     const stored = await alertsByRecipient();
     expect([...stored.values()].flat().length).toBeGreaterThan(0);
     for (const [agency] of AGENCIES) {

@@ -9,10 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { collectionId } from '@mosaic/gateway';
-import { connectOperator, issueGatewayToken } from '@mosaic/operator';
 import {
   HIT_ALERT_KIND,
-  ROUTER_CONSUMER,
   alertsConsumer,
   Streams,
   parseAlertSubject,
@@ -21,11 +19,16 @@ import {
 import { checkSelectors, connectAgency, registerHoldings } from '@mosaic/sdk';
 import { canonicalSelector } from '@mosaic/selectors';
 import { readPrivateKeyFile, signReport } from '@mosaic/signing';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHub, type Hub } from '../src/index.ts';
-import { connectContext, freshReport, quietLog, tempDir } from './helpers.ts';
+import type { Hub } from '../src/index.ts';
+import {
+  GENEROUS_RATE_LIMIT,
+  routerIdle,
+  startGatewayHub,
+  type GatewayHub,
+} from './gateway-hub.ts';
+import { freshReport } from './helpers.ts';
 
 const TAXII = 'application/taxii+json;version=2.1';
 const ROOT = '/taxii2/mosaic/';
@@ -48,15 +51,14 @@ interface AlertOut {
   hit?: { asker: string; holdings: { reference: string; named: boolean }[] };
 }
 
-let dir: AsyncDisposable & { path: string };
+let gatewayHub: GatewayHub;
 let hub: Hub;
-let admin: NatsConnection;
 let adminJsm: JetStreamManager;
-const tokens = new Map<string, string>();
+let tokens: GatewayHub['tokens'];
 /** The report ids released to ro-dicot, in ALERTS order (some before the hit, some after). */
 const reportIds: string[] = [];
 
-const bearer = (agency: string) => `Bearer ${tokens.get(agency) ?? ''}`;
+const bearer = (agency: string) => `Bearer ${tokens.get(agency)?.token ?? ''}`;
 
 async function get(path: string, agency: string, accept = 'application/json') {
   const res = await fetch(`${hub.gatewayUrl}${path}`, {
@@ -83,12 +85,7 @@ async function submitReports(): Promise<void> {
     });
     expect(res.status).toBe(200);
   }
-  for (const deadline = Date.now() + 60_000; ;) {
-    const info = await adminJsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
-    if (info.num_pending + info.num_ack_pending === 0) return;
-    if (Date.now() > deadline) throw new Error('the router did not route every report in 60 s');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await routerIdle(adminJsm);
 }
 
 /** ALERTS subjects of one recipient, read with the break-glass identity. */
@@ -131,20 +128,8 @@ const reportIdOf = (object: StixObject): string =>
   )[0]?.report_id ?? '';
 
 beforeAll(async () => {
-  dir = await tempDir();
-  hub = await startHub({
-    dataDir: dir.path,
-    port: 0,
-    log: quietLog,
-    gateway: { rateLimit: { max: 100_000, windowMs: 60_000 } },
-  });
-  admin = await connectContext(join(dir.path, 'breakglass', 'admin.json'));
-  adminJsm = await jetstreamManager(admin);
-  await using op = await connectOperator(join(hub.contextsDir, 'operator.json'));
-  for (const agency of ['ro-dicot', 'de-bka', 'nl-police', 'ngo-lastrada']) {
-    const { token } = await issueGatewayToken(op, { agency, justification: 'hit alerts test' });
-    tokens.set(agency, token);
-  }
+  gatewayHub = await startGatewayHub('hit alerts test', GENEROUS_RATE_LIMIT);
+  ({ hub, adminJsm, tokens } = gatewayHub);
   await submitReports();
   const before = (await alertsOf('ro-dicot')).length;
   expect(before).toBeGreaterThan(0);
@@ -168,11 +153,7 @@ beforeAll(async () => {
   );
 }, 180_000);
 
-afterAll(async () => {
-  await admin.close();
-  await hub.stop();
-  await dir[Symbol.asyncDispose]();
-});
+afterAll(() => gatewayHub.stop());
 
 describe('hit alerts among an agency’s alerts', () => {
   it('GET /v1/alerts hands a hit out as a hit (validated body, no JWS), on every page size', async () => {

@@ -9,42 +9,32 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEntry } from '@mosaic/audit-log';
 import { collectionId } from '@mosaic/gateway';
-import { connectOperator, issueGatewayToken } from '@mosaic/operator';
-import {
-  ROUTER_CONSUMER,
-  Streams,
-  alertMsgId,
-  alertSubject,
-  parseAlertSubject,
-  readStream,
-} from '@mosaic/protocol';
+import { Streams, alertMsgId, alertSubject, parseAlertSubject, readStream } from '@mosaic/protocol';
 import { readPrivateKeyFile, signReport } from '@mosaic/signing';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { startHub, type Hub } from '../src/index.ts';
-import { connectContext, freshReport, quietLog, tempDir } from './helpers.ts';
+import type { Hub } from '../src/index.ts';
+import {
+  AGENCIES,
+  GENEROUS_RATE_LIMIT,
+  basic,
+  routerIdle,
+  startGatewayHub,
+  type GatewayHub,
+} from './gateway-hub.ts';
+import { freshReport } from './helpers.ts';
 
-const AGENCIES = [
-  ['nl-police', 'NL'],
-  ['de-bka', 'DE'],
-  ['ro-dicot', 'RO'],
-  ['ngo-lastrada', 'NL'],
-] as const;
 const TAXII = 'application/taxii+json;version=2.1';
 const ROOT = '/taxii2/mosaic/';
 
-let dir: AsyncDisposable & { path: string };
+let gatewayHub: GatewayHub;
 let hub: Hub;
 let admin: NatsConnection;
 let adminJsm: JetStreamManager;
-const tokens = new Map<string, string>();
+let tokens: GatewayHub['tokens'];
 
 function bearer(agency: string): string {
-  return `Bearer ${tokens.get(agency) ?? ''}`;
-}
-
-function basic(user: string, token: string): string {
-  return `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
+  return `Bearer ${tokens.get(agency)?.token ?? ''}`;
 }
 
 type StixObject = { id: string; type: string } & Record<string, unknown>;
@@ -155,16 +145,6 @@ async function deliver(
   }
 }
 
-/** Waits (bounded) until the router has routed every stored report. */
-async function routerIdle(): Promise<void> {
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-    const info = await adminJsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
-    if (info.num_pending + info.num_ack_pending === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the router did not route every report within 60 s');
-}
-
 /** The report ids of every alert released to `agency`, read with the break-glass identity. */
 async function releasedTo(agency: string): Promise<string[]> {
   const out: string[] = [];
@@ -176,21 +156,9 @@ async function releasedTo(agency: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  dir = await tempDir();
   // Paging 10,000 alerts by 100 objects takes about a thousand requests of one agency.
-  hub = await startHub({
-    dataDir: dir.path,
-    port: 0,
-    log: quietLog,
-    gateway: { rateLimit: { max: 100_000, windowMs: 60_000 } },
-  });
-  admin = await connectContext(join(dir.path, 'breakglass', 'admin.json'));
-  adminJsm = await jetstreamManager(admin);
-  await using op = await connectOperator(join(hub.contextsDir, 'operator.json'));
-  for (const [agency] of AGENCIES) {
-    const { token } = await issueGatewayToken(op, { agency, justification: 'taxii test' });
-    tokens.set(agency, token);
-  }
+  gatewayHub = await startGatewayHub('taxii test', GENEROUS_RATE_LIMIT);
+  ({ hub, admin, adminJsm, tokens } = gatewayHub);
   // A few reports of every agency through the hub, so that the rules release some to each.
   for (const [agency, origin] of AGENCIES) {
     const key = await readPrivateKeyFile(join(hub.keysDir, `${agency}.jwk`));
@@ -204,14 +172,10 @@ beforeAll(async () => {
       expect(res.status).toBe(200);
     }
   }
-  await routerIdle();
+  await routerIdle(adminJsm);
 }, 180_000);
 
-afterAll(async () => {
-  await admin.close();
-  await hub.stop();
-  await dir[Symbol.asyncDispose]();
-});
+afterAll(() => gatewayHub.stop());
 
 describe('TAXII 2.1 server', () => {
   it('discovery, one API root, and exactly one collection per agency: its own', async () => {
@@ -258,7 +222,10 @@ describe('TAXII 2.1 server', () => {
           bearer(agency),
         );
         expect(manifest.status).toBe(404);
-        const asOther = await taxii(objectsPath(other), basic(other, tokens.get(agency) ?? ''));
+        const asOther = await taxii(
+          objectsPath(other),
+          basic(other, tokens.get(agency)?.token ?? ''),
+        );
         expect(asOther.status).toBe(401);
       }
     }
