@@ -11,6 +11,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time: most of the suite waits on nats-server and child processes, and
+    // one at a time the run takes close to half an hour on a 2-core machine.
+    maxWorkers: 2,
     reporters: ci ? ['default', 'json'] : ['default'],
     outputFile: { json: '.vitest-results.json' },
   },
