@@ -99,11 +99,12 @@ describe('mosaic dev --cluster 3', () => {
     expect(services.map((s) => s.name)).toEqual([
       'auditor',
       'ingest',
-      'router',
       'selector-keys',
+      'router',
+      'holdings',
       'gateway',
     ]);
-    expect(new Set([...nodes, ...services].map((p) => p.pid)).size).toBe(8);
+    expect(new Set([...nodes, ...services].map((p) => p.pid)).size).toBe(9);
     expect(hub.stdout()).toContain(`mosaic: hub ready ${nodes.map((n) => n.url).join(',')}`);
     for (const service of services) {
       const ready = await fetch(new URL('/readyz', service.url));

@@ -142,6 +142,8 @@ describe('mosaic serve as separate processes on a 3-node cluster', () => {
     // The auditors first: ingest and the routers answer only once their entries are written.
     await using auditor1 = await serveChild('auditor');
     await using auditor2 = await serveChild('auditor');
+    // The routers index selectors (hub.yaml's correlation, the default) through the key service.
+    await using selectorKeys = await serveChild('selector-keys');
     await using ingest1 = await serveChild('ingest');
     await using ingest2 = await serveChild('ingest');
     await using router1 = await serveChild('router');
@@ -243,7 +245,7 @@ describe('mosaic serve as separate processes on a 3-node cluster', () => {
       await hub.close();
     }
 
-    for (const child of [auditor1, auditor2, ingest2, router2]) {
+    for (const child of [auditor1, auditor2, selectorKeys, ingest2, router2]) {
       child.child.kill('SIGTERM');
       expect(await child.exited).toEqual({ code: 0, signal: null });
     }

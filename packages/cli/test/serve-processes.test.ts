@@ -15,10 +15,17 @@ import {
   type NatsServerProcess,
 } from '@mosaic/nats-server';
 import { generateAgencyKey, signReport, type AgencyPrivateJwk } from '@mosaic/signing';
-import { freePorts, spawnReady, type ReadyChild } from '@mosaic/testkit';
+import { bounded, freePorts, spawnReady, type ReadyChild } from '@mosaic/testkit';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, stringify } from 'yaml';
-import { selectorKeyInfo } from '@mosaic/sdk';
+import {
+  checkSelectors,
+  connectAgency,
+  registerHoldings,
+  selectorKeyInfo,
+  type Alert,
+} from '@mosaic/sdk';
+import { canonicalSelector } from '@mosaic/selectors';
 import { mosaic } from './helpers.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -169,11 +176,12 @@ async function scrapeUntil(
   }
 }
 
-async function signedReport(): Promise<string> {
+/** A recruitment advert of AGENCY: every one names the same phone, e-mail and handle. */
+async function signedReport(reportId = randomUUID()): Promise<string> {
   const example = JSON.parse(
     await readFile(join(repoRoot, 'schemas/examples/valid/recruitment-advert.json'), 'utf8'),
   ) as Record<string, unknown>;
-  const report = { ...example, reportId: randomUUID(), issuedAt: new Date().toISOString() };
+  const report = { ...example, reportId, issuedAt: new Date().toISOString() };
   return signReport(Buffer.from(JSON.stringify(report)), key);
 }
 
@@ -192,6 +200,8 @@ describe('/metrics of mosaic serve processes under load', () => {
   it('every metric the hub exports moves: submissions by outcome and code, verify/store/route times, alerts, pending, redeliveries, audit size, checkpoint age, process', async () => {
     // The auditor first: ingest and the router answer only once their entries are written.
     let auditor = await serveChild('auditor');
+    // The routers index selectors (hub.yaml's correlation, the default) through the key service.
+    const keys = await serveChild('selector-keys');
     await using ingest = await serveChild('ingest');
     const router1 = await serveChild('router');
     const before = await scrape(ingest);
@@ -313,15 +323,18 @@ describe('/metrics of mosaic serve processes under load', () => {
     } finally {
       await nc.close();
       auditor.child.kill('SIGTERM');
+      keys.child.kill('SIGTERM');
       await auditor.exited;
+      await keys.exited;
     }
   }, 300_000);
 });
 
-describe('the gateway and the selector key service as mosaic serve processes', () => {
-  it('serve --only gateway,selector-keys: health, readiness, metrics and drain as the others; the gateway takes a report over HTTP, the key service answers an agency over NATS', async () => {
-    await using core = await serveChild('auditor,ingest');
+describe('the gateway, the selector key service and the holdings service as mosaic serve processes', () => {
+  it('serve --only gateway,selector-keys and --only holdings: health, readiness, metrics and drain as the others; the gateway takes a report over HTTP, the key service answers an agency over NATS, a later report is related to it, a holdings check hits', async () => {
+    await using core = await serveChild('auditor,ingest,router');
     const edge = await serveChild('gateway,selector-keys');
+    const holdings = await serveChild('holdings');
     try {
       const gatewayUrl = /mosaic: gateway (\S+)\n/.exec(edge.stdout())?.[1] ?? '';
       expect(gatewayUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -345,10 +358,11 @@ describe('the gateway and the selector key service as mosaic serve processes', (
       ]);
       expect(issued.code, issued.stderr).toBe(0);
       const { token } = JSON.parse(issued.stdout) as { token: string };
+      const firstId = randomUUID();
       const submitted = await fetch(new URL('/v1/reports', gatewayUrl), {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/jose' },
-        body: await signedReport(),
+        body: await signedReport(firstId),
       });
       const body = (await submitted.json()) as { ok: boolean; duplicate?: boolean };
       expect(submitted.ok, JSON.stringify(body)).toBe(true);
@@ -367,10 +381,45 @@ describe('the gateway and the selector key service as mosaic serve processes', (
       };
       const context = await readContextFile(join(out, 'contexts', `${AGENCY}.json`));
       const nc = await connect({ ...contextConnectOptions(context), timeout: 5_000 });
+      const nlContext = await readContextFile(join(out, 'contexts', 'nl-police.json'));
+      await using nl = await connectAgency({ context: nlContext });
       try {
         const info = await selectorKeyInfo(nc, AGENCY);
         expect(info.epoch).toBe(keyFile.epoch);
         expect(Buffer.from(info.publicKey).toString('base64url')).toBe(keyFile.publicKey);
+
+        // Correlation: the router indexed the first report's selectors, so nl-police's
+        // alert of a later report sharing them names the first as related.
+        const laterId = randomUUID();
+        expect(await submit(nc, await signedReport(laterId))).toMatchObject({ ok: true });
+        const done = new AbortController();
+        let later: Alert | undefined;
+        await bounded(
+          nl.subscribe(
+            (alert) => {
+              if (alert.report.reportId !== laterId) return;
+              later = alert;
+              done.abort();
+            },
+            { follow: true, signal: done.signal },
+          ),
+          60_000,
+          'nl-police receives the alert of the later report',
+        );
+        expect(later?.related).toContainEqual(
+          expect.objectContaining({ issuer: AGENCY, reportId: firstId }),
+        );
+
+        // Holdings: the holder registers a phone, another agency's check of it hits.
+        const holdingsReady = await fetch(new URL('/readyz', httpUrl(holdings)));
+        expect(holdingsReady.status, await holdingsReady.text()).toBe(200);
+        const phone = canonicalSelector('phone', { number: '+40 723 456 789' });
+        expect(
+          await registerHoldings(nc, AGENCY, [{ selector: phone, reference: 'ro-case-1' }]),
+        ).toEqual({ registered: 1, withdrawn: 0 });
+        const unknown = canonicalSelector('phone', { number: '+31 6 1234 5678' });
+        const { results } = await checkSelectors(nl.connection, 'nl-police', [phone, unknown]);
+        expect([results.get(phone)?.hit, results.get(unknown)?.hit]).toEqual([true, false]);
       } finally {
         await nc.close();
       }
@@ -379,9 +428,11 @@ describe('the gateway and the selector key service as mosaic serve processes', (
       );
     } finally {
       edge.child.kill('SIGTERM');
+      holdings.child.kill('SIGTERM');
     }
     // SIGTERM drains and exits as for the other services.
     expect(await edge.exited).toEqual({ code: 0, signal: null });
+    expect(await holdings.exited).toEqual({ code: 0, signal: null });
     core.child.kill('SIGTERM');
     expect(await core.exited).toEqual({ code: 0, signal: null });
   }, 180_000);

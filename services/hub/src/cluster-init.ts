@@ -8,7 +8,7 @@ import { DEFAULT_SELECTOR_QUOTA, loadOrCreateSelectorKey } from '@mosaic/selecto
 import { writeFileAtomic } from './files.ts';
 import { ensureHubKey } from './hub-key.ts';
 import { defaultReplicas, renderHubConfig, type HubConfigInput } from './hub-config.ts';
-import { readIdentities, writeIdentities } from './identities-store.ts';
+import { readIdentities, updateIdentities, writeIdentities } from './identities-store.ts';
 import { renderNodeConfig, type ClusterNode, type StoreLimits } from './node-config.ts';
 
 /** Options of `initCluster`. */
@@ -107,7 +107,7 @@ async function makeDir(dir: string): Promise<void> {
  * nodes/<name>/nats-server.conf one per node; JetStream store and resolver beside it
  * contexts/<agency>.json        each agency's context — 0600
  * contexts/operator.json        the routine operator's — 0600
- * services/<service>.json       ingest, router, auditor, hub, system — 0600
+ * services/<service>.json       ingest, router, auditor, selector-keys, holdings, hub, system — 0600
  * breakglass/admin.json         stream administration, audited — 0600
  * hub.jwk, hub.jwks             the checkpoint signing key (0600) and its public half
  * selector-key.json             the selector key service's OPRF key (0600)
@@ -147,10 +147,11 @@ export async function initCluster(options: InitClusterOptions): Promise<InitClus
     await writeIdentities(identitiesFile, identities);
     written.push(rel(identitiesFile));
   } else {
-    // Keys already there stay; only agencies new to the federation get theirs.
+    // Keys already there stay; only agencies new to the federation get theirs, and a
+    // service newer than the file (made at read) its user, so its context matches the file.
     const next = await withAgencies(previous, agencies);
     identities = next.set;
-    if (next.added.length > 0) await writeIdentities(identitiesFile, identities);
+    await updateIdentities(identitiesFile, identities);
     kept.push(rel(identitiesFile));
   }
 
@@ -225,6 +226,7 @@ export async function initCluster(options: InitClusterOptions): Promise<InitClus
       hub: 'services/hub.json',
       system: 'services/system.json',
       selectorKeys: `services/${HubServices.SelectorKeys}.json`,
+      holdings: `services/${HubServices.Holdings}.json`,
     },
     identities: 'identities.json',
     agencyContexts: 'contexts',
@@ -234,6 +236,7 @@ export async function initCluster(options: InitClusterOptions): Promise<InitClus
     http: { host: '127.0.0.1', port: 9464 },
     gateway: { host: '127.0.0.1', port: options.gatewayPort ?? 8443 },
     selectorKeys: { keyFile: 'selector-key.json', quotaPerDay: DEFAULT_SELECTOR_QUOTA },
+    correlation: true,
   };
   await writeNew(hubConfigFile, () => renderHubConfig(config), 0o644);
   return { written, kept, hubConfigFile, nodeConfigFiles };

@@ -46,7 +46,7 @@ export interface StartDevClusterOptions {
 
 /** One process of the local cluster. */
 export interface DevClusterProcess {
-  /** `mosaic-n1`… for a node; `ingest`, `router`, `auditor`, `selector-keys`, `gateway` for a service. */
+  /** `mosaic-n1`… for a node; `ingest`, `router`, `auditor`, `selector-keys`, `holdings`, `gateway` for a service. */
   name: string;
   pid: number;
   /** The node's client URL, or the service's `/healthz` `/readyz` `/metrics` base URL. */
@@ -248,8 +248,8 @@ async function stopChild(
  * Runs the production shape on this machine: `hub init`'s configuration of a cluster of
  * `nodes` nats-servers on 127.0.0.1 (routes, `sync_interval: always`, decentralised JWT
  * auth, R3 streams and buckets with three nodes or more) written into `dataDir`, one
- * nats-server process per node, and the auditor, ingest, router, selector key service and
- * HTTP gateway each as its own `mosaic serve --only` child (the gateway on the port of
+ * nats-server process per node, and the auditor, ingest, router (indexing selectors),
+ * selector key service, holdings service and HTTP gateway each as its own `mosaic serve --only` child (the gateway on the port of
  * hub.yaml, chosen free on the first run). The data dir keeps what plain `mosaic dev` keeps (contexts,
  * demo keys, hub key) plus the node directories, so a restart keeps everything. One hub
  * per data dir (ERR_HUB_LOCKED); a data dir of the single-node hub is refused.
@@ -381,8 +381,10 @@ export async function startDevCluster(options: StartDevClusterOptions): Promise<
     // Stopped in reverse: the router and ingest drain while the auditor still writes.
     await launch('auditor');
     await launch('ingest');
-    await launch('router');
+    // The key service before the router, which tokenises through it (and drains before it).
     await launch('selector-keys');
+    await launch('router');
+    await launch('holdings');
     await launch('gateway');
 
     const urls = nodeProcesses.map((n) => n.url);

@@ -8,7 +8,14 @@ import { z } from 'zod';
 export const HUB_CONFIG_JSON_SCHEMA_ID = 'https://mosaic.example/schemas/hub-config-1.schema.json';
 
 /** The hub services `mosaic serve` can run. */
-export const ServeServices = ['ingest', 'router', 'auditor', 'gateway', 'selector-keys'] as const;
+export const ServeServices = [
+  'ingest',
+  'router',
+  'auditor',
+  'gateway',
+  'selector-keys',
+  'holdings',
+] as const;
 export type ServeService = (typeof ServeServices)[number];
 
 const natsUrl = z.url({
@@ -58,6 +65,8 @@ export const hubConfigSchema = z
         system: path,
         /** The selector key service's identity. */
         selectorKeys: path.default('services/selector-keys.json'),
+        /** The holdings service's identity. */
+        holdings: path.default('services/holdings.json'),
       })
       .describe('Context file of each service identity (user JWT and NKey seed, mode 0600)'),
     /** Every NATS key of the hub (seeds): account JWTs for agencies added later are signed from it. */
@@ -93,8 +102,21 @@ export const hubConfigSchema = z
         quotaPerDay: z.int().min(1).default(10_000),
         /** Quotas of named agencies, replacing `quotaPerDay` for them. */
         quotaPerAgency: z.record(z.string().min(1), z.int().min(1)).optional(),
+        /**
+         * Evaluations per UTC day for the routers' correlation (every selector of every routed
+         * report). Default: the key service's (1 000 000). Once spent, routing waits for the next day.
+         */
+        hubQuotaPerDay: z.int().min(1).optional(),
       })
       .prefault({}),
+    /**
+     * Correlation: the routers tokenise the selectors of every report they route through the
+     * selector key service (`mosaic.hub.selectors.evaluate`), store them in SELECTOR_INDEX and
+     * give each alert its `related` reports. It needs a `selector-keys` process: while none
+     * answers, the routers nak each batch and offer it again a second later, so reports wait
+     * (none is lost, none routed unindexed). `false` routes without an index.
+     */
+    correlation: z.boolean().default(true),
     /** Where each service process serves /healthz, /readyz and /metrics. */
     http: z
       .strictObject({
@@ -160,6 +182,7 @@ export function parseHubConfig(text: string, file: string): HubConfig {
       hub: at(c.contexts.hub),
       system: at(c.contexts.system),
       selectorKeys: at(c.contexts.selectorKeys),
+      holdings: at(c.contexts.holdings),
     },
     gateway: {
       ...c.gateway,

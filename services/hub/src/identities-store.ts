@@ -146,6 +146,21 @@ export async function readIdentities(
 
 /** Writes `identities.json` (mode 0600: it holds every seed). User JWTs are re-issued at start. */
 export async function writeIdentities(path: string, set: IdentitySet): Promise<void> {
+  await writeFileAtomic(path, renderIdentities(set));
+}
+
+/**
+ * Writes `identities.json` only when it would change (an identity it lacks, such as a
+ * service user made at read for a file older than the service); true when it wrote.
+ */
+export async function updateIdentities(path: string, set: IdentitySet): Promise<boolean> {
+  const text = renderIdentities(set);
+  if ((await readFile(path, 'utf8').catch(() => undefined)) === text) return false;
+  await writeFileAtomic(path, text);
+  return true;
+}
+
+function renderIdentities(set: IdentitySet): string {
   // JWTs are not stored: they are issued again at every start.
   const strip = (i: NatsIdentity): Omit<NatsIdentity, 'jwt'> => ({
     role: i.role,
@@ -170,7 +185,7 @@ export async function writeIdentities(path: string, set: IdentitySet): Promise<v
     },
     agencies: Object.fromEntries([...set.agencies].map(([id, i]) => [id, strip(i)])),
   };
-  await writeFileAtomic(path, `${JSON.stringify(out, null, 2)}\n`);
+  return `${JSON.stringify(out, null, 2)}\n`;
 }
 
 /** The identities of exactly these agencies, for `brokerAuthConfig`. */

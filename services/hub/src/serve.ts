@@ -17,18 +17,21 @@ import {
 import { createLogger, type Logger } from '@mosaic/log';
 import {
   GATEWAY_TOKENS_BUCKET,
+  HOLDINGS_BUCKET,
   HubServices,
   PUBLIC_KEYS_BUCKET,
   REGISTRY_BUCKET,
   RegistryKeys,
   auditClient,
   ensureAuditStreams,
+  ensureSelectorIndexStream,
   ensureStreams,
   seedRegistry,
   syncPublicKeys,
   watchRegistry,
 } from '@mosaic/protocol';
 import { startAuditor } from '@mosaic/auditor';
+import { startHoldings } from '@mosaic/holdings';
 import { startIngest } from '@mosaic/ingest';
 import { startRouter } from '@mosaic/router';
 import { readSelectorKey, startSelectorKeys } from '@mosaic/selector-keys';
@@ -153,6 +156,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
         const jsm = await jetstreamManager(hubNc);
         await ensureStreams(jsm, config.replicas);
         await ensureAuditStreams(jsm, config.replicas);
+        await ensureSelectorIndexStream(jsm, config.replicas);
         const bucket = {
           history: REGISTRY_HISTORY,
           storage: 'file' as const,
@@ -164,6 +168,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
         const publicKeys = await new Kvm(hubNc).create(PUBLIC_KEYS_BUCKET, bucket);
         // The gateway's agency credentials: written by the operator, read by the gateway.
         await new Kvm(hubNc).create(GATEWAY_TOKENS_BUCKET, bucket);
+        // Agencies' private holdings (tokens and their own references): the holdings service's alone.
+        await new Kvm(hubNc).create(HOLDINGS_BUCKET, { ...bucket, history: 1 });
         return { jsm, kv, publicKeys };
       },
       { log, timeoutMs: START_TIMEOUT_MS, what: 'create the hub streams and buckets' },
@@ -182,8 +188,10 @@ export async function serve(options: ServeOptions): Promise<Served> {
     // Only the processes that use the identities read them, and only for an agency new to them.
     const needsIdentities =
       keepsAccounts ||
-      (['ingest', 'gateway', 'selector-keys'] as const).some((s) => services.includes(s));
-    // Ingest and the key service take a submission as an agency's only when the broker
+      (['ingest', 'gateway', 'selector-keys', 'holdings'] as const).some((s) =>
+        services.includes(s),
+      );
+    // Ingest, the key service and the holdings service take a submission as an agency's only when the broker
     // attests it came from that agency's account, and only while the agency is authorised.
     const agencyAccounts = {
       accountOf: (agency: string) =>
@@ -287,6 +295,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
             log,
             audit: auditClient(nc, 'router'),
             observe: metrics.router,
+            // Tokens from the selector-keys processes; without one, batches wait (naked).
+            indexSelectors: config.correlation,
           }),
         { log, timeoutMs: START_TIMEOUT_MS, what: 'start the router' },
       );
@@ -307,8 +317,28 @@ export async function serve(options: ServeOptions): Promise<Served> {
         ...(config.selectorKeys.quotaPerAgency === undefined
           ? {}
           : { quotaPerAgency: config.selectorKeys.quotaPerAgency }),
+        ...(config.selectorKeys.hubQuotaPerDay === undefined
+          ? {}
+          : { hubQuotaPerDay: config.selectorKeys.hubQuotaPerDay }),
       });
       cleanup.push(() => selectorKeys.stop());
+    }
+    if (services.includes('holdings')) {
+      const nc = await connectWith(config.contexts.holdings, servers);
+      cleanup.push(() => nc.close());
+      // Reads the whole holdings bucket into its index first; one holdings process per hub.
+      const holdings = await whenJetStreamReady(
+        () =>
+          startHoldings({
+            nc,
+            registry,
+            accounts: agencyAccounts,
+            log,
+            audit: auditClient(nc, HubServices.Holdings),
+          }),
+        { log, timeoutMs: START_TIMEOUT_MS, what: 'start the holdings service' },
+      );
+      cleanup.push(() => holdings.stop());
     }
     let gatewayUrl: string | undefined;
     if (services.includes('gateway')) {

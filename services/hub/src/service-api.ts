@@ -22,6 +22,7 @@ const DESCRIPTIONS: Record<ServeService, string> = {
   auditor: 'appends the audit log and signs its checkpoints',
   gateway: 'the HTTP API and TAXII 2.1 server for agencies without a NATS client',
   'selector-keys': 'evaluates blinded selectors under the OPRF key, within each agency quota',
+  holdings: "keeps agencies' holdings (tokens only) and answers their hit/no-hit checks",
 };
 
 async function hubVersion(): Promise<string> {

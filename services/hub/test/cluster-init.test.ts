@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_FEDERATION_PATH } from '@mosaic/federation';
@@ -84,6 +84,7 @@ describe('initCluster', () => {
       'services/auditor.json',
       'services/hub.json',
       'services/system.json',
+      'services/holdings.json',
       'breakglass/admin.json',
       'nodes/mosaic-n1/nats-server.conf',
     ]) {
@@ -100,6 +101,8 @@ describe('initCluster', () => {
     expect(config.replicas).toBe(3);
     expect(config.cluster.servers).toEqual(nodes.map((n) => `nats://127.0.0.1:${String(n.port)}`));
     expect(config.contexts.ingest).toBe(join(out, 'services/ingest.json'));
+    expect(config.contexts.holdings).toBe(join(out, 'services/holdings.json'));
+    expect(config.correlation).toBe(true);
 
     const before = await snapshot(out);
     const second = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
@@ -140,6 +143,29 @@ describe('initCluster', () => {
       ...before.accounts.agencies,
       'ngo-lastrada': expect.anything() as unknown,
     });
+  });
+
+  it('adds the holdings user to an identities.json written before the service, its context with the same key, and keeps every other key', async () => {
+    await using dir = await tempDir();
+    const out = join(dir.path, 'hub');
+    const nodes = await nodesOnFreePorts(1);
+    await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
+    const file = join(out, 'identities.json');
+    type Stored = { users: Record<string, { seed: string } | undefined> };
+    const older = JSON.parse(await readFile(file, 'utf8')) as Stored;
+    const { holdings: _dropped, ...users } = older.users;
+    await writeFile(file, JSON.stringify({ ...older, users }, null, 2));
+    await rm(join(out, 'services', 'holdings.json'));
+
+    const again = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
+    expect(again.written).toEqual(['services/holdings.json']);
+    const after = JSON.parse(await readFile(file, 'utf8')) as Stored;
+    const { holdings, ...others } = after.users;
+    expect(others).toEqual(users);
+    expect(holdings?.seed).toMatch(/^SU/);
+    expect(holdings?.seed).not.toBe(_dropped?.seed);
+    const context = await readContextFile(join(out, 'services', 'holdings.json'));
+    expect(context.nkeySeed).toBe(holdings?.seed);
   });
 
   it('gives configs a 3-node cluster starts from: R3 JetStream, every context connects', async () => {

@@ -42,6 +42,12 @@ describe('hub.yaml', () => {
     expect(c.contexts.system).toBe('/etc/mosaic/system.json');
     expect(c.replicas).toBe(3);
     expect(c.http).toEqual({ host: '127.0.0.1', port: 9464 });
+    // The holdings identity and correlation default to what hub init writes.
+    expect(c.contexts.holdings).toBe('/srv/hub/services/holdings.json');
+    expect(c.correlation).toBe(true);
+    expect(
+      parseHubConfig(JSON.stringify({ ...valid, correlation: false }), 'h.yaml').correlation,
+    ).toBe(false);
     const one = parseHubConfig(
       JSON.stringify({
         ...valid,

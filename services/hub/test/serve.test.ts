@@ -380,6 +380,7 @@ describe('the NATS service API', () => {
       expect(names(await collect(client.ping()))).toEqual([
         'mosaic-auditor',
         'mosaic-gateway',
+        'mosaic-holdings',
         'mosaic-ingest',
         'mosaic-ingest',
         'mosaic-router',

@@ -110,8 +110,9 @@ survive restarts. --reseed replaces the registry with the file.
 --cluster <n> runs the production shape on this machine instead: the configuration
 "mosaic hub init" writes for <n> nodes on 127.0.0.1 (free ports, kept across restarts),
 one nats-server process per node (routes, sync_interval always, streams and buckets with 3
-replicas from 3 nodes on), and the auditor, ingest, router, selector key service and HTTP
-gateway each as its own "mosaic serve --only <service>" process. The ready line names every node:
+replicas from 3 nodes on), and the auditor, ingest, selector key service, router (indexing
+selectors: alerts carry related reports), holdings service and HTTP gateway each as its own
+"mosaic serve --only <service>" process. The ready line names every node:
 
   mosaic: hub ready nats://127.0.0.1:<p1>,nats://127.0.0.1:<p2>,…
 

@@ -33,11 +33,15 @@ export const serveCommand = defineCommand({
   description: `Runs the chosen hub services (default: all) in this process against the servers of
 <hub.yaml> (written by mosaic hub init): ingest, router, auditor, gateway (the HTTP API
 and TAXII 2.1 server, on hub.yaml's gateway.host:port, HTTPS with gateway.tls) and
-selector-keys (the OPRF key service: selectorKeys.keyFile, selectorKeys.quotaPerDay).
-Run as many processes as you like: ingest instances share the queue group, routers the
-durable consumer, auditors append with expected-last-sequence, so the audit log stays one
-ordered chain, and gateways answer alike behind a load balancer; run one selector-keys
-process, since each counts the daily quota itself. Every process creates missing streams
+selector-keys (the OPRF key service: selectorKeys.keyFile, selectorKeys.quotaPerDay) and
+holdings (agencies' holdings and hit/no-hit checks on mosaic.holdings.<agency>). With
+hub.yaml's correlation (the default) routers index every report's selectors through the
+key service and alerts carry related reports; while no selector-keys process answers,
+reports wait. Run as many processes as you like: ingest instances share the queue group,
+routers the durable consumer, auditors append with expected-last-sequence, so the audit
+log stays one ordered chain, and gateways answer alike behind a load balancer; run one
+selector-keys process, since each counts the daily quota itself, and one holdings
+process, since each keeps its own index of the holdings. Every process creates missing streams
 and buckets with the configured replicas and follows the registry; those running the
 auditor keep the servers' agency accounts equal to it and write a new agency's context.
 When the services run it prints on stdout (the first line only with the gateway):
