@@ -62,7 +62,7 @@ export interface StartFaultClusterOptions {
  * The production shape on one machine for fault injection: `hub init`'s configuration of
  * three nats-server nodes (routes, `sync_interval: always`, decentralised JWT auth, R3
  * streams), each node a process the harness can SIGKILL, SIGSTOP and restart, and the
- * auditor, ingest and router each as a `mosaic serve --only` process. Every agency of the
+ * auditor, ingest, selector key service and router each as a `mosaic serve --only` process. Every agency of the
  * demo federation gets a fresh signing key (`keys`).
  */
 export class FaultCluster implements AsyncDisposable {
@@ -156,7 +156,8 @@ export class FaultCluster implements AsyncDisposable {
     try {
       await cluster.startNodes(cluster.nodes);
       // The auditor first: ingest and the router answer only once their entries are written.
-      for (const service of ['auditor', 'ingest', 'router'] as const)
+      // The key service before the router, which tokenises every report's selectors with it.
+      for (const service of ['auditor', 'ingest', 'selector-keys', 'router'] as const)
         cluster.services.push(await cluster.#startService(service));
     } catch (err) {
       await cluster.stop();
