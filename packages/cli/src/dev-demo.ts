@@ -301,15 +301,15 @@ async function showCorrelation(
     return;
   }
   const context = (agency: string): string => join(hub.contextsDir, `${agency}.json`);
-  out(
-    'mosaic demo: private holdings — hit/no-hit on selectors an agency holds but does not share; each is blinded on the agency side, the hub sees only tokens (docs/privacy.md)',
-  );
   const checkIds = new Set<string>();
   try {
     {
       await using c = await connectAgency({ context: context(holder) });
       await registerHoldings(c.connection, c.agency, [{ selector: phone(holding), reference }]);
     }
+    out(
+      'mosaic demo: private holdings — hit/no-hit on selectors an agency holds but does not share; each is blinded on the agency side, the hub sees only tokens (docs/privacy.md)',
+    );
     out(
       `  ${holder.padEnd(13)} registers phone ${spelled(holding)} as a private holding, its own reference ${reference}`,
     );
