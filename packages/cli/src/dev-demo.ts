@@ -1,16 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { ROUTER_CONSUMER, Streams, alertsConsumer } from '@mosaic/protocol';
+import { ErrorCode, isMosaicError } from '@mosaic/errors';
+import {
+  ROUTER_CONSUMER,
+  SELECTOR_INDEX_STREAM,
+  Streams,
+  alertsConsumer,
+  type CheckResult,
+} from '@mosaic/protocol';
 import type { Hub } from '@mosaic/hub';
 import { connectOperator } from '@mosaic/operator';
 import {
+  checkSelectors,
   connectAgency,
+  registerHoldings,
   type Alert,
   type AlertReason,
   type AgencyClient,
+  type HitNotice,
   type PublishReply,
 } from '@mosaic/sdk';
+import { canonicalSelector, type Selector } from '@mosaic/selectors';
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import type { CliIo } from './io.ts';
 import { writeLine } from './io.ts';
@@ -116,7 +127,7 @@ function why(reason: AlertReason): string {
  * for each report published in this run, the agencies that received nothing. Only alerts of
  * the reports this run published are read (and so recorded as consulted): an agency that had
  * alerts waiting before the demo is not read at all, the others only as many alerts as were
- * routed to them since.
+ * routed to them since. False when the router had not caught up and nothing was read.
  */
 async function showAlerts(
   hub: DemoHub,
@@ -124,10 +135,10 @@ async function showAlerts(
   before: ReadonlyMap<string, number | undefined>,
   published: ReadonlyMap<string, { file: string; issuer: string }>,
   out: (text: string) => void,
-): Promise<void> {
+): Promise<boolean> {
   if (!(await routed(jsm))) {
     out('mosaic demo: the router has not caught up yet; try "mosaic subscribe" in a moment');
-    return;
+    return false;
   }
   out(
     'mosaic demo: alerts — each agency reads its own alerts consumer and verifies the originator’s signature itself',
@@ -176,6 +187,12 @@ async function showAlerts(
       out(
         `    ${alert.kind.padEnd(10)} ${file.padEnd(28)} from ${alert.originator.padEnd(13)} ${why(alert.reason)}`,
       );
+      for (const r of alert.related) {
+        const earlier = published.get(`${r.issuer}/${r.reportId}`)?.file ?? 'an earlier report';
+        out(
+          `      related: ${earlier}, report ${r.reportId} by ${r.issuer} (REPORTS seq ${r.seq}), shares a ${r.kinds.join(' and a ')} selector`,
+        );
+      }
     }
     if (foreign) out('    (then an alert the demo did not publish: left for "mosaic subscribe")');
   }
@@ -190,6 +207,164 @@ async function showAlerts(
     );
   }
   out('  (the demo acknowledged these alerts: "mosaic subscribe" shows the ones that come next)');
+  return true;
+}
+
+/** A phone number as an agency wrote it: international, or national in `country`. */
+interface Written {
+  number: string;
+  country?: string;
+}
+
+const spelled = (w: Written): string =>
+  `${w.number}${w.country === undefined ? '' : ` (${w.country})`}`;
+
+const phone = (w: Written): Selector =>
+  canonicalSelector(
+    'phone',
+    w.country === undefined ? w.number : { number: w.number, country: w.country },
+  );
+
+/**
+ * The demo's private holding and the checks against it, each number as its agency wrote it
+ * (the selectors package makes each the same E.164 selector). de-bka is named to the holder
+ * by nl-police's hit policy in the demo federation, ro-dicot is not.
+ */
+const correlation = {
+  holder: 'nl-police',
+  holding: { number: '06 1234 5678', country: 'NL' },
+  reference: 'NL-2026-OPS-0417',
+  checks: [
+    {
+      asker: 'de-bka',
+      selectors: [{ number: '+31 6 12 34 56 78' }, { number: '+49 151 2345 6789' }],
+    },
+    {
+      asker: 'ro-dicot',
+      selectors: [
+        { number: '0031 6 1234 5678', country: 'RO' },
+        { number: '0744 000 111', country: 'RO' },
+      ],
+    },
+  ],
+} as const satisfies {
+  holder: string;
+  holding: Written;
+  reference: string;
+  checks: readonly { asker: string; selectors: readonly Written[] }[];
+};
+
+/** Whether the router indexes selectors: SELECTOR_INDEX exists and holds entries. */
+async function indexing(jsm: JetStreamManager): Promise<boolean> {
+  try {
+    return (await jsm.streams.info(SELECTOR_INDEX_STREAM)).state.messages > 0;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)
+      return false;
+    throw err;
+  }
+}
+
+function answer(result: CheckResult | undefined): string {
+  if (result === undefined) return 'no answer';
+  if (!result.hit) return 'no-hit';
+  if (result.holders.length === 0) return 'hit: the holder has been notified';
+  return `hit: held by ${result.holders.join(', ')}${result.othersNotified ? '; other holders have been notified' : ''}`;
+}
+
+/**
+ * Correlation: says whether the router indexes selectors (the `related` lines of the
+ * alerts), then the holder registers a private holding with its own reference, each asker
+ * checks a list holding it (spelled its own way) and an unknown number and sees hit or
+ * no-hit — naming the holder only where the holder's hit policy allows — and the holder
+ * reads the `hit` alerts of these checks (only when it had no alerts waiting before the
+ * demo and the demo read its report alerts: it reads nothing it did not cause). On a hub without the index, the key service or
+ * the holdings service it says that correlation is not running instead.
+ */
+async function showCorrelation(
+  hub: DemoHub,
+  jsm: JetStreamManager,
+  before: ReadonlyMap<string, number | undefined>,
+  out: (text: string) => void,
+): Promise<void> {
+  if (!(await indexing(jsm)))
+    out(
+      'mosaic demo: correlation is not running on this hub: the router indexes no selectors, so alerts name no related reports',
+    );
+  const { holder, holding, reference, checks } = correlation;
+  const agencies = [holder, ...checks.map((c) => c.asker)];
+  const missing = agencies.filter((a) => hub.registry.agency(a) === undefined);
+  if (missing.length > 0) {
+    out(
+      `mosaic demo: no private holdings shown: ${missing.join(', ')} not in this federation (the demo federation has them)`,
+    );
+    return;
+  }
+  const context = (agency: string): string => join(hub.contextsDir, `${agency}.json`);
+  const checkIds = new Set<string>();
+  try {
+    {
+      await using c = await connectAgency({ context: context(holder) });
+      await registerHoldings(c.connection, c.agency, [{ selector: phone(holding), reference }]);
+    }
+    out(
+      'mosaic demo: private holdings — hit/no-hit on selectors an agency holds but does not share; each is blinded on the agency side, the hub sees only tokens (docs/privacy.md)',
+    );
+    out(
+      `  ${holder.padEnd(13)} registers phone ${spelled(holding)} as a private holding, its own reference ${reference}`,
+    );
+    for (const { asker, selectors } of checks) {
+      await using c = await connectAgency({ context: context(asker) });
+      const { checkIds: ids, results } = await checkSelectors(
+        c.connection,
+        c.agency,
+        selectors.map(phone),
+      );
+      for (const id of ids) checkIds.add(id);
+      out(`  ${asker.padEnd(13)} checks ${selectors.length} phone numbers`);
+      for (const written of selectors)
+        out(`    ${spelled(written).padEnd(24)} ${answer(results.get(phone(written)))}`);
+    }
+  } catch (err) {
+    if (!isMosaicError(err, ErrorCode.Unavailable)) throw err;
+    out(`mosaic demo: correlation is not running on this hub: ${err.message}`);
+    return;
+  }
+  if (before.get(holder) !== 0) {
+    out(
+      `  ${holder.padEnd(13)} hit alerts not read: other alerts wait before them; they stay for "mosaic subscribe"`,
+    );
+    return;
+  }
+  const hits: HitNotice[] = [];
+  let foreign = false;
+  const done = new AbortController();
+  try {
+    await using c = await connectAgency({ context: context(holder) });
+    await c.subscribe(
+      () => {
+        throw new NotTheDemos();
+      },
+      {
+        signal: done.signal,
+        onHit: (hit) => {
+          if (!checkIds.has(hit.checkId)) throw new NotTheDemos();
+          hits.push(hit);
+          if (hits.length === checkIds.size) done.abort();
+        },
+      },
+    );
+  } catch (err) {
+    if (!(err instanceof NotTheDemos)) throw err;
+    foreign = true;
+  }
+  out(`  ${holder.padEnd(13)} ${hits.length} hit alert${hits.length === 1 ? '' : 's'}`);
+  for (const hit of hits)
+    for (const h of hit.holdings)
+      out(
+        `    hit        ${hit.asker} checked the ${h.kind} of its holding ${h.reference}; ${hit.asker} ${h.named ? `was told ${holder} holds it` : 'was not told who holds it'}`,
+      );
+  if (foreign) out('    (then an alert the demo did not cause: left for "mosaic subscribe")');
 }
 
 /** What to try next, from another terminal. */
@@ -207,8 +382,10 @@ function hints(hub: DemoHub, issuer: string, file: string): string {
  * issuer's own context and key through the SDK, shows every reply, sends the first
  * accepted one again (idempotent), and shows a report signed by one agency refused on
  * another agency's connection, then shows the alerts each agency received (and why) and,
- * per report, the agencies that received nothing. Each example is re-issued now under a
- * fresh id (`reissue`), so every run publishes new reports the hub's time bounds accept.
+ * per report, the agencies that received nothing (and, under each alert, the earlier reports
+ * the hub found related), then private holdings and checks (`showCorrelation`). Each example
+ * is re-issued now under a fresh id (`reissue`), so every run publishes new reports the
+ * hub's time bounds accept.
  * On a hub that already stores reports it does nothing (and says so on stderr) unless
  * `again`: a restart must not publish, nor read and record as consulted, anything.
  */
@@ -302,7 +479,8 @@ export async function runDevDemo(
       );
       out(`    ${JSON.stringify(reply)}`);
     }
-    await showAlerts(hub, op.jsm, before, published, out);
+    const read = await showAlerts(hub, op.jsm, before, published, out);
+    await showCorrelation(hub, op.jsm, read ? before : new Map(), out);
     out(
       `mosaic demo: done. The hub keeps running (Ctrl-C stops it). From another terminal:\n${hints(hub, usable[0]?.issuer ?? 'de-bka', usable[0]?.file ?? 'financial-flow.json')}`,
     );

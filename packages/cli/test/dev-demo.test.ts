@@ -10,6 +10,8 @@ import { startHub } from '@mosaic/hub';
 import { connectOperator } from '@mosaic/operator';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
+import { DEMO_FEDERATION_PATH, loadFederation, staticRegistryView } from '@mosaic/federation';
+import { holderNamedTo } from '@mosaic/policy';
 import { bounded, spawnReady } from '@mosaic/testkit';
 import { routerIdle } from './helpers.ts';
 
@@ -58,6 +60,29 @@ async function state(dataDir: string): Promise<{
   return { reports, consulted, waiting };
 }
 
+/** The report id of the demo's reply to publishing `file` (the JSON line after "accepted"). */
+function publishedId(stdout: string, file: string, issuer: string): string {
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((l) =>
+    new RegExp(`^ {2}${file.replace(/\./g, '\\.')} +${issuer} +accepted {2}seq \\d+$`).test(l),
+  );
+  expect(at, `${file} accepted`).toBeGreaterThanOrEqual(0);
+  const reply = JSON.parse(lines[at + 1] ?? '') as { ok: boolean; reportId: string };
+  expect(reply.ok).toBe(true);
+  return reply.reportId;
+}
+
+/** The lines of one block of the demo's output: from `header` to the next line as shallow. */
+function block(stdout: string, header: RegExp): string[] {
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((l) => header.test(l));
+  expect(at, String(header)).toBeGreaterThanOrEqual(0);
+  const depth = /^ */.exec(lines[at] ?? '')?.[0].length ?? 0;
+  const rest = lines.slice(at + 1);
+  const end = rest.findIndex((l) => (/^ */.exec(l)?.[0].length ?? 0) <= depth);
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
 describe('mosaic dev --demo on a data dir that already holds reports', () => {
   let dir: string;
   let dataDir: string;
@@ -70,11 +95,61 @@ describe('mosaic dev --demo on a data dir that already holds reports', () => {
   });
 
   it(
-    'the first run publishes and reads only its own alerts; a restart publishes and consumes nothing',
+    'the first run publishes, links reports, checks holdings and reads only its own alerts; a restart publishes and consumes nothing',
     { timeout: 300_000 },
     async () => {
       const first = await devUntil(['--data-dir', dataDir, '--demo'], /mosaic demo: done/);
       expect(first.stdout).toMatch(/accepted {2}seq 1/);
+
+      // The link: nl-police reports the phone number ro-dicot reported earlier; ro-dicot,
+      // which receives nl-police's report, is shown its own earlier report as related.
+      const earlier = publishedId(first.stdout, 'forced-labour-recruiter.json', 'ro-dicot');
+      const later = publishedId(first.stdout, 'greenhouse-workers.json', 'nl-police');
+      expect(earlier).not.toBe(later);
+      const roAlerts = block(first.stdout, /^ {2}ro-dicot +\d+ alerts?$/);
+      const at = roAlerts.findIndex((l) =>
+        /^ {4}\S+ +greenhouse-workers\.json +from nl-police /.test(l),
+      );
+      expect(at, roAlerts.join('\n')).toBeGreaterThanOrEqual(0);
+      const related = block(roAlerts.join('\n'), /greenhouse-workers\.json +from nl-police/);
+      expect(related).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^ {6}related: forced-labour-recruiter\\.json, report ${earlier} by ro-dicot \\(REPORTS seq \\d+\\), shares a phone selector$`,
+          ),
+        ),
+      ]);
+      // nl-police received ro-dicot's report first: nothing earlier shares its selectors.
+      const nlAlerts = block(first.stdout, /^ {2}nl-police +\d+ alerts?$/);
+      expect(nlAlerts.join('\n')).toMatch(/forced-labour-recruiter\.json +from ro-dicot/);
+      expect(nlAlerts.join('\n')).not.toContain(`report ${earlier}`);
+
+      // The hit: nl-police's private holding answers each asker's check; the holder is named
+      // only to an asker its hit policy lists, and gets a hit alert for every check.
+      const registry = staticRegistryView(await loadFederation({ path: DEMO_FEDERATION_PATH }));
+      expect(first.stdout).toContain(
+        '  nl-police     registers phone 06 1234 5678 (NL) as a private holding, its own reference NL-2026-OPS-0417',
+      );
+      const checks = [
+        { asker: 'de-bka', held: '+31 6 12 34 56 78', unknown: '+49 151 2345 6789' },
+        { asker: 'ro-dicot', held: '0031 6 1234 5678 (RO)', unknown: '0744 000 111 (RO)' },
+      ];
+      const named = checks.map((c) => holderNamedTo(registry, 'nl-police', c.asker));
+      expect(named).toEqual([true, false]);
+      for (const [i, { asker, held, unknown }] of checks.entries()) {
+        const lines = block(first.stdout, new RegExp(`^ {2}${asker} +checks 2 phone numbers$`));
+        expect(lines).toEqual([
+          `    ${held.padEnd(24)} ${named[i] === true ? 'hit: held by nl-police' : 'hit: the holder has been notified'}`,
+          `    ${unknown.padEnd(24)} no-hit`,
+        ]);
+      }
+      expect(block(first.stdout, /^ {2}nl-police +2 hit alerts$/)).toEqual(
+        checks.map(
+          ({ asker }, i) =>
+            `    hit        ${asker} checked the phone of its holding NL-2026-OPS-0417; ${asker} ${named[i] === true ? 'was told nl-police holds it' : 'was not told who holds it'}`,
+        ),
+      );
+      expect(first.stdout).not.toContain('correlation is not running');
 
       // An alert the demo did not make: de-bka's financial flow about DE reaches ro-dicot.
       {
