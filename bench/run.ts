@@ -4,9 +4,11 @@
  *
  *   npm run bench                 full run (< 10 min on 2 cores)
  *   npm run bench -- --quick      ~1-minute smoke run with small sizes
- *   options: --only=limits,policy,e2e,profile,replay,cluster,interop  --e2e-seconds=S (sustained phase)
+ *   options: --only=limits,policy,e2e,profile,replay,cluster,interop,correlation
+ *            --e2e-seconds=S (sustained phase)
  *            --reports=N (instead: a fixed count)  --replay-reports=N
  *            --publishers=N  --in-flight=N  --fsync=default|always|both  --no-profile
+ *            --index-tokens=N (SELECTOR_INDEX size for the correlation stage, default 1e6)
  *            --keep (the work dir: hub logs, data dirs)  --out=<file>
  */
 import { execFile } from 'node:child_process';
@@ -25,12 +27,17 @@ import { cores, rawPublish, verifyRates } from './lib/limits.ts';
 import { policyScaling } from './lib/policy-scaling.ts';
 import { startPool } from './lib/pool.ts';
 import { cliAuditVerify, cliReplay, hasAuditCli } from './lib/cli-replay.ts';
+import { hubCorrelation } from './lib/holdings.ts';
+import { oprfRates } from './lib/oprf.ts';
+import { indexLookup } from './lib/selector-index.ts';
 import { replay } from './lib/replay.ts';
 import {
   checkTargets,
+  parseCount,
   renderTable,
   resultFileName,
   type BenchResult,
+  type CorrelationResult,
   type EndToEndResult,
   type FsyncMode,
   type RawPublishResult,
@@ -49,7 +56,7 @@ const num = (name: string, fallback: number): number => {
 
 const quick = flag('quick');
 const only = new Set(
-  (option('only') ?? 'limits,policy,e2e,profile,replay,cluster,interop')
+  (option('only') ?? 'limits,policy,e2e,profile,replay,cluster,interop,correlation')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -72,6 +79,12 @@ const sizes = {
   // Under the gateway's default 600 requests a minute per agency.
   interopReports: quick ? 100 : 500,
   stixReports: quick ? 1_000 : 5_000,
+  // Correlation: blinded elements per key-service request, seconds per rate, index size.
+  oprfBatch: 64,
+  oprfSeconds: quick ? 1 : 3,
+  holdingsRounds: quick ? 1 : 3,
+  indexTokens: parseCount('index-tokens', option('index-tokens'), quick ? 20_000 : 1_000_000),
+  indexLookups: quick ? 500 : 2_000,
 };
 
 const log = (line: string): void => {
@@ -238,6 +251,32 @@ async function main(): Promise<void> {
         })
       : null;
 
+    let correlation: CorrelationResult | null = null;
+    if (only.has('correlation')) {
+      const oprf = oprfRates(sizes.oprfBatch, sizes.oprfSeconds);
+      log(
+        `  correlation: ${oprf.scalarMultiplicationsPerSecond} scalar multiplications/s, ${oprf.evaluationsPerSecond} evaluations/s in process (1 core)`,
+      );
+      const hub = await hubCorrelation({
+        selectors: 1_000,
+        rounds: sizes.holdingsRounds,
+        keyService: { batch: sizes.oprfBatch, seconds: sizes.oprfSeconds },
+      });
+      log(
+        `  correlation: ${hub.keyService!.evaluationsPerSecond} evaluations/s over NATS; check 1,000 selectors: ${hub.holdings.checkMs.join(' / ')} ms`,
+      );
+      const index = await indexLookup({
+        tokens: sizes.indexTokens,
+        lookups: sizes.indexLookups,
+        inFlight: 2_048,
+        log,
+      });
+      log(
+        `  correlation: index of ${index.tokens} tokens, lookup p50/p99 ${index.present.p50}/${index.present.p99} ms present, ${index.absent.p50}/${index.absent.p99} ms absent`,
+      );
+      correlation = { oprf, keyService: hub.keyService!, holdingsCheck: hub.holdings, index };
+    }
+
     const loadAfter = await otherLoad();
     const partial: Omit<BenchResult, 'targets'> = {
       schema: 'mosaic-bench/1',
@@ -261,6 +300,7 @@ async function main(): Promise<void> {
       profile,
       cluster,
       interop,
+      correlation,
     };
     const result: BenchResult = { ...partial, targets: checkTargets(partial) };
     const out = option('out') ?? join(root, 'bench', 'results', resultFileName(startedAt));

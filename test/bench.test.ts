@@ -7,6 +7,7 @@ import { packageOf, summariseProfile } from '../bench/lib/profile.ts';
 import {
   checkTargets,
   computeLimit,
+  parseCount,
   percentiles,
   quantile,
   rate,
@@ -157,6 +158,58 @@ describe('targets and result file', () => {
     const table = renderTable(r);
     expect(table).toContain('e2e fsync default: sustained');
     expect(table).toContain('MISSED');
+  });
+});
+
+describe('correlation stage', () => {
+  it('reads --index-tokens in any notation Number reads, and nothing else', () => {
+    expect(parseCount('index-tokens', undefined, 1_000_000)).toBe(1_000_000);
+    expect(parseCount('index-tokens', '1e6', 5)).toBe(1_000_000);
+    expect(parseCount('index-tokens', '20000', 5)).toBe(20_000);
+    for (const bad of ['', ' ', '0', '-3', '1.5', 'many', '1e20'])
+      expect(() => parseCount('index-tokens', bad, 5)).toThrow(/--index-tokens must be/);
+  });
+  it('prints its figures next to each other', () => {
+    const lookup = { count: 2_000, p50: 0.21, p95: 0.3, p99: 0.48, max: 2 };
+    const r: BenchResult = {
+      ...result(),
+      correlation: {
+        oprf: {
+          suite: 'ristretto255-SHA512 POPRF',
+          batch: 64,
+          seconds: 3,
+          evaluationsPerSecond: 3_900,
+          scalarMultiplicationsPerSecond: 4_300,
+          evaluationsPerMultiplication: 0.907,
+        },
+        keyService: { batch: 64, batches: 150, seconds: 3, evaluationsPerSecond: 3_200 },
+        holdingsCheck: {
+          selectors: 1_000,
+          registerMs: 900,
+          checkMs: [812, 790],
+          hitsLastRound: 500,
+        },
+        index: {
+          tokens: 1_000_000,
+          fill: { seconds: 41.5, perSec: 24_096, inFlight: 2_048 },
+          streamBytes: 320 * 2 ** 20,
+          diskBytes: 400 * 2 ** 20,
+          present: { ...lookup, entriesFound: 2_000 },
+          absent: { ...lookup, p50: 0.12, entriesFound: 0 },
+        },
+      },
+    };
+    expect(resultProblems(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    const lines = renderTable(r).split('\n');
+    const row = (what: string): string | undefined => lines.find((l) => l.startsWith(what));
+    expect(row('correlation: ristretto255 scalar multiplication')).toContain('4,300 /s');
+    expect(row('correlation: key-service evaluations in process')).toContain('3,900 /s');
+    expect(row('correlation: key-service evaluations over NATS')).toContain('3,200 /s');
+    expect(row('correlation: check 1,000 selectors')).toContain('812 / 790 ms');
+    expect(row('correlation: index lookup, 1,000,000 tokens, present')).toContain('0.21 / 0.48 ms');
+    expect(row('correlation: index lookup, 1,000,000 tokens, absent')).toContain('0.12 / 0.48 ms');
+    expect(row('correlation: index of 1,000,000 tokens on disk')).toContain('400 MiB');
+    expect(renderTable(result())).not.toContain('correlation:');
   });
 });
 

@@ -1,4 +1,7 @@
+import type { HoldingsCheckResult, KeyServiceResult } from './holdings.ts';
+import type { OprfRates } from './oprf.ts';
 import type { ProfileSummary } from './profile.ts';
+import type { IndexLookupResult } from './selector-index.ts';
 
 /**
  * The pure parts of the benchmark harness: percentiles, the limit and ratio computation,
@@ -65,6 +68,18 @@ export function computeLimit(i: LimitInputs): Limit {
 /** `measured ÷ limit`, 0 when the limit is not positive. */
 export function ratio(measured: number, limit: number): number {
   return limit > 0 && Number.isFinite(limit) ? measured / limit : 0;
+}
+
+/**
+ * A count given on the command line (`--index-tokens=1e6`): a positive safe integer, in
+ * any notation `Number` reads; `fallback` when not given.
+ */
+export function parseCount(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 1)
+    throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(value)}`);
+  return n;
 }
 
 /** Messages per second over a measured span. */
@@ -196,6 +211,18 @@ export interface InteropResult {
   }[];
 }
 
+/** Selector correlation: curve arithmetic, the key service, holdings checks, the index. */
+export interface CorrelationResult {
+  /** `evaluateBatch` and `Point.multiply` in this process, one core, back to back. */
+  oprf: OprfRates;
+  /** The same evaluations asked of the real key service over NATS (a `startHub` hub). */
+  keyService: KeyServiceResult;
+  /** `checkSelectors` of 1,000 selectors against 1,000 registered holdings, same hub. */
+  holdingsCheck: HoldingsCheckResult;
+  /** The router's lookup in a SELECTOR_INDEX of `tokens` entries. */
+  index: IndexLookupResult;
+}
+
 export interface BenchResult {
   schema: 'mosaic-bench/1';
   startedAt: string;
@@ -223,6 +250,8 @@ export interface BenchResult {
   cluster?: ClusterBenchResult | null;
   /** Absent in results written before the interop stage; null when not run. */
   interop?: InteropResult | null;
+  /** Absent in results written before the correlation stage; null when not run. */
+  correlation?: CorrelationResult | null;
   targets: TargetCheck[];
 }
 
@@ -424,6 +453,45 @@ function tableRows(r: BenchResult): [string, string, string][] {
         `${fmt(t.objectsPerSec)} objects/s`,
         `${fmt(t.objects)} objects of ${fmt(t.alerts)} alerts (${t.agency}), ${fmt(t.pages)} pages`,
       ]);
+  }
+  if (r.correlation !== undefined && r.correlation !== null) {
+    const c = r.correlation;
+    rows.push([
+      'correlation: ristretto255 scalar multiplication, 1 core',
+      `${fmt(c.oprf.scalarMultiplicationsPerSecond)} /s`,
+      '@noble/curves Point.multiply, same run',
+    ]);
+    rows.push([
+      `correlation: key-service evaluations in process, 1 core`,
+      `${fmt(c.oprf.evaluationsPerSecond)} /s`,
+      `evaluateBatch, batches of ${fmt(c.oprf.batch)} with their proof; ${fmt(c.oprf.evaluationsPerMultiplication, 2)} per multiplication`,
+    ]);
+    rows.push([
+      'correlation: key-service evaluations over NATS',
+      `${fmt(c.keyService.evaluationsPerSecond)} /s`,
+      `batches of ${fmt(c.keyService.batch)}, one at a time, ${fmt(c.keyService.batches)} batches; hub and asker share this process`,
+    ]);
+    const h = c.holdingsCheck;
+    rows.push([
+      `correlation: check ${fmt(h.selectors)} selectors`,
+      `${h.checkMs.map((ms) => fmt(ms)).join(' / ')} ms`,
+      `one SDK call per round, ${fmt(h.hitsLastRound)} hits; register ${fmt(h.registerMs)} ms`,
+    ]);
+    const x = c.index;
+    for (const [what, p] of [
+      ['present', x.present],
+      ['absent', x.absent],
+    ] as const)
+      rows.push([
+        `correlation: index lookup, ${fmt(x.tokens)} tokens, ${what}`,
+        `${fmt(p.p50, 2)} / ${fmt(p.p99, 2)} ms`,
+        `p50 / p99 of ${fmt(p.count)} lookups, max ${fmt(p.max, 2)} ms, ${fmt(p.entriesFound)} entries found`,
+      ]);
+    rows.push([
+      `correlation: index of ${fmt(x.tokens)} tokens on disk`,
+      `${fmt(x.diskBytes / 2 ** 20)} MiB`,
+      `${fmt(x.streamBytes / 2 ** 20)} MiB of messages; filled at ${fmt(x.fill.perSec)} publishes/s in ${fmt(x.fill.seconds)} s`,
+    ]);
   }
   for (const p of r.policy)
     rows.push([
