@@ -14,6 +14,11 @@ export interface AuditCoverage {
    * `reportId`) names `recipient` among its recipients.
    */
   discloses(alert: { recipient: string; issuer: string; reportId: string }): boolean;
+  /**
+   * True when a `holdings.hit` entry of the check `checkId`, asked by `asker`, names
+   * `recipient` (the holder) among its recipients: the disclosure of a hit alert.
+   */
+  disclosesHit(hit: { recipient: string; asker: string; checkId: string }): boolean;
 }
 
 const disclosureKey = (recipient: string, issuer: string, reportId: string): string =>
@@ -34,6 +39,7 @@ export function auditCoverage(entries: Iterable<AuditLogItem>): AuditCoverage {
   const collected = new Map<string, Set<number>>();
   const last = new Map<string, number>();
   const disclosed = new Set<string>();
+  const hits = new Set<string>();
   let recovered = 0;
   for (const item of entries) {
     const e = decodeEntry(item.data);
@@ -50,6 +56,9 @@ export function auditCoverage(entries: Iterable<AuditLogItem>): AuditCoverage {
         disclosed.add(
           disclosureKey(r.agency, String(e.subject?.issuer), String(e.subject?.reportId)),
         );
+    const checkId = e.details?.['checkId'];
+    if (e.action === 'holdings.hit' && typeof checkId === 'string')
+      for (const r of e.recipients ?? []) hits.add(disclosureKey(r.agency, e.actor.id, checkId));
   }
   return {
     recovered,
@@ -57,5 +66,7 @@ export function auditCoverage(entries: Iterable<AuditLogItem>): AuditCoverage {
     lastCollected: (stream) => last.get(stream) ?? 0,
     discloses: ({ recipient, issuer, reportId }) =>
       disclosed.has(disclosureKey(recipient, issuer, reportId)),
+    disclosesHit: ({ recipient, asker, checkId }) =>
+      hits.has(disclosureKey(recipient, asker, checkId)),
   };
 }

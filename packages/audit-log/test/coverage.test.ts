@@ -42,6 +42,18 @@ describe('auditCoverage', () => {
       recipients: [{ agency: 'ngo-lastrada' }],
       refs: [{ stream: 'ALERTS', seq: 1 }],
     }),
+    item(5, {
+      actor: { kind: 'agency', id: 'de-bka' },
+      action: 'holdings.hit',
+      recipients: [{ agency: 'nl-police', reason: { named: true } }],
+      refs: [{ stream: 'ALERTS', seq: 7 }],
+      details: { checkId: 'c1', count: 1 },
+    }),
+    item(6, {
+      actor: { kind: 'agency', id: 'de-bka' },
+      action: 'holdings.checked',
+      details: { checkId: 'c2', count: 3, hits: 1 },
+    }),
   ];
   const coverage = auditCoverage(entries);
 
@@ -73,6 +85,21 @@ describe('auditCoverage', () => {
     expect(coverage.discloses({ ...alert('nl-police', 'r1'), issuer: 'ro-dicot' })).toBe(false);
     // A consultation is no disclosure.
     expect(coverage.discloses(alert('ngo-lastrada', 'r3'))).toBe(false);
+  });
+
+  it('knows which holder each hit entry names for which asker and check', () => {
+    const hit = { recipient: 'nl-police', asker: 'de-bka', checkId: 'c1' };
+    expect(coverage.disclosesHit(hit)).toBe(true);
+    expect(coverage.disclosesHit({ ...hit, recipient: 'ro-dicot' })).toBe(false);
+    expect(coverage.disclosesHit({ ...hit, asker: 'ro-dicot' })).toBe(false);
+    expect(coverage.disclosesHit({ ...hit, checkId: 'c2' })).toBe(false);
+    // A hit is no report disclosure, and a report disclosure no hit.
+    expect(coverage.discloses({ recipient: 'nl-police', issuer: 'de-bka', reportId: 'c1' })).toBe(
+      false,
+    );
+    expect(coverage.disclosesHit({ recipient: 'nl-police', asker: 'de-bka', checkId: 'r1' })).toBe(
+      false,
+    );
   });
 
   it('refuses bytes that are no audit entry', () => {

@@ -10,6 +10,7 @@ import {
 } from '@mosaic/audit-log';
 import {
   AUDIT_CHECKPOINTS_STREAM,
+  HIT_ALERT_KIND,
   Streams,
   TREE_SIZE_HEADER,
   parseAlertSubject,
@@ -188,7 +189,8 @@ export interface AuditCoverageSummary {
  * Checks that the audit log `entries` covers what the hub stored: every REPORTS message has
  * its `report.accepted` entry (by REPORTS sequence), REPORTS still holds every collected
  * report, and every ALERTS message is covered by a disclosure (`alert.disclosed` /
- * `report.retracted`) of the same report naming its recipient. Throws ERR_AUDIT_INVALID
+ * `report.retracted`) of the same report naming its recipient, or a hit alert by the
+ * `holdings.hit` entry of its check naming its holder. Throws ERR_AUDIT_INVALID
  * naming the first message that is not covered, a sequence REPORTS counts but cannot
  * return, or a missing stream.
  *
@@ -237,7 +239,16 @@ export async function checkAuditCoverage(
   for await (const m of readStream(jsm, Streams.Alerts)) {
     alerts++;
     const alert = parseAlertSubject(m.subject);
-    if (alert === undefined || !coverage.discloses(alert))
+    // A hit alert (holder, kind hit, asker, check id) is disclosed by its holdings.hit entry.
+    const covered =
+      alert?.kind === HIT_ALERT_KIND
+        ? coverage.disclosesHit({
+            recipient: alert.recipient,
+            asker: alert.issuer,
+            checkId: alert.reportId,
+          })
+        : alert !== undefined && coverage.discloses(alert);
+    if (!covered)
       throw new MosaicError(
         ErrorCode.AuditInvalid,
         `ALERTS seq ${m.seq} (${m.subject}) is covered by no disclosure entry in the audit log`,
