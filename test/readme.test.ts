@@ -320,10 +320,10 @@ const steps = new Map<string, Step>([
       check: async (r) => {
         okStdout(r);
         const replayed = lines(await readFile(inDir('reports.ndjson'), 'utf8')).map(json);
-        // The demo's four accepted reports and the one ro-dicot published above.
-        expect(replayed.map((e) => e['seq'])).toEqual([1, 2, 3, 4, 5]);
+        // The demo's six accepted reports and the one ro-dicot published above.
+        expect(replayed.map((e) => e['seq'])).toEqual([1, 2, 3, 4, 5, 6, 7]);
         for (const entry of replayed) expect(entry).toMatchObject({ stream: 'REPORTS' });
-        expect(r.stderr).toMatch(/5 verified/);
+        expect(r.stderr).toMatch(/7 verified/);
       },
     },
   ],
@@ -335,8 +335,9 @@ const steps = new Map<string, Step>([
         okStdout(r);
         const [header, ...rows] = lines(r.stdout);
         expect(header).toBe('seq,time,subject,size,sha256,verified');
-        // The demo's three alerts to nl-police and the report ro-dicot published above.
-        expect(rows).toHaveLength(4);
+        // The demo's six alerts to nl-police (four reports and the two hit alerts of its
+        // private holding) and the report ro-dicot published above.
+        expect(rows).toHaveLength(7);
         for (const row of rows) expect(row).toMatch(/^\d+,[^,]+,mosaic\.alerts\.nl-police\./);
       },
     },
@@ -347,7 +348,7 @@ const steps = new Map<string, Step>([
       by: 'run',
       check: (r) => {
         okStdout(r);
-        expect(json(r.stdout)).toMatchObject({ ok: true, reports: 5 });
+        expect(json(r.stdout)).toMatchObject({ ok: true, reports: 7 });
       },
     },
   ],
