@@ -13,6 +13,18 @@ import {
   type InvariantReport,
 } from './invariants.ts';
 import { Load } from './load.ts';
+import {
+  ackRate,
+  delay,
+  pick,
+  recovery,
+  replicasCurrent,
+  readyz,
+  until,
+  untilAcked,
+  type FaultRun,
+  type Injector,
+} from './run.ts';
 
 /** The faults this suite injects, in the order it runs them. */
 export const FaultIds = ['F1', 'F2', 'F3', 'F10', 'F7', 'F9', 'F8'] as const;
@@ -75,103 +87,6 @@ export interface FaultResult {
   check: InvariantReport | undefined;
   error?: string;
 }
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new MosaicError(
-        ErrorCode.TestChild,
-        `${what}: not within ${String(timeoutMs / 1000)} s`,
-      );
-    await delay(everyMs);
-  }
-}
-
-/** ms from `t0` until a submission started at or after it is acknowledged. */
-function recovery(load: Load, t0: number): Promise<number> {
-  return until(
-    'a new submission acknowledged after the fault',
-    () => {
-      let first: number | undefined;
-      for (const s of load.submissions.values())
-        if (s.startedAt >= t0 && s.acked !== undefined)
-          first = Math.min(first ?? Number.POSITIVE_INFINITY, s.acked.at);
-      return Promise.resolve(first === undefined ? undefined : first - t0);
-    },
-    300_000,
-  );
-}
-
-/** Waits until every replica of REPORTS, ALERTS and AUDIT is current (a restarted node caught up). */
-async function replicasCurrent(cluster: FaultCluster): Promise<void> {
-  const { jsm } = await cluster.hub();
-  await until(
-    'every stream replica current',
-    async () => {
-      for (const name of [Streams.Reports, Streams.Alerts, Streams.Audit]) {
-        try {
-          const info = await jsm.streams.info(name);
-          const replicas = info.cluster?.replicas ?? [];
-          if (info.cluster?.leader === undefined || replicas.length < 2) return undefined;
-          if (replicas.some((r) => !r.current || (r.offline ?? false))) return undefined;
-        } catch (err) {
-          if (!(err instanceof Error)) throw err;
-          return undefined;
-        }
-      }
-      return true;
-    },
-    180_000,
-    250,
-  );
-}
-
-async function untilAcked(load: Load, n: number): Promise<void> {
-  await until(`${String(n)} reports acknowledged`, () =>
-    Promise.resolve(load.acked().length >= n ? true : undefined),
-  );
-}
-
-function ackRate(load: Load, from: number, to: number): number {
-  const n = load
-    .acked()
-    .filter((s) => (s.acked?.at ?? 0) >= from && (s.acked?.at ?? 0) < to).length;
-  return Math.round((n / Math.max((to - from) / 1000, 1e-3)) * 10) / 10;
-}
-
-async function readyz(url: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(new URL('/readyz', url));
-  return { status: res.status, body: await res.text() };
-}
-
-interface FaultRun {
-  cluster: FaultCluster;
-  load: Load;
-  sizes: FaultSizes;
-  recoveryMs: number[];
-  observations: string[];
-  /** Processes the fault targets: their ends are not crashes. */
-  targets: Set<string>;
-  log: (line: string) => void;
-}
-
-type Injector = (run: FaultRun) => Promise<{ cycles: number; did: string }>;
-
-const pick = <T>(items: readonly T[]): T => {
-  const item = items[Math.floor(Math.random() * items.length)];
-  if (item === undefined) throw new MosaicError(ErrorCode.Internal, 'nothing to pick from');
-  return item;
-};
 
 const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
   F1: {
