@@ -14,12 +14,17 @@ export const NotReady = {
   TooFewReplicas: 'too-few-replicas',
   /** A hub stream does not exist (yet). */
   StreamMissing: 'stream-missing',
+  /**
+   * A service of this process cannot do its work: the auditor refuses appends on a damaged
+   * log, or the router holds reports it cannot index (the selector key service unreachable).
+   */
+  ServiceUnhealthy: 'service-unhealthy',
 } as const;
 export type NotReady = (typeof NotReady)[keyof typeof NotReady];
 
 export interface ReadinessProblem {
   cause: NotReady;
-  /** The monitoring URL or stream the problem is about. */
+  /** The monitoring URL, stream or service the problem is about. */
   subject: string;
   detail: string;
 }
@@ -29,19 +34,27 @@ interface Varz {
   jetstream?: { config?: { sync_always?: boolean } };
 }
 
+/** A service of the process that says whether it can do its work (the auditor, the router). */
+export interface ReadinessService {
+  name: string;
+  health(): { ok: true } | { ok: false; problem: string; reason: string };
+}
+
 /** What readiness checks: the servers' monitoring endpoints and the hub streams. */
 export interface ReadinessTarget {
   monitoring: readonly string[];
   jsm: JetStreamManager;
   replicas: number;
   minServerVersion: string;
+  /** The services this process runs that report their health. */
+  services?: readonly ReadinessService[];
 }
 
 /**
  * Everything that keeps a service process from being ready, or none: every server answers
  * `/varz`, fsyncs every write (`sync_always`, so an acknowledged report survives a power
  * loss of a majority) and is at least `minServerVersion`, and every hub stream has at least
- * the configured replicas.
+ * the configured replicas, and every service of the process that reports its health is healthy.
  */
 export async function readinessProblems(t: ReadinessTarget): Promise<ReadinessProblem[]> {
   const problems: ReadinessProblem[] = [];
@@ -70,6 +83,17 @@ export async function readinessProblems(t: ReadinessTarget): Promise<ReadinessPr
         subject: base,
         detail: `nats-server ${version} is older than ${t.minServerVersion}`,
       });
+  }
+  for (const service of t.services ?? []) {
+    const health = service.health();
+    if (health.ok) continue;
+    // Where the problem lies, when the service says more (the auditor: stream and seq).
+    const where = Object.entries(health).filter(([k]) => !['ok', 'problem', 'reason'].includes(k));
+    problems.push({
+      cause: NotReady.ServiceUnhealthy,
+      subject: service.name,
+      detail: `${health.problem}: ${health.reason}${where.length === 0 ? '' : ` ${JSON.stringify(Object.fromEntries(where))}`}`,
+    });
   }
   const names = [
     ...Object.values(streamConfigs(t.replicas)).map((c) => c.name),

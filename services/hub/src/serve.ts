@@ -46,7 +46,7 @@ import { startHubGateway } from './hub-gateway.ts';
 import { ServeServices, type HubConfig, type ServeService } from './hub-config.ts';
 import { readIdentities, writeIdentities } from './identities-store.ts';
 import { serviceMetrics } from './metrics.ts';
-import { readinessProblems, type ReadinessProblem } from './readiness.ts';
+import { readinessProblems, type ReadinessProblem, type ReadinessService } from './readiness.ts';
 import { shutdownSteps } from './shutdown-steps.ts';
 import { whenJetStreamReady } from './jetstream-ready.ts';
 
@@ -175,6 +175,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
       { log, timeoutMs: START_TIMEOUT_MS, what: 'create the hub streams and buckets' },
     );
     const metrics = serviceMetrics(jsm);
+    // The services of this process that can be unhealthy while they run: readiness says so.
+    const reporting: ReadinessService[] = [];
 
     let identities = await identitiesWith(config.identities, []);
     const keepsAccounts = services.includes('auditor');
@@ -266,6 +268,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
         { log, timeoutMs: START_TIMEOUT_MS, what: 'read AUDIT' },
       );
       cleanup.push(() => auditor.stop());
+      reporting.push({ name: 'auditor', health: () => auditor.health() });
     }
     if (services.includes('ingest')) {
       const nc = await connectWith(config.contexts.ingest, servers);
@@ -301,6 +304,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
         { log, timeoutMs: START_TIMEOUT_MS, what: 'start the router' },
       );
       cleanup.push(() => router.stop());
+      reporting.push({ name: 'router', health: () => router.health() });
     }
     if (services.includes('selector-keys')) {
       // Read, never made here: two processes must not make two keys (hub init writes it).
@@ -363,6 +367,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
         jsm,
         replicas: config.replicas,
         minServerVersion: config.cluster.minServerVersion,
+        services: reporting,
       });
     const http = await listen(config.http, readiness, () => metrics.registry);
     cleanup.push(

@@ -28,6 +28,7 @@ import {
   readinessProblems,
   serve,
   type HubConfig,
+  type ReadinessProblem,
 } from '../src/index.ts';
 import { readIdentities } from '../src/identities-store.ts';
 
@@ -330,6 +331,33 @@ describe('readiness', () => {
         minServerVersion: '99.0.0',
       });
       expect(old.map((p) => p.cause)).toContain(NotReady.ServerTooOld);
+      // A service that says it cannot work (the auditor halted on a foreign AUDIT message).
+      const halted = await readinessProblems({
+        monitoring,
+        jsm,
+        replicas: 1,
+        minServerVersion: '2.12.0',
+        services: [
+          { name: 'router', health: () => ({ ok: true }) },
+          {
+            name: 'auditor',
+            health: () => ({
+              ok: false,
+              problem: 'foreign',
+              reason: 'a message the auditor did not write',
+              stream: Streams.Audit,
+              seq: 7,
+            }),
+          },
+        ],
+      });
+      expect(halted.filter((p) => p.cause === NotReady.ServiceUnhealthy)).toEqual([
+        {
+          cause: NotReady.ServiceUnhealthy,
+          subject: 'auditor',
+          detail: `foreign: a message the auditor did not write {"stream":"${Streams.Audit}","seq":7}`,
+        },
+      ]);
     } finally {
       await nc.close();
     }
@@ -359,6 +387,76 @@ async function collect<T>(answers: Promise<AsyncIterable<T>>): Promise<T[]> {
 }
 
 const names = (found: readonly ServiceIdentity[]): string[] => found.map((s) => s.name).sort();
+
+describe('readiness of the services themselves', () => {
+  it('a router that cannot reach the selector key service holds its reports and is not ready; once a key service runs, it routes them and is ready again', async () => {
+    await using served = await serve({
+      config,
+      only: ['auditor', 'ingest', 'router'],
+      log: quietLog,
+    });
+    expect(config.correlation).toBe(true);
+    const r = await reissued('forced-labour-recruiter.json');
+    const server = config.cluster.servers[0] ?? '';
+    const nc = await connectAgency(r.issuer, server);
+    try {
+      const key = keys.get(r.issuer);
+      if (key === undefined) throw new Error(`no key for ${r.issuer}`);
+      const reply = (
+        await nc.request(`mosaic.ingest.${r.issuer}`, await signReport(r.bytes, key), {
+          timeout: 10_000,
+        })
+      ).json<{ ok: boolean }>();
+      expect(reply).toMatchObject({ ok: true });
+    } finally {
+      await nc.close();
+    }
+    const unhealthy = async (): Promise<ReadinessProblem[]> =>
+      (await served.readiness()).filter((p) => p.cause === NotReady.ServiceUnhealthy);
+    let red: ReadinessProblem[] = [];
+    for (const deadline = Date.now() + 60_000; red.length === 0 && Date.now() < deadline;) {
+      red = await unhealthy();
+      if (red.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(red).toEqual([
+      expect.objectContaining({
+        subject: 'router',
+        detail: expect.stringContaining('selector-index-unavailable') as string,
+      }),
+    ]);
+    const res = await fetch(new URL('/readyz', served.httpUrl));
+    expect(res.status).toBe(503);
+    expect(JSON.stringify(await res.json())).toContain(NotReady.ServiceUnhealthy);
+
+    // Nothing was routed meanwhile; with a key service the held report goes out.
+    const hub = await connect({
+      ...contextConnectOptions(
+        parseContextFile(await readFile(config.contexts.hub, 'utf8'), 'hub'),
+      ),
+      servers: config.cluster.servers,
+    });
+    try {
+      const jsm = await jetstreamManager(hub);
+      const alertsOf = async (id: string): Promise<number> => {
+        const { first_seq, last_seq } = (await jsm.streams.info(Streams.Alerts)).state;
+        let n = 0;
+        for (let seq = Math.max(first_seq, 1); seq <= last_seq; seq++) {
+          const m = await jsm.streams.getMessage(Streams.Alerts, { seq });
+          if (m?.header.get(AlertHeaders.ReportId) === id) n++;
+        }
+        return n;
+      };
+      expect(await alertsOf(r.id)).toBe(0);
+      await using keyService = await serve({ config, only: ['selector-keys'], log: quietLog });
+      expect(keyService.services).toEqual(['selector-keys']);
+      await routerIdle(jsm);
+      expect(await alertsOf(r.id)).toBeGreaterThan(0);
+      expect(await unhealthy()).toEqual([]);
+    } finally {
+      await hub.close();
+    }
+  });
+});
 
 describe('the NATS service API', () => {
   it('$SRV.PING, INFO and STATS answer for every service of every mosaic serve process, until it stops', async () => {

@@ -4,4 +4,4 @@ export {
   DEFAULT_ROUTER_ACK_WAIT_MS,
   DEFAULT_ROUTER_MAX_ACK_PENDING,
 } from './router.ts';
-export type { RouterObserver, RouterOptions, RouterService } from './router.ts';
+export type { RouterHealth, RouterObserver, RouterOptions, RouterService } from './router.ts';

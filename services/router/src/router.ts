@@ -11,7 +11,13 @@ import {
 } from '@mosaic/protocol';
 import type { Federation, RegistryView } from '@mosaic/federation';
 import type { Logger } from '@mosaic/log';
-import { limit, serviceHandle, serviceLogger, type Limit, type Service } from '@mosaic/service';
+import {
+  limit,
+  serviceHandle,
+  serviceLogger,
+  type HealthReportingService,
+  type Limit,
+} from '@mosaic/service';
 import {
   Clause,
   buildPolicyIndex,
@@ -107,10 +113,26 @@ export interface RouterOptions {
 }
 
 /**
- * A running router instance. `stop()` stops taking reports, finishes (publishes and acks)
- * those in hand, then resolves.
+ * A router that cannot route: the selector index stage has failed for the reports it pulled
+ * (the key service or SELECTOR_INDEX unreachable), so they wait, offered again, unrouted.
  */
-export type RouterService = Service;
+export type RouterHealth =
+  | { ok: true }
+  | {
+      ok: false;
+      problem: 'selector-index-unavailable';
+      reason: string;
+      /** When the index stage started failing (it has not succeeded since). */
+      since: string;
+      /** Reports handed back to wait since then. */
+      waiting: number;
+    };
+
+/**
+ * A running router instance. `stop()` stops taking reports, finishes (publishes and acks)
+ * those in hand, then resolves. `health()` says when it holds reports it cannot route.
+ */
+export type RouterService = HealthReportingService<RouterHealth>;
 
 type Outcome = 'routed' | 'blocked' | 'deferred' | 'terminated' | 'retry';
 
@@ -168,6 +190,8 @@ class Router {
    * not for the audit entry and ack behind them.
    */
   readonly #alerting = new Map<number, { alerted: Promise<void>; resolve: () => void }>();
+  /** Set while the index stage fails; cleared by the next batch it indexes. */
+  #unhealthy: Extract<RouterHealth, { ok: false }> | undefined;
 
   constructor(
     store: AlertStore,
@@ -262,10 +286,23 @@ class Router {
         'reports not indexed now; they will be offered again',
       );
       for (const p of parsed) p.msg.nak(RETRY_DELAY_MS);
+      this.#unhealthy = {
+        ok: false,
+        problem: 'selector-index-unavailable',
+        reason: err instanceof Error ? err.message : String(err),
+        since: this.#unhealthy?.since ?? this.#now().toISOString(),
+        waiting: (this.#unhealthy?.waiting ?? 0) + parsed.length,
+      };
       return [];
     }
+    this.#unhealthy = undefined;
     for (const p of parsed) this.#markIndexed(p.msg.seq);
     return parsed.map((p, i) => ({ ...p, tokens: tokens[i] ?? [] }));
+  }
+
+  /** Whether it routes what it pulls; when not, why and since when. */
+  health(): RouterHealth {
+    return this.#unhealthy ?? { ok: true };
   }
 
   /** Keeps the record of finished reports small on a router that sees no follow-ups. */
@@ -744,11 +781,14 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
   })();
   log.info({ consumer: ROUTER_CONSUMER, concurrency, agencies: ensured.size }, 'router ready');
 
-  return serviceHandle(async () => {
-    clearInterval(timer);
-    await messages.close();
-    await loop;
-    await polling;
-    log.info('router stopped');
-  });
+  return serviceHandle(
+    async () => {
+      clearInterval(timer);
+      await messages.close();
+      await loop;
+      await polling;
+      log.info('router stopped');
+    },
+    { health: () => router.health() },
+  );
 }
