@@ -14,7 +14,7 @@ const BATCH = 1_000;
  * How long a read keeps asking for sequences the stream's state counts but a direct get did
  * not return. Any replica answers a direct get, and a follower may not have applied the
  * newest entries yet; it catches up within milliseconds, while a message that is really
- * gone stays gone.
+ * gone stays gone. (A leader read asks again only after the leadership moved.)
  */
 const LAGGING_REPLICA_MS = 5_000;
 
@@ -90,7 +90,7 @@ export async function* readSequences(
   const last = Math.min(options.to ?? info.state.last_seq, info.state.last_seq);
   const first = Math.max(options.from ?? 1, 1);
   if (options.leader === true) {
-    yield* leaderSequences(jsm, stream, first, last);
+    yield* leaderSequences(jsm, stream, first, last, info.cluster?.leader);
     return;
   }
   let seq = first;
@@ -138,17 +138,21 @@ function askAgainAfter(err: unknown): boolean {
 
 /**
  * `first`…`last` of `stream`, each asked of the stream leader. A sequence the leader
- * answers "no message" for is a hole — asked again for at most `LAGGING_REPLICA_MS` from
- * the first one (a leader elected during the read may still be applying its log), then
- * named. Requests that go unanswered (an election) are asked again within the same bound.
+ * answers "no message" for is a hole, named at once — unless the leadership moved since
+ * `leader` counted `last` (a new leader may still be applying its log): then it is asked
+ * again for at most `LAGGING_REPLICA_MS` from the first such answer. Requests that go
+ * unanswered (an election) are asked again within the same bound.
  */
 async function* leaderSequences(
   jsm: JetStreamManager,
   stream: string,
   first: number,
   last: number,
+  leader: string | undefined,
 ): AsyncGenerator<SequenceRead> {
   let deadline: number | undefined;
+  const moved = async (): Promise<boolean> =>
+    (await jsm.streams.info(stream)).cluster?.leader !== leader;
   const get = async (seq: number): Promise<StoredMsg | undefined> => {
     for (let attempt = 0; ; attempt++) {
       let msg: StoredMsg | null;
@@ -160,6 +164,7 @@ async function* leaderSequences(
         throw err;
       }
       if (msg !== null) return msg;
+      if (attempt === 0 && !(await moved())) return undefined;
       deadline ??= Date.now() + LAGGING_REPLICA_MS;
       if (!(await askAgain(deadline, attempt))) return undefined;
     }
