@@ -41,7 +41,15 @@ function unreadable(stream: string, err: unknown): MosaicError {
 }
 
 /**
- * Every message of the audit stream (default AUDIT, or a copy), in order, as log items. A
+ * How verification reads a stream: through its leader, so that the verdict does not depend
+ * on which replica answered (a replica whose copy lost a message would otherwise pass or
+ * fail the check by chance).
+ */
+const fromLeader = { leader: true } as const;
+
+/**
+ * Every message of the audit stream (default AUDIT, or a copy), in order, as log items, as
+ * the stream leader returns them. A
  * sequence the stream counts but cannot return, and a message whose msg id is not its leaf
  * hash (the auditor publishes each entry under it; required on the hub's own AUDIT,
  * checked where present on a copy), are named: ERR_AUDIT_INVALID, as is a missing or
@@ -66,12 +74,12 @@ export async function readAuditEntries(
       { details: { index: seq - 1, seq, problem } },
     );
   try {
-    for await (const { seq, msg } of readSequences(jsm, stream)) {
+    for await (const { seq, msg } of readSequences(jsm, stream, fromLeader)) {
       if (msg === undefined)
         throw bad(
           seq,
           'unreadable',
-          `${stream} seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
+          `${stream} seq ${seq} is counted by the stream but its leader cannot return it (lost or damaged in the store)`,
         );
       const id = msg.header.get(PubHeaders.MsgIdHdr);
       if ((requireMsgId || id !== '') && id !== hexLeaf(msg.data))
@@ -96,11 +104,11 @@ async function readCheckpointsStrict(
 ): Promise<{ seq: number; size: number; text: string }[]> {
   const out: { seq: number; size: number; text: string }[] = [];
   try {
-    for await (const { seq, msg } of readSequences(jsm, stream)) {
+    for await (const { seq, msg } of readSequences(jsm, stream, fromLeader)) {
       if (msg === undefined)
         throw new MosaicError(
           ErrorCode.AuditInvalid,
-          `${stream} seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
+          `${stream} seq ${seq} is counted by the stream but its leader cannot return it (lost or damaged in the store)`,
           { details: { stream, seq, problem: 'unreadable' } },
         );
       out.push({
@@ -177,6 +185,12 @@ export async function readLiveCheckpoints(
   return { checkpoints, origins };
 }
 
+/** Sequences for a message: all of them up to 20, then how many more. */
+function namedSeqs(seqs: readonly number[]): string {
+  const shown = seqs.slice(0, 20).join(', ');
+  return seqs.length > 20 ? `${shown} and ${String(seqs.length - 20)} more` : shown;
+}
+
 /** What {@link checkAuditCoverage} counted. */
 export interface AuditCoverageSummary {
   reports: number;
@@ -190,9 +204,9 @@ export interface AuditCoverageSummary {
  * its `report.accepted` entry (by REPORTS sequence), REPORTS still holds every collected
  * report, and every ALERTS message is covered by a disclosure (`alert.disclosed` /
  * `report.retracted`) of the same report naming its recipient, or a hit alert by the
- * `holdings.hit` entry of its check naming its holder. Throws ERR_AUDIT_INVALID
- * naming the first message that is not covered, a sequence REPORTS counts but cannot
- * return, or a missing stream.
+ * `holdings.hit` entry of its check naming its holder. Both streams are read through
+ * their leader. Throws ERR_AUDIT_INVALID naming the first message that is not covered,
+ * every sequence REPORTS counts but its leader cannot return, or a missing stream.
  *
  * @example
  * ```ts
@@ -206,14 +220,13 @@ export async function checkAuditCoverage(
   const coverage = auditCoverage(entries);
   let reports = 0;
   let lastReport = 0;
+  const holes: number[] = [];
   try {
-    for await (const { seq, msg: m } of readSequences(jsm, Streams.Reports)) {
-      if (m === undefined)
-        throw new MosaicError(
-          ErrorCode.AuditInvalid,
-          `REPORTS seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
-          { details: { stream: Streams.Reports, seq, problem: 'unreadable' } },
-        );
+    for await (const { seq, msg: m } of readSequences(jsm, Streams.Reports, fromLeader)) {
+      if (m === undefined) {
+        holes.push(seq);
+        continue;
+      }
       reports++;
       lastReport = seq;
       if (!coverage.collects(Streams.Reports, m.seq))
@@ -227,6 +240,13 @@ export async function checkAuditCoverage(
     if (err instanceof MosaicError) throw err;
     throw unreadable(Streams.Reports, err);
   }
+  // Every one is named, not only the first: what a damaged store lost, exactly.
+  if (holes.length > 0)
+    throw new MosaicError(
+      ErrorCode.AuditInvalid,
+      `REPORTS ${holes.length === 1 ? 'seq' : 'seqs'} ${namedSeqs(holes)} ${holes.length === 1 ? 'is' : 'are'} counted by the stream but its leader cannot return ${holes.length === 1 ? 'it' : 'them'} (lost or damaged in the store)`,
+      { details: { stream: Streams.Reports, seqs: holes, problem: 'unreadable' } },
+    );
   // REPORTS refuses deletes: a collected report it no longer holds means the stream was replaced.
   const beyond = coverage.lastCollected(Streams.Reports);
   if (beyond > lastReport)
@@ -236,7 +256,7 @@ export async function checkAuditCoverage(
       { details: { stream: Streams.Reports, seq: beyond, problem: 'reports-missing' } },
     );
   let alerts = 0;
-  for await (const m of readStream(jsm, Streams.Alerts)) {
+  for await (const m of readStream(jsm, Streams.Alerts, fromLeader)) {
     alerts++;
     const alert = parseAlertSubject(m.subject);
     // A hit alert (holder, kind hit, asker, check id) is disclosed by its holdings.hit entry.

@@ -69,7 +69,9 @@ entry, or a second history for a signed size, is found). Live, it also checks th
 REPORTS message has its collection entry and every ALERTS message is covered by a
 disclosure entry, that REPORTS still holds every collected report, and that every AUDIT
 message is the auditor's (its msg id is its leaf hash; otherwise it is named foreign).
-A deleted stream, or a sequence a stream counts but cannot return, is named too. Prints a
+Every stream is read through its leader (message gets, not direct gets that any replica
+answers), so the verdict does not depend on which replica answered. A deleted stream, or
+a sequence a stream counts but its leader cannot return, is named too. Prints a
 summary on stdout: entries, checkpoints, reports, alerts, recovered (entries the auditor
 reconstructed after a crash), rate. On failure names the first bad entry index (AUDIT
 seq = index + 1) and what is wrong.`,
