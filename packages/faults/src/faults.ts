@@ -83,7 +83,11 @@ export interface FaultResult {
   throughput: { before: number; during: number };
   /** What the fault showed besides the invariants (readiness, leaders chosen…). */
   observations: string[];
-  verdict: 'pass' | 'fail';
+  /**
+   * `detected`: the fault destroyed acknowledged data on purpose (a damaged store), every
+   * other invariant held, and `mosaic audit verify` named exactly what was destroyed.
+   */
+  verdict: 'pass' | 'detected' | 'fail';
   check: InvariantReport | undefined;
   error?: string;
 }
@@ -310,7 +314,8 @@ const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
       const auditBlock = audit.at(-1);
       if (reportsBlock === undefined || auditBlock === undefined)
         throw new MosaicError(ErrorCode.Internal, `${node.name} has no REPORTS or AUDIT block`);
-      damage.push(await flipBit(reportsBlock));
+      const flipped = await flipBit(reportsBlock);
+      damage.push(flipped.said);
       damage.push(await truncateThird(auditBlock));
       const t0 = Date.now();
       await run.cluster.startNodes([node]);
@@ -332,6 +337,7 @@ const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
       return {
         cycles: 1,
         did: `stop a follower, flip a bit in a REPORTS message block and cut the last third off an AUDIT block, restart it, move both leaders to it`,
+        ...(flipped.seq === undefined ? {} : { destroyedReports: [flipped.seq] }),
       };
     },
   },
@@ -350,13 +356,33 @@ async function messageBlocks(storeDir: string, stream: string): Promise<string[]
   return found.sort((a, b) => Number(basename(a, '.blk')) - Number(basename(b, '.blk')));
 }
 
-/** Flips the lowest bit of the byte in the middle of `file`; says where. */
-async function flipBit(file: string): Promise<string> {
+/**
+ * The sequence of the message whose record holds byte `at` of a nats-server message block,
+ * or undefined when the walk does not reach it. A record is its length (4 bytes, little
+ * endian, top bit: has headers), sequence (8, top bit: erased), timestamp (8), subject
+ * length (2), then subject, headers, payload and an 8-byte checksum, all within the length.
+ */
+function sequenceAt(bytes: Buffer, at: number): number | undefined {
+  for (let offset = 0; offset + 22 <= bytes.length;) {
+    const length = bytes.readUInt32LE(offset) & 0x7fffffff;
+    if (length < 22) return undefined;
+    if (at < offset + length) return Number(bytes.readBigUInt64LE(offset + 4) & ((1n << 63n) - 1n));
+    offset += length;
+  }
+  return undefined;
+}
+
+/** Flips the lowest bit of the byte in the middle of `file`; says where, and in which message. */
+async function flipBit(file: string): Promise<{ said: string; seq: number | undefined }> {
   const bytes = await readFile(file);
   const at = Math.floor(bytes.length / 2);
+  const seq = sequenceAt(bytes, at);
   bytes[at] = (bytes[at] ?? 0) ^ 1;
   await writeFile(file, bytes);
-  return `bit 0 of byte ${String(at)} of ${String(bytes.length)} flipped in ${basename(dirname(dirname(file)))}/${basename(file)}`;
+  return {
+    said: `bit 0 of byte ${String(at)} of ${String(bytes.length)} flipped in ${basename(dirname(dirname(file)))}/${basename(file)} (the record of seq ${seq === undefined ? '?' : String(seq)})`,
+    seq,
+  };
 }
 
 /** Cuts the last third off `file`; says how much. */
@@ -482,6 +508,9 @@ async function faultOn(
     crashed: cluster.unexpectedExits
       .filter((e) => e.at >= warm && !run.targets.has(e.name))
       .map((e) => `${e.name} (pid ${String(e.pid)}, ${String(e.signal ?? e.code)})`),
+    ...(injected.destroyedReports === undefined
+      ? {}
+      : { destroyedReports: injected.destroyedReports }),
   };
   const check = await checkInvariants(checked);
   result.check = check;
@@ -500,7 +529,7 @@ async function faultOn(
     result.observations.push(
       `subscriptions resumed ${String(load.subscriberErrors.length)}× so far (first: ${load.subscriberErrors[0] ?? ''})`,
     );
-  result.verdict = check.ok ? 'pass' : 'fail';
+  result.verdict = !check.ok ? 'fail' : check.destroyed.length > 0 ? 'detected' : 'pass';
   await o.inspect?.({ id, cluster, checked, result });
   load.publish();
 }
