@@ -73,14 +73,14 @@ export async function readAuditEntries(
       `the audit log is not intact at entry ${seq - 1} (${stream} seq ${seq}): ${problem}: ${message}`,
       { details: { index: seq - 1, seq, problem } },
     );
+  const holes: number[] = [];
   try {
     for await (const { seq, msg } of readSequences(jsm, stream, fromLeader)) {
-      if (msg === undefined)
-        throw bad(
-          seq,
-          'unreadable',
-          `${stream} seq ${seq} is counted by the stream but its leader cannot return it (lost or damaged in the store)`,
-        );
+      // Every one is named: what a damaged store lost, exactly.
+      if (msg === undefined) {
+        holes.push(seq);
+        continue;
+      }
       const id = msg.header.get(PubHeaders.MsgIdHdr);
       if ((requireMsgId || id !== '') && id !== hexLeaf(msg.data))
         throw bad(
@@ -94,7 +94,38 @@ export async function readAuditEntries(
     if (err instanceof MosaicError) throw err;
     throw unreadable(stream, err);
   }
+  const first = holes[0];
+  if (first !== undefined) {
+    const error = bad(first, 'unreadable', notReturned(stream, holes));
+    throw new MosaicError(error.code, error.message, {
+      details: { index: first - 1, seq: first, seqs: holes, problem: 'unreadable' },
+    });
+  }
   return out;
+}
+
+/**
+ * What the leader of `stream` counts but cannot return, for an error message: `REPORTS seq
+ * 37 is counted …`, `AUDIT seqs 73-107 are counted …`.
+ */
+export function notReturned(stream: string, seqs: readonly number[]): string {
+  const one = seqs.length === 1;
+  return `${stream} ${one ? 'seq' : 'seqs'} ${namedSeqs(seqs)} ${one ? 'is' : 'are'} counted by the stream but its leader cannot return ${one ? 'it' : 'them'} (lost or damaged in the store)`;
+}
+
+/**
+ * The REPORTS sequences the stream counts but its leader cannot return (none: an empty
+ * list). For naming what a damaged store lost when the audit log itself cannot be read.
+ */
+export async function unreadableReports(jsm: JetStreamManager): Promise<number[]> {
+  const holes: number[] = [];
+  try {
+    for await (const { seq, msg } of readSequences(jsm, Streams.Reports, fromLeader))
+      if (msg === undefined) holes.push(seq);
+  } catch (err) {
+    throw unreadable(Streams.Reports, err);
+  }
+  return holes;
 }
 
 /** The stored checkpoints with their sequences; a hole or a missing stream is named. */
@@ -185,10 +216,22 @@ export async function readLiveCheckpoints(
   return { checkpoints, origins };
 }
 
-/** Sequences for a message: all of them up to 20, then how many more. */
+/**
+ * Sequences for a message, every one, as ascending runs: `30`, `73-107`, `5, 9-12`. Up to
+ * 100 runs, then how many sequences more.
+ */
 function namedSeqs(seqs: readonly number[]): string {
-  const shown = seqs.slice(0, 20).join(', ');
-  return seqs.length > 20 ? `${shown} and ${String(seqs.length - 20)} more` : shown;
+  const runs: string[] = [];
+  let shown = 0;
+  for (let i = 0; i < seqs.length && runs.length < 100;) {
+    let j = i;
+    while (j + 1 < seqs.length && seqs[j + 1] === (seqs[j] ?? 0) + 1) j++;
+    runs.push(i === j ? String(seqs[i]) : `${String(seqs[i])}-${String(seqs[j])}`);
+    shown += j - i + 1;
+    i = j + 1;
+  }
+  const more = seqs.length - shown;
+  return more > 0 ? `${runs.join(', ')} and ${String(more)} more` : runs.join(', ');
 }
 
 /** What {@link checkAuditCoverage} counted. */
@@ -242,11 +285,9 @@ export async function checkAuditCoverage(
   }
   // Every one is named, not only the first: what a damaged store lost, exactly.
   if (holes.length > 0)
-    throw new MosaicError(
-      ErrorCode.AuditInvalid,
-      `REPORTS ${holes.length === 1 ? 'seq' : 'seqs'} ${namedSeqs(holes)} ${holes.length === 1 ? 'is' : 'are'} counted by the stream but its leader cannot return ${holes.length === 1 ? 'it' : 'them'} (lost or damaged in the store)`,
-      { details: { stream: Streams.Reports, seqs: holes, problem: 'unreadable' } },
-    );
+    throw new MosaicError(ErrorCode.AuditInvalid, notReturned(Streams.Reports, holes), {
+      details: { stream: Streams.Reports, seqs: holes, problem: 'unreadable' },
+    });
   // REPORTS refuses deletes: a collected report it no longer holds means the stream was replaced.
   const beyond = coverage.lastCollected(Streams.Reports);
   if (beyond > lastReport)
