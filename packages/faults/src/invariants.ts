@@ -130,18 +130,30 @@ export function auditVerify(dataDir: string, timeoutMs = 180_000): Promise<Audit
 }
 
 /**
- * Whether `mosaic audit verify` failed naming exactly the REPORTS sequences `seqs` as counted
- * but not returned by the stream leader (`REPORTS seq 37 is …`, `REPORTS seqs 37, 40 are …`).
+ * Whether `mosaic audit verify` failed naming exactly the sequences `seqs` of `stream` as
+ * counted but not returned by the stream leader (`REPORTS seq 37 is …`, `AUDIT seqs 66-67, 70
+ * are …`).
  */
-export function namesExactly(verdict: AuditVerdict, seqs: ReadonlySet<number>): boolean {
+export function namesExactly(
+  verdict: AuditVerdict,
+  stream: string,
+  seqs: ReadonlySet<number>,
+): boolean {
   if (verdict.ok) return false;
-  const named =
-    /REPORTS seqs? ([\d, ]+) (?:is|are) counted by the stream but its leader cannot return/.exec(
-      verdict.output,
-    );
+  const named = new RegExp(
+    `${stream} seqs? ([\\d, -]+) (?:is|are) counted by the stream but its leader cannot return`,
+  ).exec(verdict.output);
   if (named === null) return false;
-  const listed = (named[1] ?? '').split(',').map((n) => Number(n.trim()));
-  return listed.length === seqs.size && listed.every((n) => seqs.has(n));
+  // Runs: `30`, `73-107`, `5, 9-12`.
+  const listed = (named[1] ?? '').split(',').flatMap((run) => {
+    const [from = NaN, to = from] = run.trim().split('-').map(Number);
+    return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+  });
+  return (
+    listed.length === seqs.size &&
+    new Set(listed).size === seqs.size &&
+    listed.every((n) => seqs.has(n))
+  );
 }
 
 /** A submission as the checker sees it. */
@@ -203,6 +215,8 @@ export interface CheckInvariantsOptions {
    * verify` fails naming exactly these sequences and nothing else is wrong.
    */
   destroyedReports?: readonly number[];
+  /** AUDIT sequences the fault destroyed on purpose, which verify must name exactly too. */
+  destroyedAudit?: readonly number[];
   /** How long subscribers may take to be handed every stored alert. Default 120 s. */
   deliveryTimeoutMs?: number;
 }
@@ -249,12 +263,15 @@ export async function checkInvariants(o: CheckInvariantsOptions): Promise<Invari
   if (foreignReports.length > 0)
     violations.push(`in REPORTS but never submitted: ${sample(foreignReports)}`);
 
-  // The stored reports are routed, acknowledged or not (a reply lost in a failover).
+  // The stored reports are routed, acknowledged or not (a reply lost in a failover), and so
+  // were those the fault destroyed after they were stored.
   const stored = new Map<string, RoutableReport>();
   for (const id of byId.keys()) {
     const s = submitted.get(id);
     if (s !== undefined) stored.set(s.reportId, s.report);
   }
+  for (const s of lostSubmissions)
+    if (destroyed.includes(s.reportId)) stored.set(s.reportId, s.report);
   const comparison = await compareAlerts(o.jsm, o.federationFile, stored);
   const { alerts, ...alertFigures } = comparison;
   if (comparison.missing.length > 0)
@@ -283,8 +300,13 @@ export async function checkInvariants(o: CheckInvariantsOptions): Promise<Invari
   timings.deliveries = lap();
   const audit = await auditVerify(o.dataDir);
   timings.auditVerify = lap();
+  const destroyedAudit = new Set(o.destroyedAudit ?? []);
   const namesDestroyed =
-    destroyedSeqs.size === 0 ? undefined : (v: AuditVerdict) => namesExactly(v, destroyedSeqs);
+    destroyedSeqs.size + destroyedAudit.size === 0
+      ? undefined
+      : (v: AuditVerdict) =>
+          (destroyedSeqs.size === 0 || namesExactly(v, Streams.Reports, destroyedSeqs)) &&
+          (destroyedAudit.size === 0 || namesExactly(v, Streams.Audit, destroyedAudit));
   const auditDestroyed = o.auditDestroyed ?? namesDestroyed;
   const auditAccepted = audit.ok ? auditDestroyed === undefined : auditDestroyed?.(audit) === true;
   if (!auditAccepted)

@@ -97,12 +97,15 @@ export interface FaultRun {
 }
 
 /**
- * What a fault did. `destroyedReports`: REPORTS sequences it destroyed on purpose (a damaged
- * store), which the check then expects `mosaic audit verify` to name, exactly.
+ * What a fault did. `destroyedReports`, `destroyedAudit`: sequences it destroyed on purpose
+ * (a damaged store), which the check then expects `mosaic audit verify` to name, exactly.
  */
-export type Injector = (
-  run: FaultRun,
-) => Promise<{ cycles: number; did: string; destroyedReports?: number[] }>;
+export type Injector = (run: FaultRun) => Promise<{
+  cycles: number;
+  did: string;
+  destroyedReports?: number[];
+  destroyedAudit?: number[];
+}>;
 
 export const pick = <T>(items: readonly T[]): T => {
   const item = items[Math.floor(Math.random() * items.length)];
