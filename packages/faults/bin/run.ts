@@ -9,6 +9,7 @@
  *   npm run faults -- --long        F1 and F3 with 200 cycles each
  *   options: --only=F1,F3  --cycles=N  --shared (one cluster for all)  --keep (the cluster
  *            directories)  --out=<file>
+ * Exits 0 when every verdict is `pass` (a loss the check `detected` is not a pass).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';

@@ -1,9 +1,9 @@
-import { readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ensureFaketime } from '@mosaic/debian';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
-import { Streams } from '@mosaic/protocol';
+import { Streams, readSequences } from '@mosaic/protocol';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { FaultCluster, type FaultNode } from './cluster.ts';
@@ -83,7 +83,11 @@ export interface FaultResult {
   throughput: { before: number; during: number };
   /** What the fault showed besides the invariants (readiness, leaders chosen…). */
   observations: string[];
-  verdict: 'pass' | 'fail';
+  /**
+   * `detected`: the fault destroyed acknowledged data on purpose (a damaged store), every
+   * other invariant held, and `mosaic audit verify` named exactly what was destroyed.
+   */
+  verdict: 'pass' | 'detected' | 'fail';
   check: InvariantReport | undefined;
   error?: string;
 }
@@ -310,8 +314,10 @@ const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
       const auditBlock = audit.at(-1);
       if (reportsBlock === undefined || auditBlock === undefined)
         throw new MosaicError(ErrorCode.Internal, `${node.name} has no REPORTS or AUDIT block`);
-      damage.push(await flipBit(reportsBlock));
-      damage.push(await truncateThird(auditBlock));
+      const flipped = await flipBit(reportsBlock);
+      damage.push(flipped.said);
+      const cut = await truncateThird(auditBlock);
+      damage.push(cut.said);
       const t0 = Date.now();
       await run.cluster.startNodes([node]);
       await replicasCurrent(run.cluster);
@@ -319,6 +325,9 @@ const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
       for (const stream of [Streams.Reports, Streams.Audit])
         moved.push(`${stream}: ${await run.cluster.moveLeader(stream, node.name)}`);
       run.recoveryMs.push(await recovery(run.load, t0));
+      const seen = await Promise.all(
+        [Streams.Reports, Streams.Audit].map((stream) => whatLeaderLacks(run, stream)),
+      );
       const said = (node.server?.logs() ?? '')
         .split('\n')
         .filter((l) => /corrupt|checksum|truncat|bad|lost|rebuil|mismatch|\[ERR\]|\[WRN\]/i.test(l))
@@ -327,11 +336,14 @@ const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
       run.observations.push(
         `damaged on ${node.name} while stopped: ${damage.join('; ')}`,
         `leadership moved to it: ${moved.join(', ')}`,
+        ...seen,
         `what ${node.name} logged: ${said.length === 0 ? 'nothing about it' : said.join(' | ')}`,
       );
       return {
         cycles: 1,
         did: `stop a follower, flip a bit in a REPORTS message block and cut the last third off an AUDIT block, restart it, move both leaders to it`,
+        ...(flipped.seq === undefined ? {} : { destroyedReports: [flipped.seq] }),
+        ...(cut.seqs.length === 0 ? {} : { destroyedAudit: cut.seqs }),
       };
     },
   },
@@ -350,21 +362,79 @@ async function messageBlocks(storeDir: string, stream: string): Promise<string[]
   return found.sort((a, b) => Number(basename(a, '.blk')) - Number(basename(b, '.blk')));
 }
 
-/** Flips the lowest bit of the byte in the middle of `file`; says where. */
-async function flipBit(file: string): Promise<string> {
-  const bytes = await readFile(file);
-  const at = Math.floor(bytes.length / 2);
-  bytes[at] = (bytes[at] ?? 0) ^ 1;
-  await writeFile(file, bytes);
-  return `bit 0 of byte ${String(at)} of ${String(bytes.length)} flipped in ${basename(dirname(dirname(file)))}/${basename(file)}`;
+/**
+ * The sequence of the message whose record holds byte `at` of a nats-server message block,
+ * or undefined when the walk does not reach it. A record is its length (4 bytes, little
+ * endian, top bit: has headers), sequence (8, top bit: erased), timestamp (8), subject
+ * length (2), then subject, headers, payload and an 8-byte checksum, all within the length.
+ */
+function sequenceAt(bytes: Buffer, at: number): number | undefined {
+  for (let offset = 0; offset + 22 <= bytes.length;) {
+    const length = bytes.readUInt32LE(offset) & 0x7fffffff;
+    if (length < 22) return undefined;
+    if (at < offset + length) return Number(bytes.readBigUInt64LE(offset + 4) & ((1n << 63n) - 1n));
+    offset += length;
+  }
+  return undefined;
 }
 
-/** Cuts the last third off `file`; says how much. */
-async function truncateThird(file: string): Promise<string> {
-  const { size } = await stat(file);
-  const keep = Math.floor((size * 2) / 3);
+/** Flips the lowest bit of the byte in the middle of `file`; says where, and in which message. */
+async function flipBit(file: string): Promise<{ said: string; seq: number | undefined }> {
+  const bytes = await readFile(file);
+  const at = Math.floor(bytes.length / 2);
+  const seq = sequenceAt(bytes, at);
+  bytes[at] = (bytes[at] ?? 0) ^ 1;
+  await writeFile(file, bytes);
+  return {
+    said: `bit 0 of byte ${String(at)} of ${String(bytes.length)} flipped in ${basename(dirname(dirname(file)))}/${basename(file)} (the record of seq ${seq === undefined ? '?' : String(seq)})`,
+    seq,
+  };
+}
+
+/** The sequences of the records of a message block that end beyond byte `keep`. */
+function sequencesFrom(bytes: Buffer, keep: number): number[] {
+  const seqs: number[] = [];
+  for (let offset = 0; offset + 22 <= bytes.length;) {
+    const length = bytes.readUInt32LE(offset) & 0x7fffffff;
+    if (length < 22) break;
+    if (offset + length > keep)
+      seqs.push(Number(bytes.readBigUInt64LE(offset + 4) & ((1n << 63n) - 1n)));
+    offset += length;
+  }
+  return seqs;
+}
+
+/** Cuts the last third off `file`; says how much, and which messages it cut. */
+async function truncateThird(file: string): Promise<{ said: string; seqs: number[] }> {
+  const bytes = await readFile(file);
+  const keep = Math.floor((bytes.length * 2) / 3);
+  const seqs = sequencesFrom(bytes, keep);
   await truncate(file, keep);
-  return `${basename(dirname(dirname(file)))}/${basename(file)} truncated from ${String(size)} to ${String(keep)} bytes`;
+  const range = seqs.length === 0 ? 'none' : `${String(seqs[0])}–${String(seqs.at(-1))}`;
+  return {
+    said: `${basename(dirname(dirname(file)))}/${basename(file)} truncated from ${String(bytes.length)} to ${String(keep)} bytes (seqs ${range})`,
+    seqs,
+  };
+}
+
+/**
+ * What the leader of `stream` counts but cannot return (read through it), and whether any
+ * replica still answers a direct get with each such message (any replica answers one).
+ */
+async function whatLeaderLacks(run: FaultRun, stream: string): Promise<string> {
+  const { jsm } = await run.cluster.hub();
+  const holes: number[] = [];
+  for await (const { seq, msg } of readSequences(jsm, stream, { leader: true }))
+    if (msg === undefined) holes.push(seq);
+  if (holes.length === 0) return `${stream}: its leader returns every sequence it counts`;
+  const held: number[] = [];
+  for (const seq of holes.slice(0, 20))
+    for (let ask = 0; ask < 12; ask++)
+      if ((await jsm.direct.getMessage(stream, { seq }).catch(() => null)) !== null) {
+        held.push(seq);
+        break;
+      }
+  return `${stream}: its leader cannot return seqs ${holes.join(', ')}; a direct get (any replica) returned ${held.length === 0 ? 'none of them' : held.join(', ')} in 12 asks each`;
 }
 
 /** A refusal `probe` must see within the bounded wait: the hub's own answer, no retries. */
@@ -482,6 +552,10 @@ async function faultOn(
     crashed: cluster.unexpectedExits
       .filter((e) => e.at >= warm && !run.targets.has(e.name))
       .map((e) => `${e.name} (pid ${String(e.pid)}, ${String(e.signal ?? e.code)})`),
+    ...(injected.destroyedReports === undefined
+      ? {}
+      : { destroyedReports: injected.destroyedReports }),
+    ...(injected.destroyedAudit === undefined ? {} : { destroyedAudit: injected.destroyedAudit }),
   };
   const check = await checkInvariants(checked);
   result.check = check;
@@ -493,14 +567,15 @@ async function faultOn(
   for (const s of mine)
     if (s.refused !== undefined)
       result.refused[s.refused.code] = (result.refused[s.refused.code] ?? 0) + 1;
-  result.lost = check.lost.filter((r) => ids.has(r)).length;
+  // What the fault destroyed was acknowledged before it, and is this fault's loss all the same.
+  result.lost = check.lost.filter((r) => ids.has(r) || check.destroyed.includes(r)).length;
   result.duplicatedReports = check.duplicatedReports.filter((m) => ids.has(reportIdOf(m))).length;
   result.duplicatedAlerts = check.alerts.duplicated.filter((a) => ids.has(reportIdOf(a))).length;
   if (load.subscriberErrors.length > 0)
     result.observations.push(
       `subscriptions resumed ${String(load.subscriberErrors.length)}× so far (first: ${load.subscriberErrors[0] ?? ''})`,
     );
-  result.verdict = check.ok ? 'pass' : 'fail';
+  result.verdict = !check.ok ? 'fail' : check.destroyed.length > 0 ? 'detected' : 'pass';
   await o.inspect?.({ id, cluster, checked, result });
   load.publish();
 }

@@ -60,7 +60,7 @@ export async function compareAlerts(
 ): Promise<AlertComparison> {
   const alerts = new Map<AlertId, number[]>();
   let stored = 0;
-  for await (const { seq, msg } of readSequences(jsm, Streams.Alerts)) {
+  for await (const { seq, msg } of readSequences(jsm, Streams.Alerts, { leader: true })) {
     if (msg === undefined) continue;
     stored++;
     const h = (name: string): string => msg.header.get(name);
@@ -82,13 +82,16 @@ export async function compareAlerts(
   };
 }
 
-/** REPORTS by msg id (`<issuer>/<reportId>`), and the sequences it counts but cannot return. */
+/**
+ * REPORTS by msg id (`<issuer>/<reportId>`), and the sequences it counts but cannot return,
+ * as its leader answers (not whichever replica answers a direct get).
+ */
 export async function readReports(
   jsm: JetStreamManager,
 ): Promise<{ byId: Map<string, number[]>; holes: number[] }> {
   const byId = new Map<string, number[]>();
   const holes: number[] = [];
-  for await (const { seq, msg } of readSequences(jsm, Streams.Reports)) {
+  for await (const { seq, msg } of readSequences(jsm, Streams.Reports, { leader: true })) {
     if (msg === undefined) {
       holes.push(seq);
       continue;
@@ -126,6 +129,33 @@ export function auditVerify(dataDir: string, timeoutMs = 180_000): Promise<Audit
   });
 }
 
+/**
+ * Whether `mosaic audit verify` failed naming exactly the sequences `seqs` of `stream` as
+ * counted but not returned by the stream leader (`REPORTS seq 37 is …`, `AUDIT seqs 66-67, 70
+ * are …`).
+ */
+export function namesExactly(
+  verdict: AuditVerdict,
+  stream: string,
+  seqs: ReadonlySet<number>,
+): boolean {
+  if (verdict.ok) return false;
+  const named = new RegExp(
+    `${stream} seqs? ([\\d, -]+) (?:is|are) counted by the stream but its leader cannot return`,
+  ).exec(verdict.output);
+  if (named === null) return false;
+  // Runs: `30`, `73-107`, `5, 9-12`.
+  const listed = (named[1] ?? '').split(',').flatMap((run) => {
+    const [from = NaN, to = from] = run.trim().split('-').map(Number);
+    return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+  });
+  return (
+    listed.length === seqs.size &&
+    new Set(listed).size === seqs.size &&
+    listed.every((n) => seqs.has(n))
+  );
+}
+
 /** A submission as the checker sees it. */
 export interface CheckedSubmission {
   reportId: string;
@@ -140,8 +170,10 @@ export interface InvariantReport {
   ok: boolean;
   /** Submissions answered `ok: true`. */
   acked: number;
-  /** Acknowledged but not in REPORTS. */
+  /** Acknowledged but not in REPORTS (those the fault destroyed included). */
   lost: string[];
+  /** Of `lost`: acknowledged at a REPORTS sequence the fault destroyed, named by verify. */
+  destroyed: string[];
   /** In REPORTS more than once. */
   duplicatedReports: string[];
   /** In REPORTS but never submitted by the load. */
@@ -176,6 +208,15 @@ export interface CheckInvariantsOptions {
    * check passes when verify fails naming exactly these (its message), else it must pass.
    */
   auditDestroyed?: (verdict: AuditVerdict) => boolean;
+  /**
+   * REPORTS sequences the fault destroyed on purpose (a damaged store). REPORTS may count
+   * exactly these without returning them, and the reports acknowledged at them are lost
+   * (`destroyed`, still counted in `lost`) — detected, not a violation, when `mosaic audit
+   * verify` fails naming exactly these sequences and nothing else is wrong.
+   */
+  destroyedReports?: readonly number[];
+  /** AUDIT sequences the fault destroyed on purpose, which verify must name exactly too. */
+  destroyedAudit?: readonly number[];
   /** How long subscribers may take to be handed every stored alert. Default 120 s. */
   deliveryTimeoutMs?: number;
 }
@@ -206,21 +247,31 @@ export async function checkInvariants(o: CheckInvariantsOptions): Promise<Invari
   const timings = { routerIdle: lap(), streams: 0, deliveries: 0, auditVerify: 0 };
   const { byId, holes } = await readReports(o.jsm);
   const acked = [...submitted.values()].filter((s) => s.ackedSeq !== undefined);
-  const lost = acked.filter((s) => !byId.has(`${s.issuer}/${s.reportId}`)).map((s) => s.reportId);
+  const destroyedSeqs = new Set(o.destroyedReports ?? []);
+  const lostSubmissions = acked.filter((s) => !byId.has(`${s.issuer}/${s.reportId}`));
+  const lost = lostSubmissions.map((s) => s.reportId);
+  const destroyed = lostSubmissions
+    .filter((s) => s.ackedSeq !== undefined && destroyedSeqs.has(s.ackedSeq))
+    .map((s) => s.reportId);
+  const unexplained = lost.filter((id) => !destroyed.includes(id));
   const duplicatedReports = [...byId].filter(([, seqs]) => seqs.length > 1).map(([id]) => id);
   const foreignReports = [...byId.keys()].filter((id) => !submitted.has(id));
-  if (lost.length > 0) violations.push(`acknowledged but not in REPORTS: ${sample(lost)}`);
+  if (unexplained.length > 0)
+    violations.push(`acknowledged but not in REPORTS: ${sample(unexplained)}`);
   if (duplicatedReports.length > 0)
     violations.push(`in REPORTS more than once: ${sample(duplicatedReports)}`);
   if (foreignReports.length > 0)
     violations.push(`in REPORTS but never submitted: ${sample(foreignReports)}`);
 
-  // The stored reports are routed, acknowledged or not (a reply lost in a failover).
+  // The stored reports are routed, acknowledged or not (a reply lost in a failover), and so
+  // were those the fault destroyed after they were stored.
   const stored = new Map<string, RoutableReport>();
   for (const id of byId.keys()) {
     const s = submitted.get(id);
     if (s !== undefined) stored.set(s.reportId, s.report);
   }
+  for (const s of lostSubmissions)
+    if (destroyed.includes(s.reportId)) stored.set(s.reportId, s.report);
   const comparison = await compareAlerts(o.jsm, o.federationFile, stored);
   const { alerts, ...alertFigures } = comparison;
   if (comparison.missing.length > 0)
@@ -249,9 +300,15 @@ export async function checkInvariants(o: CheckInvariantsOptions): Promise<Invari
   timings.deliveries = lap();
   const audit = await auditVerify(o.dataDir);
   timings.auditVerify = lap();
-  const auditAccepted = audit.ok
-    ? o.auditDestroyed === undefined
-    : o.auditDestroyed?.(audit) === true;
+  const destroyedAudit = new Set(o.destroyedAudit ?? []);
+  const namesDestroyed =
+    destroyedSeqs.size + destroyedAudit.size === 0
+      ? undefined
+      : (v: AuditVerdict) =>
+          (destroyedSeqs.size === 0 || namesExactly(v, Streams.Reports, destroyedSeqs)) &&
+          (destroyedAudit.size === 0 || namesExactly(v, Streams.Audit, destroyedAudit));
+  const auditDestroyed = o.auditDestroyed ?? namesDestroyed;
+  const auditAccepted = audit.ok ? auditDestroyed === undefined : auditDestroyed?.(audit) === true;
   if (!auditAccepted)
     violations.push(
       audit.ok
@@ -260,13 +317,21 @@ export async function checkInvariants(o: CheckInvariantsOptions): Promise<Invari
     );
   if (o.crashed.length > 0)
     violations.push(`processes that were not the target ended: ${o.crashed.join(', ')}`);
-  if (holes.length > 0 && o.auditDestroyed === undefined)
+  if (destroyedSeqs.size > 0) {
+    const same =
+      holes.length === destroyedSeqs.size && holes.every((seq) => destroyedSeqs.has(seq));
+    if (!same)
+      violations.push(
+        `REPORTS cannot return ${holes.length === 0 ? 'nothing' : sample(holes.map(String))}, the fault destroyed ${sample([...destroyedSeqs].map(String))}`,
+      );
+  } else if (holes.length > 0 && o.auditDestroyed === undefined)
     violations.push(`REPORTS counts sequences it cannot return: ${sample(holes.map(String))}`);
 
   return {
     ok: violations.length === 0,
     acked: acked.length,
     lost,
+    destroyed,
     duplicatedReports,
     foreignReports,
     reportHoles: holes,

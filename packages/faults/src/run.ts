@@ -96,7 +96,16 @@ export interface FaultRun {
   log: (line: string) => void;
 }
 
-export type Injector = (run: FaultRun) => Promise<{ cycles: number; did: string }>;
+/**
+ * What a fault did. `destroyedReports`, `destroyedAudit`: sequences it destroyed on purpose
+ * (a damaged store), which the check then expects `mosaic audit verify` to name, exactly.
+ */
+export type Injector = (run: FaultRun) => Promise<{
+  cycles: number;
+  did: string;
+  destroyedReports?: number[];
+  destroyedAudit?: number[];
+}>;
 
 export const pick = <T>(items: readonly T[]): T => {
   const item = items[Math.floor(Math.random() * items.length)];

@@ -524,6 +524,11 @@ describe('an agency CANNOT, through the hub API prefix of its account either', (
     ],
     ['stream info of ALERTS', 'STREAM.INFO.ALERTS'],
     ['direct get on AUDIT', 'DIRECT.GET.AUDIT', { seq: 1 }],
+    // The leader's message gets `audit verify` reads with are the operator's, not an agency's.
+    ['message get on REPORTS', 'STREAM.MSG.GET.REPORTS', { seq: 1 }],
+    ['message get on AUDIT', 'STREAM.MSG.GET.AUDIT', { seq: 1 }],
+    ['message get on ALERTS by subject', 'STREAM.MSG.GET.ALERTS', { seq: 1, next_by_subj: '>' }],
+    ['message get on AUDIT_CHECKPOINTS', 'STREAM.MSG.GET.AUDIT_CHECKPOINTS', { seq: 1 }],
     ['the registry', `DIRECT.GET.KV_${REGISTRY_BUCKET}.$KV.${REGISTRY_BUCKET}.meta`],
     ['stream delete of REPORTS', 'STREAM.DELETE.REPORTS'],
   ])('use %s', async (_what, tokens, payload) => {

@@ -68,6 +68,9 @@ const hubOnly = [
   '$JS.API.STREAM.NAMES',
   '$JS.API.STREAM.LIST',
   '$JS.API.STREAM.MSG.GET.ALERTS',
+  '$JS.API.STREAM.MSG.GET.REPORTS',
+  '$JS.API.STREAM.MSG.GET.AUDIT',
+  '$JS.API.STREAM.MSG.GET.AUDIT_CHECKPOINTS',
   '$JS.API.STREAM.CREATE.X',
   '$JS.API.STREAM.DELETE.REPORTS',
   '$JS.API.STREAM.PURGE.AUDIT',
@@ -490,6 +493,14 @@ describe('hub service and operator permissions', () => {
         { name: 'x', subject: '$JS.API.STREAM.DELETE.*', localSubject: 'x', share: false },
       ]),
     ).not.toEqual([]);
+    // Its leader reads are message gets: an import wide enough to delete a message is not.
+    expect(reach).toContain('$JS.API.STREAM.MSG.GET.*');
+    expect(
+      findOperatorBreaches([
+        ...operatorImports(),
+        { name: 'x', subject: '$JS.API.STREAM.MSG.*.REPORTS', localSubject: 'x', share: false },
+      ]).map((b) => b.reaches),
+    ).toEqual(['$JS.API.STREAM.MSG.DELETE.>']);
   });
 });
 

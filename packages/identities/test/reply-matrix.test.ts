@@ -386,6 +386,25 @@ describe('replies cannot cross accounts', () => {
     const requests = [
       { subject: `${p}.STREAM.INFO.${Streams.Audit}`, data: '' },
       { subject: `${p}.STREAM.MSG.GET.${Streams.Audit}`, data: JSON.stringify({ seq: 1 }) },
+      // What `audit verify` and the fault checker ask: message gets the stream leader
+      // answers, by sequence and (what else the API takes) by subject, on every stream.
+      ...[Streams.Reports, Streams.Alerts, Streams.Audit, AUDIT_CHECKPOINTS_STREAM].flatMap(
+        (stream) => [
+          { subject: `${p}.STREAM.MSG.GET.${stream}`, data: JSON.stringify({ seq: 1 }) },
+          {
+            subject: `${p}.STREAM.MSG.GET.${stream}`,
+            data: JSON.stringify({ seq: 1, next_by_subj: '>' }),
+          },
+          {
+            subject: `${p}.STREAM.MSG.GET.${stream}`,
+            data: JSON.stringify({ last_by_subj: 'mosaic.alerts.nl.report.x.1' }),
+          },
+        ],
+      ),
+      {
+        subject: `${p}.STREAM.MSG.GET.KV_${HOLDINGS_BUCKET}`,
+        data: JSON.stringify({ last_by_subj: `$KV.${HOLDINGS_BUCKET}.nl.tok` }),
+      },
       { subject: `${p}.DIRECT.GET.${Streams.Reports}`, data: JSON.stringify({ seq: 1 }) },
       {
         subject: `${p}.DIRECT.GET.${PUBLIC_KEYS_STREAM}.$KV.${PUBLIC_KEYS_BUCKET}.nl.k1`,
@@ -406,15 +425,37 @@ describe('replies cannot cross accounts', () => {
       'mosaic.reports.NL.transport.nl.r1',
       'mosaic.alerts.nl.report.de-bka.r1',
       `$KV.${PUBLIC_KEYS_BUCKET}.nl.k1`,
+      `$KV.${HOLDINGS_BUCKET}.nl.tok`,
+      `$KV.${REGISTRY_BUCKET}.agency.nl`,
+      'mosaic.ingest.nl',
+      'mosaic.holdings.nl',
+      'mosaic.hub.audit.ingest',
+      'mosaic.leaf.nl.alerts',
+      '$JS.ACK.ALERTS.alerts-nl.1.1.1.1700000000000000000.0',
+      `$JS.API.CONSUMER.CREATE.${Streams.Reports}.spy`,
+      `$JS.API.STREAM.LEADER.STEPDOWN.${Streams.Reports}`,
+      '_INBOX_HUB_INGEST.stolen',
+      '_INBOX_nl.stolen',
     ];
+    // An agency's inbox is in its own account: whatever lands there is seen by its client.
+    const nl = await as(ids.agencies.get('nl')!);
+    const stolen: string[] = [];
+    nl.subscribe('_INBOX_nl.>', {
+      callback: (_err, m) => {
+        if (m.subject.includes('stolen')) stolen.push(m.subject);
+      },
+    });
+    await nl.flush();
     const before = await streamState();
     for (const target of targets)
       for (const r of requests) op.publish(r.subject, r.data, { reply: target });
     await op.flush();
     await barrier(op, '_INBOX_HUB_OPERATOR', requests);
     await admin.flush();
+    await nl.flush();
     expect(seenInHub.filter((s) => targets.includes(s))).toEqual([]);
     seenInHub.length = 0;
+    expect(stolen).toEqual([]);
     expect(await streamState()).toEqual(before);
   });
 

@@ -41,7 +41,15 @@ function unreadable(stream: string, err: unknown): MosaicError {
 }
 
 /**
- * Every message of the audit stream (default AUDIT, or a copy), in order, as log items. A
+ * How verification reads a stream: through its leader, so that the verdict does not depend
+ * on which replica answered (a replica whose copy lost a message would otherwise pass or
+ * fail the check by chance).
+ */
+const fromLeader = { leader: true } as const;
+
+/**
+ * Every message of the audit stream (default AUDIT, or a copy), in order, as log items, as
+ * the stream leader returns them. A
  * sequence the stream counts but cannot return, and a message whose msg id is not its leaf
  * hash (the auditor publishes each entry under it; required on the hub's own AUDIT,
  * checked where present on a copy), are named: ERR_AUDIT_INVALID, as is a missing or
@@ -65,14 +73,14 @@ export async function readAuditEntries(
       `the audit log is not intact at entry ${seq - 1} (${stream} seq ${seq}): ${problem}: ${message}`,
       { details: { index: seq - 1, seq, problem } },
     );
+  const holes: number[] = [];
   try {
-    for await (const { seq, msg } of readSequences(jsm, stream)) {
-      if (msg === undefined)
-        throw bad(
-          seq,
-          'unreadable',
-          `${stream} seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
-        );
+    for await (const { seq, msg } of readSequences(jsm, stream, fromLeader)) {
+      // Every one is named: what a damaged store lost, exactly.
+      if (msg === undefined) {
+        holes.push(seq);
+        continue;
+      }
       const id = msg.header.get(PubHeaders.MsgIdHdr);
       if ((requireMsgId || id !== '') && id !== hexLeaf(msg.data))
         throw bad(
@@ -86,7 +94,38 @@ export async function readAuditEntries(
     if (err instanceof MosaicError) throw err;
     throw unreadable(stream, err);
   }
+  const first = holes[0];
+  if (first !== undefined) {
+    const error = bad(first, 'unreadable', notReturned(stream, holes));
+    throw new MosaicError(error.code, error.message, {
+      details: { index: first - 1, seq: first, seqs: holes, problem: 'unreadable' },
+    });
+  }
   return out;
+}
+
+/**
+ * What the leader of `stream` counts but cannot return, for an error message: `REPORTS seq
+ * 37 is counted …`, `AUDIT seqs 73-107 are counted …`.
+ */
+export function notReturned(stream: string, seqs: readonly number[]): string {
+  const one = seqs.length === 1;
+  return `${stream} ${one ? 'seq' : 'seqs'} ${namedSeqs(seqs)} ${one ? 'is' : 'are'} counted by the stream but its leader cannot return ${one ? 'it' : 'them'} (lost or damaged in the store)`;
+}
+
+/**
+ * The REPORTS sequences the stream counts but its leader cannot return (none: an empty
+ * list). For naming what a damaged store lost when the audit log itself cannot be read.
+ */
+export async function unreadableReports(jsm: JetStreamManager): Promise<number[]> {
+  const holes: number[] = [];
+  try {
+    for await (const { seq, msg } of readSequences(jsm, Streams.Reports, fromLeader))
+      if (msg === undefined) holes.push(seq);
+  } catch (err) {
+    throw unreadable(Streams.Reports, err);
+  }
+  return holes;
 }
 
 /** The stored checkpoints with their sequences; a hole or a missing stream is named. */
@@ -96,11 +135,11 @@ async function readCheckpointsStrict(
 ): Promise<{ seq: number; size: number; text: string }[]> {
   const out: { seq: number; size: number; text: string }[] = [];
   try {
-    for await (const { seq, msg } of readSequences(jsm, stream)) {
+    for await (const { seq, msg } of readSequences(jsm, stream, fromLeader)) {
       if (msg === undefined)
         throw new MosaicError(
           ErrorCode.AuditInvalid,
-          `${stream} seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
+          `${stream} seq ${seq} is counted by the stream but its leader cannot return it (lost or damaged in the store)`,
           { details: { stream, seq, problem: 'unreadable' } },
         );
       out.push({
@@ -177,6 +216,24 @@ export async function readLiveCheckpoints(
   return { checkpoints, origins };
 }
 
+/**
+ * Sequences for a message, every one, as ascending runs: `30`, `73-107`, `5, 9-12`. Up to
+ * 100 runs, then how many sequences more.
+ */
+function namedSeqs(seqs: readonly number[]): string {
+  const runs: string[] = [];
+  let shown = 0;
+  for (let i = 0; i < seqs.length && runs.length < 100;) {
+    let j = i;
+    while (j + 1 < seqs.length && seqs[j + 1] === (seqs[j] ?? 0) + 1) j++;
+    runs.push(i === j ? String(seqs[i]) : `${String(seqs[i])}-${String(seqs[j])}`);
+    shown += j - i + 1;
+    i = j + 1;
+  }
+  const more = seqs.length - shown;
+  return more > 0 ? `${runs.join(', ')} and ${String(more)} more` : runs.join(', ');
+}
+
 /** What {@link checkAuditCoverage} counted. */
 export interface AuditCoverageSummary {
   reports: number;
@@ -190,9 +247,9 @@ export interface AuditCoverageSummary {
  * its `report.accepted` entry (by REPORTS sequence), REPORTS still holds every collected
  * report, and every ALERTS message is covered by a disclosure (`alert.disclosed` /
  * `report.retracted`) of the same report naming its recipient, or a hit alert by the
- * `holdings.hit` entry of its check naming its holder. Throws ERR_AUDIT_INVALID
- * naming the first message that is not covered, a sequence REPORTS counts but cannot
- * return, or a missing stream.
+ * `holdings.hit` entry of its check naming its holder. Both streams are read through
+ * their leader. Throws ERR_AUDIT_INVALID naming the first message that is not covered,
+ * every sequence REPORTS counts but its leader cannot return, or a missing stream.
  *
  * @example
  * ```ts
@@ -206,14 +263,13 @@ export async function checkAuditCoverage(
   const coverage = auditCoverage(entries);
   let reports = 0;
   let lastReport = 0;
+  const holes: number[] = [];
   try {
-    for await (const { seq, msg: m } of readSequences(jsm, Streams.Reports)) {
-      if (m === undefined)
-        throw new MosaicError(
-          ErrorCode.AuditInvalid,
-          `REPORTS seq ${seq} is counted by the stream but cannot be read (lost or damaged in the store)`,
-          { details: { stream: Streams.Reports, seq, problem: 'unreadable' } },
-        );
+    for await (const { seq, msg: m } of readSequences(jsm, Streams.Reports, fromLeader)) {
+      if (m === undefined) {
+        holes.push(seq);
+        continue;
+      }
       reports++;
       lastReport = seq;
       if (!coverage.collects(Streams.Reports, m.seq))
@@ -227,6 +283,11 @@ export async function checkAuditCoverage(
     if (err instanceof MosaicError) throw err;
     throw unreadable(Streams.Reports, err);
   }
+  // Every one is named, not only the first: what a damaged store lost, exactly.
+  if (holes.length > 0)
+    throw new MosaicError(ErrorCode.AuditInvalid, notReturned(Streams.Reports, holes), {
+      details: { stream: Streams.Reports, seqs: holes, problem: 'unreadable' },
+    });
   // REPORTS refuses deletes: a collected report it no longer holds means the stream was replaced.
   const beyond = coverage.lastCollected(Streams.Reports);
   if (beyond > lastReport)
@@ -236,7 +297,7 @@ export async function checkAuditCoverage(
       { details: { stream: Streams.Reports, seq: beyond, problem: 'reports-missing' } },
     );
   let alerts = 0;
-  for await (const m of readStream(jsm, Streams.Alerts)) {
+  for await (const m of readStream(jsm, Streams.Alerts, fromLeader)) {
     alerts++;
     const alert = parseAlertSubject(m.subject);
     // A hit alert (holder, kind hit, asker, check id) is disclosed by its holdings.hit entry.

@@ -10,6 +10,8 @@ export {
   checkAuditCoverage,
   proveAuditEntry,
   readAuditEntries,
+  unreadableReports,
+  notReturned,
   readLiveCheckpoints,
 } from './audit.ts';
 export type { AuditCheckpoints, AuditCoverageSummary } from './audit.ts';

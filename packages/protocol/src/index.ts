@@ -90,7 +90,7 @@ export {
   isNoMessage,
   TREE_SIZE_HEADER,
 } from './read.ts';
-export type { SequenceRead, StoredCheckpoint } from './read.ts';
+export type { ReadSequencesOptions, SequenceRead, StoredCheckpoint } from './read.ts';
 export { seedRegistry, readRegistry, registryKeysByDirectGet, RegistryKeys } from './registry.ts';
 export type { RegistryKv, DirectLastReader, ReadRegistryOptions } from './registry.ts';
 export { watchRegistry } from './registry-watch.ts';

@@ -14,7 +14,7 @@ const BATCH = 1_000;
  * How long a read keeps asking for sequences the stream's state counts but a direct get did
  * not return. Any replica answers a direct get, and a follower may not have applied the
  * newest entries yet; it catches up within milliseconds, while a message that is really
- * gone stays gone.
+ * gone stays gone. (A leader read asks again only after the leadership moved.)
  */
 const LAGGING_REPLICA_MS = 5_000;
 
@@ -27,8 +27,9 @@ async function askAgain(deadline: number, attempt: number): Promise<boolean> {
 
 /**
  * The messages of `stream` with sequences `from`…`to` (inclusive; `to` defaults to the
- * last sequence when the read starts), in order, through batched direct gets — read-only
- * access to one stream, no consumer. Sequences the stream no longer holds are skipped.
+ * last sequence when the read starts), in order, through batched direct gets (or, with
+ * `leader: true`, the stream leader's message gets) — read-only access to one stream, no
+ * consumer. Sequences the stream no longer holds are skipped.
  *
  * @example
  * ```ts
@@ -38,9 +39,9 @@ async function askAgain(deadline: number, attempt: number): Promise<boolean> {
 export async function* readStream(
   jsm: JetStreamManager,
   stream: string,
-  range: { from?: number; to?: number } = {},
+  options: ReadSequencesOptions = {},
 ): AsyncGenerator<StoredMsg> {
-  for await (const { msg } of readSequences(jsm, stream, range)) if (msg !== undefined) yield msg;
+  for await (const { msg } of readSequences(jsm, stream, options)) if (msg !== undefined) yield msg;
 }
 
 /** HTTP-like status of a direct get that found nothing (JetStream answers it as a status, not an API error). */
@@ -58,22 +59,41 @@ export interface SequenceRead {
   msg: StoredMsg | undefined;
 }
 
+/** Which sequences to read, and from whom. */
+export interface ReadSequencesOptions {
+  from?: number;
+  to?: number;
+  /**
+   * Read through the stream leader (`STREAM.MSG.GET`, one request per sequence, many in
+   * flight) instead of batched direct gets. Any replica answers a direct get, so a replica
+   * whose copy differs from the leader's (a message a damaged block lost on one node) is
+   * seen or not depending on which one answered; the leader's answer is what the stream
+   * serves. For checks whose verdict must not depend on the replica: `audit verify`.
+   */
+  leader?: boolean;
+}
+
 /**
  * Every sequence `from`…`to` of `stream` (`to` defaults to the last sequence when the read
  * starts) in order, each with its message or with
  * `msg: undefined` when the stream's state counts it but no read returns it (a message
  * dropped by the server's checksum on a damaged block, or removed). For streams that must
  * have no holes (AUDIT, AUDIT_CHECKPOINTS, REPORTS): unlike {@link readStream} nothing is
- * skipped silently.
+ * skipped silently. With `leader: true` every read is answered by the stream leader.
  */
 export async function* readSequences(
   jsm: JetStreamManager,
   stream: string,
-  range: { from?: number; to?: number } = {},
+  options: ReadSequencesOptions = {},
 ): AsyncGenerator<SequenceRead> {
   const info = await jsm.streams.info(stream);
-  const last = Math.min(range.to ?? info.state.last_seq, info.state.last_seq);
-  let seq = Math.max(range.from ?? 1, 1);
+  const last = Math.min(options.to ?? info.state.last_seq, info.state.last_seq);
+  const first = Math.max(options.from ?? 1, 1);
+  if (options.leader === true) {
+    yield* leaderSequences(jsm, stream, first, last, info.cluster?.leader);
+    return;
+  }
+  let seq = first;
   let deadline = 0;
   for (let attempt = 0; seq <= last;) {
     let got = 0;
@@ -102,6 +122,68 @@ export async function* readSequences(
     if (attempt === 0) deadline = Date.now() + LAGGING_REPLICA_MS;
     if (!(await askAgain(deadline, attempt++)))
       for (; seq <= last; seq++) yield { seq, msg: undefined };
+  }
+}
+
+/** Leader message gets in flight at once: the latency of one is the cost, not their number. */
+const LEADER_WINDOW = 256;
+
+/**
+ * A request no one answered, or answered "not now" (no stream leader during an election,
+ * JetStream unavailable): ask again. Any other API error (the stream does not exist) is final.
+ */
+function askAgainAfter(err: unknown): boolean {
+  return !(err instanceof JetStreamApiError) || err.status >= 500;
+}
+
+/**
+ * `first`…`last` of `stream`, each asked of the stream leader. A sequence the leader
+ * answers "no message" for is a hole, named at once — unless the leadership moved since
+ * `leader` counted `last` (a new leader may still be applying its log): then it is asked
+ * again for at most `LAGGING_REPLICA_MS` from the first such answer. Requests that go
+ * unanswered (an election) are asked again within the same bound.
+ */
+async function* leaderSequences(
+  jsm: JetStreamManager,
+  stream: string,
+  first: number,
+  last: number,
+  leader: string | undefined,
+): AsyncGenerator<SequenceRead> {
+  let deadline: number | undefined;
+  const moved = async (): Promise<boolean> =>
+    (await jsm.streams.info(stream)).cluster?.leader !== leader;
+  const get = async (seq: number): Promise<StoredMsg | undefined> => {
+    for (let attempt = 0; ; attempt++) {
+      let msg: StoredMsg | null;
+      try {
+        msg = await jsm.streams.getMessage(stream, { seq });
+      } catch (err) {
+        deadline ??= Date.now() + LAGGING_REPLICA_MS;
+        if (askAgainAfter(err) && (await askAgain(deadline, attempt))) continue;
+        throw err;
+      }
+      if (msg !== null) return msg;
+      if (attempt === 0 && !(await moved())) return undefined;
+      deadline ??= Date.now() + LAGGING_REPLICA_MS;
+      if (!(await askAgain(deadline, attempt))) return undefined;
+    }
+  };
+  const pending: Promise<StoredMsg | undefined>[] = [];
+  let next = first;
+  const fill = (): void => {
+    for (; next <= last && pending.length < LEADER_WINDOW; next++) {
+      const read = get(next);
+      // Awaited in order below; a failure before its turn is not unhandled meanwhile.
+      read.catch(() => undefined);
+      pending.push(read);
+    }
+  };
+  fill();
+  for (let seq = first; seq <= last; seq++) {
+    const msg = await pending.shift();
+    fill();
+    yield { seq, msg };
   }
 }
 

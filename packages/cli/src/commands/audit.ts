@@ -16,7 +16,9 @@ import {
   connectOperator,
   proveAuditEntry,
   readAuditEntries,
+  notReturned,
   readLiveCheckpoints,
+  unreadableReports,
   type AuditCoverageSummary,
 } from '@mosaic/operator';
 import type { JetStreamManager } from '@nats-io/jetstream';
@@ -45,6 +47,23 @@ async function readJwks(path: string): Promise<unknown> {
   }
 }
 
+/**
+ * AUDIT entries its leader cannot return stop the check before the coverage of REPORTS;
+ * what the same damage did to REPORTS is named with them, so the error says all that the
+ * store lost. Any other error is returned as it is.
+ */
+async function withUnreadableReports(jsm: JetStreamManager, err: unknown): Promise<unknown> {
+  if (!(err instanceof MosaicError)) return err;
+  const details = err.details as { problem?: string } | undefined;
+  if (details?.problem !== 'unreadable') return err;
+  const holes = await unreadableReports(jsm).catch(() => []);
+  if (holes.length === 0) return err;
+  return new MosaicError(err.code, `${err.message}; and ${notReturned(Streams.Reports, holes)}`, {
+    details: { ...(err.details as object), reportsSeqs: holes },
+    cause: err,
+  });
+}
+
 /** `<data-dir>/hub.jwks` next to `<data-dir>/contexts/operator.json`. */
 function defaultJwks(context: string): string {
   return join(dirname(dirname(context)), 'hub.jwks');
@@ -69,7 +88,9 @@ entry, or a second history for a signed size, is found). Live, it also checks th
 REPORTS message has its collection entry and every ALERTS message is covered by a
 disclosure entry, that REPORTS still holds every collected report, and that every AUDIT
 message is the auditor's (its msg id is its leaf hash; otherwise it is named foreign).
-A deleted stream, or a sequence a stream counts but cannot return, is named too. Prints a
+Every stream is read through its leader (message gets, not direct gets that any replica
+answers), so the verdict does not depend on which replica answered. A deleted stream, or
+a sequence a stream counts but its leader cannot return, is named too. Prints a
 summary on stdout: entries, checkpoints, reports, alerts, recovered (entries the auditor
 reconstructed after a crash), rate. On failure names the first bad entry index (AUDIT
 seq = index + 1) and what is wrong.`,
@@ -146,7 +167,9 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
       if (live !== undefined && context !== undefined) {
         const jsm = live;
         const { stream, 'checkpoints-stream': cpStream } = values;
-        entries = await readAuditEntries(jsm, stream);
+        entries = await readAuditEntries(jsm, stream).catch(async (err: unknown) => {
+          throw stream === Streams.Audit ? await withUnreadableReports(jsm, err) : err;
+        });
         // The hub's copy of its latest checkpoint outlives a deleted or replaced stream.
         const file =
           values['checkpoint-file'] ??
