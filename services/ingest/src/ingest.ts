@@ -35,7 +35,13 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { AuditClient, IngestAccepted, IngestRejected, IngestReply } from '@mosaic/protocol';
+import type {
+  AuditClient,
+  AuditRequestOf,
+  IngestAccepted,
+  IngestRejected,
+  IngestReply,
+} from '@mosaic/protocol';
 import { assertSubjectToken, type Report } from '@mosaic/contract';
 import { ErrorCode, MosaicError, isMosaicError, isRetryable } from '@mosaic/errors';
 import {
@@ -70,6 +76,7 @@ import {
   checkTimes,
   lineageTargets,
 } from './checks.ts';
+import { AuditBacklog } from './backlog.ts';
 import { capDetails, rejectionRecord } from './rejection.ts';
 import { IngestStore } from './store.ts';
 
@@ -155,6 +162,8 @@ interface Submission {
 interface Context {
   accounts: IngestOptions['accounts'];
   audit: AuditClient | undefined;
+  /** Entries of stored decisions whose write failed: written again in the background. */
+  backlog: AuditBacklog | undefined;
   registry: RegistryView;
   store: IngestStore;
   maxBytes: number;
@@ -389,19 +398,21 @@ async function rejected(
     });
     return;
   }
+  const entry: AuditRequestOf<'ingest'> = {
+    actor: { kind: 'agency', id: sub.agency },
+    action: 'report.rejected',
+    subject: {
+      ...(known.reportId === undefined ? {} : { reportId: known.reportId, issuer: sub.agency }),
+      contentHash: contentHash(sub.data),
+    },
+    refs: [{ stream: Streams.Rejections, seq: rejectionSeq }],
+    details: { code: failure.code },
+  };
   try {
-    await ctx.audit?.record({
-      actor: { kind: 'agency', id: sub.agency },
-      action: 'report.rejected',
-      subject: {
-        ...(known.reportId === undefined ? {} : { reportId: known.reportId, issuer: sub.agency }),
-        contentHash: contentHash(sub.data),
-      },
-      refs: [{ stream: Streams.Rejections, seq: rejectionSeq }],
-      details: { code: failure.code },
-    });
+    await ctx.audit?.record(entry);
   } catch (auditErr) {
     known.log.error({ err: auditErr, rejectionSeq }, 'rejection stored but not audited');
+    ctx.backlog?.add(entry, { rejectionSeq });
     answer(unaudited(auditErr));
     return;
   }
@@ -425,21 +436,23 @@ async function acceptedReport(
   known: Known,
   answer: (reply: IngestReply) => void,
 ): Promise<void> {
+  // A duplicate is recorded too: the first answer may have been lost with its entry.
+  const entry: AuditRequestOf<'ingest'> = {
+    actor: { kind: 'agency', id: sub.agency },
+    action: 'report.accepted',
+    subject: {
+      reportId: accepted.reportId,
+      issuer: sub.agency,
+      contentHash: contentHash(sub.data),
+    },
+    refs: [{ stream: Streams.Reports, seq: accepted.seq }],
+    ...(accepted.duplicate ? { details: { duplicate: true } } : {}),
+  };
   try {
-    // A duplicate is recorded too: the first answer may have been lost with its entry.
-    await ctx.audit?.record({
-      actor: { kind: 'agency', id: sub.agency },
-      action: 'report.accepted',
-      subject: {
-        reportId: accepted.reportId,
-        issuer: sub.agency,
-        contentHash: contentHash(sub.data),
-      },
-      refs: [{ stream: Streams.Reports, seq: accepted.seq }],
-      ...(accepted.duplicate ? { details: { duplicate: true } } : {}),
-    });
+    await ctx.audit?.record(entry);
   } catch (auditErr) {
     known.log.error({ err: auditErr, seq: accepted.seq }, 'report stored but not audited');
+    ctx.backlog?.add(entry, { seq: accepted.seq, reportId: accepted.reportId });
     answer(unaudited(auditErr));
     return;
   }
@@ -524,6 +537,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   const ctx: Context = {
     accounts: options.accounts,
     audit: options.audit,
+    backlog: options.audit === undefined ? undefined : new AuditBacklog(options.audit, log),
     registry,
     store: await IngestStore.open(nc, options.replyTimeoutMs ?? 5_000),
     maxBytes: options.maxBytes ?? DEFAULT_MAX_JWS_BYTES,
@@ -571,6 +585,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   return serviceHandle(async () => {
     await drainSubscription(nc, sub);
     await loop;
+    await ctx.backlog?.stop();
     log.info('ingest stopped');
   });
 }
