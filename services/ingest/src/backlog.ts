@@ -19,6 +19,8 @@ export class AuditBacklog {
   readonly #maxDelayMs: number;
   readonly #pending = new Set<Promise<void>>();
   readonly #sleepers = new Set<() => void>();
+  /** Keys of owed entries another path has written since (`settled`). */
+  readonly #settled = new Set<string>();
   #deadline = Number.POSITIVE_INFINITY;
 
   constructor(
@@ -37,19 +39,37 @@ export class AuditBacklog {
     return this.#pending.size;
   }
 
-  /** Writes `entry` in the background until it is stored (or `stop` gives up). */
-  add(entry: Entry, fields: Record<string, unknown>): void {
-    const task = this.#write(entry, fields).finally(() => {
+  /**
+   * Writes `entry` in the background until it is stored (or `stop` gives up). A function
+   * is asked first, again after each failure: it gives the entry owed, or undefined when
+   * none is (e.g. a report whose append failed is looked up, and audited when stored).
+   */
+  add(
+    entry: Entry | (() => Promise<Entry | undefined>),
+    fields: Record<string, unknown>,
+    key?: string,
+  ): void {
+    if (key !== undefined) this.#settled.delete(key);
+    const task = this.#write(entry, fields, key).finally(() => {
       this.#pending.delete(task);
+      if (key !== undefined) this.#settled.delete(key);
     });
     this.#pending.add(task);
   }
 
-  async #write(entry: Entry, fields: Record<string, unknown>): Promise<void> {
+  async #write(
+    owed: Entry | (() => Promise<Entry | undefined>),
+    fields: Record<string, unknown>,
+    key: string | undefined,
+  ): Promise<void> {
     let wait = this.#firstDelayMs;
     for (let attempt = 1; ; attempt++) {
       await this.#sleep(wait);
+      if (key !== undefined && this.#settled.has(key)) return;
+      let entry: Entry | undefined;
       try {
+        entry = typeof owed === 'function' ? await owed() : owed;
+        if (entry === undefined) return;
         const { seq } = await this.#audit.record(entry);
         this.#log.warn(
           { ...fields, action: entry.action, auditSeq: seq, attempt },
@@ -59,7 +79,7 @@ export class AuditBacklog {
       } catch (err) {
         if (Date.now() >= this.#deadline) {
           this.#log.error(
-            { ...fields, action: entry.action, err, attempt },
+            { ...fields, action: entry?.action, err, attempt },
             'audit entry not written before the stop: left to the auditor to reconcile at its next start',
           );
           return;
@@ -80,6 +100,14 @@ export class AuditBacklog {
       const timer = setTimeout(wake, Math.max(0, Math.min(ms, left)));
       this.#sleepers.add(wake);
     });
+  }
+
+  /**
+   * The entry owed under `key` was written another way (the agency's retry was audited):
+   * a pending lookup for it stops, so the report does not get a second entry from here.
+   */
+  settled(key: string): void {
+    this.#settled.add(key);
   }
 
   /** Keeps trying for at most `graceMs` more, then gives up on what is left. */

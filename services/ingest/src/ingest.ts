@@ -292,11 +292,29 @@ async function store(
 ): Promise<IngestAccepted> {
   const { report } = verified;
   const identity = reportIdentity(report);
-  const ack = await ctx.store.append(reportSubject(report), sub.data, {
-    msgId: identity,
-    agency: sub.agency,
-    kid: verified.kid,
-  });
+  let ack: { seq: number; duplicate: boolean };
+  try {
+    ack = await ctx.store.append(reportSubject(report), sub.data, {
+      msgId: identity,
+      agency: sub.agency,
+      kid: verified.kid,
+    });
+  } catch (err) {
+    // A PubAck lost in a failover does not mean nothing was stored: once REPORTS answers
+    // again ingest looks, and audits the report when it is there (the agency may have
+    // stopped retrying).
+    ctx.backlog?.add(
+      async () => {
+        const found = await ctx.store.find(sub.agency, report.reportId);
+        return found !== undefined && sameBytes(found.data, sub.data)
+          ? acceptedEntry(sub, report.reportId, found.seq, false)
+          : undefined;
+      },
+      { reportId: report.reportId, after: 'REPORTS append failed' },
+      identity,
+    );
+    throw err;
+  }
   if (ack.duplicate) {
     // A concurrent copy won within the dedupe window: compare with what it stored.
     const stored = await ctx.store.get(ack.seq);
@@ -428,6 +446,22 @@ async function rejected(
   answer(reply);
 }
 
+/** The collection entry of a stored report. */
+function acceptedEntry(
+  sub: Submission,
+  reportId: string,
+  seq: number,
+  duplicate: boolean,
+): AuditRequestOf<'ingest'> {
+  return {
+    actor: { kind: 'agency', id: sub.agency },
+    action: 'report.accepted',
+    subject: { reportId, issuer: sub.agency, contentHash: contentHash(sub.data) },
+    refs: [{ stream: Streams.Reports, seq }],
+    ...(duplicate ? { details: { duplicate: true } } : {}),
+  };
+}
+
 /** A stored report (or a duplicate): audited, then answered. */
 async function acceptedReport(
   accepted: IngestAccepted,
@@ -437,19 +471,10 @@ async function acceptedReport(
   answer: (reply: IngestReply) => void,
 ): Promise<void> {
   // A duplicate is recorded too: the first answer may have been lost with its entry.
-  const entry: AuditRequestOf<'ingest'> = {
-    actor: { kind: 'agency', id: sub.agency },
-    action: 'report.accepted',
-    subject: {
-      reportId: accepted.reportId,
-      issuer: sub.agency,
-      contentHash: contentHash(sub.data),
-    },
-    refs: [{ stream: Streams.Reports, seq: accepted.seq }],
-    ...(accepted.duplicate ? { details: { duplicate: true } } : {}),
-  };
+  const entry = acceptedEntry(sub, accepted.reportId, accepted.seq, accepted.duplicate);
   try {
     await ctx.audit?.record(entry);
+    ctx.backlog?.settled(reportIdentity({ issuer: sub.agency, reportId: accepted.reportId }));
   } catch (auditErr) {
     known.log.error({ err: auditErr, seq: accepted.seq }, 'report stored but not audited');
     ctx.backlog?.add(entry, { seq: accepted.seq, reportId: accepted.reportId });
