@@ -1,6 +1,6 @@
 import { Streams } from '@mosaic/protocol';
 import type { FaultNode } from './cluster.ts';
-import { ackRate, delay, pick, recovery, replicasCurrent, type Injector } from './run.ts';
+import { ackRate, delay, pick, recovery, replicasCurrent, until, type Injector } from './run.ts';
 
 /** The partition fault: the cluster's nodes in network namespaces (`namespaces: true`). */
 export const partitionInjectors = {
@@ -11,6 +11,7 @@ export const partitionInjectors = {
       const cut: string[] = [];
       const dips: string[] = [];
       const catchUp: number[] = [];
+      const elected: string[] = [];
       for (let cycle = 0; cycle < run.sizes.cycles; cycle++) {
         // The REPORTS leader every other cycle (the first included), else any node.
         const leader = await run.cluster.leader(Streams.Reports);
@@ -21,6 +22,19 @@ export const partitionInjectors = {
         run.log(`F4: ${victim.name}${victim.name === leader ? ' (REPORTS leader)' : ''} cut off`);
         let healed: number;
         try {
+          // A leader cut off is replaced by the two nodes that still reach each other.
+          if (victim.name === leader) {
+            const next = await until(
+              'a new REPORTS leader while the leader is cut off',
+              async () => {
+                const now = await run.cluster.leader(Streams.Reports);
+                return now === leader ? undefined : now;
+              },
+              run.sizes.partitionMs + 60_000,
+              250,
+            );
+            elected.push(`${next} after ${String(Date.now() - t0)} ms`);
+          }
           run.recoveryMs.push(await recovery(run.load, t0));
           run.log(`F4: acknowledging again after ${String(Date.now() - t0)} ms`);
           const left = run.sizes.partitionMs - (Date.now() - t0);
@@ -44,6 +58,7 @@ export const partitionInjectors = {
       }
       run.observations.push(
         `cut off: ${cut.join('; ')}`,
+        `new REPORTS leader while the leader was cut off: ${elected.join(', ')}`,
         `acknowledged per second in the 10 s before the cut → while cut off: ${dips.join(', ')}`,
         `replicas current again after healing: ${catchUp.map((ms) => `${String(ms)} ms`).join(', ')}`,
       );

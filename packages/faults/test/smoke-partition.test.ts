@@ -32,6 +32,14 @@ describe('fault injection, smoke run: partition', () => {
     expect(r?.recoveryMs.length).toBe(r?.cycles);
     // The first cycle cuts the REPORTS leader off.
     expect(r?.observations[0], log).toMatch(/^cut off: mosaic-n\d \(leader\)/);
+    // …and the two nodes left elected another (the cut was real).
+    const victim = /^cut off: (mosaic-n\d)/.exec(r?.observations[0] ?? '')?.[1] ?? '';
+    const [, elected = ''] =
+      /^new REPORTS leader while the leader was cut off: (mosaic-n\d) after/.exec(
+        r?.observations[1] ?? '',
+      ) ?? [];
+    expect(elected, log).toMatch(/^mosaic-n\d$/);
+    expect(elected).not.toBe(victim);
     // The nodes ran in the run's namespaces, at addresses of their own.
     const prefix = seen.prefix ?? '';
     expect(prefix).toMatch(/^mosaic-[0-9a-f]{6}$/);
