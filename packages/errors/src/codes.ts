@@ -118,6 +118,8 @@ export const errorCatalogue = {
     class: 'environment',
     retryable: false,
   },
+  /** The fault suite could not create or change a network namespace, veth pair or bridge (not root, `ip` failed). */
+  NetworkNamespace: { code: 'ERR_NETWORK_NAMESPACE', class: 'environment', retryable: false },
   TestkitMode: { code: 'ERR_TESTKIT_MODE', class: 'internal', retryable: false },
   /** A child process a test started exited, or did not print its ready line in time. */
   TestChild: { code: 'ERR_TEST_CHILD', class: 'environment', retryable: false },

@@ -16,6 +16,7 @@ import { bounded, freePorts, spawnReady, type ReadyChild } from '@mosaic/testkit
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, stringify } from 'yaml';
+import { NodeNetwork } from './netns.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const mosaicBin = join(repoRoot, 'packages/cli/bin/mosaic.js');
@@ -56,6 +57,11 @@ export interface StartFaultClusterOptions {
   startTimeoutMs?: number;
   /** Receives the service processes' stderr (JSON log lines). Default: dropped. */
   serviceLog?: (service: string, chunk: string) => void;
+  /**
+   * Each node in a network namespace of its own (`NodeNetwork`), so that `cutOff` can
+   * partition it; needs root. Default false: every node on 127.0.0.1.
+   */
+  namespaces?: boolean;
 }
 
 /**
@@ -74,6 +80,8 @@ export class FaultCluster implements AsyncDisposable {
   readonly nodes: readonly FaultNode[];
   readonly services: FaultService[] = [];
   readonly unexpectedExits: UnexpectedExit[] = [];
+  /** The nodes' network namespaces, when started with `namespaces`. */
+  readonly network: NodeNetwork | undefined;
   readonly #binary: string;
   readonly #timeoutMs: number;
   readonly #keep: boolean;
@@ -88,6 +96,7 @@ export class FaultCluster implements AsyncDisposable {
     federationFile: string;
     keys: Map<string, AgencyPrivateJwk>;
     nodes: FaultNode[];
+    network: NodeNetwork | undefined;
     binary: string;
     timeoutMs: number;
     keep: boolean;
@@ -99,6 +108,7 @@ export class FaultCluster implements AsyncDisposable {
     this.federationFile = o.federationFile;
     this.keys = o.keys;
     this.nodes = o.nodes;
+    this.network = o.network;
     this.#binary = o.binary;
     this.#timeoutMs = o.timeoutMs;
     this.#keep = o.keep;
@@ -117,6 +127,25 @@ export class FaultCluster implements AsyncDisposable {
       keys.set(agency.id, pair.privateJwk);
       agency.keys = [{ keyId: pair.keyId, publicJwk: pair.publicJwk }];
     }
+    const network = options.namespaces === true ? await NodeNetwork.create(3) : undefined;
+    try {
+      return await FaultCluster.#start(options, { dir, demo, keys, network });
+    } catch (err) {
+      await network?.destroy();
+      throw err;
+    }
+  }
+
+  static async #start(
+    options: StartFaultClusterOptions,
+    o: {
+      dir: string;
+      demo: { agencies: { id: string; keys?: unknown[] }[] };
+      keys: Map<string, AgencyPrivateJwk>;
+      network: NodeNetwork | undefined;
+    },
+  ): Promise<FaultCluster> {
+    const { dir, demo, keys, network } = o;
     const federationFile = join(dir, 'federation.source.yaml');
     await writeFile(federationFile, stringify(demo));
     const ports = await freePorts(12);
@@ -127,7 +156,7 @@ export class FaultCluster implements AsyncDisposable {
     };
     const nodes: ClusterNode[] = [0, 1, 2].map((i) => ({
       name: `mosaic-n${String(i + 1)}`,
-      host: '127.0.0.1',
+      host: network?.hosts[i] ?? '127.0.0.1',
       port: port(i * 4),
       clusterPort: port(i * 4 + 1),
       httpPort: port(i * 4 + 2),
@@ -148,6 +177,7 @@ export class FaultCluster implements AsyncDisposable {
         storeDir: join(dir, 'nodes', n.name, 'jetstream'),
         server: undefined,
       })),
+      network,
       binary: binary.path,
       timeoutMs: options.startTimeoutMs ?? 120_000,
       keep: options.keep ?? false,
@@ -200,6 +230,7 @@ export class FaultCluster implements AsyncDisposable {
     await Promise.all(
       nodes.map(async (node) => {
         if (node.server?.running === true) return;
+        const index = this.nodes.indexOf(node);
         let child: { exitCode: number | null; signalCode: string | null } | undefined;
         const server = await startNatsServerProcess({
           binary: this.#binary,
@@ -208,6 +239,8 @@ export class FaultCluster implements AsyncDisposable {
           name: `nats-server ${node.name}`,
           monitoring: true,
           startTimeoutMs: this.#timeoutMs,
+          host: new URL(node.url).hostname,
+          ...(this.network === undefined ? {} : { launcher: this.network.launcher(index) }),
           onSpawn: (c) => {
             child = c;
           },
@@ -242,6 +275,25 @@ export class FaultCluster implements AsyncDisposable {
   /** SIGSTOP or SIGCONT a node's process. */
   signalNode(node: FaultNode, signal: 'SIGSTOP' | 'SIGCONT'): void {
     if (node.server?.running === true) process.kill(node.server.pid, signal);
+  }
+
+  /**
+   * Partitions a node: its link down, it reaches neither the other nodes nor any client
+   * (needs `namespaces`). Its process runs on.
+   */
+  async cutOff(node: FaultNode): Promise<void> {
+    await this.#network().cut(this.nodes.indexOf(node));
+  }
+
+  /** Heals `cutOff`: the node's link up again. */
+  async reconnect(node: FaultNode): Promise<void> {
+    await this.#network().heal(this.nodes.indexOf(node));
+  }
+
+  #network(): NodeNetwork {
+    if (this.network === undefined)
+      throw new MosaicError(ErrorCode.Internal, 'the cluster was started without namespaces');
+    return this.network;
   }
 
   /** Stops a node gracefully (SIGTERM). */
@@ -386,6 +438,7 @@ export class FaultCluster implements AsyncDisposable {
     // A paused node cannot stop.
     for (const node of this.nodes) this.signalNode(node, 'SIGCONT');
     await Promise.all(this.nodes.map((n) => this.stopNode(n)));
+    await this.network?.destroy();
     if (!this.#keep) await rm(this.dir, { recursive: true, force: true });
   }
 

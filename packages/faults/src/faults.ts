@@ -13,6 +13,7 @@ import {
   type InvariantReport,
 } from './invariants.ts';
 import { Load } from './load.ts';
+import { partitionInjectors } from './partition.ts';
 import {
   ackRate,
   delay,
@@ -27,14 +28,14 @@ import {
 } from './run.ts';
 
 /** The faults this suite injects, in the order it runs them. */
-export const FaultIds = ['F1', 'F2', 'F3', 'F10', 'F7', 'F9', 'F8'] as const;
+export const FaultIds = ['F1', 'F2', 'F3', 'F4', 'F10', 'F7', 'F9', 'F8'] as const;
 export type FaultId = (typeof FaultIds)[number];
 
 /** How big a run is: a smoke run (one short cycle) or the full one. */
 export interface FaultSizes {
   /** Acknowledged reports before the first fault. */
   warmup: number;
-  /** Fault cycles (F1, F3). */
+  /** Fault cycles (F1, F3, F4). */
   cycles: number;
   /** How long a node stays down in F1 / F2, ms. */
   downMs: number;
@@ -44,6 +45,8 @@ export interface FaultSizes {
   settleMs: number;
   /** How long a stream limit (F7) or a clock skew (F9) holds, ms. */
   holdMs: number;
+  /** How long a node stays cut off in F4 (beyond the election timeout), ms. */
+  partitionMs: number;
 }
 
 export const smokeSizes: FaultSizes = {
@@ -53,6 +56,7 @@ export const smokeSizes: FaultSizes = {
   pauseMs: 8_000,
   settleMs: 1_000,
   holdMs: 3_000,
+  partitionMs: 10_000,
 };
 export const fullSizes: FaultSizes = {
   warmup: 50,
@@ -61,6 +65,7 @@ export const fullSizes: FaultSizes = {
   pauseMs: 12_000,
   settleMs: 5_000,
   holdMs: 15_000,
+  partitionMs: 30_000,
 };
 
 /** One fault's figures and verdict. */
@@ -92,7 +97,9 @@ export interface FaultResult {
   error?: string;
 }
 
-const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
+/** `namespaces`: the fault needs the nodes in network namespaces (root). */
+const injectors: Record<FaultId, { fault: string; namespaces?: boolean; inject: Injector }> = {
+  ...partitionInjectors,
   F1: {
     fault: 'node crash',
     async inject(run) {
@@ -594,7 +601,10 @@ export async function runFaults(
   const groups = options.shared === true ? [ids] : ids.map((id) => [id]);
   for (const group of groups) {
     log(`starting a cluster for ${group.join(', ')}`);
-    await using cluster = await FaultCluster.start({ keep: options.keep ?? false });
+    await using cluster = await FaultCluster.start({
+      keep: options.keep ?? false,
+      namespaces: group.some((id) => injectors[id].namespaces === true),
+    });
     const load = new Load(cluster);
     try {
       await load.connect();

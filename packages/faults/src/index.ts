@@ -6,6 +6,7 @@ export type {
   UnexpectedExit,
 } from './cluster.ts';
 export { Load, PUBLISHERS, SUBSCRIBERS } from './load.ts';
+export { NodeNetwork, networkLeftovers } from './netns.ts';
 export type { LoadOptions, Submission } from './load.ts';
 export {
   auditVerify,

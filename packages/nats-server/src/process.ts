@@ -32,6 +32,17 @@ export interface StartNatsServerProcessOptions {
    * parent's group and dies with it on Ctrl-C.
    */
   ownProcessGroup?: boolean;
+  /**
+   * The address the configuration listens on, where readiness is checked and `url` points.
+   * Default `127.0.0.1`.
+   */
+  host?: string;
+  /**
+   * Start the server through this command, which must exec it (the pid stays the
+   * server's), e.g. `{ file: ip, args: ['netns', 'exec', '<namespace>'] }`: it is run as
+   * `<file> <args…> <binary> -c <configFile>` with `env` added to the environment.
+   */
+  launcher?: { file: string; args: readonly string[]; env?: Record<string, string> };
 }
 
 /** The ports a running server listens on, read from its ports file. */
@@ -45,7 +56,7 @@ export interface NatsServerPorts {
 export interface NatsServerProcess extends AsyncDisposable {
   readonly pid: number;
   readonly ports: NatsServerPorts;
-  /** `nats://127.0.0.1:<port>`. */
+  /** `nats://<host>:<port>`. */
   readonly url: string;
   readonly running: boolean;
   /** Resolves when the process has exited. */
@@ -104,13 +115,15 @@ async function readPorts(file: string, monitoring: boolean): Promise<NatsServerP
 class ServerProcess implements NatsServerProcess {
   readonly #child: ChildProcess;
   readonly #name: string;
+  readonly #host: string;
   readonly exited: Promise<void>;
   #log = '';
   #ports: NatsServerPorts | undefined;
 
-  constructor(child: ChildProcess, name: string, onStderr?: (chunk: string) => void) {
+  constructor(child: ChildProcess, name: string, host: string, onStderr?: (chunk: string) => void) {
     this.#child = child;
     this.#name = name;
+    this.#host = host;
     this.exited = new Promise((resolve) =>
       child.once('exit', () => {
         resolve();
@@ -135,7 +148,7 @@ class ServerProcess implements NatsServerProcess {
     this.#ports = ports;
   }
   get url(): string {
-    return `nats://127.0.0.1:${this.ports.port}`;
+    return `nats://${this.#host}:${this.ports.port}`;
   }
   get running(): boolean {
     return this.#child.exitCode === null && this.#child.signalCode === null;
@@ -225,12 +238,20 @@ export async function startNatsServerProcess(
 ): Promise<NatsServerProcess> {
   const name = options.name ?? `nats-server (${options.configFile})`;
   const monitoring = options.monitoring ?? false;
-  const child = spawn(options.binary, ['-c', options.configFile], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: options.ownProcessGroup ?? false,
-  });
+  const host = options.host ?? '127.0.0.1';
+  const launcher = options.launcher;
+  const args = ['-c', options.configFile];
+  const child = spawn(
+    launcher?.file ?? options.binary,
+    launcher === undefined ? args : [...launcher.args, options.binary, ...args],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: options.ownProcessGroup ?? false,
+      ...(launcher?.env === undefined ? {} : { env: { ...process.env, ...launcher.env } }),
+    },
+  );
   const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
-  const server = new ServerProcess(child, name, options.onStderr);
+  const server = new ServerProcess(child, name, host, options.onStderr);
   const pid = child.pid;
   if (pid === undefined) {
     const err = await spawnFailed;
@@ -255,12 +276,12 @@ export async function startNatsServerProcess(
           note('no ports file yet');
           return undefined;
         }
-        if (!(await canConnect(ports.port))) {
+        if (!(await canConnect(ports.port, host))) {
           note(`client port ${ports.port} closed`);
           return undefined;
         }
         if (monitoring) {
-          const health = await httpGet(`http://127.0.0.1:${String(ports.httpPort)}/healthz`);
+          const health = await httpGet(`http://${host}:${String(ports.httpPort)}/healthz`);
           if (health?.status !== 200) {
             note(`healthz: ${health?.body.trim() ?? 'no answer'}`);
             return undefined;

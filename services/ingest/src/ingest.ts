@@ -35,7 +35,13 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { AuditClient, IngestAccepted, IngestRejected, IngestReply } from '@mosaic/protocol';
+import type {
+  AuditClient,
+  AuditRequestOf,
+  IngestAccepted,
+  IngestRejected,
+  IngestReply,
+} from '@mosaic/protocol';
 import { assertSubjectToken, type Report } from '@mosaic/contract';
 import { ErrorCode, MosaicError, isMosaicError, isRetryable } from '@mosaic/errors';
 import {
@@ -70,6 +76,7 @@ import {
   checkTimes,
   lineageTargets,
 } from './checks.ts';
+import { AuditBacklog } from './backlog.ts';
 import { capDetails, rejectionRecord } from './rejection.ts';
 import { IngestStore } from './store.ts';
 
@@ -155,6 +162,8 @@ interface Submission {
 interface Context {
   accounts: IngestOptions['accounts'];
   audit: AuditClient | undefined;
+  /** Entries of stored decisions whose write failed: written again in the background. */
+  backlog: AuditBacklog | undefined;
   registry: RegistryView;
   store: IngestStore;
   maxBytes: number;
@@ -283,11 +292,29 @@ async function store(
 ): Promise<IngestAccepted> {
   const { report } = verified;
   const identity = reportIdentity(report);
-  const ack = await ctx.store.append(reportSubject(report), sub.data, {
-    msgId: identity,
-    agency: sub.agency,
-    kid: verified.kid,
-  });
+  let ack: { seq: number; duplicate: boolean };
+  try {
+    ack = await ctx.store.append(reportSubject(report), sub.data, {
+      msgId: identity,
+      agency: sub.agency,
+      kid: verified.kid,
+    });
+  } catch (err) {
+    // A PubAck lost in a failover does not mean nothing was stored: once REPORTS answers
+    // again ingest looks, and audits the report when it is there (the agency may have
+    // stopped retrying).
+    ctx.backlog?.add(
+      async () => {
+        const found = await ctx.store.find(sub.agency, report.reportId);
+        return found !== undefined && sameBytes(found.data, sub.data)
+          ? acceptedEntry(sub, report.reportId, found.seq, false)
+          : undefined;
+      },
+      { reportId: report.reportId, after: 'REPORTS append failed' },
+      identity,
+    );
+    throw err;
+  }
   if (ack.duplicate) {
     // A concurrent copy won within the dedupe window: compare with what it stored.
     const stored = await ctx.store.get(ack.seq);
@@ -389,19 +416,21 @@ async function rejected(
     });
     return;
   }
+  const entry: AuditRequestOf<'ingest'> = {
+    actor: { kind: 'agency', id: sub.agency },
+    action: 'report.rejected',
+    subject: {
+      ...(known.reportId === undefined ? {} : { reportId: known.reportId, issuer: sub.agency }),
+      contentHash: contentHash(sub.data),
+    },
+    refs: [{ stream: Streams.Rejections, seq: rejectionSeq }],
+    details: { code: failure.code },
+  };
   try {
-    await ctx.audit?.record({
-      actor: { kind: 'agency', id: sub.agency },
-      action: 'report.rejected',
-      subject: {
-        ...(known.reportId === undefined ? {} : { reportId: known.reportId, issuer: sub.agency }),
-        contentHash: contentHash(sub.data),
-      },
-      refs: [{ stream: Streams.Rejections, seq: rejectionSeq }],
-      details: { code: failure.code },
-    });
+    await ctx.audit?.record(entry);
   } catch (auditErr) {
     known.log.error({ err: auditErr, rejectionSeq }, 'rejection stored but not audited');
+    ctx.backlog?.add(entry, { rejectionSeq });
     answer(unaudited(auditErr));
     return;
   }
@@ -417,6 +446,22 @@ async function rejected(
   answer(reply);
 }
 
+/** The collection entry of a stored report. */
+function acceptedEntry(
+  sub: Submission,
+  reportId: string,
+  seq: number,
+  duplicate: boolean,
+): AuditRequestOf<'ingest'> {
+  return {
+    actor: { kind: 'agency', id: sub.agency },
+    action: 'report.accepted',
+    subject: { reportId, issuer: sub.agency, contentHash: contentHash(sub.data) },
+    refs: [{ stream: Streams.Reports, seq }],
+    ...(duplicate ? { details: { duplicate: true } } : {}),
+  };
+}
+
 /** A stored report (or a duplicate): audited, then answered. */
 async function acceptedReport(
   accepted: IngestAccepted,
@@ -425,21 +470,14 @@ async function acceptedReport(
   known: Known,
   answer: (reply: IngestReply) => void,
 ): Promise<void> {
+  // A duplicate is recorded too: the first answer may have been lost with its entry.
+  const entry = acceptedEntry(sub, accepted.reportId, accepted.seq, accepted.duplicate);
   try {
-    // A duplicate is recorded too: the first answer may have been lost with its entry.
-    await ctx.audit?.record({
-      actor: { kind: 'agency', id: sub.agency },
-      action: 'report.accepted',
-      subject: {
-        reportId: accepted.reportId,
-        issuer: sub.agency,
-        contentHash: contentHash(sub.data),
-      },
-      refs: [{ stream: Streams.Reports, seq: accepted.seq }],
-      ...(accepted.duplicate ? { details: { duplicate: true } } : {}),
-    });
+    await ctx.audit?.record(entry);
+    ctx.backlog?.settled(reportIdentity({ issuer: sub.agency, reportId: accepted.reportId }));
   } catch (auditErr) {
     known.log.error({ err: auditErr, seq: accepted.seq }, 'report stored but not audited');
+    ctx.backlog?.add(entry, { seq: accepted.seq, reportId: accepted.reportId });
     answer(unaudited(auditErr));
     return;
   }
@@ -524,6 +562,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   const ctx: Context = {
     accounts: options.accounts,
     audit: options.audit,
+    backlog: options.audit === undefined ? undefined : new AuditBacklog(options.audit, log),
     registry,
     store: await IngestStore.open(nc, options.replyTimeoutMs ?? 5_000),
     maxBytes: options.maxBytes ?? DEFAULT_MAX_JWS_BYTES,
@@ -571,6 +610,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   return serviceHandle(async () => {
     await drainSubscription(nc, sub);
     await loop;
+    await ctx.backlog?.stop();
     log.info('ingest stopped');
   });
 }

@@ -6,6 +6,8 @@ import {
   ingestSubject,
   parseIngestReply,
   reportLookupSubject,
+  type AuditClient,
+  type AuditRequest,
   type IngestReply,
 } from '@mosaic/protocol';
 import { staticRegistryView, type RegistryView } from '@mosaic/federation';
@@ -703,6 +705,65 @@ describe('storage unavailable', () => {
     await ensureStreams(local.jsm);
     expect(await send(jws)).toMatchObject({ ok: true, reportId: body.reportId, duplicate: false });
     expect(await send('garbage')).toMatchObject({ ok: false, code: ErrorCode.JwsMalformed });
+  });
+});
+
+describe('audit trail unavailable', () => {
+  it('a decision stored while its entry cannot be written is answered ERR_UNAVAILABLE, and its entry is written once the trail is back, with no retry of the agency', async () => {
+    await using local = await startTestHub();
+    // The audit trail as ingest sees it: down (every write refused as the client does when
+    // no auditor answers), then up.
+    let down = true;
+    const written: AuditRequest[] = [];
+    const audit: AuditClient = {
+      record(entry) {
+        if (down)
+          return Promise.reject(
+            new MosaicError(ErrorCode.Unavailable, 'the audit entry was not written: timeout'),
+          );
+        written.push(entry);
+        return Promise.resolve({ seq: written.length });
+      },
+    };
+    const logs = logSink('ingest');
+    await local.ingest({ audit, log: logs.log });
+    const nl = await local.agency(NL);
+    const send = async (data: Uint8Array | string) =>
+      parseIngestReply((await nl.request(ingestSubject(NL), data, { timeout: 10_000 })).data);
+    const body = report(NL);
+    const jws = await signReport(body, local.keys.current.get(NL)!.privateJwk);
+    expect(await send(jws)).toMatchObject({
+      ok: false,
+      code: ErrorCode.Unavailable,
+      retryable: true,
+    });
+    expect(await send('garbage')).toMatchObject({ ok: false, code: ErrorCode.Unavailable });
+    // Both decisions are stored; nothing is on the record yet.
+    const [stored] = await local.messages(Streams.Reports);
+    expect(stored?.header.get(ReportHeaders.MsgId)).toBe(`${NL}/${body.reportId}`);
+    const [rejection] = await local.messages(Streams.Rejections);
+    expect(rejection).toBeDefined();
+    expect(written).toEqual([]);
+
+    down = false;
+    await expect.poll(() => written.length, { timeout: 60_000, interval: 100 }).toBe(2);
+    expect(written).toEqual(
+      expect.arrayContaining([
+        {
+          actor: { kind: 'agency', id: NL },
+          action: 'report.accepted',
+          subject: { reportId: body.reportId, issuer: NL, contentHash: sha256(jws) },
+          refs: [{ stream: Streams.Reports, seq: stored?.seq }],
+        },
+        expect.objectContaining({
+          action: 'report.rejected',
+          refs: [{ stream: Streams.Rejections, seq: rejection?.seq }],
+        }),
+      ]),
+    );
+    expect(logs.records.filter((r) => r['msg'] === 'audit entry written after all')).toHaveLength(
+      2,
+    );
   });
 });
 
