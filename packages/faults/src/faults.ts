@@ -13,6 +13,7 @@ import {
   type InvariantReport,
 } from './invariants.ts';
 import { Load } from './load.ts';
+import { serviceInjectors } from './services.ts';
 import {
   ackRate,
   delay,
@@ -27,16 +28,16 @@ import {
 } from './run.ts';
 
 /** The faults this suite injects, in the order it runs them. */
-export const FaultIds = ['F1', 'F2', 'F3', 'F10', 'F7', 'F9', 'F8'] as const;
+export const FaultIds = ['F1', 'F2', 'F3', 'F10', 'F7', 'F9', 'F8', 'S1', 'S2', 'S3'] as const;
 export type FaultId = (typeof FaultIds)[number];
 
 /** How big a run is: a smoke run (one short cycle) or the full one. */
 export interface FaultSizes {
   /** Acknowledged reports before the first fault. */
   warmup: number;
-  /** Fault cycles (F1, F3). */
+  /** Fault cycles (F1, F3, S1–S3). */
   cycles: number;
-  /** How long a node stays down in F1 / F2, ms. */
+  /** How long a node (F1, F2) or a killed service instance (S1–S3) stays down, ms. */
   downMs: number;
   /** How long the leader stays stopped in F3 (beyond the election timeout), ms. */
   pauseMs: number;
@@ -335,6 +336,7 @@ const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
       };
     },
   },
+  ...serviceInjectors,
 };
 
 /** The message block files of a stream in a node's store, in block order. */

@@ -25,3 +25,5 @@ export type {
 export { FaultIds, fullSizes, runFaults, smokeSizes } from './faults.ts';
 export type { FaultId, FaultResult, FaultSizes, RunFaultsOptions } from './faults.ts';
 export { percentile, renderFaultTable } from './table.ts';
+export { SERVICE_BURST, readAuditChain } from './services.ts';
+export type { AuditChain } from './services.ts';
