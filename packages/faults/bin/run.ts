@@ -8,7 +8,7 @@
  *   npm run faults -- --quick       the smoke sizes (one short cycle each)
  *   npm run faults -- --long        F1 and F3 with 200 cycles each
  *   options: --only=F1,F3  --cycles=N  --shared (one cluster for all)  --keep (the cluster
- *            directories)  --out=<file>
+ *            directories)  --out=<file>  --help (the faults and options)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureNatsServer } from '@mosaic/nats-server';
 import {
   FaultIds,
+  faultName,
   fullSizes,
   renderFaultTable,
   runFaults,
@@ -30,6 +31,30 @@ const flag = (name: string): boolean => argv.includes(`--${name}`);
 const option = (name: string): string | undefined =>
   argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
+if (flag('help')) {
+  process.stdout.write(
+    [
+      'npm run faults -- [options]   each fault under publish load on a local 3-node cluster,',
+      '                              then the shared invariant check; writes results/<time>.json',
+      '',
+      'faults (in the order they run):',
+      ...FaultIds.map((id) => `  ${id.padEnd(4)} ${faultName(id)}`),
+      '  S1-S3 run a second instance of the service and SIGKILL it while a burst of',
+      '  submissions is in flight, then restart it; --cycles sets how many kills.',
+      '',
+      'options:',
+      '  --only=F1,S2   these faults only (default: all)',
+      '  --quick        the smoke sizes (one short cycle each)',
+      '  --long         F1 and F3 with 200 cycles each',
+      '  --cycles=N     cycles of F1, F3 and S1-S3',
+      '  --shared       one cluster for all the faults instead of a fresh one each',
+      '  --keep         keep the cluster directories (node logs, stores)',
+      '  --out=<file>   where to write the results (default packages/faults/results/)',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 const long = flag('long');
 const known = new Set<string>(FaultIds);
 const only = (option('only') ?? (long ? 'F1,F3' : FaultIds.join(',')))

@@ -408,6 +408,11 @@ export interface RunFaultsOptions {
   }) => Promise<void>;
 }
 
+/** What a fault is, in a few words (`npm run faults -- --help`). */
+export function faultName(id: FaultId): string {
+  return injectors[id].fault;
+}
+
 function emptyResult(id: FaultId): FaultResult {
   return {
     id,

@@ -152,6 +152,8 @@ export interface AuditChain {
   breaks: number[];
   /** Sequences AUDIT counts but cannot return. */
   unreadable: number[];
+  /** REPORTS sequences with a recovered collection entry and a regular one as well. */
+  collectedTwice: number;
 }
 
 /**
@@ -159,7 +161,14 @@ export interface AuditChain {
  * hash of the entry before it, so no two entries continue the same one (no fork).
  */
 export async function readAuditChain(jsm: JetStreamManager): Promise<AuditChain> {
-  const chain: AuditChain = { entries: 0, recovered: 0, breaks: [], unreadable: [] };
+  const chain: AuditChain = {
+    entries: 0,
+    recovered: 0,
+    breaks: [],
+    unreadable: [],
+    collectedTwice: 0,
+  };
+  const collected = new Map<number, { recovered: boolean; regular: boolean }>();
   let previous: Uint8Array | undefined;
   for await (const { seq, msg } of readSequences(jsm, Streams.Audit)) {
     if (msg === undefined) {
@@ -170,10 +179,19 @@ export async function readAuditChain(jsm: JetStreamManager): Promise<AuditChain>
     chain.entries++;
     const entry = decodeEntry(msg.data);
     if (entry.recovered === true) chain.recovered++;
+    if (entry.action === 'report.accepted')
+      for (const ref of entry.refs ?? []) {
+        if (ref.stream !== Streams.Reports) continue;
+        const c = collected.get(ref.seq) ?? { recovered: false, regular: false };
+        if (entry.recovered === true) c.recovered = true;
+        else c.regular = true;
+        collected.set(ref.seq, c);
+      }
     const expected = previous === undefined ? undefined : prevHash(previous);
     if (entry.prev !== expected) chain.breaks.push(chain.entries);
     previous = msg.data;
   }
+  chain.collectedTwice = [...collected.values()].filter((c) => c.recovered && c.regular).length;
   return chain;
 }
 
@@ -237,7 +255,7 @@ export const serviceInjectors: Record<'S1' | 'S2' | 'S3', { fault: string; injec
       const { jsm } = await run.cluster.hub();
       const chain = await readAuditChain(jsm);
       run.observations.push(
-        `AUDIT: ${String(chain.entries)} entries, ${String(chain.recovered)} recovered, one chain (breaks: ${String(chain.breaks.length)}, unreadable: ${String(chain.unreadable.length)})`,
+        `AUDIT: ${String(chain.entries)} entries, ${String(chain.recovered)} recovered, one chain (breaks: ${String(chain.breaks.length)}, unreadable: ${String(chain.unreadable.length)}); reports with a recovered and a regular collection entry: ${String(chain.collectedTwice)}`,
       );
       if (chain.breaks.length > 0 || chain.unreadable.length > 0)
         throw new MosaicError(
