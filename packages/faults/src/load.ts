@@ -165,19 +165,29 @@ export class Load {
   /**
    * `n` submissions started at once, spread over the publishing agencies, besides the steady
    * load: to have requests in flight at a chosen moment. Each is recorded like every other;
-   * `done` settles when all have ended.
+   * `firstAcked` settles as soon as one of them is acknowledged (its reply handled, the
+   * others' replies not waited for) or all have ended; `done` when all have ended.
    */
-  burst(n: number): { submissions: Submission[]; done: Promise<void> } {
+  burst(n: number): { submissions: Submission[]; firstAcked: Promise<void>; done: Promise<void> } {
     const publishers = this.#clients.filter((c) => Object.hasOwn(PUBLISHERS, c.agency));
     const started = Array.from({ length: n }, (_, i) => {
       const client = publishers[i % publishers.length];
       if (client === undefined) throw new MosaicError(ErrorCode.Internal, 'no publisher connected');
       return this.#submit(client, client.agency as keyof typeof PUBLISHERS, this.submissions.size);
     });
-    return {
-      submissions: started.map((s) => s.submission),
-      done: Promise.all(started.map((s) => s.done)).then(() => undefined),
-    };
+    const done = Promise.all(started.map((s) => s.done)).then(() => undefined);
+    const firstAcked = Promise.race([
+      done,
+      ...started.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            void s.done.then(() => {
+              if (s.submission.acked !== undefined) resolve();
+            });
+          }),
+      ),
+    ]);
+    return { submissions: started.map((s) => s.submission), firstAcked, done };
   }
 
   /** Starts (or resumes) the publishers. */
