@@ -43,6 +43,8 @@ export interface FaultNode {
 /** One `mosaic serve --only <service>` process. */
 export interface FaultService {
   readonly name: ServeService;
+  /** The process's name in `unexpectedExits`: the service's, `-2`, `-3`… for added instances. */
+  readonly label: string;
   child: ReadyChild;
   /** `http://…`: `/healthz`, `/readyz`, `/metrics`. */
   url: string;
@@ -304,7 +306,11 @@ export class FaultCluster implements AsyncDisposable {
     await server.stop();
   }
 
-  async #startService(name: ServeService, env: Record<string, string> = {}): Promise<FaultService> {
+  async #startService(
+    name: ServeService,
+    env: Record<string, string> = {},
+    label: string = name,
+  ): Promise<FaultService> {
     const child = await spawnReady(
       process.execPath,
       [mosaicBin, 'serve', '--config', this.hubConfigFile, '--only', name, '--http-port', '0'],
@@ -316,14 +322,47 @@ export class FaultCluster implements AsyncDisposable {
       },
     );
     child.child.stderr?.on('data', (chunk: Buffer | string) => {
-      this.#serviceLog(name, chunk.toString());
+      this.#serviceLog(label, chunk.toString());
     });
-    this.#watch(name, child.pid, child.exited, () => [
+    this.#watch(label, child.pid, child.exited, () => [
       child.child.exitCode,
       child.child.signalCode,
     ]);
     const url = /mosaic: serving \S+ (http:\S+)/.exec(child.stdout())?.[1] ?? '';
-    return { name, child, url };
+    return { name, label, child, url };
+  }
+
+  /**
+   * Scales a service out: one more `mosaic serve --only <name>` process (ingest instances
+   * share the queue group, routers the durable consumer, auditors the ordered log), named
+   * `<name>-<n>`.
+   */
+  async addService(name: ServeService): Promise<FaultService> {
+    const n = this.services.filter((s) => s.name === name).length + 1;
+    const started = await this.#startService(name, {}, `${name}-${String(n)}`);
+    this.services.push(started);
+    return started;
+  }
+
+  /**
+   * SIGKILLs one service process and waits until it is gone. Its end is recorded like a
+   * crash (`unexpectedExits`, under its label): the fault names it as its target.
+   */
+  async killService(service: FaultService): Promise<void> {
+    if (!service.child.running) return;
+    service.child.child.kill('SIGKILL');
+    await bounded(service.child.exited, 30_000, `${service.label} ending`);
+  }
+
+  /** Starts a fresh process in place of `service` (ended or killed), under the same label. */
+  async replaceService(service: FaultService): Promise<FaultService> {
+    const index = this.services.indexOf(service);
+    if (index < 0) throw new MosaicError(ErrorCode.Internal, `no service ${service.label}`);
+    if (service.child.running)
+      throw new MosaicError(ErrorCode.Internal, `${service.label} still runs`);
+    const started = await this.#startService(service.name, {}, service.label);
+    this.services[index] = started;
+    return started;
   }
 
   /** Stops a service (SIGTERM, it drains) and starts it again, with `env` added. */

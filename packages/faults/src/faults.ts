@@ -14,6 +14,7 @@ import {
 } from './invariants.ts';
 import { Load } from './load.ts';
 import { partitionInjectors } from './partition.ts';
+import { serviceInjectors } from './services.ts';
 import {
   ackRate,
   delay,
@@ -28,16 +29,28 @@ import {
 } from './run.ts';
 
 /** The faults this suite injects, in the order it runs them. */
-export const FaultIds = ['F1', 'F2', 'F3', 'F4', 'F10', 'F7', 'F9', 'F8'] as const;
+export const FaultIds = [
+  'F1',
+  'F2',
+  'F3',
+  'F4',
+  'F10',
+  'F7',
+  'F9',
+  'F8',
+  'S1',
+  'S2',
+  'S3',
+] as const;
 export type FaultId = (typeof FaultIds)[number];
 
 /** How big a run is: a smoke run (one short cycle) or the full one. */
 export interface FaultSizes {
   /** Acknowledged reports before the first fault. */
   warmup: number;
-  /** Fault cycles (F1, F3, F4). */
+  /** Fault cycles (F1, F3, F4, S1–S3). */
   cycles: number;
-  /** How long a node stays down in F1 / F2, ms. */
+  /** How long a node (F1, F2) or a killed service instance (S1–S3) stays down, ms. */
   downMs: number;
   /** How long the leader stays stopped in F3 (beyond the election timeout), ms. */
   pauseMs: number;
@@ -354,6 +367,7 @@ const injectors: Record<FaultId, { fault: string; namespaces?: boolean; inject: 
       };
     },
   },
+  ...serviceInjectors,
 };
 
 /** The message block files of a stream in a node's store, in block order. */
@@ -481,6 +495,11 @@ export interface RunFaultsOptions {
     checked: CheckInvariantsOptions;
     result: FaultResult;
   }) => Promise<void>;
+}
+
+/** What a fault is, in a few words (`npm run faults -- --help`). */
+export function faultName(id: FaultId): string {
+  return injectors[id].fault;
 }
 
 function emptyResult(id: FaultId): FaultResult {

@@ -23,6 +23,8 @@ export type {
   CheckedSubmission,
   InvariantReport,
 } from './invariants.ts';
-export { FaultIds, fullSizes, runFaults, smokeSizes } from './faults.ts';
+export { FaultIds, faultName, fullSizes, runFaults, smokeSizes } from './faults.ts';
 export type { FaultId, FaultResult, FaultSizes, RunFaultsOptions } from './faults.ts';
 export { percentile, renderFaultTable } from './table.ts';
+export { SERVICE_BURST, readAuditChain } from './services.ts';
+export type { AuditChain } from './services.ts';

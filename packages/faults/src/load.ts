@@ -133,6 +133,63 @@ export class Load {
     };
   }
 
+  /** One submission through the SDK (retries with the same bytes), recorded as it ends. */
+  #submit(
+    client: AgencyClient,
+    issuer: keyof typeof PUBLISHERS,
+    n: number,
+  ): { submission: Submission; done: Promise<void> } {
+    const report = this.#report(issuer, n);
+    const reportId = report['reportId'] as string;
+    const submission: Submission = {
+      reportId,
+      issuer,
+      report: report as unknown as RoutableReport,
+      startedAt: Date.now(),
+    };
+    this.submissions.set(reportId, submission);
+    const done = client.publish(report).then(
+      (reply) => {
+        if (reply.ok)
+          submission.acked = { seq: reply.seq, at: Date.now(), duplicate: reply.duplicate };
+        else submission.refused = { code: reply.code, at: Date.now() };
+      },
+      (err: unknown) => {
+        if (!isMosaicError(err)) throw err;
+        submission.refused = { code: err.code, at: Date.now() };
+      },
+    );
+    return { submission, done };
+  }
+
+  /**
+   * `n` submissions started at once, spread over the publishing agencies, besides the steady
+   * load: to have requests in flight at a chosen moment. Each is recorded like every other;
+   * `firstAcked` settles as soon as one of them is acknowledged (its reply handled, the
+   * others' replies not waited for) or all have ended; `done` when all have ended.
+   */
+  burst(n: number): { submissions: Submission[]; firstAcked: Promise<void>; done: Promise<void> } {
+    const publishers = this.#clients.filter((c) => Object.hasOwn(PUBLISHERS, c.agency));
+    const started = Array.from({ length: n }, (_, i) => {
+      const client = publishers[i % publishers.length];
+      if (client === undefined) throw new MosaicError(ErrorCode.Internal, 'no publisher connected');
+      return this.#submit(client, client.agency as keyof typeof PUBLISHERS, this.submissions.size);
+    });
+    const done = Promise.all(started.map((s) => s.done)).then(() => undefined);
+    const firstAcked = Promise.race([
+      done,
+      ...started.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            void s.done.then(() => {
+              if (s.submission.acked !== undefined) resolve();
+            });
+          }),
+      ),
+    ]);
+    return { submissions: started.map((s) => s.submission), firstAcked, done };
+  }
+
   /** Starts (or resumes) the publishers. */
   publish(): void {
     this.#publishing = new AbortController();
@@ -145,24 +202,7 @@ export class Load {
         this.#running.push(
           (async () => {
             while (!signal.aborted && this.submissions.size < this.#options.max) {
-              const report = this.#report(issuer, n++);
-              const reportId = report['reportId'] as string;
-              const submission: Submission = {
-                reportId,
-                issuer,
-                report: report as unknown as RoutableReport,
-                startedAt: Date.now(),
-              };
-              this.submissions.set(reportId, submission);
-              try {
-                const reply = await client.publish(report);
-                if (reply.ok)
-                  submission.acked = { seq: reply.seq, at: Date.now(), duplicate: reply.duplicate };
-                else submission.refused = { code: reply.code, at: Date.now() };
-              } catch (err) {
-                if (!isMosaicError(err)) throw err;
-                submission.refused = { code: err.code, at: Date.now() };
-              }
+              await this.#submit(client, issuer, n++).done;
               if (this.#options.pauseMs > 0)
                 await new Promise((resolve) => setTimeout(resolve, this.#options.pauseMs));
             }

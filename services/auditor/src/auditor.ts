@@ -129,6 +129,12 @@ export interface Auditor extends HealthReportingService<AuditorHealth> {
  * before it is refused — shorter than the client's 10 s request timeout.
  */
 const CONTENDED_APPEND_MS = 8_000;
+/**
+ * The same for the entries the reconciliation recovers at start: nobody waits for an
+ * answer, and while other auditors serve (a restart of one of several) it contends with
+ * their whole traffic; refusing one fails the start.
+ */
+const CONTENDED_RECOVERY_MS = 60_000;
 /** Entries stored in one atomic batch (nats-server accepts up to 1,000). */
 const MAX_BATCH = 256;
 /** Longest pause after a lost race (jittered), so two busy writers do not keep colliding. */
@@ -356,7 +362,7 @@ class Writer {
       this.#queue.push({
         request,
         recovered,
-        deadline: Date.now() + CONTENDED_APPEND_MS,
+        deadline: Date.now() + (recovered ? CONTENDED_RECOVERY_MS : CONTENDED_APPEND_MS),
         attempts: 0,
         resolve,
         reject,

@@ -122,7 +122,9 @@ function routeReason(m: StoredMsg): unknown {
  * stored in ALERTS without a disclosure entry naming their recipient get one
  * `alert.disclosed` / `report.retracted` entry — all marked `recovered: true`. Reads only
  * from the first sequence the log does not cover contiguously, so a clean restart reads
- * nothing. Run before ingest and the router start, so nothing races it.
+ * nothing. Run before ingest and the router start; when one of several auditors restarts,
+ * the others serve meanwhile, and an entry recovered here may also arrive from its service
+ * (recorded twice, once `recovered`; `audit verify` accepts both).
  */
 export async function reconcile(
   jsm: JetStreamManager,
