@@ -8,7 +8,8 @@
  *   npm run faults -- --quick       the smoke sizes (one short cycle each)
  *   npm run faults -- --long        F1 and F3 with 200 cycles each
  *   options: --only=F1,F3  --cycles=N  --shared (one cluster for all)  --keep (the cluster
- *            directories)  --out=<file>
+ *            directories)  --out=<file>  --help
+ * F5 and F6 run on a cluster where de-bka connects through a leaf node of its own.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -30,6 +31,22 @@ const flag = (name: string): boolean => argv.includes(`--${name}`);
 const option = (name: string): string | undefined =>
   argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
+const usage = `Usage: npm run faults -- [--quick | --long] [--only=F1,F3] [--cycles=N] [--shared]
+                          [--keep] [--out=<file>]
+Each fault on a fresh local 3-node cluster under publish load, then the shared invariant
+check; prints a table and writes packages/faults/results/<timestamp>.json.
+  F1 node crash  F2 whole cluster crash  F3 pause  F10 unsafe config  F7 store limit
+  F9 clock skew  F8 file corruption
+  F6 leaf outage: de-bka's leaf link cut, then its leaf node killed (60 s each; --quick 8 s)
+  F5 slow leaf link: de-bka's leaf link at 64 kbit/s and 200 ms each way (60 s; --quick 10 s),
+     through a relay in the harness (this kernel has no netem)
+F5 and F6 start the cluster with de-bka on a leaf node of its own (its reports queued in
+the leaf's OUTBOX, its alerts read from the leaf's copy).
+`;
+if (flag('help')) {
+  process.stdout.write(usage);
+  process.exit(0);
+}
 const long = flag('long');
 const known = new Set<string>(FaultIds);
 const only = (option('only') ?? (long ? 'F1,F3' : FaultIds.join(',')))

@@ -12,6 +12,7 @@ import {
   type CheckInvariantsOptions,
   type InvariantReport,
 } from './invariants.ts';
+import { LEAF_AGENCY, leafInjectors } from './leaf-faults.ts';
 import { Load } from './load.ts';
 import {
   ackRate,
@@ -27,7 +28,7 @@ import {
 } from './run.ts';
 
 /** The faults this suite injects, in the order it runs them. */
-export const FaultIds = ['F1', 'F2', 'F3', 'F10', 'F7', 'F9', 'F8'] as const;
+export const FaultIds = ['F1', 'F2', 'F3', 'F10', 'F7', 'F9', 'F8', 'F6', 'F5'] as const;
 export type FaultId = (typeof FaultIds)[number];
 
 /** How big a run is: a smoke run (one short cycle) or the full one. */
@@ -44,6 +45,10 @@ export interface FaultSizes {
   settleMs: number;
   /** How long a stream limit (F7) or a clock skew (F9) holds, ms. */
   holdMs: number;
+  /** How long the leaf's link, then the leaf node, stays down in F6, ms. */
+  leafDownMs: number;
+  /** How long the leaf's link stays slow in F5, ms. */
+  slowMs: number;
 }
 
 export const smokeSizes: FaultSizes = {
@@ -53,6 +58,8 @@ export const smokeSizes: FaultSizes = {
   pauseMs: 8_000,
   settleMs: 1_000,
   holdMs: 3_000,
+  leafDownMs: 8_000,
+  slowMs: 10_000,
 };
 export const fullSizes: FaultSizes = {
   warmup: 50,
@@ -61,6 +68,8 @@ export const fullSizes: FaultSizes = {
   pauseMs: 12_000,
   settleMs: 5_000,
   holdMs: 15_000,
+  leafDownMs: 60_000,
+  slowMs: 60_000,
 };
 
 /** One fault's figures and verdict. */
@@ -89,6 +98,7 @@ export interface FaultResult {
 }
 
 const injectors: Record<FaultId, { fault: string; inject: Injector }> = {
+  ...leafInjectors,
   F1: {
     fault: 'node crash',
     async inject(run) {
@@ -519,7 +529,12 @@ export async function runFaults(
   const groups = options.shared === true ? [ids] : ids.map((id) => [id]);
   for (const group of groups) {
     log(`starting a cluster for ${group.join(', ')}`);
-    await using cluster = await FaultCluster.start({ keep: options.keep ?? false });
+    // The leaf faults need an agency on a leaf node; the others run without one.
+    const leaf = group.some((id) => Object.hasOwn(leafInjectors, id));
+    await using cluster = await FaultCluster.start({
+      keep: options.keep ?? false,
+      ...(leaf ? { leaf: LEAF_AGENCY } : {}),
+    });
     const load = new Load(cluster);
     try {
       await load.connect();
