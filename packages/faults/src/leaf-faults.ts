@@ -78,9 +78,9 @@ async function copyComplete(run: FaultRun, agent: LeafAgent): Promise<string> {
     if (!(err instanceof MosaicError)) throw err;
   }
   if (found !== undefined)
-    return `checkLeafAlerts: the leaf copy held all ${String(found.hub)} alerts of ${LEAF_AGENCY} ${String(Date.now() - t0)} ms after the link was back, no gap`;
+    return `checkLeafAlerts: the leaf copy held all ${String(found.hub)} alerts of ${LEAF_AGENCY} (checked ${String(Date.now() - t0)} ms after the fault ended), no gap`;
   const repaired = await agent.check(true);
-  return `checkLeafAlerts: the leaf copy still lacked ${String(repaired.missing.filter((s) => s <= mark).length)} alerts 180 s after the link was back (hub sequences ${repaired.missing.slice(0, 10).join(', ')}); repaired ${String(repaired.repaired)} from the hub`;
+  return `checkLeafAlerts: the leaf copy still lacked ${String(repaired.missing.filter((s) => s <= mark).length)} alerts 180 s after the fault ended (hub sequences ${repaired.missing.slice(0, 10).join(', ')}); repaired ${String(repaired.repaired)} from the hub`;
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -155,7 +155,12 @@ export const leafInjectors: Record<'F5' | 'F6', { fault: string; inject: Injecto
       const agent = leafOf(run);
       const link = run.cluster.leaf?.link;
       if (link === undefined) throw new MosaicError(ErrorCode.Internal, 'no leaf link');
-      const before = leafSubmissions(run, Date.now() - 10_000, Date.now());
+      // A baseline first: the leaf's submissions on the normal link.
+      const window = Math.min(run.sizes.slowMs, 10_000);
+      const baseline = Date.now();
+      await delay(window);
+      const before = leafSubmissions(run, baseline, Date.now());
+      await answered(before, Date.now());
       const waiting = unanswered(run);
       const counters = { ...link.counters };
       const slowAt = Date.now();
@@ -165,21 +170,26 @@ export const leafInjectors: Record<'F5' | 'F6', { fault: string; inject: Injecto
       );
       await delay(run.sizes.slowMs);
       const normalAt = Date.now();
-      link.shape(undefined);
-      const slow = leafSubmissions(run, slowAt, normalAt);
-      const ackedWhileSlow = slow.filter((s) => (s.acked?.at ?? Infinity) < normalAt).length;
+      // What went through while slow (read before the backlog is released).
       const bytes = {
         up: link.counters.up - counters.up,
         down: link.counters.down - counters.down,
         reconnects: link.counters.connections - counters.connections,
       };
+      link.shape(undefined);
+      const slow = leafSubmissions(run, slowAt, normalAt);
+      const ackedWhileSlow = slow.filter((s) => (s.acked?.at ?? Infinity) < normalAt).length;
       const rate = (n: number): string =>
         `${((n * 8) / ((normalAt - slowAt) / 1000) / 1000).toFixed(1)} kbit/s`;
       run.recoveryMs.push(await answered([...waiting, ...slow], normalAt));
-      const after = leafSubmissions(run, normalAt, Date.now());
+      // And on the normal link again.
+      const resumed = Date.now();
+      await delay(window);
+      const after = leafSubmissions(run, resumed, Date.now());
+      await answered(after, Date.now());
       run.observations.push(
         `slow for ${seconds(normalAt - slowAt)}: ${String(slow.length)} reports queued, ${String(ackedWhileSlow)} acknowledged while slow; all answered ${seconds(run.recoveryMs.at(-1) ?? 0)} after it was back to normal`,
-        `queue to answer: before ${latency(before)}; queued while slow ${latency(slow)}; after ${latency(after)}`,
+        `queue to answer: on the normal link before: ${latency(before)}; queued while slow: ${latency(slow)}; on the normal link after: ${latency(after)}`,
         `relayed while slow: leaf→hub ${rate(bytes.up)}, hub→leaf ${rate(bytes.down)}; new link connections ${String(bytes.reconnects)}`,
         await copyComplete(run, agent),
         resends(agent),

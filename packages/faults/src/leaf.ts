@@ -209,7 +209,9 @@ export class LeafAgent {
       context: await readContextFile(leaf.contextFile),
       key: o.key,
       timeoutMs: o.timeoutMs,
-      retry: { attempts: 8, maxDelayMs: 4_000 },
+      // Few retries in the SDK: the OUTBOX is what keeps a submission until the hub answers,
+      // and forwardOutbox sends it again (as it must when an outage outlasts any retry).
+      retry: { attempts: 2, initialDelayMs: 100, maxDelayMs: 500 },
     });
     await ensureLeafStreams(client.connection, leaf.agency);
     const agent = new LeafAgent({ client, ...o });
