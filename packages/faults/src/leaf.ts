@@ -77,6 +77,21 @@ export class AgencyLeaf {
   ): Promise<AgencyLeaf> {
     const dir = join(cluster.dir, `leaf-${agency}`);
     const link = await LeafLink.start(hubLeafPorts);
+    try {
+      return await AgencyLeaf.#write(cluster, agency, dir, link, timeoutMs);
+    } catch (err) {
+      await link[Symbol.asyncDispose]();
+      throw err;
+    }
+  }
+
+  static async #write(
+    cluster: FaultCluster,
+    agency: string,
+    dir: string,
+    link: LeafLink,
+    timeoutMs: number,
+  ): Promise<AgencyLeaf> {
     const [port] = await freePorts(1);
     await run(
       process.execPath,
@@ -260,6 +275,7 @@ export class LeafAgent {
             this.#answered(reply, jws);
           },
         });
+        if (this.client.connection.isClosed()) return;
       } catch (err) {
         // The leaf went away (stopped, restarting): resume, as the agency's forwarder would.
         this.#error('forwarding', err);
