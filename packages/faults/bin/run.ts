@@ -11,6 +11,7 @@
  *   options: --only=F1,F3  --cycles=N  --shared (one cluster for all)  --keep (the cluster
  *            directories)  --out=<file>  --help
  * Exits 0 when every verdict is `pass` (a loss the check `detected` is not a pass).
+ * F5 and F6 run on a cluster where de-bka connects through a leaf node of its own.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -46,7 +47,10 @@ const usage = [
   '',
   'F4 puts every node in a network namespace of its own and needs root (ip netns); without it',
   'it fails with ERR_NETWORK_NAMESPACE. S1-S3 run a second instance of the service and SIGKILL',
-  'it while a burst of submissions is in flight, then restart it.',
+  'it while a burst of submissions is in flight, then restart it. F5 and F6 start the cluster',
+  "with de-bka on a leaf node of its own (its reports queued in the leaf's OUTBOX, its alerts",
+  "read from the leaf's copy); F5 slows its link through a relay in the harness (this kernel",
+  'has no netem): 64 kbit/s and 200 ms each way.',
   '',
   'Options:',
   '  --quick       the smoke sizes (one short cycle each)',

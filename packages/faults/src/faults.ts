@@ -12,6 +12,7 @@ import {
   type CheckInvariantsOptions,
   type InvariantReport,
 } from './invariants.ts';
+import { LEAF_AGENCY, leafInjectors } from './leaf-faults.ts';
 import { Load } from './load.ts';
 import { partitionInjectors } from './partition.ts';
 import { serviceInjectors } from './services.ts';
@@ -41,6 +42,8 @@ export const FaultIds = [
   'S1',
   'S2',
   'S3',
+  'F6',
+  'F5',
 ] as const;
 export type FaultId = (typeof FaultIds)[number];
 
@@ -60,6 +63,10 @@ export interface FaultSizes {
   holdMs: number;
   /** How long a node stays cut off in F4 (beyond the election timeout), ms. */
   partitionMs: number;
+  /** How long the leaf's link, then the leaf node, stays down in F6, ms. */
+  leafDownMs: number;
+  /** How long the leaf's link stays slow in F5, ms. */
+  slowMs: number;
 }
 
 export const smokeSizes: FaultSizes = {
@@ -70,6 +77,8 @@ export const smokeSizes: FaultSizes = {
   settleMs: 1_000,
   holdMs: 3_000,
   partitionMs: 10_000,
+  leafDownMs: 8_000,
+  slowMs: 10_000,
 };
 export const fullSizes: FaultSizes = {
   warmup: 50,
@@ -79,6 +88,8 @@ export const fullSizes: FaultSizes = {
   settleMs: 5_000,
   holdMs: 15_000,
   partitionMs: 30_000,
+  leafDownMs: 60_000,
+  slowMs: 60_000,
 };
 
 /** One fault's figures and verdict. */
@@ -113,6 +124,7 @@ export interface FaultResult {
 /** `namespaces`: the fault needs the nodes in network namespaces (root). */
 const injectors: Record<FaultId, { fault: string; namespaces?: boolean; inject: Injector }> = {
   ...partitionInjectors,
+  ...leafInjectors,
   F1: {
     fault: 'node crash',
     async inject(run) {
@@ -620,9 +632,12 @@ export async function runFaults(
   const groups = options.shared === true ? [ids] : ids.map((id) => [id]);
   for (const group of groups) {
     log(`starting a cluster for ${group.join(', ')}`);
+    // The leaf faults need an agency on a leaf node; the others run without one.
+    const leaf = group.some((id) => Object.hasOwn(leafInjectors, id));
     await using cluster = await FaultCluster.start({
       keep: options.keep ?? false,
       namespaces: group.some((id) => injectors[id].namespaces === true),
+      ...(leaf ? { leaf: LEAF_AGENCY } : {}),
     });
     const load = new Load(cluster);
     try {

@@ -7,6 +7,7 @@ import type { RoutableReport } from '@mosaic/policy';
 import { ingestSubject, parseIngestReply } from '@mosaic/protocol';
 import { connectAgency, type AgencyClient, type PublishReply } from '@mosaic/sdk';
 import type { FaultCluster } from './cluster.ts';
+import { LeafAgent } from './leaf.ts';
 
 const example = fileURLToPath(
   new URL('../../../schemas/examples/valid/recruitment-advert.json', import.meta.url),
@@ -45,6 +46,8 @@ export interface LoadOptions {
   max?: number;
   /** The SDK's wait per attempt; default 5 000 ms. */
   timeoutMs?: number;
+  /** Pause between the leaf agency's submissions (one queueing worker). Default 1 000 ms. */
+  leafPaceMs?: number;
 }
 
 /**
@@ -66,6 +69,7 @@ export class Load {
   #running: Promise<void>[] = [];
   #subscribing: Promise<void>[] = [];
   #template: Record<string, unknown> | undefined;
+  #leaf: LeafAgent | undefined;
 
   constructor(cluster: FaultCluster, options: LoadOptions = {}) {
     this.#cluster = cluster;
@@ -74,13 +78,29 @@ export class Load {
       pauseMs: options.pauseMs ?? 20,
       max: options.max ?? Number.POSITIVE_INFINITY,
       timeoutMs: options.timeoutMs ?? 5_000,
+      leafPaceMs: options.leafPaceMs ?? 1_000,
     };
   }
 
   /** Connects the agencies and starts the subscribers; `publish()` starts the publishers. */
   async connect(): Promise<void> {
     this.#template = JSON.parse(await readFile(example, 'utf8')) as Record<string, unknown>;
+    const leaf = this.#cluster.leaf;
     for (const agency of SUBSCRIBERS) {
+      if (agency === leaf?.agency) {
+        // The leaf's agency publishes through its OUTBOX and reads the leaf's copy of its alerts.
+        const received = new Map<string, number>();
+        this.received.set(agency, received);
+        this.#leaf = await LeafAgent.connect(leaf, {
+          key: this.#cluster.keys.get(agency) ?? {},
+          submissions: this.submissions,
+          received,
+          report: (n) => this.#report(agency as keyof typeof PUBLISHERS, n),
+          paceMs: this.#options.leafPaceMs,
+          timeoutMs: this.#options.timeoutMs,
+        });
+        continue;
+      }
       const client = await connectAgency({
         context: join(this.#cluster.contextsDir, `${agency}.json`),
         key: this.#cluster.keys.get(agency) ?? {},
@@ -190,11 +210,18 @@ export class Load {
     return { submissions: started.map((s) => s.submission), firstAcked, done };
   }
 
+  /** The applications of the agency on a leaf node, when the cluster has one. */
+  get leaf(): LeafAgent | undefined {
+    return this.#leaf;
+  }
+
   /** Starts (or resumes) the publishers. */
   publish(): void {
     this.#publishing = new AbortController();
     const signal = this.#publishing.signal;
     let n = this.submissions.size;
+    if (this.#leaf !== undefined && Object.hasOwn(PUBLISHERS, this.#leaf.agency))
+      this.#running.push(this.#leaf.publish(signal, () => n++));
     for (const client of this.#clients) {
       if (!Object.hasOwn(PUBLISHERS, client.agency)) continue;
       const issuer = client.agency as keyof typeof PUBLISHERS;
@@ -211,12 +238,17 @@ export class Load {
     }
   }
 
-  /** Stops the publishers and waits for every submission in flight to end. */
-  async pausePublishing(): Promise<void> {
+  /**
+   * Stops the publishers and waits for every submission in flight to end (with `settle`, the
+   * default, also until the hub answered everything the leaf queued).
+   */
+  async pausePublishing(settle = true): Promise<void> {
     this.#publishing.abort();
     const running = this.#running;
     this.#running = [];
     await Promise.all(running);
+    // What the leaf queued is acknowledged once the hub answered it.
+    if (settle) await this.#leaf?.settled();
   }
 
   /** Acknowledged submissions, in the order they were acknowledged. */
@@ -262,9 +294,10 @@ export class Load {
 
   /** Stops publishers and subscribers and closes the connections. */
   async stop(): Promise<void> {
-    await this.pausePublishing();
+    await this.pausePublishing(false);
     this.#abort.abort();
     await Promise.all(this.#subscribing);
+    await this.#leaf?.stop();
     for (const client of this.#clients) await client.close();
   }
 }
