@@ -482,6 +482,10 @@ async function faultOn(
     crashed: cluster.unexpectedExits
       .filter((e) => e.at >= warm && !run.targets.has(e.name))
       .map((e) => `${e.name} (pid ${String(e.pid)}, ${String(e.signal ?? e.code)})`),
+    // Those since the previous check (the warm-up's included): each is reported once.
+    subscriptionsEnded: load.subscriptionsEnded
+      .splice(0)
+      .map((e) => `${e.agency}: ${e.error} (${new Date(e.at).toISOString()})`),
   };
   const check = await checkInvariants(checked);
   result.check = check;
@@ -496,9 +500,10 @@ async function faultOn(
   result.lost = check.lost.filter((r) => ids.has(r)).length;
   result.duplicatedReports = check.duplicatedReports.filter((m) => ids.has(reportIdOf(m))).length;
   result.duplicatedAlerts = check.alerts.duplicated.filter((a) => ids.has(reportIdOf(a))).length;
-  if (load.subscriberErrors.length > 0)
+  const again = load.handedAgain.length;
+  if (again > 0)
     result.observations.push(
-      `subscriptions resumed ${String(load.subscriberErrors.length)}× so far (first: ${load.subscriberErrors[0] ?? ''})`,
+      `alerts handed to a subscriber again so far: ${String(again)}, ${String(load.handedAgain.filter((h) => h.redelivered).length)} of them redelivered by the broker`,
     );
   result.verdict = check.ok ? 'pass' : 'fail';
   await o.inspect?.({ id, cluster, checked, result });
