@@ -6,9 +6,10 @@
  *
  *   npm run faults                  every fault, full sizes
  *   npm run faults -- --quick       the smoke sizes (one short cycle each)
- *   npm run faults -- --long        F1 and F3 with 200 cycles each
+ *   npm run faults -- --long        F1 and F3 with 200 cycles each, no harness waits
+ *                                   beyond each cycle's checks; prints an estimate first
  *   options: --only=F1,F3  --cycles=N  --shared (one cluster for all)  --keep (the cluster
- *            directories)  --out=<file>
+ *            directories)  --out=<file>  --help
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -17,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { ensureNatsServer } from '@mosaic/nats-server';
 import {
   FaultIds,
+  estimateLongRun,
   fullSizes,
+  longSizes,
   renderFaultTable,
   runFaults,
   smokeSizes,
@@ -30,6 +33,23 @@ const flag = (name: string): boolean => argv.includes(`--${name}`);
 const option = (name: string): string | undefined =>
   argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
+if (flag('help')) {
+  process.stdout.write(
+    [
+      'npm run faults [-- options]: the fault-injection suite on a local 3-node cluster',
+      `faults, in order: ${FaultIds.join(', ')}`,
+      '  --quick        smoke sizes (one short cycle each)',
+      '  --long         F1 and F3 with 200 cycles each, no waiting beyond what each cycle',
+      '                 checks (F1 restarts at once; F3 pauses at least 10 s, beyond the',
+      '                 largest Raft election timeout); prints an estimate of its duration',
+      '  --only=F1,F3   these faults      --cycles=N   cycles of F1 and F3',
+      '  --shared       one cluster for all the faults   --keep   keep the cluster directories',
+      '  --out=<file>   where the JSON results go (default packages/faults/results/)',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 const long = flag('long');
 const known = new Set<string>(FaultIds);
 const only = (option('only') ?? (long ? 'F1,F3' : FaultIds.join(',')))
@@ -40,13 +60,14 @@ if (unknown.length > 0) {
   process.stderr.write(`unknown fault ${unknown.join(', ')}; known: ${FaultIds.join(', ')}\n`);
   process.exit(2);
 }
-const base = flag('quick') ? smokeSizes : fullSizes;
+const base = long ? longSizes : flag('quick') ? smokeSizes : fullSizes;
 const cycles = Number(option('cycles') ?? (long ? 200 : base.cycles));
 const sizes = { ...base, cycles };
 const log = (line: string): void => {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 };
 
+if (long) log(estimateLongRun(only, cycles));
 const binary = await ensureNatsServer();
 const started = new Date();
 const results: FaultResult[] = await runFaults(only as FaultId[], {

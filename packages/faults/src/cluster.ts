@@ -320,6 +320,28 @@ export class FaultCluster implements AsyncDisposable {
     };
   }
 
+  /**
+   * A stream's leader as `nodes` report it, asked with a short timeout through a connection
+   * of the hub's identity to those nodes only (a paused node would hold the harness's own
+   * requests until the client gave up on it); undefined while there is none.
+   */
+  async leaderVia(nodes: readonly FaultNode[], stream: string): Promise<string | undefined> {
+    const nc = await connect({
+      ...contextConnectOptions(await readContextFile(join(this.dir, 'services', 'hub.json'))),
+      servers: nodes.map((n) => n.url),
+    });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
+      const leader = (await jsm.streams.info(stream)).cluster?.leader;
+      return leader === '' ? undefined : leader;
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      return undefined;
+    } finally {
+      await nc.close();
+    }
+  }
+
   /** The server name of a stream's leader, waiting (bounded) until it has one. */
   async leader(stream: string, timeoutMs = 60_000): Promise<string> {
     const { jsm } = await this.hub();

@@ -22,6 +22,7 @@ export type {
   CheckedSubmission,
   InvariantReport,
 } from './invariants.ts';
-export { FaultIds, fullSizes, runFaults, smokeSizes } from './faults.ts';
+export { FaultIds, fullSizes, longSizes, runFaults, smokeSizes } from './faults.ts';
+export { CycleClock, estimateLongRun } from './cycles.ts';
 export type { FaultId, FaultResult, FaultSizes, RunFaultsOptions } from './faults.ts';
 export { percentile, renderFaultTable } from './table.ts';
