@@ -6,7 +6,8 @@
  *
  *   npm run faults                  every fault, full sizes
  *   npm run faults -- --quick       the smoke sizes (one short cycle each)
- *   npm run faults -- --long        F1 and F3 with 200 cycles each
+ *   npm run faults -- --long        F1 and F3 with 200 cycles each, no harness waits
+ *                                   beyond each cycle's checks; prints an estimate first
  *   npm run faults -- --only=F4     the partition (nodes in network namespaces: needs root)
  *   options: --only=F1,F3  --cycles=N  --shared (one cluster for all)  --keep (the cluster
  *            directories)  --out=<file>  --help
@@ -20,8 +21,10 @@ import { fileURLToPath } from 'node:url';
 import { ensureNatsServer } from '@mosaic/nats-server';
 import {
   FaultIds,
+  estimateLongRun,
   faultName,
   fullSizes,
+  longSizes,
   renderFaultTable,
   runFaults,
   smokeSizes,
@@ -54,7 +57,9 @@ const usage = [
   '',
   'Options:',
   '  --quick       the smoke sizes (one short cycle each)',
-  '  --long        F1 and F3 with 200 cycles each',
+  '  --long        F1 and F3 with 200 cycles each, no waiting beyond what each cycle',
+  '                checks (F1 restarts at once; F3 pauses at least 10 s, beyond the',
+  '                largest Raft election timeout); prints an estimate of its duration',
   '  --only=<ids>  these faults only, comma-separated (default: all)',
   '  --cycles=N    cycles of F1, F3, F4 and S1-S3',
   '  --shared      one cluster for all the faults instead of a fresh one each',
@@ -77,13 +82,14 @@ if (unknown.length > 0) {
   process.stderr.write(`unknown fault ${unknown.join(', ')}; known: ${FaultIds.join(', ')}\n`);
   process.exit(2);
 }
-const base = flag('quick') ? smokeSizes : fullSizes;
+const base = long ? longSizes : flag('quick') ? smokeSizes : fullSizes;
 const cycles = Number(option('cycles') ?? (long ? 200 : base.cycles));
 const sizes = { ...base, cycles };
 const log = (line: string): void => {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 };
 
+if (long) log(estimateLongRun(only, cycles));
 const binary = await ensureNatsServer();
 const started = new Date();
 const results: FaultResult[] = await runFaults(only as FaultId[], {

@@ -454,6 +454,28 @@ export class FaultCluster implements AsyncDisposable {
     };
   }
 
+  /**
+   * A stream's leader as `nodes` report it, asked with a short timeout through a connection
+   * of the hub's identity to those nodes only (a paused node would hold the harness's own
+   * requests until the client gave up on it); undefined while there is none.
+   */
+  async leaderVia(nodes: readonly FaultNode[], stream: string): Promise<string | undefined> {
+    const nc = await connect({
+      ...contextConnectOptions(await readContextFile(join(this.dir, 'services', 'hub.json'))),
+      servers: nodes.map((n) => n.url),
+    });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
+      const leader = (await jsm.streams.info(stream)).cluster?.leader;
+      return leader === '' ? undefined : leader;
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      return undefined;
+    } finally {
+      await nc.close();
+    }
+  }
+
   /** The server name of a stream's leader, waiting (bounded) until it has one. */
   async leader(stream: string, timeoutMs = 60_000): Promise<string> {
     const { jsm } = await this.hub();
@@ -510,6 +532,65 @@ export class FaultCluster implements AsyncDisposable {
     } finally {
       await admin.close();
     }
+  }
+
+  /** The server name of a consumer's leader (its own Raft group, apart from its stream's). */
+  async consumerLeader(stream: string, consumer: string, timeoutMs = 60_000): Promise<string> {
+    const { jsm } = await this.hub();
+    return bounded(
+      (async () => {
+        for (;;) {
+          try {
+            const leader = (await jsm.consumers.info(stream, consumer)).cluster?.leader;
+            if (leader !== undefined && leader !== '') return leader;
+          } catch (err) {
+            if (!(err instanceof Error)) throw err;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })(),
+      timeoutMs,
+      `a leader of ${stream} consumer ${consumer}`,
+    );
+  }
+
+  /**
+   * Asks a consumer's leader to step down (break-glass administration) and waits (bounded)
+   * until another node leads it; says which.
+   */
+  async stepDownConsumer(stream: string, consumer: string): Promise<string> {
+    const before = await this.consumerLeader(stream, consumer);
+    const admin = await connect({
+      ...contextConnectOptions(await readContextFile(join(this.dir, 'breakglass', 'admin.json'))),
+      servers: this.urls,
+    });
+    try {
+      const reply = await admin.request(
+        `$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer}`,
+        '',
+        { timeout: 10_000 },
+      );
+      const answer = reply.json<{ success?: boolean; error?: { description?: string } }>();
+      if (answer.success !== true)
+        throw new MosaicError(
+          ErrorCode.Internal,
+          `consumer step-down refused: ${answer.error?.description ?? reply.string()}`,
+        );
+    } finally {
+      await admin.close();
+    }
+    const after = await bounded(
+      (async () => {
+        for (;;) {
+          const now = await this.consumerLeader(stream, consumer);
+          if (now !== before) return now;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      })(),
+      60_000,
+      `a new leader of ${stream} consumer ${consumer}`,
+    );
+    return `${before}→${after}`;
   }
 
   /** Stops the services (each drains), then the nodes; removes the directory unless kept. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import type { RoutableReport } from '@mosaic/policy';
 import { ingestSubject, parseIngestReply } from '@mosaic/protocol';
-import { connectAgency, type AgencyClient, type PublishReply } from '@mosaic/sdk';
+import { connectAgency, type AgencyClient, type Alert, type PublishReply } from '@mosaic/sdk';
 import type { FaultCluster } from './cluster.ts';
 import { LeafAgent } from './leaf.ts';
 
@@ -48,6 +48,11 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Pause between the leaf agency's submissions (one queueing worker). Default 1 000 ms. */
   leafPaceMs?: number;
+  /**
+   * Awaited in each subscriber's handler before the alert counts as handed (a test can hold
+   * an alert, so its acknowledgement is sent when it chooses).
+   */
+  onAlert?: (agency: string, alert: Alert) => Promise<void> | void;
 }
 
 /**
@@ -59,10 +64,20 @@ export class Load {
   readonly submissions = new Map<string, Submission>();
   /** Alert ids (`<issuer>/<reportId>/<recipient>`) each subscriber was handed, with counts. */
   readonly received = new Map<string, Map<string, number>>();
-  /** Errors a subscription ended with (it is resumed each time). */
-  readonly subscriberErrors: string[] = [];
+  /**
+   * Subscriptions that ended with an error. `subscribe` promises to ride out a failover
+   * within its reconnect timeout, so each one is a violation for the checker; the load
+   * resumes it only so that the rest of the check still means something.
+   */
+  readonly subscriptionsEnded: { at: number; agency: string; error: string }[] = [];
+  /**
+   * Alerts a subscriber was handed more than once, each with whether the broker marked the
+   * later delivery as a redelivery (of an alert whose acknowledgement it never had).
+   */
+  readonly handedAgain: { id: string; redelivered: boolean }[] = [];
   readonly #cluster: FaultCluster;
-  readonly #options: Required<Omit<LoadOptions, 'max'>> & { max: number };
+  readonly #options: Required<Omit<LoadOptions, 'max' | 'onAlert'>> & { max: number };
+  readonly #onAlert: LoadOptions['onAlert'];
   readonly #clients: AgencyClient[] = [];
   readonly #abort = new AbortController();
   #publishing = new AbortController();
@@ -80,6 +95,7 @@ export class Load {
       timeoutMs: options.timeoutMs ?? 5_000,
       leafPaceMs: options.leafPaceMs ?? 1_000,
     };
+    this.#onAlert = options.onAlert;
   }
 
   /** Connects the agencies and starts the subscribers; `publish()` starts the publishers. */
@@ -119,15 +135,18 @@ export class Load {
     while (!signal.aborted) {
       try {
         await client.subscribe(
-          (alert) => {
-            seen.set(alert.id, (seen.get(alert.id) ?? 0) + 1);
+          async (alert) => {
+            await this.#onAlert?.(client.agency, alert);
+            const times = (seen.get(alert.id) ?? 0) + 1;
+            seen.set(alert.id, times);
+            if (times > 1) this.handedAgain.push({ id: alert.id, redelivered: alert.redelivered });
           },
           { follow: true, signal, reconnectTimeoutMs: 300_000 },
         );
       } catch (err) {
-        // A failover the subscription did not ride out: resume, as an agency's client would.
+        // A failover the subscription did not ride out: recorded for the checker.
         if (!isMosaicError(err) && !(err instanceof Error)) throw err;
-        this.subscriberErrors.push(`${client.agency}: ${err.message}`);
+        this.subscriptionsEnded.push({ at: Date.now(), agency: client.agency, error: err.message });
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
