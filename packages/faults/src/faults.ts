@@ -714,6 +714,8 @@ export async function runFaults(
           );
         } catch (err) {
           result.error = err instanceof Error ? err.message : String(err);
+          // Where the harness failed, for whoever reads the log.
+          if (err instanceof Error && err.stack !== undefined) log(`${id}: ${err.stack}`);
         }
         log(
           `${id}: ${result.verdict} (${String(result.acked)} acked, ${String(result.lost)} lost, recovery ${result.recoveryMs.join('/')} ms)${result.error === undefined ? '' : `: ${result.error}`}`,
