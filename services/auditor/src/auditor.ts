@@ -80,7 +80,8 @@ export interface AuditorOptions {
   /**
    * How long (ms) and for how many alerts one agency's acks are collected into one
    * `alert.consulted` entry, whichever is reached first; default 100 ms / 256 alerts (at
-   * most 10,000, the entry's limit on refs). Stopping writes what is collected.
+   * most `MAX_CONSULTATIONS_PER_ENTRY`, 4,300: the entry must stay readable). Stopping
+   * writes what is collected.
    */
   consultationWindow?: { ms?: number; samples?: number };
   /**

@@ -1,3 +1,4 @@
+import { MAX_ENTRY_BYTES } from '@mosaic/audit-log';
 import { Streams, alertsConsumer } from '@mosaic/protocol';
 import type { AuditRequest } from '@mosaic/protocol';
 
@@ -14,8 +15,13 @@ interface AckSample {
 export const CONSULTATION_SUBJECT = `$JS.EVENT.METRIC.CONSUMER.ACK.${Streams.Alerts}.>`;
 const SUBJECT_PREFIX = CONSULTATION_SUBJECT.slice(0, -1);
 
-/** The entry schema's limit on `refs`: one entry never names more ALERTS sequences. */
-const MAX_REFS = 10_000;
+/**
+ * The most alerts one entry names: each costs at most ~60 bytes (a ref with the largest
+ * sequence and its delivery count), so the entry stays under the size `decodeEntry` reads
+ * back (an entry the auditor could not read back would stop every auditor at its restart);
+ * also below the schema's 10,000 refs.
+ */
+export const MAX_CONSULTATIONS_PER_ENTRY = Math.floor((MAX_ENTRY_BYTES - 4_096) / 60);
 
 /** One consultation read from an ack sample: who acknowledged which alert. */
 interface Consultation {
@@ -93,7 +99,7 @@ export class ConsultationWindows {
     write: (request: AuditRequest, consulted: number) => void,
   ) {
     this.#ms = Math.max(0, window.ms);
-    this.#samples = Math.min(MAX_REFS, Math.max(1, Math.floor(window.samples)));
+    this.#samples = Math.min(MAX_CONSULTATIONS_PER_ENTRY, Math.max(1, Math.floor(window.samples)));
     this.#write = write;
   }
 

@@ -29,6 +29,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_CONSULTATIONS_PER_ENTRY } from '../src/consultations.ts';
 import { startAuditor, type Auditor } from '../src/index.ts';
 
 const log = createLogger({
@@ -119,7 +120,7 @@ async function recipientOf(seq: number): Promise<string | undefined> {
 }
 
 /** An ack sample as the broker publishes it, on `subject` with `consumer` in the payload. */
-function sample(subject: string, consumer: string, seq: number): void {
+function sample(subject: string, consumer: string, seq: number, deliveries = 1): void {
   nc.publish(
     subject,
     JSON.stringify({
@@ -128,7 +129,7 @@ function sample(subject: string, consumer: string, seq: number): void {
       consumer,
       consumer_seq: seq,
       stream_seq: seq,
-      deliveries: 1,
+      deliveries,
     }),
   );
 }
@@ -248,5 +249,32 @@ describe('consultations', () => {
       recipients: [{ agency: RO }],
       refs: [{ stream: Streams.Alerts, seq: roSeq }],
     });
+  });
+
+  it('a full window stays an entry the auditor can read back: at most MAX_CONSULTATIONS_PER_ENTRY alerts, even with the largest sequences', async () => {
+    const auditor = await start({ ms: LONG_MS, samples: 10_000 });
+    const consumer = alertsConsumer(NL);
+    const n = MAX_CONSULTATIONS_PER_ENTRY + 200;
+    for (let i = 0; i < n; i++)
+      sample(
+        sampleSubject(consumer),
+        consumer,
+        Number.MAX_SAFE_INTEGER - i,
+        Number.MAX_SAFE_INTEGER,
+      );
+    await nc.flush();
+    await auditor.stop();
+    // Decoded with the size limit every reader applies.
+    const entries = await consulted();
+    expect(entries.map((e) => e.refs?.length)).toEqual([MAX_CONSULTATIONS_PER_ENTRY, 200]);
+    expect(new Set(alertSeqs(entries)).size).toBe(n);
+    // A restarted auditor chains after them (it halts on an entry it cannot read).
+    const again = await start({});
+    try {
+      expect(again.health()).toEqual({ ok: true });
+      expect(again.size()).toBe(2);
+    } finally {
+      await again.stop();
+    }
   });
 });
