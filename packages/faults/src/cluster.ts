@@ -12,7 +12,7 @@ import {
   type NatsServerProcess,
 } from '@mosaic/nats-server';
 import { generateAgencyKey, type AgencyPrivateJwk } from '@mosaic/signing';
-import { bounded, freePorts, spawnReady, type ReadyChild } from '@mosaic/testkit';
+import { bounded, freePorts, isPortClash, spawnReady, type ReadyChild } from '@mosaic/testkit';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, stringify } from 'yaml';
@@ -130,6 +130,18 @@ export class FaultCluster implements AsyncDisposable {
 
   /** Writes the configuration, starts the three nodes, then auditor, ingest and router. */
   static async start(options: StartFaultClusterOptions = {}): Promise<FaultCluster> {
+    // Ports are picked free and bound moments later by the nodes: another process (a test
+    // file running alongside) may take one in between. Then start again with new ones.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await FaultCluster.#attempt(options);
+      } catch (err) {
+        if (attempt >= 3 || !isPortClash(err)) throw err;
+      }
+    }
+  }
+
+  static async #attempt(options: StartFaultClusterOptions): Promise<FaultCluster> {
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'mosaic-faults-')));
     const demo = parse(await readFile(DEMO_FEDERATION_PATH, 'utf8')) as {
       agencies: { id: string; keys?: unknown[] }[];

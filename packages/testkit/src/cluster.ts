@@ -45,7 +45,11 @@ export async function freePorts(n: number): Promise<number[]> {
   }
 }
 
-function isPortClash(err: unknown): boolean {
+/**
+ * A nats-server that could not start because a port picked by `freePorts` was taken in the
+ * meantime (by another test file's process): start again with new ports.
+ */
+export function isPortClash(err: unknown): boolean {
   if (!(err instanceof MosaicError) || err.code !== ErrorCode.NatsServerStart) return false;
   const details = err.details as { stderr?: string } | undefined;
   return /address already in use/i.test(details?.stderr ?? '');

@@ -1,6 +1,6 @@
 export { startServer } from './server.ts';
 export type { NatsServerHandle, StartServerOptions } from './server.ts';
-export { freePorts, startCluster } from './cluster.ts';
+export { freePorts, isPortClash, startCluster } from './cluster.ts';
 export type { NatsClusterHandle, StartClusterOptions } from './cluster.ts';
 export { testNatsMode } from './mode.ts';
 export type { TestNatsMode } from './mode.ts';
