@@ -12,6 +12,7 @@ import {
   type Selector,
   type SelectorToken,
 } from '../src/index.ts';
+import { poprfFor, utf8 } from '../src/oprf/suite.ts';
 
 const service = generateOprfKeyPair();
 const phone: OprfContext = { kind: 'phone', epoch: 1 };
@@ -149,5 +150,25 @@ describe('malformed requests', () => {
     expect(codeOf(() => blind([a, email], service.publicKey, phone))).toBe('ERR_OPRF_ELEMENT');
     expect(codeOf(() => blind([a], new Uint8Array(32), phone))).toBe('ERR_OPRF_ELEMENT');
     expect(codeOf(() => blind([], service.publicKey, phone))).toBe('ERR_OPRF_ELEMENT');
+  });
+});
+
+describe('the per-info POPRF is made once', () => {
+  it('equal info bytes share one instance, other infos do not, and the cache stays bounded', () => {
+    const info = oprfInfo(phone);
+    const first = poprfFor(utf8(info));
+    expect(poprfFor(utf8(info))).toBe(first);
+    expect(poprfFor(utf8(oprfInfo({ kind: 'phone', epoch: 2 })))).not.toBe(first);
+    for (let epoch = 1_000; epoch < 1_040; epoch++)
+      poprfFor(utf8(oprfInfo({ kind: 'phone', epoch })));
+    // Evicted after 40 other infos: made again, not kept forever.
+    expect(poprfFor(utf8(info))).not.toBe(first);
+  });
+
+  it('tokens are the same before and after the instance is evicted and made again', () => {
+    const before = tokens([a, b]);
+    for (let epoch = 2_000; epoch < 2_040; epoch++) tokens([a], { kind: 'phone', epoch });
+    expect(tokens([a, b])).toEqual(before);
+    expect(tokens([a], { kind: 'phone', epoch: 2_001 })).not.toEqual(tokens([a]));
   });
 });
