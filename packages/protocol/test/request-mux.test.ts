@@ -141,6 +141,23 @@ describe('multiplexRequests', () => {
     expect((await allowed).string()).toBe('yes');
   });
 
+  it('fails requests as nats.js does when the server refuses the reply subscription', async () => {
+    await using server = await startServer({
+      config: `authorization { users = [ { user: a, password: a, permissions: { subscribe: { deny: ["${INBOX}.>"] } } } ] }`,
+    });
+    await using c = await pair(server.url, { user: 'a', pass: 'a' });
+    c.plain.subscribe('echo', { callback: (_e, m) => void m.respond('re') });
+    await c.plain.flush();
+    // Each multiplexer subscribes under an inbox id of its own; the rest must be the same.
+    const sameInbox = (o: Record<string, unknown>): string =>
+      JSON.stringify(o).replaceAll(new RegExp(`${INBOX}\\.[A-Za-z0-9]+`, 'g'), `${INBOX}.<id>`);
+    const expected = await outcome(c.plain.request('echo', 'x', { timeout: 30_000 }));
+    expect(expected).toMatchObject({ ok: false, cause: 'PermissionViolationError' });
+    expect(sameInbox(await outcome(c.muxed.request('echo', 'x', { timeout: 30_000 })))).toBe(
+      sameInbox(expected),
+    );
+  });
+
   it('fails the requests pending when the connection closes, and later ones as nats.js does', async () => {
     await using server = await startServer();
     await using c = await pair(server.url);
