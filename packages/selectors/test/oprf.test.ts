@@ -153,6 +153,50 @@ describe('malformed requests', () => {
   });
 });
 
+describe('errors name what is wrong', () => {
+  const pending = blind([a, b], service.publicKey, phone);
+  const honest = evaluateBatch(service.secretKey, pending.blinded, phone);
+  function errorOf(run: () => unknown): { code: string; message: string; index?: unknown } {
+    try {
+      run();
+    } catch (err) {
+      if (!isMosaicError(err)) throw err;
+      return {
+        code: err.code,
+        message: err.message,
+        index: (err.details as { index?: unknown } | undefined)?.index,
+      };
+    }
+    throw new Error('did not throw');
+  }
+
+  it('a malformed or identity element in an answer is malformed, a bad proof does not verify', () => {
+    for (const bad of [new Uint8Array(32).fill(0xff), new Uint8Array(32)]) {
+      const answer = { evaluated: [honest.evaluated[0]!, bad], proof: honest.proof };
+      expect(errorOf(() => finalize(pending, answer))).toMatchObject({
+        code: 'ERR_OPRF_PROOF',
+        message: expect.stringContaining('the answer is malformed') as string,
+      });
+    }
+    const proof = new Uint8Array(honest.proof);
+    proof[40]! ^= 1;
+    expect(errorOf(() => finalize(pending, { evaluated: honest.evaluated, proof }))).toMatchObject({
+      code: 'ERR_OPRF_PROOF',
+      message: expect.stringContaining('the DLEQ proof does not verify') as string,
+    });
+  });
+
+  it('the service names the first blinded element that is no element', () => {
+    const good = pending.blinded[0]!;
+    for (const bad of [new Uint8Array(32).fill(0xff), new Uint8Array(32)])
+      expect(errorOf(() => evaluateBatch(service.secretKey, [good, good, bad], phone))).toEqual({
+        code: 'ERR_OPRF_ELEMENT',
+        message: 'blinded element 2 is not a non-identity ristretto255 element',
+        index: 2,
+      });
+  });
+});
+
 describe('the per-info POPRF is made once', () => {
   it('equal info bytes share one instance, other infos do not, and the cache stays bounded', () => {
     const info = oprfInfo(phone);
