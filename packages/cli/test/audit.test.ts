@@ -102,7 +102,7 @@ describe('audit entries of a running hub', () => {
     });
   });
 
-  it('consultation: an agency acknowledging an alert is an alert.consulted entry', async () => {
+  it('consultation: the alerts an agency acknowledges are named in its alert.consulted entries', async () => {
     await using ngo = await connectAgency({
       context: join(hub.contextsDir, `${NGO}.json`),
       key: join(hub.keysDir, `${NGO}.jwk`),
@@ -112,16 +112,30 @@ describe('audit entries of a running hub', () => {
     expect(consumer.config.sample_freq).toBe('100%');
     const summary = await ngo.subscribe(() => undefined, { max: 2 });
     expect(summary.delivered).toBe(2);
+    // The auditor collects an agency's acks for a short window into one entry.
+    const consultedBy = async (agency: string): Promise<AuditEntry[]> =>
+      (await auditEntries()).filter((e) => e.action === 'alert.consulted' && e.actor.id === agency);
     await expect
-      .poll(
-        async () =>
-          (await auditEntries()).filter((e) => e.action === 'alert.consulted' && e.actor.id === NGO)
-            .length,
-        { timeout: 10_000, interval: 100 },
-      )
+      .poll(async () => (await consultedBy(NGO)).flatMap((e) => e.refs ?? []).length, {
+        timeout: 10_000,
+        interval: 100,
+      })
       .toBe(2);
-    const consulted = (await auditEntries()).filter((e) => e.action === 'alert.consulted');
-    for (const e of consulted) expect(e.refs?.[0]).toMatchObject({ stream: 'ALERTS' });
+    const consulted = await consultedBy(NGO);
+    const refs = consulted.flatMap((e) => e.refs ?? []);
+    expect(refs.every((r) => r.stream === 'ALERTS')).toBe(true);
+    expect(new Set(refs.map((r) => r.seq)).size).toBe(2);
+    // Those are the two alerts of the NGO's consumer it acknowledged: its ack floor.
+    const acked = await jsm.consumers.info(Streams.Alerts, `alerts-${NGO}`);
+    expect(Math.max(...refs.map((r) => r.seq))).toBe(acked.ack_floor.stream_seq);
+    for (const ref of refs) {
+      const alert = await jsm.streams.getMessage(Streams.Alerts, { seq: ref.seq });
+      expect(alert?.subject.split('.')[2]).toBe(NGO);
+    }
+    for (const e of consulted) {
+      expect(e.recipients).toEqual([{ agency: NGO }]);
+      expect(e.details?.['deliveries']).toEqual(e.refs?.map(() => 1));
+    }
   });
 
   it('a retraction is one report.retracted entry naming the earlier recipients', async () => {

@@ -39,7 +39,11 @@ async function devUntil(
   return { stdout: child.stdout(), stderr: child.stderr() };
 }
 
-/** What a restart must leave alone: stored reports, consultations, alerts waiting per agency. */
+/**
+ * What a restart must leave alone: stored reports, consultations (alerts named by
+ * alert.consulted entries, which collect an agency's acks of a short window), alerts waiting
+ * per agency.
+ */
 async function state(dataDir: string): Promise<{
   reports: number;
   consulted: number;
@@ -49,8 +53,10 @@ async function state(dataDir: string): Promise<{
   await using op = await connectOperator(join(hub.contextsDir, 'operator.json'));
   await routerIdle(op.jsm);
   let consulted = 0;
-  for await (const m of readStream(op.jsm, Streams.Audit))
-    if (decodeEntry(m.data).action === 'alert.consulted') consulted++;
+  for await (const m of readStream(op.jsm, Streams.Audit)) {
+    const entry = decodeEntry(m.data);
+    if (entry.action === 'alert.consulted') consulted += entry.refs?.length ?? 0;
+  }
   const waiting: Record<string, number> = {};
   for (const agency of AGENCIES) {
     const info = await op.jsm.consumers.info(Streams.Alerts, alertsConsumer(agency));

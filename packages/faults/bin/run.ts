@@ -6,11 +6,13 @@
  *
  *   npm run faults                  every fault, full sizes
  *   npm run faults -- --quick       the smoke sizes (one short cycle each)
- *   npm run faults -- --long        F1 and F3 with 200 cycles each
+ *   npm run faults -- --long        F1 and F3 with 200 cycles each, no harness waits
+ *                                   beyond each cycle's checks; prints an estimate first
  *   npm run faults -- --only=F4     the partition (nodes in network namespaces: needs root)
  *   options: --only=F1,F3  --cycles=N  --shared (one cluster for all)  --keep (the cluster
  *            directories)  --out=<file>  --help
  * Exits 0 when every verdict is `pass` (a loss the check `detected` is not a pass).
+ * F5 and F6 run on a cluster where de-bka connects through a leaf node of its own.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -19,8 +21,10 @@ import { fileURLToPath } from 'node:url';
 import { ensureNatsServer } from '@mosaic/nats-server';
 import {
   FaultIds,
+  estimateLongRun,
   faultName,
   fullSizes,
+  longSizes,
   renderFaultTable,
   runFaults,
   smokeSizes,
@@ -46,11 +50,16 @@ const usage = [
   '',
   'F4 puts every node in a network namespace of its own and needs root (ip netns); without it',
   'it fails with ERR_NETWORK_NAMESPACE. S1-S3 run a second instance of the service and SIGKILL',
-  'it while a burst of submissions is in flight, then restart it.',
+  'it while a burst of submissions is in flight, then restart it. F5 and F6 start the cluster',
+  "with de-bka on a leaf node of its own (its reports queued in the leaf's OUTBOX, its alerts",
+  "read from the leaf's copy); F5 slows its link through a relay in the harness (this kernel",
+  'has no netem): 64 kbit/s and 200 ms each way.',
   '',
   'Options:',
   '  --quick       the smoke sizes (one short cycle each)',
-  '  --long        F1 and F3 with 200 cycles each',
+  '  --long        F1 and F3 with 200 cycles each, no waiting beyond what each cycle',
+  '                checks (F1 restarts at once; F3 pauses at least 10 s, beyond the',
+  '                largest Raft election timeout); prints an estimate of its duration',
   '  --only=<ids>  these faults only, comma-separated (default: all)',
   '  --cycles=N    cycles of F1, F3, F4 and S1-S3',
   '  --shared      one cluster for all the faults instead of a fresh one each',
@@ -73,13 +82,14 @@ if (unknown.length > 0) {
   process.stderr.write(`unknown fault ${unknown.join(', ')}; known: ${FaultIds.join(', ')}\n`);
   process.exit(2);
 }
-const base = flag('quick') ? smokeSizes : fullSizes;
+const base = long ? longSizes : flag('quick') ? smokeSizes : fullSizes;
 const cycles = Number(option('cycles') ?? (long ? 200 : base.cycles));
 const sizes = { ...base, cycles };
 const log = (line: string): void => {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 };
 
+if (long) log(estimateLongRun(only, cycles));
 const binary = await ensureNatsServer();
 const started = new Date();
 const results: FaultResult[] = await runFaults(only as FaultId[], {

@@ -17,6 +17,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, stringify } from 'yaml';
 import { NodeNetwork } from './netns.ts';
+import { AgencyLeaf } from './leaf.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const mosaicBin = join(repoRoot, 'packages/cli/bin/mosaic.js');
@@ -37,6 +38,8 @@ export interface FaultNode {
   readonly monitoring: string;
   readonly configFile: string;
   readonly storeDir: string;
+  /** The port its leafnode listener (agencies' leaf nodes) is on. */
+  readonly leafPort: number;
   server: NatsServerProcess | undefined;
 }
 
@@ -64,6 +67,12 @@ export interface StartFaultClusterOptions {
    * partition it; needs root. Default false: every node on 127.0.0.1.
    */
   namespaces?: boolean;
+  /**
+   * An agency that connects through a leaf node of its own (`mosaic agency leafnode`'s
+   * configuration, linked to every node's leafnode port through a `LeafLink`), started after
+   * the services. Default: none, every agency connects directly.
+   */
+  leaf?: string;
 }
 
 /**
@@ -84,6 +93,8 @@ export class FaultCluster implements AsyncDisposable {
   readonly unexpectedExits: UnexpectedExit[] = [];
   /** The nodes' network namespaces, when started with `namespaces`. */
   readonly network: NodeNetwork | undefined;
+  /** The agency's leaf node, when started with `leaf`. */
+  leaf: AgencyLeaf | undefined;
   readonly #binary: string;
   readonly #timeoutMs: number;
   readonly #keep: boolean;
@@ -177,6 +188,7 @@ export class FaultCluster implements AsyncDisposable {
         monitoring: `http://${n.host}:${String(n.httpPort)}`,
         configFile: join(dir, 'nodes', n.name, 'nats-server.conf'),
         storeDir: join(dir, 'nodes', n.name, 'jetstream'),
+        leafPort: n.leafPort,
         server: undefined,
       })),
       network,
@@ -191,6 +203,15 @@ export class FaultCluster implements AsyncDisposable {
       // The key service before the router, which tokenises every report's selectors with it.
       for (const service of ['auditor', 'ingest', 'selector-keys', 'router'] as const)
         cluster.services.push(await cluster.#startService(service));
+      if (options.leaf !== undefined) {
+        cluster.leaf = await AgencyLeaf.start(
+          cluster,
+          options.leaf,
+          nodes.map((n) => ({ host: n.host, port: n.leafPort })),
+          cluster.#timeoutMs,
+        );
+        await cluster.startLeaf();
+      }
     } catch (err) {
       await cluster.stop();
       throw err;
@@ -296,6 +317,28 @@ export class FaultCluster implements AsyncDisposable {
     if (this.network === undefined)
       throw new MosaicError(ErrorCode.Internal, 'the cluster was started without namespaces');
     return this.network;
+  }
+
+  /** Starts the agency's leaf node (again). */
+  async startLeaf(): Promise<void> {
+    const leaf = this.leaf;
+    if (leaf === undefined || leaf.running) return;
+    let child: { exitCode: number | null; signalCode: string | null } | undefined;
+    const server = await leaf.startServer((c) => {
+      child = c;
+    });
+    this.#watch(`leaf-${leaf.agency}`, server.pid, server.exited, () => [
+      child?.exitCode ?? null,
+      child?.signalCode ?? null,
+    ]);
+  }
+
+  /** Stops the agency's leaf node: gracefully (SIGTERM), or SIGKILL with `kill`. */
+  async stopLeaf(kill = false): Promise<void> {
+    const server = this.leaf?.server;
+    if (server === undefined || !server.running) return;
+    this.#intended.add(server.pid);
+    await (kill ? server.kill() : server.stop());
   }
 
   /** Stops a node gracefully (SIGTERM). */
@@ -411,6 +454,28 @@ export class FaultCluster implements AsyncDisposable {
     };
   }
 
+  /**
+   * A stream's leader as `nodes` report it, asked with a short timeout through a connection
+   * of the hub's identity to those nodes only (a paused node would hold the harness's own
+   * requests until the client gave up on it); undefined while there is none.
+   */
+  async leaderVia(nodes: readonly FaultNode[], stream: string): Promise<string | undefined> {
+    const nc = await connect({
+      ...contextConnectOptions(await readContextFile(join(this.dir, 'services', 'hub.json'))),
+      servers: nodes.map((n) => n.url),
+    });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
+      const leader = (await jsm.streams.info(stream)).cluster?.leader;
+      return leader === '' ? undefined : leader;
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      return undefined;
+    } finally {
+      await nc.close();
+    }
+  }
+
   /** The server name of a stream's leader, waiting (bounded) until it has one. */
   async leader(stream: string, timeoutMs = 60_000): Promise<string> {
     const { jsm } = await this.hub();
@@ -469,10 +534,71 @@ export class FaultCluster implements AsyncDisposable {
     }
   }
 
+  /** The server name of a consumer's leader (its own Raft group, apart from its stream's). */
+  async consumerLeader(stream: string, consumer: string, timeoutMs = 60_000): Promise<string> {
+    const { jsm } = await this.hub();
+    return bounded(
+      (async () => {
+        for (;;) {
+          try {
+            const leader = (await jsm.consumers.info(stream, consumer)).cluster?.leader;
+            if (leader !== undefined && leader !== '') return leader;
+          } catch (err) {
+            if (!(err instanceof Error)) throw err;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })(),
+      timeoutMs,
+      `a leader of ${stream} consumer ${consumer}`,
+    );
+  }
+
+  /**
+   * Asks a consumer's leader to step down (break-glass administration) and waits (bounded)
+   * until another node leads it; says which.
+   */
+  async stepDownConsumer(stream: string, consumer: string): Promise<string> {
+    const before = await this.consumerLeader(stream, consumer);
+    const admin = await connect({
+      ...contextConnectOptions(await readContextFile(join(this.dir, 'breakglass', 'admin.json'))),
+      servers: this.urls,
+    });
+    try {
+      const reply = await admin.request(
+        `$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer}`,
+        '',
+        { timeout: 10_000 },
+      );
+      const answer = reply.json<{ success?: boolean; error?: { description?: string } }>();
+      if (answer.success !== true)
+        throw new MosaicError(
+          ErrorCode.Internal,
+          `consumer step-down refused: ${answer.error?.description ?? reply.string()}`,
+        );
+    } finally {
+      await admin.close();
+    }
+    const after = await bounded(
+      (async () => {
+        for (;;) {
+          const now = await this.consumerLeader(stream, consumer);
+          if (now !== before) return now;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      })(),
+      60_000,
+      `a new leader of ${stream} consumer ${consumer}`,
+    );
+    return `${before}→${after}`;
+  }
+
   /** Stops the services (each drains), then the nodes; removes the directory unless kept. */
   async stop(): Promise<void> {
     await this.#hub?.close();
     this.#hub = undefined;
+    await this.stopLeaf();
+    await this.leaf?.link[Symbol.asyncDispose]();
     for (const service of [...this.services].reverse()) await this.#stopService(service);
     // A paused node cannot stop.
     for (const node of this.nodes) this.signalNode(node, 'SIGCONT');

@@ -12,6 +12,7 @@ import {
   type CheckInvariantsOptions,
   type InvariantReport,
 } from './invariants.ts';
+import { LEAF_AGENCY, leafInjectors } from './leaf-faults.ts';
 import { Load } from './load.ts';
 import { partitionInjectors } from './partition.ts';
 import { serviceInjectors } from './services.ts';
@@ -27,6 +28,7 @@ import {
   type FaultRun,
   type Injector,
 } from './run.ts';
+import { CycleClock } from './cycles.ts';
 
 /** The faults this suite injects, in the order it runs them. */
 export const FaultIds = [
@@ -41,6 +43,8 @@ export const FaultIds = [
   'S1',
   'S2',
   'S3',
+  'F6',
+  'F5',
 ] as const;
 export type FaultId = (typeof FaultIds)[number];
 
@@ -60,6 +64,10 @@ export interface FaultSizes {
   holdMs: number;
   /** How long a node stays cut off in F4 (beyond the election timeout), ms. */
   partitionMs: number;
+  /** How long the leaf's link, then the leaf node, stays down in F6, ms. */
+  leafDownMs: number;
+  /** How long the leaf's link stays slow in F5, ms. */
+  slowMs: number;
 }
 
 export const smokeSizes: FaultSizes = {
@@ -70,6 +78,8 @@ export const smokeSizes: FaultSizes = {
   settleMs: 1_000,
   holdMs: 3_000,
   partitionMs: 10_000,
+  leafDownMs: 8_000,
+  slowMs: 10_000,
 };
 export const fullSizes: FaultSizes = {
   warmup: 50,
@@ -79,6 +89,27 @@ export const fullSizes: FaultSizes = {
   settleMs: 5_000,
   holdMs: 15_000,
   partitionMs: 30_000,
+  leafDownMs: 60_000,
+  slowMs: 60_000,
+};
+
+/**
+ * The long run (`--long`): F1 and F3 for many cycles, nothing waited for but what each cycle
+ * checks. F1 restarts the node at once (the kill is the fault; its down time only adds
+ * waiting). F3 keeps the leader stopped until another node leads and a submission is
+ * acknowledged, and at least 10 s: longer than nats-server's largest Raft election timeout
+ * (a follower campaigns 4–9 s after it last heard from the leader).
+ */
+export const longSizes: FaultSizes = {
+  warmup: 20,
+  cycles: 200,
+  downMs: 0,
+  pauseMs: 10_000,
+  settleMs: 5_000,
+  holdMs: 15_000,
+  partitionMs: 30_000,
+  leafDownMs: 60_000,
+  slowMs: 60_000,
 };
 
 /** One fault's figures and verdict. */
@@ -113,11 +144,14 @@ export interface FaultResult {
 /** `namespaces`: the fault needs the nodes in network namespaces (root). */
 const injectors: Record<FaultId, { fault: string; namespaces?: boolean; inject: Injector }> = {
   ...partitionInjectors,
+  ...leafInjectors,
   F1: {
     fault: 'node crash',
     async inject(run) {
       const leaders: string[] = [];
+      const clock = new CycleClock(run, 'F1', run.sizes.cycles);
       for (let cycle = 0; cycle < run.sizes.cycles; cycle++) {
+        clock.begin();
         // The REPORTS leader every third cycle (the first included), else any node.
         const leader = await run.cluster.leader(Streams.Reports);
         const victim: FaultNode =
@@ -126,12 +160,26 @@ const injectors: Record<FaultId, { fault: string; namespaces?: boolean; inject: 
         run.targets.add(victim.name);
         const t0 = Date.now();
         await run.cluster.killNode(victim);
-        await delay(run.sizes.downMs);
+        if (run.sizes.downMs > 0) await delay(run.sizes.downMs);
         await run.cluster.startNodes([victim]);
-        run.recoveryMs.push(await recovery(run.load, t0));
-        await replicasCurrent(run.cluster);
+        clock.mark('restarted');
+        // Both hold before the next cycle begins; waited for together.
+        const [ms] = await Promise.all([
+          recovery(run.load, t0).then((ms) => {
+            clock.mark('acked');
+            return ms;
+          }),
+          replicasCurrent(run.cluster).then(() => clock.mark('current')),
+        ]);
+        run.recoveryMs.push(ms);
+        clock.end();
       }
-      run.observations.push(`killed: ${leaders.join(', ')}`);
+      run.observations.push(
+        leaders.length <= 12
+          ? `killed: ${leaders.join(', ')}`
+          : `killed the REPORTS leader in ${String(leaders.filter((l) => l.endsWith('(leader)')).length)} of ${String(leaders.length)} cycles`,
+        clock.summary(),
+      );
       return {
         cycles: run.sizes.cycles,
         did: `SIGKILL one node (the REPORTS leader every 3rd cycle, else a random node), down ${String(run.sizes.downMs / 1000)} s, restart, wait until its replicas are current`,
@@ -158,40 +206,55 @@ const injectors: Record<FaultId, { fault: string; namespaces?: boolean; inject: 
     fault: 'pause',
     async inject(run) {
       const moved: string[] = [];
+      const clock = new CycleClock(run, 'F3', run.sizes.cycles);
       for (let cycle = 0; cycle < run.sizes.cycles; cycle++) {
+        clock.begin();
         const leader = run.cluster.node(await run.cluster.leader(Streams.Reports));
         const t0 = Date.now();
         run.cluster.signalNode(leader, 'SIGSTOP');
         run.log(`F3: ${leader.name} (REPORTS leader) stopped`);
         try {
-          const next = await run.cluster.leader(Streams.Reports).then(async (l) =>
-            l === leader.name
-              ? until(
-                  'a new REPORTS leader',
-                  async () => {
-                    const now = await run.cluster.leader(Streams.Reports);
-                    return now === leader.name ? undefined : now;
-                  },
-                  run.sizes.pauseMs + 60_000,
-                  250,
-                )
-              : l,
-          );
+          // Asked of the other nodes only; the election and the acknowledgements resuming
+          // are waited for together (the cycle needs both).
+          const others = run.cluster.nodes.filter((n) => n !== leader);
+          const [next] = await Promise.all([
+            until(
+              'a new REPORTS leader',
+              async () => {
+                const now = await run.cluster.leaderVia(others, Streams.Reports);
+                return now === leader.name ? undefined : now;
+              },
+              run.sizes.pauseMs + 60_000,
+              100,
+            ).then((l) => {
+              run.log(`F3: REPORTS leader now ${l} after ${String(clock.mark('new leader'))} ms`);
+              return l;
+            }),
+            recovery(run.load, t0).then((ms) => {
+              run.recoveryMs.push(ms);
+              run.log(`F3: acknowledging again after ${String(clock.mark('acked'))} ms`);
+            }),
+          ]);
           moved.push(`${leader.name}→${next}`);
-          run.log(`F3: REPORTS leader now ${next} after ${String(Date.now() - t0)} ms`);
-          run.recoveryMs.push(await recovery(run.load, t0));
-          run.log(`F3: acknowledging again after ${String(Date.now() - t0)} ms`);
           const left = run.sizes.pauseMs - (Date.now() - t0);
           if (left > 0) await delay(left);
         } finally {
           run.cluster.signalNode(leader, 'SIGCONT');
         }
+        clock.mark('resumed');
         await replicasCurrent(run.cluster);
+        clock.mark('current');
+        clock.end();
       }
-      run.observations.push(`REPORTS leadership moved: ${moved.join(', ')}`);
+      run.observations.push(
+        moved.length <= 12
+          ? `REPORTS leadership moved: ${moved.join(', ')}`
+          : `REPORTS leadership moved in each of ${String(moved.length)} cycles`,
+        clock.summary(),
+      );
       return {
         cycles: run.sizes.cycles,
-        did: `SIGSTOP the REPORTS leader for ${String(run.sizes.pauseMs / 1000)} s (beyond the election timeout), SIGCONT, wait until its replicas are current`,
+        did: `SIGSTOP the REPORTS leader until another node leads and a submission is acknowledged, at least ${String(run.sizes.pauseMs / 1000)} s (beyond the election timeout), SIGCONT, wait until its replicas are current`,
       };
     },
   },
@@ -582,6 +645,10 @@ async function faultOn(
       ? {}
       : { destroyedReports: injected.destroyedReports }),
     ...(injected.destroyedAudit === undefined ? {} : { destroyedAudit: injected.destroyedAudit }),
+    // Those since the previous check (the warm-up's included): each is reported once.
+    subscriptionsEnded: load.subscriptionsEnded
+      .splice(0)
+      .map((e) => `${e.agency}: ${e.error} (${new Date(e.at).toISOString()})`),
   };
   const check = await checkInvariants(checked);
   result.check = check;
@@ -597,9 +664,10 @@ async function faultOn(
   result.lost = check.lost.filter((r) => ids.has(r) || check.destroyed.includes(r)).length;
   result.duplicatedReports = check.duplicatedReports.filter((m) => ids.has(reportIdOf(m))).length;
   result.duplicatedAlerts = check.alerts.duplicated.filter((a) => ids.has(reportIdOf(a))).length;
-  if (load.subscriberErrors.length > 0)
+  const again = load.handedAgain.length;
+  if (again > 0)
     result.observations.push(
-      `subscriptions resumed ${String(load.subscriberErrors.length)}× so far (first: ${load.subscriberErrors[0] ?? ''})`,
+      `alerts handed to a subscriber again so far: ${String(again)}, ${String(load.handedAgain.filter((h) => h.redelivered).length)} of them redelivered by the broker`,
     );
   result.verdict = !check.ok ? 'fail' : check.destroyed.length > 0 ? 'detected' : 'pass';
   await o.inspect?.({ id, cluster, checked, result });
@@ -620,9 +688,12 @@ export async function runFaults(
   const groups = options.shared === true ? [ids] : ids.map((id) => [id]);
   for (const group of groups) {
     log(`starting a cluster for ${group.join(', ')}`);
+    // The leaf faults need an agency on a leaf node; the others run without one.
+    const leaf = group.some((id) => Object.hasOwn(leafInjectors, id));
     await using cluster = await FaultCluster.start({
       keep: options.keep ?? false,
       namespaces: group.some((id) => injectors[id].namespaces === true),
+      ...(leaf ? { leaf: LEAF_AGENCY } : {}),
     });
     const load = new Load(cluster);
     try {
@@ -643,6 +714,8 @@ export async function runFaults(
           );
         } catch (err) {
           result.error = err instanceof Error ? err.message : String(err);
+          // Where the harness failed, for whoever reads the log.
+          if (err instanceof Error && err.stack !== undefined) log(`${id}: ${err.stack}`);
         }
         log(
           `${id}: ${result.verdict} (${String(result.acked)} acked, ${String(result.lost)} lost, recovery ${result.recoveryMs.join('/')} ms)${result.error === undefined ? '' : `: ${result.error}`}`,

@@ -23,7 +23,8 @@ export type {
   CheckedSubmission,
   InvariantReport,
 } from './invariants.ts';
-export { FaultIds, faultName, fullSizes, runFaults, smokeSizes } from './faults.ts';
+export { FaultIds, faultName, fullSizes, longSizes, runFaults, smokeSizes } from './faults.ts';
+export { CycleClock, estimateLongRun } from './cycles.ts';
 export type { FaultId, FaultResult, FaultSizes, RunFaultsOptions } from './faults.ts';
 export { percentile, renderFaultTable } from './table.ts';
 export { SERVICE_BURST, readAuditChain } from './services.ts';

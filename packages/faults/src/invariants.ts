@@ -204,6 +204,11 @@ export interface CheckInvariantsOptions {
   /** Names of processes that ended without being the fault's target. */
   crashed: readonly string[];
   /**
+   * Subscriptions that ended with an error (`<agency>: <error>`) instead of riding the
+   * fault out within their reconnect timeout, as `subscribe` promises.
+   */
+  subscriptionsEnded?: readonly string[];
+  /**
    * The audit entries the fault destroyed on purpose, when `audit verify` may name them: the
    * check passes when verify fails naming exactly these (its message), else it must pass.
    */
@@ -317,6 +322,9 @@ export async function checkInvariants(o: CheckInvariantsOptions): Promise<Invari
     );
   if (o.crashed.length > 0)
     violations.push(`processes that were not the target ended: ${o.crashed.join(', ')}`);
+  const ended = o.subscriptionsEnded ?? [];
+  if (ended.length > 0)
+    violations.push(`subscriptions that ended instead of riding the fault out: ${sample(ended)}`);
   if (destroyedSeqs.size > 0) {
     const same =
       holes.length === destroyedSeqs.size && holes.every((seq) => destroyedSeqs.has(seq));

@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import type { RoutableReport } from '@mosaic/policy';
 import { ingestSubject, parseIngestReply } from '@mosaic/protocol';
-import { connectAgency, type AgencyClient, type PublishReply } from '@mosaic/sdk';
+import { connectAgency, type AgencyClient, type Alert, type PublishReply } from '@mosaic/sdk';
 import type { FaultCluster } from './cluster.ts';
+import { LeafAgent } from './leaf.ts';
 
 const example = fileURLToPath(
   new URL('../../../schemas/examples/valid/recruitment-advert.json', import.meta.url),
@@ -45,6 +46,13 @@ export interface LoadOptions {
   max?: number;
   /** The SDK's wait per attempt; default 5 000 ms. */
   timeoutMs?: number;
+  /** Pause between the leaf agency's submissions (one queueing worker). Default 1 000 ms. */
+  leafPaceMs?: number;
+  /**
+   * Awaited in each subscriber's handler before the alert counts as handed (a test can hold
+   * an alert, so its acknowledgement is sent when it chooses).
+   */
+  onAlert?: (agency: string, alert: Alert) => Promise<void> | void;
 }
 
 /**
@@ -56,16 +64,27 @@ export class Load {
   readonly submissions = new Map<string, Submission>();
   /** Alert ids (`<issuer>/<reportId>/<recipient>`) each subscriber was handed, with counts. */
   readonly received = new Map<string, Map<string, number>>();
-  /** Errors a subscription ended with (it is resumed each time). */
-  readonly subscriberErrors: string[] = [];
+  /**
+   * Subscriptions that ended with an error. `subscribe` promises to ride out a failover
+   * within its reconnect timeout, so each one is a violation for the checker; the load
+   * resumes it only so that the rest of the check still means something.
+   */
+  readonly subscriptionsEnded: { at: number; agency: string; error: string }[] = [];
+  /**
+   * Alerts a subscriber was handed more than once, each with whether the broker marked the
+   * later delivery as a redelivery (of an alert whose acknowledgement it never had).
+   */
+  readonly handedAgain: { id: string; redelivered: boolean }[] = [];
   readonly #cluster: FaultCluster;
-  readonly #options: Required<Omit<LoadOptions, 'max'>> & { max: number };
+  readonly #options: Required<Omit<LoadOptions, 'max' | 'onAlert'>> & { max: number };
+  readonly #onAlert: LoadOptions['onAlert'];
   readonly #clients: AgencyClient[] = [];
   readonly #abort = new AbortController();
   #publishing = new AbortController();
   #running: Promise<void>[] = [];
   #subscribing: Promise<void>[] = [];
   #template: Record<string, unknown> | undefined;
+  #leaf: LeafAgent | undefined;
 
   constructor(cluster: FaultCluster, options: LoadOptions = {}) {
     this.#cluster = cluster;
@@ -74,13 +93,30 @@ export class Load {
       pauseMs: options.pauseMs ?? 20,
       max: options.max ?? Number.POSITIVE_INFINITY,
       timeoutMs: options.timeoutMs ?? 5_000,
+      leafPaceMs: options.leafPaceMs ?? 1_000,
     };
+    this.#onAlert = options.onAlert;
   }
 
   /** Connects the agencies and starts the subscribers; `publish()` starts the publishers. */
   async connect(): Promise<void> {
     this.#template = JSON.parse(await readFile(example, 'utf8')) as Record<string, unknown>;
+    const leaf = this.#cluster.leaf;
     for (const agency of SUBSCRIBERS) {
+      if (agency === leaf?.agency) {
+        // The leaf's agency publishes through its OUTBOX and reads the leaf's copy of its alerts.
+        const received = new Map<string, number>();
+        this.received.set(agency, received);
+        this.#leaf = await LeafAgent.connect(leaf, {
+          key: this.#cluster.keys.get(agency) ?? {},
+          submissions: this.submissions,
+          received,
+          report: (n) => this.#report(agency as keyof typeof PUBLISHERS, n),
+          paceMs: this.#options.leafPaceMs,
+          timeoutMs: this.#options.timeoutMs,
+        });
+        continue;
+      }
       const client = await connectAgency({
         context: join(this.#cluster.contextsDir, `${agency}.json`),
         key: this.#cluster.keys.get(agency) ?? {},
@@ -99,15 +135,18 @@ export class Load {
     while (!signal.aborted) {
       try {
         await client.subscribe(
-          (alert) => {
-            seen.set(alert.id, (seen.get(alert.id) ?? 0) + 1);
+          async (alert) => {
+            await this.#onAlert?.(client.agency, alert);
+            const times = (seen.get(alert.id) ?? 0) + 1;
+            seen.set(alert.id, times);
+            if (times > 1) this.handedAgain.push({ id: alert.id, redelivered: alert.redelivered });
           },
           { follow: true, signal, reconnectTimeoutMs: 300_000 },
         );
       } catch (err) {
-        // A failover the subscription did not ride out: resume, as an agency's client would.
+        // A failover the subscription did not ride out: recorded for the checker.
         if (!isMosaicError(err) && !(err instanceof Error)) throw err;
-        this.subscriberErrors.push(`${client.agency}: ${err.message}`);
+        this.subscriptionsEnded.push({ at: Date.now(), agency: client.agency, error: err.message });
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
@@ -190,11 +229,18 @@ export class Load {
     return { submissions: started.map((s) => s.submission), firstAcked, done };
   }
 
+  /** The applications of the agency on a leaf node, when the cluster has one. */
+  get leaf(): LeafAgent | undefined {
+    return this.#leaf;
+  }
+
   /** Starts (or resumes) the publishers. */
   publish(): void {
     this.#publishing = new AbortController();
     const signal = this.#publishing.signal;
     let n = this.submissions.size;
+    if (this.#leaf !== undefined && Object.hasOwn(PUBLISHERS, this.#leaf.agency))
+      this.#running.push(this.#leaf.publish(signal, () => n++));
     for (const client of this.#clients) {
       if (!Object.hasOwn(PUBLISHERS, client.agency)) continue;
       const issuer = client.agency as keyof typeof PUBLISHERS;
@@ -211,12 +257,17 @@ export class Load {
     }
   }
 
-  /** Stops the publishers and waits for every submission in flight to end. */
-  async pausePublishing(): Promise<void> {
+  /**
+   * Stops the publishers and waits for every submission in flight to end (with `settle`, the
+   * default, also until the hub answered everything the leaf queued).
+   */
+  async pausePublishing(settle = true): Promise<void> {
     this.#publishing.abort();
     const running = this.#running;
     this.#running = [];
     await Promise.all(running);
+    // What the leaf queued is acknowledged once the hub answered it.
+    if (settle) await this.#leaf?.settled();
   }
 
   /** Acknowledged submissions, in the order they were acknowledged. */
@@ -262,9 +313,10 @@ export class Load {
 
   /** Stops publishers and subscribers and closes the connections. */
   async stop(): Promise<void> {
-    await this.pausePublishing();
+    await this.pausePublishing(false);
     this.#abort.abort();
     await Promise.all(this.#subscribing);
+    await this.#leaf?.stop();
     for (const client of this.#clients) await client.close();
   }
 }

@@ -40,6 +40,7 @@ export function recovery(load: Load, t0: number): Promise<number> {
       return Promise.resolve(first === undefined ? undefined : first - t0);
     },
     300_000,
+    50,
   );
 }
 
@@ -63,7 +64,7 @@ export async function replicasCurrent(cluster: FaultCluster): Promise<void> {
       return true;
     },
     180_000,
-    250,
+    100,
   );
 }
 

@@ -26,7 +26,8 @@ describe('fault injection, smoke run', () => {
       shared: true,
       log: (line) => lines.push(line),
       // After the first fault: the same check, given a lost ack, a report whose routing the
-      // hub did not follow, an alert its subscriber never got and a crashed process.
+      // hub did not follow, an alert its subscriber never got, a crashed process and a
+      // subscription that ended.
       inspect: async ({ id, checked }) => {
         if (id !== smokeFaults[0]) return;
         const submissions = [...checked.submissions];
@@ -53,6 +54,7 @@ describe('fault injection, smoke run', () => {
           submissions: [...submissions.filter((s) => s !== stored), rerouted, phantom],
           received,
           crashed: ['router (pid 1, SIGSEGV)'],
+          subscriptionsEnded: ['nl-police: reading alerts failed: leadership change'],
           deliveryTimeoutMs: 1_000,
         });
         expect(sabotaged.lost).toEqual([phantom.reportId]);
@@ -80,6 +82,7 @@ describe('fault injection, smoke run', () => {
         'alerts route() does not entitle',
         'alerts their subscriber was never handed',
         'processes that were not the target ended',
+        'subscriptions that ended instead of riding the fault out',
       ]),
     );
   }, 900_000);

@@ -276,12 +276,30 @@ export async function checkLeafAlerts(
   );
   const local = jetstream(nc);
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  let failure: unknown;
   while (pending > 0) {
     if (Date.now() > deadline)
-      throw new MosaicError(ErrorCode.Unavailable, `the check of the leaf copy timed out`, {
-        details: { consumer: name, pending },
-      });
-    const batch = await consumer.fetch({ max_messages: Math.min(pending, 256), expires: 2_000 });
+      throw new MosaicError(
+        ErrorCode.Unavailable,
+        `the check of the leaf copy timed out${failure instanceof Error ? ` (last: ${failure.message})` : ''}`,
+        { details: { consumer: name, pending }, cause: failure },
+      );
+    try {
+      await walk(Math.min(pending, 256));
+    } catch (err) {
+      if (isMosaicError(err)) throw err;
+      // The pull through the leaf link broke (missed heartbeats on a slow or loaded link, a
+      // leadership change on the hub): what was walked is counted, the consumer goes on from
+      // there, so ask again until the deadline.
+      failure = err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  return result;
+
+  async function walk(max: number): Promise<void> {
+    // A long expiry (heartbeats every 5 s): the fetch ends as soon as `max` arrived.
+    const batch = await consumer.fetch({ max_messages: max, expires: 10_000 });
     for await (const m of batch) {
       result.hub++;
       pending = m.info.pending;
@@ -304,5 +322,4 @@ export async function checkLeafAlerts(
       result.repaired++;
     }
   }
-  return result;
 }

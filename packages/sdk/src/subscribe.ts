@@ -131,9 +131,12 @@ export interface SubscribeOptions {
   /** Alerts pulled per request; default 100. */
   batch?: number;
   /**
-   * With `follow`: how long the hub may stay unreachable (a restart, a network cut) before
+   * With `follow`: how long the hub may stay unreachable or unable to serve the consumer (a
+   * node restart, a leadership change of the stream or the consumer, a network cut) before
    * `subscribe` gives up with ERR_UNAVAILABLE; default 60 000 ms. Within it the connection
-   * reconnects and the subscription resumes where it was (unacknowledged alerts come back).
+   * reconnects and the subscription resumes where it was, asking again with a growing pause
+   * (unacknowledged alerts come back; one the handler already took whose acknowledgement the
+   * hub did not confirm is acknowledged again, not handed over twice).
    */
   reconnectTimeoutMs?: number;
 }
@@ -159,7 +162,9 @@ const KINDS: ReadonlySet<string> = new Set(Object.values(AlertKind));
 const HIT_WAIT_MS = 60_000;
 const DRAIN_EXPIRES_MS = 2_000;
 const FOLLOW_EXPIRES_MS = 10_000;
-const RETRY_MS = 1_000;
+/** Pauses between asks while the hub fails over: doubling from the first to the last. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2_000;
 const RECONNECT_TIMEOUT_MS = 60_000;
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -367,11 +372,32 @@ export async function subscribeAlerts(
     try {
       await nc.request(reply, `+TERM ${reason}`, { timeout: 5_000 });
     } catch (err) {
+      hubFailed = true;
       throw unavailable(`terminating alert ${m.seq}`, err);
     }
   };
 
+  // Alerts (by ALERTS sequence) the handler took whose acknowledgement the hub did not
+  // confirm (a failover): a redelivery is acknowledged again, not handed over twice.
+  const unconfirmed = new Map<number, 'alert' | 'hit'>();
+  const counted = (kind: 'alert' | 'hit', seq: number): void => {
+    if (kind === 'hit') {
+      summary.hits++;
+      return;
+    }
+    summary.delivered++;
+    summary.lastSeq = seq;
+    if (max !== undefined && summary.delivered >= max) stop ??= 'max';
+  };
+
   const handle = async (m: JsMsg): Promise<void> => {
+    const taken = unconfirmed.get(m.seq);
+    if (taken !== undefined) {
+      await confirm(m);
+      unconfirmed.delete(m.seq);
+      counted(taken, m.seq);
+      return;
+    }
     const storedAt = new Date(Math.floor(m.info.timestampNanos / 1e6));
     if (since !== undefined && storedAt < since) {
       await confirm(m);
@@ -414,14 +440,14 @@ export async function subscribeAlerts(
       m.nak();
       throw err;
     }
-    await confirm(m);
-    if (alert.kind === HIT_ALERT_KIND) {
-      summary.hits++;
-      return;
+    const kind = alert.kind === HIT_ALERT_KIND ? 'hit' : 'alert';
+    try {
+      await confirm(m);
+    } catch (err) {
+      if (hubFailed) unconfirmed.set(m.seq, kind);
+      throw err;
     }
-    summary.delivered++;
-    summary.lastSeq = alert.seq;
-    if (max !== undefined && summary.delivered >= max) stop ??= 'max';
+    counted(kind, m.seq);
   };
 
   let failure: unknown;
@@ -429,11 +455,13 @@ export async function subscribeAlerts(
   // Following: since when the hub has been unreachable (undefined while it answers).
   let downSince: number | undefined;
   /**
-   * Waits until the hub answers again (the connection reconnects by itself), at most until
+   * Waits until the hub serves the consumer again (the connection reconnects by itself, the
+   * stream and the consumer elect leaders), asking with a doubling pause, at most until
    * `reconnectTimeoutMs` after it first failed; then gives up with ERR_UNAVAILABLE.
    */
   const rideOut = async (cause: unknown): Promise<void> => {
     downSince ??= Date.now();
+    let pause = RETRY_FIRST_MS;
     for (;;) {
       if (stop !== undefined) return;
       const waited = Date.now() - downSince;
@@ -443,7 +471,8 @@ export async function subscribeAlerts(
           `the hub has been unreachable for ${String(Math.round(waited / 1000))} s (reconnect timeout ${String(reconnectTimeoutMs / 1000)} s): ${cause instanceof Error ? cause.message : String(cause)}`,
           { details: { operation: 'following alerts', waitedMs: waited }, cause },
         );
-      await delay(Math.min(RETRY_MS, reconnectTimeoutMs - waited));
+      await delay(Math.min(pause, reconnectTimeoutMs - waited));
+      pause = Math.min(pause * 2, RETRY_MAX_MS);
       try {
         await consumer.info();
         return;
@@ -500,9 +529,15 @@ export async function subscribeAlerts(
           if (stop !== undefined) void batchOf.close();
         }
       } catch (err) {
-        // The pull itself broke (server shutdown, connection lost): the hub is restarting.
-        if (!follow || nc.isClosed() || failure !== undefined)
-          throw unavailable('reading alerts', err);
+        // The pull itself broke: a leadership change, a node shutting down, no responders
+        // while a leader is elected, missed heartbeats, the connection lost. Following, the
+        // hub is failing over: ride it out, unless the handler (or a refused alert) failed
+        // on its own, which ends the subscription with that error.
+        if (!follow || nc.isClosed()) throw unavailable('reading alerts', err);
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        if (failure !== undefined && !hubFailed) throw failure;
+        failure = undefined;
+        hubFailed = false;
         await rideOut(err);
         continue;
       }

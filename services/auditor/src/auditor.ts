@@ -19,7 +19,6 @@ import {
   QueueGroups,
   StreamSubjects,
   Streams,
-  alertsConsumer,
   TREE_SIZE_HEADER,
   isNoMessage,
   readSequences,
@@ -49,6 +48,7 @@ import {
 } from '@nats-io/transport-node';
 import { breakGlassEntry, checkAuditContent, checkAuditSender } from './attest.ts';
 import type { AuditReply, AuditRequest } from '@mosaic/protocol';
+import { CONSULTATION_SUBJECT, ConsultationWindows, readAckSample } from './consultations.ts';
 import { Coverage, reconcile } from './reconcile.ts';
 
 export interface AuditorOptions {
@@ -77,6 +77,13 @@ export interface AuditorOptions {
   timeoutMs?: number;
   /** Subscribe to the alerts consumers' ack samples (consultations); default true. */
   consultations?: boolean;
+  /**
+   * How long (ms) and for how many alerts one agency's acks are collected into one
+   * `alert.consulted` entry, whichever is reached first; default 100 ms / 256 alerts (at
+   * most `MAX_CONSULTATIONS_PER_ENTRY`, 4,300: the entry must stay readable). Stopping
+   * writes what is collected.
+   */
+  consultationWindow?: { ms?: number; samples?: number };
   /**
    * The routine operator's account (`A…`): audit requests on `mosaic.hub.audit.operator`
    * must be attested by the broker as coming from it. Unset: not checked (tests that run the
@@ -120,7 +127,9 @@ export interface Auditor extends HealthReportingService<AuditorHealth> {
   append(request: AuditRequest): Promise<number>;
   /** Signs and stores a checkpoint of the current log now, unless the last one covers it. */
   checkpoint(): Promise<string | undefined>;
-  /** Stops taking requests, appends those in hand, writes a last checkpoint. */
+  /** Acknowledged alerts collected for an `alert.consulted` entry not yet appended. */
+  consultationsHeld(): number;
+  /** Stops taking requests, appends those in hand and the consultations collected, writes a last checkpoint. */
   stop(): Promise<void>;
 }
 
@@ -166,16 +175,6 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-/** Ack sample advisory of a consumer (`io.nats.jetstream.metric.v1.consumer_ack`). */
-interface AckSample {
-  stream?: string;
-  consumer?: string;
-  consumer_seq?: number;
-  stream_seq?: number;
-  deliveries?: number;
-}
-
-const CONSULTATION_SUBJECT = `$JS.EVENT.METRIC.CONSUMER.ACK.${Streams.Alerts}.>`;
 /** Where the broker reports every JetStream API call of the hub account. */
 const API_ADVISORY_SUBJECT = '$JS.EVENT.ADVISORY.API';
 
@@ -632,8 +631,8 @@ function refusal(err: unknown): AuditReply {
 
 /**
  * Starts the auditor: rebuilds the Merkle log from AUDIT, then appends every audit request
- * of `mosaic.hub.audit.*` (queue group `auditor`) and every ack sample of an alerts
- * consumer (`alert.consulted`), in atomic batches with expected-last-sequence — so any
+ * of `mosaic.hub.audit.*` (queue group `auditor`) and the ack samples of the alerts
+ * consumers (one `alert.consulted` per agency and window), in atomic batches with expected-last-sequence — so any
  * number of auditors can run and the log never forks: a writer that lost the race
  * re-reads the tail and chains after it. Signs a checkpoint every N entries or T seconds.
  * See services/auditor/README.md.
@@ -773,27 +772,35 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
       log.warn({ err }, 'cannot answer the audit request');
     }
   };
+  // One alert.consulted entry per agency and window, not one per ack.
+  const windows = new ConsultationWindows(
+    {
+      ms: options.consultationWindow?.ms ?? 100,
+      samples: options.consultationWindow?.samples ?? 256,
+    },
+    (request, consulted) => {
+      append(request).catch((err: unknown) => {
+        log.error(
+          { err, recipient: request.actor.id, alerts: request.refs, consulted },
+          'consultations not audited',
+        );
+      });
+    },
+  );
   const consult = async (sub: Subscription): Promise<void> => {
     for await (const msg of sub) {
-      let sample: AckSample;
+      let consultation;
       try {
-        sample = msg.json<AckSample>();
+        consultation = readAckSample(msg.subject, msg.json());
       } catch (err) {
         log.warn({ err, subject: msg.subject }, 'unreadable ack sample');
         continue;
       }
-      const prefix = alertsConsumer('');
-      if (sample.consumer?.startsWith(prefix) !== true || sample.stream_seq === undefined) continue;
-      const recipient = sample.consumer.slice(prefix.length);
-      append({
-        actor: { kind: 'agency', id: recipient },
-        action: 'alert.consulted',
-        recipients: [{ agency: recipient }],
-        refs: [{ stream: Streams.Alerts, seq: sample.stream_seq }],
-        details: { deliveries: sample.deliveries ?? 1 },
-      }).catch((err: unknown) => {
-        log.error({ err, recipient, alertSeq: sample.stream_seq }, 'consultation not audited');
-      });
+      if (consultation === undefined) {
+        log.warn({ subject: msg.subject }, 'ack sample of no alerts consumer ignored');
+        continue;
+      }
+      windows.add(consultation);
     }
   };
 
@@ -840,6 +847,8 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
       for (const sub of [requests, samples, advisories])
         if (sub !== undefined) await drainSubscription(nc, sub);
       await Promise.all(loops);
+      // Every sample received before the subscription drained is written.
+      windows.flush();
       await writer.idle();
       await checkpointing;
       if (!nc.isClosed())
@@ -848,6 +857,12 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
         });
       log.info({ size: writer.size }, 'auditor stopped');
     },
-    { size: () => writer.size, health: () => writer.health, append, checkpoint },
+    {
+      size: () => writer.size,
+      health: () => writer.health,
+      append,
+      checkpoint,
+      consultationsHeld: () => windows.held,
+    },
   );
 }

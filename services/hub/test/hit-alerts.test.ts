@@ -213,7 +213,7 @@ describe('hit alerts among an agency’s alerts', () => {
     expect((byId.body as unknown as Envelope).objects).toEqual([after]);
     const versions = await get(`${base}versions/`, 'ro-dicot', TAXII);
     expect(versions.body).toMatchObject({ more: false, versions: [after?.['modified']] });
-  });
+  }, 120_000); // about N·ln N page requests for N objects, twice: 30 s and more on a loaded 2-core machine
 
   it('the operator’s MISP feed and the agency’s exports skip the hit and leave it pending', async () => {
     const work = await mkdtemp(join(tmpdir(), 'mosaic-hit-export-'));

@@ -1,0 +1,76 @@
+import type { FaultRun } from './run.ts';
+import { percentile } from './table.ts';
+
+/**
+ * Where a repeated fault's cycles spend their time: each cycle marks the moments it reached
+ * (ms since the cycle began, e.g. `restarted`, `acked`, `current`), the cycle's end is
+ * logged with the mean so far and the time left, and `summary()` gives each mark's p50/max.
+ */
+export class CycleClock {
+  readonly #run: FaultRun;
+  readonly #id: string;
+  readonly #cycles: number;
+  readonly #first = Date.now();
+  readonly #marks = new Map<string, number[]>();
+  readonly #totals: number[] = [];
+  #began = Date.now();
+
+  constructor(run: FaultRun, id: string, cycles: number) {
+    this.#run = run;
+    this.#id = id;
+    this.#cycles = cycles;
+  }
+
+  begin(): void {
+    this.#began = Date.now();
+  }
+
+  /** Records that the cycle reached `what` now; returns ms since the cycle began. */
+  mark(what: string): number {
+    const ms = Date.now() - this.#began;
+    const list = this.#marks.get(what) ?? [];
+    list.push(ms);
+    this.#marks.set(what, list);
+    return ms;
+  }
+
+  end(): void {
+    const total = Date.now() - this.#began;
+    this.#totals.push(total);
+    const done = this.#totals.length;
+    const mean = (Date.now() - this.#first) / done;
+    const marks = [...this.#marks].map(([what, list]) => `${what} ${String(list.at(-1) ?? 0)}`);
+    this.#run.log(
+      `${this.#id} cycle ${String(done)}/${String(this.#cycles)}: ${String(total)} ms (${marks.join(', ')}); ${(mean / 1000).toFixed(1)} s a cycle so far, ~${String(Math.ceil(((this.#cycles - done) * mean) / 60_000))} min left`,
+    );
+  }
+
+  /** `cycle p50/max …; <mark> p50/max …` in seconds, for the result's observations. */
+  summary(): string {
+    const s = (ms: number | undefined): string => ((ms ?? 0) / 1000).toFixed(1);
+    const of = (what: string, list: readonly number[]): string =>
+      `${what} ${s(percentile(list, 50))}/${s(Math.max(...list))} s`;
+    return `per cycle, p50/max since it began: ${[of('cycle', this.#totals), ...[...this.#marks].map(([what, list]) => of(what, list))].join(', ')}`;
+  }
+}
+
+/**
+ * Mean seconds a cycle took with `longSizes` on the shared 2-core development machine, other
+ * engineers' clusters running alongside (load average 20–61; `npm run faults -- --long
+ * --cycles=8 --shared`, `--only=F3 --cycles=6`), and what a cluster start plus the invariant
+ * check add per fault. See docs/reliability.md, "Long mode".
+ */
+const MEASURED_CYCLE_S: Readonly<Record<string, number>> = { F1: 10.7, F3: 34 };
+const CLUSTER_AND_CHECK_S = 90;
+
+/** How long `ids` with `cycles` cycles each will take at the measured rates, in a sentence. */
+export function estimateLongRun(ids: readonly string[], cycles: number): string {
+  const parts = ids.map((id) => ({ id, s: MEASURED_CYCLE_S[id] }));
+  const known = parts.filter((p): p is { id: string; s: number } => p.s !== undefined);
+  const seconds =
+    known.reduce((sum, p) => sum + p.s * cycles, 0) + ids.length * CLUSTER_AND_CHECK_S;
+  const perCycle = known.reduce((sum, p) => sum + p.s, 0);
+  const fit =
+    perCycle === 0 ? 0 : Math.floor((30 * 60 - ids.length * CLUSTER_AND_CHECK_S) / perCycle);
+  return `estimate: ${known.map((p) => `${p.id} ${String(cycles)} × ~${String(p.s)} s`).join(' + ')} + ${String(ids.length)} × ~${String(CLUSTER_AND_CHECK_S)} s (cluster start, check) ≈ ${String(Math.round(seconds / 60))} min at the rates measured on a shared 2-core machine${known.length < ids.length ? ' (no rate known for the others)' : ''}; 30 min hold about ${String(fit)} cycles of each`;
+}
