@@ -10,6 +10,52 @@ function isCount(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
 
+const HASH_BYTES = 32;
+/** Hashes per full chunk of a row (128 KiB). */
+const CHUNK_HASHES = 4_096;
+/** Hashes the first chunk of a row has room for; it doubles up to {@link CHUNK_HASHES}. */
+const FIRST_CHUNK_HASHES = 4;
+
+/**
+ * One level of the tree: its hashes back to back in chunks of 32-byte slots. A hash of its
+ * own (a `Uint8Array` object per node) cost ~480 bytes of heap and ~680 of RSS per leaf;
+ * this is 32 bytes per hash, about 64 per leaf with the levels above. Every chunk but the
+ * last is full, so hash `i` is in chunk `i / CHUNK_HASHES`.
+ */
+class HashRow {
+  readonly #chunks: Uint8Array[] = [];
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(hash: Uint8Array): void {
+    const slot = this.#length % CHUNK_HASHES;
+    let last = this.#chunks.at(-1);
+    if (last === undefined || slot === 0) {
+      // The first chunk starts small (most trees are small); later ones are full at once.
+      const hashes = this.#chunks.length === 0 ? FIRST_CHUNK_HASHES : CHUNK_HASHES;
+      last = new Uint8Array(hashes * HASH_BYTES);
+      this.#chunks.push(last);
+    } else if (slot * HASH_BYTES === last.length) {
+      const grown = new Uint8Array(Math.min(CHUNK_HASHES, slot * 2) * HASH_BYTES);
+      grown.set(last);
+      last = grown;
+      this.#chunks[this.#chunks.length - 1] = grown;
+    }
+    last.set(hash, slot * HASH_BYTES);
+    this.#length++;
+  }
+
+  /** A view of hash `i` (`i < length`), to read at once; never handed out. */
+  view(i: number): Uint8Array {
+    const chunk = this.#chunks[Math.floor(i / CHUNK_HASHES)] as Uint8Array;
+    const at = (i % CHUNK_HASHES) * HASH_BYTES;
+    return chunk.subarray(at, at + HASH_BYTES);
+  }
+}
+
 /**
  * An append-only RFC 9162 Merkle tree. It keeps every complete power-of-two subtree
  * (level arrays: about two hashes per leaf), so appends cost O(1) amortised and roots,
@@ -24,24 +70,24 @@ function isCount(n: unknown): n is number {
  * ```
  */
 export class MerkleLog {
-  /** `levels[h][i]` is MTH of leaves `[i * 2^h, (i + 1) * 2^h)`, stored once complete. */
-  readonly #levels: Uint8Array[][] = [[]];
+  /** `levels[h]` holds MTH of leaves `[i * 2^h, (i + 1) * 2^h)` at `i`, stored once complete. */
+  readonly #levels: HashRow[] = [new HashRow()];
 
   /** Appends a leaf hash (see {@link leafHash}) and returns its index. */
   append(leafHash: Uint8Array): number {
     assertHash(leafHash, 'a leaf hash');
     const leaves = this.#leaves;
     const index = leaves.length;
-    leaves.push(leafHash.slice());
+    leaves.push(leafHash);
     let height = 0;
     let i = index;
     while (i % 2 === 1) {
-      const row = this.#levels[height] ?? [];
-      const parent = nodeHash(row[i - 1] as Uint8Array, row[i] as Uint8Array);
+      const row = this.#levels[height] as HashRow;
+      const parent = nodeHash(row.view(i - 1), row.view(i));
       height++;
       let up = this.#levels[height];
       if (up === undefined) {
-        up = [];
+        up = new HashRow();
         this.#levels.push(up);
       }
       up.push(parent);
@@ -59,7 +105,7 @@ export class MerkleLog {
   leaf(index: number): Uint8Array {
     if (!isCount(index) || index >= this.size)
       throw badRange(`leaf ${index} is outside a log of ${this.size} entries`);
-    return (this.#leaves[index] as Uint8Array).slice();
+    return this.#leaves.view(index).slice();
   }
 
   /** MTH of the first `size` leaves (default: all); the empty tree hashes to SHA-256(""). */
@@ -91,16 +137,19 @@ export class MerkleLog {
     return proof;
   }
 
-  get #leaves(): Uint8Array[] {
-    return this.#levels[0] as Uint8Array[];
+  get #leaves(): HashRow {
+    return this.#levels[0] as HashRow;
   }
 
-  /** MTH(D[start:end]) for the subtrees the RFC recursion visits (left parts are complete). */
+  /**
+   * MTH(D[start:end]) for the subtrees the RFC recursion visits (left parts are complete);
+   * a stored one is copied, so what a root or proof hands out is the caller's own.
+   */
   #subtree(start: number, end: number): Uint8Array {
     const n = end - start;
     if (isPowerOfTwo(n) && start % n === 0) {
       const height = Math.log2(n);
-      return this.#levels[height]?.[start / n] as Uint8Array;
+      return (this.#levels[height] as HashRow).view(start / n).slice();
     }
     const k = splitPoint(n);
     return nodeHash(this.#subtree(start, start + k), this.#subtree(start + k, end));

@@ -310,3 +310,31 @@ describe('consistency proofs', () => {
     );
   });
 });
+
+describe('storage', () => {
+  it('matches the reference across the chunks its levels are stored in (9,000 leaves)', () => {
+    const n = 9_000;
+    const log = logOf(n);
+    const d = entries(n);
+    for (const size of [4_095, 4_096, 4_097, 8_192, 8_193, n])
+      expect(log.root(size)).toEqual(ref.mth(d.slice(0, size)));
+    for (const m of [0, 4_095, 4_096, 4_097, 8_191, 8_192, n - 1])
+      expect(log.inclusionProof(m)).toEqual(ref.path(m, d));
+    for (const m of [1, 4_095, 4_096, 4_097, 8_192])
+      expect(log.consistencyProof(m)).toEqual(ref.proof(m, d));
+    for (const i of [0, 4_095, 4_096, n - 1]) expect(log.leaf(i)).toEqual(leafHash(d[i]!));
+  });
+
+  it('hands out copies: changing a returned root, proof or leaf changes nothing stored', () => {
+    const log = logOf(8);
+    const root = log.root();
+    const proof = log.inclusionProof(3);
+    const leaf = log.leaf(3);
+    root.fill(0);
+    proof[0]!.fill(0);
+    leaf.fill(0);
+    expect(log.root()).toEqual(ref.mth(entries(8)));
+    expect(log.inclusionProof(3)).toEqual(ref.path(3, entries(8)));
+    expect(log.leaf(3)).toEqual(leafHash(entry(3)));
+  });
+});

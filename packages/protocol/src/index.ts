@@ -150,3 +150,4 @@ export {
   MAX_RELATED,
 } from './selector-index.ts';
 export type { SelectorIndexEntry, RelatedReport } from './selector-index.ts';
+export { multiplexRequests } from './request-mux.ts';

@@ -12,6 +12,7 @@ import {
   type Selector,
   type SelectorToken,
 } from '../src/index.ts';
+import { poprfFor, utf8 } from '../src/oprf/suite.ts';
 
 const service = generateOprfKeyPair();
 const phone: OprfContext = { kind: 'phone', epoch: 1 };
@@ -149,5 +150,69 @@ describe('malformed requests', () => {
     expect(codeOf(() => blind([a, email], service.publicKey, phone))).toBe('ERR_OPRF_ELEMENT');
     expect(codeOf(() => blind([a], new Uint8Array(32), phone))).toBe('ERR_OPRF_ELEMENT');
     expect(codeOf(() => blind([], service.publicKey, phone))).toBe('ERR_OPRF_ELEMENT');
+  });
+});
+
+describe('errors name what is wrong', () => {
+  const pending = blind([a, b], service.publicKey, phone);
+  const honest = evaluateBatch(service.secretKey, pending.blinded, phone);
+  function errorOf(run: () => unknown): { code: string; message: string; index?: unknown } {
+    try {
+      run();
+    } catch (err) {
+      if (!isMosaicError(err)) throw err;
+      return {
+        code: err.code,
+        message: err.message,
+        index: (err.details as { index?: unknown } | undefined)?.index,
+      };
+    }
+    throw new Error('did not throw');
+  }
+
+  it('a malformed or identity element in an answer is malformed, a bad proof does not verify', () => {
+    for (const bad of [new Uint8Array(32).fill(0xff), new Uint8Array(32)]) {
+      const answer = { evaluated: [honest.evaluated[0]!, bad], proof: honest.proof };
+      expect(errorOf(() => finalize(pending, answer))).toMatchObject({
+        code: 'ERR_OPRF_PROOF',
+        message: expect.stringContaining('the answer is malformed') as string,
+      });
+    }
+    const proof = new Uint8Array(honest.proof);
+    proof[40]! ^= 1;
+    expect(errorOf(() => finalize(pending, { evaluated: honest.evaluated, proof }))).toMatchObject({
+      code: 'ERR_OPRF_PROOF',
+      message: expect.stringContaining('the DLEQ proof does not verify') as string,
+    });
+  });
+
+  it('the service names the first blinded element that is no element', () => {
+    const good = pending.blinded[0]!;
+    for (const bad of [new Uint8Array(32).fill(0xff), new Uint8Array(32)])
+      expect(errorOf(() => evaluateBatch(service.secretKey, [good, good, bad], phone))).toEqual({
+        code: 'ERR_OPRF_ELEMENT',
+        message: 'blinded element 2 is not a non-identity ristretto255 element',
+        index: 2,
+      });
+  });
+});
+
+describe('the per-info POPRF is made once', () => {
+  it('equal info bytes share one instance, other infos do not, and the cache stays bounded', () => {
+    const info = oprfInfo(phone);
+    const first = poprfFor(utf8(info));
+    expect(poprfFor(utf8(info))).toBe(first);
+    expect(poprfFor(utf8(oprfInfo({ kind: 'phone', epoch: 2 })))).not.toBe(first);
+    for (let epoch = 1_000; epoch < 1_040; epoch++)
+      poprfFor(utf8(oprfInfo({ kind: 'phone', epoch })));
+    // Evicted after 40 other infos: made again, not kept forever.
+    expect(poprfFor(utf8(info))).not.toBe(first);
+  });
+
+  it('tokens are the same before and after the instance is evicted and made again', () => {
+    const before = tokens([a, b]);
+    for (let epoch = 2_000; epoch < 2_040; epoch++) tokens([a], { kind: 'phone', epoch });
+    expect(tokens([a, b])).toEqual(before);
+    expect(tokens([a], { kind: 'phone', epoch: 2_001 })).not.toEqual(tokens([a]));
   });
 });

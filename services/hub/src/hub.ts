@@ -29,6 +29,7 @@ import {
   auditClient,
   ensureAuditStreams,
   ensureSelectorIndexStream,
+  multiplexRequests,
 } from '@mosaic/protocol';
 import { loadOrCreateSelectorKey, startSelectorKeys } from '@mosaic/selector-keys';
 import { startAuditor, type Auditor } from '@mosaic/auditor';
@@ -116,9 +117,14 @@ export interface Hub extends AsyncDisposable {
 
 const REGISTRY_HISTORY = 16;
 
-function connectAs(identity: NatsIdentity, url: string): Promise<NatsConnection> {
+/** A service connection; its requests (and JetStream publishes) go through `multiplexRequests`. */
+async function connectAs(identity: NatsIdentity, url: string): Promise<NatsConnection> {
   const context = parseContextFile(contextFile(identity, url), identity.role);
-  return connect({ ...contextConnectOptions(context), maxReconnectAttempts: -1 });
+  const options = contextConnectOptions(context);
+  return multiplexRequests(
+    await connect({ ...options, maxReconnectAttempts: -1 }),
+    options.inboxPrefix,
+  );
 }
 
 /** True when nothing listens on 127.0.0.1:`port`. */

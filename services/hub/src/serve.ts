@@ -26,6 +26,7 @@ import {
   ensureAuditStreams,
   ensureSelectorIndexStream,
   ensureStreams,
+  multiplexRequests,
   seedRegistry,
   syncPublicKeys,
   watchRegistry,
@@ -84,12 +85,16 @@ async function connectWith(
   return connectContext(await readContextFile(contextPath), servers);
 }
 
-function connectContext(context: NatsContext, servers: readonly string[]): Promise<NatsConnection> {
-  return connect({
-    ...contextConnectOptions(context),
-    servers: [...servers],
-    maxReconnectAttempts: -1,
-  });
+/** A service connection; its requests (and JetStream publishes) go through `multiplexRequests`. */
+async function connectContext(
+  context: NatsContext,
+  servers: readonly string[],
+): Promise<NatsConnection> {
+  const options = contextConnectOptions(context);
+  return multiplexRequests(
+    await connect({ ...options, servers: [...servers], maxReconnectAttempts: -1 }),
+    options.inboxPrefix,
+  );
 }
 
 /**

@@ -6,7 +6,7 @@ import { elementBytes, elementError, isValidElement, MAX_BATCH } from './element
 import type { EvaluatedBatch } from './evaluate.ts';
 import { oprfContextSchema, oprfInfo, type OprfContext } from './info.ts';
 import { assertPublicKey } from './keys.ts';
-import { suite, utf8, type RandomBytes } from './suite.ts';
+import { poprfFor, utf8, type RandomBytes } from './suite.ts';
 
 declare const tokenBrand: unique symbol;
 
@@ -53,7 +53,7 @@ export class PendingTokens {
       blinded: this.blinded[i] as Uint8Array,
     }));
     try {
-      return suite.poprf(this.#info).finalizeBatch(items, answer.proof, this.#tweakedKey);
+      return poprfFor(this.#info).finalizeBatch(items, answer.proof, this.#tweakedKey);
     } catch (err) {
       // Every element and scalar of the answer was checked above and the rest is ours, so
       // the one failure left is the DLEQ proof: the service did not use its published key.
@@ -93,7 +93,7 @@ export function blindRaw(
   random?: RandomBytes,
 ): PendingTokens {
   assertPublicKey(publicKey);
-  const poprf = suite.poprf(info);
+  const poprf = poprfFor(info);
   const blinds: Uint8Array[] = [];
   const blinded: Uint8Array[] = [];
   let tweakedKey = new Uint8Array();

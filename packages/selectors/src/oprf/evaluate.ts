@@ -1,7 +1,7 @@
 import { assertBatchShape, elementError, isValidElement } from './elements.ts';
 import { oprfContextSchema, oprfInfo, type OprfContext } from './info.ts';
 import { assertSecretKey } from './keys.ts';
-import { suite, utf8, type RandomBytes } from './suite.ts';
+import { poprfFor, utf8, type RandomBytes } from './suite.ts';
 
 /** The key service's answer: one evaluated element per blinded element, and one DLEQ proof for all. */
 export interface EvaluatedBatch {
@@ -25,9 +25,7 @@ export function evaluateBatchRaw(
         index,
       });
   });
-  const { evaluated, proof } = suite
-    .poprf(info)
-    .blindEvaluateBatch(secretKey, [...blinded], random);
+  const { evaluated, proof } = poprfFor(info).blindEvaluateBatch(secretKey, [...blinded], random);
   return { evaluated, proof };
 }
 
