@@ -7,6 +7,7 @@
  *   options: --only=limits,policy,e2e,profile,replay,cluster,interop,correlation
  *            --e2e-seconds=S (sustained phase)
  *            --reports=N (instead: a fixed count)  --replay-reports=N
+ *            --replay-workers=N (mosaic replay --workers; default a worker per core, 0 on one)
  *            --publishers=N  --in-flight=N  --fsync=default|always|both  --no-profile
  *            --index-tokens=N (SELECTOR_INDEX size for the correlation stage, default 1e6)
  *            --keep (the work dir: hub logs, data dirs)  --out=<file>
@@ -35,6 +36,7 @@ import {
   checkTargets,
   parseCount,
   renderTable,
+  replayOnCores,
   resultFileName,
   type BenchResult,
   type CorrelationResult,
@@ -210,12 +212,15 @@ async function main(): Promise<void> {
           workDir,
           pool,
           total: sizes.replayReports,
+          // What `mosaic replay` chooses by default: a worker per core when there are several.
+          workers: option('replay-workers') ?? (cores() > 1 ? String(cores()) : '0'),
           natsServerPath: nats.path,
           log,
         });
-        log(`  mosaic replay --verify: ${cli.perSec}/s`);
+        log(`  mosaic replay --verify --workers ${cli.workers}: ${cli.perSec}/s`);
         replayResult.cli = {
           ...cli,
+          ...replayOnCores(cli.perSec, cli.workers, cores(), verify),
           ratioOneCore: cli.perSec / verify.cryptoOneCore,
           ratioVsVerifyReportOneCore: cli.perSec / verify.verifyReportOneCore,
         };
