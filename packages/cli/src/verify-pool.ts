@@ -160,6 +160,12 @@ async function onWorkers(size: number, keys: KeyLookup): Promise<ReportVerifier>
     },
     async [Symbol.asyncDispose]() {
       closing = true;
+      const closed = workerFailed('the verifier is closed');
+      for (const t of threads) {
+        t.failed ??= closed;
+        for (const pending of t.batches.values()) pending.reject(closed);
+        t.batches.clear();
+      }
       await Promise.all(threads.map((t) => t.worker.terminate()));
     },
   };
@@ -171,6 +177,18 @@ async function onWorkers(size: number, keys: KeyLookup): Promise<ReportVerifier>
     throw err instanceof MosaicError ? err : workerFailed(String(err));
   }
   return verifier;
+}
+
+/**
+ * The default number of verifying worker threads on a machine of `cores`: none on one or
+ * two cores. `verifyReport` checks the signature through jose, i.e. WebCrypto, whose
+ * Ed25519 work already runs on libuv's thread pool (4 threads) beside the main thread, so
+ * the main thread alone keeps two cores busy; measured there, worker threads only added
+ * contention (`mosaic replay --verify` at about half the rate). From three cores on, all
+ * but one verify on workers, so the JavaScript side of the checks (parse, schema) spreads too.
+ */
+export function defaultVerifyWorkers(cores: number): number {
+  return cores > 2 ? cores - 1 : 0;
 }
 
 /**

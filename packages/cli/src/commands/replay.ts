@@ -34,7 +34,12 @@ import {
   type OptionValues,
 } from '../options.ts';
 import { progressBar, type Progress } from '../progress.ts';
-import { startReportVerifier, type ReportVerifier, type Verdict } from '../verify-pool.ts';
+import {
+  defaultVerifyWorkers,
+  startReportVerifier,
+  type ReportVerifier,
+  type Verdict,
+} from '../verify-pool.ts';
 
 const STREAMS = {
   reports: Streams.Reports,
@@ -106,7 +111,7 @@ const replayOptions = {
   workers: integer({
     min: 0,
     max: 256,
-    showDefault: 'the number of cores when there is more than one, else 0',
+    showDefault: 'the number of cores less one when there are more than two, else 0',
     description:
       '--verify: worker threads verifying reports in batches, the output still in stream order (0: on the main thread)',
   }),
@@ -179,7 +184,7 @@ function requestOf(values: OptionValues<typeof replayOptions>): Request {
     ...(until === undefined ? {} : { untilTime: parseTime(until, '--until') }),
     selection,
     verify: values.verify,
-    workers: values.workers ?? (availableParallelism() > 1 ? availableParallelism() : 0),
+    workers: values.workers ?? defaultVerifyWorkers(availableParallelism()),
     ...(values.out === undefined ? {} : { out: values.out }),
     exporting: stream === Streams.Audit && values.out !== undefined,
     justification: values.reason,
@@ -391,9 +396,10 @@ With --stream audit and --out, the file is an audit export (entries and signed
 checkpoints) that "mosaic audit verify --export <file> --jwks <hub.jwks>" checks offline.
 
 Verification: --verify checks each report as the hub did (header, key valid at issuedAt
-and when stored, signature, schema, issuer). It runs in batches on --workers threads, by
-default one per core when there is more than one; the output and the failures named on
-stderr stay in stream order, and the same with any number of workers.
+and when stored, signature, schema, issuer). The Ed25519 work runs on Node's thread pool;
+with --workers the rest of the checks run in batches on worker threads too (by default on
+all cores but one when there are more than two). The output and the failures named on
+stderr stay in stream order, the same with any number of workers.
 
 A progress bar (count of total, rate, ETA) is drawn on stderr when it is a terminal.`,
   options: replayOptions,
