@@ -268,18 +268,21 @@ export interface TargetCheck {
 }
 
 /**
- * `mosaic replay --verify` at `perSec` with `--workers` threads verifying on a machine of
- * `cores`, against Ed25519 on the cores it uses: the main thread alone counts as one core,
- * `workers` threads as up to `cores`. The rate per core is the pool's with every core busy
- * (`cryptoAllCores ÷ workers`), as it is while the replay runs.
+ * `mosaic replay --verify` at `perSec` with `--workers` threads on a machine of `cores`,
+ * against Ed25519 on the cores it can use: its main thread, its workers and libuv's thread
+ * pool (`threadPool` threads, 4 unless UV_THREADPOOL_SIZE says otherwise), where jose's
+ * WebCrypto runs every Ed25519 verification — so even `--workers 0` uses up to 5 cores.
+ * The rate per core is the pool's with every core busy (`cryptoAllCores ÷ workers`), as it
+ * is while the replay runs.
  */
 export function replayOnCores(
   perSec: number,
   workers: number,
   cores: number,
   verify: VerifyResult,
+  threadPool = 4,
 ): { coresUsed: number; ratioCoresUsed: number } {
-  const coresUsed = workers === 0 ? 1 : Math.min(workers, cores);
+  const coresUsed = Math.min(cores, 1 + workers + threadPool);
   const perCore = verify.cryptoAllCores / verify.workers;
   return { coresUsed, ratioCoresUsed: perSec / (perCore * coresUsed) };
 }
