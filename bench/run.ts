@@ -7,6 +7,7 @@
  *   options: --only=limits,policy,e2e,profile,replay,cluster,interop,correlation
  *            --e2e-seconds=S (sustained phase)
  *            --reports=N (instead: a fixed count)  --replay-reports=N
+ *            --replay-workers=N (mosaic replay --workers; default as mosaic replay's)
  *            --publishers=N  --in-flight=N  --fsync=default|always|both  --no-profile
  *            --index-tokens=N (SELECTOR_INDEX size for the correlation stage, default 1e6)
  *            --keep (the work dir: hub logs, data dirs)  --out=<file>
@@ -17,6 +18,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { defaultVerifyWorkers } from '@mosaic/cli';
 import { ensureNatsServer } from '@mosaic/nats-server';
 import { generateAgencyKey } from '@mosaic/signing';
 import { clusterBench } from './lib/cluster.ts';
@@ -35,6 +37,7 @@ import {
   checkTargets,
   parseCount,
   renderTable,
+  replayOnCores,
   resultFileName,
   type BenchResult,
   type CorrelationResult,
@@ -45,6 +48,8 @@ import {
 } from './lib/stats.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
+/** libuv's thread pool, where WebCrypto (jose) verifies: 4 threads unless set. */
+const threadPoolSize = (): number => Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const option = (name: string): string | undefined =>
@@ -210,12 +215,14 @@ async function main(): Promise<void> {
           workDir,
           pool,
           total: sizes.replayReports,
+          workers: option('replay-workers') ?? String(defaultVerifyWorkers(cores())),
           natsServerPath: nats.path,
           log,
         });
-        log(`  mosaic replay --verify: ${cli.perSec}/s`);
+        log(`  mosaic replay --verify --workers ${cli.workers}: ${cli.perSec}/s`);
         replayResult.cli = {
           ...cli,
+          ...replayOnCores(cli.perSec, cli.workers, cores(), verify, threadPoolSize()),
           ratioOneCore: cli.perSec / verify.cryptoOneCore,
           ratioVsVerifyReportOneCore: cli.perSec / verify.verifyReportOneCore,
         };

@@ -13,6 +13,7 @@ import {
   rate,
   ratio,
   renderTable,
+  replayOnCores,
   resultFileName,
   resultProblems,
   type BenchResult,
@@ -149,6 +150,56 @@ describe('targets and result file', () => {
       ['p99 publish→alert at half load (fsync default)', false],
       ['routing cost 1,000 agencies ÷ 10 (random)', true],
     ]);
+  });
+  it('judges mosaic replay --verify against Ed25519 on the cores it can use', () => {
+    const base = result();
+    const verify = base.limits.verify; // 28,000/s on 2 workers: 14,000 per core
+    // The main thread and libuv's 4 threads (WebCrypto) already reach both cores.
+    expect(replayOnCores(22_400, 0, 2, verify)).toEqual({ coresUsed: 2, ratioCoresUsed: 0.8 });
+    expect(replayOnCores(21_000, 2, 2, verify)).toEqual({ coresUsed: 2, ratioCoresUsed: 0.75 });
+    // On 16 cores: the main thread, 4 pool threads and the workers.
+    expect(replayOnCores(14_000, 0, 16, verify).coresUsed).toBe(5);
+    expect(replayOnCores(14_000, 15, 16, verify).coresUsed).toBe(16);
+    expect(replayOnCores(14_000, 0, 16, verify, 1)).toEqual({
+      coresUsed: 2,
+      ratioCoresUsed: 0.5,
+    });
+    const withReplay = (perSec: number, workers: number) => {
+      const cli = {
+        reports: 10_000,
+        perSec,
+        wallSeconds: 3,
+        workers,
+        ...replayOnCores(perSec, workers, 2, verify),
+        ratioOneCore: perSec / verify.cryptoOneCore,
+        ratioVsVerifyReportOneCore: perSec / verify.verifyReportOneCore,
+      };
+      const replay = {
+        reports: 10_000,
+        storeSeconds: 1,
+        verifyOneCorePerSec: 1,
+        verifyAllCoresPerSec: 1,
+        workers: 2,
+        ratioOneCore: 0,
+        ratioAllCores: 0,
+        ratioVsVerifyReportOneCore: 0,
+        ratioVsVerifyReportAllCores: 0,
+        cli,
+        audit: { skipped: 'not run' },
+      };
+      return checkTargets({ ...base, replay }).at(-1);
+    };
+    expect(withReplay(22_400, 2)).toMatchObject({
+      name: 'mosaic replay --verify ÷ Ed25519 rate of the 2 cores it verifies on',
+      measured: '80 %',
+      met: true,
+    });
+    expect(withReplay(12_000, 2)).toMatchObject({ measured: '43 %', met: false });
+    expect(withReplay(12_000, 0)).toMatchObject({
+      name: 'mosaic replay --verify ÷ Ed25519 rate of the 2 cores it verifies on',
+      measured: '43 %',
+      met: false,
+    });
   });
   it('has the mosaic-bench/1 shape after a JSON round trip', () => {
     const r = result();

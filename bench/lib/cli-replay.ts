@@ -43,6 +43,8 @@ async function runMosaic(args: string[]): Promise<{ stdout: string; stderr: stri
 
 export interface CliReplayResult {
   reports: number;
+  /** Its --workers. */
+  workers: number;
   /** As `mosaic replay` reports it (reading + verifying, without process start-up). */
   perSec: number;
   /** Including the CLI's start-up and its audit entry. */
@@ -53,6 +55,8 @@ export async function cliReplay(o: {
   workDir: string;
   pool: Pool;
   total: number;
+  /** Its --workers, as given on the command line. */
+  workers: string;
   natsServerPath: string;
   log: (line: string) => void;
 }): Promise<CliReplayResult> {
@@ -122,6 +126,8 @@ export async function cliReplay(o: {
       '--stream',
       'reports',
       '--verify',
+      '--workers',
+      o.workers,
       '--out',
       join(o.workDir, 'replay.ndjson'),
       '--reason',
@@ -129,7 +135,12 @@ export async function cliReplay(o: {
     ]);
     const m = /replayed (\d+) of (\d+) .*\((\d+)\/s\)/.exec(run.stderr);
     if (m === null) throw new Error(`mosaic replay printed no summary: ${run.stderr.slice(-500)}`);
-    return { reports: Number(m[1]), perSec: Number(m[3]), wallSeconds: run.ms / 1000 };
+    return {
+      reports: Number(m[1]),
+      workers: Number(o.workers),
+      perSec: Number(m[3]),
+      wallSeconds: run.ms / 1000,
+    };
   } finally {
     await stopHubChild(hub);
   }

@@ -162,13 +162,18 @@ export interface ReplayResult {
   ratioVsVerifyReportAllCores: number;
   /**
    * `mosaic replay --stream reports --verify` over the same number of reports stored in a
-   * hub's REPORTS: one process, one thread verifying (so judged against one core).
+   * hub's REPORTS, with `--workers` verifying threads (0: the main thread), judged against
+   * the Ed25519 rate of the cores those threads use.
    */
   cli:
     | {
         reports: number;
         perSec: number;
         wallSeconds: number;
+        workers: number;
+        coresUsed: number;
+        /** perSec ÷ (Ed25519 rate per core with every core busy × coresUsed). */
+        ratioCoresUsed: number;
         ratioOneCore: number;
         ratioVsVerifyReportOneCore: number;
       }
@@ -262,6 +267,26 @@ export interface TargetCheck {
   met: boolean;
 }
 
+/**
+ * `mosaic replay --verify` at `perSec` with `--workers` threads on a machine of `cores`,
+ * against Ed25519 on the cores it can use: its main thread, its workers and libuv's thread
+ * pool (`threadPool` threads, 4 unless UV_THREADPOOL_SIZE says otherwise), where jose's
+ * WebCrypto runs every Ed25519 verification — so even `--workers 0` uses up to 5 cores.
+ * The rate per core is the pool's with every core busy (`cryptoAllCores ÷ workers`), as it
+ * is while the replay runs.
+ */
+export function replayOnCores(
+  perSec: number,
+  workers: number,
+  cores: number,
+  verify: VerifyResult,
+  threadPool = 4,
+): { coresUsed: number; ratioCoresUsed: number } {
+  const coresUsed = Math.min(cores, 1 + workers + threadPool);
+  const perCore = verify.cryptoAllCores / verify.workers;
+  return { coresUsed, ratioCoresUsed: perSec / (perCore * coresUsed) };
+}
+
 /** The four performance targets, judged against a result (never asserted by a test). */
 export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
   const out: TargetCheck[] = [];
@@ -296,10 +321,10 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
   if (r.replay !== null) {
     const cli = r.replay.cli;
     const viaCli = !('skipped' in cli);
-    const measured = viaCli ? cli.ratioOneCore : r.replay.ratioAllCores;
+    const measured = viaCli ? cli.ratioCoresUsed : r.replay.ratioAllCores;
     out.push({
       name: viaCli
-        ? 'mosaic replay --verify ÷ Ed25519 rate of the one core it verifies on'
+        ? `mosaic replay --verify ÷ Ed25519 rate of the ${cli.coresUsed} core${cli.coresUsed === 1 ? '' : 's'} it verifies on`
         : `replay --verify (bench loop) ÷ Ed25519 rate of its ${r.replay.workers} workers`,
       target: '≥ 80 %',
       measured: pct(measured),
@@ -518,7 +543,7 @@ function tableRows(r: BenchResult): [string, string, string][] {
         : [
             `mosaic replay --stream reports --verify, ${fmt(c.reports)} reports`,
             `${fmt(c.perSec)} reports/s`,
-            `${(c.ratioOneCore * 100).toFixed(0)} % of Ed25519 1 core, ${(c.ratioVsVerifyReportOneCore * 100).toFixed(0)} % of verifyReport 1 core; ${fmt(c.wallSeconds, 1)} s with start-up`,
+            `--workers ${c.workers}: ${(c.ratioCoresUsed * 100).toFixed(0)} % of Ed25519 on ${c.coresUsed} core${c.coresUsed === 1 ? '' : 's'}, ${(c.ratioOneCore * 100).toFixed(0)} % of 1 core; ${fmt(c.wallSeconds, 1)} s with start-up`,
           ],
     );
     const a = x.audit;

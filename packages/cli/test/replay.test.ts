@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
-import { readPrivateKeyFile, signReport } from '@mosaic/signing';
+import { REPORT_MEDIA_TYPE, readPrivateKeyFile, signReport } from '@mosaic/signing';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,5 +205,104 @@ describe('mosaic replay over a few thousand reports', () => {
     ]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(new RegExp(`first is REPORTS seq ${ack.seq}: `));
+  });
+
+  it('--workers 0, 1 and 3 write the same lines and name the same failures, in stream order', async () => {
+    // Stored by hand with the break-glass identity, between valid reports: each refused at its own check.
+    const key = await readPrivateKeyFile(join(hub.keysDir, 'nl-police.jwk'));
+    const privateKey = createPrivateKey({ key: key.privateJwk as never, format: 'jwk' });
+    const b64 = (b: Uint8Array | string): string => Buffer.from(b).toString('base64url');
+    // Signed without signReport's schema check, so a report the schema refuses can be signed.
+    const signed = (report: object, kid = key.kid): string => {
+      const input = `${b64(JSON.stringify({ alg: 'EdDSA', kid, typ: REPORT_MEDIA_TYPE }))}.${b64(JSON.stringify(report))}`;
+      return `${input}.${b64(sign(null, Buffer.from(input), privateKey))}`;
+    };
+    const good = (): string => signed(recruitment());
+    const flipped = good().replace(/.$/, (c) => (c === 'A' ? 'Q' : 'A'));
+    const [h, p, sig] = good().split('.') as [string, string, string];
+    // A payload that is not the one canonical base64url spelling of its bytes: a lone
+    // trailing character, or padding bits set in the last one.
+    const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = digits.indexOf(p.slice(-1));
+    const spoiled = p.length % 4 === 0 ? `${p}A` : `${p.slice(0, -1)}${digits[last | 1] ?? ''}`;
+    const cases: { jws: string; says: string }[] = [
+      { jws: flipped, says: 'ERR_SIG_INVALID: signature does not verify' },
+      { jws: signed(recruitment(), 'xx-unknown/k1'), says: 'ERR_KEY_UNKNOWN: no key' },
+      { jws: signed({ ...recruitment(), narrative: 42 }), says: 'ERR_SCHEMA: report does not' },
+      { jws: signed({ ...recruitment(), issuer: 'de-bka' }), says: 'ERR_ISSUER_MISMATCH: report' },
+      { jws: 'not a jws', says: 'ERR_JWS_MALFORMED: JWS holds characters' },
+      { jws: `${h}.${spoiled}.${sig}`, says: 'ERR_JWS_MALFORMED: JWS payload is not canonical' },
+    ];
+    await using admin = await connect(
+      contextConnectOptions(await readContextFile(join(hub.dataDir, 'breakglass', 'admin.json'))),
+    );
+    const js = jetstream(admin);
+    const subject = (): string => `mosaic.reports.NL.recruitment.nl-police.${randomUUID()}`;
+    const bad = new Map<number, string>();
+    let first = 0;
+    for (const c of cases) {
+      // Valid reports around each bad one, across more than one worker batch.
+      for (let i = 0; i < 150; i++) {
+        const ack = await js.publish(subject(), good());
+        if (first === 0) first = ack.seq;
+      }
+      bad.set((await js.publish(subject(), c.jws)).seq, c.says);
+    }
+    const run = (workers: string) =>
+      mosaic([
+        'replay',
+        '--context',
+        operator,
+        '--stream',
+        'reports',
+        '--from-seq',
+        String(first),
+        '--verify',
+        '--workers',
+        workers,
+        '--reason',
+        `workers ${workers}`,
+      ]);
+    const [zero, one, three] = [await run('0'), await run('1'), await run('3')];
+    const withoutRate = (stderr: string): string => stderr.replace(/ in [\d.]+ s \(\d+\/s\)/, '');
+    for (const res of [zero, one, three]) {
+      expect(res.code, res.stderr).toBe(1);
+      const lines = res.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { seq: number; verified: boolean });
+      expect(lines).toHaveLength(cases.length * 151);
+      expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => first + i));
+      for (const l of lines) expect(l.verified).toBe(!bad.has(l.seq));
+      const named = res.stderr.split('\n').filter((l) => l.startsWith('seq '));
+      expect(named).toHaveLength(cases.length);
+      [...bad].forEach(([seq, says], i) => {
+        expect(named[i]).toMatch(`seq ${seq}: ${says}`);
+      });
+      const [firstBad, firstSays] = [...bad][0] ?? [];
+      expect(res.stderr).toContain(
+        `error ${firstSays?.split(':')[0]}: ${cases.length} message(s) failed verification; the first is REPORTS seq ${firstBad}: `,
+      );
+    }
+    expect(one.stdout).toBe(zero.stdout);
+    expect(three.stdout).toBe(zero.stdout);
+    expect(withoutRate(one.stderr)).toBe(withoutRate(zero.stderr));
+    expect(withoutRate(three.stderr)).toBe(withoutRate(zero.stderr));
+  });
+
+  it('--workers applies to --verify only', async () => {
+    const res = await mosaic([
+      'replay',
+      '--context',
+      operator,
+      '--stream',
+      'reports',
+      '--workers',
+      '2',
+      '--reason',
+      'usage',
+    ]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('--workers applies to --verify');
   });
 });

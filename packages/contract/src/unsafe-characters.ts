@@ -109,19 +109,39 @@ const REPORT_IDENTIFIERS: Spec = {
   },
 };
 
-function walk(value: unknown, spec: Spec, path: readonly string[]): void {
+/** The fields of a `fields` spec as pairs, made once rather than per visit. */
+const FIELD_LISTS = new WeakMap<object, readonly (readonly [string, Spec])[]>();
+
+function fieldsOf(spec: { readonly fields: Readonly<Record<string, Spec>> }) {
+  let list = FIELD_LISTS.get(spec);
+  if (list === undefined) {
+    list = Object.entries(spec.fields);
+    FIELD_LISTS.set(spec, list);
+  }
+  return list;
+}
+
+/** `path` is the walk's own stack, pushed and popped in place; joined only for a message. */
+function walk(value: unknown, spec: Spec, path: string[]): void {
   if (spec === 'id') {
-    if (typeof value === 'string') assertSafeIdentifier(value, path.join('.'));
+    if (typeof value === 'string' && hasUnsafeCharacters(value))
+      assertSafeIdentifier(value, path.join('.'));
   } else if (spec === 'ids' || 'each' in spec) {
     const inner: Spec = spec === 'ids' ? 'id' : spec.each;
     if (Array.isArray(value))
-      value.forEach((item: unknown, index) => {
-        walk(item, inner, [...path, String(index)]);
-      });
+      for (let index = 0; index < value.length; index++) {
+        path.push(String(index));
+        walk(value[index], inner, path);
+        path.pop();
+      }
   } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const record = value as Record<string, unknown>;
-    for (const [key, inner] of Object.entries(spec.fields))
-      if (Object.hasOwn(record, key)) walk(record[key], inner, [...path, key]);
+    for (const [key, inner] of fieldsOf(spec))
+      if (Object.hasOwn(record, key)) {
+        path.push(key);
+        walk(record[key], inner, path);
+        path.pop();
+      }
   }
 }
 
@@ -242,12 +262,18 @@ function walkText(value: unknown, path: string[]): void {
     );
   }
   if (path.length >= MAX_TEXT_DEPTH || typeof value !== 'object' || value === null) return;
-  const entries: [string, unknown][] = Array.isArray(value)
-    ? value.map((item: unknown, index) => [String(index), item])
-    : Object.entries(value as Record<string, unknown>);
-  for (const [key, item] of entries) {
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      path.push(String(index));
+      walkText(value[index], path);
+      path.pop();
+    }
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
     path.push(key);
-    walkText(item, path);
+    walkText(record[key], path);
     path.pop();
   }
 }

@@ -1,4 +1,20 @@
 const ALPHABET = /^[A-Za-z0-9_-]*$/;
+const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * True when `text` is the one canonical unpadded base64url encoding of some bytes: only the
+ * alphabet, no length that leaves a lone character, and zero padding bits in the last
+ * character. The same verdict as decoding and re-encoding, without either.
+ */
+export function isCanonicalBase64url(text: string): boolean {
+  if (!ALPHABET.test(text)) return false;
+  const tail = text.length % 4;
+  if (tail === 0) return true;
+  if (tail === 1) return false;
+  // The last character carries 2 (tail 2) or 4 (tail 3) bits beyond the last whole byte.
+  const unused = tail === 2 ? 0x0f : 0x03;
+  return (DIGITS.indexOf(text.charAt(text.length - 1)) & unused) === 0;
+}
 
 /**
  * Decodes unpadded base64url, or returns `undefined` unless the text is the one canonical
@@ -6,8 +22,7 @@ const ALPHABET = /^[A-Za-z0-9_-]*$/;
  * a flipped low bit cannot produce a second, equally "valid" token.
  */
 export function decodeBase64url(text: string): Uint8Array | undefined {
-  if (!ALPHABET.test(text) || text.length % 4 === 1) return undefined;
+  if (!isCanonicalBase64url(text)) return undefined;
   const bytes = Buffer.from(text, 'base64url');
-  if (bytes.toString('base64url') !== text) return undefined;
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -3,7 +3,7 @@ import type { CryptoKey, JWK } from 'jose';
 import { DEFAULT_JSON_LIMITS, parseJson, parseReport } from '@mosaic/contract';
 import type { Report } from '@mosaic/contract';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
-import { decodeBase64url } from './base64url.ts';
+import { decodeBase64url, isCanonicalBase64url } from './base64url.ts';
 import { REPORT_MEDIA_TYPE } from './header.ts';
 import type { ProtectedHeader, SignatureAlgorithm } from './header.ts';
 import type { KeyLookup, KeyRecord } from './key-lookup.ts';
@@ -19,6 +19,8 @@ const MAX_HEADER_BYTES = 8 * 1024;
 const COMPACT_CHARACTERS = /^[A-Za-z0-9_.-]*$/;
 const FORBIDDEN_PARAMETERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256'] as const;
 const KNOWN_PARAMETERS = new Set(['alg', 'kid', 'typ', 'b64']);
+const EDDSA_ONLY: readonly SignatureAlgorithm[] = ['EdDSA'];
+const WITH_ES256: readonly SignatureAlgorithm[] = ['EdDSA', 'ES256'];
 
 /** Options of `verifyReport`. */
 export interface VerifyOptions {
@@ -87,16 +89,28 @@ function compactText(jws: string | Uint8Array, maxBytes: number): string {
   return text;
 }
 
-function decodePart(part: string, name: string, allowEmpty: boolean): Uint8Array {
+function notCanonical(name: string): MosaicError {
+  return fail(ErrorCode.JwsMalformed, `JWS ${name} is not canonical base64url`, {
+    reason: 'base64url',
+    part: name,
+  });
+}
+
+function empty(name: string): MosaicError {
+  return fail(ErrorCode.JwsMalformed, `JWS ${name} is empty`, { reason: 'empty', part: name });
+}
+
+function decodePart(part: string, name: string): Uint8Array {
   const bytes = decodeBase64url(part);
-  if (bytes === undefined)
-    throw fail(ErrorCode.JwsMalformed, `JWS ${name} is not canonical base64url`, {
-      reason: 'base64url',
-      part: name,
-    });
-  if (bytes.length === 0 && !allowEmpty)
-    throw fail(ErrorCode.JwsMalformed, `JWS ${name} is empty`, { reason: 'empty', part: name });
+  if (bytes === undefined) throw notCanonical(name);
+  if (bytes.length === 0) throw empty(name);
   return bytes;
+}
+
+/** The checks of `decodePart` for a part jose decodes itself: canonical, and (unless allowed) not empty. */
+function checkPart(part: string, name: string, allowEmpty: boolean): void {
+  if (!isCanonicalBase64url(part)) throw notCanonical(name);
+  if (part.length === 0 && !allowEmpty) throw empty(name);
 }
 
 function parseHeader(bytes: Uint8Array): Record<string, unknown> {
@@ -124,8 +138,7 @@ function parseHeader(bytes: Uint8Array): Record<string, unknown> {
 
 function checkHeader(header: Record<string, unknown>, options: VerifyOptions): ProtectedHeader {
   const { alg, kid, typ } = header;
-  const allowed: readonly SignatureAlgorithm[] =
-    options.allowES256 === true ? ['EdDSA', 'ES256'] : ['EdDSA'];
+  const allowed = options.allowES256 === true ? WITH_ES256 : EDDSA_ONLY;
   if (typeof alg !== 'string' || !(allowed as readonly string[]).includes(alg))
     throw fail(
       ErrorCode.JwsAlgorithm,
@@ -310,11 +323,11 @@ export async function verifyReport(
     throw fail(ErrorCode.JwsMalformed, `JWS has ${parts.length} parts, a compact JWS has 3`, {
       reason: 'parts',
     });
-  const headerBytes = decodePart(headerPart, 'header', false);
+  const headerBytes = decodePart(headerPart, 'header');
   // Detached payloads are not a Mosaic thing: the report travels inside its JWS.
-  decodePart(payloadPart, 'payload', false);
+  checkPart(payloadPart, 'payload', false);
   // An empty signature is let through to the algorithm check, which names `alg: none` for what it is.
-  decodePart(signaturePart, 'signature', true);
+  checkPart(signaturePart, 'signature', true);
   const header = checkHeader(parseHeader(headerBytes), options);
   const record = await resolveKey(keys, header);
   const key = await verificationKey(record, header.alg);

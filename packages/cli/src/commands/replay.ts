@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { finished } from 'node:stream/promises';
 import { readAuditCheckpoints, readStream } from '@mosaic/protocol';
 import { decodeEntry, writeAuditExport, type AuditLogItem } from '@mosaic/audit-log';
-import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { Streams, type Stream } from '@mosaic/protocol';
 import { staticRegistryView, type Federation } from '@mosaic/federation';
 import {
@@ -16,7 +17,7 @@ import {
   type ReplaySelection as Selection,
 } from '@mosaic/operator';
 import { keysFromHub } from '@mosaic/sdk';
-import { verifyReport, type KeyLookup } from '@mosaic/signing';
+import type { KeyLookup } from '@mosaic/signing';
 import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { defineCommand, usageError } from '../command.ts';
@@ -33,6 +34,12 @@ import {
   type OptionValues,
 } from '../options.ts';
 import { progressBar, type Progress } from '../progress.ts';
+import {
+  defaultVerifyWorkers,
+  startReportVerifier,
+  type ReportVerifier,
+  type Verdict,
+} from '../verify-pool.ts';
 
 const STREAMS = {
   reports: Streams.Reports,
@@ -41,8 +48,12 @@ const STREAMS = {
   audit: Streams.Audit,
 } as const satisfies Record<string, Stream>;
 
-/** Verifications in flight while the output stays in stream order. */
-const VERIFY_WINDOW = 64;
+/** Reports verified at once on this thread (concurrently: jose verifies off the thread). */
+const THREAD_BATCH = 64;
+/** Reports per batch handed to a worker thread. */
+const WORKER_BATCH = 256;
+/** Batches in flight per worker (at least one batch on this thread): one running, one waiting. */
+const BATCHES_PER_WORKER = 2;
 
 function usage(message: string): MosaicError {
   return usageError({ path: ['replay'] }, `${message} (see --help)`);
@@ -97,6 +108,13 @@ const replayOptions = {
     description:
       'reports and alerts: verify every signature with the key valid at the time the message was stored (a key revoked later still verifies reports stored before its revocation)',
   }),
+  workers: integer({
+    min: 0,
+    max: 256,
+    showDefault: 'the number of cores less one when there are more than two, else 0',
+    description:
+      '--verify: worker threads verifying reports in batches, the output still in stream order (0: on the main thread)',
+  }),
   format: oneOf({
     values: ['ndjson', 'csv'],
     description: 'the output format',
@@ -119,6 +137,8 @@ interface Request {
   untilTime?: string;
   selection: Selection;
   verify: boolean;
+  /** Worker threads verifying (0: the main thread). */
+  workers: number;
   out?: string;
   /** The audit stream to a file: an audit export rather than lines. */
   exporting: boolean;
@@ -152,6 +172,7 @@ function requestOf(values: OptionValues<typeof replayOptions>): Request {
     throw usage('--jurisdiction and --category apply to reports and alerts');
   if (values.verify && !reportLike)
     throw usage('--verify applies to reports and alerts (the audit log: mosaic audit verify)');
+  if (values.workers !== undefined && !values.verify) throw usage('--workers applies to --verify');
   return {
     context: values.context,
     stream,
@@ -163,6 +184,7 @@ function requestOf(values: OptionValues<typeof replayOptions>): Request {
     ...(until === undefined ? {} : { untilTime: parseTime(until, '--until') }),
     selection,
     verify: values.verify,
+    workers: values.workers ?? defaultVerifyWorkers(availableParallelism()),
     ...(values.out === undefined ? {} : { out: values.out }),
     exporting: stream === Streams.Audit && values.out !== undefined,
     justification: values.reason,
@@ -252,49 +274,69 @@ function writeMessage(
 }
 
 /**
- * Read, verify, write: the selected messages of the range in stream order, with up to
- * VERIFY_WINDOW verifications in flight; a failure is named on stderr as it is found.
+ * Read, verify, write: the selected messages of the range in stream order. With --verify,
+ * messages are verified in batches (up to `BATCHES_PER_WORKER` per worker in flight, so
+ * memory stays bounded) and written, with any failure named on stderr, in stream order.
  */
 async function replayMessages(
   jsm: JetStreamManager,
   req: Request,
   range: Range,
-  keys: KeyLookup | undefined,
+  verifier: ReportVerifier | undefined,
   sink: NodeJS.WritableStream,
   progress: Progress,
   io: CliIo,
 ): Promise<Outcome> {
   const outcome: Outcome = { written: 0, failures: 0, started: performance.now() };
-  const check = async (m: StoredMsg): Promise<boolean> => {
-    if (keys === undefined) return true;
-    try {
-      await verifyReport(m.data, keys, { acceptRevokedBefore: m.time });
-      return true;
-    } catch (err) {
-      if (!isMosaicError(err)) throw err;
-      outcome.failures++;
-      writeLine(io.stderr, `seq ${m.seq}: ${err.code}: ${err.message}`);
-      if (outcome.firstFailure === undefined || m.seq < outcome.firstFailure.seq)
-        outcome.firstFailure = { seq: m.seq, code: err.code, message: err.message };
-      return false;
-    }
-  };
-  const window: { m: StoredMsg; ok: Promise<boolean> }[] = [];
-  const flush = async (limit: number): Promise<void> => {
-    while (window.length > limit) {
-      const head = window.shift();
-      if (head === undefined) break;
-      writeMessage(sink, req, head.m, req.verify ? await head.ok : undefined);
+  const inFlight: { messages: StoredMsg[]; verdicts: Promise<Verdict[]> }[] = [];
+  const maxInFlight = Math.max(1, verifier?.workers ?? 0) * BATCHES_PER_WORKER;
+  let batch: StoredMsg[] = [];
+  const writeHead = async (): Promise<void> => {
+    const head = inFlight.shift();
+    if (head === undefined) return;
+    const verdicts = await head.verdicts;
+    head.messages.forEach((m, i) => {
+      const verdict = verdicts[i];
+      if (verdict !== undefined && !verdict.ok) {
+        outcome.failures++;
+        writeLine(io.stderr, `seq ${m.seq}: ${verdict.code}: ${verdict.message}`);
+        outcome.firstFailure ??= { seq: m.seq, code: verdict.code, message: verdict.message };
+      }
+      writeMessage(sink, req, m, verdict?.ok);
       outcome.written++;
-    }
+    });
   };
-  for await (const m of readStream(jsm, req.stream, { from: range.from, to: range.to })) {
-    progress.tick();
-    if (!replaySelects(req.stream, m, req.selection)) continue;
-    window.push({ m, ok: check(m) });
-    await flush(VERIFY_WINDOW);
+  const dispatch = (): void => {
+    if (verifier === undefined || batch.length === 0) return;
+    const messages = batch;
+    batch = [];
+    const verdicts = verifier.verify(
+      messages.map((m) => ({ data: m.data, storedMs: m.time.getTime() })),
+    );
+    // Awaited in order by writeHead; a failure meanwhile must not count as unhandled.
+    verdicts.catch(() => undefined);
+    inFlight.push({ messages, verdicts });
+  };
+  try {
+    for await (const m of readStream(jsm, req.stream, { from: range.from, to: range.to })) {
+      progress.tick();
+      if (!replaySelects(req.stream, m, req.selection)) continue;
+      if (verifier === undefined) {
+        writeMessage(sink, req, m, undefined);
+        outcome.written++;
+        continue;
+      }
+      batch.push(m);
+      if (batch.length < (verifier.workers === 0 ? THREAD_BATCH : WORKER_BATCH)) continue;
+      dispatch();
+      while (inFlight.length > maxInFlight) await writeHead();
+    }
+    dispatch();
+    while (inFlight.length > 0) await writeHead();
+  } finally {
+    // Nothing left unobserved when reading or writing failed midway.
+    await Promise.allSettled(inFlight.map((b) => b.verdicts));
   }
-  await flush(0);
   progress.done();
   return outcome;
 }
@@ -335,8 +377,9 @@ export const replay = defineCommand({
   summary: 'replay a stream in order, optionally re-verifying every signature (operator, audited)',
   usage: `Usage: mosaic replay --context <operator.json> --stream reports|alerts|rejections|audit
                      [--since <time> | --from-seq <n>] [--until <time> | --to-seq <n>]
-                     [--agency <id>] [--jurisdiction <cc>] [--category <c>] [--verify]
-                     [--format ndjson|csv] [--out <file>] --reason "<justification>"`,
+                     [--agency <id>] [--jurisdiction <cc>] [--category <c>]
+                     [--verify [--workers <n>]] [--format ndjson|csv] [--out <file>]
+                     --reason "<justification>"`,
   description: `Writes the selected messages of a hub stream in stream order, one per line, to stdout
 (or --out). The replay is itself recorded in the audit trail before any message is
 written (operator.replay, or operator.export for --stream audit --out, with the reason,
@@ -351,6 +394,12 @@ Output: NDJSON {"stream","seq","time","subject", "jws" (reports, alerts) | "reco
 (rejections) | "entry" (audit), "verified"?} or CSV seq,time,subject,size,sha256,verified.
 With --stream audit and --out, the file is an audit export (entries and signed
 checkpoints) that "mosaic audit verify --export <file> --jwks <hub.jwks>" checks offline.
+
+Verification: --verify checks each report as the hub did (header, key valid at issuedAt
+and when stored, signature, schema, issuer). The Ed25519 work runs on Node's thread pool;
+with --workers the rest of the checks run in batches on worker threads too (by default on
+all cores but one when there are more than two). The output and the failures named on
+stderr stay in stream order, the same with any number of workers.
 
 A progress bar (count of total, rate, ETA) is drawn on stderr when it is a terminal.`,
   options: replayOptions,
@@ -379,6 +428,8 @@ recorded: its directory must exist).`,
     });
     const federation = req.verify ? await op.federation() : undefined;
     const keys = federation === undefined ? undefined : withRetired(federation, op.nc);
+    await using verifier =
+      keys === undefined ? undefined : await startReportVerifier(req.workers, keys);
     await recordReplay(op, req, range);
 
     const progress = progressBar(io.stderr, { total: range.total });
@@ -389,7 +440,7 @@ recorded: its directory must exist).`,
     if (file !== undefined && req.out !== undefined) guardOutput(file, req.out);
     const sink = file ?? io.stdout;
     if (req.format === 'csv') writeLine(sink, 'seq,time,subject,size,sha256,verified');
-    const outcome = await replayMessages(op.jsm, req, range, keys, sink, progress, io);
+    const outcome = await replayMessages(op.jsm, req, range, verifier, sink, progress, io);
     if (file !== undefined && req.out !== undefined) await closeOut(file, req.out);
     return reportOutcome(io, req, range, outcome);
   },
