@@ -33,19 +33,50 @@ export interface AlertComparison {
   alerts: Map<AlertId, number[]>;
 }
 
-/** Waits (bounded) until the router has acknowledged every stored report. */
-export async function routerIdle(jsm: JetStreamManager, timeoutMs = 120_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+/**
+ * Waits until the router has acknowledged every stored report. A router that is slow is
+ * waited for as long as it makes progress (its backlog shrinks or its ack floor moves), up to
+ * `maxMs`; one that makes none for `stallMs` — longer than a redelivery after the router's
+ * ack wait (30 s) — fails the wait, naming what it still holds. A number bounds the whole
+ * wait instead.
+ */
+export async function routerIdle(
+  jsm: JetStreamManager,
+  bound: number | { stallMs?: number; maxMs?: number } = {},
+): Promise<void> {
+  // A number: the whole wait, progress or not.
+  const o = typeof bound === 'number' ? { stallMs: bound, maxMs: bound } : bound;
+  const stallMs = o.stallMs ?? 120_000;
+  const maxMs = o.maxMs ?? 900_000;
+  const start = Date.now();
+  let progressAt = start;
+  let best: { left: number; floor: number } | undefined;
+  let last = 'not read yet';
+  while (Date.now() - progressAt < stallMs && Date.now() - start < maxMs) {
     try {
       const info = await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
-      if (info.num_pending + info.num_ack_pending === 0) return;
+      const left = info.num_pending + info.num_ack_pending;
+      if (left === 0) return;
+      const floor = info.ack_floor.stream_seq;
+      last = `${String(info.num_pending)} pending, ${String(info.num_ack_pending)} delivered and not acknowledged, ack floor ${String(floor)}`;
+      if (best === undefined || left < best.left || floor > best.floor) {
+        best = {
+          left: Math.min(left, best?.left ?? left),
+          floor: Math.max(floor, best?.floor ?? floor),
+        };
+        progressAt = Date.now();
+      }
     } catch (err) {
       // The consumer's leader is moving: ask again.
       if (!(err instanceof Error)) throw err;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`the router did not route every report within ${String(timeoutMs / 1000)} s`);
+  const why =
+    Date.now() - start >= maxMs
+      ? `within ${String(maxMs / 1000)} s`
+      : `: no progress for ${String(stallMs / 1000)} s`;
+  throw new Error(`the router did not route every report ${why} (${last})`);
 }
 
 /**
