@@ -10,14 +10,25 @@ import type { Logger } from '@mosaic/log';
 const PEERS_NOT_YET_KNOWN = new Set([10005, 10023]);
 
 /**
+ * What a clustered nats-server answered, under load at start-up, to a stream create it was
+ * still applying (the create asked again after a time-out): the stream's store could not be
+ * made because the first create was making it. Asking again finds the stream.
+ */
+const STORE_BEING_CREATED = /error creating store for stream/;
+
+/**
  * True for what a cluster answers while it is still forming: no meta leader yet, the
  * account's JetStream not yet enabled on the node asked (HTTP-like status 503), not yet
- * enough peers for the replicas, a request nobody answered in time, or nobody listening.
+ * enough peers for the replicas, a stream's store still being made by an earlier create, a
+ * request nobody answered in time, or nobody listening.
  */
 function isStartingUp(err: unknown): boolean {
   for (let e = err; e instanceof Error; e = e.cause)
     if (
-      (e instanceof JetStreamApiError && (e.status === 503 || PEERS_NOT_YET_KNOWN.has(e.code))) ||
+      (e instanceof JetStreamApiError &&
+        (e.status === 503 ||
+          PEERS_NOT_YET_KNOWN.has(e.code) ||
+          STORE_BEING_CREATED.test(e.message))) ||
       e instanceof jserrors.JetStreamNotEnabled ||
       e instanceof errors.TimeoutError ||
       e instanceof errors.NoRespondersError

@@ -7,7 +7,7 @@ import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startLeafNode } from '@mosaic/identities/test-support';
 import { ensureNatsServer, startNatsServerProcess } from '@mosaic/nats-server';
 import { generateAgencyKey, signReport } from '@mosaic/signing';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Streams, ensureStreams } from '@mosaic/protocol';
 import { parse, stringify } from 'yaml';
@@ -317,6 +317,32 @@ describe('initCluster', () => {
       await server.stop();
     }
   }, 120_000);
+
+  it('start-up asks again while a stream store is still being made, and not after another 500', async () => {
+    const answer = (description: string): JetStreamApiError =>
+      new JetStreamApiError({ code: 500, err_code: 10049, description });
+    let asked = 0;
+    const made = await whenJetStreamReady(
+      () => {
+        asked++;
+        if (asked < 3) throw answer('error creating store for stream');
+        return Promise.resolve('made');
+      },
+      { log: quietLog, timeoutMs: 10_000, what: 'create the streams' },
+    );
+    expect([made, asked]).toEqual(['made', 3]);
+    asked = 0;
+    await expect(
+      whenJetStreamReady(
+        () => {
+          asked++;
+          throw answer('stream name already in use with a different configuration');
+        },
+        { log: quietLog, timeoutMs: 10_000, what: 'create the streams' },
+      ),
+    ).rejects.toThrow(/different configuration/);
+    expect(asked).toBe(1);
+  });
 
   it('serve started before the cluster has a JetStream leader waits for one, then starts', async () => {
     await using dir = await tempDir();
