@@ -747,7 +747,9 @@ describe('README.md commands, as written, against npm start', () => {
         await offlineRun.get(block);
       });
     } else {
-      it(`${first} …`, () => runBlock(block), 120_000);
+      // A block runs up to a dozen CLI processes one after another: a few seconds each on a
+      // quiet machine, ten and more on a loaded one.
+      it(`${first} …`, () => runBlock(block), 300_000);
     }
   }
 

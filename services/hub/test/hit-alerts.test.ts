@@ -258,5 +258,5 @@ describe('hit alerts among an agency’s alerts', () => {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-  });
+  }, 120_000); // three CLI processes, each starting, connecting and reading the hub
 });
