@@ -56,7 +56,7 @@ export class CycleClock {
 
 /**
  * Mean seconds a cycle took with `longSizes` on the shared 2-core development machine, other
- * engineers' clusters running alongside (load average 20–61; `npm run faults -- --long
+ * clusters running alongside (load average 20–61; `npm run faults -- --long
  * --cycles=8 --shared`, `--only=F3 --cycles=6`), and what a cluster start plus the invariant
  * check add per fault. See docs/reliability.md, "Long mode".
  */
