@@ -148,8 +148,36 @@ describe('targets and result file', () => {
     expect(targets.map((t) => [t.name, t.met])).toEqual([
       ['end-to-end ÷ limit (fsync default)', false],
       ['p99 publish→alert at half load (fsync default)', false],
+      ['hub peak RSS under load (fsync default)', false],
       ['routing cost 1,000 agencies ÷ 10 (random)', true],
     ]);
+  });
+  it('wants 50 % of the limit with the default fsync and 80 % with fsync always, and p99 on the cluster too', () => {
+    const base = result();
+    const e2e = base.endToEnd[0];
+    if (e2e === undefined) throw new Error('no end-to-end run in the fixture');
+    const at = (fsync: 'default' | 'always', ratio: number): boolean | undefined =>
+      checkTargets({ ...base, endToEnd: [{ ...e2e, fsync, ratio }] }).find(
+        (t) => t.name === `end-to-end ÷ limit (fsync ${fsync})`,
+      )?.met;
+    expect([
+      at('default', 0.5),
+      at('default', 0.49),
+      at('always', 0.79),
+      at('always', 0.8),
+    ]).toEqual([true, false, false, true]);
+    const fast = { ...e2e, latency: { ...e2e.latency, p99: 25 }, hubPeakRssMb: 150 };
+    const cluster = {
+      nodes: 3,
+      replicas: 3,
+      singleNode: fast,
+      cluster: { ...fast, latency: { ...fast.latency, p99: 26 } },
+      agencyAdd: [],
+    };
+    const judged = checkTargets({ ...base, endToEnd: [fast], cluster }).map((t) => [t.name, t.met]);
+    expect(judged).toContainEqual(['p99 publish→alert at half load (fsync default)', true]);
+    expect(judged).toContainEqual(['p99 publish→alert at half load (3-node cluster)', false]);
+    expect(judged).toContainEqual(['hub peak RSS under load (fsync default)', true]);
   });
   it('judges mosaic replay --verify against Ed25519 on the cores it can use', () => {
     const base = result();

@@ -287,24 +287,40 @@ export function replayOnCores(
   return { coresUsed, ratioCoresUsed: perSec / (perCore * coresUsed) };
 }
 
-/** The four performance targets, judged against a result (never asserted by a test). */
+/** The performance targets, judged against a result (never asserted by a test). */
 export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
   const out: TargetCheck[] = [];
   const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
+  // What the hub must reach: half the storage limit with the default fsync, where the
+  // storage is fast; 80 % of it with fsync always, where the storage is the bound.
+  const ratioTarget = (fsync: FsyncMode): number => (fsync === 'always' ? 0.8 : 0.5);
   for (const e of r.endToEnd)
     out.push({
       name: `end-to-end ÷ limit (fsync ${e.fsync})`,
-      target: '≥ 50 %',
+      target: `≥ ${pct(ratioTarget(e.fsync))}`,
       measured: pct(e.ratio),
-      met: e.ratio >= 0.5,
+      met: e.ratio >= ratioTarget(e.fsync),
+    });
+  const runs: { name: string; e: EndToEndResult }[] = [
+    ...r.endToEnd.map((e) => ({ name: `fsync ${e.fsync}`, e })),
+    ...(r.cluster === undefined || r.cluster === null
+      ? []
+      : [{ name: '3-node cluster', e: r.cluster.cluster }]),
+  ];
+  for (const { name, e } of runs)
+    out.push({
+      name: `p99 publish→alert at half load (${name})`,
+      target: '≤ 25 ms',
+      measured: `${e.latency.p99} ms`,
+      met: e.latency.p99 <= 25,
     });
   const def = r.endToEnd.find((e) => e.fsync === 'default');
   if (def !== undefined)
     out.push({
-      name: 'p99 publish→alert at half load (fsync default)',
-      target: '≤ 25 ms',
-      measured: `${def.latency.p99} ms`,
-      met: def.latency.p99 <= 25,
+      name: 'hub peak RSS under load (fsync default)',
+      target: '≤ 150 MB',
+      measured: `${def.hubPeakRssMb.toFixed(0)} MB`,
+      met: def.hubPeakRssMb <= 150,
     });
   for (const scenario of ['random', 'fixed-interest'] as const) {
     const small = r.policy.find((p) => p.scenario === scenario && p.agencies === 10);
