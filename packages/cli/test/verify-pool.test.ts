@@ -12,6 +12,7 @@ import {
   startReportVerifier,
   type StoredReport,
 } from '../src/verify-pool.ts';
+import { recruitment } from './helpers.ts';
 
 let pair: AgencyKeyPair;
 let keys: KeyLookup;
@@ -19,21 +20,7 @@ let good: Uint8Array[];
 const encoder = new TextEncoder();
 const now = Date.now();
 
-function report(issuer: string) {
-  return {
-    schemaVersion: '1.0',
-    reportId: crypto.randomUUID(),
-    issuer,
-    issuedAt: new Date(now - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    origin: 'NL',
-    jurisdictions: ['NL'],
-    category: 'recruitment',
-    indicators: [{ type: 'phone', number: '+31612345678' }],
-    narrative: 'Job offers abroad with debt bondage.',
-    grading: { sourceReliability: 'B', informationCredibility: 2, confidence: 70 },
-    handling: { tlp: 'GREEN' },
-  };
-}
+const report = (issuer: string) => ({ ...recruitment(), issuer });
 
 const stored = (data: Uint8Array): StoredReport => ({ data, storedMs: now });
 
