@@ -68,6 +68,12 @@ export interface FaultSizes {
   leafDownMs: number;
   /** How long the leaf's link stays slow in F5, ms. */
   slowMs: number;
+  /**
+   * Pause between one publishing worker's submissions, ms. The smoke run publishes at a
+   * fraction of the full run's rate: the same invariants, checked over fewer reports, with
+   * the router never far behind on a machine running other tests.
+   */
+  publishPauseMs: number;
 }
 
 export const smokeSizes: FaultSizes = {
@@ -80,6 +86,7 @@ export const smokeSizes: FaultSizes = {
   partitionMs: 10_000,
   leafDownMs: 8_000,
   slowMs: 10_000,
+  publishPauseMs: 200,
 };
 export const fullSizes: FaultSizes = {
   warmup: 50,
@@ -91,6 +98,7 @@ export const fullSizes: FaultSizes = {
   partitionMs: 30_000,
   leafDownMs: 60_000,
   slowMs: 60_000,
+  publishPauseMs: 20,
 };
 
 /**
@@ -110,6 +118,7 @@ export const longSizes: FaultSizes = {
   partitionMs: 30_000,
   leafDownMs: 60_000,
   slowMs: 60_000,
+  publishPauseMs: 20,
 };
 
 /** One fault's figures and verdict. */
@@ -695,7 +704,7 @@ export async function runFaults(
       namespaces: group.some((id) => injectors[id].namespaces === true),
       ...(leaf ? { leaf: LEAF_AGENCY } : {}),
     });
-    const load = new Load(cluster);
+    const load = new Load(cluster, { pauseMs: options.sizes.publishPauseMs });
     try {
       await load.connect();
       load.publish();
