@@ -8,13 +8,15 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers } from '@nats-io/transport-node';
 import { benchReport, fastSigner } from './fixtures.ts';
 import type { Pool } from './pool.ts';
+import { cpuMs } from './proc.ts';
 import { rate, type FsyncMode, type RawPublishResult, type VerifyResult } from './stats.ts';
-import { cryptoVerifyLoop, verifyReportLoop } from './worker.ts';
+import { cryptoSignLoop, cryptoVerifyLoop, verifyReportLoop } from './worker.ts';
 
 /**
  * JetStream publishes of `payload` to REPORTS (the hub's stream configuration, a msg id per
  * message as ingest and the router send) for `durationMs`, `inFlight` awaiting their PubAck
- * at any time, through the same client as the hub (@nats-io/jetstream 3).
+ * at any time, through the same client as the hub (@nats-io/jetstream 3). The nats-server's
+ * CPU time over the timed phase, per stored message, is the storage's share of the CPU floor.
  */
 export async function rawPublish(
   fsync: FsyncMode,
@@ -41,6 +43,7 @@ export async function rawPublish(
     // Warm-up: stream files, client buffers.
     await Promise.all(Array.from({ length: Math.min(inFlight, 500) }, publishOne));
     let done = 0;
+    const cpuBefore = await cpuMs(server.pid);
     const start = performance.now();
     const deadline = start + durationMs;
     const lane = async (): Promise<void> => {
@@ -51,19 +54,24 @@ export async function rawPublish(
     };
     await Promise.all(Array.from({ length: inFlight }, lane));
     const ms = performance.now() - start;
+    const serverCpuMs = (await cpuMs(server.pid)) - cpuBefore;
     return {
       fsync,
       messages: done,
       payloadBytes: payload.byteLength,
       inFlight,
       perSec: rate(done, ms),
+      serverCpuUsPerWrite: done > 0 ? (serverCpuMs * 1000) / done : Number.NaN,
     };
   } finally {
     await nc.close();
   }
 }
 
-/** Ed25519 (`crypto.verify`) and `verifyReport` rates, on this thread and on every worker. */
+/**
+ * Ed25519 (`crypto.verify`) and `verifyReport` rates, on this thread and on every worker, and
+ * the Ed25519 signing (`crypto.sign`) rate on this thread.
+ */
 export async function verifyRates(
   pool: Pool,
   pair: AgencyKeyPair,
@@ -76,6 +84,8 @@ export async function verifyRates(
   const perSec = (r: { count: number; ms: number }): number => rate(r.count, r.ms);
   cryptoVerifyLoop(jws, pair.publicJwk, 200);
   const cryptoOne = cryptoVerifyLoop(jws, pair.publicJwk, durationMs);
+  cryptoSignLoop(jws, pair.privateJwk, 200);
+  const signOne = cryptoSignLoop(jws, pair.privateJwk, durationMs);
   await verifyReportLoop(jws, records, 200);
   const reportOne = await verifyReportLoop(jws, records, durationMs);
   const sum = (rs: { kind: string; count?: number; ms?: number }[]): number =>
@@ -96,6 +106,7 @@ export async function verifyRates(
   return {
     cryptoOneCore: perSec(cryptoOne as { count: number; ms: number }),
     cryptoAllCores: sum(cryptoAll),
+    cryptoSignOneCore: perSec(signOne as { count: number; ms: number }),
     verifyReportOneCore: perSec(reportOne as { count: number; ms: number }),
     verifyReportAllCores: sum(reportAll),
     workers: pool.size,
