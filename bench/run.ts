@@ -143,6 +143,8 @@ async function main(): Promise<void> {
       cryptoOneCore: Number.NaN,
       cryptoAllCores: Number.NaN,
       cryptoSignOneCore: Number.NaN,
+      cpuUsPerSign: Number.NaN,
+      cpuUsPerVerify: Number.NaN,
       verifyReportOneCore: Number.NaN,
       verifyReportAllCores: Number.NaN,
       workers: pool.size,
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
       }
       verify = await verifyRates(pool, pair, sizes.verifyMs);
       log(
-        `  sign: crypto ${verify.cryptoSignOneCore?.toFixed(0)}/s (1); verify: crypto ${verify.cryptoOneCore.toFixed(0)}/s (1), ${verify.cryptoAllCores.toFixed(0)}/s (${pool.size}); verifyReport ${verify.verifyReportOneCore.toFixed(0)}/s (1), ${verify.verifyReportAllCores.toFixed(0)}/s (${pool.size})`,
+        `  sign: crypto ${verify.cryptoSignOneCore?.toFixed(0)}/s (1), ${verify.cpuUsPerSign?.toFixed(1)} µs CPU; verify: crypto ${verify.cryptoOneCore.toFixed(0)}/s (1), ${verify.cpuUsPerVerify?.toFixed(1)} µs CPU, ${verify.cryptoAllCores.toFixed(0)}/s (${pool.size}); verifyReport ${verify.verifyReportOneCore.toFixed(0)}/s (1), ${verify.verifyReportAllCores.toFixed(0)}/s (${pool.size})`,
       );
     }
 

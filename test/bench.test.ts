@@ -244,14 +244,19 @@ describe('targets and result file', () => {
 });
 
 describe('CPU floor', () => {
-  /** The fixture with the floor's figures: 20,000 signatures/s, 10,000 verifications/s. */
+  /** The fixture with the floor's figures: 50 µs of CPU per signature, 100 µs per verification. */
   function withFloorFigures(usPerWrite = 25): BenchResult {
     const r = result();
     return {
       ...r,
       limits: {
         publish: r.limits.publish.map((p) => ({ ...p, serverCpuUsPerWrite: usPerWrite })),
-        verify: { ...r.limits.verify, cryptoOneCore: 10_000, cryptoSignOneCore: 20_000 },
+        verify: {
+          ...r.limits.verify,
+          cryptoSignOneCore: 20_000,
+          cpuUsPerSign: 50,
+          cpuUsPerVerify: 100,
+        },
       },
     };
   }
@@ -281,6 +286,15 @@ describe('CPU floor', () => {
     expect(cpuFloor({ fsync: 'always', recipientsPerReport: 3 }, limits)?.writes).toBe(800);
     expect(cpuFloor({ fsync: 'default', recipientsPerReport: 3 }, limits)?.writes).toBe(100);
   });
+  it('is CPU time, so a loaded machine’s slower wall-clock rates do not raise it', () => {
+    const r = withFloorFigures();
+    // Other processes took most of the cores: the loops' rates per wall second fell tenfold.
+    const loaded = {
+      ...r.limits,
+      verify: { ...r.limits.verify, cryptoOneCore: 1_400, cryptoSignOneCore: 2_000 },
+    };
+    expect(cpuFloor(r.endToEnd[0]!, loaded)).toEqual(cpuFloor(r.endToEnd[0]!, r.limits));
+  });
   it('judges CPU per report at most twice the floor', () => {
     const r = withFloorFigures();
     const e2e = r.endToEnd[0]!;
@@ -304,8 +318,11 @@ describe('CPU floor', () => {
     expect(lines.find((l) => l.startsWith('e2e fsync default: CPU floor per report'))).toMatch(
       /550 µs +sign 50\.0, 4 verifications 400\.0, nats-server for 4 writes 100\.0; CPU per report 3\.45× it$/,
     );
-    expect(lines.find((l) => l.startsWith('Ed25519 sign (crypto.sign), 1 core'))).toContain(
-      '20,000 /s',
+    expect(lines.find((l) => l.startsWith('Ed25519 sign (crypto.sign), 1 core'))).toMatch(
+      /20,000 \/s +50\.0 µs CPU each$/,
+    );
+    expect(lines.find((l) => l.startsWith('Ed25519 verify (crypto.verify), 1 core'))).toMatch(
+      /14,000 \/s +100\.0 µs CPU each$/,
     );
     expect(lines.find((l) => l.startsWith('raw JetStream publish, fsync default'))).toContain(
       'nats-server 25.0 µs CPU per msg',
@@ -320,6 +337,9 @@ describe('CPU floor', () => {
     expect(floorTarget(old)).toBeUndefined();
     const notRun = withFloorFigures(Number.NaN);
     expect(cpuFloor(notRun.endToEnd[0]!, notRun.limits)).toBeNull();
+    const withRatesOnly = withFloorFigures();
+    delete withRatesOnly.limits.verify.cpuUsPerVerify;
+    expect(cpuFloor(withRatesOnly.endToEnd[0]!, withRatesOnly.limits)).toBeNull();
     const table = renderTable(old);
     expect(table).not.toContain('floor');
     expect(table).not.toContain('crypto.sign');
@@ -334,7 +354,7 @@ describe('CPU floor', () => {
       expect(resultProblems(parsed), name).toEqual([]);
       const floorRows = renderTable(parsed as BenchResult)
         .split('\n')
-        .filter((l) => /floor|crypto\.sign|µs CPU per msg/.test(l));
+        .filter((l) => /floor|crypto\.sign|µs CPU/.test(l));
       for (const row of floorRows) expect(row, name).not.toMatch(/undefined|NaN/);
       rendered++;
     }

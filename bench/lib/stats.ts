@@ -111,6 +111,13 @@ export interface VerifyResult {
    * was measured.
    */
   cryptoSignOneCore?: number;
+  /**
+   * The process's CPU µs per `crypto.sign` and per `crypto.verify` in those one-core loops:
+   * unlike the rates, not stretched by other processes on a shared machine. Absent in results
+   * written before they were measured.
+   */
+  cpuUsPerSign?: number;
+  cpuUsPerVerify?: number;
   /** `verifyReport` of @mosaic/signing (header, key, signature, schema): what the hub pays. */
   verifyReportOneCore: number;
   verifyReportAllCores: number;
@@ -310,25 +317,25 @@ export interface CpuFloor {
 }
 
 /**
- * The CPU floor of one end-to-end run: `1e6/sign + (1 + R) × 1e6/verify + (1 + R) × nats-server
- * µs per raw write` (the raw publish of the run's fsync mode), R its recipients per report.
- * Null when the result lacks a figure it needs (results written before they were measured,
- * or a limits stage that did not run).
+ * The CPU floor of one end-to-end run: `sign + (1 + R) × verify + (1 + R) × write`, R its
+ * recipients per report, each the CPU µs of one operation measured raw: `crypto.sign` and
+ * `crypto.verify` in the one-core loops (1e6 ÷ their rate per CPU second), nats-server per
+ * message of the raw publish of the run's fsync mode. CPU time, not wall time, like the
+ * CPU per report it is compared with. Null when the result lacks a figure it needs (results
+ * written before they were measured, or a limits stage that did not run).
  */
 export function cpuFloor(
   e: Pick<EndToEndResult, 'fsync' | 'recipientsPerReport'>,
   limits: BenchResult['limits'],
 ): CpuFloor | null {
-  const signPerSec = limits.verify.cryptoSignOneCore ?? Number.NaN;
-  const verifyPerSec = limits.verify.cryptoOneCore;
-  const usPerWrite =
-    limits.publish.find((p) => p.fsync === e.fsync)?.serverCpuUsPerWrite ?? Number.NaN;
+  const sign = limits.verify.cpuUsPerSign ?? Number.NaN;
+  const verify = limits.verify.cpuUsPerVerify ?? Number.NaN;
+  const write = limits.publish.find((p) => p.fsync === e.fsync)?.serverCpuUsPerWrite ?? Number.NaN;
   const positive = (n: number): boolean => Number.isFinite(n) && n > 0;
-  if (!positive(signPerSec) || !positive(verifyPerSec) || !(usPerWrite >= 0)) return null;
+  if (!positive(sign) || !positive(verify) || !(write >= 0 && Number.isFinite(write))) return null;
   const copies = 1 + e.recipientsPerReport;
-  const sign = 1e6 / signPerSec;
-  const verifications = (copies * 1e6) / verifyPerSec;
-  const writes = copies * usPerWrite;
+  const verifications = copies * verify;
+  const writes = copies * write;
   return { sign, verifications, writes, total: sign + verifications + writes };
 }
 
@@ -464,9 +471,19 @@ function tableRows(r: BenchResult): [string, string, string][] {
       `${p.payloadBytes} B, ${p.inFlight} in flight, ${fmt(p.messages)} msgs${p.serverCpuUsPerWrite === undefined ? '' : `; nats-server ${fmt(p.serverCpuUsPerWrite, 1)} µs CPU per msg`}`,
     ]);
   const v = r.limits.verify;
+  const cpuNote = (us: number | undefined): string =>
+    us === undefined ? '' : `${fmt(us, 1)} µs CPU each`;
   if (v.cryptoSignOneCore !== undefined)
-    rows.push(['Ed25519 sign (crypto.sign), 1 core', `${fmt(v.cryptoSignOneCore)} /s`, '']);
-  rows.push(['Ed25519 verify (crypto.verify), 1 core', `${fmt(v.cryptoOneCore)} /s`, '']);
+    rows.push([
+      'Ed25519 sign (crypto.sign), 1 core',
+      `${fmt(v.cryptoSignOneCore)} /s`,
+      cpuNote(v.cpuUsPerSign),
+    ]);
+  rows.push([
+    'Ed25519 verify (crypto.verify), 1 core',
+    `${fmt(v.cryptoOneCore)} /s`,
+    cpuNote(v.cpuUsPerVerify),
+  ]);
   rows.push([
     `Ed25519 verify (crypto.verify), ${v.workers} workers`,
     `${fmt(v.cryptoAllCores)} /s`,
