@@ -142,6 +142,9 @@ async function main(): Promise<void> {
     let verify: BenchResult['limits']['verify'] = {
       cryptoOneCore: Number.NaN,
       cryptoAllCores: Number.NaN,
+      cryptoSignOneCore: Number.NaN,
+      cpuUsPerSign: Number.NaN,
+      cpuUsPerVerify: Number.NaN,
       verifyReportOneCore: Number.NaN,
       verifyReportAllCores: Number.NaN,
       workers: pool.size,
@@ -149,11 +152,14 @@ async function main(): Promise<void> {
     if (['limits', 'e2e', 'replay', 'profile', 'cluster'].some((stage) => only.has(stage))) {
       for (const fsync of ['default', 'always'] as const) {
         publish.push(await rawPublish(fsync, payload, sizes.inFlight, sizes.rawMs));
-        log(`  raw publish fsync ${fsync}: ${publish.at(-1)!.perSec.toFixed(0)}/s`);
+        const p = publish.at(-1)!;
+        log(
+          `  raw publish fsync ${fsync}: ${p.perSec.toFixed(0)}/s, nats-server ${p.serverCpuUsPerWrite?.toFixed(1)} µs CPU per msg`,
+        );
       }
       verify = await verifyRates(pool, pair, sizes.verifyMs);
       log(
-        `  verify: crypto ${verify.cryptoOneCore.toFixed(0)}/s (1), ${verify.cryptoAllCores.toFixed(0)}/s (${pool.size}); verifyReport ${verify.verifyReportOneCore.toFixed(0)}/s (1), ${verify.verifyReportAllCores.toFixed(0)}/s (${pool.size})`,
+        `  sign: crypto ${verify.cryptoSignOneCore?.toFixed(0)}/s (1), ${verify.cpuUsPerSign?.toFixed(1)} µs CPU; verify: crypto ${verify.cryptoOneCore.toFixed(0)}/s (1), ${verify.cpuUsPerVerify?.toFixed(1)} µs CPU, ${verify.cryptoAllCores.toFixed(0)}/s (${pool.size}); verifyReport ${verify.verifyReportOneCore.toFixed(0)}/s (1), ${verify.verifyReportAllCores.toFixed(0)}/s (${pool.size})`,
       );
     }
 

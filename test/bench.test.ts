@@ -2,11 +2,14 @@
  * The pure parts of the benchmark harness (bench/): percentiles, the limit and ratio, the
  * targets, the result file's shape and the profile summary. Nothing here is timed.
  */
+import { readFile, readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { packageOf, summariseProfile } from '../bench/lib/profile.ts';
 import {
   checkTargets,
   computeLimit,
+  cpuFloor,
+  cpuPerReport,
   parseCount,
   percentiles,
   quantile,
@@ -237,6 +240,125 @@ describe('targets and result file', () => {
     const table = renderTable(r);
     expect(table).toContain('e2e fsync default: sustained');
     expect(table).toContain('MISSED');
+  });
+});
+
+describe('CPU floor', () => {
+  /** The fixture with the floor's figures: 50 µs of CPU per signature, 100 µs per verification. */
+  function withFloorFigures(usPerWrite = 25): BenchResult {
+    const r = result();
+    return {
+      ...r,
+      limits: {
+        publish: r.limits.publish.map((p) => ({ ...p, serverCpuUsPerWrite: usPerWrite })),
+        verify: {
+          ...r.limits.verify,
+          cryptoSignOneCore: 20_000,
+          cpuUsPerSign: 50,
+          cpuUsPerVerify: 100,
+        },
+      },
+    };
+  }
+  const floorTarget = (r: Omit<BenchResult, 'targets'>) =>
+    checkTargets(r).find((t) => t.name === 'CPU per report ÷ floor (fsync default)');
+
+  it('is one signature, and a verification and a write for the hub and each recipient', () => {
+    const r = withFloorFigures();
+    const e2e = r.endToEnd[0]!; // 3 recipients
+    // 50 µs to sign; 4 × 100 µs to verify; 4 × 25 µs of nats-server per write.
+    expect(cpuFloor(e2e, r.limits)).toEqual({
+      sign: 50,
+      verifications: 400,
+      writes: 100,
+      total: 550,
+    });
+    expect(cpuFloor({ ...e2e, recipientsPerReport: 0 }, r.limits)?.total).toBe(50 + 100 + 25);
+    expect(cpuPerReport(e2e)).toBe(1_900);
+  });
+  it('uses the raw writes of the run’s own fsync mode', () => {
+    const r = withFloorFigures();
+    const always = { fsync: 'always' as const, messages: 1, payloadBytes: 1_100, inFlight: 256 };
+    const limits = {
+      ...r.limits,
+      publish: [...r.limits.publish, { ...always, perSec: 500, serverCpuUsPerWrite: 200 }],
+    };
+    expect(cpuFloor({ fsync: 'always', recipientsPerReport: 3 }, limits)?.writes).toBe(800);
+    expect(cpuFloor({ fsync: 'default', recipientsPerReport: 3 }, limits)?.writes).toBe(100);
+  });
+  it('is CPU time, so a loaded machine’s slower wall-clock rates do not raise it', () => {
+    const r = withFloorFigures();
+    // Other processes took most of the cores: the loops' rates per wall second fell tenfold.
+    const loaded = {
+      ...r.limits,
+      verify: { ...r.limits.verify, cryptoOneCore: 1_400, cryptoSignOneCore: 2_000 },
+    };
+    expect(cpuFloor(r.endToEnd[0]!, loaded)).toEqual(cpuFloor(r.endToEnd[0]!, r.limits));
+  });
+  it('judges CPU per report at most twice the floor', () => {
+    const r = withFloorFigures();
+    const e2e = r.endToEnd[0]!;
+    const at = (bench: number) =>
+      floorTarget({
+        ...r,
+        endToEnd: [{ ...e2e, cpuUsPerReport: { bench, hub: 400, natsServer: 300 } }],
+      });
+    // Floor 550 µs: 1,100 µs is exactly 2×, 1,101 µs is over.
+    expect(at(400)).toEqual({
+      name: 'CPU per report ÷ floor (fsync default)',
+      target: '≤ 2×',
+      measured: '2.00×',
+      met: true,
+    });
+    expect(at(401)).toMatchObject({ measured: '2.00×', met: false });
+    expect(at(1_500)).toMatchObject({ measured: '4.00×', met: false });
+    // The fixture's 1,900 µs against 550 µs.
+    expect(floorTarget(r)).toMatchObject({ measured: '3.45×', met: false });
+    const lines = renderTable({ ...r, targets: checkTargets(r) }).split('\n');
+    expect(lines.find((l) => l.startsWith('e2e fsync default: CPU floor per report'))).toMatch(
+      /550 µs +sign 50\.0, 4 verifications 400\.0, nats-server for 4 writes 100\.0; CPU per report 3\.45× it$/,
+    );
+    expect(lines.find((l) => l.startsWith('Ed25519 sign (crypto.sign), 1 core'))).toMatch(
+      /20,000 \/s +50\.0 µs CPU each$/,
+    );
+    expect(lines.find((l) => l.startsWith('Ed25519 verify (crypto.verify), 1 core'))).toMatch(
+      /14,000 \/s +100\.0 µs CPU each$/,
+    );
+    expect(lines.find((l) => l.startsWith('raw JetStream publish, fsync default'))).toContain(
+      'nats-server 25.0 µs CPU per msg',
+    );
+    expect(
+      lines.find((l) => l.startsWith('target: CPU per report ÷ floor (fsync default)')),
+    ).toMatch(/3\.45× +≤ 2× MISSED$/);
+  });
+  it('is not judged without the figures it needs, and old results still render', () => {
+    const old = result(); // written before the sign rate and nats-server CPU were measured
+    expect(cpuFloor(old.endToEnd[0]!, old.limits)).toBeNull();
+    expect(floorTarget(old)).toBeUndefined();
+    const notRun = withFloorFigures(Number.NaN);
+    expect(cpuFloor(notRun.endToEnd[0]!, notRun.limits)).toBeNull();
+    const withRatesOnly = withFloorFigures();
+    delete withRatesOnly.limits.verify.cpuUsPerVerify;
+    expect(cpuFloor(withRatesOnly.endToEnd[0]!, withRatesOnly.limits)).toBeNull();
+    const table = renderTable(old);
+    expect(table).not.toContain('floor');
+    expect(table).not.toContain('crypto.sign');
+    expect(resultProblems(JSON.parse(JSON.stringify(old)))).toEqual([]);
+  });
+  it('renders every mosaic-bench/1 result kept in docs/bench', async () => {
+    const dir = new URL('../docs/bench/', import.meta.url);
+    let rendered = 0;
+    for (const name of (await readdir(dir)).filter((f) => f.endsWith('.json'))) {
+      const parsed: unknown = JSON.parse(await readFile(new URL(name, dir), 'utf8'));
+      if ((parsed as { schema?: unknown }).schema !== 'mosaic-bench/1') continue;
+      expect(resultProblems(parsed), name).toEqual([]);
+      const floorRows = renderTable(parsed as BenchResult)
+        .split('\n')
+        .filter((l) => /floor|crypto\.sign|µs CPU/.test(l));
+      for (const row of floorRows) expect(row, name).not.toMatch(/undefined|NaN/);
+      rendered++;
+    }
+    expect(rendered).toBeGreaterThan(0);
   });
 });
 

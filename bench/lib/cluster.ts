@@ -13,7 +13,8 @@ import { parseAgency } from '@mosaic/federation';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connectOperator } from '@mosaic/operator';
 import { connect } from '@nats-io/transport-node';
-import { endToEnd, peakRssMb, type EndToEndOptions, type HubUnderTest } from './e2e.ts';
+import { endToEnd, type EndToEndOptions, type HubUnderTest } from './e2e.ts';
+import { peakRssMb } from './proc.ts';
 import type { ClusterBenchResult } from './stats.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));

@@ -15,6 +15,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { RECIPIENTS, benchFederation, publisherIds } from './fixtures.ts';
 import { signReports, type Pool } from './pool.ts';
+import { cpuMs, peakRssMb } from './proc.ts';
 import { summariseProfile, type CpuProfile, type ProfileSummary } from './profile.ts';
 import {
   computeLimit,
@@ -182,22 +183,6 @@ export async function stopHubChild(hub: HubChild): Promise<number> {
   const kb = await stopped;
   await exited;
   return kb;
-}
-
-/** Peak resident set (VmHWM) of a running process, in MB. */
-export async function peakRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
-}
-
-/** User + system CPU time of a process so far, in ms (from /proc/<pid>/stat). */
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
 /** CPU ms of the bench process, the hub's processes and its nats-servers. */

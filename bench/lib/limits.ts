@@ -8,13 +8,15 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers } from '@nats-io/transport-node';
 import { benchReport, fastSigner } from './fixtures.ts';
 import type { Pool } from './pool.ts';
+import { cpuMs } from './proc.ts';
 import { rate, type FsyncMode, type RawPublishResult, type VerifyResult } from './stats.ts';
-import { cryptoVerifyLoop, verifyReportLoop } from './worker.ts';
+import { cryptoSignLoop, cryptoVerifyLoop, verifyReportLoop, type TaskResult } from './worker.ts';
 
 /**
  * JetStream publishes of `payload` to REPORTS (the hub's stream configuration, a msg id per
  * message as ingest and the router send) for `durationMs`, `inFlight` awaiting their PubAck
- * at any time, through the same client as the hub (@nats-io/jetstream 3).
+ * at any time, through the same client as the hub (@nats-io/jetstream 3). The nats-server's
+ * CPU time over the timed phase, per stored message, is the storage's share of the CPU floor.
  */
 export async function rawPublish(
   fsync: FsyncMode,
@@ -41,6 +43,7 @@ export async function rawPublish(
     // Warm-up: stream files, client buffers.
     await Promise.all(Array.from({ length: Math.min(inFlight, 500) }, publishOne));
     let done = 0;
+    const cpuBefore = await cpuMs(server.pid);
     const start = performance.now();
     const deadline = start + durationMs;
     const lane = async (): Promise<void> => {
@@ -51,19 +54,39 @@ export async function rawPublish(
     };
     await Promise.all(Array.from({ length: inFlight }, lane));
     const ms = performance.now() - start;
+    const serverCpuMs = (await cpuMs(server.pid)) - cpuBefore;
     return {
       fsync,
       messages: done,
       payloadBytes: payload.byteLength,
       inFlight,
       perSec: rate(done, ms),
+      serverCpuUsPerWrite: done > 0 ? (serverCpuMs * 1000) / done : Number.NaN,
     };
   } finally {
     await nc.close();
   }
 }
 
-/** Ed25519 (`crypto.verify`) and `verifyReport` rates, on this thread and on every worker. */
+/**
+ * A rate loop on this thread, with the process's CPU time (user + system) per operation: on
+ * a shared machine the loop's wall time includes the time other processes ran, its CPU time
+ * does not. The worker threads are idle meanwhile, so the process's CPU is the loop's.
+ */
+function onThisThread(loop: () => TaskResult): {
+  counted: { count: number; ms: number };
+  cpuUsPerOp: number;
+} {
+  const before = process.cpuUsage();
+  const counted = loop() as { count: number; ms: number };
+  const { user, system } = process.cpuUsage(before);
+  return { counted, cpuUsPerOp: counted.count > 0 ? (user + system) / counted.count : Number.NaN };
+}
+
+/**
+ * Ed25519 (`crypto.verify`) and `verifyReport` rates, on this thread and on every worker, and
+ * the Ed25519 signing (`crypto.sign`) rate on this thread.
+ */
 export async function verifyRates(
   pool: Pool,
   pair: AgencyKeyPair,
@@ -75,7 +98,9 @@ export async function verifyRates(
   ];
   const perSec = (r: { count: number; ms: number }): number => rate(r.count, r.ms);
   cryptoVerifyLoop(jws, pair.publicJwk, 200);
-  const cryptoOne = cryptoVerifyLoop(jws, pair.publicJwk, durationMs);
+  const cryptoOne = onThisThread(() => cryptoVerifyLoop(jws, pair.publicJwk, durationMs));
+  cryptoSignLoop(jws, pair.privateJwk, 200);
+  const signOne = onThisThread(() => cryptoSignLoop(jws, pair.privateJwk, durationMs));
   await verifyReportLoop(jws, records, 200);
   const reportOne = await verifyReportLoop(jws, records, durationMs);
   const sum = (rs: { kind: string; count?: number; ms?: number }[]): number =>
@@ -94,8 +119,11 @@ export async function verifyRates(
   }));
   const reportAll = await pool.all(() => ({ kind: 'verify-report', jws, records, durationMs }));
   return {
-    cryptoOneCore: perSec(cryptoOne as { count: number; ms: number }),
+    cryptoOneCore: perSec(cryptoOne.counted),
     cryptoAllCores: sum(cryptoAll),
+    cryptoSignOneCore: perSec(signOne.counted),
+    cpuUsPerSign: signOne.cpuUsPerOp,
+    cpuUsPerVerify: cryptoOne.cpuUsPerOp,
     verifyReportOneCore: perSec(reportOne as { count: number; ms: number }),
     verifyReportAllCores: sum(reportAll),
     workers: pool.size,

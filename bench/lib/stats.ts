@@ -95,12 +95,29 @@ export interface RawPublishResult {
   payloadBytes: number;
   inFlight: number;
   perSec: number;
+  /**
+   * µs of nats-server CPU (user + system) per stored message over the timed phase. Absent in
+   * results written before it was measured.
+   */
+  serverCpuUsPerWrite?: number;
 }
 
 export interface VerifyResult {
   /** `crypto.verify` of a ~1 KB JWS signing input (the physical limit). */
   cryptoOneCore: number;
   cryptoAllCores: number;
+  /**
+   * `crypto.sign` of the same signing input on one core. Absent in results written before it
+   * was measured.
+   */
+  cryptoSignOneCore?: number;
+  /**
+   * The process's CPU µs per `crypto.sign` and per `crypto.verify` in those one-core loops:
+   * unlike the rates, not stretched by other processes on a shared machine. Absent in results
+   * written before they were measured.
+   */
+  cpuUsPerSign?: number;
+  cpuUsPerVerify?: number;
   /** `verifyReport` of @mosaic/signing (header, key, signature, schema): what the hub pays. */
   verifyReportOneCore: number;
   verifyReportAllCores: number;
@@ -287,6 +304,46 @@ export function replayOnCores(
   return { coresUsed, ratioCoresUsed: perSec / (perCore * coresUsed) };
 }
 
+/** The least CPU a report can cost, in µs, and its parts, each measured raw in the same run. */
+export interface CpuFloor {
+  /** One Ed25519 signature (`crypto.sign`, one core). */
+  sign: number;
+  /** `1 + recipients` Ed25519 verifications (`crypto.verify`, one core): the hub's and each recipient's. */
+  verifications: number;
+  /** nats-server CPU of `1 + recipients` raw stored messages (same fsync): the report and each alert. */
+  writes: number;
+  /** The sum. */
+  total: number;
+}
+
+/**
+ * The CPU floor of one end-to-end run: `sign + (1 + R) × verify + (1 + R) × write`, R its
+ * recipients per report, each the CPU µs of one operation measured raw: `crypto.sign` and
+ * `crypto.verify` in the one-core loops (1e6 ÷ their rate per CPU second), nats-server per
+ * message of the raw publish of the run's fsync mode. CPU time, not wall time, like the
+ * CPU per report it is compared with. Null when the result lacks a figure it needs (results
+ * written before they were measured, or a limits stage that did not run).
+ */
+export function cpuFloor(
+  e: Pick<EndToEndResult, 'fsync' | 'recipientsPerReport'>,
+  limits: BenchResult['limits'],
+): CpuFloor | null {
+  const sign = limits.verify.cpuUsPerSign ?? Number.NaN;
+  const verify = limits.verify.cpuUsPerVerify ?? Number.NaN;
+  const write = limits.publish.find((p) => p.fsync === e.fsync)?.serverCpuUsPerWrite ?? Number.NaN;
+  const positive = (n: number): boolean => Number.isFinite(n) && n > 0;
+  if (!positive(sign) || !positive(verify) || !(write >= 0 && Number.isFinite(write))) return null;
+  const copies = 1 + e.recipientsPerReport;
+  const verifications = copies * verify;
+  const writes = copies * write;
+  return { sign, verifications, writes, total: sign + verifications + writes };
+}
+
+/** CPU µs per report of an end-to-end run, over all its processes. */
+export function cpuPerReport(e: Pick<EndToEndResult, 'cpuUsPerReport'>): number {
+  return e.cpuUsPerReport.bench + e.cpuUsPerReport.hub + e.cpuUsPerReport.natsServer;
+}
+
 /** The performance targets, judged against a result (never asserted by a test). */
 export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
   const out: TargetCheck[] = [];
@@ -314,6 +371,17 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
       measured: `${e.latency.p99} ms`,
       met: e.latency.p99 <= 25,
     });
+  for (const e of r.endToEnd) {
+    const floor = cpuFloor(e, r.limits);
+    if (floor === null) continue;
+    const times = cpuPerReport(e) / floor.total;
+    out.push({
+      name: `CPU per report ÷ floor (fsync ${e.fsync})`,
+      target: '≤ 2×',
+      measured: `${times.toFixed(2)}×`,
+      met: times <= 2,
+    });
+  }
   const def = r.endToEnd.find((e) => e.fsync === 'default');
   if (def !== undefined)
     out.push({
@@ -400,10 +468,22 @@ function tableRows(r: BenchResult): [string, string, string][] {
     rows.push([
       `raw JetStream publish, fsync ${p.fsync}`,
       `${fmt(p.perSec)} msg/s`,
-      `${p.payloadBytes} B, ${p.inFlight} in flight, ${fmt(p.messages)} msgs`,
+      `${p.payloadBytes} B, ${p.inFlight} in flight, ${fmt(p.messages)} msgs${p.serverCpuUsPerWrite === undefined ? '' : `; nats-server ${fmt(p.serverCpuUsPerWrite, 1)} µs CPU per msg`}`,
     ]);
   const v = r.limits.verify;
-  rows.push(['Ed25519 verify (crypto.verify), 1 core', `${fmt(v.cryptoOneCore)} /s`, '']);
+  const cpuNote = (us: number | undefined): string =>
+    us === undefined ? '' : `${fmt(us, 1)} µs CPU each`;
+  if (v.cryptoSignOneCore !== undefined)
+    rows.push([
+      'Ed25519 sign (crypto.sign), 1 core',
+      `${fmt(v.cryptoSignOneCore)} /s`,
+      cpuNote(v.cpuUsPerSign),
+    ]);
+  rows.push([
+    'Ed25519 verify (crypto.verify), 1 core',
+    `${fmt(v.cryptoOneCore)} /s`,
+    cpuNote(v.cpuUsPerVerify),
+  ]);
   rows.push([
     `Ed25519 verify (crypto.verify), ${v.workers} workers`,
     `${fmt(v.cryptoAllCores)} /s`,
@@ -424,9 +504,16 @@ function tableRows(r: BenchResult): [string, string, string][] {
     ]);
     rows.push([
       `${tag}: CPU per report`,
-      `${fmt(e.cpuUsPerReport.hub + e.cpuUsPerReport.natsServer + e.cpuUsPerReport.bench)} µs`,
+      `${fmt(cpuPerReport(e))} µs`,
       `hub ${fmt(e.cpuUsPerReport.hub)}, nats-server ${fmt(e.cpuUsPerReport.natsServer)}, publishers+subscribers ${fmt(e.cpuUsPerReport.bench)}; ${fmt(e.busyCores, 2)} cores busy`,
     ]);
+    const floor = cpuFloor(e, r.limits);
+    if (floor !== null)
+      rows.push([
+        `${tag}: CPU floor per report`,
+        `${fmt(floor.total)} µs`,
+        `sign ${fmt(floor.sign, 1)}, ${1 + e.recipientsPerReport} verifications ${fmt(floor.verifications, 1)}, nats-server for ${1 + e.recipientsPerReport} writes ${fmt(floor.writes, 1)}; CPU per report ${fmt(cpuPerReport(e) / floor.total, 2)}× it`,
+      ]);
     rows.push([
       `${tag}: publish→alert p50/p95/p99`,
       `${fmt(e.latency.p50, 1)} / ${fmt(e.latency.p95, 1)} / ${fmt(e.latency.p99, 1)} ms`,
