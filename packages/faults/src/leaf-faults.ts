@@ -33,19 +33,31 @@ function unanswered(run: FaultRun): Submission[] {
   );
 }
 
-/** ms from `from` until every one of `submissions` was answered (bounded). */
-async function answered(submissions: readonly Submission[], from: number): Promise<number> {
-  await until(
-    `the hub answered the ${String(submissions.length)} submissions queued on the leaf`,
-    () =>
-      Promise.resolve(
-        submissions.every((s) => s.acked !== undefined || s.refused !== undefined)
-          ? true
-          : undefined,
-      ),
-    300_000,
-    100,
-  );
+/**
+ * ms from `from` until every one of `submissions` was answered (bounded); on time-out the
+ * error says what the leaf's OUTBOX and its forwarder held.
+ */
+async function answered(
+  agent: LeafAgent,
+  submissions: readonly Submission[],
+  from: number,
+): Promise<number> {
+  try {
+    await until(
+      `the hub answered the ${String(submissions.length)} submissions queued on the leaf`,
+      () =>
+        Promise.resolve(
+          submissions.every((s) => s.acked !== undefined || s.refused !== undefined)
+            ? true
+            : undefined,
+        ),
+      300_000,
+      100,
+    );
+  } catch (err) {
+    if (!(err instanceof MosaicError)) throw err;
+    throw new MosaicError(err.code, `${err.message}; ${await agent.state()}`, { cause: err });
+  }
   const last = Math.max(from, ...submissions.map((s) => s.acked?.at ?? s.refused?.at ?? from));
   return last - from;
 }
@@ -118,7 +130,7 @@ export const leafInjectors: Record<'F5' | 'F6', { fault: string; inject: Injecto
       const ackedWhileDown = queued.filter((s) => s.acked !== undefined).length;
       const restoredAt = Date.now();
       await leaf.link.restore();
-      run.recoveryMs.push(await answered([...waiting, ...queued], restoredAt));
+      run.recoveryMs.push(await answered(agent, [...waiting, ...queued], restoredAt));
       run.observations.push(
         `link down ${seconds(down)} with the leaf running: ${String(queued.length)} reports queued in its OUTBOX meanwhile, ${String(ackedWhileDown)} answered while down; all answered ${seconds(run.recoveryMs.at(-1) ?? 0)} after the link was back (${latency(queued)})`,
         await copyComplete(run, agent),
@@ -137,7 +149,7 @@ export const leafInjectors: Record<'F5' | 'F6', { fault: string; inject: Injecto
       await run.cluster.startLeaf();
       const startedAt = Date.now();
       const during = leafSubmissions(run, killedAt, startedAt);
-      run.recoveryMs.push(await answered([...waitingAtKill, ...during], startedAt));
+      run.recoveryMs.push(await answered(agent, [...waitingAtKill, ...during], startedAt));
       run.observations.push(
         `leaf node SIGKILLed for ${seconds(down)} (OUTBOX held ${String(outboxBefore)}, ${String(waitingAtKill.length)} unanswered): ${String(during.length)} reports started meanwhile (waiting to be queued); all answered ${seconds(run.recoveryMs.at(-1) ?? 0)} after it started again (${latency(during)})`,
         await copyComplete(run, agent),
@@ -160,7 +172,7 @@ export const leafInjectors: Record<'F5' | 'F6', { fault: string; inject: Injecto
       const baseline = Date.now();
       await delay(window);
       const before = leafSubmissions(run, baseline, Date.now());
-      await answered(before, Date.now());
+      await answered(agent, before, Date.now());
       const waiting = unanswered(run);
       const counters = { ...link.counters };
       const slowAt = Date.now();
@@ -181,12 +193,12 @@ export const leafInjectors: Record<'F5' | 'F6', { fault: string; inject: Injecto
       const ackedWhileSlow = slow.filter((s) => (s.acked?.at ?? Infinity) < normalAt).length;
       const rate = (n: number): string =>
         `${((n * 8) / ((normalAt - slowAt) / 1000) / 1000).toFixed(1)} kbit/s`;
-      run.recoveryMs.push(await answered([...waiting, ...slow], normalAt));
+      run.recoveryMs.push(await answered(agent, [...waiting, ...slow], normalAt));
       // And on the normal link again.
       const resumed = Date.now();
       await delay(window);
       const after = leafSubmissions(run, resumed, Date.now());
-      await answered(after, Date.now());
+      await answered(agent, after, Date.now());
       run.observations.push(
         `slow for ${seconds(normalAt - slowAt)}: ${String(slow.length)} reports queued, ${String(ackedWhileSlow)} acknowledged while slow; all answered ${seconds(run.recoveryMs.at(-1) ?? 0)} after it was back to normal`,
         `queue to answer: on the normal link before: ${latency(before)}; queued while slow: ${latency(slow)}; on the normal link after: ${latency(after)}`,

@@ -393,6 +393,27 @@ export class LeafAgent {
     return checkLeafAlerts(this.client.connection, this.agency, { repair, timeoutMs: 120_000 });
   }
 
+  /**
+   * What the leaf holds for the forwarder, and the last errors of the agency's applications,
+   * in a sentence: for a fault whose queued submissions went unanswered.
+   */
+  async state(): Promise<string> {
+    const errors = this.figures.errors.slice(-5).join(' | ') || 'none';
+    try {
+      const jsm = await jetstreamManager(this.client.connection);
+      const outbox = await jsm.streams.info(LeafStreams.Outbox);
+      const forwarder = (await jsm.consumers.list(LeafStreams.Outbox).next())[0];
+      const consumer =
+        forwarder === undefined
+          ? 'no consumer'
+          : `consumer ${forwarder.name}: ${String(forwarder.num_pending)} pending, ${String(forwarder.num_ack_pending)} delivered and not acknowledged, ${String(forwarder.num_redelivered)} redelivered, ${String(forwarder.num_waiting)} pulls waiting`;
+      return `OUTBOX holds ${String(outbox.state.messages)}; ${consumer}; ${String(this.#waiting.size)} queued and unanswered; last errors: ${errors}`;
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      return `the leaf could not be read (${err.message}); last errors: ${errors}`;
+    }
+  }
+
   /** Messages in the leaf's OUTBOX now. */
   async outbox(): Promise<number> {
     const jsm = await jetstreamManager(this.client.connection);
