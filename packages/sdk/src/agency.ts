@@ -53,6 +53,12 @@ export interface AgencyClient extends AsyncDisposable {
   /** Submits a compact JWS as is; resolves with the hub's reply. */
   publishSigned(jws: string | Uint8Array): Promise<PublishReply>;
   /**
+   * The longest one `publish`/`publishSigned` can take before it gives up with
+   * ERR_UNAVAILABLE: every attempt waiting its full timeout, plus the longest backoff
+   * between attempts (with the defaults 6 × 10 s + 7.75 s).
+   */
+  readonly longestRequestMs: number;
+  /**
    * Reads this agency's alerts from its durable consumer (`alerts-<agency>`, created by the
    * hub), in stream order, and hands each to `handler` once the originator's signature
    * verified with `options.keys` (default: the hub's public-keys projection,
@@ -209,9 +215,14 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     return closing;
   };
 
+  let longestRequestMs = retry.attempts * timeout;
+  for (let n = 1; n < retry.attempts; n++)
+    longestRequestMs += Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (n - 1));
+
   return {
     agency,
     connection: nc,
+    longestRequestMs,
     sign,
     publish: async (report) => publishSigned(await sign(report)),
     publishSigned,

@@ -116,20 +116,62 @@ export async function queueSubmission(
 
 /** Options of `forwardOutbox`. */
 export interface ForwardOutboxOptions {
-  /** Stops forwarding (after the submission in flight). */
+  /** Stops forwarding: no new submission is taken, those in flight finish first. */
   signal: AbortSignal;
   /** Each hub answer, accepted or rejected, with the queued JWS. */
   onReply?: (reply: PublishReply, jws: string) => void;
   /** Wait before retrying a submission the hub did not answer; default 1 000 ms. */
   retryDelayMs?: number;
+  /**
+   * How many submissions may await the hub's answer at once; default 8. With more than one
+   * the answers (and `onReply`) may come in another order than the queue's; 1 sends one
+   * after the other, in queue order.
+   */
+  inFlight?: number;
+}
+
+/** Margin of the forwarder's ack wait over the longest request (the ack itself, a busy leaf). */
+const ACK_WAIT_MARGIN_MS = 30_000;
+
+/**
+ * The forwarder's durable consumer on OUTBOX, made or brought to `max_ack_pending` and
+ * `ack_wait` (a leaf made by an older version has `max_ack_pending: 1`, ack wait 60 s).
+ */
+async function ensureForwarder(
+  nc: NatsConnection,
+  config: { max_ack_pending: number; ack_wait: number },
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  let info;
+  try {
+    info = await jsm.consumers.info(LeafStreams.Outbox, FORWARDER);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.ConsumerNotFound)
+      throw err;
+    await jsm.consumers.add(LeafStreams.Outbox, {
+      durable_name: FORWARDER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ...config,
+    });
+    return;
+  }
+  if (
+    info.config.max_ack_pending !== config.max_ack_pending ||
+    info.config.ack_wait !== config.ack_wait
+  )
+    await jsm.consumers.update(LeafStreams.Outbox, FORWARDER, config);
 }
 
 /**
- * Forwards the leaf's queued submissions to the hub, in order, until `signal` aborts. A
- * submission leaves the outbox only when the hub answered it (accepted, or rejected with
- * its error code); while the link is down the hub cannot answer and the submission stays,
- * to be sent again. Ingest is idempotent by report id, so a resend after a lost answer
- * gets the same answer and stores nothing twice. `client` is connected to the leaf.
+ * Forwards the leaf's queued submissions to the hub until `signal` aborts, up to `inFlight`
+ * (default 8) awaiting the hub's answer at once. A submission leaves the outbox only when
+ * the hub answered it (accepted, or rejected with its error code); while the link is down
+ * the hub cannot answer and the submission stays, to be sent again after `retryDelayMs`.
+ * Ingest is idempotent by report id, so a resend after a lost answer gets the same answer
+ * and stores nothing twice. Any other failure (the leaf gone, an acknowledgement the leaf
+ * did not confirm) ends it once the submissions in flight finished; the unanswered ones
+ * stay queued. `client` is connected to the leaf; run one forwarder per leaf.
  *
  * @example
  * ```ts
@@ -141,32 +183,58 @@ export async function forwardOutbox(
   client: AgencyClient,
   options: ForwardOutboxOptions,
 ): Promise<{ forwarded: number }> {
-  const nc = client.connection;
-  const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.consumers.info(LeafStreams.Outbox, FORWARDER);
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.ConsumerNotFound)
-      throw err;
-    await jsm.consumers.add(LeafStreams.Outbox, {
-      durable_name: FORWARDER,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      max_ack_pending: 1,
-      ack_wait: 60_000_000_000,
+  const inFlight = options.inFlight ?? 8;
+  if (!Number.isSafeInteger(inFlight) || inFlight < 1)
+    throw new MosaicError(ErrorCode.Usage, 'forwardOutbox: inFlight must be a positive integer', {
+      details: { inFlight },
     });
-  }
+  const nc = client.connection;
+  // A message not acknowledged within ack_wait is delivered again, and would be sent a
+  // second time while its first request is still on the way. Each message is acknowledged
+  // right after its own request ended, and one request (publishSigned: every attempt its
+  // full timeout, plus the backoff between them) ends within client.longestRequestMs; the
+  // margin covers the acknowledgement and a busy event loop. So the broker redelivers only
+  // what a forwarder that went away left unacknowledged.
+  const ackWaitMs = Math.ceil(client.longestRequestMs) + ACK_WAIT_MARGIN_MS;
+  await ensureForwarder(nc, { max_ack_pending: inFlight, ack_wait: ackWaitMs * 1_000_000 });
   const consumer = await jetstream(nc).consumers.get(LeafStreams.Outbox, FORWARDER);
   const retryDelay = options.retryDelayMs ?? 1_000;
+  const pending = new Set<Promise<void>>();
   let forwarded = 0;
-  while (!options.signal.aborted && !nc.isClosed()) {
-    const batch = await consumer.fetch({ max_messages: 1, expires: 1_000 });
-    for await (const msg of batch) {
-      if (await forwardOne(client, msg, options)) forwarded++;
-      else msg.nak(retryDelay);
-      if (options.signal.aborted) break;
+  let failed: { err: unknown } | undefined;
+  const stopped = (): boolean => options.signal.aborted || nc.isClosed() || failed !== undefined;
+  const start = (msg: JsMsg): void => {
+    // Never rejects: a failure is kept, and ends the loop once the others finished.
+    const sending = (async () => {
+      try {
+        if (await forwardOne(client, msg, options)) forwarded++;
+        else msg.nak(retryDelay);
+      } catch (err) {
+        failed ??= { err };
+      }
+    })();
+    pending.add(sending);
+    void sending.finally(() => pending.delete(sending));
+  };
+  try {
+    while (!stopped()) {
+      if (pending.size >= inFlight) {
+        await Promise.race(pending);
+        continue;
+      }
+      // At most as many as there is room for: the broker holds the rest (max_ack_pending).
+      const batch = await consumer.fetch({ max_messages: inFlight - pending.size, expires: 1_000 });
+      for await (const msg of batch) {
+        // Taken after the stop: back to the queue at once, for the next forwarder.
+        if (!stopped()) start(msg);
+        else if (!nc.isClosed()) msg.nak();
+      }
     }
+  } finally {
+    // Those in flight finish: answered ones are acknowledged, the others stay queued.
+    await Promise.all(pending);
   }
+  if (failed !== undefined) throw failed.err;
   return { forwarded };
 }
 

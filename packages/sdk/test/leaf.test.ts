@@ -6,7 +6,10 @@
  *   identity; its alerts are sourced into ALERTS in the leaf's own JetStream domain;
  * - with the link down for 30 s and back, nothing is lost in either direction: queued
  *   submissions reach the hub once each, alerts routed meanwhile reach the leaf copy;
- * - the SDK's completeness check finds a gap made in the copy and repairs it.
+ * - the SDK's completeness check finds a gap made in the copy and repairs it;
+ * - the outbox is forwarded several submissions at a time (a relay on the leaf holds the
+ *   hub's answers to count them), never more than `inFlight`; stopped, the forwarder lets
+ *   those in flight finish; with `inFlight: 1` it keeps the queue's order.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -21,12 +24,24 @@ import {
 } from '@mosaic/identities/test-support';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
-import { HIT_ALERT_KIND, HUB_API_PREFIX, ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
+import {
+  HIT_ALERT_KIND,
+  HUB_API_PREFIX,
+  ROUTER_CONSUMER,
+  Streams,
+  ingestSubject,
+} from '@mosaic/protocol';
 import { canonicalSelector } from '@mosaic/selectors';
 import { freePorts } from '@mosaic/testkit';
 import { generateAgencyKey, type AgencyKeyPair } from '@mosaic/signing';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  NoRespondersError,
+  RequestError,
+  connect,
+  type Msg,
+  type NatsConnection,
+} from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   LeafStreams,
@@ -48,6 +63,8 @@ const IDS = [NL, DE, BE] as const;
 const JURISDICTION = { [NL]: 'NL', [DE]: 'DE', [BE]: 'BE' } as const;
 /** The acceptance figure: how long the link stays down. */
 const LINK_DOWN_MS = 30_000;
+/** Submissions queued while the link is down. */
+const QUEUED = 30;
 
 let dir: string;
 let hub: Hub;
@@ -247,6 +264,7 @@ describe('an agency leaf node', () => {
     async () => {
       const replies: PublishReply[] = [];
       const ac = new AbortController();
+      // The default inFlight: several submissions on the way at once.
       const forwarding = forwardOutbox(nlLeaf, {
         signal: ac.signal,
         retryDelayMs: 500,
@@ -259,7 +277,7 @@ describe('an agency leaf node', () => {
       const cutAt = Date.now();
       // Submissions made on the leaf while the link is down: queued there.
       const queued: string[] = [];
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < QUEUED; i++) {
         const r = report(NL, `queued ${String(i)}`);
         const jws = await nlLeaf.sign(r);
         await queueSubmission(nlLocal, NL, jws, r['reportId'] as string);
@@ -361,6 +379,158 @@ describe('an agency leaf node', () => {
       repaired: 0,
     });
     expect(hubSeqs.seqs).toContain(hubSeqs.hit);
+  }, 120_000);
+
+  it('the outbox is forwarded several at a time, never more than inFlight; stopped, those in flight finish', async () => {
+    const jsm = await jetstreamManager(nlLocal);
+    const context = await readContextFile(join(hub.contextsDir, `${NL}.json`));
+    // With the link cut, the only answerer of the leaf's ingest requests is this relay: it
+    // holds every request until 8 (the default inFlight) of different reports await their
+    // answer, then passes each to the hub and the hub's answer back.
+    await relay.cut();
+    // Down once the leaf has no route to ingest (no responders, not merely a slow answer).
+    await until('the link down', () =>
+      nlLocal.request(ingestSubject(NL), new Uint8Array(), { timeout: 5_000 }).then(
+        () => undefined,
+        (err: unknown) =>
+          err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())
+            ? true
+            : undefined,
+      ),
+    );
+    const queued: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = report(NL, `in flight ${String(i)}`);
+      await queueSubmission(nlLocal, NL, await nlLeaf.sign(r), r['reportId'] as string);
+      queued.push(r['reportId'] as string);
+    }
+    const toHub = await connect(contextConnectOptions(context));
+    const onLeaf = await connect({ servers: leaf.url });
+    const unanswered = new Map<string, number>();
+    let most = 0;
+    let released = false;
+    const held: Msg[] = [];
+    const reportIdOf = (m: Msg): string =>
+      (
+        JSON.parse(Buffer.from(m.string().split('.')[1] ?? '', 'base64url').toString()) as {
+          reportId: string;
+        }
+      ).reportId;
+    const pass = (m: Msg): void => {
+      void toHub.request(ingestSubject(NL), m.data, { timeout: 30_000 }).then(
+        (answer) => {
+          const id = reportIdOf(m);
+          const left = (unanswered.get(id) ?? 1) - 1;
+          if (left === 0) unanswered.delete(id);
+          else unanswered.set(id, left);
+          m.respond(answer.data);
+        },
+        () => undefined,
+      );
+    };
+    const first = new AbortController();
+    const then = new AbortController();
+    onLeaf.subscribe(ingestSubject(NL), {
+      callback: (err, m) => {
+        if (err !== null) return;
+        const id = reportIdOf(m);
+        unanswered.set(id, (unanswered.get(id) ?? 0) + 1);
+        most = Math.max(most, unanswered.size);
+        if (released) {
+          pass(m);
+          return;
+        }
+        held.push(m);
+        if (unanswered.size < 8) return;
+        // The forwarder is stopped with 8 in flight, then they are answered.
+        first.abort();
+        released = true;
+        for (const h of held.splice(0)) pass(h);
+      },
+    });
+    await onLeaf.flush();
+
+    // Its own client: no request of it times out (and is sent again) while the relay holds it.
+    const forwarder = await connectAgency({
+      context: { ...context, url: leaf.url },
+      key: keys.get(NL)!.privateJwk,
+      timeoutMs: 60_000,
+      retry: { attempts: 1 },
+    });
+    const replies: PublishReply[] = [];
+    const onReply = (r: PublishReply): void => {
+      replies.push(r);
+    };
+    let forwarding = forwardOutbox(forwarder, { signal: first.signal, onReply });
+    try {
+      // Stopped, it ends once the 8 in flight were answered and acknowledged.
+      const stopped = await Promise.race([
+        forwarding,
+        new Promise<undefined>((r) => setTimeout(r, 90_000, undefined)),
+      ]);
+      expect(stopped).toEqual({ forwarded: 8 });
+      expect(replies).toHaveLength(8);
+      expect((await jsm.streams.info(LeafStreams.Outbox)).state.messages).toBe(queued.length - 8);
+      // The next forwarder sends the rest.
+      forwarding = forwardOutbox(forwarder, { signal: then.signal, onReply });
+      await until('the queued submissions', () =>
+        Promise.resolve(replies.length >= queued.length ? true : undefined),
+      );
+    } finally {
+      first.abort();
+      then.abort();
+      await forwarding;
+      await forwarder.close();
+      await onLeaf.close();
+      await toHub.close();
+      await relay.restore();
+    }
+    expect(most).toBe(8);
+    expect(replies.every((r) => r.ok && !r.duplicate)).toBe(true);
+    expect(replies.map((r) => (r.ok ? r.reportId : '')).sort()).toEqual([...queued].sort());
+    expect((await jsm.streams.info(LeafStreams.Outbox)).state.messages).toBe(0);
+    const consumer = await jsm.consumers.info(LeafStreams.Outbox, 'forwarder');
+    expect(consumer.config.max_ack_pending).toBe(8);
+    // Longer than one request of this client can take (60 s), so never redelivered in flight.
+    expect(consumer.config.ack_wait).toBeGreaterThan(60_000 * 1_000_000);
+    await until('the leaf link back', async () => {
+      const r = await nlLeaf.publish(report(NL, 'link back')).catch(() => undefined);
+      return r?.ok === true ? r : undefined;
+    });
+  }, 180_000);
+
+  it('with inFlight 1 the outbox is forwarded one after the other, in queue order', async () => {
+    const jsm = await jetstreamManager(nlLocal);
+    const queued: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = report(NL, `in order ${String(i)}`);
+      await queueSubmission(nlLocal, NL, await nlLeaf.sign(r), r['reportId'] as string);
+      queued.push(r['reportId'] as string);
+    }
+    const answered: string[] = [];
+    const ac = new AbortController();
+    const forwarding = forwardOutbox(nlLeaf, {
+      signal: ac.signal,
+      inFlight: 1,
+      onReply: (r) => answered.push(r.ok ? r.reportId : r.code),
+    });
+    try {
+      await until('the queued submissions', () =>
+        Promise.resolve(answered.length >= queued.length ? true : undefined),
+      );
+    } finally {
+      ac.abort();
+      await forwarding;
+    }
+    expect(answered).toEqual(queued);
+    // The consumer the earlier forwarder left with 8 and a 90 s ack wait was brought to 1 and
+    // to this client's: 2 attempts of 2 s, 50 ms between them, plus a margin.
+    const { config } = await jsm.consumers.info(LeafStreams.Outbox, 'forwarder');
+    expect(config.max_ack_pending).toBe(1);
+    expect(nlLeaf.longestRequestMs).toBe(4_050);
+    expect(config.ack_wait).toBeGreaterThan(nlLeaf.longestRequestMs * 1_000_000);
+    expect(config.ack_wait).toBeLessThan(60_000 * 1_000_000);
+    expect((await jsm.streams.info(LeafStreams.Outbox)).state.messages).toBe(0);
   }, 120_000);
 
   it('the leaf cannot reach the hub’s JetStream API beyond its imports', async () => {

@@ -64,9 +64,10 @@ export const agencyLeafnode = defineCommand({
 On the hub the leaf lands in the agency's own account and reaches exactly what the agency
 does. Run it with: nats-server -c <dir>/leafnode.conf. Then the SDK's ensureLeafStreams
 creates the leaf's ALERTS (the agency's alerts, sourced from the hub) and OUTBOX (its
-submissions, queued while the link is down; forwardOutbox sends them), and
-checkLeafAlerts checks the copy against the hub. The hub must accept leaf nodes
-(a leafnodes listener). Files are replaced whole; the store is never touched.
+submissions, queued while the link is down; forwardOutbox sends them, several at a time,
+or one after the other in queue order with inFlight 1), and checkLeafAlerts checks the
+copy against the hub. The hub must accept leaf nodes (a leafnodes listener). Files are
+replaced whole; the store is never touched.
 Prints {"config": <path>, "credentials": <path>, "context": <path>, "domain": <domain>}.`,
   options: {
     agency: string({ placeholder: '<id>', description: 'the agency', required: true }),
