@@ -104,10 +104,13 @@ function latency(of: readonly Submission[]): string {
   return `${String(ms.length)} acknowledged, queue to answer p50 ${seconds(percentile(ms, 50) ?? 0)}, max ${seconds(Math.max(...ms))}`;
 }
 
-/** Twice-answered submissions and `duplicate: true` answers so far (the forwarder's resends). */
+/**
+ * `duplicate: true` answers so far (the forwarder's resends), those of an already answered
+ * submission (the same sequence again), and submissions answered twice differently.
+ */
 function resends(agent: LeafAgent): string {
   const dup = agent.figures.answers.filter((a) => a.duplicate).length;
-  return `hub answers marked duplicate (a resend of a stored report): ${String(dup)}; submissions answered twice: ${String(agent.figures.answeredTwice.length)}`;
+  return `hub answers marked duplicate (a resend of a stored report): ${String(dup)}, of them answering an answered submission again: ${String(agent.figures.answeredAgain.length)}; submissions answered twice differently: ${String(agent.figures.answeredTwice.length)}`;
 }
 
 export const leafInjectors: Record<'F5' | 'F6', { fault: string; inject: Injector }> = {

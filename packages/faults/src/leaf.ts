@@ -157,8 +157,16 @@ interface Answer {
 export interface LeafFigures {
   /** Hub answers in the order they came. */
   answers: Answer[];
-  /** Submissions answered more than once (the forwarder sent one again after its answer). */
+  /**
+   * Submissions answered again with another answer than their first (another sequence, or
+   * accepted once and refused once): never expected.
+   */
   answeredTwice: string[];
+  /**
+   * Submissions answered again with the same stored sequence, `duplicate: true`: the leaf
+   * failed between the hub's answer and its acknowledgement, so the forwarder sent it again.
+   */
+  answeredAgain: string[];
   /** Queued submissions not answered yet. */
   pending: number;
   /** Alerts read from the leaf's copy that failed verification. */
@@ -180,6 +188,7 @@ export class LeafAgent {
   readonly figures: LeafFigures = {
     answers: [],
     answeredTwice: [],
+    answeredAgain: [],
     pending: 0,
     invalid: [],
     errors: [],
@@ -255,7 +264,8 @@ export class LeafAgent {
     const submission = this.#submissions.get(reportId);
     if (submission === undefined) return;
     if (submission.acked !== undefined || submission.refused !== undefined) {
-      this.figures.answeredTwice.push(reportId);
+      const same = reply.ok && reply.duplicate && submission.acked?.seq === reply.seq;
+      (same ? this.figures.answeredAgain : this.figures.answeredTwice).push(reportId);
       return;
     }
     if (reply.ok) submission.acked = { seq: reply.seq, at, duplicate: reply.duplicate };

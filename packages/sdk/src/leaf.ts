@@ -118,7 +118,12 @@ export async function queueSubmission(
 export interface ForwardOutboxOptions {
   /** Stops forwarding: no new submission is taken, those in flight finish first. */
   signal: AbortSignal;
-  /** Each hub answer, accepted or rejected, with the queued JWS. */
+  /**
+   * Each hub answer, accepted or rejected, with the queued JWS; called as soon as the hub
+   * answered, before the submission leaves the outbox. If the leaf fails between the two,
+   * the submission is sent again and its answer passed again (`duplicate: true` for a
+   * stored report): an answer is never lost, and may come twice.
+   */
   onReply?: (reply: PublishReply, jws: string) => void;
   /** Wait before retrying a submission the hub did not answer; default 1 000 ms. */
   retryDelayMs?: number;
@@ -252,8 +257,10 @@ async function forwardOne(
     if (isMosaicError(err) && err.code === ErrorCode.Unavailable) return false;
     throw err;
   }
-  await msg.ackAck();
+  // The answer first: an acknowledgement the leaf applied but could not confirm (it went
+  // away) would otherwise remove the submission with its answer never passed on.
   options.onReply?.(reply, jws);
+  await msg.ackAck();
   return true;
 }
 
