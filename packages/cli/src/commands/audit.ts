@@ -167,9 +167,10 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
       if (live !== undefined && context !== undefined) {
         const jsm = live;
         const { stream, 'checkpoints-stream': cpStream } = values;
-        entries = await readAuditEntries(jsm, stream).catch(async (err: unknown) => {
-          throw stream === Streams.Audit ? await withUnreadableReports(jsm, err) : err;
-        });
+        // The checkpoints before the entries: on a live hub the auditor goes on appending and
+        // signing, and a checkpoint read after the entries could sign entries written after
+        // they were read (a log that only grows, reported as truncated). Read first, every
+        // checkpoint signs a size the entries read next must reach.
         // The hub's copy of its latest checkpoint outlives a deleted or replaced stream.
         const file =
           values['checkpoint-file'] ??
@@ -180,6 +181,9 @@ Exit codes: 0 intact, 1 not intact (ERR_AUDIT_INVALID: the first bad index is na
         });
         checkpoints = read.checkpoints;
         origins.push(...read.origins);
+        entries = await readAuditEntries(jsm, stream).catch(async (err: unknown) => {
+          throw stream === Streams.Audit ? await withUnreadableReports(jsm, err) : err;
+        });
         coverage = () => checkAuditCoverage(jsm, entries);
       }
       const keys = await readJwks(jwksPath);
