@@ -133,7 +133,7 @@ export interface TestHub extends BrokerHub {
   createRouterConsumer(ackWaitMs: number): Promise<void>;
   /** Subject → message count of ALERTS under `filter`. */
   alertSubjects(filter?: string): Promise<Record<string, number>>;
-  /** Waits (bounded) until the router durable has nothing pending or unacked. */
+  /** Waits (bounded) until the router durable has acknowledged every report stored so far. */
   drained(timeoutMs?: number): Promise<void>;
 }
 
@@ -218,14 +218,22 @@ export async function startTestHub(options: { alertsDuplicateWindowMs?: number }
       const info = await jsm.streams.info(Streams.Alerts, { subjects_filter: filter });
       return info.state.subjects ?? {};
     },
-    async drained(timeoutMs = 20_000) {
+    async drained(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
+      // Every report stored so far, by sequence: nothing pending is not enough, since a
+      // loaded server can answer the consumer's info before it counts a message just stored.
+      const last = (await jsm.streams.info(Streams.Reports)).state.last_seq;
       for (;;) {
         const info = await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER);
-        if (info.num_pending === 0 && info.num_ack_pending === 0) return;
+        if (
+          info.num_pending === 0 &&
+          info.num_ack_pending === 0 &&
+          info.ack_floor.stream_seq >= last
+        )
+          return;
         if (Date.now() > deadline)
           throw new Error(
-            `router not drained in ${timeoutMs} ms: ${info.num_pending} pending, ${info.num_ack_pending} unacked`,
+            `router not drained in ${timeoutMs} ms: ${info.num_pending} pending, ${info.num_ack_pending} unacked, ack floor ${info.ack_floor.stream_seq} of ${last}`,
           );
         await new Promise((r) => setTimeout(r, 50));
       }
