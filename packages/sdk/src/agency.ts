@@ -13,6 +13,7 @@ import {
   DEFAULT_RETRY,
   backoffDelay,
   isTransportFailure,
+  longestRetriedMs,
   shouldRetry,
   type RetryOptions,
 } from './retry.ts';
@@ -215,14 +216,10 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     return closing;
   };
 
-  let longestRequestMs = retry.attempts * timeout;
-  for (let n = 1; n < retry.attempts; n++)
-    longestRequestMs += Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (n - 1));
-
   return {
     agency,
     connection: nc,
-    longestRequestMs,
+    longestRequestMs: longestRetriedMs(timeout, retry),
     sign,
     publish: async (report) => publishSigned(await sign(report)),
     publishSigned,

@@ -42,8 +42,23 @@ export function shouldRetry(reply: IngestRejected): boolean {
   return isErrorCode(reply.code) ? isRetryable(reply.code) : reply.retryable === true;
 }
 
+/** The longest delay before retry `n` (1-based): doubling from the first, up to the maximum. */
+function backoffCeiling(n: number, options: Required<RetryOptions>): number {
+  return Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (n - 1));
+}
+
 /** The delay before retry `n` (1-based): exponential with full jitter in its upper half. */
 export function backoffDelay(n: number, options: Required<RetryOptions>): number {
-  const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (n - 1));
+  const ceiling = backoffCeiling(n, options);
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+/**
+ * The longest a request with these retries can take before it gives up: every attempt
+ * waiting its full `timeoutMs`, plus the longest backoff between attempts.
+ */
+export function longestRetriedMs(timeoutMs: number, options: Required<RetryOptions>): number {
+  let ms = options.attempts * timeoutMs;
+  for (let n = 1; n < options.attempts; n++) ms += backoffCeiling(n, options);
+  return ms;
 }
