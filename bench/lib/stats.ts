@@ -556,7 +556,7 @@ function tableRows(r: BenchResult): [string, string, string][] {
       ]);
       rows.push([
         `cluster stage, ${tag}: CPU per report`,
-        `${fmt(e.cpuUsPerReport.hub + e.cpuUsPerReport.natsServer + e.cpuUsPerReport.bench)} µs`,
+        `${fmt(cpuPerReport(e))} µs`,
         `hub ${fmt(e.cpuUsPerReport.hub)}, nats-server ${fmt(e.cpuUsPerReport.natsServer)}, publishers+subscribers ${fmt(e.cpuUsPerReport.bench)}`,
       ]);
     }
