@@ -58,6 +58,13 @@ export interface FaultSizes {
   downMs: number;
   /** How long the leader stays stopped in F3 (beyond the election timeout), ms. */
   pauseMs: number;
+  /**
+   * When F3 resumes the stopped leader: `acked` once another node leads and a submission is
+   * acknowledged without it (and `pauseMs` has passed); `leader` as soon as another node
+   * leads, its election timeout having run out — the acknowledgements resuming are then
+   * waited for after SIGCONT, so a client connected to the stopped node need not leave it.
+   */
+  resumeF3On: 'acked' | 'leader';
   /** Load after the last cycle before the check, ms. */
   settleMs: number;
   /** How long a stream limit (F7) or a clock skew (F9) holds, ms. */
@@ -81,6 +88,7 @@ export const smokeSizes: FaultSizes = {
   cycles: 1,
   downMs: 1_000,
   pauseMs: 8_000,
+  resumeF3On: 'acked',
   settleMs: 1_000,
   holdMs: 3_000,
   partitionMs: 10_000,
@@ -93,6 +101,7 @@ export const fullSizes: FaultSizes = {
   cycles: 6,
   downMs: 3_000,
   pauseMs: 12_000,
+  resumeF3On: 'acked',
   settleMs: 5_000,
   holdMs: 15_000,
   partitionMs: 30_000,
@@ -102,23 +111,25 @@ export const fullSizes: FaultSizes = {
 };
 
 /**
- * The long run (`--long`): F1 and F3 for many cycles, nothing waited for but what each cycle
- * checks. F1 restarts the node at once (the kill is the fault; its down time only adds
- * waiting). F3 keeps the leader stopped until another node leads and a submission is
- * acknowledged, and at least 10 s: longer than nats-server's largest Raft election timeout
- * (a follower campaigns 4–9 s after it last heard from the leader).
+ * The long run (`--long`): F1 and F3 for many cycles, each on its own cluster at the same
+ * time, nothing waited for but what each cycle checks. F1 restarts the node at once (the
+ * kill is the fault; its down time only adds waiting). F3 resumes the stopped leader as soon
+ * as another node leads (a follower's election timeout, 4–9 s in nats-server, ran out while
+ * it was stopped), then waits for the acknowledgements and the replicas. Publishers pause
+ * 100 ms between submissions: two clusters under load for half an hour on two cores.
  */
 export const longSizes: FaultSizes = {
   warmup: 20,
   cycles: 200,
   downMs: 0,
-  pauseMs: 10_000,
+  pauseMs: 0,
+  resumeF3On: 'leader',
   settleMs: 5_000,
   holdMs: 15_000,
   partitionMs: 30_000,
   leafDownMs: 60_000,
   slowMs: 60_000,
-  publishPauseMs: 20,
+  publishPauseMs: 100,
 };
 
 /** One fault's figures and verdict. */
@@ -222,37 +233,37 @@ const injectors: Record<FaultId, { fault: string; namespaces?: boolean; inject: 
         const t0 = Date.now();
         run.cluster.signalNode(leader, 'SIGSTOP');
         run.log(`F3: ${leader.name} (REPORTS leader) stopped`);
+        const others = run.cluster.nodes.filter((n) => n !== leader);
+        const newLeader = until(
+          'a new REPORTS leader',
+          async () => {
+            // Asked of the other nodes only: the stopped one answers nothing.
+            const now = await run.cluster.leaderVia(others, Streams.Reports);
+            return now === leader.name ? undefined : now;
+          },
+          run.sizes.pauseMs + 60_000,
+          100,
+        ).then((l) => {
+          run.log(`F3: REPORTS leader now ${l} after ${String(clock.mark('new leader'))} ms`);
+          moved.push(`${leader.name}→${l}`);
+        });
+        const acked = recovery(run.load, t0).then((ms) => {
+          run.recoveryMs.push(ms);
+          run.log(`F3: acknowledging again after ${String(clock.mark('acked'))} ms`);
+        });
+        // Awaited below; this only keeps a failed election wait from leaving it unhandled.
+        acked.catch(() => undefined);
         try {
-          // Asked of the other nodes only; the election and the acknowledgements resuming
-          // are waited for together (the cycle needs both).
-          const others = run.cluster.nodes.filter((n) => n !== leader);
-          const [next] = await Promise.all([
-            until(
-              'a new REPORTS leader',
-              async () => {
-                const now = await run.cluster.leaderVia(others, Streams.Reports);
-                return now === leader.name ? undefined : now;
-              },
-              run.sizes.pauseMs + 60_000,
-              100,
-            ).then((l) => {
-              run.log(`F3: REPORTS leader now ${l} after ${String(clock.mark('new leader'))} ms`);
-              return l;
-            }),
-            recovery(run.load, t0).then((ms) => {
-              run.recoveryMs.push(ms);
-              run.log(`F3: acknowledging again after ${String(clock.mark('acked'))} ms`);
-            }),
-          ]);
-          moved.push(`${leader.name}→${next}`);
+          // The election and, unless resumed on the election, the acknowledgements resuming
+          // without the stopped node are waited for together (the cycle needs both).
+          await (run.sizes.resumeF3On === 'leader' ? newLeader : Promise.all([newLeader, acked]));
           const left = run.sizes.pauseMs - (Date.now() - t0);
           if (left > 0) await delay(left);
         } finally {
           run.cluster.signalNode(leader, 'SIGCONT');
         }
         clock.mark('resumed');
-        await replicasCurrent(run.cluster);
-        clock.mark('current');
+        await Promise.all([acked, replicasCurrent(run.cluster).then(() => clock.mark('current'))]);
         clock.end();
       }
       run.observations.push(
@@ -263,7 +274,10 @@ const injectors: Record<FaultId, { fault: string; namespaces?: boolean; inject: 
       );
       return {
         cycles: run.sizes.cycles,
-        did: `SIGSTOP the REPORTS leader until another node leads and a submission is acknowledged, at least ${String(run.sizes.pauseMs / 1000)} s (beyond the election timeout), SIGCONT, wait until its replicas are current`,
+        did:
+          run.sizes.resumeF3On === 'leader'
+            ? 'SIGSTOP the REPORTS leader until another node leads (beyond its election timeout), SIGCONT, wait until a submission is acknowledged and its replicas are current'
+            : `SIGSTOP the REPORTS leader until another node leads and a submission is acknowledged, at least ${String(run.sizes.pauseMs / 1000)} s (beyond the election timeout), SIGCONT, wait until its replicas are current`,
       };
     },
   },
@@ -558,6 +572,12 @@ export interface RunFaultsOptions {
    */
   shared?: boolean;
   /**
+   * Each fault's cluster at the same time instead of one after the other (the long run: F1
+   * and F3 spend most of a cycle waiting for an election or a restart, not computing).
+   * Ignored with `shared`.
+   */
+  parallel?: boolean;
+  /**
    * Called after each fault's check while its cluster still runs, with what the check was
    * given (e.g. to show the checker fails on data that breaks an invariant).
    */
@@ -693,48 +713,59 @@ export async function runFaults(
   options: RunFaultsOptions,
 ): Promise<FaultResult[]> {
   const log = options.log ?? (() => undefined);
-  const results: FaultResult[] = [];
   const groups = options.shared === true ? [ids] : ids.map((id) => [id]);
-  for (const group of groups) {
-    log(`starting a cluster for ${group.join(', ')}`);
-    // The leaf faults need an agency on a leaf node; the others run without one.
-    const leaf = group.some((id) => Object.hasOwn(leafInjectors, id));
-    await using cluster = await FaultCluster.start({
-      keep: options.keep ?? false,
-      namespaces: group.some((id) => injectors[id].namespaces === true),
-      ...(leaf ? { leaf: LEAF_AGENCY } : {}),
-    });
-    const load = new Load(cluster, { pauseMs: options.sizes.publishPauseMs });
-    try {
-      await load.connect();
-      load.publish();
-      await untilAcked(load, options.sizes.warmup);
-      for (const id of group) {
-        const result = emptyResult(id);
-        results.push(result);
-        const since = Date.now();
-        try {
-          await faultOn(
-            cluster,
-            load,
-            id,
-            { sizes: options.sizes, log, since, inspect: options.inspect },
-            result,
-          );
-        } catch (err) {
-          result.error = err instanceof Error ? err.message : String(err);
-          // Where the harness failed, for whoever reads the log.
-          if (err instanceof Error && err.stack !== undefined) log(`${id}: ${err.stack}`);
-        }
-        log(
-          `${id}: ${result.verdict} (${String(result.acked)} acked, ${String(result.lost)} lost, recovery ${result.recoveryMs.join('/')} ms)${result.error === undefined ? '' : `: ${result.error}`}`,
+  if (options.parallel === true && options.shared !== true)
+    return (await Promise.all(groups.map((group) => runGroup(group, options, log)))).flat();
+  const results: FaultResult[] = [];
+  for (const group of groups) results.push(...(await runGroup(group, options, log)));
+  return results;
+}
+
+/** The faults of `group` one after the other on one fresh cluster under load. */
+async function runGroup(
+  group: readonly FaultId[],
+  options: RunFaultsOptions,
+  log: (line: string) => void,
+): Promise<FaultResult[]> {
+  const results: FaultResult[] = [];
+  log(`starting a cluster for ${group.join(', ')}`);
+  // The leaf faults need an agency on a leaf node; the others run without one.
+  const leaf = group.some((id) => Object.hasOwn(leafInjectors, id));
+  await using cluster = await FaultCluster.start({
+    keep: options.keep ?? false,
+    namespaces: group.some((id) => injectors[id].namespaces === true),
+    ...(leaf ? { leaf: LEAF_AGENCY } : {}),
+  });
+  const load = new Load(cluster, { pauseMs: options.sizes.publishPauseMs });
+  try {
+    await load.connect();
+    load.publish();
+    await untilAcked(load, options.sizes.warmup);
+    for (const id of group) {
+      const result = emptyResult(id);
+      results.push(result);
+      const since = Date.now();
+      try {
+        await faultOn(
+          cluster,
+          load,
+          id,
+          { sizes: options.sizes, log, since, inspect: options.inspect },
+          result,
         );
-        // A cluster the harness lost track of cannot carry the next fault.
-        if (result.error !== undefined) break;
+      } catch (err) {
+        result.error = err instanceof Error ? err.message : String(err);
+        // Where the harness failed, for whoever reads the log.
+        if (err instanceof Error && err.stack !== undefined) log(`${id}: ${err.stack}`);
       }
-    } finally {
-      await load.stop();
+      log(
+        `${id}: ${result.verdict} (${String(result.acked)} acked, ${String(result.lost)} lost, recovery ${result.recoveryMs.join('/')} ms)${result.error === undefined ? '' : `: ${result.error}`}`,
+      );
+      // A cluster the harness lost track of cannot carry the next fault.
+      if (result.error !== undefined) break;
     }
+  } finally {
+    await load.stop();
   }
   return results;
 }
