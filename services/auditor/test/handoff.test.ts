@@ -55,11 +55,18 @@ afterAll(async () => {
   await server[Symbol.asyncDispose]();
 });
 
-/** Reports (each with one alert to `de-bka`) stored as a crash leaves them: without entries. */
-async function storeWithoutEntries(count: number): Promise<void> {
+/**
+ * Reports (each with one alert to `de-bka`) stored as a crash leaves them: without entries.
+ * Returns their report ids and REPORTS sequences.
+ */
+async function storeWithoutEntries(
+  prefix: string,
+  count: number,
+): Promise<{ reportId: string; seq: number }[]> {
   const js = jetstream(nc);
+  const stored: { reportId: string; seq: number }[] = [];
   for (let i = 0; i < count; i++) {
-    const reportId = `lost-${i}`;
+    const reportId = `${prefix}-${i}`;
     const h = headers();
     h.set(ReportHeaders.MsgId, `nl-police/${reportId}`);
     h.set(ReportHeaders.Agency, 'nl-police');
@@ -76,7 +83,40 @@ async function storeWithoutEntries(count: number): Promise<void> {
     await js.publish(alertSubject('de-bka', AlertKind.Report, 'nl-police', reportId), `a ${i}`, {
       headers: a,
     });
+    stored.push({ reportId, seq });
   }
+  return stored;
+}
+
+/** AUDIT's entries, checked to verify as one chain with every checkpoint. */
+async function verifiedAudit(): Promise<{ index: number; seq: number; data: Uint8Array }[]> {
+  const items: { index: number; seq: number; data: Uint8Array }[] = [];
+  for await (const m of readStream(jsm, Streams.Audit))
+    items.push({ index: items.length, seq: m.seq, data: m.data });
+  const cps = (await readAuditCheckpoints(jsm)).map((c) => c.text);
+  const keys = hubKeysFromJwks(hubJwks([{ name: key.name, publicJwk: key.publicJwk }]));
+  expect(await verifyAuditLog(items, cps, keys)).toMatchObject({ ok: true });
+  return items;
+}
+
+/** Every one of `lost` has its collection and its disclosure entry, each recovered once. */
+function expectRecoveredOnce(
+  items: { index: number; seq: number; data: Uint8Array }[],
+  lost: { reportId: string; seq: number }[],
+): void {
+  const coverage = auditCoverage(items);
+  for (const { reportId, seq } of lost) {
+    expect(coverage.collects(Streams.Reports, seq), `REPORTS seq ${seq}`).toBe(true);
+    expect(
+      coverage.discloses({ recipient: 'de-bka', issuer: 'nl-police', reportId }),
+      `alert of ${reportId}`,
+    ).toBe(true);
+  }
+  const ids = new Set(lost.map((l) => l.reportId));
+  const recovered = items
+    .map((i) => decodeEntry(i.data))
+    .filter((e) => e.recovered === true && ids.has(e.subject?.reportId ?? ''));
+  expect(recovered).toHaveLength(2 * lost.length);
 }
 
 const collected = (n: number): AuditRequestOf<'ingest'> => ({
@@ -96,8 +136,17 @@ describe('a restarted auditor while another serves', () => {
     let restarted: Auditor | undefined;
     let busy = true;
     let recorded = 0;
+    let lost: { reportId: string; seq: number }[] = [];
     const failures: unknown[] = [];
     const load: Promise<void>[] = [];
+    // A copy of every hand-over (outside the queue group): the restart asked the other auditor.
+    let handedOver = 0;
+    const watch = busyNc.subscribe('mosaic.hub.audit.auditor', {
+      callback: () => {
+        handedOver++;
+      },
+    });
+    await busyNc.flush();
     try {
       serving = await startAuditor({
         nc: aNc,
@@ -106,7 +155,7 @@ describe('a restarted auditor while another serves', () => {
         consultations: false,
         reconcileWith: jsm,
       });
-      await storeWithoutEntries(LOST);
+      lost = await storeWithoutEntries('lost', LOST);
 
       // The hub is busy: 32 senders each send their next request as soon as the last is answered.
       const client = auditClient(busyNc, 'ingest');
@@ -145,30 +194,55 @@ describe('a restarted auditor while another serves', () => {
     } finally {
       busy = false;
       await Promise.all(load);
+      watch.unsubscribe();
       await restarted?.stop();
       await serving?.stop();
       await Promise.all([aNc, bNc, busyNc].map((c) => c.close()));
     }
     expect(failures).toEqual([]);
 
-    const items: { index: number; seq: number; data: Uint8Array }[] = [];
-    for await (const m of readStream(jsm, Streams.Audit))
-      items.push({ index: items.length, seq: m.seq, data: m.data });
-    const cps = (await readAuditCheckpoints(jsm)).map((c) => c.text);
-    const keys = hubKeysFromJwks(hubJwks([{ name: key.name, publicJwk: key.publicJwk }]));
-    expect(await verifyAuditLog(items, cps, keys)).toMatchObject({ ok: true });
-
-    const coverage = auditCoverage(items);
-    for (let seq = 1; seq <= LOST; seq++)
-      expect(coverage.collects(Streams.Reports, seq), `REPORTS seq ${seq}`).toBe(true);
-    for (let i = 0; i < LOST; i++)
-      expect(
-        coverage.discloses({ recipient: 'de-bka', issuer: 'nl-police', reportId: `lost-${i}` }),
-        `alert of lost-${i}`,
-      ).toBe(true);
-    // Recovered once each: one collection and one disclosure entry per lost report.
-    const recovered = items.filter((i) => decodeEntry(i.data).recovered === true);
-    expect(recovered).toHaveLength(2 * LOST);
-    expect(coverage.recovered).toBe(2 * LOST);
+    const items = await verifiedAudit();
+    expectRecoveredOnce(items, lost);
+    // Nothing else is recovered.
+    expect(auditCoverage(items).recovered).toBe(2 * LOST);
+    expect(handedOver).toBe(2 * LOST);
   }, 180_000);
+
+  it('appends its recovered entries itself when the auditor answering the hand-over refuses them or stops answering', async () => {
+    for (const answer of ['refuses', 'stops answering'] as const) {
+      const lost = await storeWithoutEntries(`lost-${answer.replace(' ', '-')}`, 50);
+      // An auditor of another version that refuses, or one that dies holding the request.
+      const other = await connect({ servers: server.url });
+      let asked = 0;
+      const sub = other.subscribe('mosaic.hub.audit.auditor', {
+        queue: 'auditor',
+        callback: (_err, msg) => {
+          asked++;
+          if (answer === 'refuses')
+            msg.respond(JSON.stringify({ ok: false, code: 'ERR_UNAVAILABLE', message: 'no' }));
+        },
+      });
+      await other.flush();
+      const restartedNc = await connect({ servers: server.url });
+      try {
+        const restarted = await startAuditor({
+          nc: restartedNc,
+          hubKey: key,
+          log,
+          consultations: false,
+          reconcileWith: jsm,
+        });
+        await restarted.stop();
+      } finally {
+        sub.unsubscribe();
+        await Promise.all([other.close(), restartedNc.close()]);
+      }
+      // Refused: each was asked once and appended here. Unanswered: those in flight (at
+      // most 64) were asked, the rest appended here without asking.
+      expect(asked).toBeGreaterThan(0);
+      if (answer === 'refuses') expect(asked).toBe(2 * lost.length);
+      else expect(asked).toBeLessThanOrEqual(64);
+      expectRecoveredOnce(await verifiedAudit(), lost);
+    }
+  }, 120_000);
 });
