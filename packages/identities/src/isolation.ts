@@ -232,6 +232,7 @@ function operatorForbiddenSubjects(): string[] {
     auditRequestSubject('ingest'),
     auditRequestSubject('router'),
     auditRequestSubject('selector-keys'),
+    auditRequestSubject('auditor'),
     hubApiSubject('STREAM', 'CREATE', '>'),
     hubApiSubject('STREAM', 'UPDATE', '>'),
     hubApiSubject('STREAM', 'DELETE', '>'),

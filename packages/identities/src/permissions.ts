@@ -178,6 +178,8 @@ const LEAF_SERVER_REPLIES = '$JSC.R.>';
  *   reads the selector index.
  * - auditor: the single writer of AUDIT; serves audit requests (queue group `auditor`) and
  *   answers into the hub identities' inboxes or, for the operator, on response subjects;
+ *   restarting, hands the entries it recovered to a serving auditor
+ *   (`mosaic.hub.audit.auditor`, which no other identity may publish to);
  *   sees the ack samples of the alerts consumers (consultations) and the JetStream API
  *   advisories (break-glass use); appends and reads its signed checkpoints.
  * - holdings: serves `mosaic.holdings.*` in queue group `holdings`; answers only on the
@@ -249,6 +251,10 @@ export function servicePermissions(service: HubService): Permissions {
             ...streamRead(Streams.Reports),
             ...streamRead(Streams.Alerts),
             api('CONSUMER', 'INFO', '*', '*'),
+            // A restarting auditor hands its recovered entries to one that serves, which
+            // answers into the auditors' inboxes.
+            auditRequestSubject(HubServices.Auditor),
+            `${hubInboxPrefix(HubServices.Auditor)}.>`,
             `${hubInboxPrefix(HubServices.Ingest)}.>`,
             `${hubInboxPrefix(HubServices.Router)}.>`,
             `${hubInboxPrefix('hub')}.>`,

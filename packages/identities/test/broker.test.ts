@@ -328,6 +328,7 @@ describe('an agency CANNOT', () => {
     ['a rejection', `mosaic.rejections.${A}`],
     ['a registry write', `$KV.${REGISTRY_BUCKET}.agency.${A}`],
     ['an audit request', 'mosaic.hub.audit.ingest'],
+    ['a recovered entry handed to the auditor', 'mosaic.hub.audit.auditor'],
   ])('use %s', async (_what, subject, payload) => {
     await expectDeniedRequest(agencyA, subject, payload);
   });
@@ -367,6 +368,24 @@ describe('hub identities', () => {
       config: { name: 'spy', ack_policy: 'none' },
     });
     await expectDeniedRequest(router, 'mosaic.audit');
+  });
+
+  it('a restarting auditor hands a serving one its recovered entries; no other service can', async () => {
+    const serving = await as(ids.services.auditor);
+    const restarting = await as(ids.services.auditor);
+    const sub = serving.nc.subscribe('mosaic.hub.audit.*', { queue: 'auditor' });
+    void (async () => {
+      for await (const m of sub) m.respond(JSON.stringify({ ok: true, seq: 1 }));
+    })();
+    await serving.nc.flush();
+    // Its answer goes into the restarting auditor's own inbox.
+    const reply = await restarting.nc.request('mosaic.hub.audit.auditor', '{}', {
+      timeout: 5000,
+    });
+    expect(reply.json()).toEqual({ ok: true, seq: 1 });
+    sub.unsubscribe();
+    await expectDeniedRequest(router, 'mosaic.hub.audit.auditor');
+    await expectDeniedRequest(ingest, 'mosaic.hub.audit.auditor');
   });
 
   it('agency B is as confined as agency A (the shorter id is no wildcard)', async () => {

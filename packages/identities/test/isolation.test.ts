@@ -14,6 +14,8 @@ import {
   findIsolationBreaches,
   findOperatorBreaches,
   assertAgencyIsolation,
+  gatewayPermissions,
+  hubPermissions,
   operatorImports,
   operatorPermissions,
   servicePermissions,
@@ -450,6 +452,28 @@ describe('hub service and operator permissions', () => {
     expect(writers('mosaic.alerts.a.report')).toEqual(['router']);
     expect(writers('mosaic.reports.NL.recruitment')).toEqual(['ingest']);
     expect(writers('mosaic.rejections.a')).toEqual(['ingest']);
+  });
+
+  it('only the auditor hands entries to another auditor (recovered ones): no service, the runner, the gateway or the operator', () => {
+    const subject = 'mosaic.hub.audit.auditor';
+    const others = [
+      ...Object.values(HubServices)
+        .filter((s) => s !== HubServices.Auditor)
+        .map((s) => [s, publish(s)] as const),
+      ['hub', hubPermissions().publish.allow] as const,
+      ['gateway', gatewayPermissions().publish.allow] as const,
+      ['operator', operatorPermissions().publish.allow] as const,
+      ['an agency', agencyPermissions('nl-police').publish.allow] as const,
+    ];
+    for (const [who, allow] of others)
+      expect(
+        allow.some((p) => subjectsIntersect(p, subject)),
+        who,
+      ).toBe(false);
+    expect(publish(HubServices.Auditor)).toContain(subject);
+    // Nor can an import of the operator's or an agency's account reach it.
+    for (const i of [...operatorImports(), ...agencyImports('nl-police')])
+      expect(subjectsIntersect(i.subject, subject), i.name).toBe(false);
   });
 
   it('the router creates consumers on ALERTS, its own on REPORTS and registry watchers only', () => {

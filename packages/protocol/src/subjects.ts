@@ -192,9 +192,11 @@ export function hubInboxPrefix(
  * Where hub services hand audit events to the auditor (request/reply, queue group
  * `auditor`); the auditor alone appends to AUDIT. Only `mosaic.hub.audit.operator` is
  * exported, to the operator's account; the others are reachable inside the hub account only.
+ * On `mosaic.hub.audit.auditor` a restarting auditor hands the entries its reconciliation
+ * recovered to one that serves (only the auditor identity may publish there).
  */
 export function auditRequestSubject(
-  from: 'ingest' | 'router' | 'operator' | 'selector-keys' | 'gateway' | 'holdings',
+  from: 'ingest' | 'router' | 'operator' | 'selector-keys' | 'gateway' | 'holdings' | 'auditor',
 ): string {
   return `mosaic.hub.audit.${from}`;
 }

@@ -58,6 +58,42 @@ export function checkAuditContent(
     );
 }
 
+/**
+ * What `reconcile` recovers, by action: the actor kind it writes each with. The only entries
+ * a restarting auditor may hand a serving one (on `mosaic.hub.audit.auditor`).
+ */
+const RECOVERABLE: Readonly<Record<string, string>> = {
+  'report.accepted': 'agency',
+  'holdings.hit': 'agency',
+  'alert.disclosed': 'service',
+  'report.retracted': 'service',
+};
+
+/**
+ * Refuses (ERR_SENDER_NOT_ATTESTED) an entry handed over by a restarting auditor unless it is
+ * marked `recovered: true` and is one of the entries the reconciliation writes, by the actor
+ * kind it writes it with. Anything else the auditor identity sends there is refused.
+ */
+export function checkRecovered(request: {
+  recovered?: unknown;
+  actor?: { kind?: unknown };
+  action?: unknown;
+}): void {
+  const { recovered, action } = request;
+  const kind = request.actor?.kind;
+  if (
+    recovered !== true ||
+    typeof action !== 'string' ||
+    !Object.hasOwn(RECOVERABLE, action) ||
+    RECOVERABLE[action] !== kind
+  )
+    throw new MosaicError(
+      ErrorCode.SenderNotAttested,
+      `the auditor identity may hand over only recovered collection and disclosure entries, not ${String(action)} by a ${String(kind)}${recovered === true ? '' : ' without recovered: true'}`,
+      { details: { from: 'auditor', action: String(action), actorKind: String(kind) } },
+    );
+}
+
 /** The part of a JetStream API audit advisory (`$JS.EVENT.ADVISORY.API`) the auditor reads. */
 interface ApiAdvisory {
   type?: string;

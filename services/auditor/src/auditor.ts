@@ -16,7 +16,9 @@ import {
   AUDIT_CHECKPOINTS_STREAM,
   AUDIT_CHECKPOINTS_SUBJECT,
   AUDIT_REQUEST_WILDCARD,
+  HubServices,
   QueueGroups,
+  auditRequestSubject,
   StreamSubjects,
   Streams,
   TREE_SIZE_HEADER,
@@ -40,13 +42,14 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import {
+  NoRespondersError,
   headers,
   nuid,
   type Msg,
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
-import { breakGlassEntry, checkAuditContent, checkAuditSender } from './attest.ts';
+import { breakGlassEntry, checkAuditContent, checkAuditSender, checkRecovered } from './attest.ts';
 import type { AuditReply, AuditRequest } from '@mosaic/protocol';
 import { CONSULTATION_SUBJECT, ConsultationWindows, readAckSample } from './consultations.ts';
 import { Coverage, reconcile } from './reconcile.ts';
@@ -139,11 +142,23 @@ export interface Auditor extends HealthReportingService<AuditorHealth> {
  */
 const CONTENDED_APPEND_MS = 8_000;
 /**
- * The same for the entries the reconciliation recovers at start: nobody waits for an
- * answer, and while other auditors serve (a restart of one of several) it contends with
- * their whole traffic; refusing one fails the start.
+ * The same for the entries the reconciliation recovers at start and appends itself (no
+ * other auditor answered their hand-over): nobody waits for an answer, and refusing one
+ * fails the start.
  */
 const CONTENDED_RECOVERY_MS = 60_000;
+/**
+ * Where a restarting auditor hands its recovered entries to one that serves (queue group
+ * `auditor`; it subscribes there itself only once reconciled, so they reach another).
+ */
+const HANDOVER_SUBJECT = auditRequestSubject(HubServices.Auditor);
+/** Recovered entries handed over at once, each awaiting its answer. */
+const HANDOVER_IN_FLIGHT = 64;
+/**
+ * How long a hand-over may wait for its answer: past the serving auditor's own 8 s of
+ * contention, so one not answered by then was most likely refused, not stored.
+ */
+const HANDOVER_TIMEOUT_MS = 10_000;
 /** Entries stored in one atomic batch (nats-server accepts up to 1,000). */
 const MAX_BATCH = 256;
 /** Longest pause after a lost race (jittered), so two busy writers do not keep colliding. */
@@ -354,14 +369,21 @@ class Writer {
     while (this.#pumping !== undefined) await this.#pumping;
   }
 
-  /** Appends one entry; resolves with its AUDIT sequence once JetStream stored it. */
-  append(request: AuditRequest, recovered = false): Promise<number> {
+  /**
+   * Appends one entry; resolves with its AUDIT sequence once JetStream stored it, or
+   * rejects once it kept losing the race for `patienceMs`.
+   */
+  append(
+    request: AuditRequest,
+    recovered = false,
+    patienceMs = recovered ? CONTENDED_RECOVERY_MS : CONTENDED_APPEND_MS,
+  ): Promise<number> {
     if (this.#halted !== undefined) return Promise.reject(this.#refusal());
     return new Promise((resolve, reject) => {
       this.#queue.push({
         request,
         recovered,
-        deadline: Date.now() + (recovered ? CONTENDED_RECOVERY_MS : CONTENDED_APPEND_MS),
+        deadline: Date.now() + patienceMs,
         attempts: 0,
         resolve,
         reject,
@@ -618,6 +640,68 @@ class Writer {
   }
 }
 
+function isNoResponders(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause)
+    if (e instanceof NoRespondersError) return true;
+  return false;
+}
+
+/**
+ * How the reconciliation stores a recovered entry: handed to an auditor that serves (it
+ * appends it among its own traffic, so the two never contend for AUDIT's tail), or appended
+ * by this one when none answers — a single auditor, or both starting at once: then every
+ * later one too — or the one that answered refused it (that entry), or did not answer in
+ * time (that entry and every later one). An entry not answered in time may then be
+ * stored twice, both `recovered`, which `audit verify` accepts.
+ */
+function recoveredEntries(
+  nc: NatsConnection,
+  writer: Writer,
+  log: Logger,
+): { append: (request: AuditRequest) => Promise<number>; handedOver: () => number } {
+  let alone = false;
+  let handedOver = 0;
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
+  const handOver = async (request: AuditRequest): Promise<number | undefined> => {
+    while (inFlight >= HANDOVER_IN_FLIGHT) await new Promise<void>((r) => waiting.push(r));
+    if (alone) return undefined;
+    inFlight++;
+    try {
+      const msg = await nc.request(
+        HANDOVER_SUBJECT,
+        JSON.stringify({ ...request, recovered: true }),
+        { timeout: HANDOVER_TIMEOUT_MS },
+      );
+      const reply = msg.json<AuditReply>();
+      if (reply.ok) {
+        handedOver++;
+        return reply.seq;
+      }
+      log.warn(
+        { code: reply.code, message: reply.message, action: request.action },
+        'the serving auditor refused a recovered entry; appending it here',
+      );
+    } catch (err) {
+      // Nobody serves, or the one that did stopped answering: the rest is appended here.
+      alone = true;
+      if (!isNoResponders(err))
+        log.warn(
+          { err, action: request.action },
+          'no answer to a recovered entry handed over; appending the rest here',
+        );
+    } finally {
+      inFlight--;
+      waiting.shift()?.();
+    }
+    return undefined;
+  };
+  return {
+    append: async (request) => (await handOver(request)) ?? writer.append(request, true),
+    handedOver: () => handedOver,
+  };
+}
+
 function refusal(err: unknown): AuditReply {
   if (isMosaicError(err)) return { ok: false, code: err.code, message: err.message };
   if (err instanceof SyntaxError)
@@ -670,12 +754,13 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
   const health = writer.health;
   if (health.ok && options.reconcileWith !== undefined)
     try {
-      await reconcile(
-        options.reconcileWith,
-        coverage,
-        (request) => writer.append(request, true),
-        log,
-      );
+      const recovered = recoveredEntries(nc, writer, log);
+      await reconcile(options.reconcileWith, coverage, recovered.append, log);
+      if (recovered.handedOver() > 0)
+        log.info(
+          { handedOver: recovered.handedOver() },
+          'recovered entries appended by the auditor that serves',
+        );
     } catch (err) {
       throw new MosaicError(
         ErrorCode.Unavailable,
@@ -745,6 +830,14 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
     maybeCheckpoint(false);
     return seq;
   };
+  // What a restarting auditor's reconciliation hands over (checked by `checkRecovered`): its
+  // requester waits, so it is refused after the same contention as any request.
+  const appendRecovered = async (request: AuditRequest): Promise<number> => {
+    const seq = await writer.append(request, true, CONTENDED_APPEND_MS);
+    armQuiet();
+    maybeCheckpoint(false);
+    return seq;
+  };
 
   const serve = async (sub: Subscription): Promise<void> => {
     for await (const msg of sub) {
@@ -756,9 +849,15 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
     let reply: AuditReply;
     try {
       checkAuditSender(msg, options.operatorAccount);
-      const request = msg.json<AuditRequest>();
-      checkAuditContent(msg.subject.slice(msg.subject.lastIndexOf('.') + 1), request);
-      reply = { ok: true, seq: await append(request) };
+      if (msg.subject === HANDOVER_SUBJECT) {
+        const { recovered, ...request } = msg.json<AuditRequest & { recovered?: unknown }>();
+        checkRecovered({ ...request, recovered });
+        reply = { ok: true, seq: await appendRecovered(request) };
+      } else {
+        const request = msg.json<AuditRequest>();
+        checkAuditContent(msg.subject.slice(msg.subject.lastIndexOf('.') + 1), request);
+        reply = { ok: true, seq: await append(request) };
+      }
     } catch (err) {
       reply = refusal(err);
       log.error(

@@ -1,4 +1,4 @@
-import { encodeEntry, generateHubKey, leafHash, type HubKey } from '@mosaic/audit-log';
+import { decodeEntry, encodeEntry, generateHubKey, leafHash, type HubKey } from '@mosaic/audit-log';
 import { ErrorCode } from '@mosaic/errors';
 import {
   AUDIT_CHECKPOINTS_SUBJECT,
@@ -200,6 +200,47 @@ describe('foreign messages in AUDIT', () => {
         recovered: true,
       } as AuditRequest),
     ).rejects.toMatchObject({ code: ErrorCode.AuditEntry });
+  });
+
+  it('on the hand-over subject it appends only what a reconciliation recovers, marked recovered', async () => {
+    const { nc, jsm, start } = await setup();
+    await start();
+    const handOver = async (entry: object): Promise<{ ok: boolean; seq?: number; code?: string }> =>
+      (
+        await nc.request('mosaic.hub.audit.auditor', JSON.stringify(entry), { timeout: 10_000 })
+      ).json();
+    const refused = { ok: false, code: ErrorCode.SenderNotAttested };
+    // Not marked recovered; another action; a recoverable action by another actor kind.
+    expect(await handOver(collected(1))).toMatchObject(refused);
+    expect(
+      await handOver({
+        actor: { kind: 'operator', id: 'ops' },
+        action: 'registry.changed',
+        justification: 'x',
+        recovered: true,
+      }),
+    ).toMatchObject(refused);
+    expect(
+      await handOver({
+        actor: { kind: 'agency', id: 'nl-police' },
+        action: 'alert.consulted',
+        refs: [{ stream: Streams.Alerts, seq: 1 }],
+        recovered: true,
+      }),
+    ).toMatchObject(refused);
+    expect(
+      await handOver({ ...collected(1), actor: { kind: 'operator', id: 'ops' }, recovered: true }),
+    ).toMatchObject(refused);
+    expect(await auditMessages(jsm)).toBe(0);
+
+    expect(await handOver({ ...collected(1), recovered: true })).toEqual({ ok: true, seq: 1 });
+    const stored: Uint8Array[] = [];
+    for await (const m of readStream(jsm, Streams.Audit)) stored.push(m.data);
+    expect(stored).toHaveLength(1);
+    expect(decodeEntry(stored[0] ?? new Uint8Array())).toMatchObject({
+      action: 'report.accepted',
+      recovered: true,
+    });
   });
 });
 
