@@ -235,7 +235,7 @@ export interface InteropResult {
 
 /** Selector correlation: curve arithmetic, the key service, holdings checks, the index. */
 export interface CorrelationResult {
-  /** `evaluateBatch` and `Point.multiply` in this process, one core, back to back. */
+  /** `evaluateBatch` and `crypto_scalarmult_ristretto255` in this process, one core, back to back. */
   oprf: OprfRates;
   /** The same evaluations asked of the real key service over NATS (a `startHub` hub). */
   keyService: KeyServiceResult;
@@ -587,7 +587,7 @@ function tableRows(r: BenchResult): [string, string, string][] {
     rows.push([
       'correlation: ristretto255 scalar multiplication, 1 core',
       `${fmt(c.oprf.scalarMultiplicationsPerSecond)} /s`,
-      '@noble/curves Point.multiply, same run',
+      'libsodium crypto_scalarmult_ristretto255, same run',
     ]);
     rows.push([
       `correlation: key-service evaluations in process, 1 core`,

@@ -20,7 +20,8 @@ import {
   oprfInfo,
   type OprfContext,
 } from '../src/index.ts';
-import { poprfFor, suite, utf8 } from '../src/oprf/suite.ts';
+import { createPoprf } from '../src/oprf/poprf.ts';
+import { poprfFor, utf8 } from '../src/oprf/suite.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -71,7 +72,7 @@ const batches = [1, 2, 8].map((size) => {
   for (let r = 0; r < 3; r++) {
     fresh.push(
       cpuMs(() => {
-        raw(inputs, () => suite.poprf(info));
+        raw(inputs, () => createPoprf(info));
       }),
     );
     cached.push(

@@ -1,4 +1,3 @@
-import { ristretto255 } from '@noble/curves/ed25519.js';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { z } from 'zod';
 import { selectorKind, type Selector } from '../kinds.ts';
@@ -6,6 +5,7 @@ import { elementBytes, elementError, isValidElement, MAX_BATCH } from './element
 import type { EvaluatedBatch } from './evaluate.ts';
 import { oprfContextSchema, oprfInfo, type OprfContext } from './info.ts';
 import { assertPublicKey } from './keys.ts';
+import { isCanonicalScalar } from './poprf.ts';
 import { poprfFor, utf8, type RandomBytes } from './suite.ts';
 
 declare const tokenBrand: unique symbol;
@@ -69,10 +69,7 @@ const answerSchema = z.strictObject({
 
 /** True when both halves of a proof are canonical scalars (below the group order). */
 function isCanonicalProof(proof: Uint8Array): boolean {
-  const { Fn } = ristretto255.Point;
-  return [proof.subarray(0, 32), proof.subarray(32)].every((half) =>
-    Fn.isValid(Fn.fromBytes(half, true)),
-  );
+  return [proof.subarray(0, 32), proof.subarray(32)].every(isCanonicalScalar);
 }
 
 function proofError(message: string, cause?: unknown): MosaicError {
@@ -96,7 +93,7 @@ export function blindRaw(
   const poprf = poprfFor(info);
   const blinds: Uint8Array[] = [];
   const blinded: Uint8Array[] = [];
-  let tweakedKey = new Uint8Array();
+  let tweakedKey: Uint8Array = new Uint8Array();
   for (const input of inputs) {
     const result = poprf.blind(input, publicKey, random);
     blinds.push(result.blind);

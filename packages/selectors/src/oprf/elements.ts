@@ -1,6 +1,6 @@
-import { ristretto255 } from '@noble/curves/ed25519.js';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { z } from 'zod';
+import { isElement } from './poprf.ts';
 
 /** Bytes of a ristretto255 element and of a scalar. */
 export const ELEMENT_BYTES = 32;
@@ -35,13 +35,5 @@ export function assertBatchShape(batch: unknown, field: string): asserts batch i
  * identity (RFC 9497 §3.3: an implementation must refuse the identity from the wire).
  */
 export function isValidElement(bytes: Uint8Array): boolean {
-  let point;
-  try {
-    point = ristretto255.Point.fromBytes(bytes);
-  } catch (err) {
-    // fromBytes throws exactly when the bytes are no canonical encoding.
-    if (err instanceof Error) return false;
-    throw err;
-  }
-  return !point.is0();
+  return isElement(bytes);
 }

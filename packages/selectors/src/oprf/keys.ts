@@ -1,8 +1,7 @@
-import { ristretto255 } from '@noble/curves/ed25519.js';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { z } from 'zod';
 import { ELEMENT_BYTES, elementError, isValidElement } from './elements.ts';
-import { suite } from './suite.ts';
+import { deriveKeyPair, generateKeyPair, isCanonicalScalar, isZero } from './poprf.ts';
 
 /** A key service key pair: the secret scalar stays in the service, the public element is published. */
 export interface OprfKeyPair {
@@ -19,13 +18,13 @@ export interface OprfKeyPair {
  * ```
  */
 export function generateOprfKeyPair(): OprfKeyPair {
-  const { secretKey, publicKey } = suite.poprf(new Uint8Array()).generateKeyPair();
+  const { secretKey, publicKey } = generateKeyPair();
   return { secretKey, publicKey };
 }
 
 /** RFC 9497 DeriveKeyPair in POPRF mode: the same seed and key info give the same pair. */
 export function deriveOprfKeyPair(seed: Uint8Array, keyInfo: Uint8Array): OprfKeyPair {
-  const { secretKey, publicKey } = suite.poprf(new Uint8Array()).deriveKeyPair(seed, keyInfo);
+  const { secretKey, publicKey } = deriveKeyPair(seed, keyInfo);
   return { secretKey, publicKey };
 }
 
@@ -33,12 +32,10 @@ const secretKeySchema = z.instanceof(Uint8Array).refine((b) => b.length === ELEM
 
 /** Refuses a secret key that is not a canonical non-zero scalar. */
 export function assertSecretKey(secretKey: Uint8Array): void {
-  const { Fn } = ristretto255.Point;
-  let valid = secretKeySchema.safeParse(secretKey).success;
-  if (valid) {
-    const scalar = Fn.fromBytes(secretKey, true);
-    valid = Fn.isValidNot0(scalar);
-  }
+  const valid =
+    secretKeySchema.safeParse(secretKey).success &&
+    isCanonicalScalar(secretKey) &&
+    !isZero(secretKey);
   // The secret key is the key service's own configuration, never a caller's input.
   if (!valid)
     throw new MosaicError(
