@@ -1,15 +1,7 @@
-import {
-  decodeEntry,
-  generateHubKey,
-  hubJwks,
-  hubKeysFromJwks,
-  leafHash,
-  verifyAuditLog,
-} from '@mosaic/audit-log';
+import { decodeEntry, hubJwks, hubKeysFromJwks, leafHash, verifyAuditLog } from '@mosaic/audit-log';
 import { ErrorCode } from '@mosaic/errors';
 import { Streams, streamConfigs } from '@mosaic/protocol';
-import { createLogger } from '@mosaic/log';
-import { startCluster, startServer, testNatsMode, type NatsServerHandle } from '@mosaic/testkit';
+import { startCluster, testNatsMode, type NatsServerHandle } from '@mosaic/testkit';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,27 +15,21 @@ import {
   type AuditSender,
 } from '@mosaic/protocol';
 import { startAuditor } from '../src/index.ts';
+import { openAuditorTestBed, testLog, type AuditorTestBed } from './support/bed.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
-let key: Awaited<ReturnType<typeof generateHubKey>>;
-const log = createLogger({
-  service: 'auditor',
-  level: process.env['MOSAIC_LOG_LEVEL'] ?? 'silent',
-});
+let key: AuditorTestBed['key'];
+let bed: AuditorTestBed;
+const log = testLog;
 
 beforeAll(async () => {
-  server = await startServer();
-  nc = await connect({ servers: server.url });
-  jsm = await jetstreamManager(nc);
-  await jsm.streams.add(streamConfigs()[Streams.Audit]);
-  await ensureAuditStreams(jsm);
-  key = await generateHubKey('mosaic-test');
+  bed = await openAuditorTestBed([Streams.Audit]);
+  ({ server, nc, jsm, key } = bed);
 });
 afterAll(async () => {
-  await nc.close();
-  await server[Symbol.asyncDispose]();
+  await bed.close();
 });
 
 const collected = (n: number): AuditRequestOf<'ingest'> => ({

@@ -6,12 +6,10 @@
 import {
   auditCoverage,
   decodeEntry,
-  generateHubKey,
   hubJwks,
   hubKeysFromJwks,
   verifyAuditLog,
 } from '@mosaic/audit-log';
-import { createLogger } from '@mosaic/log';
 import {
   AlertHeaders,
   AlertKind,
@@ -19,40 +17,30 @@ import {
   Streams,
   alertSubject,
   auditClient,
-  ensureAuditStreams,
   readAuditCheckpoints,
   readStream,
-  streamConfigs,
   type AuditRequestOf,
 } from '@mosaic/protocol';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsServerHandle } from '@mosaic/testkit';
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuditor, type Auditor } from '../src/index.ts';
+import { openAuditorTestBed, testLog, type AuditorTestBed } from './support/bed.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
-let key: Awaited<ReturnType<typeof generateHubKey>>;
-const log = createLogger({
-  service: 'auditor',
-  level: process.env['MOSAIC_LOG_LEVEL'] ?? 'silent',
-});
+let key: AuditorTestBed['key'];
+let bed: AuditorTestBed;
+const log = testLog;
 
 beforeAll(async () => {
-  server = await startServer();
-  nc = await connect({ servers: server.url });
-  jsm = await jetstreamManager(nc);
-  const configs = streamConfigs();
-  for (const stream of [Streams.Reports, Streams.Alerts, Streams.Audit])
-    await jsm.streams.add(configs[stream]);
-  await ensureAuditStreams(jsm);
-  key = await generateHubKey('mosaic-test');
+  bed = await openAuditorTestBed([Streams.Reports, Streams.Alerts, Streams.Audit]);
+  ({ server, nc, jsm, key } = bed);
 });
 afterAll(async () => {
-  await nc.close();
-  await server[Symbol.asyncDispose]();
+  await bed.close();
 });
 
 /**
