@@ -819,25 +819,24 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
       });
   };
 
+  /** Stored: the quiet checkpoint timer and the checkpoint cadence see it. */
+  const stored = (seq: number): number => {
+    armQuiet();
+    maybeCheckpoint(false);
+    return seq;
+  };
   const append = async (request: AuditRequest): Promise<number> => {
     // Only the start-up reconciliation marks an entry recovered.
     if ('recovered' in request)
       throw new MosaicError(ErrorCode.AuditEntry, 'recovered is set by the auditor only', {
         details: { field: 'recovered' },
       });
-    const seq = await writer.append(request);
-    armQuiet();
-    maybeCheckpoint(false);
-    return seq;
+    return stored(await writer.append(request));
   };
   // What a restarting auditor's reconciliation hands over (checked by `checkRecovered`): its
   // requester waits, so it is refused after the same contention as any request.
-  const appendRecovered = async (request: AuditRequest): Promise<number> => {
-    const seq = await writer.append(request, true, CONTENDED_APPEND_MS);
-    armQuiet();
-    maybeCheckpoint(false);
-    return seq;
-  };
+  const appendRecovered = async (request: AuditRequest): Promise<number> =>
+    stored(await writer.append(request, true, CONTENDED_APPEND_MS));
 
   const serve = async (sub: Subscription): Promise<void> => {
     for await (const msg of sub) {

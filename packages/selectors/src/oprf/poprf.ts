@@ -10,6 +10,7 @@
  */
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js';
 import { sha512 } from '@noble/hashes/sha2.js';
+import { concatBytes as concat } from '@noble/hashes/utils.js';
 import { randomBytes } from 'node:crypto';
 import sodium from 'libsodium-wrappers-sumo';
 
@@ -24,16 +25,6 @@ const ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
 const SCALAR_BYTES = 32;
 
 const ascii = (text: string) => new TextEncoder().encode(text);
-
-function concat(...parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 const i2osp2 = (n: number) => Uint8Array.of(n >>> 8, n & 0xff);
 
