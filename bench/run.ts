@@ -8,7 +8,8 @@
  *            --e2e-seconds=S (sustained phase)
  *            --reports=N (instead: a fixed count)  --replay-reports=N
  *            --replay-workers=N (mosaic replay --workers; default as mosaic replay's)
- *            --publishers=N  --in-flight=N  --fsync=default|always|both  --no-profile
+ *            --publishers=N  --in-flight=N  --no-profile
+ *            --fsync=default|always|both|<modes in order, e.g. default,always,always,default>
  *            --index-tokens=N (SELECTOR_INDEX size for the correlation stage, default 1e6)
  *            --keep (the work dir: hub logs, data dirs)  --out=<file>
  */
@@ -36,6 +37,7 @@ import { replay } from './lib/replay.ts';
 import {
   checkTargets,
   parseCount,
+  parseFsyncRuns,
   renderTable,
   replayOnCores,
   resultFileName,
@@ -59,7 +61,24 @@ const num = (name: string, fallback: number): number => {
   return v === undefined ? fallback : Number(v);
 };
 
+if (flag('help')) {
+  process.stdout.write(
+    `${[
+      'npm run bench [-- options]   (docs/performance.md)',
+      '  --quick                     small sizes (~1 minute)',
+      '  --only=limits,policy,e2e,profile,replay,cluster,interop,correlation',
+      '  --fsync=default|always|both end-to-end fsync modes (both: default then always), or a',
+      '                              list run back to back in that order: default,always,always,default',
+      '  --e2e-seconds=S | --reports=N   length of the sustained phase / a fixed count',
+      '  --publishers=N --in-flight=N    publisher agencies (4), submissions in flight (256)',
+      '  --replay-reports=N --replay-workers=N --index-tokens=N',
+      '  --no-profile --keep --out=F     skip the profile; keep the work dir; result file',
+    ].join('\n')}\n`,
+  );
+  process.exit(0);
+}
 const quick = flag('quick');
+const fsyncRuns = parseFsyncRuns(option('fsync'));
 const only = new Set(
   (option('only') ?? 'limits,policy,e2e,profile,replay,cluster,interop,correlation')
     .split(',')
@@ -189,12 +208,9 @@ async function main(): Promise<void> {
       log,
     });
     const endToEndResults: EndToEndResult[] = [];
-    const fsyncModes = (['default', 'always'] as const).filter(
-      (m) => (option('fsync') ?? 'both') === 'both' || option('fsync') === m,
-    );
     if (only.has('e2e'))
-      for (const fsync of fsyncModes) {
-        const run = await endToEnd(e2eOptions(fsync, sizes.reports));
+      for (const { fsync, label } of fsyncRuns) {
+        const run = await endToEnd({ ...e2eOptions(fsync, sizes.reports), label });
         endToEndResults.push(run.result);
       }
 

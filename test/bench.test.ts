@@ -11,6 +11,7 @@ import {
   cpuFloor,
   cpuPerReport,
   parseCount,
+  parseFsyncRuns,
   percentiles,
   quantile,
   rate,
@@ -359,6 +360,30 @@ describe('CPU floor', () => {
       rendered++;
     }
     expect(rendered).toBeGreaterThan(0);
+  });
+});
+
+describe('end-to-end fsync runs', () => {
+  it('runs default then always unless told, each labelled by its mode', () => {
+    const both = [
+      { fsync: 'default', label: 'default' },
+      { fsync: 'always', label: 'always' },
+    ];
+    expect(parseFsyncRuns(undefined)).toEqual(both);
+    expect(parseFsyncRuns('both')).toEqual(both);
+    expect(parseFsyncRuns('always')).toEqual([{ fsync: 'always', label: 'always' }]);
+  });
+  it('runs a list in its order, a repeated mode under its own label', () => {
+    expect(parseFsyncRuns('always,default,default,always')).toEqual([
+      { fsync: 'always', label: 'always' },
+      { fsync: 'default', label: 'default' },
+      { fsync: 'default', label: 'default-2' },
+      { fsync: 'always', label: 'always-2' },
+    ]);
+  });
+  it('refuses anything else', () => {
+    for (const bad of ['', 'sometimes', 'default,', 'both,always', 'Default'])
+      expect(() => parseFsyncRuns(bad)).toThrow(/--fsync must be/);
   });
 });
 

@@ -89,6 +89,29 @@ export function rate(count: number, ms: number): number {
 
 export type FsyncMode = 'default' | 'always';
 
+/**
+ * The end-to-end runs `--fsync` asks for, in the order given: `default`, `always`, `both`
+ * (default then always, when not given) or a comma-separated list of modes run back to back
+ * (`default,always,always,default`), so the two can be compared in both orders on a machine
+ * whose load drifts. The first run of a mode is labelled by the mode (its files:
+ * `data-default`, `hub-default.log`), a later one by the mode and its place among that mode's
+ * runs (`default-2`).
+ */
+export function parseFsyncRuns(value: string | undefined): { fsync: FsyncMode; label: string }[] {
+  const modes = value === undefined || value === 'both' ? ['default', 'always'] : value.split(',');
+  const seen = new Map<FsyncMode, number>();
+  return modes.map((m) => {
+    const fsync = m.trim();
+    if (fsync !== 'default' && fsync !== 'always')
+      throw new Error(
+        `--fsync must be default, always, both or a comma-separated list of default and always, not ${JSON.stringify(value)}`,
+      );
+    const n = (seen.get(fsync) ?? 0) + 1;
+    seen.set(fsync, n);
+    return { fsync, label: n === 1 ? fsync : `${fsync}-${String(n)}` };
+  });
+}
+
 export interface RawPublishResult {
   fsync: FsyncMode;
   messages: number;
