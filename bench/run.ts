@@ -51,7 +51,6 @@ import {
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 /** libuv's thread pool, where WebCrypto (jose) verifies: 4 threads unless set. */
-const threadPoolSize = (): number => Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const option = (name: string): string | undefined =>
@@ -244,7 +243,7 @@ async function main(): Promise<void> {
         log(`  mosaic replay --verify --workers ${cli.workers}: ${cli.perSec}/s`);
         replayResult.cli = {
           ...cli,
-          ...replayOnCores(cli.perSec, cli.workers, cores(), verify, threadPoolSize()),
+          ...replayOnCores(cli.perSec, cli.workers, cores(), verify),
           ratioOneCore: cli.perSec / verify.cryptoOneCore,
           ratioVsVerifyReportOneCore: cli.perSec / verify.verifyReportOneCore,
         };

@@ -309,20 +309,18 @@ export interface TargetCheck {
 
 /**
  * `mosaic replay --verify` at `perSec` with `--workers` threads on a machine of `cores`,
- * against Ed25519 on the cores it can use: its main thread, its workers and libuv's thread
- * pool (`threadPool` threads, 4 unless UV_THREADPOOL_SIZE says otherwise), where jose's
- * WebCrypto runs every Ed25519 verification — so even `--workers 0` uses up to 5 cores.
- * The rate per core is the pool's with every core busy (`cryptoAllCores ÷ workers`), as it
- * is while the replay runs.
+ * against Ed25519 on the cores it can use: its main thread (which reads, and verifies when
+ * `--workers` is 0) and its workers. `verifyReport` checks signatures with node:crypto on the
+ * calling thread, so libuv's thread pool adds none. The rate per core is the pool's with
+ * every core busy (`cryptoAllCores ÷ workers`), as it is while the replay runs.
  */
 export function replayOnCores(
   perSec: number,
   workers: number,
   cores: number,
   verify: VerifyResult,
-  threadPool = 4,
 ): { coresUsed: number; ratioCoresUsed: number } {
-  const coresUsed = Math.min(cores, 1 + workers + threadPool);
+  const coresUsed = Math.min(cores, 1 + workers);
   const perCore = verify.cryptoAllCores / verify.workers;
   return { coresUsed, ratioCoresUsed: perSec / (perCore * coresUsed) };
 }

@@ -180,15 +180,13 @@ async function onWorkers(size: number, keys: KeyLookup): Promise<ReportVerifier>
 }
 
 /**
- * The default number of verifying worker threads on a machine of `cores`: none on one or
- * two cores. `verifyReport` checks the signature through jose, i.e. WebCrypto, whose
- * Ed25519 work already runs on libuv's thread pool (4 threads) beside the main thread, so
- * the main thread alone keeps two cores busy; measured there, worker threads only added
- * contention (`mosaic replay --verify` at about half the rate). From three cores on, all
- * but one verify on workers, so the JavaScript side of the checks (parse, schema) spreads too.
+ * The default number of verifying worker threads on a machine of `cores`: all cores but one,
+ * which reads the stream and writes the output (none on one core). `verifyReport` checks the
+ * signature with node:crypto on the thread that calls it, so the main thread alone verifies
+ * on one core; only worker threads spread the Ed25519 work and the other checks.
  */
 export function defaultVerifyWorkers(cores: number): number {
-  return cores > 2 ? cores - 1 : 0;
+  return Math.max(0, cores - 1);
 }
 
 /**

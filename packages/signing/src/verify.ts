@@ -1,5 +1,6 @@
-import { compactVerify, errors, importJWK } from 'jose';
-import type { CryptoKey, JWK } from 'jose';
+import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import { DEFAULT_JSON_LIMITS, parseJson, parseReport } from '@mosaic/contract';
 import type { Report } from '@mosaic/contract';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
@@ -107,10 +108,27 @@ function decodePart(part: string, name: string): Uint8Array {
   return bytes;
 }
 
-/** The checks of `decodePart` for a part jose decodes itself: canonical, and (unless allowed) not empty. */
+/** The bytes of a part `checkPart` passed. */
+function decodeChecked(part: string): Uint8Array {
+  const bytes = Buffer.from(part, 'base64url');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The checks of `decodePart` for a part decoded only once its turn comes: canonical, and (unless allowed) not empty. */
 function checkPart(part: string, name: string, allowEmpty: boolean): void {
   if (!isCanonicalBase64url(part)) throw notCanonical(name);
   if (part.length === 0 && !allowEmpty) throw empty(name);
+}
+
+function signatureInvalid(kid: string, cause?: unknown): MosaicError {
+  return new MosaicError(
+    ErrorCode.SignatureInvalid,
+    `signature does not verify with key "${kid}"`,
+    {
+      details: { kid },
+      ...(cause === undefined ? {} : { cause }),
+    },
+  );
 }
 
 function parseHeader(bytes: Uint8Array): Record<string, unknown> {
@@ -183,7 +201,7 @@ function keyAlgorithm(jwk: JWK): SignatureAlgorithm | undefined {
   return undefined;
 }
 
-/** The members of a public key jose imports (kty, crv, x and, for EC, y), the absent ones left out. */
+/** The members of a public key `createPublicKey` imports (kty, crv, x and, for EC, y), the absent ones left out. */
 function publicMembers(jwk: JWK): JWK {
   const out: JWK = {};
   for (const member of jwk.kty === 'EC'
@@ -195,28 +213,61 @@ function publicMembers(jwk: JWK): JWK {
   return out;
 }
 
-// Importing a key costs about as much as a verification; registry records are long-lived objects.
-const importedKeys = new WeakMap<JWK, Promise<CryptoKey>>();
+/** What `createPublicKey` makes of a key of each algorithm: Ed25519, or EC on P-256. */
+function keyObjectFits(key: KeyObject, alg: SignatureAlgorithm): boolean {
+  if (alg === 'EdDSA') return key.asymmetricKeyType === 'ed25519';
+  return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+}
 
-async function verificationKey(record: KeyRecord, alg: SignatureAlgorithm): Promise<CryptoKey> {
+// Importing a key costs about as much as a verification; registry records are long-lived objects.
+const importedKeys = new WeakMap<JWK, KeyObject>();
+
+function verificationKey(record: KeyRecord, alg: SignatureAlgorithm): KeyObject {
   let key = importedKeys.get(record.publicJwk);
   if (key === undefined) {
-    key = importJWK(publicMembers(record.publicJwk), alg) as Promise<CryptoKey>;
+    try {
+      key = createPublicKey({ key: publicMembers(record.publicJwk), format: 'jwk' });
+    } catch (err) {
+      throw unusableKey(record, err);
+    }
     importedKeys.set(record.publicJwk, key);
   }
-  try {
-    return await key;
-  } catch (err) {
-    importedKeys.delete(record.publicJwk);
-    throw new MosaicError(
-      ErrorCode.KeyUnknown,
-      `the registered key "${record.kid}" is not a usable public key`,
-      {
-        details: { kid: record.kid },
-        cause: err,
-      },
-    );
-  }
+  // `resolveKey` matched kty and crv to the algorithm; the imported key must agree exactly.
+  if (!keyObjectFits(key, alg)) throw unusableKey(record);
+  return key;
+}
+
+function unusableKey(record: KeyRecord, cause?: unknown): MosaicError {
+  return new MosaicError(
+    ErrorCode.KeyUnknown,
+    `the registered key "${record.kid}" is not a usable public key`,
+    { details: { kid: record.kid }, ...(cause === undefined ? {} : { cause }) },
+  );
+}
+
+/** An ES256 signature is R and S, 32 bytes each (RFC 7518 §3.4); any other length fails. */
+const ES256_SIGNATURE_BYTES = 64;
+
+/**
+ * The signature check of RFC 7515 §5.2 over the signing input exactly as received (the ASCII
+ * bytes of `header.payload`): Ed25519, or ECDSA P-256 with SHA-256 and R‖S, through
+ * node:crypto with the cached key. False for any signature that does not verify.
+ */
+function signatureVerifies(
+  alg: SignatureAlgorithm,
+  key: KeyObject,
+  signingInput: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (alg === 'EdDSA') return cryptoVerify(null, signingInput, key, signature);
+  if (signature.byteLength !== ES256_SIGNATURE_BYTES) return false;
+  return cryptoVerify('sha256', signingInput, { key, dsaEncoding: 'ieee-p1363' }, signature);
+}
+
+/** The ASCII bytes of `header.payload` of the compact JWS `text` (`jws` as given). */
+function signingInputOf(jws: string | Uint8Array, text: string, length: number): Uint8Array {
+  if (typeof jws !== 'string') return jws.subarray(0, length);
+  return Buffer.from(text.slice(0, length), 'latin1');
 }
 
 async function resolveKey(keys: KeyLookup, header: ProtectedHeader): Promise<KeyRecord> {
@@ -330,21 +381,17 @@ export async function verifyReport(
   checkPart(signaturePart, 'signature', true);
   const header = checkHeader(parseHeader(headerBytes), options);
   const record = await resolveKey(keys, header);
-  const key = await verificationKey(record, header.alg);
-  let payload: Uint8Array;
+  const key = verificationKey(record, header.alg);
+  const signature = decodeChecked(signaturePart);
+  const signingInput = signingInputOf(jws, text, headerPart.length + 1 + payloadPart.length);
+  let verified: boolean;
   try {
-    ({ payload } = await compactVerify(text, key, { algorithms: [header.alg] }));
+    verified = signatureVerifies(header.alg, key, signingInput, signature);
   } catch (err) {
-    if (!(err instanceof errors.JOSEError)) throw err;
-    throw new MosaicError(
-      ErrorCode.SignatureInvalid,
-      `signature does not verify with key "${header.kid}"`,
-      {
-        details: { kid: header.kid },
-        cause: err,
-      },
-    );
+    throw signatureInvalid(header.kid, err);
   }
+  if (!verified) throw signatureInvalid(header.kid);
+  const payload = decodeChecked(payloadPart);
   const report = parseReport(payload);
   if (report.issuer !== record.agency)
     throw fail(

@@ -664,7 +664,8 @@ function recoveredEntries(
   let inFlight = 0;
   const waiting: (() => void)[] = [];
   const handOver = async (request: AuditRequest): Promise<number | undefined> => {
-    while (inFlight >= HANDOVER_IN_FLIGHT) await new Promise<void>((r) => waiting.push(r));
+    while (!alone && inFlight >= HANDOVER_IN_FLIGHT)
+      await new Promise<void>((r) => waiting.push(r));
     if (alone) return undefined;
     inFlight++;
     try {
@@ -683,8 +684,10 @@ function recoveredEntries(
         'the serving auditor refused a recovered entry; appending it here',
       );
     } catch (err) {
-      // Nobody serves, or the one that did stopped answering: the rest is appended here.
+      // Nobody serves, or the one that did stopped answering: the rest is appended here,
+      // the waiting ones included (woken all at once: none of them takes a slot any more).
       alone = true;
+      for (const wake of waiting.splice(0)) wake();
       if (!isNoResponders(err))
         log.warn(
           { err, action: request.action },

@@ -111,7 +111,7 @@ const replayOptions = {
   workers: integer({
     min: 0,
     max: 256,
-    showDefault: 'the number of cores less one when there are more than two, else 0',
+    showDefault: 'the number of cores less one',
     description:
       '--verify: worker threads verifying reports in batches, the output still in stream order (0: on the main thread)',
   }),
@@ -396,10 +396,10 @@ With --stream audit and --out, the file is an audit export (entries and signed
 checkpoints) that "mosaic audit verify --export <file> --jwks <hub.jwks>" checks offline.
 
 Verification: --verify checks each report as the hub did (header, key valid at issuedAt
-and when stored, signature, schema, issuer). The Ed25519 work runs on Node's thread pool;
-with --workers the rest of the checks run in batches on worker threads too (by default on
-all cores but one when there are more than two). The output and the failures named on
-stderr stay in stream order, the same with any number of workers.
+and when stored, signature, schema, issuer). With --workers the checks, the Ed25519
+signature's included, run in batches on worker threads (by default on all cores but one;
+with 0 on the main thread, one core). The output and the failures named on stderr stay in
+stream order, the same with any number of workers.
 
 A progress bar (count of total, rate, ETA) is drawn on stderr when it is a terminal.`,
   options: replayOptions,
