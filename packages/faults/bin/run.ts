@@ -63,7 +63,7 @@ const usage = [
   '  --only=<ids>  these faults only, comma-separated (default: all)',
   '  --cycles=N    cycles of F1, F3, F4 and S1-S3',
   '  --shared      one cluster for all the faults instead of a fresh one each',
-  "  --keep        keep the clusters' directories (node logs, stores)",
+  "  --keep        keep the clusters' directories (node logs, stores, service logs in logs/)",
   '  --out=<file>  where to write the results',
   '',
 ].join('\n');

@@ -1,3 +1,4 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,17 @@ import { AgencyLeaf } from './leaf.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const mosaicBin = join(repoRoot, 'packages/cli/bin/mosaic.js');
+
+/**
+ * The service logs of a kept cluster: each process's stderr appended to `<dir>/<label>.log`
+ * as it arrives (synchronously, so a harness that fails still leaves every line written).
+ */
+function keptServiceLog(dir: string): (service: string, chunk: string) => void {
+  return (service, chunk) => {
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(join(dir, `${service}.log`), chunk);
+  };
+}
 
 /** A process of the cluster that ended without the harness asking it to. */
 export interface UnexpectedExit {
@@ -60,7 +72,10 @@ export interface StartFaultClusterOptions {
   keep?: boolean;
   /** How long a node or service may take to start. Default 120 s (a loaded 2-core machine). */
   startTimeoutMs?: number;
-  /** Receives the service processes' stderr (JSON log lines). Default: dropped. */
+  /**
+   * Receives the service processes' stderr (JSON log lines). Default: with `keep`, written to
+   * `logs/<service>.log` in the cluster's directory; else dropped.
+   */
   serviceLog?: (service: string, chunk: string) => void;
   /**
    * Each node in a network namespace of its own (`NodeNetwork`), so that `cutOff` can
@@ -207,7 +222,9 @@ export class FaultCluster implements AsyncDisposable {
       binary: binary.path,
       timeoutMs: options.startTimeoutMs ?? 120_000,
       keep: options.keep ?? false,
-      serviceLog: options.serviceLog ?? (() => undefined),
+      serviceLog:
+        options.serviceLog ??
+        (options.keep === true ? keptServiceLog(join(dir, 'logs')) : () => undefined),
     });
     try {
       await cluster.startNodes(cluster.nodes);

@@ -1,5 +1,6 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { Streams } from '@mosaic/protocol';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { FaultCluster } from './cluster.ts';
 import type { FaultSizes } from './faults.ts';
 import type { Load } from './load.ts';
@@ -28,6 +29,9 @@ export async function until<T>(
   }
 }
 
+/** How long one stream info of `replicasCurrent` waits for its answer before it is asked again. */
+const PROBE_TIMEOUT_MS = 1_000;
+
 /** ms from `t0` until a submission started at or after it is acknowledged. */
 export function recovery(load: Load, t0: number): Promise<number> {
   return until(
@@ -44,9 +48,17 @@ export function recovery(load: Load, t0: number): Promise<number> {
   );
 }
 
-/** Waits until every replica of REPORTS, ALERTS and AUDIT is current (a restarted node caught up). */
+/**
+ * Waits until every replica of REPORTS, ALERTS and AUDIT is current (a restarted node caught
+ * up). Each stream info is asked with a short timeout: while a stream elects a leader nobody
+ * answers it, and a request waiting the hub connection's 10 s would hold the check that long
+ * after the stream is back.
+ */
 export async function replicasCurrent(cluster: FaultCluster): Promise<void> {
-  const { jsm } = await cluster.hub();
+  const jsm = await jetstreamManager((await cluster.hub()).nc, {
+    timeout: PROBE_TIMEOUT_MS,
+    checkAPI: false,
+  });
   await until(
     'every stream replica current',
     async () => {

@@ -3,4 +3,4 @@ export { limit } from './limit.ts';
 export type { Limit, LimitOptions } from './limit.ts';
 export { serviceHandle } from './service.ts';
 export type { Health, HealthReportingService, Service } from './service.ts';
-export { drainSubscription, serviceJetStream } from './nats.ts';
+export { drainSubscription, isLeaderless, retryLeaderless, serviceJetStream } from './nats.ts';

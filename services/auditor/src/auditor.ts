@@ -29,6 +29,7 @@ import type { Logger } from '@mosaic/log';
 import {
   drainSubscription,
   serviceHandle,
+  isLeaderless,
   serviceJetStream,
   serviceLogger,
   type HealthReportingService,
@@ -78,6 +79,13 @@ export interface AuditorOptions {
   now?: () => Date;
   /** How long a JetStream operation may take; default 5 000 ms. */
   timeoutMs?: number;
+  /**
+   * How long one request of an entry's append (the publish, and the read of AUDIT's tail
+   * after a failed one) waits before the entry is tried again, within its 8 s; default
+   * 1 000 ms. AUDIT answers nothing while it elects a leader (4–9 s after its leader died):
+   * tried again this often, an entry is stored soon after the election.
+   */
+  attemptTimeoutMs?: number;
   /** Subscribe to the alerts consumers' ack samples (consultations); default true. */
   consultations?: boolean;
   /**
@@ -221,8 +229,9 @@ interface Built {
 class Writer {
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
-  readonly #timeoutMs: number;
   readonly #jsm: JetStreamManager;
+  /** What an append's requests use: each waits `timeoutMs` at most, then it is tried again. */
+  readonly #attempt: { js: JetStreamClient; jsm: JetStreamManager; timeoutMs: number };
   readonly #log: Logger;
   readonly #now: () => Date;
   readonly #key: HubSigningKey;
@@ -239,7 +248,7 @@ class Writer {
 
   constructor(
     nc: NatsConnection,
-    timeoutMs: number,
+    attempt: { js: JetStreamClient; jsm: JetStreamManager; timeoutMs: number },
     js: JetStreamClient,
     jsm: JetStreamManager,
     log: Logger,
@@ -247,7 +256,7 @@ class Writer {
     key: HubSigningKey,
   ) {
     this.#nc = nc;
-    this.#timeoutMs = timeoutMs;
+    this.#attempt = attempt;
     this.#js = js;
     this.#jsm = jsm;
     this.#log = log;
@@ -314,10 +323,13 @@ class Writer {
    * each entry's sequence, leaf hash and decoded entry. Stops (halted) at the first
    * sequence that cannot be read or is not an entry this auditor would have written next.
    */
-  async catchUp(seen?: (seq: number, id: string, entry: AuditEntry) => void): Promise<void> {
+  async catchUp(
+    seen?: (seq: number, id: string, entry: AuditEntry) => void,
+    jsm = this.#jsm,
+  ): Promise<void> {
     if (this.#halted !== undefined) return;
     const before = this.#tree.size;
-    for await (const { seq, msg } of readSequences(this.#jsm, Streams.Audit, {
+    for await (const { seq, msg } of readSequences(jsm, Streams.Audit, {
       from: this.#lastSeq + 1,
     })) {
       if (msg === undefined) {
@@ -468,10 +480,15 @@ class Writer {
         if (mine === undefined) return;
         open.delete(id);
         mine.pending.resolve(seq);
-      });
+      }, this.#attempt.jsm);
     } catch (err) {
-      for (const b of open.values()) b.pending.reject(err);
-      return;
+      // Unanswered (AUDIT electing a leader): what of ours it holds is read again with the
+      // next attempt, until each entry's deadline. Anything else settles them now.
+      if (!isLeaderless(err)) {
+        for (const b of open.values()) b.pending.reject(err);
+        return;
+      }
+      failure = err;
     }
     if (this.#halted !== undefined) {
       for (const b of open.values()) b.pending.reject(this.#refusal());
@@ -513,7 +530,7 @@ class Writer {
     const expect = { streamName: Streams.Audit, lastSequence: base };
     if (built.length === 1 && built[0] !== undefined) {
       const { id, data } = built[0];
-      const ack = await this.#js.publish(subject, data, { msgID: id, expect });
+      const ack = await this.#attempt.js.publish(subject, data, { msgID: id, expect });
       if (ack.duplicate)
         throw new MosaicError(ErrorCode.Unavailable, `AUDIT already holds entry ${id}`);
       return ack.seq;
@@ -532,7 +549,10 @@ class Writer {
       if (i < built.length - 1) this.#nc.publish(subject, data, { headers: h });
       else {
         h.set(BatchHeaders.Commit, '1');
-        reply = await this.#nc.request(subject, data, { headers: h, timeout: this.#timeoutMs });
+        reply = await this.#nc.request(subject, data, {
+          headers: h,
+          timeout: this.#attempt.timeoutMs,
+        });
       }
     }
     const ack = reply?.json<{ seq?: number; count?: number; error?: ApiError }>();
@@ -734,9 +754,10 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
   const log = serviceLogger('auditor', options.log);
   const timeout = options.timeoutMs ?? 5_000;
   const { js, jsm } = await serviceJetStream(nc, timeout);
+  const attemptMs = Math.min(options.attemptTimeoutMs ?? 1_000, timeout);
   const writer = new Writer(
     nc,
-    timeout,
+    { ...(await serviceJetStream(nc, attemptMs)), timeoutMs: attemptMs },
     js,
     jsm,
     log,

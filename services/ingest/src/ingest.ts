@@ -89,6 +89,9 @@ export const DEFAULT_MAX_REPORT_AGE_MS = 30 * 24 * 3_600_000;
 /** Default number of submissions one instance processes at a time. */
 export const DEFAULT_INGEST_CONCURRENCY = 64;
 
+/** How long one lookup or append request waits before ingest sends it again (see `IngestOptions`). */
+const DEFAULT_ATTEMPT_TIMEOUT_MS = 1_000;
+
 /** What a process exporting metrics learns of each submission. */
 export interface IngestObserver {
   /**
@@ -127,6 +130,13 @@ export interface IngestOptions {
   now?: () => Date;
   /** How long a JetStream operation (lookup, PubAck) may take; default 5 000 ms. */
   replyTimeoutMs?: number;
+  /**
+   * How long one request of a lookup or report append waits for its answer before it is
+   * sent again, within `replyTimeoutMs`; default 1 000 ms. A stream whose leader died
+   * answers nothing until another replica is elected (4–9 s): asked again this often, a
+   * submission is stored soon after the election instead of a whole timeout later.
+   */
+  attemptTimeoutMs?: number;
   /** Submissions processed at a time by this instance; default 64. */
   concurrency?: number;
   /**
@@ -564,7 +574,10 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
     audit: options.audit,
     backlog: options.audit === undefined ? undefined : new AuditBacklog(options.audit, log),
     registry,
-    store: await IngestStore.open(nc, options.replyTimeoutMs ?? 5_000),
+    store: await IngestStore.open(nc, {
+      timeoutMs: options.replyTimeoutMs ?? 5_000,
+      attemptMs: options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
+    }),
     maxBytes: options.maxBytes ?? DEFAULT_MAX_JWS_BYTES,
     skewMs: options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
     maxAgeMs: options.maxReportAgeMs ?? DEFAULT_MAX_REPORT_AGE_MS,
