@@ -2,9 +2,7 @@
  * Stored reports verified in batches, on this thread or on worker threads, each batch's
  * outcomes in the order of its items. Workers resolve key ids through the caller's
  * `KeyLookup` (one request per key id per worker while it answers with a record), so the
- * registry and the hub connection stay on this thread. A batch that comes while every worker
- * already has `QUEUED_PER_WORKER` is verified on this thread: the thread reading the input
- * is otherwise idle while the workers catch up.
+ * registry and the hub connection stay on this thread.
  */
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
@@ -42,17 +40,10 @@ export async function verdictOf(
   }
 }
 
-/** Batches waiting on a worker (one running, one queued) before this thread takes the next. */
-const QUEUED_PER_WORKER = 2;
-
-function verifyHere(batch: readonly StoredReport[], keys: KeyLookup): Promise<Verdict[]> {
-  return Promise.all(batch.map((report) => verdictOf(report, keys)));
-}
-
 function inThread(keys: KeyLookup): ReportVerifier {
   return {
     workers: 0,
-    verify: (batch) => verifyHere(batch, keys),
+    verify: (batch) => Promise.all(batch.map((report) => verdictOf(report, keys))),
     [Symbol.asyncDispose]: () => Promise.resolve(),
   };
 }
@@ -157,7 +148,6 @@ async function onWorkers(size: number, keys: KeyLookup): Promise<ReportVerifier>
       // The least busy worker: batches are alike, so this spreads them evenly.
       const thread = threads.reduce((a, b) => (b.batches.size < a.batches.size ? b : a));
       if (thread.failed !== undefined) return Promise.reject(thread.failed);
-      if (thread.batches.size >= QUEUED_PER_WORKER) return verifyHere(batch, keys);
       const id = nextId++;
       const { packed, transfer } = pack(batch);
       return new Promise<Verdict[]>((resolve, reject) => {
@@ -191,19 +181,17 @@ async function onWorkers(size: number, keys: KeyLookup): Promise<ReportVerifier>
 
 /**
  * The default number of verifying worker threads on a machine of `cores`: all cores but one,
- * which reads the stream, writes the output and verifies the batches that find every worker
- * busy (none on one core). `verifyReport` checks the signature with node:crypto on the
- * thread that calls it, so the main thread alone verifies on one core; worker threads spread
- * the Ed25519 work and the other checks over the others.
+ * which reads the stream and writes the output (none on one core). `verifyReport` checks the
+ * signature with node:crypto on the thread that calls it, so the main thread alone verifies
+ * on one core; only worker threads spread the Ed25519 work and the other checks.
  */
 export function defaultVerifyWorkers(cores: number): number {
   return Math.max(0, cores - 1);
 }
 
 /**
- * A verifier on `workers` worker threads and this thread (taking the batches that find
- * every worker with `QUEUED_PER_WORKER`), resolved once every worker has loaded, or on this
- * thread alone when `workers` is 0.
+ * A verifier on `workers` worker threads, resolved once every worker has loaded, or on
+ * this thread when `workers` is 0.
  *
  * @example
  * ```ts

@@ -108,35 +108,6 @@ describe('report verifier', () => {
     );
   });
 
-  it('verifies on this thread a batch that finds every worker with two, the verdicts the same', async () => {
-    const asked: string[] = [];
-    const counting: KeyLookup = {
-      resolve: (kid) => {
-        asked.push(kid);
-        return keys.resolve(kid);
-      },
-    };
-    const jws = new TextDecoder().decode(good[0]);
-    const tampered = encoder.encode(jws.replace(/.$/, (c) => (c === 'A' ? 'Q' : 'A')));
-    const batch = [...good.slice(0, 5), tampered, ...good.slice(5, 10)].map(stored);
-    await using here = await startReportVerifier(0, keys);
-    const expected = await here.verify(batch);
-    expect(expected.map((v) => v.ok)).toEqual(batch.map((_, i) => i !== 5));
-    await using verifier = await startReportVerifier(1, counting);
-    // Two batches queue on the one worker; the third is verified here, each report's key
-    // asked of the lookup on this thread (the worker asks once for all of its reports).
-    const verdicts = await Promise.all([
-      verifier.verify(batch),
-      verifier.verify(batch),
-      verifier.verify(batch),
-    ]);
-    expect(verdicts).toEqual([expected, expected, expected]);
-    expect(asked).toHaveLength(1 + batch.length);
-    // With the worker's queue drained, the next batch goes to the worker again.
-    expect(await verifier.verify(batch)).toEqual(expected);
-    expect(asked).toHaveLength(1 + batch.length);
-  });
-
   it('refuses batches once closed', async () => {
     const verifier = await startReportVerifier(1, keys);
     await verifier[Symbol.asyncDispose]();
