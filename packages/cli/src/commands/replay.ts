@@ -52,11 +52,8 @@ const STREAMS = {
 const THREAD_BATCH = 64;
 /** Reports per batch handed to a worker thread. */
 const WORKER_BATCH = 256;
-/**
- * Batches in flight per verifying thread, this one counted (the verifier takes a batch here
- * when every worker has its own): one running, one waiting.
- */
-const BATCHES_PER_THREAD = 2;
+/** Batches in flight per worker (at least one batch on this thread): one running, one waiting. */
+const BATCHES_PER_WORKER = 2;
 
 function usage(message: string): MosaicError {
   return usageError({ path: ['replay'] }, `${message} (see --help)`);
@@ -116,7 +113,7 @@ const replayOptions = {
     max: 256,
     showDefault: 'the number of cores less one',
     description:
-      '--verify: worker threads verifying reports in batches beside the main thread, the output still in stream order (0: the main thread alone)',
+      '--verify: worker threads verifying reports in batches, the output still in stream order (0: on the main thread)',
   }),
   format: oneOf({
     values: ['ndjson', 'csv'],
@@ -271,8 +268,8 @@ function messageLine(
 
 /**
  * Read, verify, write: the selected messages of the range in stream order. With --verify,
- * messages are verified in batches (up to `BATCHES_PER_THREAD` per verifying thread in
- * flight, so memory stays bounded) and written, with any failure named on stderr, in stream
+ * messages are verified in batches (up to `BATCHES_PER_WORKER` per worker in flight, so
+ * memory stays bounded) and written, with any failure named on stderr, in stream
  * order: a batch's lines in one write, cut before each failure so that the two streams
  * interleave as they would line by line.
  */
@@ -287,7 +284,7 @@ async function replayMessages(
 ): Promise<Outcome> {
   const outcome: Outcome = { written: 0, failures: 0, started: performance.now() };
   const inFlight: { messages: StoredMsg[]; times: Date[]; verdicts: Promise<Verdict[]> }[] = [];
-  const maxInFlight = (1 + (verifier?.workers ?? 0)) * BATCHES_PER_THREAD;
+  const maxInFlight = Math.max(1, verifier?.workers ?? 0) * BATCHES_PER_WORKER;
   let batch: StoredMsg[] = [];
   const writeHead = async (): Promise<void> => {
     const head = inFlight.shift();
@@ -402,9 +399,8 @@ checkpoints) that "mosaic audit verify --export <file> --jwks <hub.jwks>" checks
 Verification: --verify checks each report as the hub did (header, key valid at issuedAt
 and when stored, signature, schema, issuer). With --workers the checks, the Ed25519
 signature's included, run in batches on worker threads (by default on all cores but one;
-with 0 on the main thread, one core); the main thread, which reads and writes, verifies a
-batch itself whenever every worker already has two. The output and the failures named on
-stderr stay in stream order, the same with any number of workers.
+with 0 on the main thread, one core). The output and the failures named on stderr stay in
+stream order, the same with any number of workers.
 
 A progress bar (count of total, rate, ETA) is drawn on stderr when it is a terminal.`,
   options: replayOptions,
