@@ -22,7 +22,7 @@ import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { defineCommand, usageError } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { checkOutputPath, guardOutput, writeLine, type CliIo } from '../io.ts';
+import { checkOutputPath, guardOutput, writeChunk, writeLine, type CliIo } from '../io.ts';
 import {
   flag,
   integer,
@@ -232,51 +232,46 @@ async function exportAudit(
   return ExitCode.Ok;
 }
 
-/** Write: one message as an NDJSON or CSV line. */
-function writeMessage(
-  sink: NodeJS.WritableStream,
+/** One message as an NDJSON or CSV line, its newline included. */
+function messageLine(
   req: Request,
   m: StoredMsg,
+  stored: Date,
   verified: boolean | undefined,
-): void {
-  const time = m.time.toISOString();
+): string {
+  const time = stored.toISOString();
   if (req.format === 'csv') {
     const sha = createHash('sha256').update(m.data).digest('hex');
-    writeLine(
-      sink,
-      [
-        String(m.seq),
-        time,
-        csvField(m.subject),
-        String(m.data.byteLength),
-        sha,
-        verified === undefined ? '' : String(verified),
-      ].join(','),
-    );
-    return;
+    return `${[
+      String(m.seq),
+      time,
+      csvField(m.subject),
+      String(m.data.byteLength),
+      sha,
+      verified === undefined ? '' : String(verified),
+    ].join(',')}\n`;
   }
   const body = req.reportLike
     ? { jws: decoder.decode(m.data) }
     : req.stream === Streams.Audit
       ? { entry: decodeEntry(m.data) }
       : { record: JSON.parse(decoder.decode(m.data)) as unknown };
-  writeLine(
-    sink,
-    JSON.stringify({
-      stream: req.stream,
-      seq: m.seq,
-      time,
-      subject: m.subject,
-      ...body,
-      ...(verified === undefined ? {} : { verified }),
-    }),
-  );
+  return `${JSON.stringify({
+    stream: req.stream,
+    seq: m.seq,
+    time,
+    subject: m.subject,
+    ...body,
+    ...(verified === undefined ? {} : { verified }),
+  })}\n`;
 }
 
 /**
  * Read, verify, write: the selected messages of the range in stream order. With --verify,
  * messages are verified in batches (up to `BATCHES_PER_WORKER` per worker in flight, so
- * memory stays bounded) and written, with any failure named on stderr, in stream order.
+ * memory stays bounded) and written, with any failure named on stderr, in stream
+ * order: a batch's lines in one write, cut before each failure so that the two streams
+ * interleave as they would line by line.
  */
 async function replayMessages(
   jsm: JetStreamManager,
@@ -288,41 +283,47 @@ async function replayMessages(
   io: CliIo,
 ): Promise<Outcome> {
   const outcome: Outcome = { written: 0, failures: 0, started: performance.now() };
-  const inFlight: { messages: StoredMsg[]; verdicts: Promise<Verdict[]> }[] = [];
+  const inFlight: { messages: StoredMsg[]; times: Date[]; verdicts: Promise<Verdict[]> }[] = [];
   const maxInFlight = Math.max(1, verifier?.workers ?? 0) * BATCHES_PER_WORKER;
   let batch: StoredMsg[] = [];
   const writeHead = async (): Promise<void> => {
     const head = inFlight.shift();
     if (head === undefined) return;
     const verdicts = await head.verdicts;
+    let lines = '';
     head.messages.forEach((m, i) => {
       const verdict = verdicts[i];
       if (verdict !== undefined && !verdict.ok) {
         outcome.failures++;
+        if (lines !== '') writeChunk(sink, lines);
+        lines = '';
         writeLine(io.stderr, `seq ${m.seq}: ${verdict.code}: ${verdict.message}`);
         outcome.firstFailure ??= { seq: m.seq, code: verdict.code, message: verdict.message };
       }
-      writeMessage(sink, req, m, verdict?.ok);
+      lines += messageLine(req, m, head.times[i] ?? m.time, verdict?.ok);
       outcome.written++;
     });
+    if (lines !== '') writeChunk(sink, lines);
   };
   const dispatch = (): void => {
     if (verifier === undefined || batch.length === 0) return;
     const messages = batch;
     batch = [];
+    // JetStream's storage time, parsed from a header on each read: once here.
+    const times = messages.map((m) => m.time);
     const verdicts = verifier.verify(
-      messages.map((m) => ({ data: m.data, storedMs: m.time.getTime() })),
+      messages.map((m, i) => ({ data: m.data, storedMs: (times[i] ?? m.time).getTime() })),
     );
     // Awaited in order by writeHead; a failure meanwhile must not count as unhandled.
     verdicts.catch(() => undefined);
-    inFlight.push({ messages, verdicts });
+    inFlight.push({ messages, times, verdicts });
   };
   try {
     for await (const m of readStream(jsm, req.stream, { from: range.from, to: range.to })) {
       progress.tick();
       if (!replaySelects(req.stream, m, req.selection)) continue;
       if (verifier === undefined) {
-        writeMessage(sink, req, m, undefined);
+        writeChunk(sink, messageLine(req, m, m.time, undefined));
         outcome.written++;
         continue;
       }
