@@ -180,13 +180,15 @@ async function onWorkers(size: number, keys: KeyLookup): Promise<ReportVerifier>
 }
 
 /**
- * The default number of verifying worker threads on a machine of `cores`: all cores but one,
- * which reads the stream and writes the output (none on one core). `verifyReport` checks the
- * signature with node:crypto on the thread that calls it, so the main thread alone verifies
- * on one core; only worker threads spread the Ed25519 work and the other checks.
+ * The default number of verifying worker threads on a machine of `cores`: one per core (none
+ * on one core). `verifyReport` checks the signature with node:crypto on the thread that
+ * calls it, so only worker threads spread the Ed25519 work and the other checks; the main
+ * thread, which reads the stream and writes the output, is idle most of the time and does
+ * not need a core of its own (100,000 reports on two cores: 9,772/s with two workers,
+ * 7,804/s with one).
  */
 export function defaultVerifyWorkers(cores: number): number {
-  return Math.max(0, cores - 1);
+  return cores > 1 ? cores : 0;
 }
 
 /**

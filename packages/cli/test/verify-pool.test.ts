@@ -118,7 +118,7 @@ describe('report verifier', () => {
 });
 
 describe('default workers', () => {
-  it('none on one or two cores, all but one from three on', () => {
-    expect([1, 2, 3, 4, 16].map(defaultVerifyWorkers)).toEqual([0, 1, 2, 3, 15]);
+  it('none on one core, one per core from two on', () => {
+    expect([1, 2, 3, 4, 16].map(defaultVerifyWorkers)).toEqual([0, 2, 3, 4, 16]);
   });
 });

@@ -111,7 +111,7 @@ const replayOptions = {
   workers: integer({
     min: 0,
     max: 256,
-    showDefault: 'the number of cores less one',
+    showDefault: 'the number of cores (0 on one core)',
     description:
       '--verify: worker threads verifying reports in batches, the output still in stream order (0: on the main thread)',
   }),
@@ -398,9 +398,9 @@ checkpoints) that "mosaic audit verify --export <file> --jwks <hub.jwks>" checks
 
 Verification: --verify checks each report as the hub did (header, key valid at issuedAt
 and when stored, signature, schema, issuer). With --workers the checks, the Ed25519
-signature's included, run in batches on worker threads (by default on all cores but one;
-with 0 on the main thread, one core). The output and the failures named on stderr stay in
-stream order, the same with any number of workers.
+signature's included, run in batches on worker threads (by default one per core; with 0
+on the main thread, one core). The output and the failures named on stderr stay in stream
+order, the same with any number of workers.
 
 A progress bar (count of total, rate, ETA) is drawn on stderr when it is a terminal.`,
   options: replayOptions,
