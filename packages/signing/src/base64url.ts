@@ -23,6 +23,11 @@ export function isCanonicalBase64url(text: string): boolean {
  */
 export function decodeBase64url(text: string): Uint8Array | undefined {
   if (!isCanonicalBase64url(text)) return undefined;
+  return decodeCheckedBase64url(text);
+}
+
+/** Decodes text that `isCanonicalBase64url` already passed (no check of its own). */
+export function decodeCheckedBase64url(text: string): Uint8Array {
   const bytes = Buffer.from(text, 'base64url');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

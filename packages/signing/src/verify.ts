@@ -4,7 +4,7 @@ import type { JWK } from 'jose';
 import { DEFAULT_JSON_LIMITS, parseJson, parseReport } from '@mosaic/contract';
 import type { Report } from '@mosaic/contract';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
-import { decodeBase64url, isCanonicalBase64url } from './base64url.ts';
+import { decodeBase64url, decodeCheckedBase64url, isCanonicalBase64url } from './base64url.ts';
 import { REPORT_MEDIA_TYPE } from './header.ts';
 import type { ProtectedHeader, SignatureAlgorithm } from './header.ts';
 import type { KeyLookup, KeyRecord } from './key-lookup.ts';
@@ -106,12 +106,6 @@ function decodePart(part: string, name: string): Uint8Array {
   if (bytes === undefined) throw notCanonical(name);
   if (bytes.length === 0) throw empty(name);
   return bytes;
-}
-
-/** The bytes of a part `checkPart` passed. */
-function decodeChecked(part: string): Uint8Array {
-  const bytes = Buffer.from(part, 'base64url');
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** The checks of `decodePart` for a part decoded only once its turn comes: canonical, and (unless allowed) not empty. */
@@ -382,7 +376,7 @@ export async function verifyReport(
   const header = checkHeader(parseHeader(headerBytes), options);
   const record = await resolveKey(keys, header);
   const key = verificationKey(record, header.alg);
-  const signature = decodeChecked(signaturePart);
+  const signature = decodeCheckedBase64url(signaturePart);
   const signingInput = signingInputOf(jws, text, headerPart.length + 1 + payloadPart.length);
   let verified: boolean;
   try {
@@ -391,7 +385,7 @@ export async function verifyReport(
     throw signatureInvalid(header.kid, err);
   }
   if (!verified) throw signatureInvalid(header.kid);
-  const payload = decodeChecked(payloadPart);
+  const payload = decodeCheckedBase64url(payloadPart);
   const report = parseReport(payload);
   if (report.issuer !== record.agency)
     throw fail(
