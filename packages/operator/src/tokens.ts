@@ -3,11 +3,11 @@ import {
   GATEWAY_TOKENS_STREAM,
   HUB_API_PREFIX,
   gatewayTokenRecordSchema,
-  isNoMessage,
+  directBatch,
   newGatewayToken,
   type GatewayTokenRecord,
 } from '@mosaic/protocol';
-import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
+import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { OperatorSession } from './session.ts';
@@ -112,17 +112,13 @@ export async function revokeGatewayToken(
 /** Every gateway token (revoked and expired ones too), without digests, by agency then id. */
 export async function listGatewayTokens(op: OperatorSession): Promise<GatewayTokenInfo[]> {
   const out: GatewayTokenInfo[] = [];
-  try {
-    // kv.keys() would create a consumer, which the operator's account cannot.
-    for await (const m of await op.jsm.direct.getLastMessagesFor(GATEWAY_TOKENS_STREAM, {
-      multi_last: [`$KV.${GATEWAY_TOKENS_BUCKET}.>`],
-    })) {
-      const operation = m.header?.get('KV-Operation') ?? '';
-      if (operation === 'DEL' || operation === 'PURGE') continue;
-      out.push(info(gatewayTokenRecordSchema.parse(m.json())));
-    }
-  } catch (err) {
-    if (!isNoMessage(err) || isMosaicError(err)) throw err;
+  // kv.keys() would create a consumer, which the operator's account cannot.
+  for (const m of await directBatch(op.jsm, GATEWAY_TOKENS_STREAM, {
+    multi_last: [`$KV.${GATEWAY_TOKENS_BUCKET}.>`],
+  })) {
+    const operation = m.header?.get('KV-Operation') ?? '';
+    if (operation === 'DEL' || operation === 'PURGE') continue;
+    out.push(info(gatewayTokenRecordSchema.parse(m.json())));
   }
   return out.sort((a, b) => a.agency.localeCompare(b.agency) || a.id.localeCompare(b.id));
 }

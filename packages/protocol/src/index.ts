@@ -84,15 +84,21 @@ export type {
   AuditSender,
 } from './audit-client.ts';
 export {
+  directBatch,
   readAuditCheckpoints,
   readSequences,
   readStream,
   isNoMessage,
   TREE_SIZE_HEADER,
 } from './read.ts';
-export type { ReadSequencesOptions, SequenceRead, StoredCheckpoint } from './read.ts';
+export type {
+  DirectBatchRequest,
+  ReadSequencesOptions,
+  SequenceRead,
+  StoredCheckpoint,
+} from './read.ts';
 export { seedRegistry, readRegistry, registryKeysByDirectGet, RegistryKeys } from './registry.ts';
-export type { RegistryKv, DirectLastReader, ReadRegistryOptions } from './registry.ts';
+export type { RegistryKv, ReadRegistryOptions } from './registry.ts';
 export { watchRegistry } from './registry-watch.ts';
 export type {
   LiveRegistryView,

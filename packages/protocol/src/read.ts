@@ -3,6 +3,8 @@ import {
   JetStreamApiCodes,
   JetStreamApiError,
   JetStreamError,
+  type DirectBatchOptions,
+  type DirectLastFor,
   type JetStreamManager,
   type StoredMsg,
 } from '@nats-io/jetstream';
@@ -53,6 +55,48 @@ export function isNoMessage(err: unknown): boolean {
   return err instanceof JetStreamError && 'code' in err && err.code === NO_MESSAGE_STATUS;
 }
 
+/** What a batched direct get asks for: from a sequence or a time, or the last message per subject. */
+export type DirectBatchRequest = DirectBatchOptions | DirectLastFor;
+
+/**
+ * The messages of one batched direct get (`$JS.API.DIRECT.GET.<stream>` with `batch` or
+ * `multi_last`), in the order the server sent them; empty when it found none. Unlike
+ * iterating what `jsm.direct.getBatch` returns, which leaves the get's reply subscription
+ * open on the connection once the batch ends (nats.js 3.4 removes it only in callback mode
+ * or on an error), the subscription is gone when this settles, however it ends: a
+ * connection that reads in a loop (the router's index lookups, a replay) keeps a constant
+ * set of subscriptions. Errors are nats.js's (a read refused, a timeout after 5 s without
+ * an answer), except that "no message" is an empty batch.
+ */
+export function directBatch(
+  jsm: JetStreamManager,
+  stream: string,
+  request: DirectBatchRequest,
+): Promise<StoredMsg[]> {
+  return new Promise<StoredMsg[]>((resolve, reject) => {
+    const out: StoredMsg[] = [];
+    // nats.js's callback mode: each message, then once `done` (with the error, if any),
+    // after which it has removed the subscription. The callback option is untyped there.
+    const callback = (done: { err?: Error } | null, m: StoredMsg): void => {
+      if (done === null) {
+        out.push(m);
+        return;
+      }
+      if (done.err === undefined || isNoMessage(done.err)) resolve(out);
+      else reject(done.err);
+    };
+    const direct = jsm.direct as unknown as Record<
+      'getBatch' | 'getLastMessagesFor',
+      (s: string, o: DirectBatchRequest & { callback: typeof callback }) => Promise<unknown>
+    >;
+    const asked = { ...request, callback };
+    ('multi_last' in request
+      ? direct.getLastMessagesFor(stream, asked)
+      : direct.getBatch(stream, asked)
+    ).catch(reject);
+  });
+}
+
 /** One sequence of a stream: its message, or `undefined` when the stream cannot return it. */
 export interface SequenceRead {
   seq: number;
@@ -97,21 +141,16 @@ export async function* readSequences(
   let deadline = 0;
   for (let attempt = 0; seq <= last;) {
     let got = 0;
-    try {
-      const batch = await jsm.direct.getBatch(stream, {
-        seq,
-        batch: Math.min(BATCH, last - seq + 1),
-      });
-      for await (const m of batch) {
-        if (m.seq > last) break;
-        for (; seq < m.seq; seq++) yield { seq, msg: undefined };
-        got++;
-        seq = m.seq + 1;
-        yield { seq: m.seq, msg: m };
-      }
-    } catch (err) {
-      // Nothing at or after `seq` can be read although the state counts up to `last`.
-      if (!isNoMessage(err)) throw err;
+    const batch = await directBatch(jsm, stream, {
+      seq,
+      batch: Math.min(BATCH, last - seq + 1),
+    });
+    for (const m of batch) {
+      if (m.seq > last) break;
+      for (; seq < m.seq; seq++) yield { seq, msg: undefined };
+      got++;
+      seq = m.seq + 1;
+      yield { seq: m.seq, msg: m };
     }
     if (got > 0) {
       attempt = 0;

@@ -1,6 +1,8 @@
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { checkFederation, federationSchema, toProblems, type Federation } from '@mosaic/federation';
 import { REGISTRY_BUCKET, REGISTRY_STREAM } from './subjects.ts';
+import { directBatch } from './read.ts';
+import type { JetStreamManager } from '@nats-io/jetstream';
 
 /**
  * The part of a `@nats-io/kv` bucket the registry uses (structural, so this package does
@@ -197,27 +199,15 @@ export async function readRegistry(
   }
 }
 
-/** What `registryKeysByDirectGet` needs of a `JetStreamManager` (structural). */
-export interface DirectLastReader {
-  direct: {
-    getLastMessagesFor(
-      stream: string,
-      opts: { multi_last: string[] },
-    ): Promise<AsyncIterable<{ subject: string; header?: { get(k: string): string } }>>;
-  };
-}
-
 /**
  * The live keys of the registry bucket, read with one batched direct get of the last entry
  * per key: what an identity that may not create consumers (the routine operator) uses
  * instead of `kv.keys()`, which creates one.
  */
-export async function registryKeysByDirectGet(jsm: DirectLastReader): Promise<string[]> {
+export async function registryKeysByDirectGet(jsm: JetStreamManager): Promise<string[]> {
   const prefix = `$KV.${REGISTRY_BUCKET}.`;
   const keys: string[] = [];
-  for await (const m of await jsm.direct.getLastMessagesFor(REGISTRY_STREAM, {
-    multi_last: [`${prefix}>`],
-  })) {
+  for (const m of await directBatch(jsm, REGISTRY_STREAM, { multi_last: [`${prefix}>`] })) {
     const operation = m.header?.get('KV-Operation') ?? '';
     if (operation === 'DEL' || operation === 'PURGE') continue;
     keys.push(m.subject.slice(prefix.length));

@@ -1,7 +1,7 @@
 import { Tlp, isSubjectToken } from '@mosaic/contract';
 import type { JetStreamClient, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import { z } from 'zod';
-import { isNoMessage } from './read.ts';
+import { directBatch } from './read.ts';
 import {
   SELECTOR_INDEX_STREAM,
   SELECTOR_INDEX_SUBJECTS,
@@ -97,24 +97,14 @@ export async function readIndexEntries(
 ): Promise<SelectorIndexEntry[]> {
   if (!token.safeParse(t).success) return [];
   const out: SelectorIndexEntry[] = [];
-  let batch;
-  try {
-    batch = await jsm.direct.getBatch(SELECTOR_INDEX_STREAM, {
-      seq: 1,
-      batch: MAX_INDEX_ENTRIES_PER_TOKEN,
-      next_by_subj: selectorIndexSubject(t),
-    });
-  } catch (err) {
-    if (isNoMessage(err)) return out;
-    throw err;
-  }
-  try {
-    for await (const m of batch) {
-      const parsed = selectorIndexEntrySchema.safeParse(m.json());
-      if (parsed.success) out.push(parsed.data);
-    }
-  } catch (err) {
-    if (!isNoMessage(err)) throw err;
+  const batch = await directBatch(jsm, SELECTOR_INDEX_STREAM, {
+    seq: 1,
+    batch: MAX_INDEX_ENTRIES_PER_TOKEN,
+    next_by_subj: selectorIndexSubject(t),
+  });
+  for (const m of batch) {
+    const parsed = selectorIndexEntrySchema.safeParse(m.json());
+    if (parsed.success) out.push(parsed.data);
   }
   return out;
 }

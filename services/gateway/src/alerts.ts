@@ -5,6 +5,7 @@ import {
   Streams,
   alertSubject,
   alertsSubjectFilter,
+  directBatch,
   isNoMessage,
   hitAlertSchema,
   parseAlertSubject,
@@ -103,27 +104,19 @@ export async function readAlerts(
   limit: number,
 ): Promise<HttpAlert[]> {
   const start = typeof from === 'number' ? { seq: from } : from;
-  const out: HttpAlert[] = [];
   let batch;
   try {
-    batch = await jsm.direct.getBatch(
+    batch = await directBatch(
+      jsm,
       Streams.Alerts,
       'seq' in start
         ? { seq: start.seq, batch: limit, next_by_subj: alertsSubjectFilter(agency) }
         : { start_time: start.time, batch: limit, next_by_subj: alertsSubjectFilter(agency) },
     );
   } catch (err) {
-    if (isNoMessage(err)) return out;
     throw unavailable('ALERTS read', err);
   }
-  try {
-    for await (const m of batch) out.push(alertOf(m, agency));
-  } catch (err) {
-    if (isMosaicError(err)) throw err;
-    if (isNoMessage(err)) return out;
-    throw unavailable('ALERTS read', err);
-  }
-  return out;
+  return batch.map((m) => alertOf(m, agency));
 }
 
 /** The agency's alert that carried `issuer`'s report `reportId`, of any kind, if it has one. */
