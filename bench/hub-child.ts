@@ -2,7 +2,7 @@
  * The hub under benchmark, in its own process so that its CPU and peak RSS are its own:
  * `startHub` with the given data dir and federation, the default logger (JSON lines to
  * stderr, which the harness sends to a file). Talks to the harness over IPC: sends
- * `{ ready, url, contextsDir, serverPid }`, stops on `'stop'` and answers `{ stopped, maxRssKb }`.
+ * `{ ready, url, contextsDir, serverPid, monitorUrl }`, stops on `'stop'` and answers `{ stopped, maxRssKb }`.
  * `{ profile: 'start' }` starts the V8 CPU profiler (what `node --cpu-prof` runs, but only
  * over the measured phase, not start-up) and `{ profile: 'stop', file }` writes the
  * `.cpuprofile`; each is answered with `{ profile: <the same>, done: true }`.
@@ -20,7 +20,13 @@ if (dataDir === undefined || federationPath === undefined || process.send === un
 }
 const send = process.send.bind(process);
 const hub = await startHub({ dataDir, federationPath, port: 0 });
-send({ ready: true, url: hub.url, contextsDir: hub.contextsDir, serverPid: hub.serverPid });
+send({
+  ready: true,
+  url: hub.url,
+  contextsDir: hub.contextsDir,
+  serverPid: hub.serverPid,
+  monitorUrl: hub.monitorUrl,
+});
 let stopping = false;
 const stop = (): void => {
   if (stopping) return;

@@ -5,6 +5,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { packageOf, summariseProfile } from '../bench/lib/profile.ts';
+import { connectionRole, formatTraffic, trafficPerReport } from '../bench/lib/traffic.ts';
 import {
   checkTargets,
   computeLimit,
@@ -472,5 +473,45 @@ describe('profile summary', () => {
     ]);
     expect(packageOf('node:internal/crypto/util', 'x')).toBe('node internals');
     expect(packageOf('', '(garbage collector)')).toBe('(garbage collector)');
+  });
+});
+
+describe('NATS messages per report', () => {
+  const conn = (cid: number, name: string | undefined, inMsgs: number, outMsgs: number) => ({
+    cid,
+    ...(name === undefined ? {} : { name }),
+    in_msgs: inMsgs,
+    out_msgs: outMsgs,
+  });
+
+  it('names a connection by the hub service it belongs to, or as an agency', () => {
+    expect(connectionRole('mosaic-router')).toBe('router');
+    expect(connectionRole('mosaic-selector-keys')).toBe('selector-keys');
+    expect(connectionRole('mosaic-agency-rcv-nl')).toBe('agencies');
+    expect(connectionRole(undefined)).toBe('unnamed');
+    expect(connectionRole('nats-cli')).toBe('nats-cli');
+  });
+
+  it('counts what each connection did between the snapshots, per report, summed by role', () => {
+    const before = new Map([
+      ['0/1', conn(1, 'mosaic-router', 100, 200)],
+      ['0/2', conn(2, 'mosaic-agency-pub-0', 10, 10)],
+      ['0/3', conn(3, 'mosaic-agency-rcv-nl', 0, 5)],
+    ]);
+    const after = new Map([
+      ['0/1', conn(1, 'mosaic-router', 1_100, 2_200)],
+      ['0/2', conn(2, 'mosaic-agency-pub-0', 110, 110)],
+      ['0/3', conn(3, 'mosaic-agency-rcv-nl', 100, 205)],
+      // Opened after the first snapshot: counted from zero.
+      ['1/3', conn(3, 'mosaic-ingest', 300, 300)],
+    ]);
+    const t = trafficPerReport(before, after, 100);
+    expect(t.byRole).toEqual({
+      router: { in: 10, out: 20 },
+      agencies: { in: 2, out: 3 },
+      ingest: { in: 3, out: 3 },
+    });
+    expect(t.total).toEqual({ in: 15, out: 26 });
+    expect(formatTraffic(t)).toBe('router 10.0 / 20.0, ingest 3.0 / 3.0, agencies 2.0 / 3.0');
   });
 });

@@ -99,6 +99,7 @@ async function startClusterChild(
     contextsDir: join(dataDir, 'contexts'),
     hubPids: servicePids,
     serverPids: record.nodes.map((n) => n.pid),
+    monitorUrls: [],
     async stop() {
       const peaks = await Promise.all(servicePids.map(peakRssMb));
       child.kill('SIGTERM');

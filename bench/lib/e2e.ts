@@ -17,6 +17,7 @@ import { RECIPIENTS, benchFederation, publisherIds } from './fixtures.ts';
 import { signReports, type Pool } from './pool.ts';
 import { cpuMs, peakRssMb } from './proc.ts';
 import { summariseProfile, type CpuProfile, type ProfileSummary } from './profile.ts';
+import { connzSnapshot, trafficPerReport } from './traffic.ts';
 import {
   computeLimit,
   percentiles,
@@ -64,6 +65,8 @@ export interface HubUnderTest {
   /** The processes whose CPU counts as the hub's, and as nats-server's. */
   hubPids: number[];
   serverPids: number[];
+  /** Their monitoring endpoints, whose `/connz` counts each connection's messages. */
+  monitorUrls: string[];
   /** The single hub child, which can profile itself over IPC. */
   child?: ChildProcess;
   /** Stops it; resolves with the hub processes' peak RSS in kB (summed). */
@@ -82,6 +85,7 @@ async function hubChildUnderTest(
     contextsDir: hub.contextsDir,
     hubPids: [hub.child.pid ?? 0],
     serverPids: [hub.serverPid],
+    monitorUrls: [hub.monitorUrl],
     child: hub.child,
     stop: () => stopHubChild(hub),
     kill: () => {
@@ -95,6 +99,7 @@ export interface HubChild {
   url: string;
   contextsDir: string;
   serverPid: number;
+  monitorUrl: string;
 }
 
 function message<T>(
@@ -157,7 +162,12 @@ export async function startHubChild(
     child,
     (m) =>
       typeof m === 'object' && m !== null && 'ready' in m
-        ? (m as unknown as { url: string; contextsDir: string; serverPid: number })
+        ? (m as unknown as {
+            url: string;
+            contextsDir: string;
+            serverPid: number;
+            monitorUrl: string;
+          })
         : undefined,
     120_000,
   );
@@ -324,6 +334,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
       await answered;
     };
     await profiler('start');
+    const connzBefore = await connzSnapshot(hub.monitorUrls);
     const cpuBefore = await cpuSnapshot(hub);
     const t0 = performance.now();
     await closedLoop(batches);
@@ -332,6 +343,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
     await alerts.reach(published * RECIPIENTS.length, 300_000, 'sustained alerts');
     const tAlerts = performance.now();
     const cpuAfter = await cpuSnapshot(hub);
+    const connzAfter = await connzSnapshot(hub.monitorUrls);
     await profiler('stop');
     const reportsPerSec = rate(sustained, tAlerts - t0);
     const perReport = (k: keyof typeof cpuAfter): number =>
@@ -440,6 +452,9 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
         },
         streams,
         writesPerReport,
+        ...(hub.monitorUrls.length === 0
+          ? {}
+          : { natsMessagesPerReport: trafficPerReport(connzBefore, connzAfter, sustained) }),
         hubPeakRssMb,
         natsServerPeakRssMb,
         limit,

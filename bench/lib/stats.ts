@@ -2,6 +2,7 @@ import type { HoldingsCheckResult, KeyServiceResult } from './holdings.ts';
 import type { OprfRates } from './oprf.ts';
 import type { ProfileSummary } from './profile.ts';
 import type { IndexLookupResult } from './selector-index.ts';
+import { formatTraffic, type Traffic } from './traffic.ts';
 
 /**
  * The pure parts of the benchmark harness: percentiles, the limit and ratio computation,
@@ -169,6 +170,11 @@ export interface EndToEndResult {
   latency: Percentiles & { offeredPerSec: number; achievedPerSec: number };
   streams: Record<string, number>;
   writesPerReport: number;
+  /**
+   * NATS messages per report in the sustained phase, from nats-server's `/connz`: published
+   * (`in`) and delivered (`out`), in all and by connection role (single-node hub only).
+   */
+  natsMessagesPerReport?: Traffic;
   hubPeakRssMb: number;
   natsServerPeakRssMb: number;
   limit: Limit;
@@ -547,6 +553,12 @@ function tableRows(r: BenchResult): [string, string, string][] {
         .map(([s, n]) => `${s} ${fmt(n)}`)
         .join(', '),
     ]);
+    if (e.natsMessagesPerReport !== undefined)
+      rows.push([
+        `${tag}: NATS messages per report`,
+        `${fmt(e.natsMessagesPerReport.total.in, 1)} in / ${fmt(e.natsMessagesPerReport.total.out, 1)} out`,
+        formatTraffic(e.natsMessagesPerReport),
+      ]);
     rows.push([
       `${tag}: peak RSS`,
       `hub ${fmt(e.hubPeakRssMb)} MB`,

@@ -105,6 +105,8 @@ export interface Hub extends AsyncDisposable {
   readonly registry: LiveRegistryView;
   /** The nats-server's pid. */
   readonly serverPid: number;
+  /** Its monitoring endpoint (`http://127.0.0.1:<port>`: `/varz`, `/connz`, …). */
+  readonly monitorUrl: string;
   /** `<dataDir>/hub.jwks`: the public key the audit checkpoints verify with. */
   readonly hubJwksFile: string;
   /** The auditor (the single writer of AUDIT) running in this hub. */
@@ -435,6 +437,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       keysDir: layout.keysDir,
       registry,
       serverPid: server.pid,
+      monitorUrl: `http://127.0.0.1:${String(server.ports.httpPort)}`,
       hubJwksFile: layout.hubJwksFile,
       auditor,
       gatewayUrl: gateway.url,
