@@ -14,7 +14,7 @@ export interface ConnzConnection {
 }
 
 /** Messages a role's connections published (`in`) and were delivered (`out`), per report. */
-export interface RoleTraffic {
+interface RoleTraffic {
   in: number;
   out: number;
 }
