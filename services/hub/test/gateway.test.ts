@@ -201,6 +201,29 @@ describe('HTTP gateway', () => {
     expect(still.status).toBe(200);
   });
 
+  it('leaves no subscription behind on its connection, however many pages agencies read', async () => {
+    // Each page is a batched direct get: one that left its reply subscription open would
+    // let any agency grow the hub's memory, and nats-server's, by polling.
+    const gatewaySubscriptions = async (): Promise<number> => {
+      const res = await fetch(`${hub.monitorUrl}/connz?subs=1&limit=1000`);
+      const connz = (await res.json()) as {
+        connections: { name?: string; subscriptions: number }[];
+      };
+      const gateway = connz.connections.filter((c) => c.name === 'mosaic-gateway');
+      expect(gateway).toHaveLength(1);
+      return gateway[0]?.subscriptions ?? -1;
+    };
+    const past = Buffer.from('a1:999999999').toString('base64url');
+    const before = await gatewaySubscriptions();
+    for (let i = 0; i < 20; i++)
+      for (const [agency] of AGENCIES) {
+        expect((await get('/v1/alerts?limit=5', bearer(agency))).status).toBe(200);
+        // A page past every alert: the direct get finds nothing.
+        expect((await get(`/v1/alerts?limit=5&cursor=${past}`, bearer(agency))).status).toBe(200);
+      }
+    expect(await gatewaySubscriptions()).toBe(before);
+  });
+
   it('refuses a revoked token at its next request', async () => {
     await using op = await connectOperator(join(hub.contextsDir, 'operator.json'));
     const { token, record } = await issueGatewayToken(op, {
