@@ -6,9 +6,13 @@
  * `{ profile: 'start' }` starts the V8 CPU profiler (what `node --cpu-prof` runs, but only
  * over the measured phase, not start-up) and `{ profile: 'stop', file }` writes the
  * `.cpuprofile`; each is answered with `{ profile: <the same>, done: true }`.
+ * `{ loopDelay: 'reset' }` starts measuring how late the event loop runs (every service of
+ * the hub shares it), and `{ loopDelay: 'read' }` answers `{ loopDelay: { p50, p99, max } }`
+ * in ms since.
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startHub } from '@mosaic/hub';
 
 const [dataDir, federationPath] = process.argv.slice(2);
@@ -60,9 +64,26 @@ const profile = async (m: { profile: string; file?: string }): Promise<void> => 
   }
   send({ profile: m.profile, done: true });
 };
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
 process.on('message', (m: unknown) => {
   if (m === 'stop') stop();
-  else if (typeof m === 'object' && m !== null && 'profile' in m)
+  else if (typeof m === 'object' && m !== null && 'loopDelay' in m) {
+    if (m.loopDelay === 'reset') {
+      loopDelay.reset();
+      loopDelay.enable();
+      send({ loopDelay: 'reset', done: true });
+    } else {
+      loopDelay.disable();
+      send({
+        loopDelay: {
+          p50: ms(loopDelay.percentile(50)),
+          p99: ms(loopDelay.percentile(99)),
+          max: ms(loopDelay.max),
+        },
+      });
+    }
+  } else if (typeof m === 'object' && m !== null && 'profile' in m)
     profile(m as { profile: string; file?: string }).catch((err: unknown) => {
       process.stderr.write(`profiler failed: ${String(err)}\n`);
       process.exit(1);

@@ -261,13 +261,24 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
     const sentAt = new Map<string, number>();
     let latencyPhase = false;
     const latencies: number[] = [];
+    /** The same alerts split where the ALERTS stream stored them (wall clock, ms). */
+    const toStored: number[] = [];
+    const storedToHandler: number[] = [];
+    /** Per report of the latency phase: publish → ingest's reply (stored and audited). */
+    const toAccepted: number[] = [];
     const alerts = new Counter();
     for (const r of recipients)
       subscriptions.push(
         r.subscribe(
           (alert) => {
             const t = sentAt.get(alert.report.reportId);
-            if (latencyPhase && t !== undefined) latencies.push(performance.now() - t);
+            if (latencyPhase && t !== undefined) {
+              const now = performance.now();
+              latencies.push(now - t);
+              const stored = alert.storedAt.getTime() - performance.timeOrigin;
+              toStored.push(stored - t);
+              storedToHandler.push(now - stored);
+            }
             alerts.bump();
           },
           { follow: true, signal: abort.signal },
@@ -282,11 +293,13 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
         ids.map((id) => signReports(o.pool, id, keys.get(id)!.privateJwk, perPublisher, from)),
       );
     let published = 0;
-    const submit = async (p: number, item: { jws: string }): Promise<void> => {
+    const submit = async (p: number, item: { jws: string; reportId?: string }): Promise<void> => {
       const reply = await publishers[p]!.publishSigned(item.jws);
       // A duplicate is the SDK's retry of an attempt whose reply came late (a loaded
       // machine): stored once, answered the same, so it counts as the one report it is.
       if (!reply.ok) throw new Error(`hub refused a report: ${JSON.stringify(reply)}`);
+      const t = latencyPhase && item.reportId !== undefined ? sentAt.get(item.reportId) : undefined;
+      if (t !== undefined) toAccepted.push(performance.now() - t);
       published++;
     };
     /** Closed loop: `inFlight` lanes, each submitting its publisher's next report. */
@@ -333,6 +346,24 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
       child.send({ profile: command, file: o.profileFile });
       await answered;
     };
+    /** The hub child's event-loop delay over the latency phase (ms), when it is one process. */
+    const loopDelay = async (
+      command: 'reset' | 'read',
+    ): Promise<{ p50: number; p99: number; max: number } | undefined> => {
+      if (hub.child === undefined) return undefined;
+      const child = hub.child;
+      const answered = message(
+        child,
+        (m) => {
+          if (typeof m !== 'object' || m === null || !('loopDelay' in m)) return undefined;
+          const d = m.loopDelay as { p50: number; p99: number; max: number } | 'reset';
+          return d === 'reset' ? ({ p50: 0, p99: 0, max: 0 } as const) : d;
+        },
+        60_000,
+      );
+      child.send({ loopDelay: command });
+      return answered;
+    };
     await profiler('start');
     const connzBefore = await connzSnapshot(hub.monitorUrls);
     const cpuBefore = await cpuSnapshot(hub);
@@ -372,6 +403,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
     load.length = Math.min(load.length, total);
     // Interleave publishers.
     load.sort((a, b) => a.reportId.localeCompare(b.reportId));
+    await loopDelay('reset');
     latencyPhase = true;
     const startL = performance.now();
     const pending = new Set<Promise<void>>();
@@ -396,6 +428,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
     if (failure !== undefined) throw failure;
     await alerts.reach(published * RECIPIENTS.length, 120_000, 'latency-phase alerts');
     latencyPhase = false;
+    const hubLoopDelay = await loopDelay('read');
 
     // What the streams hold.
     const opNc = await connect(
@@ -447,6 +480,12 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
         alertsConsumed: alerts.value,
         latency: {
           ...percentiles(latencies),
+          split: {
+            toAccepted: percentiles(toAccepted),
+            toStored: percentiles(toStored),
+            storedToHandler: percentiles(storedToHandler),
+          },
+          ...(hubLoopDelay === undefined ? {} : { hubEventLoopDelay: hubLoopDelay }),
           offeredPerSec: offered,
           achievedPerSec: rate(load.length, sendSpan),
         },

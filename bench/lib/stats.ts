@@ -167,7 +167,22 @@ export interface EndToEndResult {
   acceptedPerSec: number;
   alertsConsumed: number;
   /** Per alert: publish → the subscriber's handler has it (verified), at the offered load. */
-  latency: Percentiles & { offeredPerSec: number; achievedPerSec: number };
+  latency: Percentiles & {
+    offeredPerSec: number;
+    achievedPerSec: number;
+    /**
+     * Where the time goes: per report, publish → ingest's reply (stored in REPORTS and
+     * audited); per alert, publish → ALERTS stored it (its stream timestamp, ms: ingest and
+     * the router) and stored → handler (delivery and the SDK's verification). Absent from
+     * results written before it was measured.
+     */
+    split?: { toAccepted: Percentiles; toStored: Percentiles; storedToHandler: Percentiles };
+    /**
+     * How late the hub's event loop ran over the same phase (ms; every service of a
+     * single-process hub shares it): what synchronous work makes every other hop wait.
+     */
+    hubEventLoopDelay?: { p50: number; p99: number; max: number };
+  };
   streams: Record<string, number>;
   writesPerReport: number;
   /**
@@ -546,6 +561,22 @@ function tableRows(r: BenchResult): [string, string, string][] {
       `${fmt(e.latency.p50, 1)} / ${fmt(e.latency.p95, 1)} / ${fmt(e.latency.p99, 1)} ms`,
       `offered ${fmt(e.latency.offeredPerSec)}/s (achieved ${fmt(e.latency.achievedPerSec)}/s), ${fmt(e.latency.count)} alerts, max ${fmt(e.latency.max, 1)} ms`,
     ]);
+    const split = e.latency.split;
+    if (split !== undefined)
+      rows.push([
+        `${tag}: publish→ingest reply / →alert stored / →handler, p50 (p99)`,
+        [split.toAccepted, split.toStored, split.storedToHandler]
+          .map((x) => `${fmt(x.p50, 1)} (${fmt(x.p99, 1)})`)
+          .join(' / ') + ' ms',
+        'the last: from ALERTS storing the alert to the handler',
+      ]);
+    const loop = e.latency.hubEventLoopDelay;
+    if (loop !== undefined)
+      rows.push([
+        `${tag}: hub event-loop delay p50/p99/max`,
+        `${fmt(loop.p50, 1)} / ${fmt(loop.p99, 1)} / ${fmt(loop.max, 1)} ms`,
+        'over the latency phase; every service of the hub process waits for it',
+      ]);
     rows.push([
       `${tag}: JetStream writes per report`,
       fmt(e.writesPerReport, 2),
