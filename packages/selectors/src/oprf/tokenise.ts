@@ -20,7 +20,10 @@ export interface EvaluationRequest {
  * The tokens of `selectors` under `key`: blinded here, one batch per kind (at most
  * `MAX_BATCH` each) handed to `evaluate` — the transport to the key service — and each
  * answer's DLEQ proof verified before it is unblinded (ERR_OPRF_PROOF, no token made).
- * Agencies (`@mosaic/sdk`) and the hub's ingest make their tokens through this one path.
+ * The kinds are asked for at once, each kind's batches one after another: a report with a
+ * phone number and an e-mail address waits for one round trip, not two, and a long list of
+ * one kind never has more than one batch in flight. The first failure is the result.
+ * Agencies (`@mosaic/sdk`) and the hub's router make their tokens through this one path.
  *
  * @example
  * ```ts
@@ -38,7 +41,7 @@ export async function tokenise(
     const kind = selectorKind(selector);
     byKind.set(kind, [...(byKind.get(kind) ?? []), selector]);
   }
-  for (const [kind, all] of byKind)
+  const ofKind = async (kind: SelectorKind, all: readonly Selector[]): Promise<void> => {
     for (let i = 0; i < all.length; i += MAX_BATCH) {
       const batch = all.slice(i, i + MAX_BATCH);
       const pending = blind(batch, key.publicKey, { kind, epoch: key.epoch });
@@ -46,5 +49,7 @@ export async function tokenise(
       const made = finalize(pending, answer);
       batch.forEach((selector, j) => tokens.set(selector, made[j] as SelectorToken));
     }
+  };
+  await Promise.all([...byKind].map(([kind, all]) => ofKind(kind, all)));
   return tokens;
 }
