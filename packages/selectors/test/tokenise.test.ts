@@ -77,7 +77,11 @@ describe('tokenise', () => {
       tokenise([...phones(2), email], key, (request) =>
         request.kind === 'email'
           ? Promise.reject(refused)
-          : new Promise((resolve) => setTimeout(() => resolve(evaluateHere(request)), 20)),
+          : new Promise((resolve) => {
+              setTimeout(() => {
+                resolve(evaluateHere(request));
+              }, 20);
+            }),
       ),
     ).rejects.toBe(refused);
   });
