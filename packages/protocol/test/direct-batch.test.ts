@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startServer, type NatsServerHandle } from '@mosaic/testkit';
+import { connectionSubscriptions, startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appendIndexEntries,
@@ -28,13 +28,7 @@ let jsm: JetStreamManager;
 /** The server's count of the reader connection's subscriptions. */
 async function serverSubscriptions(): Promise<number> {
   await nc.flush();
-  const res = await fetch(`${server.monitorUrl ?? ''}/connz?subs=1`);
-  const connz = (await res.json()) as {
-    connections: { name?: string; subscriptions: number }[];
-  };
-  const mine = connz.connections.filter((c) => c.name === NAME);
-  expect(mine).toHaveLength(1);
-  return mine[0]?.subscriptions ?? -1;
+  return connectionSubscriptions(server.monitorUrl ?? '', NAME);
 }
 
 beforeAll(async () => {

@@ -10,3 +10,4 @@ export type { ReadyChild, SpawnReadyOptions } from './spawn-ready.ts';
 export { announceReady } from './ready-child.ts';
 export { logSink } from './log-sink.ts';
 export type { LogSink } from './log-sink.ts';
+export { connectionSubscriptions } from './monitor.ts';

@@ -11,6 +11,7 @@ import { Streams, alertMsgId, alertSubject, parseAlertSubject, readStream } from
 import { readPrivateKeyFile, signReport } from '@mosaic/signing';
 import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { connectionSubscriptions } from '@mosaic/testkit';
 import { startHub, type Hub } from '../src/index.ts';
 import { AGENCIES, basic, routerIdle, startGatewayHub, type GatewayHub } from './gateway-hub.ts';
 import { freshReport, quietLog, tempDir } from './helpers.ts';
@@ -204,15 +205,8 @@ describe('HTTP gateway', () => {
   it('leaves no subscription behind on its connection, however many pages agencies read', async () => {
     // Each page is a batched direct get: one that left its reply subscription open would
     // let any agency grow the hub's memory, and nats-server's, by polling.
-    const gatewaySubscriptions = async (): Promise<number> => {
-      const res = await fetch(`${hub.monitorUrl}/connz?subs=1&limit=1000`);
-      const connz = (await res.json()) as {
-        connections: { name?: string; subscriptions: number }[];
-      };
-      const gateway = connz.connections.filter((c) => c.name === 'mosaic-gateway');
-      expect(gateway).toHaveLength(1);
-      return gateway[0]?.subscriptions ?? -1;
-    };
+    const gatewaySubscriptions = (): Promise<number> =>
+      connectionSubscriptions(hub.monitorUrl, 'mosaic-gateway');
     const past = Buffer.from('a1:999999999').toString('base64url');
     const before = await gatewaySubscriptions();
     for (let i = 0; i < 20; i++)
