@@ -293,17 +293,17 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
         ids.map((id) => signReports(o.pool, id, keys.get(id)!.privateJwk, perPublisher, from)),
       );
     let published = 0;
-    const submit = async (p: number, item: { jws: string; reportId?: string }): Promise<void> => {
+    const submit = async (p: number, item: { jws: string; reportId: string }): Promise<void> => {
       const reply = await publishers[p]!.publishSigned(item.jws);
       // A duplicate is the SDK's retry of an attempt whose reply came late (a loaded
       // machine): stored once, answered the same, so it counts as the one report it is.
       if (!reply.ok) throw new Error(`hub refused a report: ${JSON.stringify(reply)}`);
-      const t = latencyPhase && item.reportId !== undefined ? sentAt.get(item.reportId) : undefined;
+      const t = latencyPhase ? sentAt.get(item.reportId) : undefined;
       if (t !== undefined) toAccepted.push(performance.now() - t);
       published++;
     };
     /** Closed loop: `inFlight` lanes, each submitting its publisher's next report. */
-    const closedLoop = async (batches: { jws: string }[][]): Promise<void> => {
+    const closedLoop = async (batches: { jws: string; reportId: string }[][]): Promise<void> => {
       const next = batches.map(() => 0);
       await Promise.all(
         Array.from({ length: o.inFlight }, async (_, lane) => {
@@ -354,15 +354,15 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
       const child = hub.child;
       const answered = message(
         child,
-        (m) => {
-          if (typeof m !== 'object' || m === null || !('loopDelay' in m)) return undefined;
-          const d = m.loopDelay as { p50: number; p99: number; max: number } | 'reset';
-          return d === 'reset' ? ({ p50: 0, p99: 0, max: 0 } as const) : d;
-        },
+        (m) =>
+          typeof m === 'object' && m !== null && 'loopDelay' in m
+            ? (m.loopDelay as { p50: number; p99: number; max: number } | 'reset')
+            : undefined,
         60_000,
       );
       child.send({ loopDelay: command });
-      return answered;
+      const answer = await answered;
+      return answer === 'reset' ? undefined : answer;
     };
     await profiler('start');
     const connzBefore = await connzSnapshot(hub.monitorUrls);
