@@ -70,6 +70,12 @@ export function serviceMetrics(jsm: JetStreamManager): ServiceMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  const tokens = new Counter({
+    name: 'mosaic_selector_tokens_total',
+    help: 'Selector tokens of the reports the router indexed, by source: kept (made lately, not asked again) or made (by the key service)',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
   new Counter({
     name: 'mosaic_alerts_written_total',
     help: 'Alerts stored in ALERTS (its last sequence)',
@@ -147,6 +153,10 @@ export function serviceMetrics(jsm: JetStreamManager): ServiceMetrics {
     router: {
       routed: (seconds) => {
         route.observe(seconds);
+      },
+      tokens: (kept, made) => {
+        tokens.inc({ source: 'kept' }, kept);
+        tokens.inc({ source: 'made' }, made);
       },
     },
   };

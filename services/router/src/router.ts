@@ -66,6 +66,11 @@ export interface RouterObserver {
    * (no alerts to write); one deferred or offered again does not until it is finished.
    */
   routed(seconds: number): void;
+  /**
+   * The selector tokens of one index batch: `kept`, taken from the tokens the router made
+   * lately; `made`, asked of the key service.
+   */
+  tokens?(kept: number, made: number): void;
 }
 
 export interface RouterOptions {
@@ -715,7 +720,11 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
     options.concurrency ?? DEFAULT_ROUTER_CONCURRENCY,
     options.audit,
     options.indexSelectors === true
-      ? new ReportIndexer(nc, store.jetstream, options.timeoutMs ?? 5_000)
+      ? new ReportIndexer(nc, store.jetstream, options.timeoutMs ?? 5_000, {
+          ...(options.observe?.tokens === undefined
+            ? {}
+            : { observe: options.observe.tokens.bind(options.observe) }),
+        })
       : undefined,
     options.observe,
   );
