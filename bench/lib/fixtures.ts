@@ -54,7 +54,12 @@ const FILLER =
   'Recruiter contacts job seekers through a classified advert promising warehouse work; ' +
   'transport is arranged by the same phone number and wages are withheld on arrival. ';
 
-/** A GREEN report of ~1 KB (JSON) from `issuer`, issued a minute ago. */
+/**
+ * A GREEN report of ~1 KB (JSON) from `issuer`, issued a minute ago, numbered `n`. Its two
+ * selectors: a phone number that is n's own (every publisher's report n carries it, so it is
+ * shared across agencies and never repeated by one; the phases' numbers are a million
+ * apart) and one of 997 e-mail addresses (each publisher repeats one every 997 reports).
+ */
 export function benchReport(issuer: string, n: number, issuedAt = new Date()): object {
   const origin = originOf(issuer);
   return {
@@ -66,7 +71,7 @@ export function benchReport(issuer: string, n: number, issuedAt = new Date()): o
     jurisdictions: [origin, 'NL'].filter((j, i, a) => a.indexOf(j) === i),
     category: (['recruitment', 'transport', 'exploitation', 'financial-flow'] as const)[n % 4],
     indicators: [
-      { type: 'phone', number: `+4072345${String(n % 10_000).padStart(4, '0')}` },
+      { type: 'phone', number: `+4072${String(n % 10_000_000).padStart(7, '0')}` },
       { type: 'email', address: `recruiter${n % 997}@mail.example` },
     ],
     narrative: `Bench report ${n}. ${FILLER}${FILLER}`.slice(0, 300),

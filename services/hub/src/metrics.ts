@@ -72,7 +72,7 @@ export function serviceMetrics(jsm: JetStreamManager): ServiceMetrics {
   });
   const tokens = new Counter({
     name: 'mosaic_selector_tokens_total',
-    help: 'Selector tokens of the reports the router indexed, by source: kept (made lately, not asked again) or made (by the key service)',
+    help: 'Distinct selectors of each batch the router indexed, by source: kept (made lately, not asked again) or made (asked of the key service)',
     labelNames: ['source'] as const,
     registers: [registry],
   });

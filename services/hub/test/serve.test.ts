@@ -232,10 +232,8 @@ describe('serve on a 3-node cluster', () => {
       expect(sum('mosaic_verify_duration_seconds_count')).toBe(sent.length);
       expect(sum('mosaic_store_duration_seconds_count')).toBe(sent.length);
       expect(sum('mosaic_route_duration_seconds_count')).toBe(sent.length);
-      // Every report was indexed: some of its selector tokens made by the key service,
-      // the rest taken from what the routers made lately.
+      // The routers indexed the reports, their selectors' tokens made by the key service.
       expect(sum('mosaic_selector_tokens_total{source="made"}')).toBeGreaterThan(0);
-      expect(after.every((m) => m.has('mosaic_selector_tokens_total{source="kept"}'))).toBe(true);
       const [first] = after;
       expect(first?.get('mosaic_alerts_written_total')).toBe(alerts.state.last_seq);
       expect(first?.get('mosaic_alerts_written_total')).toBeGreaterThan(

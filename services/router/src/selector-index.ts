@@ -19,7 +19,10 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LRUCache } from 'lru-cache';
 
-/** Tokens kept for selectors an agency reports again: ~16k (issuer, selector) pairs, a few MB. */
+/**
+ * Tokens kept for selectors an agency reports again: 16,384 (issuer, selector) pairs, a few
+ * MB of phone numbers and addresses, ~20 MB at most with the longest selectors.
+ */
 const TOKEN_CACHE_ENTRIES = 16_384;
 /**
  * How long a kept token is used after the key service last answered under its epoch. A
@@ -31,9 +34,12 @@ export const TOKEN_CACHE_CONFIRM_MS = 5_000;
 export interface ReportIndexerOptions {
   /** (issuer, selector) pairs whose tokens are kept (most recently used first); 0 keeps none. */
   cacheEntries?: number;
-  /** The clock of the epoch confirmation; default `Date.now`. */
+  /** The clock of the epoch confirmation, in ms; default `performance.now` (monotonic). */
   now?: () => number;
-  /** Told of each batch's tokens: how many were kept, how many made (metrics); must not throw. */
+  /**
+   * Told of each batch indexed, of its distinct selectors: how many were kept, how many
+   * asked of the key service (metrics); must not throw. A batch that fails tells nothing.
+   */
   observe?: (kept: number, made: number) => void;
 }
 
@@ -69,7 +75,8 @@ const keptKey = (epoch: number, issuer: string, selector: Selector): string =>
  * empties the cache). Kept per issuer, not per selector alone: whether a report's selectors
  * are asked for, and so how soon it is routed, depends on its issuer's own earlier reports,
  * never on whether another agency reported the same selector. The router holds nothing it
- * did not hold before: a report in REPORTS and its entries in the index.
+ * did not hold before: a report in REPORTS and its entries in the index. One batch at a
+ * time: `index` is not called again before the previous call settled.
  */
 export class ReportIndexer {
   readonly #nc: NatsConnection;
@@ -93,7 +100,7 @@ export class ReportIndexer {
     this.#timeoutMs = timeoutMs;
     const entries = options.cacheEntries ?? TOKEN_CACHE_ENTRIES;
     this.#kept = entries > 0 ? new LRUCache({ max: entries }) : undefined;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => performance.now());
     this.#observe = options.observe;
   }
 
@@ -109,10 +116,12 @@ export class ReportIndexer {
 
   /**
    * The tokens of the selectors of each issuer's reports: kept ones for the selectors this
-   * issuer's own reports carried lately, the rest made by the key service.
+   * issuer's own reports carried lately, the rest made by the key service. `asked`: the
+   * selectors of this batch already made under a key that changed (one retry only).
    */
   async #tokenise(
     reports: readonly { issuer: string; selectors: readonly Selector[] }[],
+    asked = 0,
   ): Promise<Map<Selector, SelectorToken>> {
     const tokens = new Map<Selector, SelectorToken>();
     const all = new Set(reports.flatMap((r) => r.selectors));
@@ -130,11 +139,18 @@ export class ReportIndexer {
         else tokens.set(selector, kept);
       }
     if (missing.size > 0) {
+      // Confirmed as of the request, not of its answer: a slow answer does not stretch the window.
+      const asking = this.#now();
       const answer = await this.#make([...missing], key);
       epoch = answer.epoch;
-      this.#confirmed = { epoch, at: this.#now() };
+      this.#confirmed = { epoch, at: asking };
       for (const [selector, token] of answer.made) tokens.set(selector, token);
       if (epoch !== key.epoch && missing.size < all.size) {
+        if (asked > 0)
+          throw new MosaicError(
+            ErrorCode.Unavailable,
+            'the selector key service changed its key epoch twice during one batch',
+          );
         // The key changed under the batch: the kept tokens were of the old epoch (the cache
         // is empty now). Keep what was just made under the new one, and make the rest.
         for (const { issuer, selectors } of reports)
@@ -142,13 +158,14 @@ export class ReportIndexer {
             const made = answer.made.get(selector);
             if (made !== undefined) this.#kept?.set(keptKey(epoch, issuer, selector), made);
           }
-        return this.#tokenise(reports);
+        return this.#tokenise(reports, missing.size);
       }
     }
     for (const { issuer, selectors } of reports)
       for (const selector of selectors)
         this.#kept?.set(keptKey(epoch, issuer, selector), tokens.get(selector));
-    this.#observe?.(all.size - missing.size, missing.size);
+    const made = Math.min(all.size, missing.size + asked);
+    this.#observe?.(all.size - made, made);
     return tokens;
   }
 

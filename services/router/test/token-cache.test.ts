@@ -42,12 +42,16 @@ async function startKeys(epoch: number): Promise<void> {
   });
 }
 
+/** What the indexers told their observer: per batch, kept and made. */
+let observed: [number, number][] = [];
+
 async function indexer(cacheEntries?: number): Promise<ReportIndexer> {
   const nc = await hub.connectAs(hub.ids.services.router);
   hub.stopOnDispose({ stop: () => nc.close() });
   return new ReportIndexer(nc, jetstream(nc), 10_000, {
     ...(cacheEntries === undefined ? {} : { cacheEntries }),
     now: () => clock,
+    observe: (kept, made) => observed.push([kept, made]),
   });
 }
 
@@ -76,6 +80,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   evaluated = [];
+  observed = [];
 });
 
 describe('the tokens the router keeps', () => {
@@ -92,6 +97,10 @@ describe('the tokens the router keeps', () => {
     const [second, third] = await cached.index(later);
     // Only the new e-mail address went to the key service.
     expect(evaluated).toEqual([{ epoch: 1, kind: 'email', count: 1 }]);
+    expect(observed).toEqual([
+      [0, 2],
+      [1, 1],
+    ]);
     expect(tokenOf(second, 'phone')).toBe(tokenOf(first, 'phone'));
     expect(tokenOf(third, 'phone')).toBe(tokenOf(first, 'phone'));
 
@@ -117,6 +126,23 @@ describe('the tokens the router keeps', () => {
     // ... and is kept for that agency from then on.
     evaluated = [];
     await cached.index([stored([phone(1)], ISSUERS[1])]);
+    expect(evaluated).toEqual([]);
+
+    // In one batch, a selector kept for one issuer and new for another is asked for once.
+    evaluated = [];
+    observed = [];
+    await cached.index([stored([phone(2)], ISSUERS[0])]);
+    await cached.index([stored([phone(2)], ISSUERS[0]), stored([phone(2)], ISSUERS[2])]);
+    expect(evaluated).toEqual([
+      { epoch: 1, kind: 'phone', count: 1 },
+      { epoch: 1, kind: 'phone', count: 1 },
+    ]);
+    expect(observed).toEqual([
+      [0, 1],
+      [0, 1],
+    ]);
+    evaluated = [];
+    await cached.index([stored([phone(2)], ISSUERS[2])]);
     expect(evaluated).toEqual([]);
 
     // Every report's entry is in the index, cached token or not.
@@ -157,9 +183,12 @@ describe('the tokens the router keeps', () => {
     await startKeys(2);
     evaluated = [];
     // phone(4) is kept and fresh; phone(5) is not, and its request names the new epoch.
+    observed = [];
     const [mixed, fresh] = await cached.index([stored([phone(4)]), stored([phone(5)])]);
     expect(evaluated.every((e) => e.epoch === 2)).toBe(true);
     expect(evaluated.reduce((n, e) => n + e.count, 0)).toBe(2);
+    // Both were asked of the key service, whichever round asked.
+    expect(observed).toEqual([[0, 2]]);
     expect(tokenOf(mixed, 'phone')).not.toBe(tokenOf(before, 'phone'));
 
     // The same tokens as a router that never kept any makes under the new key.
@@ -176,5 +205,21 @@ describe('the tokens the router keeps', () => {
     const [rotated] = await cached.index([stored([phone(4)])]);
     expect(evaluated).toEqual([{ epoch: 3, kind: 'phone', count: 1 }]);
     expect(tokenOf(rotated, 'phone')).not.toBe(tokenOf(mixed, 'phone'));
+  });
+
+  it('keeps and counts nothing of a batch the key service did not answer', async () => {
+    const cached = await indexer();
+    await keys?.stop();
+    keys = undefined;
+    observed = [];
+    await expect(cached.index([stored([phone(7)])])).rejects.toMatchObject({
+      code: 'ERR_UNAVAILABLE',
+    });
+    expect(observed).toEqual([]);
+    await startKeys(4);
+    evaluated = [];
+    await cached.index([stored([phone(7)])]);
+    expect(evaluated).toEqual([{ epoch: 4, kind: 'phone', count: 1 }]);
+    expect(observed).toEqual([[0, 1]]);
   });
 });
