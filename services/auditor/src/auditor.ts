@@ -173,7 +173,7 @@ const MAX_BATCH = 256;
 const MAX_BACKOFF_MS = 25;
 
 /** The headers of a JetStream atomic batch publish (nats-server 2.12 and later). */
-const BatchHeaders = {
+export const BatchHeaders = {
   Id: 'Nats-Batch-Id',
   Sequence: 'Nats-Batch-Sequence',
   Commit: 'Nats-Batch-Commit',

@@ -1,0 +1,107 @@
+/**
+ * How long one append to AUDIT takes on an otherwise idle nats-server, by the way it is
+ * written: one publish expecting the last sequence (what the auditor sends for a batch of
+ * one entry), one atomic batch of 2 or 8 (what it sends for more), and, for comparison,
+ * 2 or 8 publishes sent back to back, each expecting the sequence of the one before. The
+ * AUDIT stream's own configuration, ~600-byte entries, one append at a time (the auditor
+ * has one batch in flight), fsync default and always. Prints p50 / p99 in ms and writes
+ * JSON to the file given.
+ *
+ *   npx tsx services/auditor/bench/append-latency.ts [result.json] [--rounds 500]
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Streams, streamConfigs } from '@mosaic/protocol';
+import { startServer } from '@mosaic/testkit';
+import { jetstream, jetstreamManager, type PubAck } from '@nats-io/jetstream';
+import { connect, headers, nuid } from '@nats-io/transport-node';
+import { BatchHeaders } from '../src/auditor.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { rounds: { type: 'string', default: '500' } },
+});
+const rounds = Number(values.rounds);
+const ENTRY = new Uint8Array(600).fill(0x61);
+const config = streamConfigs()[Streams.Audit];
+const subject = config.subjects?.[0]?.replace('>', 'bench') ?? 'mosaic.audit.bench';
+
+const quantile = (samples: number[], q: number): number => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return Math.round((sorted[Math.floor(q * (sorted.length - 1))] ?? 0) * 1000) / 1000;
+};
+
+async function measure(syncAlways: boolean): Promise<Record<string, { p50: number; p99: number }>> {
+  await using server = await startServer({ jetstream: true, syncAlways });
+  const nc = await connect({ servers: server.url });
+  try {
+    await (await jetstreamManager(nc)).streams.add(config);
+    const js = jetstream(nc);
+    let last = 0;
+    const single = async (): Promise<void> => {
+      last = (await js.publish(subject, ENTRY, { expect: { lastSequence: last } })).seq;
+    };
+    const atomic = async (n: number): Promise<void> => {
+      const id = nuid.next();
+      let reply;
+      for (let i = 0; i < n; i++) {
+        const h = headers();
+        h.set(BatchHeaders.Id, id);
+        h.set(BatchHeaders.Sequence, String(i + 1));
+        if (i === 0) h.set('Nats-Expected-Last-Sequence', String(last));
+        if (i < n - 1) nc.publish(subject, ENTRY, { headers: h });
+        else {
+          h.set(BatchHeaders.Commit, '1');
+          reply = await nc.request(subject, ENTRY, { headers: h, timeout: 5_000 });
+        }
+      }
+      const ack = reply?.json<{ seq?: number; error?: unknown }>();
+      if (ack?.seq === undefined) throw new Error(`atomic batch refused: ${JSON.stringify(ack)}`);
+      last = ack.seq;
+    };
+    const pipelined = async (n: number): Promise<void> => {
+      const acks: Promise<PubAck>[] = [];
+      for (let i = 0; i < n; i++)
+        acks.push(js.publish(subject, ENTRY, { expect: { lastSequence: last + i } }));
+      last = (await Promise.all(acks)).at(-1)?.seq ?? last;
+    };
+    const ways: Record<string, () => Promise<void>> = {
+      'one publish': single,
+      'atomic batch of 2': () => atomic(2),
+      'atomic batch of 8': () => atomic(8),
+      '2 publishes back to back': () => pipelined(2),
+      '8 publishes back to back': () => pipelined(8),
+    };
+    const samples: Record<string, number[]> = {};
+    for (let r = 0; r < rounds + 20; r++)
+      // Interleaved, so a change in the machine's load touches every way alike.
+      for (const [name, append] of Object.entries(ways)) {
+        const started = performance.now();
+        await append();
+        if (r >= 20) (samples[name] ??= []).push(performance.now() - started);
+      }
+    return Object.fromEntries(
+      Object.entries(samples).map(([name, s]) => [
+        name,
+        { p50: quantile(s, 0.5), p99: quantile(s, 0.99) },
+      ]),
+    );
+  } finally {
+    await nc.close();
+  }
+}
+
+const result = {
+  rounds,
+  fsyncDefault: await measure(false),
+  fsyncAlways: await measure(true),
+  cpu: cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  loadAverage: loadavg()[0],
+};
+for (const mode of ['fsyncDefault', 'fsyncAlways'] as const)
+  for (const [name, { p50, p99 }] of Object.entries(result[mode]))
+    process.stdout.write(`${mode.padEnd(13)} ${name.padEnd(26)} p50 ${p50} ms, p99 ${p99} ms\n`);
+const out = positionals[0];
+if (out !== undefined) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
