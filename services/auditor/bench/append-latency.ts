@@ -4,8 +4,8 @@
  * one entry), one atomic batch of 2 or 8 (what it sends for more), and, for comparison,
  * 2 or 8 publishes sent back to back, each expecting the sequence of the one before. The
  * AUDIT stream's own configuration, ~600-byte entries, one append at a time (the auditor
- * has one batch in flight), fsync default and always. Prints p50 / p99 in ms and writes
- * JSON to the file given.
+ * has one batch in flight), fsync default and always. Prints p50 / p99 in ms and
+ * nats-server's CPU time per append, and writes JSON to the file given.
  *
  *   npx tsx services/auditor/bench/append-latency.ts [result.json] [--rounds 500]
  */
@@ -16,13 +16,15 @@ import { Streams, streamConfigs } from '@mosaic/protocol';
 import { startServer } from '@mosaic/testkit';
 import { jetstream, jetstreamManager, type PubAck } from '@nats-io/jetstream';
 import { connect, headers, nuid } from '@nats-io/transport-node';
+import { cpuMs } from '../../../bench/lib/proc.ts';
 import { BatchHeaders } from '../src/auditor.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { rounds: { type: 'string', default: '500' } },
 });
-const rounds = Number(values.rounds);
+const BLOCK = 25;
+const rounds = Math.ceil(Number(values.rounds) / BLOCK) * BLOCK;
 const ENTRY = new Uint8Array(600).fill(0x61);
 const config = streamConfigs()[Streams.Audit];
 const subject = config.subjects?.[0]?.replace('>', 'bench') ?? 'mosaic.audit.bench';
@@ -32,7 +34,14 @@ const quantile = (samples: number[], q: number): number => {
   return Math.round((sorted[Math.floor(q * (sorted.length - 1))] ?? 0) * 1000) / 1000;
 };
 
-async function measure(syncAlways: boolean): Promise<Record<string, { p50: number; p99: number }>> {
+interface Way {
+  p50: number;
+  p99: number;
+  /** nats-server's user + system CPU time per append (the whole batch), µs. */
+  serverCpuUsPerAppend: number;
+}
+
+async function measure(syncAlways: boolean): Promise<Record<string, Way>> {
   await using server = await startServer({ jetstream: true, syncAlways });
   const nc = await connect({ servers: server.url });
   try {
@@ -73,18 +82,29 @@ async function measure(syncAlways: boolean): Promise<Record<string, { p50: numbe
       '2 publishes back to back': () => pipelined(2),
       '8 publishes back to back': () => pipelined(8),
     };
+    for (const append of Object.values(ways)) for (let r = 0; r < 20; r++) await append();
     const samples: Record<string, number[]> = {};
-    for (let r = 0; r < rounds + 20; r++)
-      // Interleaved, so a change in the machine's load touches every way alike.
+    const serverCpuMs: Record<string, number> = {};
+    // Blocks of 25 appends of each way in turn, so a change in the machine's load touches
+    // every way alike, and nats-server's CPU time is read around each block.
+    for (let done = 0; done < rounds; done += BLOCK)
       for (const [name, append] of Object.entries(ways)) {
-        const started = performance.now();
-        await append();
-        if (r >= 20) (samples[name] ??= []).push(performance.now() - started);
+        const cpu = await cpuMs(server.pid);
+        for (let r = 0; r < BLOCK; r++) {
+          const started = performance.now();
+          await append();
+          (samples[name] ??= []).push(performance.now() - started);
+        }
+        serverCpuMs[name] = (serverCpuMs[name] ?? 0) + (await cpuMs(server.pid)) - cpu;
       }
     return Object.fromEntries(
       Object.entries(samples).map(([name, s]) => [
         name,
-        { p50: quantile(s, 0.5), p99: quantile(s, 0.99) },
+        {
+          p50: quantile(s, 0.5),
+          p99: quantile(s, 0.99),
+          serverCpuUsPerAppend: Math.round(((serverCpuMs[name] ?? 0) * 1000) / s.length),
+        },
       ]),
     );
   } finally {
@@ -101,7 +121,9 @@ const result = {
   loadAverage: loadavg()[0],
 };
 for (const mode of ['fsyncDefault', 'fsyncAlways'] as const)
-  for (const [name, { p50, p99 }] of Object.entries(result[mode]))
-    process.stdout.write(`${mode.padEnd(13)} ${name.padEnd(26)} p50 ${p50} ms, p99 ${p99} ms\n`);
+  for (const [name, { p50, p99, serverCpuUsPerAppend }] of Object.entries(result[mode]))
+    process.stdout.write(
+      `${mode.padEnd(13)} ${name.padEnd(26)} p50 ${p50} ms, p99 ${p99} ms, nats-server ${serverCpuUsPerAppend} µs CPU\n`,
+    );
 const out = positionals[0];
 if (out !== undefined) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
