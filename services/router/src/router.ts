@@ -67,8 +67,8 @@ export interface RouterObserver {
    */
   routed(seconds: number): void;
   /**
-   * The selector tokens of one index batch: `kept`, taken from the tokens the router made
-   * lately; `made`, asked of the key service.
+   * The distinct selectors of one index batch: `kept`, whose tokens the router made lately
+   * for the same issuer; `made`, asked of the key service. A batch that fails tells nothing.
    */
   tokens?(kept: number, made: number): void;
 }
