@@ -41,6 +41,31 @@ function items(
 }
 
 describe('libsodium POPRF against @noble/curves', () => {
+  it('one POPRF blinding under keys that change from call to call tweaks each call with its own key', () => {
+    fc.assert(
+      fc.property(
+        bytes(0, 40),
+        fc.array(fc.record({ seed: bytes(32, 32), input: bytes(0, 40) }), {
+          minLength: 2,
+          maxLength: 6,
+        }),
+        fc.array(fc.nat({ max: 5 }), { minLength: 1, maxLength: 12 }),
+        (info, keyed, order) => {
+          const noble = ristretto255_oprf.poprf(info);
+          const sodium = createPoprf(info);
+          for (const pick of order) {
+            const { seed, input } = keyed[pick % keyed.length]!;
+            const { publicKey } = deriveKeyPair(seed, new Uint8Array());
+            expect(hex(sodium.blind(input, publicKey).tweakedKey)).toBe(
+              hex(noble.blind(input, publicKey).tweakedKey),
+            );
+          }
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
   it('the same keys, blinded elements, evaluations, proofs and tokens; proofs cross-verify; tampering is refused', () => {
     fc.assert(
       fc.property(round, ({ seed, keyInfo, info, inputs, draws, tamper }) => {
