@@ -12,11 +12,12 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Streams, streamConfigs } from '@mosaic/protocol';
+import { StreamSubjects, Streams, streamConfigs } from '@mosaic/protocol';
 import { startServer } from '@mosaic/testkit';
-import { jetstream, jetstreamManager, type PubAck } from '@nats-io/jetstream';
+import { PubHeaders, jetstream, jetstreamManager, type PubAck } from '@nats-io/jetstream';
 import { connect, headers, nuid } from '@nats-io/transport-node';
 import { cpuMs } from '../../../bench/lib/proc.ts';
+import { percentiles } from '../../../bench/lib/stats.ts';
 import { BatchHeaders } from '../src/auditor.ts';
 
 const { values, positionals } = parseArgs({
@@ -27,12 +28,7 @@ const BLOCK = 25;
 const rounds = Math.ceil(Number(values.rounds) / BLOCK) * BLOCK;
 const ENTRY = new Uint8Array(600).fill(0x61);
 const config = streamConfigs()[Streams.Audit];
-const subject = config.subjects?.[0]?.replace('>', 'bench') ?? 'mosaic.audit.bench';
-
-const quantile = (samples: number[], q: number): number => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return Math.round((sorted[Math.floor(q * (sorted.length - 1))] ?? 0) * 1000) / 1000;
-};
+const subject = StreamSubjects[Streams.Audit];
 
 interface Way {
   p50: number;
@@ -58,7 +54,7 @@ async function measure(syncAlways: boolean): Promise<Record<string, Way>> {
         const h = headers();
         h.set(BatchHeaders.Id, id);
         h.set(BatchHeaders.Sequence, String(i + 1));
-        if (i === 0) h.set('Nats-Expected-Last-Sequence', String(last));
+        if (i === 0) h.set(PubHeaders.ExpectedLastSeqHdr, String(last));
         if (i < n - 1) nc.publish(subject, ENTRY, { headers: h });
         else {
           h.set(BatchHeaders.Commit, '1');
@@ -98,14 +94,11 @@ async function measure(syncAlways: boolean): Promise<Record<string, Way>> {
         serverCpuMs[name] = (serverCpuMs[name] ?? 0) + (await cpuMs(server.pid)) - cpu;
       }
     return Object.fromEntries(
-      Object.entries(samples).map(([name, s]) => [
-        name,
-        {
-          p50: quantile(s, 0.5),
-          p99: quantile(s, 0.99),
-          serverCpuUsPerAppend: Math.round(((serverCpuMs[name] ?? 0) * 1000) / s.length),
-        },
-      ]),
+      Object.entries(samples).map(([name, s]) => {
+        const { p50, p99 } = percentiles(s);
+        const serverCpuUsPerAppend = Math.round(((serverCpuMs[name] ?? 0) * 1000) / s.length);
+        return [name, { p50, p99, serverCpuUsPerAppend }];
+      }),
     );
   } finally {
     await nc.close();

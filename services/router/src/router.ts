@@ -721,9 +721,7 @@ export async function startRouter(options: RouterOptions): Promise<RouterService
     options.audit,
     options.indexSelectors === true
       ? new ReportIndexer(nc, store.jetstream, options.timeoutMs ?? 5_000, {
-          ...(options.observe?.tokens === undefined
-            ? {}
-            : { observe: options.observe.tokens.bind(options.observe) }),
+          observe: (kept, made) => options.observe?.tokens?.(kept, made),
         })
       : undefined,
     options.observe,
