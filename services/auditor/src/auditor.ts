@@ -106,6 +106,18 @@ export interface AuditorOptions {
    * broker's API advisories) becomes an `admin.api` entry. Unset: not recorded.
    */
   adminUser?: string;
+  /** Told of every write to AUDIT (metrics); see `AuditorObserver`. */
+  observe?: AuditorObserver;
+}
+
+/** What the auditor reports of its writes to AUDIT (the hub's metrics); must not throw. */
+export interface AuditorObserver {
+  /**
+   * One write stored these entries (one publish for one, one atomic batch for more): for
+   * each, the seconds from its append request reaching the auditor to AUDIT storing it —
+   * the wait behind earlier writes included, which is what an ingest reply waits for.
+   */
+  stored(seconds: readonly number[]): void;
 }
 
 /**
@@ -203,6 +215,8 @@ const API_ADVISORY_SUBJECT = '$JS.EVENT.ADVISORY.API';
 
 interface Pending {
   request: AuditRequest;
+  /** When the append reached the writer (`performance.now()`). */
+  queuedAt: number;
   /** Reconstructed at start-up for a decision whose own entry a crash lost. */
   recovered: boolean;
   deadline: number;
@@ -245,6 +259,7 @@ class Writer {
   #queue: Pending[] = [];
   #pumping: Promise<void> | undefined;
   #checkpoints: Promise<unknown> = Promise.resolve();
+  readonly #observe: AuditorObserver | undefined;
 
   constructor(
     nc: NatsConnection,
@@ -254,7 +269,9 @@ class Writer {
     log: Logger,
     now: () => Date,
     key: HubSigningKey,
+    observe?: AuditorObserver,
   ) {
+    this.#observe = observe;
     this.#nc = nc;
     this.#attempt = attempt;
     this.#js = js;
@@ -394,6 +411,7 @@ class Writer {
     return new Promise((resolve, reject) => {
       this.#queue.push({
         request,
+        queuedAt: performance.now(),
         recovered,
         deadline: Date.now() + patienceMs,
         attempts: 0,
@@ -423,6 +441,13 @@ class Writer {
         for (const p of batch) p.reject(err);
       }
     }
+  }
+
+  /** Tells the observer of entries AUDIT stored. */
+  #stored(entries: readonly Pending[]): void {
+    if (this.#observe === undefined) return;
+    const now = performance.now();
+    this.#observe.stored(entries.map((p) => (now - p.queuedAt) / 1000));
   }
 
   async #write(batch: Pending[]): Promise<void> {
@@ -466,6 +491,7 @@ class Writer {
         this.#commit(b.data, seq);
         b.pending.resolve(seq);
       }
+      this.#stored(built.map((b) => b.pending));
       return;
     } catch (err) {
       failure = err;
@@ -474,12 +500,14 @@ class Writer {
     // Lost a race (or a publish failed): the stream is the truth. Whatever of ours it holds
     // is settled; the rest is re-chained after what it holds and tried again.
     const open = new Map(built.map((b) => [b.id, b]));
+    const found: Pending[] = [];
     try {
       await this.catchUp((seq, id) => {
         const mine = open.get(id);
         if (mine === undefined) return;
         open.delete(id);
         mine.pending.resolve(seq);
+        found.push(mine.pending);
       }, this.#attempt.jsm);
     } catch (err) {
       // Unanswered (AUDIT electing a leader): what of ours it holds is read again with the
@@ -489,6 +517,9 @@ class Writer {
         return;
       }
       failure = err;
+    } finally {
+      // Stored by the attempt that seemed to fail (its answer was lost).
+      if (found.length > 0) this.#stored(found);
     }
     if (this.#halted !== undefined) {
       for (const b of open.values()) b.pending.reject(this.#refusal());
@@ -763,6 +794,7 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
     log,
     options.now ?? (() => new Date()),
     options.hubKey,
+    options.observe,
   );
   const coverage = new Coverage();
   try {

@@ -1,2 +1,2 @@
 export { startAuditor } from './auditor.ts';
-export type { Auditor, AuditorOptions } from './auditor.ts';
+export type { Auditor, AuditorObserver, AuditorOptions } from './auditor.ts';

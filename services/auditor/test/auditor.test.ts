@@ -72,12 +72,17 @@ async function race(urls: string | string[], admin: JetStreamManager): Promise<v
     return out;
   };
   const before = (await read()).length;
+  // Each entry is told to the observer once, by the auditor whose append stored it — also
+  // when the answer of its write was lost and it found the entry in AUDIT afterwards.
+  const told: number[] = [];
+  const observe = { stored: (seconds: readonly number[]) => told.push(...seconds) };
   const one = await startAuditor({
     nc: a,
     hubKey: key,
     log,
     consultations: false,
     checkpointEvery: { entries: 50 },
+    observe,
   });
   const two = await startAuditor({
     nc: b,
@@ -85,6 +90,7 @@ async function race(urls: string | string[], admin: JetStreamManager): Promise<v
     log,
     consultations: false,
     checkpointEvery: { entries: 50 },
+    observe,
   });
   const N = 600;
   let seqs: number[];
@@ -97,6 +103,7 @@ async function race(urls: string | string[], admin: JetStreamManager): Promise<v
     await Promise.all([a.close(), b.close()]);
   }
   expect(new Set(seqs).size).toBe(N);
+  expect(told).toHaveLength(N);
   const data = await read();
   expect(data).toHaveLength(before + N);
   for (let i = 1; i < data.length; i++)
@@ -297,6 +304,34 @@ describe('auditor', () => {
     process.stderr.write(
       `[measure] auditor: ${N} requested appends in ${seconds.toFixed(2)} s (${Math.round(N / seconds)}/s)\n`,
     );
+  });
+
+  it('tells its observer of every write: the entries it stored, and how long each waited', async () => {
+    const anc = await connect({ servers: server.url });
+    const writes: (readonly number[])[] = [];
+    const auditor = await startAuditor({
+      nc: anc,
+      hubKey: key,
+      log,
+      consultations: false,
+      observe: { stored: (seconds) => writes.push(seconds) },
+    });
+    try {
+      // The first append is written at once, alone; the 20 queued behind it go as one batch.
+      const started = performance.now();
+      await Promise.all(Array.from({ length: 21 }, (_, i) => auditor.append(collected(5000 + i))));
+      const elapsed = (performance.now() - started) / 1000;
+      expect(writes.map((w) => w.length)).toEqual([1, 20]);
+      for (const seconds of writes.flat()) {
+        expect(seconds).toBeGreaterThan(0);
+        expect(seconds).toBeLessThanOrEqual(elapsed);
+      }
+      // Those queued behind the first write waited for it: each longer than it took.
+      expect(Math.min(...(writes[1] ?? []))).toBeGreaterThan(writes[0]?.[0] ?? Infinity);
+    } finally {
+      await auditor.stop();
+      await anc.close();
+    }
   });
 
   it('without an auditor the client fails with ERR_UNAVAILABLE', async () => {

@@ -1,3 +1,4 @@
+import type { AuditorObserver } from '@mosaic/auditor';
 import type { IngestObserver } from '@mosaic/ingest';
 import type { RouterObserver } from '@mosaic/router';
 import {
@@ -16,6 +17,8 @@ export interface ServiceMetrics {
   readonly ingest: IngestObserver;
   /** What the router reports of every routed report. */
   readonly router: RouterObserver;
+  /** What the auditor reports of every write to AUDIT. */
+  readonly auditor: AuditorObserver;
 }
 
 /** Seconds, from half a millisecond to 5 s: a check, a JetStream write, a routed report. */
@@ -39,7 +42,7 @@ async function streamState(
 
 /**
  * The process's metrics: its submissions and its check, store and route times (counted here,
- * as ingest answers and the router finishes), and, read from JetStream at each scrape rather than kept beside it, the alerts
+ * as ingest answers and the router finishes), its auditor's append times and write sizes, and, read from JetStream at each scrape rather than kept beside it, the alerts
  * written, the router consumer's pending and redelivered messages, the audit log's size and
  * the age of its last checkpoint; plus the default process metrics.
  */
@@ -74,6 +77,18 @@ export function serviceMetrics(jsm: JetStreamManager): ServiceMetrics {
     name: 'mosaic_selector_tokens_total',
     help: 'Distinct selectors of each batch the router indexed, by source: kept (made lately, not asked again) or made (asked of the key service)',
     labelNames: ['source'] as const,
+    registers: [registry],
+  });
+  const auditAppend = new Histogram({
+    name: 'mosaic_audit_append_duration_seconds',
+    help: 'Time from an audit entry reaching the auditor to AUDIT storing it, the wait behind earlier writes included',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const auditWrite = new Histogram({
+    name: 'mosaic_audit_write_entries',
+    help: 'Entries stored by one write to AUDIT (one publish for one entry, one atomic batch for more)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1000],
     registers: [registry],
   });
   new Counter({
@@ -157,6 +172,12 @@ export function serviceMetrics(jsm: JetStreamManager): ServiceMetrics {
       tokens: (kept, made) => {
         tokens.inc({ source: 'kept' }, kept);
         tokens.inc({ source: 'made' }, made);
+      },
+    },
+    auditor: {
+      stored: (seconds) => {
+        auditWrite.observe(seconds.length);
+        for (const s of seconds) auditAppend.observe(s);
       },
     },
   };

@@ -269,6 +269,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
               : { checkpointEvery: options.checkpointEvery }),
             operatorAccount: identities.accounts.operatorAccount.publicKey,
             adminUser: identities.admin.publicKey,
+            observe: metrics.auditor,
           }),
         { log, timeoutMs: START_TIMEOUT_MS, what: 'read AUDIT' },
       );

@@ -242,6 +242,16 @@ describe('serve on a 3-node cluster', () => {
       expect(first?.get('mosaic_audit_entries')).toBeGreaterThan(
         before.get('mosaic_audit_entries') ?? 0,
       );
+      // The two auditors told of every entry they stored, each once, in writes of one or
+      // more: at least the accepted reports' entries, and nothing AUDIT does not hold.
+      const appended = sum('mosaic_audit_append_duration_seconds_count');
+      expect(appended).toBeGreaterThanOrEqual(sent.length);
+      // (AUDIT's size read after both counts, so an entry stored between the scrapes is in it.)
+      const auditSize = (await scrape(a.httpUrl)).get('mosaic_audit_entries') ?? 0;
+      expect(appended).toBeLessThanOrEqual(auditSize);
+      expect(sum('mosaic_audit_write_entries_sum')).toBe(appended);
+      expect(sum('mosaic_audit_write_entries_count')).toBeGreaterThan(0);
+      expect(sum('mosaic_audit_write_entries_count')).toBeLessThanOrEqual(appended);
       expect(
         first?.get('mosaic_consumer_pending_messages{stream="REPORTS",consumer="router"}'),
       ).toBe(0);
