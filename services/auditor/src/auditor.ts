@@ -113,7 +113,9 @@ export interface AuditorOptions {
 /** What the auditor reports of its writes to AUDIT (the hub's metrics); must not throw. */
 export interface AuditorObserver {
   /**
-   * One write stored these entries (one publish for one, one atomic batch for more): for
+   * One write stored these entries (one publish for one; for more, an atomic batch on a
+   * cluster, chained publishes on one server; a prefix found in AUDIT after a write whose
+   * answer was lost counts as a write of its own): for
    * each, the seconds from its append request reaching the auditor to AUDIT storing it —
    * the wait behind earlier writes included, which is what an ingest reply waits for.
    */
@@ -261,6 +263,8 @@ class Writer {
   #pumping: Promise<void> | undefined;
   #checkpoints: Promise<unknown> = Promise.resolve();
   readonly #observe: AuditorObserver | undefined;
+  /** AUDIT had one replica when this writer started (`loadReplicas`). */
+  #oneReplica = false;
 
   constructor(
     nc: NatsConnection,
@@ -389,6 +393,11 @@ class Writer {
     return entry;
   }
 
+  /** Reads AUDIT's replica count: chained publishes only on a stream of one replica. */
+  async loadReplicas(): Promise<void> {
+    this.#oneReplica = (await this.#jsm.streams.info(Streams.Audit)).config.num_replicas <= 1;
+  }
+
   /** The tree size of the last stored checkpoint, checked against the log. */
   async loadCheckpointed(): Promise<void> {
     this.#checkpointed = (await this.#lastCheckpoint(true)).size;
@@ -444,11 +453,19 @@ class Writer {
     }
   }
 
-  /** Tells the observer of entries AUDIT stored. */
+  /**
+   * Tells the observer of entries AUDIT stored. Outside the write's error handling, and an
+   * observer that throws is logged: its failure must never make stored entries look unstored
+   * (they would be stored again).
+   */
   #stored(entries: readonly Pending[]): void {
-    if (this.#observe === undefined) return;
+    if (this.#observe === undefined || entries.length === 0) return;
     const now = performance.now();
-    this.#observe.stored(entries.map((p) => (now - p.queuedAt) / 1000));
+    try {
+      this.#observe.stored(entries.map((p) => (now - p.queuedAt) / 1000));
+    } catch (err) {
+      this.#log.error({ err }, 'audit observer failed');
+    }
   }
 
   async #write(batch: Pending[]): Promise<void> {
@@ -478,8 +495,11 @@ class Writer {
       prev = hex(leaf);
       built.push({ pending, data, leaf, id: prev });
     }
+    // Every entry of the batch was refused above: nothing to store.
+    if (built.length === 0) return;
     const base = this.#lastSeq;
     let failure: unknown;
+    let written = false;
     try {
       const last = await this.#store(built, base);
       if (last !== base + built.length)
@@ -492,10 +512,13 @@ class Writer {
         this.#commit(b.data, seq);
         b.pending.resolve(seq);
       }
-      this.#stored(built.map((b) => b.pending));
-      return;
+      written = true;
     } catch (err) {
       failure = err;
+    }
+    if (written) {
+      this.#stored(built.map((b) => b.pending));
+      return;
     }
 
     // Lost a race (or a publish failed): the stream is the truth. Whatever of ours it holds
@@ -520,7 +543,7 @@ class Writer {
       failure = err;
     } finally {
       // Stored by the attempt that seemed to fail (its answer was lost).
-      if (found.length > 0) this.#stored(found);
+      this.#stored(found);
     }
     if (this.#halted !== undefined) {
       for (const b of open.values()) b.pending.reject(this.#refusal());
@@ -566,7 +589,9 @@ class Writer {
         throw new MosaicError(ErrorCode.Unavailable, `AUDIT already holds entry ${id}`);
       return ack.seq;
     }
-    if (this.#nc.info !== undefined && this.#nc.info.cluster === undefined)
+    // Decided per write, in the tick that sends it: nats.js forgets the server's INFO and
+    // drops unsent messages when it dials again, so a write never reaches another server.
+    if (this.#oneReplica && this.#nc.info !== undefined && this.#nc.info.cluster === undefined)
       return this.#storeChained(built, base);
     const batch = nuid.next();
     let reply: Msg | undefined;
@@ -605,10 +630,10 @@ class Writer {
    * only directly after the one it chains to; after a lost race a prefix is stored, which
    * the caller's catch-up settles, and the rest is chained again. There an atomic batch
    * costs a file store of its own per batch (~2.5 ms against ~0.2 ms for one publish on an
-   * idle server, ~9 ms under load). Never used on a cluster: a replica checks the expected
-   * msg id only when it applies the entry, and a mismatch there (two auditors racing) halts
-   * the stream. A server outside a cluster holds no replicated stream and cannot make AUDIT
-   * one while it runs.
+   * idle server, ~9 ms under load). Only on a server whose INFO names no cluster, with AUDIT
+   * at one replica when the auditor started: a replica checks the expected msg id only when
+   * it applies the entry, and a mismatch there (two auditors racing) halts the stream. A
+   * server outside a cluster cannot make AUDIT replicated while it runs.
    */
   async #storeChained(built: readonly Built[], base: number): Promise<number> {
     const subject = StreamSubjects[Streams.Audit];
@@ -841,6 +866,7 @@ export async function startAuditor(options: AuditorOptions): Promise<Auditor> {
       coverage.add(entry);
     });
     if (writer.health.ok) await writer.loadCheckpointed();
+    await writer.loadReplicas();
   } catch (err) {
     throw new MosaicError(ErrorCode.Unavailable, `cannot read AUDIT: ${(err as Error).message}`, {
       cause: err,

@@ -419,6 +419,33 @@ describe('auditor', () => {
     }
   });
 
+  it('an observer that throws changes nothing: each entry stored once, answered, the writer healthy', async () => {
+    const anc = await connect({ servers: server.url });
+    const auditor = await startAuditor({
+      nc: anc,
+      hubKey: key,
+      log,
+      consultations: false,
+      observe: {
+        stored: () => {
+          throw new Error('observer broken');
+        },
+      },
+    });
+    const before = (await entries()).length;
+    try {
+      const seqs = await Promise.all(
+        Array.from({ length: 9 }, (_, i) => auditor.append(collected(7000 + i))),
+      );
+      expect(seqs).toEqual(Array.from({ length: 9 }, (_, i) => before + i + 1));
+      expect(auditor.health()).toEqual({ ok: true });
+    } finally {
+      await auditor.stop();
+      await anc.close();
+    }
+    expect(await entries()).toHaveLength(before + 9);
+  });
+
   it('without an auditor the client fails with ERR_UNAVAILABLE', async () => {
     await expect(
       auditClient(nc, 'ingest', { timeoutMs: 500 }).record(collected(1)),

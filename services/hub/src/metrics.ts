@@ -87,7 +87,7 @@ export function serviceMetrics(jsm: JetStreamManager): ServiceMetrics {
   });
   const auditWrite = new Histogram({
     name: 'mosaic_audit_write_entries',
-    help: 'Entries stored by one write to AUDIT (one publish for one entry, one atomic batch for more)',
+    help: 'Entries stored by one write to AUDIT (one publish for one entry; for more, an atomic batch on a cluster, chained publishes on one server)',
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1000],
     registers: [registry],
   });
