@@ -113,11 +113,11 @@ export interface AuditorOptions {
 /** What the auditor reports of its writes to AUDIT (the hub's metrics); must not throw. */
 export interface AuditorObserver {
   /**
-   * One write stored these entries (one publish for one; for more, an atomic batch on a
+   * One write stored these entries: one publish for one; for more, an atomic batch on a
    * cluster, chained publishes on one server; a prefix found in AUDIT after a write whose
-   * answer was lost counts as a write of its own): for
-   * each, the seconds from its append request reaching the auditor to AUDIT storing it —
-   * the wait behind earlier writes included, which is what an ingest reply waits for.
+   * answer was lost counts as a write of its own. For each entry, the seconds from its
+   * append request reaching the auditor to AUDIT storing it — the wait behind earlier
+   * writes included, which is what an ingest reply waits for.
    */
   stored(seconds: readonly number[]): void;
 }
@@ -834,8 +834,9 @@ function refusal(err: unknown): AuditReply {
 /**
  * Starts the auditor: rebuilds the Merkle log from AUDIT, then appends every audit request
  * of `mosaic.hub.audit.*` (queue group `auditor`) and the ack samples of the alerts
- * consumers (one `alert.consulted` per agency and window), in atomic batches with expected-last-sequence — so any
- * number of auditors can run and the log never forks: a writer that lost the race
+ * consumers (one `alert.consulted` per agency and window), in writes expecting AUDIT's last
+ * sequence (atomic batches on a cluster, publishes chained by msg id on one server) — so
+ * any number of auditors can run and the log never forks: a writer that lost the race
  * re-reads the tail and chains after it. Signs a checkpoint every N entries or T seconds.
  * See services/auditor/README.md.
  *
