@@ -580,19 +580,16 @@ class Writer {
    * server outside a cluster they go as publishes sent back to back (`#storeChained`).
    */
   async #store(built: readonly Built[], base: number): Promise<number> {
-    const subject = StreamSubjects[Streams.Audit];
-    const expect = { streamName: Streams.Audit, lastSequence: base };
-    if (built.length === 1 && built[0] !== undefined) {
-      const { id, data } = built[0];
-      const ack = await this.#attempt.js.publish(subject, data, { msgID: id, expect });
-      if (ack.duplicate)
-        throw new MosaicError(ErrorCode.Unavailable, `AUDIT already holds entry ${id}`);
-      return ack.seq;
-    }
-    // Decided per write, in the tick that sends it: nats.js forgets the server's INFO and
-    // drops unsent messages when it dials again, so a write never reaches another server.
-    if (this.#oneReplica && this.#nc.info !== undefined && this.#nc.info.cluster === undefined)
+    // One entry is one publish expecting the last sequence, on any server. Several are
+    // chained only outside a cluster — decided per write, in the tick that sends it: nats.js
+    // forgets the server's INFO and drops unsent messages when it dials again, so a write
+    // never reaches another server.
+    if (
+      built.length === 1 ||
+      (this.#oneReplica && this.#nc.info !== undefined && this.#nc.info.cluster === undefined)
+    )
       return this.#storeChained(built, base);
+    const subject = StreamSubjects[Streams.Audit];
     const batch = nuid.next();
     let reply: Msg | undefined;
     for (const [i, { id, data }] of built.entries()) {
@@ -601,7 +598,7 @@ class Writer {
       h.set(BatchHeaders.Sequence, String(i + 1));
       h.set(PubHeaders.MsgIdHdr, id);
       if (i === 0) {
-        h.set(PubHeaders.ExpectedStreamHdr, expect.streamName);
+        h.set(PubHeaders.ExpectedStreamHdr, Streams.Audit);
         h.set(PubHeaders.ExpectedLastSeqHdr, String(base));
       }
       if (i < built.length - 1) this.#nc.publish(subject, data, { headers: h });

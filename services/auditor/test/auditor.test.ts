@@ -20,7 +20,7 @@ import {
   type AuditRequestOf,
   type AuditSender,
 } from '@mosaic/protocol';
-import { startAuditor } from '../src/index.ts';
+import { startAuditor, type Auditor, type AuditorObserver } from '../src/index.ts';
 import { openAuditorTestBed, testLog, type AuditorTestBed } from './support/bed.ts';
 
 let server: NatsServerHandle;
@@ -57,6 +57,21 @@ async function entries(): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for await (const m of readStream(jsm, Streams.Audit)) out.push(m.data);
   return out;
+}
+
+/** Runs `body` with an auditor on the test server telling `observe`, stopped after it. */
+async function withObservedAuditor(
+  observe: AuditorObserver,
+  body: (auditor: Auditor) => Promise<void>,
+): Promise<void> {
+  const anc = await connect({ servers: server.url });
+  const auditor = await startAuditor({ nc: anc, hubKey: key, log, consultations: false, observe });
+  try {
+    await body(auditor);
+  } finally {
+    await auditor.stop();
+    await anc.close();
+  }
 }
 
 const items = (data: Uint8Array[]) => data.map((d, index) => ({ index, seq: index + 1, data: d }));
@@ -320,22 +335,15 @@ describe('auditor', () => {
   });
 
   it('on one server, the entries of a write are publishes each expecting the sequence and msg id of the one before', async () => {
-    const anc = await connect({ servers: server.url });
     const sizes: number[] = [];
-    const auditor = await startAuditor({
-      nc: anc,
-      hubKey: key,
-      log,
-      consultations: false,
-      observe: { stored: (seconds) => sizes.push(seconds.length) },
-    });
-    const base = auditor.size();
-    try {
-      await Promise.all(Array.from({ length: 4 }, (_, i) => auditor.append(collected(6000 + i))));
-    } finally {
-      await auditor.stop();
-      await anc.close();
-    }
+    let base = 0;
+    await withObservedAuditor(
+      { stored: (seconds) => sizes.push(seconds.length) },
+      async (auditor) => {
+        base = auditor.size();
+        await Promise.all(Array.from({ length: 4 }, (_, i) => auditor.append(collected(6000 + i))));
+      },
+    );
     // The first alone, the three queued behind it as one write.
     expect(sizes).toEqual([1, 3]);
     const stored: (StoredMsg | null)[] = [];
@@ -394,16 +402,8 @@ describe('auditor', () => {
   });
 
   it('tells its observer of every write: the entries it stored, and how long each waited', async () => {
-    const anc = await connect({ servers: server.url });
     const writes: (readonly number[])[] = [];
-    const auditor = await startAuditor({
-      nc: anc,
-      hubKey: key,
-      log,
-      consultations: false,
-      observe: { stored: (seconds) => writes.push(seconds) },
-    });
-    try {
+    await withObservedAuditor({ stored: (seconds) => writes.push(seconds) }, async (auditor) => {
       // The first append is written at once, alone; the 20 queued behind it go as one batch.
       const started = performance.now();
       await Promise.all(Array.from({ length: 21 }, (_, i) => auditor.append(collected(5000 + i))));
@@ -413,36 +413,23 @@ describe('auditor', () => {
         expect(seconds).toBeGreaterThan(0);
         expect(seconds).toBeLessThanOrEqual(elapsed);
       }
-    } finally {
-      await auditor.stop();
-      await anc.close();
-    }
+    });
   });
 
   it('an observer that throws changes nothing: each entry stored once, answered, the writer healthy', async () => {
-    const anc = await connect({ servers: server.url });
-    const auditor = await startAuditor({
-      nc: anc,
-      hubKey: key,
-      log,
-      consultations: false,
-      observe: {
-        stored: () => {
-          throw new Error('observer broken');
-        },
+    const broken = {
+      stored: () => {
+        throw new Error('observer broken');
       },
-    });
+    };
     const before = (await entries()).length;
-    try {
+    await withObservedAuditor(broken, async (auditor) => {
       const seqs = await Promise.all(
         Array.from({ length: 9 }, (_, i) => auditor.append(collected(7000 + i))),
       );
       expect(seqs).toEqual(Array.from({ length: 9 }, (_, i) => before + i + 1));
       expect(auditor.health()).toEqual({ ok: true });
-    } finally {
-      await auditor.stop();
-      await anc.close();
-    }
+    });
     expect(await entries()).toHaveLength(before + 9);
   });
 
