@@ -2,7 +2,9 @@
  * The hub under benchmark, in its own process so that its CPU and peak RSS are its own:
  * `startHub` with the given data dir and federation, the default logger (JSON lines to
  * stderr, which the harness sends to a file). Talks to the harness over IPC: sends
- * `{ ready, url, contextsDir, serverPid, monitorUrl }`, stops on `'stop'` and answers `{ stopped, maxRssKb }`.
+ * `{ ready, url, contextsDir, serverPid, monitorUrl }`, stops on `'stop'` and answers
+ * `{ stopped, maxRssKb, memory }`: `memory` is `process.memoryUsage()` once ready and at the
+ * highest RSS of the samples taken every 250 ms from then until stopping, in MB.
  * `{ profile: 'start' }` starts the V8 CPU profiler (what `node --cpu-prof` runs, but only
  * over the measured phase, not start-up) and `{ profile: 'stop', file }` writes the
  * `.cpuprofile`; each is answered with `{ profile: <the same>, done: true }`.
@@ -14,6 +16,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startHub } from '@mosaic/hub';
+import type { HubMemory, HubMemorySample } from './lib/stats.ts';
 
 const [dataDir, federationPath] = process.argv.slice(2);
 if (dataDir === undefined || federationPath === undefined || process.send === undefined) {
@@ -24,6 +27,19 @@ if (dataDir === undefined || federationPath === undefined || process.send === un
 }
 const send = process.send.bind(process);
 const hub = await startHub({ dataDir, federationPath, port: 0 });
+const inMb = (m: NodeJS.MemoryUsage): HubMemorySample => ({
+  rss: m.rss / 2 ** 20,
+  heapTotal: m.heapTotal / 2 ** 20,
+  heapUsed: m.heapUsed / 2 ** 20,
+  external: m.external / 2 ** 20,
+  arrayBuffers: m.arrayBuffers / 2 ** 20,
+});
+const atStart = inMb(process.memoryUsage());
+let atPeak = atStart;
+const sampling = setInterval(() => {
+  const now = inMb(process.memoryUsage());
+  if (now.rss > atPeak.rss) atPeak = now;
+}, 250).unref();
 send({
   ready: true,
   url: hub.url,
@@ -35,10 +51,12 @@ let stopping = false;
 const stop = (): void => {
   if (stopping) return;
   stopping = true;
+  clearInterval(sampling);
   hub.stop().then(
     () => {
       if (!process.connected) process.exit(0);
-      send({ stopped: true, maxRssKb: process.resourceUsage().maxRSS }, () => {
+      const memory: HubMemory = { atStart, atPeak };
+      send({ stopped: true, maxRssKb: process.resourceUsage().maxRSS, memory }, () => {
         process.exit(0);
       });
     },

@@ -241,6 +241,24 @@ describe('targets and result file', () => {
     expect(table).toContain('e2e fsync default: sustained');
     expect(table).toContain('MISSED');
   });
+  it('says where the hub process held its memory, ready and at its peak, when the run measured it', () => {
+    const r = result();
+    const e2e = r.endToEnd[0];
+    if (e2e === undefined) throw new Error('the fixture has an end-to-end run');
+    const row = (t: string): string | undefined =>
+      t.split('\n').find((l) => l.startsWith('e2e fsync default: hub memory'));
+    expect(row(renderTable(r))).toBeUndefined();
+    const sample = { rss: 130, heapTotal: 50, heapUsed: 40, external: 12, arrayBuffers: 6 };
+    e2e.hubMemory = {
+      atStart: sample,
+      atPeak: { rss: 290, heapTotal: 190, heapUsed: 165, external: 30, arrayBuffers: 24 },
+    };
+    expect(resultProblems(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    const line = row(renderTable(r));
+    expect(line).toContain('130 → 290 MB');
+    expect(line).toContain('ready RSS 130 MB: heap 40 of 50, external 12, the rest 68');
+    expect(line).toContain('peak RSS 290 MB: heap 165 of 190, external 30, the rest 70');
+  });
 });
 
 describe('CPU floor', () => {

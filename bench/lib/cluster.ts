@@ -105,7 +105,7 @@ async function startClusterChild(
       child.kill('SIGTERM');
       await exited;
       logFile.end();
-      return peaks.reduce((a, b) => a + b, 0) * 1024;
+      return { peakRssKb: peaks.reduce((a, b) => a + b, 0) * 1024 };
     },
     kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

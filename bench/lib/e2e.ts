@@ -25,6 +25,7 @@ import {
   ratio,
   type EndToEndResult,
   type FsyncMode,
+  type HubMemory,
 } from './stats.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,8 +70,8 @@ export interface HubUnderTest {
   monitorUrls: string[];
   /** The single hub child, which can profile itself over IPC. */
   child?: ChildProcess;
-  /** Stops it; resolves with the hub processes' peak RSS in kB (summed). */
-  stop(): Promise<number>;
+  /** Stops it; resolves with the hub processes' peak RSS in kB (summed) and, for the single hub child, where its memory was. */
+  stop(): Promise<HubStopped>;
   /** Ends it at once (the run failed). */
   kill(): void;
 }
@@ -92,6 +93,11 @@ async function hubChildUnderTest(
       if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGTERM');
     },
   };
+}
+
+export interface HubStopped {
+  peakRssKb: number;
+  memory?: HubMemory;
 }
 
 export interface HubChild {
@@ -174,8 +180,8 @@ export async function startHubChild(
   return { child, ...ready };
 }
 
-/** Stops the hub child (and so its nats-server); resolves with its peak RSS in kB. */
-export async function stopHubChild(hub: HubChild): Promise<number> {
+/** Stops the hub child (and so its nats-server); resolves with its peak RSS in kB and its memory samples. */
+export async function stopHubChild(hub: HubChild): Promise<HubStopped> {
   const exited = new Promise<void>((resolve) => {
     hub.child.once('exit', () => {
       resolve();
@@ -185,14 +191,14 @@ export async function stopHubChild(hub: HubChild): Promise<number> {
     hub.child,
     (m) =>
       typeof m === 'object' && m !== null && 'stopped' in m
-        ? (m as unknown as { maxRssKb: number }).maxRssKb
+        ? (m as unknown as { maxRssKb: number; memory: HubMemory })
         : undefined,
     60_000,
   );
   hub.child.send('stop');
-  const kb = await stopped;
+  const { maxRssKb, memory } = await stopped;
   await exited;
-  return kb;
+  return { peakRssKb: maxRssKb, memory };
 }
 
 /** CPU ms of the bench process, the hub's processes and its nats-servers. */
@@ -454,7 +460,8 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
     for (const c of [...publishers, ...recipients]) await c.close();
     publishers.length = 0;
     recipients.length = 0;
-    const hubPeakRssMb = (await hub.stop()) / 1024;
+    const stopped = await hub.stop();
+    const hubPeakRssMb = stopped.peakRssKb / 1024;
 
     const limit = computeLimit({
       rawWritesPerSec: o.rawWritesPerSec,
@@ -495,6 +502,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
           ? {}
           : { natsMessagesPerReport: trafficPerReport(connzBefore, connzAfter, sustained) }),
         hubPeakRssMb,
+        ...(stopped.memory === undefined ? {} : { hubMemory: stopped.memory }),
         natsServerPeakRssMb,
         limit,
         ratio: ratio(reportsPerSec, limit.reportsPerSec),

@@ -191,9 +191,31 @@ export interface EndToEndResult {
    */
   natsMessagesPerReport?: Traffic;
   hubPeakRssMb: number;
+  /** Where the single hub process's memory is, once ready and at its peak (absent for a cluster and older results). */
+  hubMemory?: HubMemory;
   natsServerPeakRssMb: number;
   limit: Limit;
   ratio: number;
+}
+
+/** `process.memoryUsage()` of the hub process, in MB. */
+export interface HubMemorySample {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** The hub process's memory once it was ready (no load yet) and at the highest RSS sampled under load. */
+export interface HubMemory {
+  atStart: HubMemorySample;
+  atPeak: HubMemorySample;
+}
+
+/** One sample as `RSS r MB: heap used / total, external e` (MB). */
+function formatMemory(m: HubMemorySample): string {
+  return `RSS ${fmt(m.rss)} MB: heap ${fmt(m.heapUsed)} of ${fmt(m.heapTotal)}, external ${fmt(m.external)}, the rest ${fmt(m.rss - m.heapTotal - m.external)}`;
 }
 
 export interface PolicyScalingRow {
@@ -595,6 +617,12 @@ function tableRows(r: BenchResult): [string, string, string][] {
       `hub ${fmt(e.hubPeakRssMb)} MB`,
       `nats-server ${fmt(e.natsServerPeakRssMb)} MB`,
     ]);
+    if (e.hubMemory !== undefined)
+      rows.push([
+        `${tag}: hub memory, ready → peak`,
+        `${fmt(e.hubMemory.atStart.rss)} → ${fmt(e.hubMemory.atPeak.rss)} MB`,
+        `ready ${formatMemory(e.hubMemory.atStart)}; peak ${formatMemory(e.hubMemory.atPeak)}`,
+      ]);
     rows.push([
       `${tag}: limit`,
       `${fmt(e.limit.reportsPerSec)} reports/s`,
