@@ -223,6 +223,11 @@ interface Pending {
   recovered: boolean;
   deadline: number;
   attempts: number;
+  /**
+   * The msg id (leaf hash) of each entry built for it so far, one per attempt: a write whose
+   * answer was lost may still be stored later, and the entry found then is this one.
+   */
+  ids: string[];
   resolve: (seq: number) => void;
   reject: (err: unknown) => void;
 }
@@ -425,6 +430,7 @@ class Writer {
         recovered,
         deadline: Date.now() + patienceMs,
         attempts: 0,
+        ids: [],
         resolve,
         reject,
       });
@@ -493,6 +499,7 @@ class Writer {
       }
       const leaf = leafHash(data);
       prev = hex(leaf);
+      pending.ids.push(prev);
       built.push({ pending, data, leaf, id: prev });
     }
     // Every entry of the batch was refused above: nothing to store.
@@ -522,22 +529,28 @@ class Writer {
     }
 
     // Lost a race (or a publish failed): the stream is the truth. Whatever of ours it holds
-    // is settled; the rest is re-chained after what it holds and tried again.
-    const open = new Map(built.map((b) => [b.id, b]));
+    // is settled; the rest is re-chained after what it holds and tried again. Ours is any
+    // entry built for a request of this write, in this attempt or an earlier one: a write
+    // the server held past its attempt's timeout can be stored after the re-read that
+    // followed it. At most one of a request's entries can be stored — each attempt's first
+    // entry expects the last sequence its attempt read, and the others chain to it — so
+    // finding any one settles the request.
+    const open = new Set(built.map((b) => b.pending));
+    const ours = new Map<string, Pending>();
+    for (const pending of open) for (const id of pending.ids) ours.set(id, pending);
     const found: Pending[] = [];
     try {
       await this.catchUp((seq, id) => {
-        const mine = open.get(id);
-        if (mine === undefined) return;
-        open.delete(id);
-        mine.pending.resolve(seq);
-        found.push(mine.pending);
+        const mine = ours.get(id);
+        if (mine === undefined || !open.delete(mine)) return;
+        mine.resolve(seq);
+        found.push(mine);
       }, this.#attempt.jsm);
     } catch (err) {
       // Unanswered (AUDIT electing a leader): what of ours it holds is read again with the
       // next attempt, until each entry's deadline. Anything else settles them now.
       if (!isLeaderless(err)) {
-        for (const b of open.values()) b.pending.reject(err);
+        for (const pending of open) pending.reject(err);
         return;
       }
       failure = err;
@@ -546,12 +559,12 @@ class Writer {
       this.#stored(found);
     }
     if (this.#halted !== undefined) {
-      for (const b of open.values()) b.pending.reject(this.#refusal());
+      for (const pending of open) pending.reject(this.#refusal());
       return;
     }
     const contended = isWrongLastSequence(failure);
     const retry: Pending[] = [];
-    for (const { pending } of open.values()) {
+    for (const pending of open) {
       pending.attempts++;
       if (Date.now() > pending.deadline) pending.reject(failure);
       else retry.push(pending);

@@ -10,7 +10,7 @@ import {
   type StoredMsg,
 } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   auditClient,
   ensureAuditStreams,
@@ -22,6 +22,7 @@ import {
 } from '@mosaic/protocol';
 import { startAuditor, type Auditor, type AuditorObserver } from '../src/index.ts';
 import { openAuditorTestBed, testLog, type AuditorTestBed } from './support/bed.ts';
+import { heldLink } from './support/held-link.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -431,6 +432,44 @@ describe('auditor', () => {
       expect(auditor.health()).toEqual({ ok: true });
     });
     expect(await entries()).toHaveLength(before + 9);
+  });
+
+  it('an entry the server stores only after its write timed out and the tail was re-read is recognised: the decision is recorded once', async () => {
+    await using link = await heldLink(server.url);
+    const anc = await connect({ servers: link.url });
+    const auditor = await startAuditor({
+      nc: anc,
+      hubKey: key,
+      log,
+      consultations: false,
+      attemptTimeoutMs: 200,
+    });
+    try {
+      const before = (await entries()).length;
+      // The server receives nothing of the append until released: its first write times
+      // out, so does the re-read of AUDIT's tail after it, and the entry is built again
+      // (a later time, another leaf hash) and sent once more.
+      link.hold();
+      const appended = auditor.append(collected(8000));
+      const writes = (): number => link.held().match(/PUB mosaic\.audit /g)?.length ?? 0;
+      await vi.waitFor(
+        () => {
+          if (writes() < 2) throw new Error(`${String(writes())} writes of the entry held, not 2`);
+        },
+        { timeout: 6_000, interval: 20 },
+      );
+      // Now the server stores the first write, refuses the second (AUDIT moved on), and the
+      // re-read finds the first: the entry of an earlier attempt, the auditor's own.
+      link.release();
+      expect(await appended).toBe(before + 1);
+      const after = await entries();
+      expect(after).toHaveLength(before + 1);
+      expect(decodeEntry(after.at(-1) ?? new Uint8Array()).subject?.reportId).toBe('r-8000');
+      expect(auditor.health()).toEqual({ ok: true });
+    } finally {
+      await auditor.stop();
+      await anc.close();
+    }
   });
 
   it('without an auditor the client fails with ERR_UNAVAILABLE', async () => {
