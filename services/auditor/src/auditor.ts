@@ -224,10 +224,12 @@ interface Pending {
   deadline: number;
   attempts: number;
   /**
-   * The msg id (leaf hash) of each entry built for it so far, one per attempt: a write whose
-   * answer was lost may still be stored later, and the entry found then is this one.
+   * The msg id (leaf hash) of each entry built for it that may still be stored, one per
+   * attempt, with the only AUDIT sequence it can be stored at: a write whose answer was lost
+   * may be stored later, and the entry found then is this one. Dropped once AUDIT holds
+   * another entry at that sequence.
    */
-  ids: string[];
+  ids: { id: string; seq: number }[];
   resolve: (seq: number) => void;
   reject: (err: unknown) => void;
 }
@@ -499,7 +501,7 @@ class Writer {
       }
       const leaf = leafHash(data);
       prev = hex(leaf);
-      pending.ids.push(prev);
+      pending.ids.push({ id: prev, seq: this.#lastSeq + built.length + 1 });
       built.push({ pending, data, leaf, id: prev });
     }
     // Every entry of the batch was refused above: nothing to store.
@@ -532,12 +534,13 @@ class Writer {
     // is settled; the rest is re-chained after what it holds and tried again. Ours is any
     // entry built for a request of this write, in this attempt or an earlier one: a write
     // the server held past its attempt's timeout can be stored after the re-read that
-    // followed it. At most one of a request's entries can be stored — each attempt's first
-    // entry expects the last sequence its attempt read, and the others chain to it — so
-    // finding any one settles the request.
+    // followed it. Each entry can be stored only at the sequence it was built for — an
+    // attempt's first entry expects the last sequence that attempt read, and the others
+    // chain to it — so at most one of a request's entries is stored, finding any one settles
+    // the request, and one whose sequence AUDIT filled with another entry is forgotten.
     const open = new Set(built.map((b) => b.pending));
     const ours = new Map<string, Pending>();
-    for (const pending of open) for (const id of pending.ids) ours.set(id, pending);
+    for (const pending of open) for (const { id } of pending.ids) ours.set(id, pending);
     const found: Pending[] = [];
     try {
       await this.catchUp((seq, id) => {
@@ -557,6 +560,8 @@ class Writer {
     } finally {
       // Stored by the attempt that seemed to fail (its answer was lost).
       this.#stored(found);
+      for (const pending of open)
+        pending.ids = pending.ids.filter(({ seq }) => seq > this.#lastSeq);
     }
     if (this.#halted !== undefined) {
       for (const pending of open) pending.reject(this.#refusal());

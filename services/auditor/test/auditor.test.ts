@@ -1,4 +1,11 @@
-import { decodeEntry, hubJwks, hubKeysFromJwks, leafHash, verifyAuditLog } from '@mosaic/audit-log';
+import {
+  decodeEntry,
+  hubJwks,
+  hubKeysFromJwks,
+  leafHash,
+  verifyAuditLog,
+  type AuditEntry,
+} from '@mosaic/audit-log';
 import { ErrorCode } from '@mosaic/errors';
 import { Streams, streamConfigs } from '@mosaic/protocol';
 import { startCluster, testNatsMode, type NatsServerHandle } from '@mosaic/testkit';
@@ -22,7 +29,7 @@ import {
 } from '@mosaic/protocol';
 import { startAuditor, type Auditor, type AuditorObserver } from '../src/index.ts';
 import { openAuditorTestBed, testLog, type AuditorTestBed } from './support/bed.ts';
-import { heldLink } from './support/held-link.ts';
+import { heldLink, type HeldLink } from './support/held-link.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -434,7 +441,16 @@ describe('auditor', () => {
     expect(await entries()).toHaveLength(before + 9);
   });
 
-  it('an entry the server stores only after its write timed out and the tail was re-read is recognised: the decision is recorded once', async () => {
+  /**
+   * Appends `requests` while the relay holds what the auditor sends (`hold(after)`), until
+   * `held` entries are held; then lets everything through. Resolves with the appends'
+   * sequences and the entries AUDIT holds after those it held before.
+   */
+  async function heldAppends(
+    hold: (link: HeldLink) => void,
+    requests: readonly AuditRequestOf<'ingest'>[],
+    held: number,
+  ): Promise<{ seqs: number[]; added: AuditEntry[]; health: unknown }> {
     await using link = await heldLink(server.url);
     const anc = await connect({ servers: link.url });
     const auditor = await startAuditor({
@@ -446,30 +462,59 @@ describe('auditor', () => {
     });
     try {
       const before = (await entries()).length;
-      // The server receives nothing of the append until released: its first write times
-      // out, so does the re-read of AUDIT's tail after it, and the entry is built again
-      // (a later time, another leaf hash) and sent once more.
-      link.hold();
-      const appended = auditor.append(collected(8000));
+      hold(link);
+      const appended = Promise.all(requests.map((r) => auditor.append(r)));
       const writes = (): number => link.held().match(/PUB mosaic\.audit /g)?.length ?? 0;
       await vi.waitFor(
         () => {
-          if (writes() < 2) throw new Error(`${String(writes())} writes of the entry held, not 2`);
+          if (writes() < held)
+            throw new Error(`${String(writes())} entries held, not ${String(held)}`);
         },
         { timeout: 6_000, interval: 20 },
       );
-      // Now the server stores the first write, refuses the second (AUDIT moved on), and the
-      // re-read finds the first: the entry of an earlier attempt, the auditor's own.
       link.release();
-      expect(await appended).toBe(before + 1);
-      const after = await entries();
-      expect(after).toHaveLength(before + 1);
-      expect(decodeEntry(after.at(-1) ?? new Uint8Array()).subject?.reportId).toBe('r-8000');
-      expect(auditor.health()).toEqual({ ok: true });
+      const seqs = (await appended).map((seq) => seq - before);
+      const added = (await entries()).slice(before).map((d) => decodeEntry(d));
+      return { seqs, added, health: auditor.health() };
     } finally {
       await auditor.stop();
       await anc.close();
     }
+  }
+
+  it('an entry the server stores only after its write timed out and the tail was re-read is recognised: the decision is recorded once', async () => {
+    // Nothing of the append reaches the server until released: its write times out, so does
+    // the re-read of AUDIT's tail after it, and the entry is built again (a later time,
+    // another leaf hash) and sent once more. Released, the server stores the first write
+    // and refuses the second (AUDIT moved on); the re-read finds the first, the auditor's own.
+    const { seqs, added, health } = await heldAppends(
+      (link) => {
+        link.hold();
+      },
+      [collected(8000)],
+      2,
+    );
+    expect(seqs).toEqual([1]);
+    expect(added.map((e) => e.subject?.reportId)).toEqual(['r-8000']);
+    expect(health).toEqual({ ok: true });
+  });
+
+  it('a write of several chained entries stored only after it timed out is recognised entry by entry: each decision recorded once', async () => {
+    // The first append's write passes; the three queued behind it go as one chained write of
+    // three, held with everything after it until the three were built again and sent.
+    const requests = [8100, 8101, 8102, 8103].map(collected);
+    const { seqs, added, health } = await heldAppends(
+      (link) => {
+        link.hold('r-8100');
+      },
+      requests,
+      6,
+    );
+    expect(seqs).toEqual([1, 2, 3, 4]);
+    expect(added.map((e) => e.subject?.reportId)).toEqual(['r-8100', 'r-8101', 'r-8102', 'r-8103']);
+    // The three held entries are the first write's: one time, chained by msg id.
+    expect(new Set(added.slice(1).map((e) => e.time)).size).toBe(1);
+    expect(health).toEqual({ ok: true });
   });
 
   it('without an auditor the client fails with ERR_UNAVAILABLE', async () => {

@@ -9,8 +9,11 @@ import { createServer, connect as tcpConnect, type AddressInfo, type Socket } fr
 export interface HeldLink extends AsyncDisposable {
   /** Where the client connects instead of the server. */
   readonly url: string;
-  /** From now on, keeps what the client sends. */
-  hold(): void;
+  /**
+   * From now on keeps what the client sends; with `after`, from just after the first chunk
+   * the client sends that holds this text (which itself passes).
+   */
+  hold(after?: string): void;
   /** Sends what was held, in order, and lets everything through again. */
   release(): void;
   /** What was held so far, as text (NATS protocol lines and payloads). */
@@ -21,6 +24,7 @@ export interface HeldLink extends AsyncDisposable {
 export async function heldLink(serverUrl: string): Promise<HeldLink> {
   const target = new URL(serverUrl);
   let holding = false;
+  let holdAfter: string | undefined;
   const queue: { to: Socket; chunk: Buffer }[] = [];
   const sockets = new Set<Socket>();
   const relay = createServer((client) => {
@@ -32,12 +36,21 @@ export async function heldLink(serverUrl: string): Promise<HeldLink> {
       upstream.destroy();
     };
     for (const socket of [client, upstream]) {
-      socket.on('close', end);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        end();
+      });
       socket.on('error', end);
     }
     client.on('data', (chunk: Buffer) => {
       if (holding) queue.push({ to: upstream, chunk });
-      else upstream.write(chunk);
+      else {
+        upstream.write(chunk);
+        if (holdAfter !== undefined && chunk.toString('latin1').includes(holdAfter)) {
+          holdAfter = undefined;
+          holding = true;
+        }
+      }
     });
     upstream.on('data', (chunk: Buffer) => {
       client.write(chunk);
@@ -50,11 +63,13 @@ export async function heldLink(serverUrl: string): Promise<HeldLink> {
   const { port } = relay.address() as AddressInfo;
   return {
     url: `nats://127.0.0.1:${String(port)}`,
-    hold() {
-      holding = true;
+    hold(after) {
+      if (after === undefined) holding = true;
+      else holdAfter = after;
     },
     release() {
       holding = false;
+      holdAfter = undefined;
       for (const { to, chunk } of queue.splice(0)) to.write(chunk);
     },
     held() {
