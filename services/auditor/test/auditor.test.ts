@@ -442,16 +442,23 @@ describe('auditor', () => {
   });
 
   /**
-   * Appends `requests` while the relay holds what the auditor sends (`hold(after)`), until
-   * `held` entries are held; then lets everything through. Resolves with the appends'
-   * sequences and the entries AUDIT holds after those it held before.
+   * Appends `requests` through a relay to the server at `url` while it holds what the
+   * auditor sends (`hold(after)`), until `held` entries are held; then lets everything
+   * through. Resolves with the appends' sequences and the entries AUDIT (read with `admin`)
+   * holds after those it held before.
    */
   async function heldAppends(
     hold: (link: HeldLink) => void,
     requests: readonly AuditRequestOf<'ingest'>[],
     held: number,
+    { url, admin }: { url: string; admin: JetStreamManager } = { url: server.url, admin: jsm },
   ): Promise<{ seqs: number[]; added: AuditEntry[]; health: unknown }> {
-    await using link = await heldLink(server.url);
+    const stored = async (): Promise<Uint8Array[]> => {
+      const out: Uint8Array[] = [];
+      for await (const m of readStream(admin, Streams.Audit)) out.push(m.data);
+      return out;
+    };
+    await using link = await heldLink(url);
     const anc = await connect({ servers: link.url });
     const auditor = await startAuditor({
       nc: anc,
@@ -461,7 +468,7 @@ describe('auditor', () => {
       attemptTimeoutMs: 200,
     });
     try {
-      const before = (await entries()).length;
+      const before = (await stored()).length;
       hold(link);
       const appended = Promise.all(requests.map((r) => auditor.append(r)));
       const writes = (): number => link.held().match(/PUB mosaic\.audit /g)?.length ?? 0;
@@ -474,7 +481,7 @@ describe('auditor', () => {
       );
       link.release();
       const seqs = (await appended).map((seq) => seq - before);
-      const added = (await entries()).slice(before).map((d) => decodeEntry(d));
+      const added = (await stored()).slice(before).map((d) => decodeEntry(d));
       return { seqs, added, health: auditor.health() };
     } finally {
       await auditor.stop();
@@ -516,6 +523,45 @@ describe('auditor', () => {
     expect(new Set(added.slice(1).map((e) => e.time)).size).toBe(1);
     expect(health).toEqual({ ok: true });
   });
+
+  it.skipIf(testNatsMode() !== 'local')(
+    'on a 3-node cluster, an atomic batch stored only after it timed out is recognised entry by entry: each decision recorded once',
+    async () => {
+      await using cluster = await startCluster(3);
+      const admin = await connect({ servers: cluster.urls });
+      try {
+        const clusterJsm = await jetstreamManager(admin);
+        await clusterJsm.streams.add(streamConfigs(3)[Streams.Audit]);
+        await ensureAuditStreams(clusterJsm, 3);
+        // As on one server, but the three queued entries go as one atomic batch (the first
+        // expects the last sequence; the last commits), held until it was sent twice.
+        const { seqs, added, health } = await heldAppends(
+          (link) => {
+            link.hold('r-8200');
+          },
+          [8200, 8201, 8202, 8203].map(collected),
+          6,
+          { url: cluster.urls[0] ?? '', admin: clusterJsm },
+        );
+        expect(seqs).toEqual([1, 2, 3, 4]);
+        expect(added.map((e) => e.subject?.reportId)).toEqual([
+          'r-8200',
+          'r-8201',
+          'r-8202',
+          'r-8203',
+        ]);
+        expect(new Set(added.slice(1).map((e) => e.time)).size).toBe(1);
+        expect(health).toEqual({ ok: true });
+        const { state } = await clusterJsm.streams.info(Streams.Audit);
+        for (let seq = 2; seq <= state.last_seq; seq++) {
+          const m = await clusterJsm.streams.getMessage(Streams.Audit, { seq });
+          expect(m?.header.get('Nats-Batch-Id'), `seq ${String(seq)}`).not.toBe('');
+        }
+      } finally {
+        await admin.close();
+      }
+    },
+  );
 
   it('without an auditor the client fails with ERR_UNAVAILABLE', async () => {
     await expect(
