@@ -213,7 +213,7 @@ export interface HubMemory {
   atPeak: HubMemorySample;
 }
 
-/** One sample as `RSS r MB: heap used / total, external e` (MB). */
+/** One sample as `RSS r MB: heap u of t, external e, the rest x` (MB; the rest: RSS less heap and external). */
 function formatMemory(m: HubMemorySample): string {
   return `RSS ${fmt(m.rss)} MB: heap ${fmt(m.heapUsed)} of ${fmt(m.heapTotal)}, external ${fmt(m.external)}, the rest ${fmt(m.rss - m.heapTotal - m.external)}`;
 }
