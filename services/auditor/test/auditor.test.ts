@@ -61,10 +61,27 @@ const untypedClient = (
   client: ReturnType<typeof auditClient<AuditSender>>,
 ): { record(entry: AuditRequest): Promise<{ seq: number }> } => client;
 
-async function entries(): Promise<Uint8Array[]> {
+/** The AUDIT messages, in order, read with `admin` (the test server's by default). */
+async function entries(admin: JetStreamManager = jsm): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
-  for await (const m of readStream(jsm, Streams.Audit)) out.push(m.data);
+  for await (const m of readStream(admin, Streams.Audit)) out.push(m.data);
   return out;
+}
+
+/** Runs `body` on a fresh 3-node cluster whose audit streams have 3 replicas. */
+async function withAuditCluster(
+  body: (cluster: { urls: string[]; jsm: JetStreamManager }) => Promise<void>,
+): Promise<void> {
+  await using cluster = await startCluster(3);
+  const admin = await connect({ servers: cluster.urls });
+  try {
+    const clusterJsm = await jetstreamManager(admin);
+    await clusterJsm.streams.add(streamConfigs(3)[Streams.Audit]);
+    await ensureAuditStreams(clusterJsm, 3);
+    await body({ urls: cluster.urls, jsm: clusterJsm });
+  } finally {
+    await admin.close();
+  }
 }
 
 /** Runs `body` with an auditor on the test server telling `observe`, stopped after it. */
@@ -95,12 +112,7 @@ function hex(b: Uint8Array): string {
  */
 async function race(urls: string | string[], admin: JetStreamManager): Promise<void> {
   const [a, b] = await Promise.all([connect({ servers: urls }), connect({ servers: urls })]);
-  const read = async (): Promise<Uint8Array[]> => {
-    const out: Uint8Array[] = [];
-    for await (const m of readStream(admin, Streams.Audit)) out.push(m.data);
-    return out;
-  };
-  const before = (await read()).length;
+  const before = (await entries(admin)).length;
   // Each entry is told to the observer once, by the auditor whose append stored it — also
   // when the answer of its write was lost and it found the entry in AUDIT afterwards.
   const told: number[] = [];
@@ -133,7 +145,7 @@ async function race(urls: string | string[], admin: JetStreamManager): Promise<v
   }
   expect(new Set(seqs).size).toBe(N);
   expect(told).toHaveLength(N);
-  const data = await read();
+  const data = await entries(admin);
   expect(data).toHaveLength(before + N);
   for (let i = 1; i < data.length; i++)
     expect(decodeEntry(data[i] ?? new Uint8Array()).prev, `entry ${i}`).toBe(
@@ -213,13 +225,8 @@ describe('auditor', () => {
   it.skipIf(testNatsMode() !== 'local')(
     'two auditors racing on a 3-node cluster (AUDIT with 3 replicas): one chain, and the stream keeps taking entries',
     async () => {
-      await using cluster = await startCluster(3);
-      const admin = await connect({ servers: cluster.urls });
-      try {
-        const clusterJsm = await jetstreamManager(admin);
-        await clusterJsm.streams.add(streamConfigs(3)[Streams.Audit]);
-        await ensureAuditStreams(clusterJsm, 3);
-        await race(cluster.urls, clusterJsm);
+      await withAuditCluster(async ({ urls, jsm: clusterJsm }) => {
+        await race(urls, clusterJsm);
         // On a cluster no entry is chained by its expected msg id: a replica would check it
         // only when applying it, and a mismatch there stops the stream.
         const { state } = await clusterJsm.streams.info(Streams.Audit);
@@ -230,9 +237,7 @@ describe('auditor', () => {
         // Every replica applied every entry: none stopped on an entry it could not apply.
         const info = await clusterJsm.streams.info(Streams.Audit);
         expect(info.cluster?.replicas?.map((r) => r.current)).toEqual([true, true]);
-      } finally {
-        await admin.close();
-      }
+      });
     },
   );
 
@@ -453,11 +458,6 @@ describe('auditor', () => {
     held: number,
     { url, admin }: { url: string; admin: JetStreamManager } = { url: server.url, admin: jsm },
   ): Promise<{ seqs: number[]; added: AuditEntry[]; health: unknown }> {
-    const stored = async (): Promise<Uint8Array[]> => {
-      const out: Uint8Array[] = [];
-      for await (const m of readStream(admin, Streams.Audit)) out.push(m.data);
-      return out;
-    };
     await using link = await heldLink(url);
     const anc = await connect({ servers: link.url });
     const auditor = await startAuditor({
@@ -468,7 +468,7 @@ describe('auditor', () => {
       attemptTimeoutMs: 200,
     });
     try {
-      const before = (await stored()).length;
+      const before = (await entries(admin)).length;
       hold(link);
       const appended = Promise.all(requests.map((r) => auditor.append(r)));
       const writes = (): number => link.held().match(/PUB mosaic\.audit /g)?.length ?? 0;
@@ -481,7 +481,7 @@ describe('auditor', () => {
       );
       link.release();
       const seqs = (await appended).map((seq) => seq - before);
-      const added = (await stored()).slice(before).map((d) => decodeEntry(d));
+      const added = (await entries(admin)).slice(before).map((d) => decodeEntry(d));
       return { seqs, added, health: auditor.health() };
     } finally {
       await auditor.stop();
@@ -527,12 +527,7 @@ describe('auditor', () => {
   it.skipIf(testNatsMode() !== 'local')(
     'on a 3-node cluster, an atomic batch stored only after it timed out is recognised entry by entry: each decision recorded once',
     async () => {
-      await using cluster = await startCluster(3);
-      const admin = await connect({ servers: cluster.urls });
-      try {
-        const clusterJsm = await jetstreamManager(admin);
-        await clusterJsm.streams.add(streamConfigs(3)[Streams.Audit]);
-        await ensureAuditStreams(clusterJsm, 3);
+      await withAuditCluster(async ({ urls, jsm: clusterJsm }) => {
         // As on one server, but the three queued entries go as one atomic batch (the first
         // expects the last sequence; the last commits), held until it was sent twice.
         const { seqs, added, health } = await heldAppends(
@@ -541,7 +536,7 @@ describe('auditor', () => {
           },
           [8200, 8201, 8202, 8203].map(collected),
           6,
-          { url: cluster.urls[0] ?? '', admin: clusterJsm },
+          { url: urls[0] ?? '', admin: clusterJsm },
         );
         expect(seqs).toEqual([1, 2, 3, 4]);
         expect(added.map((e) => e.subject?.reportId)).toEqual([
@@ -557,9 +552,7 @@ describe('auditor', () => {
           const m = await clusterJsm.streams.getMessage(Streams.Audit, { seq });
           expect(m?.header.get('Nats-Batch-Id'), `seq ${String(seq)}`).not.toBe('');
         }
-      } finally {
-        await admin.close();
-      }
+      });
     },
   );
 
