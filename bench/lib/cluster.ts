@@ -9,6 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HUB_NODE_FLAGS } from '@mosaic/hub';
 import { parseAgency } from '@mosaic/federation';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connectOperator } from '@mosaic/operator';
@@ -36,6 +37,7 @@ async function startClusterChild(
   const child = spawn(
     process.execPath,
     [
+      ...HUB_NODE_FLAGS,
       bin,
       'dev',
       '--cluster',

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HUB_NODE_FLAGS } from '@mosaic/hub';
 import { HUB_API_PREFIX, Streams } from '@mosaic/protocol';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connectAgency, type AgencyClient } from '@mosaic/sdk';
@@ -147,6 +148,7 @@ export async function startHubChild(
 ): Promise<HubChild> {
   const logFile = await open(join(o.workDir, `hub-${o.label}.log`), 'w');
   const args = [
+    ...HUB_NODE_FLAGS,
     '--import',
     'tsx',
     hubChild,

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextConnectOptions, readContextFile, type NatsContext } from '@mosaic/identities';
 import { connectOperator } from '@mosaic/operator';
+import { HUB_NODE_FLAGS } from '@mosaic/hub';
 import { Streams } from '@mosaic/protocol';
 import { connectAgency, type Alert } from '@mosaic/sdk';
 import { bounded, spawnReady, type ReadyChild } from '@mosaic/testkit';
@@ -105,6 +106,10 @@ describe('mosaic dev --cluster 3', () => {
       'gateway',
     ]);
     expect(new Set([...nodes, ...services].map((p) => p.pid)).size).toBe(9);
+    for (const service of services) {
+      const argv = (await readFile(`/proc/${String(service.pid)}/cmdline`, 'utf8')).split('\0');
+      expect(argv.slice(1, 1 + HUB_NODE_FLAGS.length), service.name).toEqual([...HUB_NODE_FLAGS]);
+    }
     expect(hub.stdout()).toContain(`mosaic: hub ready ${nodes.map((n) => n.url).join(',')}`);
     for (const service of services) {
       const ready = await fetch(new URL('/readyz', service.url));

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { startDevCluster, startHub, type DevCluster, type Hub } from '@mosaic/hub';
+import { HUB_NODE_FLAGS, startDevCluster, startHub, type DevCluster, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { defineCommand } from '../command.ts';
 import { runDevDemo } from '../dev-demo.ts';
@@ -55,7 +55,7 @@ async function runCluster(
       dataDir: values['data-dir'],
       nodes,
       ...(values.federation === undefined ? {} : { federationPath: values.federation }),
-      serveCommand: [process.execPath, mosaicBin, 'serve'],
+      serveCommand: [process.execPath, ...HUB_NODE_FLAGS, mosaicBin, 'serve'],
       log,
       childStderr: (chunk) => {
         io.stderr.write(chunk);
