@@ -10,6 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { HUB_NODE_FLAGS } from '@mosaic/hub';
 import { ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startNatsServerProcess } from '@mosaic/nats-server';
@@ -34,10 +35,14 @@ export async function hasAuditCli(): Promise<boolean> {
 
 async function runMosaic(args: string[]): Promise<{ stdout: string; stderr: string; ms: number }> {
   const start = performance.now();
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [mosaic, ...args], {
-    cwd: repoRoot,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const { stdout, stderr } = await promisify(execFile)(
+    process.execPath,
+    [...HUB_NODE_FLAGS, mosaic, ...args],
+    {
+      cwd: repoRoot,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   return { stdout, stderr, ms: performance.now() - start };
 }
 

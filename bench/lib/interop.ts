@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HUB_NODE_FLAGS } from '@mosaic/hub';
 import { validateReport, type Report } from '@mosaic/contract';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connectOperator, issueGatewayToken } from '@mosaic/operator';
@@ -91,6 +92,7 @@ export async function interopBench(options: InteropOptions): Promise<InteropResu
   const child = spawn(
     process.execPath,
     [
+      ...HUB_NODE_FLAGS,
       join(repoRoot, 'packages', 'cli', 'bin', 'mosaic.js'),
       'dev',
       '--data-dir',

@@ -1,6 +1,6 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50
-// Runs the CLI from its TypeScript source: the workspace has no build step. The node flags
-// are the hub processes' V8 settings, HUB_NODE_FLAGS of @mosaic/hub (why: its doc comment).
+#!/usr/bin/env -S node --heap-growing-percent=50
+// Runs the CLI from its TypeScript source: the workspace has no build step. The node flag is
+// the V8 setting of every mosaic process, HUB_NODE_FLAGS of @mosaic/hub (why: its doc comment).
 import { register } from 'tsx/esm/api';
 
 register();

@@ -26,6 +26,15 @@ describe('the mosaic command', () => {
   it("starts node with the hub processes' V8 settings", async () => {
     const shebang = (await readFile(bin, 'utf8')).split('\n')[0] ?? '';
     expect(shebang).toBe(`#!/usr/bin/env -S node ${HUB_NODE_FLAGS.join(' ')}`);
+    // Linux before 5.1 reads at most 127 bytes of it.
+    expect(Buffer.byteLength(shebang)).toBeLessThan(128);
+  });
+
+  it('names V8 flags this node knows (an unknown one stops node before the command runs)', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--v8-options'], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    for (const flag of HUB_NODE_FLAGS) expect(stdout).toContain(`  ${flag.split('=')[0] ?? ''} (`);
   });
 
   it('run as a program (as npm start, npx and the systemd units run it), its node has those settings', async () => {
@@ -38,7 +47,7 @@ describe('the mosaic command', () => {
       `require('node:fs').writeFileSync(${JSON.stringify(argvFile)}, JSON.stringify(process.execArgv));\n`,
     );
     const { stdout } = await promisify(execFile)(bin, ['--version'], {
-      env: { ...process.env, NODE_OPTIONS: `--require=${preload}` },
+      env: { ...process.env, NODE_OPTIONS: `--require=${JSON.stringify(preload)}` },
     });
     expect(stdout.trim()).toBe(version);
     const execArgv = JSON.parse(await readFile(argvFile, 'utf8')) as string[];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, MosaicError, isMosaicError } from '@mosaic/errors';
 import { DEMO_FEDERATION_PATH } from '@mosaic/federation';
-import { initCluster, type ClusterNode, type ServeService } from '@mosaic/hub';
+import { HUB_NODE_FLAGS, initCluster, type ClusterNode, type ServeService } from '@mosaic/hub';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import {
   ensureNatsServer,
@@ -385,7 +385,17 @@ export class FaultCluster implements AsyncDisposable {
   ): Promise<FaultService> {
     const child = await spawnReady(
       process.execPath,
-      [mosaicBin, 'serve', '--config', this.hubConfigFile, '--only', name, '--http-port', '0'],
+      [
+        ...HUB_NODE_FLAGS,
+        mosaicBin,
+        'serve',
+        '--config',
+        this.hubConfigFile,
+        '--only',
+        name,
+        '--http-port',
+        '0',
+      ],
       {
         cwd: repoRoot,
         env: { MOSAIC_LOG_FORMAT: 'json', ...env },

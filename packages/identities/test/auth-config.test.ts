@@ -207,10 +207,13 @@ describe('brokerAuthConfig', () => {
     ],
     [
       'a key with a bad checksum',
-      (ids) =>
-        withAgency(ids, 'nl', {
-          publicKey: (ids.agencies.get('nl')?.publicKey.slice(0, -1) ?? '') + 'A',
-        }),
+      (ids) => {
+        // The last character carries checksum bits only: change it to another letter.
+        const key = ids.agencies.get('nl')?.publicKey ?? '';
+        return withAgency(ids, 'nl', {
+          publicKey: key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'),
+        });
+      },
       /not a valid NKey|not an NKey/,
     ],
     [
