@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 describe('the mosaic command', () => {
-  it("starts node with the hub processes' V8 settings", async () => {
+  it('starts node with the V8 settings of every mosaic process', async () => {
     const shebang = (await readFile(bin, 'utf8')).split('\n')[0] ?? '';
     expect(shebang).toBe(`#!/usr/bin/env -S node ${HUB_NODE_FLAGS.join(' ')}`);
     // Linux before 5.1 reads at most 127 bytes of it.

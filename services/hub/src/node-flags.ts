@@ -10,7 +10,7 @@
  * live data grows still grows (unlike `--max-old-space-size`, which stops the process).
  * Under the bench's load it cuts the one-process hub's peak RSS from ~310 MB to ~230 MB at
  * no CPU cost the runs could see; a smaller young generation as well
- * (`--max-semi-space-size=8`) reached ~200 MB but cost the hub ~15 % more CPU
+ * (`--max-semi-space-size=8`) reached ~200 MB but cost the hub 12–23 % more CPU per report
  * (docs/performance.md).
  */
 export const HUB_NODE_FLAGS = ['--heap-growing-percent=50'] as const;
