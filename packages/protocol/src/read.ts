@@ -1,3 +1,4 @@
+import { TimeoutError } from '@nats-io/transport-node';
 import { AUDIT_CHECKPOINTS_STREAM } from './subjects.ts';
 import {
   JetStreamApiCodes,
@@ -59,14 +60,24 @@ export function isNoMessage(err: unknown): boolean {
 export type DirectBatchRequest = DirectBatchOptions | DirectLastFor;
 
 /**
+ * How long a batched direct get may go without a message before it fails. nats.js fails a
+ * batch that gets no first answer within 5 s, but not one whose connection closes while it
+ * waits (closing a subscription cancels its timer and settles nothing) nor one whose server
+ * stops answering midway: without this, the read would wait for ever.
+ */
+const BATCH_IDLE_MS = 10_000;
+
+/**
  * The messages of one batched direct get (`$JS.API.DIRECT.GET.<stream>` with `batch` or
  * `multi_last`), in the order the server sent them; empty when it found none. Unlike
  * iterating what `jsm.direct.getBatch` returns, which leaves the get's reply subscription
  * open on the connection once the batch ends (nats.js 3.4 removes it only in callback mode
- * or on an error), the subscription is gone when this settles, however it ends: a
+ * or on an error), the subscription is gone when this settles, however it ends (but for a
+ * stall on a connection still open, rare enough to leave its one subscription): a
  * connection that reads in a loop (the router's index lookups, a replay) keeps a constant
  * set of subscriptions. Errors are nats.js's (a read refused, a timeout after 5 s without
- * an answer), except that "no message" is an empty batch.
+ * an answer, or after `BATCH_IDLE_MS` without the next one — a connection closed meanwhile
+ * included), except that "no message" is an empty batch.
  */
 export function directBatch(
   jsm: JetStreamManager,
@@ -75,15 +86,36 @@ export function directBatch(
 ): Promise<StoredMsg[]> {
   return new Promise<StoredMsg[]>((resolve, reject) => {
     const out: StoredMsg[] = [];
+    let settled = false;
+    let idle: NodeJS.Timeout | undefined;
+    const settle = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(idle);
+      if (err === undefined) resolve(out);
+      else reject(err);
+    };
+    const stalled = (): void => {
+      settle(
+        new TimeoutError({
+          cause: new Error(
+            `direct get on ${stream}: no message for ${String(BATCH_IDLE_MS / 1000)} s`,
+          ),
+        }),
+      );
+    };
+    idle = setTimeout(stalled, BATCH_IDLE_MS);
     // nats.js's callback mode: each message, then once `done` (with the error, if any),
     // after which it has removed the subscription. The callback option is untyped there.
     const callback = (done: { err?: Error } | null, m: StoredMsg): void => {
       if (done === null) {
+        if (settled) return;
         out.push(m);
+        clearTimeout(idle);
+        idle = setTimeout(stalled, BATCH_IDLE_MS);
         return;
       }
-      if (done.err === undefined || isNoMessage(done.err)) resolve(out);
-      else reject(done.err);
+      settle(done.err === undefined || isNoMessage(done.err) ? undefined : done.err);
     };
     const direct = jsm.direct as unknown as Record<
       'getBatch' | 'getLastMessagesFor',
@@ -93,7 +125,9 @@ export function directBatch(
     ('multi_last' in request
       ? direct.getLastMessagesFor(stream, asked)
       : direct.getBatch(stream, asked)
-    ).catch(reject);
+    ).catch((err: unknown) => {
+      settle(err instanceof Error ? err : new Error(String(err)));
+    });
   });
 }
 

@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { TimeoutError, connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectionSubscriptions, startServer, type NatsServerHandle } from '@mosaic/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -54,6 +54,18 @@ afterAll(async () => {
 });
 
 describe('directBatch', () => {
+  it('fails, instead of waiting for ever, when its connection closes before the batch is answered', async () => {
+    const closing = await connect({ servers: server.url, reconnect: false });
+    const read = directBatch(await jetstreamManager(closing), STREAM, { seq: 1, batch: 30 });
+    const settled = read.then(
+      () => 'resolved',
+      (err: unknown) => err,
+    );
+    await closing.close();
+    // nats.js would leave it pending: closing the connection cancels the batch's timer.
+    expect(await settled).toBeInstanceOf(TimeoutError);
+  }, 30_000);
+
   it('returns what the server sent, in order, and an empty batch when nothing matches', async () => {
     const some = await directBatch(jsm, STREAM, { seq: 1, batch: 4, next_by_subj: `${STREAM}.1` });
     expect(some.map((m) => [m.seq, m.string()])).toEqual([
