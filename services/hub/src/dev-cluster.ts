@@ -321,16 +321,14 @@ export async function startDevCluster(options: StartDevClusterOptions): Promise<
           startTimeoutMs: timeoutMs,
           onSpawn: (child) => {
             // Registered at once: a node that started while another failed is stopped too.
-            cleanup.push(async () => {
-              if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-              await new Promise<void>((resolve) => {
-                if (child.exitCode !== null || child.signalCode !== null) resolve();
-                else
-                  child.once('exit', () => {
-                    resolve();
-                  });
-              });
+            const exited = new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) resolve();
+              else
+                child.once('exit', () => {
+                  resolve();
+                });
             });
+            cleanup.push(() => stopChild(child, exited));
           },
           onStderr: (chunk) => {
             for (const line of chunk.split('\n'))
