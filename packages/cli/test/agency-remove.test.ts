@@ -7,6 +7,7 @@ import { contextConnectOptions, parseContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
+import { bounded } from '@mosaic/testkit';
 import { connect } from '@nats-io/transport-node';
 import { addBePolice, mosaic } from './helpers.ts';
 
@@ -118,7 +119,7 @@ describe('mosaic agency remove', () => {
     expect(JSON.parse(removed.stdout)).toMatchObject({ removed: 'be-police' });
 
     // The connected client is cut off and cannot come back; the context is gone.
-    expect(await closed).toBeInstanceOf(Error);
+    expect(await bounded(closed, 10_000, "be-police's connection is cut")).toBeInstanceOf(Error);
     await expect(access(contextPath)).rejects.toThrow(/ENOENT/);
     await expect(
       connect({ ...contextConnectOptions(parseContextFile(contextText)), timeout: 2_000 }),

@@ -11,7 +11,7 @@ import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
-import { isRunning } from '@mosaic/testkit';
+import { bounded, isRunning } from '@mosaic/testkit';
 import { verifyReport } from '@mosaic/signing';
 import { connect } from '@nats-io/transport-node';
 import { mosaic } from './helpers.ts';
@@ -85,7 +85,10 @@ describe('mosaic dev (child process)', () => {
       expect(second.stdout).toBe('');
 
       child.kill('SIGTERM');
-      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(await bounded(exited, 30_000, 'mosaic dev stops on SIGTERM')).toEqual({
+        code: 0,
+        signal: null,
+      });
       expect(stdout.split('\n').filter((l) => l !== '')).toHaveLength(1);
       expect(isRunning(serverPid), 'nats-server is gone').toBe(false);
       expect(await readdir(dataDir), 'the lock is released').not.toContain('hub.lock');
@@ -95,7 +98,7 @@ describe('mosaic dev (child process)', () => {
       if (serverPid > 0 && isRunning(serverPid)) process.kill(serverPid, 'SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
   it.each([
     ['Ctrl-C in its terminal', 'SIGINT'],
     ['its terminal closed', 'SIGHUP'],
@@ -136,7 +139,10 @@ describe('mosaic dev (child process)', () => {
         }
         // Right after the reply: its audit entries are (almost always) not under a signed checkpoint yet.
         process.kill(-(child.pid ?? 0), signal);
-        expect(await exited).toEqual({ code: 0, signal: null });
+        expect(await bounded(exited, 30_000, `mosaic dev stops on ${signal}`)).toEqual({
+          code: 0,
+          signal: null,
+        });
         const records = stderr
           .split('\n')
           .filter((l) => l.startsWith('{'))
@@ -149,6 +155,7 @@ describe('mosaic dev (child process)', () => {
         await rm(dataDir, { recursive: true, force: true });
       }
     },
+    120_000,
   );
 });
 

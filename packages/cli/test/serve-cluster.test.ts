@@ -16,7 +16,7 @@ import {
 } from '@mosaic/nats-server';
 import { Streams } from '@mosaic/protocol';
 import { generateAgencyKey, signReport, type AgencyPrivateJwk } from '@mosaic/signing';
-import { spawnReady, type ReadyChild } from '@mosaic/testkit';
+import { bounded, spawnReady, type ReadyChild } from '@mosaic/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, stringify } from 'yaml';
@@ -247,7 +247,10 @@ describe('mosaic serve as separate processes on a 3-node cluster', () => {
 
     for (const child of [auditor1, auditor2, selectorKeys, ingest2, router2]) {
       child.child.kill('SIGTERM');
-      expect(await child.exited).toEqual({ code: 0, signal: null });
+      expect(await bounded(child.exited, 60_000, 'a service process stops on SIGTERM')).toEqual({
+        code: 0,
+        signal: null,
+      });
     }
   }, 240_000);
 });

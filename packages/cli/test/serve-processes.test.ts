@@ -262,7 +262,10 @@ describe('/metrics of mosaic serve processes under load', () => {
 
       // No router: what is submitted now waits in the consumer.
       router1.child.kill('SIGTERM');
-      expect(await router1.exited).toEqual({ code: 0, signal: null });
+      expect(await bounded(router1.exited, 60_000, 'router1 stops on SIGTERM')).toEqual({
+        code: 0,
+        signal: null,
+      });
       // Its last pull request outlives it: a server with a leaf node listener still hands
       // messages to a pull request received in the last 2 s when its requester is gone (they
       // come back after the ack wait). Past that, new reports wait undelivered.
@@ -284,7 +287,10 @@ describe('/metrics of mosaic serve processes under load', () => {
       // Without an auditor a router cannot audit a disclosure, so it acks nothing and each
       // report comes back to it; it is SIGKILLed holding them.
       auditor.child.kill('SIGTERM');
-      expect(await auditor.exited).toEqual({ code: 0, signal: null });
+      expect(await bounded(auditor.exited, 60_000, 'auditor stops on SIGTERM')).toEqual({
+        code: 0,
+        signal: null,
+      });
       // No auditor, no new checkpoint: the last one only ages from here on.
       const unsealed = await scrape(ingest);
       const router2 = await serveChild('router');
@@ -324,8 +330,11 @@ describe('/metrics of mosaic serve processes under load', () => {
       await nc.close();
       auditor.child.kill('SIGTERM');
       keys.child.kill('SIGTERM');
-      await auditor.exited;
-      await keys.exited;
+      await bounded(
+        Promise.all([auditor.exited, keys.exited]),
+        60_000,
+        'the auditor and the key service stop on SIGTERM',
+      );
     }
   }, 300_000);
 });
@@ -431,9 +440,18 @@ describe('the gateway, the selector key service and the holdings service as mosa
       holdings.child.kill('SIGTERM');
     }
     // SIGTERM drains and exits as for the other services.
-    expect(await edge.exited).toEqual({ code: 0, signal: null });
-    expect(await holdings.exited).toEqual({ code: 0, signal: null });
+    expect(await bounded(edge.exited, 60_000, 'edge stops on SIGTERM')).toEqual({
+      code: 0,
+      signal: null,
+    });
+    expect(await bounded(holdings.exited, 60_000, 'holdings stops on SIGTERM')).toEqual({
+      code: 0,
+      signal: null,
+    });
     core.child.kill('SIGTERM');
-    expect(await core.exited).toEqual({ code: 0, signal: null });
+    expect(await bounded(core.exited, 60_000, 'core stops on SIGTERM')).toEqual({
+      code: 0,
+      signal: null,
+    });
   }, 180_000);
 });
