@@ -21,7 +21,16 @@ const publicEntryOnly = {
 };
 
 export default defineConfig(
-  { ignores: ['**/node_modules/**', '.cache/**', '.mosaic/**', 'coverage/**', 'bench/results/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '.cache/**',
+      '.mosaic/**',
+      'coverage/**',
+      'bench/results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   importX.flatConfigs.recommended,
