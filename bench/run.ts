@@ -12,6 +12,7 @@
  *            --fsync=default|always|both|<modes in order, e.g. default,always,always,default>
  *            --index-tokens=N (SELECTOR_INDEX size for the correlation stage, default 1e6)
  *            --keep (the work dir: hub logs, data dirs)  --out=<file>
+ *            --hub-from-source (the hub child through tsx, not compiled)
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -72,6 +73,7 @@ if (flag('help')) {
       '  --publishers=N --in-flight=N    publisher agencies (4), submissions in flight (256)',
       '  --replay-reports=N --replay-workers=N --index-tokens=N',
       '  --no-profile --keep --out=F     skip the profile; keep the work dir; result file',
+      '  --hub-from-source           the end-to-end hub child from its source through tsx, not compiled',
     ].join('\n')}\n`,
   );
   process.exit(0);
@@ -203,6 +205,7 @@ async function main(): Promise<void> {
       natsServerPath: nats.path,
       rawWritesPerSec: rawRate(fsync),
       verifyPerSecOneCore: verify.cryptoOneCore,
+      hubFromSource: flag('hub-from-source'),
       cores: cores(),
       log,
     });
@@ -312,6 +315,7 @@ async function main(): Promise<void> {
       durationSec: (performance.now() - t0) / 1000,
       mode: quick ? 'quick' : 'full',
       source: await source(),
+      hubChild: flag('hub-from-source') ? 'source' : 'compiled',
       machine: {
         cores: cores(),
         cpuModel: cpus()[0]?.model ?? 'unknown',

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compile } from '@mosaic/cli';
 import { HUB_NODE_FLAGS } from '@mosaic/hub';
 import { HUB_API_PREFIX, Streams } from '@mosaic/protocol';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
@@ -56,6 +57,11 @@ export interface EndToEndOptions {
   cores: number;
   /** Profile the hub child's CPU over the sustained phase into this `.cpuprofile` file. */
   profileFile?: string;
+  /**
+   * Runs the hub child from its TypeScript source through tsx, as the `mosaic` command runs
+   * while its compiled copy is out of date, instead of compiled (the default).
+   */
+  hubFromSource?: boolean;
   /** Starts the hub under test. Default: `startHubChild` (one process around one nats-server). */
   startHub?: (federationPath: string) => Promise<HubUnderTest>;
   log: (line: string) => void;
@@ -139,9 +145,25 @@ function message<T>(
   });
 }
 
-/** Starts `hub-child.ts` on `<workDir>/data-<label>` (or `dataDir`); resolves once it is ready. */
+const compiledHubChildren = new Map<string, Promise<string>>();
+
+/**
+ * `hub-child.ts` compiled into `<workDir>/hub-child.mjs`, once per work dir: the hub runs
+ * without tsx, as the compiled `mosaic` command runs it.
+ */
+function compiledHubChild(workDir: string): Promise<string> {
+  let compiled = compiledHubChildren.get(workDir);
+  if (compiled === undefined) {
+    const outfile = join(workDir, 'hub-child.mjs');
+    compiled = compile({ entry: hubChild, outfile }).then(() => outfile);
+    compiledHubChildren.set(workDir, compiled);
+  }
+  return compiled;
+}
+
+/** Starts `hub-child.ts` (compiled, unless `hubFromSource`) on `<workDir>/data-<label>` (or `dataDir`); resolves once it is ready. */
 export async function startHubChild(
-  o: Pick<EndToEndOptions, 'workDir' | 'label' | 'fsync' | 'natsServerPath'> & {
+  o: Pick<EndToEndOptions, 'workDir' | 'label' | 'fsync' | 'natsServerPath' | 'hubFromSource'> & {
     dataDir?: string;
   },
   federationPath: string,
@@ -149,9 +171,9 @@ export async function startHubChild(
   const logFile = await open(join(o.workDir, `hub-${o.label}.log`), 'w');
   const args = [
     ...HUB_NODE_FLAGS,
-    '--import',
-    'tsx',
-    hubChild,
+    ...(o.hubFromSource === true
+      ? ['--import', 'tsx', hubChild]
+      : [await compiledHubChild(o.workDir)]),
     o.dataDir ?? join(o.workDir, `data-${o.label}`),
     federationPath,
   ];

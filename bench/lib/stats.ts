@@ -318,6 +318,8 @@ export interface BenchResult {
   mode: 'quick' | 'full';
   /** The tree measured: its commit and how many files differed from it. */
   source: { commit: string; uncommittedFiles: number };
+  /** How the end-to-end hub child ran (absent in results written before it was compiled). */
+  hubChild?: 'compiled' | 'source';
   machine: {
     cores: number;
     cpuModel: string;
@@ -615,7 +617,7 @@ function tableRows(r: BenchResult): [string, string, string][] {
     rows.push([
       `${tag}: peak RSS`,
       `hub ${fmt(e.hubPeakRssMb)} MB`,
-      `nats-server ${fmt(e.natsServerPeakRssMb)} MB`,
+      `nats-server ${fmt(e.natsServerPeakRssMb)} MB${r.hubChild === undefined ? '' : `; the hub ${r.hubChild === 'compiled' ? 'compiled' : 'from source (tsx)'}`}`,
     ]);
     if (e.hubMemory !== undefined)
       rows.push([
