@@ -1,41 +1,70 @@
 #!/usr/bin/env -S node --heap-growing-percent=50
 // The node flag is the V8 setting of every mosaic process, HUB_NODE_FLAGS of @mosaic/hub
 // (why: its doc comment). The command runs compiled (../dist/mosaic.mjs, which `npm ci`,
-// `npm start`, `npm run setup` and `npm test` build) while no file it was built from has
-// changed since; otherwise from its TypeScript source through tsx, which costs a process
-// ~75–90 MB more.
-import { readFileSync, statSync } from 'node:fs';
+// `npm start`, `npm run setup`, `npm test` and `npm run compile` build) while every file it
+// was built from is as it was then; otherwise from its TypeScript source through tsx, which
+// costs a hub ~45 MB more (docs/architecture.md, "Source first").
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const compiled = new URL('../dist/mosaic.mjs', import.meta.url);
-// Its manifest: the time the build started (ms), then each file it read, one per line.
+// Its manifest: the build, the repository it was built in, then `<size> <mtimeMs> <path>`
+// for each file it was built from.
 const manifest = new URL('../dist/mosaic.inputs', import.meta.url);
-// A file saved this shortly before the build started counts as newer than the build: some
-// file systems keep modification times to the second or two.
-const MARGIN_MS = 2_000;
 
-/** True when the compiled copy exists and every file it was built from is older. */
+/** The compiled module's first line, which names its build. */
+function firstLine() {
+  const fd = openSync(compiled, 'r');
+  try {
+    const head = Buffer.alloc(200);
+    return head
+      .subarray(0, readSync(fd, head, 0, head.length, 0))
+      .toString('utf8')
+      .split('\n')[0];
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** True when the compiled copy is whole, was built here, and no file it was built from changed. */
 function compiledIsCurrent() {
   let lines;
+  let head;
+  let root;
   try {
     lines = readFileSync(manifest, 'utf8').split('\n').filter(Boolean);
-    statSync(compiled);
+    head = firstLine();
+    root = realpathSync(fileURLToPath(new URL('../../../', import.meta.url)));
   } catch {
     return false;
   }
-  const [builtAt, ...inputs] = lines;
-  const since = Number(builtAt) - MARGIN_MS;
-  if (!Number.isFinite(since) || inputs.length === 0) return false;
-  return inputs.every((input) => {
-    const stat = statSync(input, { throwIfNoEntry: false });
-    return stat !== undefined && stat.mtimeMs < since;
+  const [build, builtIn, ...inputs] = lines;
+  if (build === undefined || !head.includes(JSON.stringify(build))) return false;
+  if (builtIn !== root || inputs.length === 0) return false;
+  return inputs.every((line) => {
+    const [size, mtimeMs, ...path] = line.split(' ');
+    const stat = statSync(path.join(' '), { throwIfNoEntry: false });
+    return stat !== undefined && String(stat.size) === size && String(stat.mtimeMs) === mtimeMs;
   });
 }
 
+/** The command from its TypeScript source. */
+async function fromSource() {
+  const { register } = await import('tsx/esm/api');
+  register();
+  return import('../src/main.ts');
+}
+
 /* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- the compiled copy of src/main.ts, which has no types of its own */
-const cli = compiledIsCurrent()
-  ? await import(compiled.href)
-  : await import('tsx/esm/api').then(({ register }) => {
-      register();
-      return import('../src/main.ts');
-    });
+let cli;
+if (compiledIsCurrent()) {
+  try {
+    cli = await import(compiled.href);
+  } catch (err) {
+    process.stderr.write(
+      `mosaic: the compiled copy ${fileURLToPath(compiled)} did not load (${String(err)}); running from source (npm run compile rebuilds it)\n`,
+    );
+  }
+}
+cli ??= await fromSource();
 process.exitCode = await cli.run(process.argv.slice(2));

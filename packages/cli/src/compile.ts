@@ -1,35 +1,44 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build as esbuild, type Plugin } from 'esbuild';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** What `compile` wrote beside its output: when it started, and what it read. */
+/** What `compile` wrote beside its output: which build, where, and from what. */
 export interface CompiledManifest {
-  /** When the build started (ms since the epoch): a source changed later is newer than the copy. */
-  builtAt: number;
-  /** Every file the copy was built from, absolute: the sources and the package manifests. */
-  inputs: string[];
+  /** Names this build; the compiled module's first line carries it too. */
+  build: string;
+  /** The repository it was built in, as a real path: a moved or copied install runs from source. */
+  root: string;
+  /** Every file it was built from: the sources, the TypeScript and package manifests, the lockfile. */
+  inputs: { path: string; size: number; mtimeMs: number }[];
 }
 
 /**
- * The manifest beside a compiled copy (`dist/mosaic.mjs` → `dist/mosaic.inputs`): the time
- * its build started, in ms since the epoch, then each file it was built from, one per line.
+ * The manifest beside a compiled copy (`dist/mosaic.mjs` → `dist/mosaic.inputs`): the build,
+ * the root, then one line per input, `<size> <mtimeMs> <path>`. The bin runs the copy only
+ * while every input still has that size and modification time.
  */
 function manifestPath(outfile: string): string {
   return `${outfile.replace(/\.mjs$/, '')}.inputs`;
 }
 
+/** The compiled module's first line: it names its build (the bin compares it with the manifest's). */
+const buildLine = (build: string): string =>
+  `globalThis[Symbol.for('mosaic.build')] = ${JSON.stringify(build)};`;
+
 const RESOLVING = Symbol('resolving');
 
 /**
  * The workspace's TypeScript goes into the copy; every other package stays outside it,
- * imported at run time from the very file node resolves from the importing source (a
- * workspace may hold its own version of a package), so their code runs as it does from
- * source. Each source's `import.meta.url` is its own file's URL, so that paths relative to
- * a source (the examples, the package manifest, the bin) still resolve.
+ * imported at run time (by file URL) from the very file node resolves from the importing
+ * source (a workspace may hold its own version of a package), so their code runs as it does
+ * from source. Each source's `import.meta.url` is its own file's URL, so that paths relative
+ * to a source (the examples, the package manifest, the bin) still resolve; any other
+ * `import.meta` property would not, and fails the build.
  */
 const workspaceOnly: Plugin = {
   name: 'mosaic-workspace-only',
@@ -45,17 +54,25 @@ const workspaceOnly: Plugin = {
         pluginData: RESOLVING,
       });
       if (found.errors.length > 0) return { errors: found.errors };
-      return { path: found.path, external: true };
+      return { path: pathToFileURL(found.path).href, external: true };
     });
     b.onLoad({ filter: /\.ts$/ }, async (args) => {
       const source = await readFile(args.path, 'utf8');
-      const url = JSON.stringify(pathToFileURL(args.path).href);
-      return { contents: source.replaceAll('import.meta.url', url), loader: 'ts' };
+      const contents = source.replaceAll(
+        'import.meta.url',
+        JSON.stringify(pathToFileURL(args.path).href),
+      );
+      const other = /import\.meta\.(?!url)\w+/.exec(contents);
+      if (other !== null)
+        return {
+          errors: [{ text: `${other[0]} has no compiled equivalent: use import.meta.url` }],
+        };
+      return { contents, loader: 'ts' };
     });
   },
 };
 
-async function packageManifests(): Promise<string[]> {
+async function manifests(): Promise<string[]> {
   const dirs = await Promise.all(
     ['packages', 'services'].map(async (group) =>
       (await readdir(join(repoRoot, group), { withFileTypes: true }))
@@ -63,15 +80,27 @@ async function packageManifests(): Promise<string[]> {
         .map((d) => join(repoRoot, group, d.name, 'package.json')),
     ),
   );
-  return [join(repoRoot, 'package.json'), join(repoRoot, 'package-lock.json'), ...dirs.flat()];
+  const candidates = ['package.json', 'package-lock.json', 'tsconfig.json']
+    .map((f) => join(repoRoot, f))
+    .concat(dirs.flat());
+  const present = await Promise.all(
+    candidates.map((f) =>
+      stat(f).then(
+        () => f,
+        () => undefined,
+      ),
+    ),
+  );
+  return present.filter((f) => f !== undefined);
 }
 
 /**
  * Compiles the TypeScript module `entry` and the workspace sources it imports into one ES
  * module, `outfile`, with its source map and its manifest ({@link manifestPath}). Node then
- * runs it without tsx, whose loader thread and transforms cost a process ~75–90 MB. Each
- * file is written beside its final name first and renamed into place, the manifest last:
- * a process starting meanwhile finds the previous copy whole, or this one.
+ * runs it without tsx, whose loader thread and transforms cost a hub ~45 MB. Each file is
+ * written beside its final name and renamed into place, the manifest last, and the module
+ * names its build, so that a process starting meanwhile runs a whole copy that its manifest
+ * vouches for, or the source. Throws when a source changed while it was being compiled.
  *
  * @example
  * ```ts
@@ -82,9 +111,10 @@ export async function compile(options: {
   entry: string;
   outfile: string;
 }): Promise<CompiledManifest> {
-  const builtAt = Date.now();
+  const started = Date.now();
+  const build = randomUUID();
   const outfile = resolve(options.outfile);
-  const result = await build({
+  const result = await esbuild({
     entryPoints: [resolve(options.entry)],
     outfile,
     write: false,
@@ -98,20 +128,37 @@ export async function compile(options: {
     // Classes and functions keep their names (error names, logs) where bundling renames them.
     keepNames: true,
     sourcemap: 'linked',
+    banner: { js: buildLine(build) },
     metafile: true,
     logLevel: 'silent',
     plugins: [workspaceOnly],
   });
-  const inputs = [
+  const paths = [
     ...Object.keys(result.metafile.inputs).map((p) => resolve(p)),
-    ...(await packageManifests()),
+    ...(await manifests()),
   ];
-  const manifest: CompiledManifest = { builtAt, inputs };
+  const inputs = await Promise.all(
+    paths.map(async (path) => {
+      const { size, mtimeMs } = await stat(path);
+      return { path, size, mtimeMs };
+    }),
+  );
+  const changed = inputs.filter((i) => i.mtimeMs >= started);
+  if (changed.length > 0)
+    throw new Error(
+      `${changed.map((i) => i.path).join(', ')} changed while the command was compiled: compile again`,
+    );
+  const manifest: CompiledManifest = { build, root: await realpath(repoRoot), inputs };
+  const lines = [
+    build,
+    manifest.root,
+    ...inputs.map((i) => `${String(i.size)} ${String(i.mtimeMs)} ${i.path}`),
+  ];
   // The source map first, the code, then the manifest that vouches for both.
   const files: { path: string; contents: Uint8Array | string }[] = [...result.outputFiles]
     .sort((a, b) => Number(b.path.endsWith('.map')) - Number(a.path.endsWith('.map')))
     .map((f) => ({ path: f.path, contents: f.contents }));
-  files.push({ path: manifestPath(outfile), contents: `${[builtAt, ...inputs].join('\n')}\n` });
+  files.push({ path: manifestPath(outfile), contents: `${lines.join('\n')}\n` });
   await mkdir(dirname(outfile), { recursive: true });
   for (const file of files) {
     const staging = `${file.path}.${String(process.pid)}.tmp`;

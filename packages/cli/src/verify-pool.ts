@@ -97,7 +97,8 @@ async function answerKey(keys: KeyLookup, id: number, kid: string): Promise<Requ
 }
 
 async function onWorkers(size: number, keys: KeyLookup): Promise<ReportVerifier> {
-  // The CLI runs from its TypeScript source: a worker registers tsx before loading its module.
+  // A worker runs verify-worker.ts from its TypeScript source (the compiled copy of the
+  // command holds the main thread's code only): it registers tsx before loading it.
   const entry = JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href);
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`;
   let nextId = 0;

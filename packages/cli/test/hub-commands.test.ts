@@ -93,6 +93,10 @@ describe('mosaic dev (child process)', () => {
       expect(isRunning(serverPid), 'nats-server is gone').toBe(false);
       expect(await readdir(dataDir), 'the lock is released').not.toContain('hub.lock');
       expect(stderr).toMatch(/"msg":"shutting down"/);
+      // Which build it ran: the compiled copy's, or its source.
+      expect(stderr).toMatch(
+        /"build":"(source|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})".*"msg":"mosaic dev starting"/,
+      );
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       if (serverPid > 0 && isRunning(serverPid)) process.kill(serverPid, 'SIGKILL');

@@ -61,8 +61,8 @@ async function hasConsumer(op: OperatorSession, agency: string): Promise<boolean
     await op.jsm.consumers.info(Streams.Alerts, alertsConsumer(agency));
     return true;
   } catch (err) {
-    // Not there yet, or JetStream did not answer in time (a busy or stalled server, an
-    // election): asked again until the deadline, which names what is still missing.
+    // Not there yet, or JetStream did not answer in time (a busy or stalled server): asked
+    // again until the deadline, which names what is still missing.
     if (
       (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) ||
       err instanceof TimeoutError

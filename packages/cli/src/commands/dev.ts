@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { HUB_NODE_FLAGS, startDevCluster, startHub, type DevCluster, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
+import { runningBuild } from '../build.ts';
 import { defineCommand } from '../command.ts';
 import { runDevDemo } from '../dev-demo.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -49,6 +50,7 @@ async function runCluster(
 ): Promise<ExitCode> {
   const signals = untilSignal();
   const log = createLogger({ service: 'hub', destination: io.stderr });
+  log.info({ build: runningBuild(), nodes }, 'mosaic dev --cluster starting');
   let cluster: DevCluster | undefined;
   try {
     cluster = await startDevCluster({
@@ -184,6 +186,7 @@ dir, another hub using the data dir: ERR_HUB_LOCKED), 4 internal error.`,
       service: 'hub',
       destination: io.stderr,
     });
+    log.info({ build: runningBuild() }, 'mosaic dev starting');
     let hub: Hub | undefined;
     try {
       hub = await startHub({

@@ -9,6 +9,7 @@ import {
   type Served,
 } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
+import { runningBuild } from '../build.ts';
 import { defineCommand } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { writeLine } from '../io.ts';
@@ -82,6 +83,7 @@ Exit codes: 0 stopped by a signal, 1 invalid hub.yaml (ERR_HUB_CONFIG), 2 usage 
     const only = services(values.only);
     const signals = untilSignal();
     const log = createLogger({ service: 'hub', destination: io.stderr });
+    log.info({ build: runningBuild(), only }, 'mosaic serve starting');
     let served: Served | undefined;
     let announced: AnnouncedServices | undefined;
     try {
