@@ -4,7 +4,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { packageOf, summariseProfile } from '../bench/lib/profile.ts';
+import { packageOf, summariseProfile, withSourceMap } from '../bench/lib/profile.ts';
 import { connectionRole, formatTraffic, trafficPerReport } from '../bench/lib/traffic.ts';
 import {
   checkTargets,
@@ -491,6 +491,43 @@ describe('profile summary', () => {
     ]);
     expect(packageOf('node:internal/crypto/util', 'x')).toBe('node internals');
     expect(packageOf('', '(garbage collector)')).toBe('(garbage collector)');
+  });
+
+  it("counts a compiled file's frames by the sources its map names", () => {
+    const compiled = 'file:///w/dist/hub-child.mjs';
+    const frame = (id: number, functionName: string, url: string, lineNumber: number) => ({
+      id,
+      callFrame: { functionName, url, lineNumber, columnNumber: 0 },
+    });
+    const profile = {
+      nodes: [
+        frame(1, 'route', compiled, 0),
+        frame(2, 'accept', compiled, 1),
+        // A line the map does not cover, and a frame of another file: left as they are.
+        frame(3, 'banner', compiled, 5),
+        frame(4, 'publish', 'file:///w/node_modules/@nats-io/jetstream/lib/jsclient.js', 3),
+      ],
+      samples: [1, 1, 2, 3, 4],
+      timeDeltas: [1_000, 1_000, 1_000, 1_000, 1_000],
+    };
+    // Line 0 from router's a.ts, line 1 from ingest's b.ts, each from its first column.
+    const map = {
+      version: 3,
+      file: 'hub-child.mjs',
+      sourceRoot: '',
+      sources: ['../packages/router/src/a.ts', '../services/ingest/src/b.ts'],
+      sourcesContent: [],
+      names: [],
+      mappings: 'AAAA;ACAA',
+    };
+    const summary = summariseProfile(withSourceMap(profile, compiled, map));
+    expect(summary.byPackage.map((p) => [p.name, p.selfMs])).toEqual([
+      ['packages/router', 2],
+      ['services/ingest', 1],
+      ['/w/dist/hub-child.mjs', 1],
+      ['@nats-io/jetstream', 1],
+    ]);
+    expect(summary.top.find((f) => f.fn === 'accept')?.where).toBe('services/ingest/src/b.ts:1');
   });
 });
 

@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { SourceMapPayload } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compile } from '@mosaic/cli';
 import { HUB_NODE_FLAGS } from '@mosaic/hub';
 import { HUB_API_PREFIX, Streams } from '@mosaic/protocol';
@@ -18,7 +19,12 @@ import { connect } from '@nats-io/transport-node';
 import { RECIPIENTS, benchFederation, publisherIds } from './fixtures.ts';
 import { signReports, type Pool } from './pool.ts';
 import { cpuMs, peakRssMb } from './proc.ts';
-import { summariseProfile, type CpuProfile, type ProfileSummary } from './profile.ts';
+import {
+  summariseProfile,
+  withSourceMap,
+  type CpuProfile,
+  type ProfileSummary,
+} from './profile.ts';
 import { connzSnapshot, trafficPerReport } from './traffic.ts';
 import {
   computeLimit,
@@ -146,6 +152,18 @@ function message<T>(
 }
 
 const compiledHubChildren = new Map<string, Promise<string>>();
+
+/** The profile of the hub child, its compiled frames mapped back to their sources. */
+async function summarisedProfile(
+  o: Pick<EndToEndOptions, 'workDir' | 'startHub' | 'hubFromSource'>,
+  file: string,
+): Promise<ProfileSummary> {
+  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
+  if (o.startHub !== undefined || o.hubFromSource === true) return summariseProfile(profile);
+  const compiled = await compiledHubChild(o.workDir);
+  const map = JSON.parse(await readFile(`${compiled}.map`, 'utf8')) as SourceMapPayload;
+  return summariseProfile(withSourceMap(profile, pathToFileURL(compiled).href, map));
+}
 
 /**
  * `hub-child.ts` compiled into `<workDir>/hub-child.mjs`, once per work dir: the hub runs
@@ -494,9 +512,7 @@ export async function endToEnd(o: EndToEndOptions): Promise<EndToEndRun> {
       cores: o.cores,
     });
     const profile =
-      o.profileFile === undefined
-        ? undefined
-        : summariseProfile(JSON.parse(await readFile(o.profileFile, 'utf8')) as CpuProfile);
+      o.profileFile === undefined ? undefined : await summarisedProfile(o, o.profileFile);
     return {
       result: {
         fsync: o.fsync,

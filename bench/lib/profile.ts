@@ -1,9 +1,11 @@
 /** Summary of a V8 `.cpuprofile` (node --cpu-prof): self time per function and per package. */
+import { SourceMap, type SourceMapPayload } from 'node:module';
 
 interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber?: number;
 }
 interface ProfileNode {
   id: number;
@@ -87,4 +89,35 @@ export function summariseProfile(p: CpuProfile, topN = 25): ProfileSummary {
       .map(([name, selfMs]) => ({ name, selfMs, selfPct: pct(selfMs) }))
       .sort((a, b) => b.selfMs - a.selfMs),
   };
+}
+
+/**
+ * `profile` with the frames of the compiled file `compiledUrl` put back where their source
+ * map (`map`, whose `sources` are relative to `compiledUrl`) says they come from: a compiled
+ * hub's own code is then counted package by package, as when it runs from source. Frames
+ * the map does not cover are left as they are.
+ */
+export function withSourceMap(
+  profile: CpuProfile,
+  compiledUrl: string,
+  map: SourceMapPayload,
+): CpuProfile {
+  const sourceMap = new SourceMap(map);
+  const nodes = profile.nodes.map((node) => {
+    const cf = node.callFrame;
+    if (cf.url !== compiledUrl || cf.lineNumber < 0) return node;
+    const entry = sourceMap.findEntry(cf.lineNumber, cf.columnNumber ?? 0);
+    // Nothing mapped on the frame's own line (the module's first line, the build's name).
+    if (!('originalSource' in entry) || entry.generatedLine !== cf.lineNumber) return node;
+    return {
+      ...node,
+      callFrame: {
+        ...cf,
+        url: new URL(entry.originalSource, compiledUrl).href,
+        lineNumber: entry.originalLine,
+        columnNumber: entry.originalColumn,
+      },
+    };
+  });
+  return { ...profile, nodes };
 }
