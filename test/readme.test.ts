@@ -505,6 +505,13 @@ const steps = new Map<string, Step>([
     },
   ],
   [
+    'npm run compile',
+    {
+      by: 'elsewhere',
+      why: 'rewrites packages/cli/dist in the repository, as npm ci and npm test do before they run; packages/cli/test/bin.test.ts checks the compiled command and what the bin runs',
+    },
+  ],
+  [
     'npm run bench',
     {
       by: 'elsewhere',

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --heap-growing-percent=50
 // The node flag is the V8 setting of every mosaic process, HUB_NODE_FLAGS of @mosaic/hub
 // (why: its doc comment). The command runs compiled (../dist/mosaic.mjs, which `npm ci`,
-// `npm start`, `npm run setup`, `npm test` and `npm run compile` build) while every file it
+// `npm run setup`, `npm test` and `npm run compile` build) while every file it
 // was built from is as it was then; otherwise from its TypeScript source through tsx, which
 // costs a hub ~45 MB more (docs/architecture.md, "Source first").
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';

@@ -1,8 +1,8 @@
 /**
  * Compiles the mosaic command into `packages/cli/dist/mosaic.mjs`, which its bin runs while
  * every file it was built from is as it was then (otherwise it runs the TypeScript source
- * through tsx). `npm ci`, `npm start`, `npm run setup`, `npm test`, `npm run bench` and
- * `npm run compile` run this. `--quiet` prints nothing when it succeeds; `--or-warn` (what
+ * through tsx). `npm ci`, `npm run setup`, `npm test`, `npm run bench` and `npm run compile`
+ * run this. `--quiet` prints nothing when it succeeds; `--or-warn` (what
  * `npm ci` uses) reports a failure as a warning and exits 0, the command then running from
  * source.
  */
