@@ -4,6 +4,7 @@ import { isBuiltin } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build as esbuild, type Plugin } from 'esbuild';
+import { BUILD_KEY } from './build.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -28,7 +29,7 @@ function manifestPath(outfile: string): string {
 
 /** The compiled module's first line: it names its build (the bin compares it with the manifest's). */
 const buildLine = (build: string): string =>
-  `globalThis[Symbol.for('mosaic.build')] = ${JSON.stringify(build)};`;
+  `globalThis[Symbol.for(${JSON.stringify(BUILD_KEY)})] = ${JSON.stringify(build)};`;
 
 const RESOLVING = Symbol('resolving');
 

@@ -180,11 +180,7 @@ async function startService(
     // A group of its own: Ctrl-C reaches only mosaic dev, which stops the services in order.
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      resolve();
-    });
-  });
+  const exited = exitOf(child);
   child.stderr?.setEncoding('utf8').on('data', o.stderr);
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -221,6 +217,17 @@ async function startService(
   const pid = child.pid ?? 0;
   log.info({ process: o.service, pid, http: url }, 'service process ready');
   return { process: { name: o.service, pid, url }, child, exited };
+}
+
+/** Resolves once `child` has exited (at once if it already has). */
+function exitOf(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else
+      child.once('exit', () => {
+        resolve();
+      });
+  });
 }
 
 /** SIGTERM (the service drains), then SIGKILL after `graceMs`; resolves once it exited. */
@@ -321,13 +328,7 @@ export async function startDevCluster(options: StartDevClusterOptions): Promise<
           startTimeoutMs: timeoutMs,
           onSpawn: (child) => {
             // Registered at once: a node that started while another failed is stopped too.
-            const exited = new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) resolve();
-              else
-                child.once('exit', () => {
-                  resolve();
-                });
-            });
+            const exited = exitOf(child);
             cleanup.push(() => stopChild(child, exited));
           },
           onStderr: (chunk) => {
