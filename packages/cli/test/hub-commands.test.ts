@@ -11,7 +11,7 @@ import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
 import { createLogger } from '@mosaic/log';
 import { connectAgency } from '@mosaic/sdk';
-import { bounded, isRunning } from '@mosaic/testkit';
+import { bounded, isRunning, onGlibc } from '@mosaic/testkit';
 import { verifyReport } from '@mosaic/signing';
 import { connect } from '@nats-io/transport-node';
 import { mosaic } from './helpers.ts';
@@ -96,6 +96,10 @@ describe('mosaic dev (child process)', () => {
       // Which build it ran: the compiled copy's, or its source.
       expect(stderr).toMatch(
         /"build":"(source|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})".*"msg":"mosaic dev starting"/,
+      );
+      // It gives the memory its start-up freed back to the system (where glibc is).
+      expect(stderr).toMatch(
+        new RegExp(`"memoryTrim":"${onGlibc ? 'malloc_trim' : 'unavailable'}".*"msg":"hub ready"`),
       );
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

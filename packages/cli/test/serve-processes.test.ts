@@ -15,7 +15,7 @@ import {
   type NatsServerProcess,
 } from '@mosaic/nats-server';
 import { generateAgencyKey, signReport, type AgencyPrivateJwk } from '@mosaic/signing';
-import { bounded, freePorts, spawnReady, type ReadyChild } from '@mosaic/testkit';
+import { bounded, freePorts, onGlibc, spawnReady, type ReadyChild } from '@mosaic/testkit';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, stringify } from 'yaml';
 import {
@@ -352,6 +352,13 @@ describe('the gateway, the selector key service and the holdings service as mosa
       expect(ready.status, await ready.text()).toBe(200);
       const before = await scrape(edge);
       expect(count(before, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+      // Each process gives the memory its start-up freed back to the system (where glibc is).
+      for (const child of [edge, holdings])
+        expect(child.stderr()).toMatch(
+          new RegExp(
+            `"memoryTrim":"${onGlibc ? 'malloc_trim' : 'unavailable'}".*"msg":"hub services ready"`,
+          ),
+        );
 
       // The operator issues the agency a gateway token; the agency submits over HTTP.
       const issued = await mosaic([

@@ -11,3 +11,4 @@ export { announceReady } from './ready-child.ts';
 export { logSink } from './log-sink.ts';
 export type { LogSink } from './log-sink.ts';
 export { connectionSubscriptions } from './monitor.ts';
+export { onGlibc } from './platform.ts';
