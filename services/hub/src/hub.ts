@@ -437,6 +437,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
         contexts: layout.contextsDir,
         revision: registry.revision(),
         memoryTrim: memoryTrim.via,
+        ...(memoryTrim.reason === undefined ? {} : { memoryTrimReason: memoryTrim.reason }),
       },
       'hub ready',
     );

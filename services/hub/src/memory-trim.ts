@@ -10,9 +10,10 @@
  * free block and blocks the event loop while it does: ~12–20 ms in a hub under the bench's
  * load, ~0.1 % of its time at one call per 10 s.
  *
- * Where there is no glibc (`musl`, macOS, Windows) or `koffi` has no binary for the platform,
- * it does nothing and says so in `via`: the hub then holds that memory, as it always did.
- * It changes how much memory the process holds, never what it does.
+ * `koffi` is an optional dependency: where there is no glibc (`musl`, macOS, Windows), `koffi`
+ * has no binary for the platform, or it was not installed (`npm ci --omit=optional`), this
+ * does nothing and says why in `via` and `reason`: the hub then holds that memory, as it
+ * always did. It changes how much memory the process holds, never what it does.
  */
 import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
@@ -21,8 +22,9 @@ import type * as Koffi from 'koffi';
 export const MEMORY_TRIM_INTERVAL_MS = 10_000;
 
 export interface MemoryTrim {
-  /** `'malloc_trim'` when glibc's was found and called; `'unavailable'` with `reason` otherwise. */
+  /** `'malloc_trim'` when glibc's was found and called; `'unavailable'` otherwise. */
   readonly via: 'malloc_trim' | 'unavailable';
+  /** Why not, when `via` is `'unavailable'`. */
   readonly reason?: string;
   /** Gives freed memory back now; true when glibc released some. */
   trimNow(): boolean;
@@ -57,7 +59,14 @@ export function startMemoryTrim(options: { intervalMs?: number } = {}): MemoryTr
   const lookup = mallocTrim();
   if (!('trim' in lookup))
     return { via: 'unavailable', reason: lookup.reason, trimNow: () => false, stop: () => {} };
-  const trimNow = (): boolean => lookup.trim(0) === 1;
+  const trimNow = (): boolean => {
+    try {
+      return lookup.trim(0) === 1;
+    } catch {
+      // Memory not given back is all a failed call can cost: never the hub itself.
+      return false;
+    }
+  };
   trimNow();
   const intervalMs = options.intervalMs ?? MEMORY_TRIM_INTERVAL_MS;
   const timer = intervalMs > 0 ? setInterval(trimNow, intervalMs).unref() : undefined;

@@ -393,7 +393,14 @@ export async function serve(options: ServeOptions): Promise<Served> {
       return Promise.resolve();
     });
     log.info(
-      { services, http: http.url, gateway: gatewayUrl, servers, memoryTrim: memoryTrim.via },
+      {
+        services,
+        http: http.url,
+        gateway: gatewayUrl,
+        servers,
+        memoryTrim: memoryTrim.via,
+        ...(memoryTrim.reason === undefined ? {} : { memoryTrimReason: memoryTrim.reason }),
+      },
       'hub services ready',
     );
     let stopping: Promise<void> | undefined;
