@@ -59,7 +59,7 @@ import { ensureHubKey } from './hub-key.ts';
 import { syncAgencyAccounts } from './accounts.ts';
 import { lockDataDir } from './lock.ts';
 import { readIdentities, writeIdentities } from './identities-store.ts';
-import { startMemoryTrim } from './memory-trim.ts';
+import { trimMemoryWhileUp } from './memory-trim.ts';
 import { renderServerConfig } from './server-config.ts';
 import { shutdownSteps } from './shutdown-steps.ts';
 
@@ -425,19 +425,14 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       ...(options.gateway === undefined ? {} : options.gateway),
     });
     // Start-up freed tens of MB that glibc keeps unless asked: give it back now and then.
-    const memoryTrim = startMemoryTrim();
-    cleanup.push(() => {
-      memoryTrim.stop();
-      return Promise.resolve();
-    });
+    const memory = trimMemoryWhileUp(cleanup);
     log.info(
       {
         url,
         agencies: authorized,
         contexts: layout.contextsDir,
         revision: registry.revision(),
-        memoryTrim: memoryTrim.via,
-        ...(memoryTrim.reason === undefined ? {} : { memoryTrimReason: memoryTrim.reason }),
+        ...memory,
       },
       'hub ready',
     );

@@ -78,3 +78,23 @@ export function startMemoryTrim(options: { intervalMs?: number } = {}): MemoryTr
     },
   };
 }
+
+/**
+ * What a hub process does once its services are up: {@link startMemoryTrim}, stopped by the
+ * process's `cleanup` steps. Returns the ready log line's fields: `memoryTrim`, and
+ * `memoryTrimReason` when it is unavailable.
+ */
+export function trimMemoryWhileUp(cleanup: (() => Promise<void>)[]): {
+  memoryTrim: MemoryTrim['via'];
+  memoryTrimReason?: string;
+} {
+  const trim = startMemoryTrim();
+  cleanup.push(() => {
+    trim.stop();
+    return Promise.resolve();
+  });
+  return {
+    memoryTrim: trim.via,
+    ...(trim.reason === undefined ? {} : { memoryTrimReason: trim.reason }),
+  };
+}

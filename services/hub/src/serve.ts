@@ -47,7 +47,7 @@ import { startHubGateway } from './hub-gateway.ts';
 import { ServeServices, type HubConfig, type ServeService } from './hub-config.ts';
 import { readIdentities, writeIdentities } from './identities-store.ts';
 import { serviceMetrics } from './metrics.ts';
-import { startMemoryTrim } from './memory-trim.ts';
+import { trimMemoryWhileUp } from './memory-trim.ts';
 import { readinessProblems, type ReadinessProblem, type ReadinessService } from './readiness.ts';
 import { shutdownSteps } from './shutdown-steps.ts';
 import { whenJetStreamReady } from './jetstream-ready.ts';
@@ -387,19 +387,14 @@ export async function serve(options: ServeOptions): Promise<Served> {
         }),
     );
     // Start-up freed tens of MB that glibc keeps unless asked: give it back now and then.
-    const memoryTrim = startMemoryTrim();
-    cleanup.push(() => {
-      memoryTrim.stop();
-      return Promise.resolve();
-    });
+    const memory = trimMemoryWhileUp(cleanup);
     log.info(
       {
         services,
         http: http.url,
         gateway: gatewayUrl,
         servers,
-        memoryTrim: memoryTrim.via,
-        ...(memoryTrim.reason === undefined ? {} : { memoryTrimReason: memoryTrim.reason }),
+        ...memory,
       },
       'hub services ready',
     );
