@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSequences, readStream } from '../src/index.ts';
 
 /**
- * A read of many batched direct gets (1,000 messages each), the next asked for while the
- * reader still handles the last: every sequence of the range comes once, in order, with its
- * message or as a hole, wherever the holes fall against the batches' edges.
+ * A read of many batched direct gets (1,000 messages each): every sequence of the range comes
+ * once, in order, with its message or as a hole, wherever the holes fall against the batches'
+ * edges.
  */
 const STREAM = 'READSEQ';
 const NAME = 'read-sequences-reader';
@@ -75,7 +75,7 @@ describe('readSequences over many batches', () => {
     for (const stopAt of [3, 998, 1003, 2500]) {
       for await (const m of readStream(jsm, STREAM)) if (m.seq >= stopAt) break;
     }
-    // The batch asked for ahead of the reader ends on its own once the server sent it.
+    // A batch the reader left unread ends on its own once the server sent it.
     await expect
       .poll(async () => {
         await nc.flush();

@@ -4,11 +4,12 @@
  * glibc's `malloc` keeps what a process frees and returns to the system only a free block at
  * the top of its heap. A hub's start-up frees tens of MB that later, longer-lived allocations
  * pin in the middle of the heap, so a hub holds ~30 MB it no longer uses from the moment it is
- * ready (measured: docs/performance.md, "Freed memory given back"). glibc's `malloc_trim(0)` releases every whole free page of every arena; node
- * does not call it, so the hub does, through `koffi` (a foreign-function interface with
- * prebuilt binaries): once when asked to start and then every `intervalMs`. A call walks every
- * free block and blocks the event loop while it does: ~12–20 ms in a hub under the bench's
- * load, ~0.1 % of its time at one call per 10 s.
+ * ready (measured: docs/performance.md, "Freed memory given back"). glibc's `malloc_trim(0)`
+ * releases every whole free page of every arena; node does not call it, so the hub does,
+ * through `koffi` (a foreign-function interface with prebuilt binaries): once when asked to
+ * start and then every `intervalMs`. A call walks every free block and blocks the event loop
+ * while it does: ~12–20 ms in a hub under the bench's load, well under 1 % of its time at one
+ * call per 10 s.
  *
  * `koffi` is an optional dependency: where there is no glibc (`musl`, macOS, Windows), `koffi`
  * has no binary for the platform, or it was not installed (`npm ci --omit=optional`), this
