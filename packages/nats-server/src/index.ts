@@ -9,3 +9,4 @@ export type {
 } from './process.ts';
 export { canConnect, httpGet, waitFor } from './wait.ts';
 export type { HttpResult } from './wait.ts';
+export { ephemeralPortsFrom, freePort, freePorts, portFree } from './ports.ts';

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:net';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
-import { httpGet, waitFor } from '@mosaic/nats-server';
+import { freePorts, httpGet, waitFor } from '@mosaic/nats-server';
 import { modeError, testNatsMode } from './mode.ts';
 import { LocalServer, type NatsServerHandle, type StartServerOptions } from './server.ts';
 
@@ -21,29 +20,6 @@ export interface NatsClusterHandle extends AsyncDisposable {
 
 /** As for `startServer`; JetStream is always on and the nodes are named `<cluster>-n<i>`. */
 export type StartClusterOptions = Omit<StartServerOptions, 'serverName' | 'jetstream'>;
-
-/** Reserves `n` distinct free TCP ports on 127.0.0.1 (all held open until all are known). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-    }
-    return servers.map((s) => {
-      const address = s.address();
-      if (address === null || typeof address === 'string')
-        throw new Error('listening socket has no port');
-      return address.port;
-    });
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
-}
 
 /**
  * A nats-server that could not start because a port picked by `freePorts` was taken in the

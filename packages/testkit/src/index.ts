@@ -1,6 +1,7 @@
 export { startServer } from './server.ts';
 export type { NatsServerHandle, StartServerOptions } from './server.ts';
-export { freePorts, isPortClash, startCluster } from './cluster.ts';
+export { isPortClash, startCluster } from './cluster.ts';
+export { freePorts } from '@mosaic/nats-server';
 export type { NatsClusterHandle, StartClusterOptions } from './cluster.ts';
 export { testNatsMode } from './mode.ts';
 export type { TestNatsMode } from './mode.ts';

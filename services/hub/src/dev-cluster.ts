@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve as resolvePath } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { DEMO_FEDERATION_PATH, loadFederation } from '@mosaic/federation';
@@ -8,6 +7,8 @@ import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { createLogger, type Logger } from '@mosaic/log';
 import {
   ensureNatsServer,
+  freePort,
+  freePorts,
   startNatsServerProcess,
   type NatsServerProcess,
 } from '@mosaic/nats-server';
@@ -89,20 +90,6 @@ const nodesFileSchema = z.strictObject({
     .min(1),
 });
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const address = probe.address();
-      probe.close(() => {
-        if (typeof address === 'object' && address !== null) resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
-
 /**
  * The nodes of the last run (`<dataDir>/cluster-nodes.json`): the node configurations and
  * every context name their ports, so a restart keeps them. The first run takes free ports.
@@ -137,25 +124,17 @@ async function clusterNodesOf(file: string, count: number): Promise<ClusterNode[
     return nodes;
   }
   const host = '127.0.0.1';
-  const taken = new Set<number>();
-  const port = async (): Promise<number> => {
-    for (;;) {
-      const p = await freePort(host);
-      if (!taken.has(p)) {
-        taken.add(p);
-        return p;
-      }
-    }
-  };
+  const ports = await freePorts(count * 4, host);
+  const port = (): number => ports.pop() ?? 0;
   const nodes: ClusterNode[] = [];
   for (let i = 1; i <= count; i++)
     nodes.push({
       name: `mosaic-n${String(i)}`,
       host,
-      port: await port(),
-      clusterPort: await port(),
-      httpPort: await port(),
-      leafPort: await port(),
+      port: port(),
+      clusterPort: port(),
+      httpPort: port(),
+      leafPort: port(),
     });
   await writeFileAtomic(file, `${JSON.stringify({ version: 1, nodes }, null, 2)}\n`, 0o644);
   return nodes;
@@ -312,7 +291,7 @@ export async function startDevCluster(options: StartDevClusterOptions): Promise<
       federationPath,
       outDir: dataDir,
       nodes,
-      gatewayPort: await freePort('127.0.0.1'),
+      gatewayPort: await freePort(),
     });
     if (init.written.length > 0) log.info({ written: init.written }, 'cluster configuration');
 

@@ -1,5 +1,4 @@
 import { readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 import { DEMO_FEDERATION_PATH, loadFederation, type Federation } from '@mosaic/federation';
@@ -39,6 +38,7 @@ import { startRouter, type RouterService } from '@mosaic/router';
 import { createLogger, type Logger } from '@mosaic/log';
 import {
   ensureNatsServer,
+  portFree,
   startNatsServerProcess,
   type NatsServerProcess,
 } from '@mosaic/nats-server';
@@ -128,21 +128,6 @@ async function connectAs(identity: NatsIdentity, url: string): Promise<NatsConne
     await connect({ ...options, maxReconnectAttempts: -1 }),
     options.inboxPrefix,
   );
-}
-
-/** True when nothing listens on 127.0.0.1:`port`. */
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => {
-      resolve(false);
-    });
-    probe.listen(port, '127.0.0.1', () => {
-      probe.close(() => {
-        resolve(true);
-      });
-    });
-  });
 }
 
 /** The port of the previous run, from the operator context, when it is free again. */

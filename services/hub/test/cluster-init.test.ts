@@ -14,7 +14,7 @@ import { parse, stringify } from 'yaml';
 import { connectContext, example, quietLog, tempDir } from './helpers.ts';
 import { clusterNodes, initCluster, readHubConfig, serve } from '../src/index.ts';
 import { whenJetStreamReady } from '../src/jetstream-ready.ts';
-import { bounded, freePorts, logSink } from '@mosaic/testkit';
+import { bounded, freePorts, isPortClash, logSink } from '@mosaic/testkit';
 
 async function nodesOnFreePorts(count: number) {
   const ports = await freePorts(count * 4);
@@ -39,6 +39,25 @@ async function startNode(configFile: string, monitoring = true) {
     portsFileDir: join(configFile, '..'),
     monitoring,
   });
+}
+
+/**
+ * `hub init` for `count` nodes on free ports into `<root>/hub-<attempt>`, and its nodes started
+ * together (a JetStream cluster node waits for its routes). Ports are picked free and bound
+ * moments later: should another process take one in between, it starts again on new ports.
+ */
+async function startedCluster(root: string, count: number) {
+  for (let attempt = 1; ; attempt++) {
+    const out = join(root, `hub-${String(attempt)}`);
+    const nodes = await nodesOnFreePorts(count);
+    const init = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
+    const started = await Promise.allSettled(init.nodeConfigFiles.map((file) => startNode(file)));
+    const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length === 0) return { out, init, servers };
+    await Promise.all(servers.map((server) => server.stop()));
+    if (attempt >= 3 || !failed.some(isPortClash)) throw failed[0];
+  }
 }
 
 async function snapshot(dir: string): Promise<Map<string, string>> {
@@ -170,11 +189,7 @@ describe('initCluster', () => {
 
   it('gives configs a 3-node cluster starts from: R3 JetStream, every context connects', async () => {
     await using dir = await tempDir();
-    const out = join(dir.path, 'hub');
-    const nodes = await nodesOnFreePorts(3);
-    const init = await initCluster({ federationPath: DEMO_FEDERATION_PATH, outDir: out, nodes });
-    // A JetStream cluster node waits for its routes: all start together.
-    const servers = await Promise.all(init.nodeConfigFiles.map((file) => startNode(file)));
+    const { out, init, servers } = await startedCluster(dir.path, 3);
     try {
       const config = await readHubConfig(init.hubConfigFile);
       const hub = await connectContext(config.contexts.hub);
