@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,8 @@ import { compareAlerts } from '@mosaic/faults';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import {
   ensureNatsServer,
+  freePort,
+  portFree,
   startNatsServerProcess,
   type NatsServerProcess,
 } from '@mosaic/nats-server';
@@ -27,35 +28,11 @@ const bin = join(repoRoot, 'packages/cli/bin/mosaic.js');
 // One loopback address per node, so every node has the base ports.
 const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 
-/** A port free on every node address (checked on each). */
+/** A port free on every node address (picked on the first, checked on the others). */
 async function freePortOnAll(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, hosts[0], () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => {
-          resolve(p);
-        });
-      });
-    });
-    const free = await Promise.all(
-      hosts.map(
-        (host) =>
-          new Promise<boolean>((resolve) => {
-            const s = createServer();
-            s.once('error', () => {
-              resolve(false);
-            });
-            s.listen(port, host, () => {
-              s.close(() => {
-                resolve(true);
-              });
-            });
-          }),
-      ),
-    );
+    const port = await freePort(hosts[0] ?? '127.0.0.1');
+    const free = await Promise.all(hosts.map((host) => portFree(port, host)));
     if (free.every(Boolean)) return port;
   }
 }

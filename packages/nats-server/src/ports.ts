@@ -26,6 +26,9 @@ function listenOn(server: Server, port: number, host: string): Promise<boolean> 
 /** Ports `freePorts` picks from: below the ephemeral range, above the well-known ones. */
 const PICKED_FROM = 10_000;
 
+/** Every port `freePorts` returned in this process, which it does not return again. */
+const handedOut = new Set<number>();
+
 /**
  * Reserves `n` distinct free TCP ports on `host` (all held open until all are known), for a
  * process that binds them a moment later (a nats-server's listeners, kept across restarts). They are drawn at random from below the
@@ -39,16 +42,20 @@ export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]
   const ports: number[] = [];
   try {
     for (let tries = 0; ports.length < n; tries++) {
+      if (tries > 20 * n + 200) throw new Error(`no ${String(n)} free ports on ${host}`);
       const server = createServer();
       servers.push(server);
       // No room below the ephemeral range, or no free port found there: the kernel's pick.
       const port = span < 1_000 || tries > 10 * n + 100 ? 0 : PICKED_FROM + randomInt(span);
-      if (ports.includes(port) || !(await listenOn(server, port, host))) continue;
+      if (handedOut.has(port) || !(await listenOn(server, port, host))) continue;
       const address = server.address();
       if (address === null || typeof address === 'string')
         throw new Error('listening socket has no port');
+      if (handedOut.has(address.port)) continue;
       ports.push(address.port);
     }
+    // Never again from this process: its caller binds them later, maybe after another pick.
+    for (const port of ports) handedOut.add(port);
     return ports;
   } finally {
     await Promise.all(
@@ -73,10 +80,10 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-/** True when nothing listens on `host`:`port` (it listens there a moment, then closes). */
+/** True when `host`:`port` can be listened on (it listens a moment, then closes); false on any error. */
 export async function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   const probe = createServer();
-  if (!(await listenOn(probe, port, host))) return false;
+  if (!(await listenOn(probe, port, host).catch(() => false))) return false;
   await new Promise<void>((resolve) => {
     probe.close(() => {
       resolve();

@@ -21,7 +21,22 @@ describe('freePorts', () => {
   });
 });
 
+describe('freePorts, called again', () => {
+  it('never returns a port it returned before in this process (its caller may not have bound it yet)', async () => {
+    const seen = new Set<number>();
+    for (let i = 0; i < 100; i++)
+      for (const port of await freePorts(5)) {
+        expect(seen.has(port), `port ${String(port)} again`).toBe(false);
+        seen.add(port);
+      }
+  });
+});
+
 describe('portFree', () => {
+  it('is false on an address this machine does not have, not an error', async () => {
+    expect(await portFree(10_000, '192.0.2.1')).toBe(false);
+  });
+
   it('is false while something listens on the port, and true once it stopped', async () => {
     const [port = 0] = await freePorts(1);
     const server = createServer();

@@ -125,7 +125,11 @@ async function clusterNodesOf(file: string, count: number): Promise<ClusterNode[
   }
   const host = '127.0.0.1';
   const ports = await freePorts(count * 4, host);
-  const port = (): number => ports.pop() ?? 0;
+  const port = (): number => {
+    const next = ports.pop();
+    if (next === undefined) throw new Error('fewer free ports than asked for');
+    return next;
+  };
   const nodes: ClusterNode[] = [];
   for (let i = 1; i <= count; i++)
     nodes.push({

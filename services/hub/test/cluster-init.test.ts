@@ -214,7 +214,7 @@ describe('initCluster', () => {
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
     }
-  });
+  }, 120_000);
 
   it('gives a single node a config it starts from, without a cluster block', async () => {
     await using dir = await tempDir();
