@@ -31,10 +31,11 @@ const handedOut = new Set<number>();
 
 /**
  * Reserves `n` distinct free TCP ports on `host` (all held open until all are known), for a
- * process that binds them a moment later (a nats-server's listeners, kept across restarts). They are drawn at random from below the
+ * process that binds them a moment later (a nats-server's listeners, kept across restarts),
+ * and never one it returned before in this process. They are drawn at random from below the
  * ephemeral range: a port the kernel hands out there (to any process's outgoing connection
- * or listener on port 0) could be taken between the pick and the bind; below it only
- * another pick of the same port can.
+ * or listener on port 0) could be taken between the pick and the bind; below it only another
+ * pick of the same port can.
  */
 export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
   const span = (await ephemeralPortsFrom()) - PICKED_FROM;
@@ -80,7 +81,10 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-/** True when `host`:`port` can be listened on (it listens a moment, then closes); false on any error. */
+/**
+ * True when `host`:`port` can be listened on (it listens a moment, then closes); false on
+ * any error.
+ */
 export async function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   const probe = createServer();
   if (!(await listenOn(probe, port, host).catch(() => false))) return false;
