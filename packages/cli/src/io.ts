@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
 import { ErrorCode, MosaicError } from '@mosaic/errors';
 
 /** Streams a command reads and writes; tests pass their own. */
@@ -101,10 +102,42 @@ export function writeLine(stream: NodeJS.WritableStream, text: string): void {
   writeChunk(stream, text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** Writes text or exact bytes as they are; throws like `writeLine`. */
-export function writeChunk(stream: NodeJS.WritableStream, data: string | Uint8Array): void {
+/**
+ * Writes text or exact bytes as they are; throws like `writeLine`. Returns false when the
+ * stream's buffer is full: a caller that writes much should then await `drained`.
+ */
+export function writeChunk(stream: NodeJS.WritableStream, data: string | Uint8Array): boolean {
   checkOpen(stream);
-  stream.write(data);
+  return stream.write(data);
+}
+
+/**
+ * Resolves at once unless the stream's buffer is full, else once it drained: so output
+ * for a reader that lags (a file on a slow disk, a pipe read slowly) waits in the producer,
+ * which stops reading, instead of piling up in memory. Throws like `writeLine` when the
+ * stream failed or was torn down instead of draining.
+ */
+export async function drained(stream: NodeJS.WritableStream): Promise<void> {
+  const writable = stream as Partial<Writable>;
+  if (writable.writableNeedDrain !== true) return;
+  if (writable.destroyed !== true)
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        stream.off('drain', done);
+        stream.off('close', done);
+        stream.off('error', done);
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('close', done);
+      stream.on('error', done);
+    });
+  checkOpen(stream);
+  if (writable.destroyed === true)
+    throw writeError(
+      stream,
+      Object.assign(new Error('the stream was closed'), { code: 'ERR_STREAM_DESTROYED' }),
+    );
 }
 
 /**

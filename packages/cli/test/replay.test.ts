@@ -2,6 +2,8 @@ import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { HUB_API_PREFIX, Streams } from '@mosaic/protocol';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startHub, type Hub } from '@mosaic/hub';
@@ -11,6 +13,7 @@ import { REPORT_MEDIA_TYPE, readPrivateKeyFile, signReport } from '@mosaic/signi
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../src/index.ts';
 import { mosaic, routerIdle } from './helpers.ts';
 
 const REPORTS = 3_000;
@@ -288,6 +291,84 @@ describe('mosaic replay over a few thousand reports', () => {
     expect(three.stdout).toBe(zero.stdout);
     expect(withoutRate(one.stderr)).toBe(withoutRate(zero.stderr));
     expect(withoutRate(three.stderr)).toBe(withoutRate(zero.stderr));
+  });
+
+  it('a reader that lags holds the replay back: never more than one write past its buffer', async () => {
+    /**
+     * Standard output whose reader takes nothing for half a second from the first line,
+     * then all: what the replay wrote meanwhile waits in the stream's buffer, sampled as it
+     * grows.
+     */
+    const HIGH_WATER = 16 * 1024;
+    const lagging = async (args: string[]) => {
+      const chunks: Buffer[] = [];
+      let release: () => void = () => undefined;
+      const opened = new Promise<void>((resolve) => (release = resolve));
+      let held: NodeJS.Timeout | undefined;
+      const stdout = new Writable({
+        highWaterMark: HIGH_WATER,
+        write(chunk: Buffer, _enc, done) {
+          chunks.push(chunk);
+          held ??= setTimeout(release, 500);
+          void opened.then(() => {
+            done();
+          });
+        },
+      });
+      let queued = 0;
+      const sample = setInterval(() => {
+        queued = Math.max(queued, stdout.writableLength);
+      }, 5);
+      const stderr = new PassThrough();
+      stderr.resume();
+      try {
+        const code = await run(args, { stdin: Readable.from([]), stdout, stderr });
+        stdout.end();
+        await finished(stdout);
+        return { code, chunks, queued };
+      } finally {
+        clearInterval(sample);
+        clearTimeout(held);
+      }
+    };
+    const args = ['replay', '--context', operator, '--stream', 'reports', '--to-seq', '3000'];
+    for (const extra of [[], ['--verify', '--workers', '1']]) {
+      const { code, chunks, queued } = await lagging([...args, ...extra, '--reason', 'lag']);
+      expect(code).toBe(0);
+      const lines = Buffer.concat(chunks).toString('utf8').trim().split('\n');
+      expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual(
+        Array.from({ length: REPORTS }, (_, i) => i + 1),
+      );
+      // Unpaced, the whole output (~4 MB) queues while the reader lags.
+      const largest = Math.max(...chunks.map((c) => c.byteLength));
+      expect(queued, `largest write ${String(largest)} B`).toBeLessThanOrEqual(
+        HIGH_WATER + largest,
+      );
+      expect(queued).toBeGreaterThan(0);
+    }
+  });
+
+  it('a reader that goes away while the replay waits for it ends the replay: exit 141', async () => {
+    for (const gone of [undefined, Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })]) {
+      // Takes nothing, and is torn down 200 ms after the first line (with or without an error).
+      let torn: NodeJS.Timeout | undefined;
+      const stdout = new Writable({
+        highWaterMark: 16 * 1024,
+        write() {
+          torn ??= setTimeout(() => stdout.destroy(gone), 200);
+        },
+      });
+      const stderr = new PassThrough();
+      const said: Buffer[] = [];
+      stderr.on('data', (c: Buffer) => said.push(c));
+      const code = await run(
+        ['replay', '--context', operator, '--stream', 'reports', '--reason', 'gone'],
+        { stdin: Readable.from([]), stdout, stderr },
+      );
+      // 141, silent, like a tool whose reader went away ("| head -1").
+      expect(code, Buffer.concat(said).toString('utf8')).toBe(141);
+      expect(Buffer.concat(said).toString('utf8')).not.toContain('error');
+    }
   });
 
   it('--workers applies to --verify only', async () => {

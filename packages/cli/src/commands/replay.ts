@@ -22,7 +22,7 @@ import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { defineCommand, usageError } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { checkOutputPath, guardOutput, writeChunk, writeLine, type CliIo } from '../io.ts';
+import { checkOutputPath, drained, guardOutput, writeChunk, writeLine, type CliIo } from '../io.ts';
 import {
   flag,
   integer,
@@ -271,7 +271,8 @@ function messageLine(
  * messages are verified in batches (up to `BATCHES_PER_WORKER` per worker in flight, so
  * memory stays bounded) and written, with any failure named on stderr, in stream
  * order: a batch's lines in one write, cut before each failure so that the two streams
- * interleave as they would line by line.
+ * interleave as they would line by line. Output a reader has not taken yet holds the
+ * reading back: past the sink's buffer, nothing more is read until it drained.
  */
 async function replayMessages(
   jsm: JetStreamManager,
@@ -291,19 +292,19 @@ async function replayMessages(
     if (head === undefined) return;
     const verdicts = await head.verdicts;
     let lines = '';
-    head.messages.forEach((m, i) => {
+    for (const [i, m] of head.messages.entries()) {
       const verdict = verdicts[i];
       if (verdict !== undefined && !verdict.ok) {
         outcome.failures++;
-        if (lines !== '') writeChunk(sink, lines);
+        if (lines !== '' && !writeChunk(sink, lines)) await drained(sink);
         lines = '';
         writeLine(io.stderr, `seq ${m.seq}: ${verdict.code}: ${verdict.message}`);
         outcome.firstFailure ??= { seq: m.seq, code: verdict.code, message: verdict.message };
       }
       lines += messageLine(req, m, head.times[i] ?? m.time, verdict?.ok);
       outcome.written++;
-    });
-    if (lines !== '') writeChunk(sink, lines);
+    }
+    if (lines !== '' && !writeChunk(sink, lines)) await drained(sink);
   };
   const dispatch = (): void => {
     if (verifier === undefined || batch.length === 0) return;
@@ -323,8 +324,9 @@ async function replayMessages(
       progress.tick();
       if (!replaySelects(req.stream, m, req.selection)) continue;
       if (verifier === undefined) {
-        writeChunk(sink, messageLine(req, m, m.time, undefined));
+        const more = writeChunk(sink, messageLine(req, m, m.time, undefined));
         outcome.written++;
+        if (!more) await drained(sink);
         continue;
       }
       batch.push(m);
