@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { HUB_NODE_FLAGS } from '@mosaic/hub';
+import { MOSAIC_NODE_FLAGS } from '@mosaic/hub';
 import { ROUTER_CONSUMER, Streams } from '@mosaic/protocol';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { startNatsServerProcess } from '@mosaic/nats-server';
@@ -37,7 +37,7 @@ async function runMosaic(args: string[]): Promise<{ stdout: string; stderr: stri
   const start = performance.now();
   const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
-    [...HUB_NODE_FLAGS, mosaic, ...args],
+    [...MOSAIC_NODE_FLAGS, mosaic, ...args],
     {
       cwd: repoRoot,
       maxBuffer: 64 * 1024 * 1024,

@@ -1,9 +1,10 @@
 #!/usr/bin/env -S node --heap-growing-percent=50
-// The node flag is the V8 setting of every mosaic process, HUB_NODE_FLAGS of @mosaic/hub
-// (why: its doc comment). The command runs compiled (../dist/mosaic.mjs, which `npm ci`,
-// `npm run setup`, `npm test` and `npm run compile` build) while every file it
-// was built from is as it was then; otherwise from its TypeScript source through tsx, which
-// costs a hub ~45 MB more (docs/architecture.md, "Source first").
+// The node flag is the V8 setting of every mosaic process, MOSAIC_NODE_FLAGS of @mosaic/hub
+// (why: its doc comment); a hub process gets HUB_NODE_FLAGS from what starts it. The
+// command runs compiled (../dist/mosaic.mjs, which `npm ci`, `npm run setup`, `npm test`
+// and `npm run compile` build) while every file it was built from is as it was then;
+// otherwise from its TypeScript source through tsx, which costs a hub ~45 MB more
+// (docs/architecture.md, "Source first").
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

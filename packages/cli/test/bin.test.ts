@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HUB_NODE_FLAGS } from '@mosaic/hub';
+import { HUB_NODE_FLAGS, MOSAIC_NODE_FLAGS } from '@mosaic/hub';
 import { compile } from '../src/index.ts';
 
 const run = promisify(execFile);
@@ -40,7 +40,7 @@ afterAll(async () => {
 describe('the mosaic command', () => {
   it('starts node with the V8 settings of every mosaic process', async () => {
     const shebang = (await readFile(bin, 'utf8')).split('\n')[0] ?? '';
-    expect(shebang).toBe(`#!/usr/bin/env -S node ${HUB_NODE_FLAGS.join(' ')}`);
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${MOSAIC_NODE_FLAGS.join(' ')}`);
     // Linux before 5.1 reads at most 127 bytes of it.
     expect(Buffer.byteLength(shebang)).toBeLessThan(128);
   });
@@ -52,20 +52,40 @@ describe('the mosaic command', () => {
     for (const flag of HUB_NODE_FLAGS) expect(stdout).toContain(`  ${flag.split('=')[0] ?? ''} (`);
   });
 
-  it('run as a program (as npm start, npx and the systemd units run it), its node has those settings', async () => {
-    // A module node loads before the command, through NODE_OPTIONS: it writes the node
-    // options the process was started with, which the shebang's are part of.
+  /**
+   * Runs `file` with `args` and returns the node options its process was started with: a
+   * module node loads before the command, through NODE_OPTIONS, writes them.
+   */
+  async function nodeOptionsOf(file: string, args: string[]): Promise<string[]> {
     const argvFile = join(dir, 'exec-argv.json');
     const preload = join(dir, 'exec-argv.cjs');
     await writeFile(
       preload,
       `require('node:fs').writeFileSync(${JSON.stringify(argvFile)}, JSON.stringify(process.execArgv));\n`,
     );
-    const { stdout } = await run(bin, ['--version'], {
+    const { stdout } = await run(file, args, {
+      cwd: repoRoot,
       env: { ...process.env, NODE_OPTIONS: `--require=${JSON.stringify(preload)}` },
     });
     expect(stdout.trim()).toBe(version);
-    const execArgv = JSON.parse(await readFile(argvFile, 'utf8')) as string[];
+    return JSON.parse(await readFile(argvFile, 'utf8')) as string[];
+  }
+
+  it('run as a program (as npx runs it), its node has those settings', async () => {
+    const execArgv = await nodeOptionsOf(bin, ['--version']);
+    expect(execArgv.slice(0, MOSAIC_NODE_FLAGS.length)).toEqual([...MOSAIC_NODE_FLAGS]);
+    expect(execArgv).not.toContain('--max-semi-space-size=4');
+  });
+
+  it('npm start runs mosaic dev --demo in a node with the settings of a hub process', async () => {
+    const manifest = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const words = (manifest.scripts['start'] ?? '').split(/\s+/);
+    expect(words.slice(-2)).toEqual(['dev', '--demo']);
+    expect(words[0]).toBe('node');
+    // The same command line, asked for the version instead of starting a hub.
+    const execArgv = await nodeOptionsOf(process.execPath, [...words.slice(1, -2), '--version']);
     expect(execArgv.slice(0, HUB_NODE_FLAGS.length)).toEqual([...HUB_NODE_FLAGS]);
   });
 });

@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ServeServices } from '@mosaic/hub';
+import { HUB_NODE_FLAGS, ServeServices } from '@mosaic/hub';
 import { ensureNatsServer } from '@mosaic/nats-server';
 import { commands } from '../src/index.ts';
 
@@ -48,7 +48,14 @@ describe('deploy/systemd', () => {
       const service = serviceSection(
         await readFile(join(systemdDir, `mosaic-${role ?? ''}@.service`), 'utf8'),
       );
-      const words = (service.get('ExecStart') ?? '').split(/\s+/);
+      const all = (service.get('ExecStart') ?? '').split(/\s+/);
+      // node with a hub process's V8 settings, then the mosaic command.
+      expect(all.slice(0, 2 + HUB_NODE_FLAGS.length)).toEqual([
+        '/usr/bin/env',
+        'node',
+        ...HUB_NODE_FLAGS,
+      ]);
+      const words = all.slice(2 + HUB_NODE_FLAGS.length);
       expect(words[0]).toMatch(/\/mosaic$/);
       const command = commands.find((c) => c.path.every((w, i) => words[1 + i] === w));
       expect(command?.path, `${role ?? ''}: ${words.join(' ')}`).toEqual(['serve']);

@@ -18,6 +18,6 @@ export type { AnnouncedServices } from './service-api.ts';
 export type { ServeOptions, Served } from './serve.ts';
 export { NotReady, readinessProblems } from './readiness.ts';
 export type { ReadinessProblem, ReadinessTarget } from './readiness.ts';
-export { HUB_NODE_FLAGS } from './node-flags.ts';
+export { HUB_NODE_FLAGS, MOSAIC_NODE_FLAGS } from './node-flags.ts';
 export { startDevCluster } from './dev-cluster.ts';
 export type { DevCluster, DevClusterProcess, StartDevClusterOptions } from './dev-cluster.ts';
