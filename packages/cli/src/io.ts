@@ -115,12 +115,13 @@ export function writeChunk(stream: NodeJS.WritableStream, data: string | Uint8Ar
  * Resolves at once unless the stream's buffer is full, else once it drained: so output
  * for a reader that lags (a file on a slow disk, a pipe read slowly) waits in the producer,
  * which stops reading, instead of piling up in memory. Throws like `writeLine` when the
- * stream failed or was torn down instead of draining.
+ * stream failed or was torn down, before or instead of draining (a stream torn down without
+ * an error says so only by 'close', which every Node stream emits unless made with
+ * `emitClose: false`).
  */
 export async function drained(stream: NodeJS.WritableStream): Promise<void> {
   const writable = stream as Partial<Writable>;
-  if (writable.writableNeedDrain !== true) return;
-  if (writable.destroyed !== true)
+  if (writable.writableNeedDrain === true && writable.destroyed !== true)
     await new Promise<void>((resolve) => {
       const done = (): void => {
         stream.off('drain', done);

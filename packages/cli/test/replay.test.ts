@@ -348,14 +348,23 @@ describe('mosaic replay over a few thousand reports', () => {
     }
   });
 
-  it('a reader that goes away while the replay waits for it ends the replay: exit 141', async () => {
-    for (const gone of [undefined, Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })]) {
+  it('a reader that goes away, while the replay waits for it or before, ends the replay: exit 141', async () => {
+    const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+    const cases = [
       // Takes nothing, and is torn down 200 ms after the first line (with or without an error).
+      { gone: undefined, afterMs: 200 },
+      { gone: epipe, afterMs: 200 },
+      // Torn down at its first line, without an error, its buffer far from full: later
+      // writes only return false.
+      { gone: undefined, afterMs: 0, highWaterMark: 64 * 1024 * 1024 },
+    ];
+    for (const { gone, afterMs, highWaterMark = 16 * 1024 } of cases) {
       let torn: NodeJS.Timeout | undefined;
       const stdout = new Writable({
-        highWaterMark: 16 * 1024,
+        highWaterMark,
         write() {
-          torn ??= setTimeout(() => stdout.destroy(gone), 200);
+          if (afterMs === 0) stdout.destroy(gone);
+          else torn ??= setTimeout(() => stdout.destroy(gone), afterMs);
         },
       });
       const stderr = new PassThrough();

@@ -18,9 +18,9 @@ export const MOSAIC_NODE_FLAGS = ['--heap-growing-percent=50'] as const;
  * so does code that starts a hub with `process.execPath` (`mosaic dev --cluster`, the fault
  * suite's cluster, the bench's hubs). Under the bench's load it cut the one-process hub's
  * peak RSS from 163–175 MB to 138–144 MB and its RSS once ready from 120–134 MB to
- * 95–98 MB, for ~5 % more hub CPU per report, with shorter collections of the young
- * generation and a lower p99 publish→alert. Not for every command: `mosaic replay
- * --verify`, whose main thread holds its batches in flight, ran ~25 % slower with it
- * (docs/performance.md).
+ * 95–98 MB, for 5–20 % more hub CPU per report (and, with the default fsync, a lower p99
+ * publish→alert). A hub started without these (`npx mosaic dev`) runs with V8's default
+ * young generation. Not for every command: `mosaic replay --verify`, whose main thread
+ * holds its batches in flight, ran ~25 % slower with it (docs/performance.md).
  */
 export const HUB_NODE_FLAGS = [...MOSAIC_NODE_FLAGS, '--max-semi-space-size=4'] as const;

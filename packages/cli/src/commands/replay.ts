@@ -271,8 +271,9 @@ function messageLine(
  * messages are verified in batches (up to `BATCHES_PER_WORKER` per worker in flight, so
  * memory stays bounded) and written, with any failure named on stderr, in stream
  * order: a batch's lines in one write, cut before each failure so that the two streams
- * interleave as they would line by line. Output a reader has not taken yet holds the
- * reading back: past the sink's buffer, nothing more is read until it drained.
+ * interleave as they would line by line. Lines a reader of the output (standard output or
+ * --out) has not taken yet hold the reading back: past the sink's buffer, nothing more is
+ * read until it drained.
  */
 async function replayMessages(
   jsm: JetStreamManager,
