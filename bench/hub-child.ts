@@ -1,6 +1,7 @@
 /**
  * The hub under benchmark, in its own process so that its CPU and peak RSS are its own:
- * `startHub` with the given data dir and federation, the default logger (JSON lines to
+ * `startHub` with the given data dir and federation (and `correlation: false` after
+ * `--no-correlation`), the default logger (JSON lines to
  * stderr, which the harness sends to a file). Talks to the harness over IPC: sends
  * `{ ready, url, contextsDir, serverPid, monitorUrl }`, stops on `'stop'` and answers
  * `{ stopped, maxRssKb, memory }`: `memory` is `process.memoryUsage()` once ready and at the
@@ -18,15 +19,26 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startHub } from '@mosaic/hub';
 import type { HubMemory, HubMemorySample } from './lib/stats.ts';
 
-const [dataDir, federationPath] = process.argv.slice(2);
-if (dataDir === undefined || federationPath === undefined || process.send === undefined) {
+const [dataDir, federationPath, ...rest] = process.argv.slice(2);
+const correlation = rest.length === 1 && rest[0] === '--no-correlation' ? false : undefined;
+if (
+  dataDir === undefined ||
+  federationPath === undefined ||
+  (rest.length > 0 && correlation === undefined) ||
+  process.send === undefined
+) {
   process.stderr.write(
-    'usage: node --import tsx bench/hub-child.ts <dataDir> <federation> (IPC)\n',
+    'usage: node --import tsx bench/hub-child.ts <dataDir> <federation> [--no-correlation] (IPC)\n',
   );
   process.exit(2);
 }
 const send = process.send.bind(process);
-const hub = await startHub({ dataDir, federationPath, port: 0 });
+const hub = await startHub({
+  dataDir,
+  federationPath,
+  port: 0,
+  ...(correlation === undefined ? {} : { correlation }),
+});
 const inMb = (m: NodeJS.MemoryUsage): HubMemorySample => ({
   rss: m.rss / 2 ** 20,
   heapTotal: m.heapTotal / 2 ** 20,

@@ -74,6 +74,8 @@ if (flag('help')) {
       '  --replay-reports=N --replay-workers=N --index-tokens=N',
       '  --no-profile --keep --out=F     skip the profile; keep the work dir; result file',
       '  --hub-from-source           the end-to-end hub child from its source through tsx, not compiled',
+      '  --no-correlation            the end-to-end and profile hub child indexes no selectors',
+      '                              (what correlation costs; the targets are then not the hub as shipped)',
     ].join('\n')}\n`,
   );
   process.exit(0);
@@ -145,7 +147,9 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const t0 = performance.now();
   const loadBefore = await otherLoad();
-  log(`mosaic bench (${quick ? 'quick' : 'full'}); ${loadBefore}`);
+  log(
+    `mosaic bench (${quick ? 'quick' : 'full'}${flag('no-correlation') ? ', correlation off' : ''}); ${loadBefore}`,
+  );
   const nats = await ensureNatsServer();
   const clientVersion = (
     JSON.parse(
@@ -206,6 +210,7 @@ async function main(): Promise<void> {
       rawWritesPerSec: rawRate(fsync),
       verifyPerSecOneCore: verify.cryptoOneCore,
       hubFromSource: flag('hub-from-source'),
+      correlation: !flag('no-correlation'),
       cores: cores(),
       log,
     });
@@ -268,7 +273,9 @@ async function main(): Promise<void> {
     }
 
     const cluster = only.has('cluster')
-      ? await clusterBench(e2eOptions('always', sizes.reports))
+      ? // Its single node is compared with the cluster's `mosaic serve` processes, which
+        // always correlate: so does it, whatever --no-correlation says.
+        await clusterBench({ ...e2eOptions('always', sizes.reports), correlation: true })
       : null;
 
     const interop = only.has('interop')
@@ -316,6 +323,7 @@ async function main(): Promise<void> {
       mode: quick ? 'quick' : 'full',
       source: await source(),
       hubChild: flag('hub-from-source') ? 'source' : 'compiled',
+      hubCorrelation: !flag('no-correlation'),
       machine: {
         cores: cores(),
         cpuModel: cpus()[0]?.model ?? 'unknown',

@@ -157,6 +157,29 @@ describe('targets and result file', () => {
       ['routing cost 1,000 agencies ÷ 10 (random)', true],
     ]);
   });
+  it('names correlation off in each end-to-end target and the sustained row of a run with --no-correlation', () => {
+    const base = result();
+    const off = { ...base, hubCorrelation: false };
+    const names = checkTargets(off).map((t) => t.name);
+    expect(names.slice(0, 3)).toEqual([
+      'end-to-end ÷ limit (fsync default, correlation off)',
+      'p99 publish→alert at half load (fsync default, correlation off)',
+      'hub peak RSS under load (fsync default, correlation off)',
+    ]);
+    expect(names).toContain('routing cost 1,000 agencies ÷ 10 (random)');
+    const sustained = (r: BenchResult): string | undefined =>
+      renderTable(r)
+        .split('\n')
+        .find((l) => l.startsWith('e2e fsync default: sustained'));
+    expect(sustained({ ...off, targets: checkTargets(off) })).toContain(
+      'correlation off: the hub indexed no selectors',
+    );
+    for (const on of [base, { ...base, hubCorrelation: true }]) {
+      expect(sustained(on)).not.toContain('correlation off');
+      expect(checkTargets(on).some((t) => t.name.includes('correlation off'))).toBe(false);
+    }
+    expect(resultProblems(JSON.parse(JSON.stringify(off)))).toEqual([]);
+  });
   it('wants 50 % of the limit with the default fsync and 80 % with fsync always, and p99 on the cluster too', () => {
     const base = result();
     const e2e = base.endToEnd[0];

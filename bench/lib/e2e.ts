@@ -68,6 +68,11 @@ export interface EndToEndOptions {
    * while its compiled copy is out of date, instead of compiled (the default).
    */
   hubFromSource?: boolean;
+  /**
+   * `false`: the hub child's router indexes no selectors (`startHub`'s `correlation`), to
+   * measure what correlation costs. Default: on, as the hub ships.
+   */
+  correlation?: boolean;
   /** Starts the hub under test. Default: `startHubChild` (one process around one nats-server). */
   startHub?: (federationPath: string) => Promise<HubUnderTest>;
   log: (line: string) => void;
@@ -181,7 +186,10 @@ function compiledHubChild(workDir: string): Promise<string> {
 
 /** Starts `hub-child.ts` (compiled, unless `hubFromSource`) on `<workDir>/data-<label>` (or `dataDir`); resolves once it is ready. */
 export async function startHubChild(
-  o: Pick<EndToEndOptions, 'workDir' | 'label' | 'fsync' | 'natsServerPath' | 'hubFromSource'> & {
+  o: Pick<
+    EndToEndOptions,
+    'workDir' | 'label' | 'fsync' | 'natsServerPath' | 'hubFromSource' | 'correlation'
+  > & {
     dataDir?: string;
   },
   federationPath: string,
@@ -194,6 +202,7 @@ export async function startHubChild(
       : [await compiledHubChild(o.workDir)]),
     o.dataDir ?? join(o.workDir, `data-${o.label}`),
     federationPath,
+    ...(o.correlation === false ? ['--no-correlation'] : []),
   ];
   const env: NodeJS.ProcessEnv = { ...process.env, MOSAIC_LOG_FORMAT: 'json' };
   if (o.fsync === 'always') {

@@ -84,6 +84,12 @@ export interface StartHubOptions {
   startTimeoutMs?: number;
   /** Selector evaluations each agency may ask for per UTC day. Default 10 000. */
   selectorQuotaPerDay?: number;
+  /**
+   * Whether the router indexes the selectors of the reports it routes, so that alerts name
+   * related reports (`mosaic serve`'s `correlation`). Default true. Off, the key service and
+   * the holdings service still answer agencies; the router writes no index entries.
+   */
+  correlation?: boolean;
   /** The HTTP gateway's listener: port (default a free one), TLS files, rate limit. */
   gateway?: HubGatewayListen;
   /**
@@ -381,7 +387,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       log,
       audit: auditClient(routerNc, 'router'),
       // The key service runs above: the selectors of every routed report are indexed.
-      indexSelectors: true,
+      indexSelectors: options.correlation !== false,
     });
     cleanup.push(() => router.stop());
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isMosaicError, type MosaicError } from '@mosaic/errors';
-import { HUB_API_PREFIX, Streams } from '@mosaic/protocol';
+import { HUB_API_PREFIX, ROUTER_CONSUMER, SELECTOR_INDEX_STREAM, Streams } from '@mosaic/protocol';
 import { contextConnectOptions, readContextFile } from '@mosaic/identities';
 import { connect } from '@nats-io/transport-node';
 import { connectOperator } from '@mosaic/operator';
@@ -105,6 +105,46 @@ describe('startHub', () => {
     }
     expect(await revokedAt()).toBeUndefined();
   });
+});
+
+describe('correlation', () => {
+  // Each case routes one report with selectors (IBANs, a wallet), waits until the router's
+  // ack floor passed it, and counts what the router wrote to the selector index.
+  it.each([
+    { name: 'by default', correlation: undefined, indexed: true },
+    { name: 'with correlation: false', correlation: false, indexed: false },
+  ])(
+    '$name, the router indexes selectors: $indexed',
+    async ({ correlation, indexed }) => {
+      await using dir = await tempDir();
+      await using hub = await startHub({
+        dataDir: dir.path,
+        log: quietLog,
+        ...(correlation === undefined ? {} : { correlation }),
+      });
+      await using nc = await connectContext(join(hub.contextsDir, 'de-bka.json'));
+      const reply = await submit(
+        nc,
+        'de-bka',
+        join(dir.path, 'keys', 'de-bka.jwk'),
+        await freshReport(),
+      );
+      expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true });
+      await using operator = await connectContext(join(hub.contextsDir, 'operator.json'));
+      const jsm = await jetstreamManager(operator, { apiPrefix: HUB_API_PREFIX, checkAPI: false });
+      await expect
+        .poll(
+          async () =>
+            (await jsm.consumers.info(Streams.Reports, ROUTER_CONSUMER)).ack_floor.stream_seq,
+          { timeout: 20_000 },
+        )
+        .toBeGreaterThanOrEqual(reply.seq ?? Infinity);
+      const { state } = await jsm.streams.info(SELECTOR_INDEX_STREAM);
+      if (indexed) expect(state.messages).toBeGreaterThan(0);
+      else expect(state.messages).toBe(0);
+    },
+    60_000,
+  );
 });
 
 describe('operator changes', () => {
