@@ -20,11 +20,10 @@ import { startHub } from '@mosaic/hub';
 import type { HubMemory, HubMemorySample } from './lib/stats.ts';
 
 const [dataDir, federationPath, ...rest] = process.argv.slice(2);
-const correlation = rest.length === 1 && rest[0] === '--no-correlation' ? false : undefined;
 if (
   dataDir === undefined ||
   federationPath === undefined ||
-  (rest.length > 0 && correlation === undefined) ||
+  !(rest.length === 0 || (rest.length === 1 && rest[0] === '--no-correlation')) ||
   process.send === undefined
 ) {
   process.stderr.write(
@@ -33,12 +32,7 @@ if (
   process.exit(2);
 }
 const send = process.send.bind(process);
-const hub = await startHub({
-  dataDir,
-  federationPath,
-  port: 0,
-  ...(correlation === undefined ? {} : { correlation }),
-});
+const hub = await startHub({ dataDir, federationPath, port: 0, correlation: rest.length === 0 });
 const inMb = (m: NodeJS.MemoryUsage): HubMemorySample => ({
   rss: m.rss / 2 ** 20,
   heapTotal: m.heapTotal / 2 ** 20,

@@ -74,13 +74,15 @@ if (flag('help')) {
       '  --replay-reports=N --replay-workers=N --index-tokens=N',
       '  --no-profile --keep --out=F     skip the profile; keep the work dir; result file',
       '  --hub-from-source           the end-to-end hub child from its source through tsx, not compiled',
-      '  --no-correlation            the end-to-end and profile hub child indexes no selectors',
-      '                              (what correlation costs; the targets are then not the hub as shipped)',
+      "  --no-correlation            the end-to-end and profile stages' hub child indexes no selectors",
+      '                              (what correlation costs; their targets then judge a hub not as shipped)',
     ].join('\n')}\n`,
   );
   process.exit(0);
 }
 const quick = flag('quick');
+/** The end-to-end and profile stages' hub child indexes selectors unless --no-correlation. */
+const indexSelectors = !flag('no-correlation');
 const fsyncRuns = parseFsyncRuns(option('fsync'));
 const only = new Set(
   (option('only') ?? 'limits,policy,e2e,profile,replay,cluster,interop,correlation')
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const loadBefore = await otherLoad();
   log(
-    `mosaic bench (${quick ? 'quick' : 'full'}${flag('no-correlation') ? ', correlation off' : ''}); ${loadBefore}`,
+    `mosaic bench (${quick ? 'quick' : 'full'}${indexSelectors ? '' : ', correlation off'}); ${loadBefore}`,
   );
   const nats = await ensureNatsServer();
   const clientVersion = (
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
       rawWritesPerSec: rawRate(fsync),
       verifyPerSecOneCore: verify.cryptoOneCore,
       hubFromSource: flag('hub-from-source'),
-      correlation: !flag('no-correlation'),
+      correlation: indexSelectors,
       cores: cores(),
       log,
     });
@@ -323,7 +325,7 @@ async function main(): Promise<void> {
       mode: quick ? 'quick' : 'full',
       source: await source(),
       hubChild: flag('hub-from-source') ? 'source' : 'compiled',
-      hubCorrelation: !flag('no-correlation'),
+      ...(only.has('e2e') || only.has('profile') ? { hubIndexedSelectors: indexSelectors } : {}),
       machine: {
         cores: cores(),
         cpuModel: cpus()[0]?.model ?? 'unknown',

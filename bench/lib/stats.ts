@@ -321,10 +321,11 @@ export interface BenchResult {
   /** How the end-to-end hub child ran (absent in results written before it was compiled). */
   hubChild?: 'compiled' | 'source';
   /**
-   * False when the end-to-end and profile hub child indexed no selectors (`--no-correlation`);
-   * absent in results written before that could be turned off.
+   * Whether the end-to-end and profile stages' hub child indexed selectors (false with
+   * `--no-correlation`); absent when neither stage ran, and in results written before
+   * that could be turned off.
    */
-  hubCorrelation?: boolean;
+  hubIndexedSelectors?: boolean;
   machine: {
     cores: number;
     cpuModel: string;
@@ -424,7 +425,7 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
   const ratioTarget = (fsync: FsyncMode): number => (fsync === 'always' ? 0.8 : 0.5);
   // A run whose hub indexed no selectors says so in each of its targets' names.
   const mode = (fsync: FsyncMode): string =>
-    `fsync ${fsync}${r.hubCorrelation === false ? ', correlation off' : ''}`;
+    `fsync ${fsync}${r.hubIndexedSelectors === false ? ', correlation off' : ''}`;
   for (const e of r.endToEnd)
     out.push({
       name: `end-to-end ÷ limit (${mode(e.fsync)})`,
@@ -517,6 +518,8 @@ export function resultProblems(value: unknown): string[] {
   if (!Array.isArray(o['endToEnd'])) problems.push('endToEnd is not an array');
   if (!Array.isArray(o['policy'])) problems.push('policy is not an array');
   if (!Array.isArray(o['targets'])) problems.push('targets is not an array');
+  if ('hubIndexedSelectors' in o && typeof o['hubIndexedSelectors'] !== 'boolean')
+    problems.push('hubIndexedSelectors is not a boolean');
   const limits = o['limits'] as { publish?: unknown } | undefined;
   if (!Array.isArray(limits?.publish)) problems.push('limits.publish is not an array');
   return problems;
@@ -574,7 +577,7 @@ function tableRows(r: BenchResult): [string, string, string][] {
     rows.push([
       `${tag}: sustained`,
       `${fmt(e.reportsPerSec)} reports/s`,
-      `${e.publishers} publishers, ${e.inFlight} in flight, ${e.recipientsPerReport} recipients, ${fmt(e.reports)} reports${r.hubCorrelation === false ? '; correlation off: the hub indexed no selectors' : ''}`,
+      `${e.publishers} publishers, ${e.inFlight} in flight, ${e.recipientsPerReport} recipients, ${fmt(e.reports)} reports${r.hubIndexedSelectors === false ? '; correlation off: the hub indexed no selectors' : ''}`,
     ]);
     rows.push([
       `${tag}: CPU per report`,

@@ -386,7 +386,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
       registry,
       log,
       audit: auditClient(routerNc, 'router'),
-      // The key service runs above: the selectors of every routed report are indexed.
+      // The key service runs above: the selectors of every routed report are indexed, unless
+      // `correlation: false`.
       indexSelectors: options.correlation !== false,
     });
     cleanup.push(() => router.stop());
